@@ -1,0 +1,3 @@
+from sibkit.cli import main
+
+main()

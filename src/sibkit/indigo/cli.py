@@ -1,0 +1,136 @@
+"""``sibkit indigo ...`` and ``sibkit data ...`` commands."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sibkit.indigo.figures import Filters, parse_as_of, stats
+from sibkit.indigo.loader import download, load
+from sibkit.indigo.quality import quality
+
+indigo_app = typer.Typer(no_args_is_help=True, help="Look at the INDIGO impact bond dataset.")
+data_app = typer.Typer(no_args_is_help=True, help="Manage the local copy of the INDIGO dataset.")
+
+DataOption = Annotated[str | None, typer.Option(
+    "--data", help="Dataset source: CSV export folder, .zip, or API base URL (default: the local cache).")]
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def print_json(payload: Any) -> None:
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+
+
+def print_frame(frame: pd.DataFrame, title: str | None = None) -> None:
+    """A DataFrame as a terminal table (numbers right-aligned, big numbers grouped)."""
+    table = Table(title=title, show_lines=False)
+    for column in frame.columns:
+        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(format_value(v) for v in row))
+    console.print(table)
+
+
+def format_value(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 or value == int(value) else f"{value:.3g}"
+    return str(value)
+
+
+def warn_issues(dataset: Any, limit: int = 5) -> None:
+    """One line per load problem (the first few), on stderr."""
+    for issue in dataset.issues[:limit]:
+        errors.print(f"warning: {issue}", markup=False, highlight=False)
+    if len(dataset.issues) > limit:
+        errors.print(f"warning: {len(dataset.issues) - limit} more problems; see `sibkit indigo quality`",
+                     markup=False, highlight=False)
+
+
+@indigo_app.command("stats")
+def stats_command(
+    data: DataOption = None,
+    country: Annotated[list[str] | None, typer.Option("--country", help="ISO country code (repeatable).")] = None,
+    sector: Annotated[list[str] | None, typer.Option("--sector", help="Policy sector (repeatable).")] = None,
+    stage: Annotated[list[str] | None, typer.Option("--stage", help="Stage of development (repeatable).")] = None,
+    live_from: Annotated[int | None, typer.Option("--live-from", help="First year the project went live.")] = None,
+    live_to: Annotated[int | None, typer.Option("--live-to", help="Last year the project went live.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Count contracts signed on or before YYYY-MM-DD.")]
+    = None,
+    by: Annotated[str | None, typer.Option("--by", help="Breakdown: country, sector, year or stage.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Headline figures: impact bonds, service users, capital raised (USD)."""
+    filters = Filters(countries=tuple(country or ()), sectors=tuple(sector or ()), stages=tuple(stage or ()),
+                      live_from=live_from, live_to=live_to, as_of=parse_as_of(as_of))
+    dataset = load(data)
+    result = stats(dataset, filters, by)
+    if as_json:
+        print_json(result)
+        return
+    warn_issues(dataset)
+    console.print(f"Impact bonds: [bold]{result['projects']:,}[/bold]")
+    console.print(f"Service users: [bold]{result['service_users']:,.0f}[/bold] "
+                  f"({result['service_users_missing']} projects without a figure)")
+    console.print(f"Capital raised: [bold]USD {result['capital_raised_usd']:,.0f}[/bold] "
+                  f"({result['capital_missing']} projects without a figure)")
+    if by:
+        print_frame(pd.DataFrame(result["breakdown"]), title=f"By {by}")
+
+
+@indigo_app.command("quality")
+def quality_command(
+    data: DataOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Problems to list (0: all).")] = 30,
+) -> None:
+    """Completeness by priority level, values that do not parse, broken references."""
+    dataset = load(data)
+    report = quality(dataset)
+    if as_json:
+        print_json(report.to_json())
+        return
+    print_frame(report.by_priority, title="Completeness by INDIGO priority level (mean share of projects)")
+    worst = report.completeness.sort_values(["priority", "share"]).head(15)
+    print_frame(worst, title="Least complete fields")
+    counts = report.problems["kind"].value_counts().sort_index()
+    console.print("Problems: " + (", ".join(f"{k}: {v}" for k, v in counts.items()) or "none"))
+    shown = report.problems if limit == 0 else report.problems.head(limit)
+    for problem in shown.itertuples(index=False):
+        row = f", row {problem.row}" if pd.notna(problem.row) else ""
+        column = f", column {problem.column!r}" if problem.column else ""
+        console.print(f"- {problem.where}{row}{column}: {problem.message}", markup=False, highlight=False)
+
+
+@data_app.command("download")
+def download_command(
+    source: Annotated[str | None, typer.Option("--from", help="API base URL, or a local CSV export folder or .zip "
+                                               "(default: GO Lab's live API).")] = None,
+) -> None:
+    """Fill the local data cache ($SIBKIT_DATA or the platform data folder)."""
+    target = download(source, progress=True)
+    dataset = load(None)
+    warn_issues(dataset)
+    console.print(f"Saved {len(dataset.projects)} projects, {len(dataset.organisations)} organisations, "
+                  f"{len(dataset.funds)} funds to {target}", markup=False, highlight=False)
+
+
+@data_app.command("info")
+def info_command() -> None:
+    """Where the local data cache is and what it holds."""
+    from sibkit import paths
+
+    folder = paths.indigo_cache_dir()
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        console.print(f"No data in {folder}; run `sibkit data download`.", markup=False)
+        return
+    print_json({"folder": str(folder), **json.loads(manifest.read_text(encoding="utf-8"))})

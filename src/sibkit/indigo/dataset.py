@@ -1,0 +1,367 @@
+"""The INDIGO dataset as typed pandas tables, from a CSV export folder, a zip or the JSON API.
+
+Every source is first turned into *raw tables* (one DataFrame of untyped values per table,
+with our column names and a note of where each row came from); one function then types
+them. So all sources give identical tables, and every bad value is reported the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sibkit.errors import DataSourceError
+from sibkit.indigo._fields import TABLES
+from sibkit.indigo.values import parse_country, parse_number, parse_partial_date
+
+#: the three kinds of record INDIGO publishes, and their main table
+MODEL_TABLES = {"project": "projects", "organisation": "organisations", "fund": "funds"}
+
+#: uncompressed size limit for a zipped export (GO Lab's is ~2.5 MB)
+MAX_ZIP_BYTES = 512 * 1024 * 1024
+
+LOCATOR = "__where__"  # raw-table column naming each row's origin, dropped when typed
+
+
+@dataclass(frozen=True)
+class LoadIssue:
+    """A problem found while loading: where (file, row, column) and what."""
+
+    where: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        parts = [self.where]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column!r}")
+        return ", ".join(parts) + f": {self.message}"
+
+
+@dataclass
+class Dataset:
+    """One pandas DataFrame per INDIGO table, plus what went wrong while loading.
+
+    Tables are reached as ``ds["outcome_metrics"]`` or ``ds.outcome_metrics``; project
+    sub-tables carry ``project_id``, organisation and fund sub-tables ``organisation_id`` and
+    ``fund_id``. Numbers are floats, dates partial-date strings (``YYYY[-MM[-DD]]``).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    source: str
+    issues: list[LoadIssue] = field(default_factory=list)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        try:
+            return self.tables[name]
+        except KeyError:
+            raise KeyError(f"no INDIGO table {name!r}; tables: {', '.join(self.tables)}") from None
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def rows_for(self, table: str, project_id: str) -> pd.DataFrame:
+        """The rows of a project sub-table that belong to one project."""
+        frame = self[table]
+        return frame[frame["project_id"] == project_id]
+
+    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+        """Memoise a value derived from this (immutable) dataset."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+
+def columns_of(table: str) -> list[tuple[str, str, str, str]]:
+    """(name, CSV title, JSON path, kind) for each column of a table."""
+    return [tuple(c) for c in TABLES[table]["columns"]]  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------
+# typing raw tables
+
+
+_PARSERS: dict[str, Callable[[object], object]] = {
+    "number": parse_number,
+    "date": parse_partial_date,
+    "country": parse_country,
+}
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _type_column(raw: pd.Series, kind: str, where: pd.Series, column_title: str,
+                 issues: list[LoadIssue]) -> pd.Series:
+    if kind == "string":
+        values = [None if _is_missing(v) else str(v) for v in raw]
+        return pd.Series(values, index=raw.index, dtype="string")
+    parse = _PARSERS[kind]
+    out: list[object] = []
+    for value, (origin, row) in zip(raw, where, strict=True):
+        if _is_missing(value):
+            out.append(None)
+            continue
+        try:
+            out.append(parse(value))
+        except ValueError as exc:
+            issues.append(LoadIssue(origin, row, column_title, str(exc)))
+            out.append(None)
+    if kind == "number":
+        return pd.Series([float("nan") if v is None else v for v in out], index=raw.index, dtype="float64")
+    return pd.Series(out, index=raw.index, dtype="string")
+
+
+def type_tables(raw_tables: Mapping[str, pd.DataFrame], issues: list[LoadIssue]) -> dict[str, pd.DataFrame]:
+    """Type every raw table by its column kinds; order rows by parent id (stable)."""
+    typed: dict[str, pd.DataFrame] = {}
+    for table, spec in TABLES.items():
+        raw = raw_tables.get(table)
+        columns = columns_of(table)
+        if raw is None:
+            raw = pd.DataFrame({name: pd.Series(dtype=object) for name, *_ in columns})
+            raw[LOCATOR] = pd.Series(dtype=object)
+        raw = raw.reset_index(drop=True)
+        where = raw[LOCATOR]
+        frame = pd.DataFrame(index=raw.index)
+        for name, title, _path, kind in columns:
+            frame[name] = _type_column(raw[name], kind, where, title, issues)
+        key = spec["parent"] or "id"
+        frame = frame.sort_values(key, kind="stable", na_position="last").reset_index(drop=True)
+        typed[table] = frame
+    return typed
+
+
+# ---------------------------------------------------------------------------------------------
+# the CSV export (folder or zip)
+
+
+def _read_csv(text: str, file_name: str, table: str, issues: list[LoadIssue]) -> pd.DataFrame:
+    """Raw table from one CSV file's text: columns renamed by title, problems reported."""
+    columns = columns_of(table)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows:
+        issues.append(LoadIssue(file_name, None, None, "file is empty (no header row); table left empty"))
+        rows = [[]]
+    header, body = rows[0], rows[1:]
+    by_title = {title: name for name, title, *_ in columns}
+    positions: dict[str, int] = {}
+    for index, title in enumerate(header):
+        name = by_title.get(title.strip())
+        if name is None:
+            issues.append(LoadIssue(file_name, 1, title, "unknown column, ignored"))
+        elif name not in positions:
+            positions[name] = index
+    for name, title, *_ in columns:
+        if name not in positions and header:
+            issues.append(LoadIssue(file_name, 1, title, "column missing; values left empty"))
+    data: dict[str, list[object]] = {name: [] for name, *_ in columns}
+    where: list[tuple[str, int]] = []
+    width = len(header)
+    for line_number, row in enumerate(body, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != width:
+            issues.append(LoadIssue(file_name, line_number, None,
+                                    f"has {len(row)} fields, header has {width}; row kept, cells matched by position"))
+        for name, *_ in columns:
+            pos = positions.get(name)
+            data[name].append(row[pos] if pos is not None and pos < len(row) else None)
+        where.append((file_name, line_number))
+    frame = pd.DataFrame(data, dtype=object)
+    frame[LOCATOR] = pd.Series(where, dtype=object)
+    return frame
+
+
+def _decode(data: bytes, file_name: str, issues: list[LoadIssue]) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        issues.append(LoadIssue(file_name, None, None,
+                                f"not UTF-8 (byte {exc.start}); read as Windows-1252, check accented text"))
+        return data.decode("cp1252", errors="replace")
+
+
+def _raw_from_files(read: Callable[[str], bytes | None], origin: str,
+                    issues: list[LoadIssue]) -> dict[str, pd.DataFrame]:
+    raw: dict[str, pd.DataFrame] = {}
+    found = 0
+    for table, spec in TABLES.items():
+        data = read(spec["file"])
+        if data is None:
+            issues.append(LoadIssue(spec["file"], None, None, "file missing from the export; table left empty"))
+            continue
+        found += 1
+        raw[table] = _read_csv(_decode(data, spec["file"], issues), spec["file"], table, issues)
+    if "projects" not in raw:
+        raise DataSourceError(f"{origin}: no projects.csv found; expected GO Lab's 'all data per data type' "
+                              "CSV export (a folder or .zip)")
+    return raw
+
+
+def raw_from_folder(folder: Path, issues: list[LoadIssue]) -> dict[str, pd.DataFrame]:
+    """Raw tables from a folder holding the CSV export (possibly one level down)."""
+    if not (folder / "projects.csv").exists():
+        inner = [p.parent for p in folder.glob("*/projects.csv")]
+        if len(inner) == 1:
+            folder = inner[0]
+
+    def read(name: str) -> bytes | None:
+        path = folder / name
+        return path.read_bytes() if path.is_file() else None
+
+    return _raw_from_files(read, str(folder), issues)
+
+
+def raw_from_zip(path: Path, issues: list[LoadIssue]) -> dict[str, pd.DataFrame]:
+    """Raw tables from a zipped CSV export; refuses archives that unpack too large."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataSourceError(f"{path}: not a readable zip file ({exc})") from None
+    with archive:
+        members = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
+        total = sum(info.file_size for info in members.values())
+        if total > MAX_ZIP_BYTES:
+            raise DataSourceError(f"{path}: unpacks to {total} bytes, over the {MAX_ZIP_BYTES} byte limit")
+
+        def read(name: str) -> bytes | None:
+            info = members.get(name)
+            return archive.read(info) if info else None
+
+        return _raw_from_files(read, str(path), issues)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON records (as the API serves them)
+
+
+def _get_path(record: Mapping[str, Any], path: str) -> object:
+    node: object = record
+    for part in path.strip("/").split("/"):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def raw_from_records(records: Mapping[str, Iterable[tuple[str, Mapping[str, Any]]]],
+                     issues: list[LoadIssue]) -> dict[str, pd.DataFrame]:
+    """Raw tables from JSON records: ``{"project": [(id, data), ...], "organisation": ..., ...}``.
+
+    ``data`` is shaped by INDIGO's schema (``{"name": {"value": ...}, "outcome_metrics": [...]}``).
+    """
+    rows: dict[str, dict[str, list[object]]] = {t: {c[0]: [] for c in columns_of(t)} for t in TABLES}
+    where: dict[str, list[tuple[str, int]]] = {t: [] for t in TABLES}
+    for model, main_table in MODEL_TABLES.items():
+        subtables = [t for t, s in TABLES.items() if s["model"] == model and s["parent"]]
+        for record_id, data in records.get(model, []):
+            origin = f"{model} {record_id}"
+            if not isinstance(data, Mapping):
+                issues.append(LoadIssue(origin, None, None, "record is not a JSON object; skipped"))
+                continue
+            for name, _title, path, _kind in columns_of(main_table):
+                rows[main_table][name].append(record_id if path == "/id" else _get_path(data, path))
+            where[main_table].append((origin, 1))
+            for table in subtables:
+                items = _get_path(data, TABLES[table]["path"])
+                if items is None:
+                    continue
+                if not isinstance(items, list):
+                    issues.append(LoadIssue(origin, None, TABLES[table]["path"], "is not a list; ignored"))
+                    continue
+                for index, item in enumerate(items, start=1):
+                    if not isinstance(item, Mapping):
+                        issues.append(LoadIssue(origin, index, TABLES[table]["path"], "item is not an object; skipped"))
+                        continue
+                    for name, _title, path, _kind in columns_of(table):
+                        rows[table][name].append(record_id if path == "(parent)" else _get_path(item, path))
+                    where[table].append((f"{origin} {TABLES[table]['path']}", index))
+    raw: dict[str, pd.DataFrame] = {}
+    for table in TABLES:
+        frame = pd.DataFrame(rows[table], dtype=object)
+        frame[LOCATOR] = pd.Series(where[table], dtype=object)
+        raw[table] = frame
+    return raw
+
+
+def to_records(dataset: Dataset) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """The dataset as JSON records in the API's shape (the inverse of ``raw_from_records``)."""
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for model, main_table in MODEL_TABLES.items():
+        records: dict[str, dict[str, Any]] = {}
+        for row in dataset[main_table].to_dict("records"):
+            data: dict[str, Any] = {}
+            for name, _title, path, _kind in columns_of(main_table):
+                if path != "/id":
+                    _set_path(data, path, _json_value(row[name]))
+            records[row["id"]] = data
+        for table, spec in TABLES.items():
+            if spec["model"] != model or not spec["parent"]:
+                continue
+            for row in dataset[table].to_dict("records"):
+                parent = records.get(row[spec["parent"]])
+                if parent is None:
+                    continue
+                item: dict[str, Any] = {}
+                for name, _title, path, _kind in columns_of(table):
+                    if path != "(parent)":
+                        _set_path(item, path, _json_value(row[name]))
+                container = parent
+                parts = spec["path"].strip("/").split("/")
+                for part in parts[:-1]:
+                    container = container.setdefault(part, {})
+                container.setdefault(parts[-1], []).append(item)
+        out[model] = list(records.items())
+    return out
+
+
+def _json_value(value: object) -> object:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return value
+
+
+def _set_path(target: dict[str, Any], path: str, value: object) -> None:
+    if value is None:
+        return
+    parts = path.strip("/").split("/")
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+
+
+# ---------------------------------------------------------------------------------------------
+# writing an export
+
+
+def write_export(dataset: Dataset, folder: Path) -> None:
+    """Write the dataset as a CSV export folder in GO Lab's layout (file names and titles)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, spec in TABLES.items():
+        frame = dataset[table]
+        titled = frame.rename(columns={name: title for name, title, *_ in columns_of(table)})
+        out = io.StringIO()
+        titled.to_csv(out, index=False, float_format=None, lineterminator="\n")
+        tmp = folder / (spec["file"] + ".tmp")
+        tmp.write_text(out.getvalue(), encoding="utf-8")
+        tmp.replace(folder / spec["file"])

@@ -1,0 +1,74 @@
+"""Derived project fields, defined once and used by every figure, filter and page.
+
+- ``countries``: ISO codes from the delivery locations' countries plus the jurisdiction;
+- ``live_date``: start date of service provision, else date outcomes contract signed;
+- ``contract_date``: date outcomes contract signed, else start date of service provision;
+- ``capital_raised_usd``: total investment commitment in USD, exact, else min, else max;
+- ``service_users``: actual unique service users engaged (total), else the targeted number.
+
+The capital and service-user rules follow GO Lab's impact bond landscape figures.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sibkit.indigo.dataset import Dataset
+from sibkit.indigo.values import date_floor
+
+DERIVED_COLUMNS = ["id", "name", "stage", "sector", "countries", "live_date", "live_year",
+                   "contract_date", "capital_raised_usd", "service_users"]
+
+
+def _first_present(*columns: pd.Series) -> pd.Series:
+    result = columns[0]
+    for column in columns[1:]:
+        result = result.where(result.notna(), column)
+    return result
+
+
+def derived(dataset: Dataset) -> pd.DataFrame:
+    """One row per project with its derived fields (cached on the dataset)."""
+    return dataset.cached("derived", lambda: _build(dataset))
+
+
+def _build(dataset: Dataset) -> pd.DataFrame:
+    projects = dataset.projects
+    locations = dataset.delivery_locations
+    by_project: dict[str, set[str]] = {}
+    for project_id, country in zip(locations["project_id"], locations["location_country"], strict=True):
+        if pd.notna(project_id) and pd.notna(country):
+            by_project.setdefault(project_id, set()).add(country)
+    countries = []
+    for project_id, jurisdiction in zip(projects["id"], projects["jurisdiction_jurisdiction"], strict=True):
+        codes = set(by_project.get(project_id, set()))
+        if pd.notna(jurisdiction):
+            codes.add(str(jurisdiction))
+        countries.append(tuple(sorted(codes)))
+    live = _first_present(projects["dates_start_date_of_service_provision"],
+                          projects["dates_outcomes_contract_signed"])
+    contract = _first_present(projects["dates_outcomes_contract_signed"],
+                              projects["dates_start_date_of_service_provision"])
+    capital_prefix = "overall_project_finance_total_investment_commitment_amount_usd_"
+    capital = _first_present(projects[capital_prefix + "exact"], projects[capital_prefix + "min"],
+                             projects[capital_prefix + "max"])
+    users = _first_present(projects["service_and_beneficiaries_actual_number_service_users_or_beneficiaries_total"],
+                           projects["service_and_beneficiaries_targeted_number_service_users_or_beneficiaries_total"])
+    live_year = pd.array([int(d[:4]) if pd.notna(d) else None for d in live], dtype="Int64")
+    return pd.DataFrame({
+        "id": projects["id"],
+        "name": projects["name"],
+        "stage": projects["stage_development"],
+        "sector": projects["purpose_and_classifications_policy_sector"],
+        "countries": countries,
+        "live_date": live.astype("string"),
+        "live_year": live_year,
+        "contract_date": contract.astype("string"),
+        "capital_raised_usd": capital.astype("float64"),
+        "service_users": users.astype("float64"),
+    })
+
+
+def contract_day(frame: pd.DataFrame) -> pd.Series:
+    """``contract_date`` as a date (first day of a partial date), None when missing."""
+    return frame["contract_date"].map(date_floor, na_action="ignore")

@@ -1,0 +1,115 @@
+"""Headline figures of the impact bond field: how many impact bonds, service users, capital.
+
+The same functions feed ``sibkit indigo stats``, the web dashboard and its JSON API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from sibkit.errors import SibkitError
+from sibkit.indigo.dataset import Dataset
+from sibkit.indigo.derive import contract_day, derived
+
+Breakdown = Literal["country", "sector", "year", "stage"]
+BREAKDOWNS: tuple[str, ...] = ("country", "sector", "year", "stage")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which projects to count. Empty tuples and None mean 'no filter'."""
+
+    countries: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    live_from: int | None = None
+    live_to: int | None = None
+    as_of: dt.date | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "country": list(self.countries), "sector": list(self.sectors), "stage": list(self.stages),
+            "live_from": self.live_from, "live_to": self.live_to,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+        }
+
+
+def parse_as_of(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise SibkitError(f"--as-of {text!r}: expected a date as YYYY-MM-DD") from None
+
+
+def filter_projects(dataset: Dataset, filters: Filters) -> pd.DataFrame:
+    """Derived project rows that pass the filters."""
+    frame = derived(dataset)
+    keep = pd.Series(True, index=frame.index)
+    if filters.countries:
+        wanted = {c.upper() for c in filters.countries}
+        keep &= frame["countries"].map(lambda codes: bool(wanted.intersection(codes)))
+    if filters.sectors:
+        wanted = {s.casefold() for s in filters.sectors}
+        keep &= frame["sector"].map(lambda s: pd.notna(s) and s.casefold() in wanted).astype(bool)
+    if filters.stages:
+        wanted = {s.casefold() for s in filters.stages}
+        keep &= frame["stage"].map(lambda s: pd.notna(s) and s.casefold() in wanted).astype(bool)
+    if filters.live_from is not None:
+        keep &= (frame["live_year"] >= filters.live_from).fillna(False).astype(bool)
+    if filters.live_to is not None:
+        keep &= (frame["live_year"] <= filters.live_to).fillna(False).astype(bool)
+    if filters.as_of is not None:
+        as_of = filters.as_of
+        keep &= contract_day(frame).map(lambda d: d is not None and pd.notna(d) and d <= as_of).astype(bool)
+    return frame[keep]
+
+
+def headline(frame: pd.DataFrame) -> dict[str, Any]:
+    """Counts and sums over derived project rows; missing values are counted, not guessed."""
+    return {
+        "projects": int(len(frame)),
+        "service_users": float(frame["service_users"].sum()),
+        "service_users_missing": int(frame["service_users"].isna().sum()),
+        "capital_raised_usd": float(frame["capital_raised_usd"].sum()),
+        "capital_missing": int(frame["capital_raised_usd"].isna().sum()),
+    }
+
+
+def breakdown(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Headline figures per country, sector, live year or stage (a project in two countries
+    counts in both)."""
+    if by not in BREAKDOWNS:
+        raise SibkitError(f"--by {by!r}: expected one of {', '.join(BREAKDOWNS)}")
+    if by == "country":
+        exploded = frame.explode("countries")
+        keys = exploded["countries"].fillna("(none)")
+        frame = exploded
+    elif by == "year":
+        keys = frame["live_year"].astype("string").fillna("(none)")
+    else:
+        keys = frame[by].astype("string").fillna("(none)")
+    rows = []
+    for key, group in frame.groupby(keys.to_numpy(), sort=True):
+        rows.append({by: str(key), **headline(group)})
+    result = pd.DataFrame(rows, columns=[by, "projects", "service_users", "service_users_missing",
+                                         "capital_raised_usd", "capital_missing"])
+    if by == "year":
+        return result
+    return result.sort_values(["projects", by], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def stats(dataset: Dataset, filters: Filters | None = None, by: str | None = None) -> dict[str, Any]:
+    """Headline figures (and a breakdown when asked) as one JSON-ready object."""
+    filters = filters or Filters()
+    frame = filter_projects(dataset, filters)
+    result: dict[str, Any] = {**headline(frame), "filters": filters.describe()}
+    if by:
+        result["breakdown"] = breakdown(frame, by).to_dict("records")
+    return result

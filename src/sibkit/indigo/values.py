@@ -1,0 +1,94 @@
+"""Parsers for INDIGO values: numbers, partial dates and country codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from functools import lru_cache
+
+import pycountry
+
+PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def parse_number(raw: object) -> float | None:
+    """A float from a JSON number or text (``1,000`` accepted); None when empty.
+
+    Raises ValueError when the text is not a number.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        raise ValueError(f"{raw!r} is not a number")
+    if isinstance(raw, (int, float)):
+        return None if isinstance(raw, float) and math.isnan(raw) else float(raw)
+    text = str(raw).strip()
+    if not text:
+        return None
+    if _THOUSANDS.fullmatch(text):
+        text = text.replace(",", "")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number") from None
+    if math.isinf(value) or math.isnan(value):
+        raise ValueError(f"{raw!r} is not a finite number")
+    return value
+
+
+def parse_partial_date(raw: object) -> str | None:
+    """A partial date ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` kept at its precision.
+
+    Raises ValueError for anything else, including impossible months or days.
+    """
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    if not text:
+        return None
+    match = PARTIAL_DATE.fullmatch(text)
+    if not match:
+        raise ValueError(f"{raw!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    year, month, day = match.groups()
+    try:
+        dt.date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a real date") from None
+    return text
+
+
+def date_floor(partial: object) -> dt.date | None:
+    """The first day a partial date can mean (``2018`` -> 2018-01-01); None when missing."""
+    if partial is None or (isinstance(partial, float) and math.isnan(partial)):
+        return None
+    try:
+        text = str(partial)
+    except TypeError:
+        return None
+    match = PARTIAL_DATE.fullmatch(text)
+    if not match:
+        return None
+    year, month, day = match.groups()
+    return dt.date(int(year), int(month or 1), int(day or 1))
+
+
+@lru_cache(maxsize=1)
+def _iso_codes() -> frozenset[str]:
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+def parse_country(raw: object) -> str | None:
+    """An ISO 3166-1 alpha-2 code in upper case; None when empty.
+
+    Raises ValueError when the text is not a known alpha-2 code.
+    """
+    if raw is None:
+        return None
+    text = str(raw).strip().upper()
+    if not text:
+        return None
+    if text not in _iso_codes():
+        raise ValueError(f"{raw!r} is not an ISO 3166-1 alpha-2 country code")
+    return text

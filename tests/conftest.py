@@ -1,0 +1,47 @@
+"""Shared fixtures: the shared INDIGO export (skipped outside CI when absent, fatal under CI)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+INDIGO_EXPORT = SHARED / "indigo" / "impact-bond-dataset-2025-05-20"
+REFI_QDA = SHARED / "refi-qda"
+
+
+def require_shared(path: Path) -> Path:
+    """Skip with a reason when ``../shared`` is absent; fail under CI (CI=true)."""
+    if path.exists():
+        return path
+    message = f"{path} is absent: the tests need ../shared beside the repository"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def indigo_dir() -> Path:
+    return require_shared(INDIGO_EXPORT)
+
+
+@pytest.fixture(scope="session")
+def refi_qda_dir() -> Path:
+    return require_shared(REFI_QDA)
+
+
+@pytest.fixture(scope="session")
+def dataset(indigo_dir: Path):
+    """The shared export, loaded once per test session (treat as read-only)."""
+    from sibkit.indigo import load
+
+    return load(indigo_dir)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the user's real data cache from a test."""
+    monkeypatch.setenv("SIBKIT_DATA", str(tmp_path_factory.mktemp("sibkit-data")))
