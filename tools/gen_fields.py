@@ -60,7 +60,7 @@ def walk(node, defs, path, titles, ref_name, leaves, arrays):
         for key, child in props.items():
             resolved, _ = resolve(child, defs)
             title = child.get("title") or resolved.get("title") or ("(Value)" if key == "value" else key)
-            walk(child, defs, path + [key], titles + [title], own_ref if key in ("value", "status") else None,
+            walk(child, defs, [*path, key], [*titles, title], own_ref if key in ("value", "status") else None,
                  leaves, arrays)
         return
     leaves.append((path, titles, kind_of(node, ref_name, path)))
@@ -106,7 +106,7 @@ def main(indigo: Path) -> None:
             csv_path = export / f"{file_stem}.csv"
             if not csv_path.exists():
                 continue
-            leaves2, arrays2 = table_columns(items, defs)
+            leaves2, _arrays2 = table_columns(items, defs)
             header = next(csv.reader(csv_path.open(encoding="utf-8")))
             by_title = match_header(header, leaves2, None)
             parent_title, parent_col = PARENT_COLUMN[model]
@@ -118,10 +118,7 @@ def main(indigo: Path) -> None:
                 if name == parent_col:  # an item field that names another organisation
                     name = f"by_{name}"
                 cols.append((name, h, key, kind))
-            if model == "project":
-                name = "_".join(apath)
-            else:
-                name = f"{model}_" + "_".join(a.replace("-", "_") for a in apath)
+            name = "_".join(apath) if model == "project" else f"{model}_" + "_".join(a.replace("-", "_") for a in apath)
             tables[name] = {"model": model, "file": f"{file_stem}.csv", "path": "/" + "/".join(apath),
                             "parent": parent_col, "columns": cols}
     priorities = {p["key"]: p["priority"]

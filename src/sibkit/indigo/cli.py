@@ -46,13 +46,12 @@ def format_value(value: object) -> str:
     return str(value)
 
 
-def warn_issues(dataset: Any, limit: int = 5) -> None:
-    """One line per load problem (the first few), on stderr."""
-    for issue in dataset.issues[:limit]:
-        errors.print(f"warning: {issue}", markup=False, highlight=False)
-    if len(dataset.issues) > limit:
-        errors.print(f"warning: {len(dataset.issues) - limit} more problems; see `sibkit indigo quality`",
-                     markup=False, highlight=False)
+def warn_issues(dataset: Any) -> None:
+    """One line on stderr when the dataset had load problems (details: ``sibkit indigo quality``)."""
+    if dataset.issues:
+        errors.print(f"warning: {len(dataset.issues)} problems while loading {dataset.source} "
+                     f"(first: {dataset.issues[0]}); see `sibkit indigo quality`", markup=False, highlight=False,
+                     soft_wrap=True)
 
 
 @indigo_app.command("stats")
@@ -107,7 +106,8 @@ def quality_command(
     for problem in shown.itertuples(index=False):
         row = f", row {problem.row}" if pd.notna(problem.row) else ""
         column = f", column {problem.column!r}" if problem.column else ""
-        console.print(f"- {problem.where}{row}{column}: {problem.message}", markup=False, highlight=False)
+        console.print(f"- {problem.where}{row}{column}: {problem.message}", markup=False, highlight=False,
+                      soft_wrap=True)
 
 
 @data_app.command("download")

@@ -74,7 +74,7 @@ def filter_projects(dataset: Dataset, filters: Filters) -> pd.DataFrame:
 def headline(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts and sums over derived project rows; missing values are counted, not guessed."""
     return {
-        "projects": int(len(frame)),
+        "projects": len(frame),
         "service_users": float(frame["service_users"].sum()),
         "service_users_missing": int(frame["service_users"].isna().sum()),
         "capital_raised_usd": float(frame["capital_raised_usd"].sum()),

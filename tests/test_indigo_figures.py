@@ -1,0 +1,173 @@
+"""Derived fields, headline figures and the ``sibkit indigo`` commands.
+
+Expected figures are recomputed here from the CSV files with the ``csv`` module, following the
+definitions in the foundation issue, independently of sibkit's pandas code.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sibkit.indigo import Filters, derived, stats
+
+USD = "Overall project finance - Total investment commitment - Amount USD - {} - (Value)"
+ACTUAL = "Service and beneficiaries - Actual number of unique service users or beneficiaries engaged (total) - (Value)"
+TARGET = "Service and beneficiaries - Targeted number of unique service users or beneficiaries (total) - (Value)"
+START = "Dates - Start date of service provision - (Value)"
+SIGNED = "Dates - Date outcomes contract signed - (Value)"
+
+
+def number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def reference_projects(folder: Path) -> list[dict]:
+    """Each project's derived fields, computed with plain Python from the CSV files."""
+    with (folder / "projects_delivery_locations.csv").open(encoding="utf-8") as handle:
+        locations = list(csv.DictReader(handle))
+    with (folder / "projects.csv").open(encoding="utf-8") as handle:
+        projects = list(csv.DictReader(handle))
+    out = []
+    for row in projects:
+        countries = {loc["Location - Country - (Value)"] for loc in locations
+                     if loc["Project ID"] == row["ID"] and loc["Location - Country - (Value)"]}
+        if row["Jurisdiction - Jurisdiction - (Value)"]:
+            countries.add(row["Jurisdiction - Jurisdiction - (Value)"])
+        live = row[START] or row[SIGNED] or None
+        contract = row[SIGNED] or row[START] or None
+        capital = next((v for v in (number(row[USD.format(k)]) for k in ("Exact", "Min", "Max")) if v is not None),
+                       None)
+        users = number(row[ACTUAL]) if number(row[ACTUAL]) is not None else number(row[TARGET])
+        sector = row["Purpose and classifications - Policy sector - (Value)"]
+        out.append({"id": row["ID"], "countries": countries, "live": live, "contract": contract,
+                    "capital": capital, "users": users, "sector": sector})
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(indigo_dir: Path) -> list[dict]:
+    return reference_projects(indigo_dir)
+
+
+def totals(rows: list[dict]) -> dict:
+    return {
+        "projects": len(rows),
+        "service_users": math.fsum(r["users"] for r in rows if r["users"] is not None),
+        "service_users_missing": sum(r["users"] is None for r in rows),
+        "capital_raised_usd": math.fsum(r["capital"] for r in rows if r["capital"] is not None),
+        "capital_missing": sum(r["capital"] is None for r in rows),
+    }
+
+
+def assert_same_figures(got: dict, expected: dict) -> None:
+    for key in ("projects", "service_users_missing", "capital_missing"):
+        assert got[key] == expected[key], key
+    for key in ("service_users", "capital_raised_usd"):
+        assert got[key] == pytest.approx(expected[key], rel=1e-12), key
+
+
+def test_derived_fields_match_the_definitions(dataset, reference) -> None:
+    frame = derived(dataset).set_index("id")
+    for ref in reference:
+        row = frame.loc[ref["id"]]
+        assert set(row["countries"]) == ref["countries"], ref["id"]
+        assert (row["live_date"] if row["live_date"] is not None and str(row["live_date"]) != "<NA>" else None) \
+            == ref["live"], ref["id"]
+    poj1 = frame.loc["INDIGO-POJ-0001"]
+    assert poj1["live_date"] == "2018-12" and poj1["contract_date"] == "2018"  # start of service, contract signed
+    assert poj1["countries"] == ("AR",)
+
+
+def test_headline_figures_for_the_whole_dataset(dataset, reference) -> None:
+    result = stats(dataset)
+    assert_same_figures(result, totals(reference))
+    assert result["projects"] == 319
+    assert result["service_users"] == 3_199_408
+    assert result["service_users_missing"] == 60 and result["capital_missing"] == 61
+
+
+def test_filters_country_years_and_as_of(dataset, reference) -> None:
+    uk_live = [r for r in reference if "GB" in r["countries"] and r["live"] and 2016 <= int(r["live"][:4]) <= 2021]
+    result = stats(dataset, Filters(countries=("GB",), live_from=2016, live_to=2021))
+    assert_same_figures(result, totals(uk_live))
+    assert result["projects"] == 68
+
+    def first_day(partial: str) -> dt.date:
+        parts = [int(p) for p in partial.split("-")] + [1, 1]
+        return dt.date(parts[0], parts[1], parts[2])
+
+    as_of = dt.date(2015, 6, 30)
+    signed = [r for r in reference if r["contract"] and first_day(r["contract"]) <= as_of]
+    assert_same_figures(stats(dataset, Filters(as_of=as_of)), totals(signed))
+
+
+def test_breakdown_by_sector_adds_up(dataset, reference) -> None:
+    result = stats(dataset, Filters(), by="sector")
+    by_sector = {row["sector"]: row for row in result["breakdown"]}
+    homelessness = [r for r in reference if r["sector"] == "Homelessness"]
+    assert_same_figures(by_sector["Homelessness"], totals(homelessness))
+    assert sum(row["projects"] for row in result["breakdown"]) == 319
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sibkit", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_stats_command_json(indigo_dir: Path, reference) -> None:
+    done = run_cli("indigo", "stats", "--data", str(indigo_dir), "--country", "GB", "--live-from", "2016",
+                   "--live-to", "2021", "--by", "year", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    uk_live = [r for r in reference if "GB" in r["countries"] and r["live"] and 2016 <= int(r["live"][:4]) <= 2021]
+    assert_same_figures(result, totals(uk_live))
+    years = {row["year"]: row["projects"] for row in result["breakdown"]}
+    assert years == {str(y): sum(1 for r in uk_live if int(r["live"][:4]) == y) for y in range(2016, 2022)
+                     if any(int(r["live"][:4]) == y for r in uk_live)}
+
+
+def test_user_errors_are_one_line_with_status_2(tmp_path: Path) -> None:
+    done = run_cli("indigo", "stats", "--data", str(tmp_path / "missing"))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "no such file or folder" in done.stderr and "Traceback" not in done.stderr
+    done = run_cli("indigo", "stats", "--data", str(tmp_path), "--as-of", "2020-13-01")
+    assert done.returncode == 2 and "--as-of" in done.stderr
+
+
+def test_quality_report(dataset) -> None:
+    from sibkit.indigo import quality
+
+    report = quality(dataset)
+    completeness = report.completeness.set_index(["table", "field"])
+    # 235 of 319 projects give the date the outcomes contract was signed (counted in the CSV)
+    assert completeness.loc[("projects", "dates_outcomes_contract_signed"), "filled"] == 235
+    assert completeness.loc[("projects", "dates_outcomes_contract_signed"), "priority"] == 1
+    kinds = set(report.problems["kind"])
+    assert "bad value" in kinds
+    bad = report.problems[report.problems["message"].str.contains("'\\$1,350,000' is not a number", regex=True)]
+    assert list(bad["where"]) == ["projects_outcome_payment_commitments.csv"] and list(bad["row"]) == [133]
+
+
+def test_data_download_then_stats_use_the_cache(indigo_dir: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "data"
+    import os
+
+    env = {**os.environ, "SIBKIT_DATA": str(env_dir)}
+    done = subprocess.run([sys.executable, "-m", "sibkit", "data", "download", "--from", str(indigo_dir)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([sys.executable, "-m", "sibkit", "indigo", "stats", "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["projects"] == 319
