@@ -51,29 +51,17 @@ _register()
 
 
 def main() -> None:
-    """Entry point: user errors end in one line and exit status 2."""
+    """Entry point: user errors end in one line on stderr and exit status 2 (``--debug``: traceback)."""
     debug = "--debug" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
+        app()  # standalone: usage errors already end in a message and status 2
     except SibkitError as exc:
         if debug:
             raise
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors are handled below; others are bugs
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, OSError) and not debug:
-            typer.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        raise
+    except OSError as exc:  # a file the user named that cannot be read or written
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
