@@ -102,30 +102,34 @@ _PARSERS: dict[str, Callable[[object], object]] = {
 }
 
 
-def _is_missing(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and value != value:
-        return True
-    return isinstance(value, str) and not value.strip()
+def _as_text(raw: pd.Series) -> pd.Series:
+    """Raw values as text, with empty and blank cells missing (the original text is kept)."""
+    text = raw.astype("string")
+    return text.mask(text.str.strip() == "")
 
 
 def _type_column(raw: pd.Series, kind: str, where: pd.Series, column_title: str,
                  issues: list[LoadIssue]) -> pd.Series:
+    text = _as_text(raw)
     if kind == "string":
-        values = [None if _is_missing(v) else str(v) for v in raw]
-        return pd.Series(values, index=raw.index, dtype="string")
+        return text
+    if kind == "number":
+        numbers = pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
+        suspects = text.notna() & (numbers.isna() | numbers.abs().eq(float("inf")))
+    else:
+        numbers = None
+        suspects = text.notna()
+    if not suspects.any():
+        return numbers if numbers is not None else text
     parse = _PARSERS[kind]
-    out: list[object] = []
-    for value, (origin, row) in zip(raw, where, strict=True):
-        if _is_missing(value):
-            out.append(None)
-            continue
+    out = numbers.astype(object) if numbers is not None else pd.Series(None, index=raw.index, dtype=object)
+    for index in suspects[suspects].index:
         try:
-            out.append(parse(value))
+            out[index] = parse(text[index])
         except ValueError as exc:
+            origin, row = where[index]
             issues.append(LoadIssue(origin, row, column_title, str(exc)))
-            out.append(None)
+            out[index] = None
     if kind == "number":
         return pd.Series([float("nan") if v is None else v for v in out], index=raw.index, dtype="float64")
     return pd.Series(out, index=raw.index, dtype="string")
@@ -174,21 +178,23 @@ def _read_csv(text: str, file_name: str, table: str, issues: list[LoadIssue]) ->
     for name, title, *_ in columns:
         if name not in positions and header:
             issues.append(LoadIssue(file_name, 1, title, "column missing; values left empty"))
-    data: dict[str, list[object]] = {name: [] for name, *_ in columns}
-    where: list[tuple[str, int]] = []
     width = len(header)
+    kept: list[list[str]] = []
+    where: list[tuple[str, int]] = []
     for line_number, row in enumerate(body, start=2):
-        if not any(cell.strip() for cell in row):
+        if not "".join(row).strip():
             continue
         if len(row) != width:
             issues.append(LoadIssue(file_name, line_number, None,
                                     f"has {len(row)} fields, header has {width}; row kept, cells matched by position"))
-        for name, *_ in columns:
-            pos = positions.get(name)
-            data[name].append(row[pos] if pos is not None and pos < len(row) else None)
+            row = (row + [""] * width)[:width]
+        kept.append(row)
         where.append((file_name, line_number))
-    frame = pd.DataFrame(data, dtype=object)
-    frame[LOCATOR] = pd.Series(where, dtype=object)
+    cells = pd.DataFrame(kept, columns=range(width), dtype=object) if kept else pd.DataFrame(columns=range(width))
+    frame = pd.DataFrame({name: cells[positions[name]] if name in positions else pd.Series(None, index=cells.index,
+                                                                                             dtype=object)
+                          for name, *_ in columns}, index=cells.index, dtype=object)
+    frame[LOCATOR] = pd.Series(where, index=cells.index, dtype=object)
     return frame
 
 
