@@ -53,7 +53,8 @@ def main() -> None:
             counter = iter(range(10_000))
             rows.append(("sibkit API, first (uncached)",
                          best_of(args.repeat, lambda: load(server.url, cache_dir=Path(tmp) / f"c{next(counter)}"))))
-            rows.append(("sibkit API, cached", best_of(args.repeat, lambda: load(server.url, cache_dir=Path(tmp) / "c0"))))
+            cached = Path(tmp) / "c0"
+            rows.append(("sibkit API, cached", best_of(args.repeat, lambda: load(server.url, cache_dir=cached))))
             requests = len(server.requests)
     size = sum(p.stat().st_size for p in files) / 1e6
     print(f"INDIGO export: {len(files)} files, {size:.1f} MB; best of {args.repeat}; {requests} API requests served")

@@ -1,0 +1,291 @@
+"""Success classification of impact bonds from INDIGO's outcome data, with its evidence.
+
+- achievement ratio: for each outcome metric with a numeric target (targeted number of service
+  users or beneficiaries) and a result with a numeric "outcomes achieved" (the final result,
+  else the one with the latest period end): achieved / target; the case's ratio is the median.
+- payment ratio: outcome payments made / maximum potential outcome payment. Made: the sum of
+  outcome payments of type Actual, else the project's total outcome payments made, else the sum
+  over its outcome payment commitments. Maximum: the project's maximum potential outcome
+  payment, else the sum over its commitments. Amounts in one currency, USD where they differ.
+- class: the first ratio in the rule order that exists; *successful* if >= 1 - tolerance,
+  *struggling* below; *insufficient data* if none exists. A manual override wins.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sibkit.errors import SibkitError
+from sibkit.indigo import Dataset
+from sibkit.indigo.values import date_floor, parse_number
+
+SUCCESSFUL, STRUGGLING, INSUFFICIENT = "successful", "struggling", "insufficient data"
+CLASSES = (SUCCESSFUL, STRUGGLING, INSUFFICIENT)
+FINANCE = "overall_project_finance_"
+
+
+def _value(value: object) -> object | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _number(value: object) -> float | None:
+    value = _value(value)
+    if value is None:
+        return None
+    try:
+        return parse_number(value)
+    except ValueError:
+        return None
+
+
+@dataclass
+class Override:
+    case_id: str
+    klass: str
+    reason: str
+    source: str
+
+
+@dataclass
+class Classification:
+    """Per-case classes with evidence; per-metric evidence; load warnings."""
+
+    cases: pd.DataFrame
+    metrics: pd.DataFrame
+    tolerance: float
+    warnings: list[str] = field(default_factory=list)
+    sensitivity: pd.DataFrame | None = None  # case_id, class at each tolerance, changes
+
+    def to_json(self) -> dict[str, dict[str, object]]:
+        out: dict[str, dict[str, object]] = {}
+        metrics = self.metrics.groupby("case_id") if len(self.metrics) else None
+        for row in self.cases.to_dict("records"):
+            entry = {k: _json(v) for k, v in row.items() if k != "case_id"}
+            if metrics is not None and row["case_id"] in metrics.groups:
+                entry["metrics"] = [{k: _json(v) for k, v in m.items() if k != "case_id"}
+                                    for m in metrics.get_group(row["case_id"]).to_dict("records")]
+            else:
+                entry["metrics"] = []
+            out[row["case_id"]] = entry
+        return out
+
+
+def _json(value: object) -> object:
+    value = _value(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return value
+    return value
+
+
+def read_overrides(path: Path, case_ids: Iterable[str]) -> tuple[dict[str, Override], list[str]]:
+    """Manual overrides (case_id, class, reason, source); bad rows become warnings, not errors."""
+    wanted = set(case_ids)
+    overrides: dict[str, Override] = {}
+    warnings: list[str] = []
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise SibkitError(f"{path}: cannot read the overrides file ({exc})") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = {"case_id", "class"} - set(reader.fieldnames or [])
+        if missing:
+            raise SibkitError(f"{path}: overrides need the columns case_id, class, reason, source "
+                              f"(missing: {', '.join(sorted(missing))})")
+        for line, row in enumerate(reader, start=2):
+            case_id = (row.get("case_id") or "").strip()
+            klass = (row.get("class") or "").strip().lower()
+            if case_id not in wanted:
+                warnings.append(f"{path.name} row {line}: case {case_id!r} is not in the study; override ignored")
+                continue
+            if klass not in CLASSES:
+                warnings.append(f"{path.name} row {line}: class {klass!r} is not one of {', '.join(CLASSES)}; "
+                                "override ignored")
+                continue
+            overrides[case_id] = Override(case_id, klass, (row.get("reason") or "").strip(),
+                                          (row.get("source") or "").strip())
+    return overrides, warnings
+
+
+def _latest(results: pd.DataFrame) -> pd.Series | None:
+    """The final result, else the one with the latest period end (ties: the later row)."""
+    finals = results[results["result_type"].fillna("").str.casefold() == "final"]
+    pool = finals if len(finals) else results
+    order = pool["period_end_date"].map(lambda d: date_floor(d) or pd.Timestamp.min.date())
+    return pool.loc[order.sort_values(kind="stable").index[-1]] if len(pool) else None
+
+
+def achievement(dataset: Dataset, project_id: str) -> tuple[float | None, list[dict[str, object]]]:
+    """The case's achievement ratio (median over metrics) and per-metric evidence."""
+    metrics = dataset.rows_for("outcome_metrics", project_id)
+    results = dataset.rows_for("results", project_id)
+    evidence: list[dict[str, object]] = []
+    ratios: list[float] = []
+    for metric in metrics.itertuples(index=False):
+        target = _number(metric.targeted_number_of_service_users_or_beneficiaries_total)
+        own = results[results["outcome_metric_id"] == metric.id]
+        numeric = own[own["outcomes_achieved"].map(lambda v: _number(v) is not None)]
+        chosen = _latest(numeric) if len(numeric) else None
+        achieved = _number(chosen["outcomes_achieved"]) if chosen is not None else None
+        ratio = None
+        if target is None:
+            note = "no numeric target"
+        elif target <= 0:
+            note = "target is zero"
+        elif chosen is None:
+            note = "no result with a numeric outcomes achieved" if len(own) else "no result"
+        else:
+            ratio = achieved / target  # type: ignore[operator]
+            ratios.append(ratio)
+            note = ""
+        evidence.append({
+            "metric_id": metric.id, "definition": _value(metric.definition), "target": target,
+            "achieved": achieved, "result_type": _value(chosen["result_type"]) if chosen is not None else None,
+            "period_end": _value(chosen["period_end_date"]) if chosen is not None else None,
+            "ratio": ratio, "note": note,
+        })
+    return (statistics.median(ratios) if ratios else None), evidence
+
+
+def _sum(values: Iterable[object]) -> float | None:
+    numbers = [n for n in (_number(v) for v in values) if n is not None]
+    return math.fsum(numbers) if numbers else None
+
+
+def _currencies(values: Iterable[object]) -> set[str]:
+    return {str(v).strip().upper() for v in values if _value(v) is not None and str(v).strip()}
+
+
+def payment(dataset: Dataset, project_id: str) -> dict[str, object]:
+    """Payments made, the maximum, the ratio and where each figure came from."""
+    project = dataset.projects[dataset.projects["id"] == project_id].iloc[0]
+    payments = dataset.rows_for("outcome_payments", project_id)
+    actual = payments[payments["type"].fillna("").str.casefold() == "actual"]
+    commitments = dataset.rows_for("outcome_payment_commitments", project_id)
+
+    made_options = [
+        ("outcome payments of type Actual", actual["money_amount"], actual["money_amount_usd"],
+         _currencies(actual["money_currency"]), len(actual) > 0),
+        ("project total outcome payments made", [project[FINANCE + "total_outcome_payments_made_amount"]],
+         [project[FINANCE + "total_outcome_payments_made_amount_usd"]],
+         _currencies([project[FINANCE + "total_outcome_payments_made_currency"]]), True),
+        ("sum of outcome payment commitments' payments made", commitments["total_outcome_payments_amount"],
+         commitments["total_outcome_payments_amount_usd"], _currencies(commitments["total_outcome_payments_currency"]),
+         True),
+    ]
+    maximum_prefix = FINANCE + "maximum_potential_outcome_payment_v2_"
+    max_options = [
+        ("project maximum potential outcome payment", [project[maximum_prefix + "amount"]],
+         [project[maximum_prefix + "amount_usd"]], _currencies([project[maximum_prefix + "currency"]]), True),
+        ("sum of outcome payment commitments' maxima", commitments["maximum_potential_outcome_payment_amount"],
+         commitments["maximum_potential_outcome_payment_amount_usd"],
+         _currencies(commitments["maximum_potential_outcome_payment_currency"]), True),
+    ]
+
+    def first(options: Sequence[tuple]) -> tuple[str, float | None, float | None, set[str]] | None:
+        for name, native, usd, currencies, applies in options:
+            if applies and (_sum(native) is not None or _sum(usd) is not None):
+                return name, _sum(native), _sum(usd), currencies
+        return None
+
+    made, maximum = first(made_options), first(max_options)
+    out: dict[str, object] = {"payments_made": None, "payments_made_from": None, "maximum_payment": None,
+                              "maximum_payment_from": None, "payment_currency": None, "payment_ratio": None}
+    if made:
+        out["payments_made_from"] = made[0]
+    if maximum:
+        out["maximum_payment_from"] = maximum[0]
+    if not made or not maximum:
+        if made:
+            out["payments_made"] = made[1] if made[1] is not None else made[2]
+        if maximum:
+            out["maximum_payment"] = maximum[1] if maximum[1] is not None else maximum[2]
+        return out
+    currencies = made[3] | maximum[3]
+    if len(currencies) <= 1 and made[1] is not None and maximum[1] is not None:
+        numerator, denominator, currency = made[1], maximum[1], next(iter(currencies), None)
+    else:
+        numerator, denominator, currency = made[2], maximum[2], "USD"
+    out.update(payments_made=numerator, maximum_payment=denominator, payment_currency=currency)
+    if numerator is not None and denominator:
+        out["payment_ratio"] = numerator / denominator
+    return out
+
+
+def decide(ratios: dict[str, float | None], rules: Sequence[str], tolerance: float) -> tuple[str, str]:
+    """(class, which rule decided) from the ratios, the rule order and the tolerance."""
+    for rule in rules:
+        ratio = ratios.get(rule)
+        if ratio is not None:
+            return (SUCCESSFUL if ratio >= 1 - tolerance - 1e-12 else STRUGGLING), rule
+    return INSUFFICIENT, "no outcome data"
+
+
+def classify(dataset: Dataset, project_ids: Sequence[str], *, tolerance: float = 0.15,
+             rules: Sequence[str] = ("achievement", "payment"), classify_in_implementation: bool = True,
+             overrides: Path | str | None = None, sensitivity: Sequence[float] = ()) -> Classification:
+    """Classify each named project; unknown ids are one clear error."""
+    known = set(dataset.projects["id"])
+    unknown = [pid for pid in project_ids if pid not in known]
+    if unknown:
+        raise SibkitError(f"unknown project id {unknown[0]!r}" + (f" (and {len(unknown) - 1} more)"
+                                                                    if len(unknown) > 1 else "")
+                          + "; ids look like INDIGO-POJ-0001")
+    manual, warnings = (read_overrides(Path(overrides), project_ids) if overrides else ({}, []))
+    projects = dataset.projects.set_index("id")
+    case_rows, metric_rows = [], []
+    for pid in project_ids:
+        ratio_a, evidence = achievement(dataset, pid)
+        pay = payment(dataset, pid)
+        stage = _value(projects.at[pid, "stage_development"])
+        ratios = {"achievement": ratio_a, "payment": pay["payment_ratio"]}
+        klass, decided_by = decide(ratios, rules, tolerance)
+        if not classify_in_implementation and str(stage or "").casefold() != "complete":
+            klass, decided_by = INSUFFICIENT, f"not classified: stage {stage or 'unknown'}"
+        computed = klass
+        override = manual.get(pid)
+        if override:
+            klass, decided_by = override.klass, "manual override"
+        case_rows.append({
+            "case_id": pid, "name": _value(projects.at[pid, "name"]), "stage": stage,
+            "achievement_ratio": ratio_a, "metrics_with_ratio": sum(e["ratio"] is not None for e in evidence),
+            "metrics": len(evidence), **pay, "class": klass, "computed_class": computed, "decided_by": decided_by,
+            "overridden": override is not None, "override_reason": override.reason if override else None,
+            "override_source": override.source if override else None,
+        })
+        metric_rows += [{"case_id": pid, **e} for e in evidence]
+    cases = pd.DataFrame(case_rows)
+    metrics = pd.DataFrame(metric_rows, columns=["case_id", "metric_id", "definition", "target", "achieved",
+                                                 "result_type", "period_end", "ratio", "note"])
+    result = Classification(cases=cases, metrics=metrics, tolerance=tolerance, warnings=warnings)
+    if sensitivity:
+        result.sensitivity = sensitivity_table(cases, rules, sensitivity)
+    return result
+
+
+def sensitivity_table(cases: pd.DataFrame, rules: Sequence[str], tolerances: Sequence[float]) -> pd.DataFrame:
+    """The class of each case under each tolerance (overrides kept), and whether it changes."""
+    rows = []
+    for row in cases.to_dict("records"):
+        entry = {"case_id": row["case_id"]}
+        for tolerance in tolerances:
+            klass, _ = decide({"achievement": row["achievement_ratio"], "payment": row["payment_ratio"]},
+                              rules, tolerance)
+            if row["overridden"]:
+                klass = row["class"]
+            elif row["decided_by"].startswith("not classified"):
+                klass = INSUFFICIENT
+            entry[f"class_at_{tolerance:g}"] = klass
+        classes = {v for k, v in entry.items() if k.startswith("class_at_")}
+        entry["changes"] = len(classes) > 1
+        rows.append(entry)
+    return pd.DataFrame(rows)

@@ -1,0 +1,121 @@
+"""``sibkit study init``, ``sibkit select`` and ``sibkit classify``."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from sibkit.errors import SibkitError
+from sibkit.indigo.cli import DataOption, console, errors, print_frame, print_json
+from sibkit.study.model import load_study
+from sibkit.study.selection import distinct_documents, select
+
+study_app = typer.Typer(no_args_is_help=True, help="Create and check study files.")
+
+StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
+
+
+@study_app.command("init")
+def init_command(path: Annotated[Path, typer.Argument(help="Where to write the example study file.")],
+                 force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False) -> None:
+    """Write a commented example study file to start from."""
+    if path.exists() and not force:
+        raise SibkitError(f"{path} already exists; pass --force to overwrite it")
+    text = resources.files("sibkit.study").joinpath("template.yaml").read_text(encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    console.print(f"Wrote {path}; edit it, then run `sibkit select {path}`.", markup=False)
+
+
+@study_app.command("check")
+def check_command(study_path: StudyArgument) -> None:
+    """Validate a study file and print its settings."""
+    study = load_study(study_path)
+    print_json(study.model_dump(mode="json", by_alias=True))
+
+
+def select_command(
+    study_path: StudyArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {flow, selected} as JSON.")] = False,
+    reading_list: Annotated[bool, typer.Option("--reading-list", help="List each selected case's candidate "
+                                               "documents (title, URL, where INDIGO lists it).")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for selection.csv "
+                                                "(default: the study's report folder).")] = None,
+) -> None:
+    """Apply the study's selection criteria in order and show the flow of exclusions."""
+    study = load_study(study_path)
+    selection = select(study)
+    folder = output or study.resolve(study.report.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    selection.cases.drop(columns=["distinct_documents"]).to_csv(folder / "selection.csv", index=False)
+    if reading_list:
+        frames = [distinct_documents(study.dataset(), cid).assign(case_id=cid) for cid in selection.selected]
+        listing = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=["key", "title", "url", "listed_in", "case_id"])
+        listing[["case_id", "title", "url", "listed_in"]].to_csv(folder / "reading-list.csv", index=False)
+    if as_json:
+        payload = selection.to_json()
+        if reading_list:
+            payload["reading_list"] = listing[["case_id", "title", "url", "listed_in"]].to_dict("records")
+        print_json(payload)
+        return
+    console.print(f"[bold]{study.title}[/bold]")
+    total = int(selection.flow["in"].iloc[0]) if len(selection.flow) else len(selection.cases)
+    console.print(f"{total} impact bonds in the dataset")
+    for row in selection.flow.to_dict("records"):
+        if row["criterion"] == "include":
+            console.print(f"  + {-row['excluded']} added: {row['step']} -> {row['out']}", markup=False)
+            continue
+        console.print(f"  - {row['excluded']} excluded ({row['reason']}) -> {row['out']} {row['step']}",
+                      markup=False)
+    cases = selection.cases.set_index("case_id").loc[selection.selected].reset_index()
+    print_frame(cases[["case_id", "name", "distinct_documents"]], title=f"{len(cases)} selected cases")
+    if reading_list:
+        print_frame(listing[["case_id", "title", "url", "listed_in"]], title="Candidate reading list")
+    console.print(f"Flow written to {folder / 'selection.csv'}", markup=False)
+
+
+def classify_command(
+    study_path: Annotated[Path | None, typer.Argument(help="The study file (or use --data and --project).")] = None,
+    data: DataOption = None,
+    project: Annotated[list[str] | None, typer.Option("--project", help="Project id (repeatable).")] = None,
+    tolerance: Annotated[float | None, typer.Option("--tolerance", help="Tolerance, e.g. 0.15.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {id: {ratios, class, evidence}} as JSON.")] = False,
+) -> None:
+    """Classify cases as successful, struggling or insufficient data, with the evidence."""
+    from sibkit.indigo import load
+    from sibkit.outcomes import classify, classify_study
+
+    if study_path is not None:
+        if project:
+            raise SibkitError("give a study file or --project ids, not both")
+        study = load_study(study_path)
+        if tolerance is not None:
+            study.outcomes.tolerance = tolerance
+        result = classify_study(study)
+    else:
+        if not project:
+            raise SibkitError("give a study file, or --project ID (with --data SOURCE if not using the local copy)")
+        result = classify(load(data), project, tolerance=0.15 if tolerance is None else tolerance)
+    for warning in result.warnings:
+        errors.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    if as_json:
+        print_json(result.to_json())
+        return
+    columns = ["case_id", "stage", "achievement_ratio", "payment_ratio", "class", "decided_by"]
+    print_frame(result.cases[columns], title=f"Classification (tolerance {result.tolerance:g})")
+    counts = result.cases["class"].value_counts()
+    console.print(", ".join(f"{k}: {v}" for k, v in counts.items()), markup=False)
+    if result.sensitivity is not None and result.sensitivity["changes"].any():
+        changed = result.sensitivity[result.sensitivity["changes"]]
+        print_frame(changed, title="Cases whose class depends on the tolerance")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(study_app, name="study")
+    app.command("select")(select_command)
+    app.command("classify")(classify_command)

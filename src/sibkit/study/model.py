@@ -1,0 +1,260 @@
+"""The study file: one YAML file that declares every choice of a study, validated.
+
+Sections: ``data``, ``selection`` (ordered steps), ``outcomes``, ``corpus``, ``codebook``,
+``analysis``, ``report``. Unknown keys are refused with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from sibkit.errors import SibkitError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class YearRange(Strict):
+    from_year: int | None = Field(default=None, alias="from")
+    to_year: int | None = Field(default=None, alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> YearRange:
+        if self.from_year is not None and self.to_year is not None and self.from_year > self.to_year:
+            raise ValueError(f"'from' ({self.from_year}) is after 'to' ({self.to_year})")
+        return self
+
+
+class Listed(Strict):
+    id: str
+    reason: str = ""
+
+
+CRITERIA = ("countries", "live_years", "stages", "sectors", "min_documents", "include", "exclude")
+
+
+class Step(Strict):
+    """One step of the selection flow: exactly one criterion, and an optional name."""
+
+    name: str | None = None
+    countries: list[str] | None = None
+    live_years: YearRange | None = None
+    stages: list[str] | None = None
+    sectors: list[str] | None = None
+    min_documents: int | None = Field(default=None, ge=0)
+    include: list[Listed] | None = None
+    exclude: list[Listed] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Step:
+        given = [c for c in CRITERIA if getattr(self, c) is not None]
+        if len(given) != 1:
+            raise ValueError(f"each step needs exactly one of {', '.join(CRITERIA)}; got {given or 'none'}")
+        return self
+
+    @property
+    def criterion(self) -> str:
+        return next(c for c in CRITERIA if getattr(self, c) is not None)
+
+    @field_validator("countries")
+    @classmethod
+    def _upper(cls, value: list[str] | None) -> list[str] | None:
+        return [v.strip().upper() for v in value] if value is not None else None
+
+
+RuleName = Literal["achievement", "payment"]
+
+
+class Outcomes(Strict):
+    tolerance: float = Field(default=0.15, ge=0, lt=1)
+    sensitivity: list[float] = Field(default_factory=lambda: [0.10, 0.15])
+    rules: list[RuleName] = Field(default_factory=lambda: ["achievement", "payment"], min_length=1)
+    classify_in_implementation: bool = True
+    overrides: str | None = None
+
+    @field_validator("sensitivity")
+    @classmethod
+    def _in_range(cls, value: list[float]) -> list[float]:
+        for tolerance in value:
+            if not 0 <= tolerance < 1:
+                raise ValueError(f"tolerance {tolerance} is not between 0 and 1")
+        return value
+
+
+class Corpus(Strict):
+    database: str | None = None
+    folder: str = "corpus"
+    indigo_records: bool = True
+
+
+class Presence(Strict):
+    """When a case counts as *associated* with a theme."""
+
+    min_references: int | None = Field(default=None, ge=1)
+    min_rate: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Presence:
+        if (self.min_references is None) == (self.min_rate is None):
+            raise ValueError("give exactly one of min_references or min_rate")
+        return self
+
+    def label(self) -> str:
+        if self.min_references is not None:
+            return f">= {self.min_references} references"
+        return f">= {self.min_rate:g} references per 10,000 words"
+
+
+class Analysis(Strict):
+    presence: Presence = Field(default_factory=lambda: Presence(min_references=1))
+    alternative_presence: list[Presence] = Field(
+        default_factory=lambda: [Presence(min_references=2), Presence(min_rate=5.0)])
+    seed: int = 12345
+    permutations: int = Field(default=9999, ge=99)
+    bootstrap: int = Field(default=2000, ge=100)
+
+
+class Report(Strict):
+    folder: str = "report"
+
+
+class Study(Strict):
+    """A whole study, as declared in its YAML file."""
+
+    title: str = "Untitled study"
+    data: str | None = None
+    selection: list[Step] = Field(default_factory=list)
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+    corpus: Corpus = Field(default_factory=Corpus)
+    codebook: str = "relational-sib"
+    analysis: Analysis = Field(default_factory=Analysis)
+    report: Report = Field(default_factory=Report)
+
+    _path: Path | None = PrivateAttr(default=None)
+    _text: str = PrivateAttr(default="")
+    _dataset: Any = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            raise SibkitError("this study was not loaded from a file")
+        return self._path
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str | Path) -> Path:
+        """A path from the study file, relative to the study file's folder."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def data_source(self) -> str | Path | None:
+        if self.data is None:
+            return None
+        if self.data.startswith(("http://", "https://")):
+            return self.data
+        return self.resolve(self.data)
+
+    def dataset(self):  # -> sibkit.indigo.Dataset (imported lazily: the study model stays light)
+        """The INDIGO dataset the study names (loaded once)."""
+        if self._dataset is None:
+            from sibkit.indigo import load
+
+            self._dataset = load(self.data_source())
+        return self._dataset
+
+    def database_url(self) -> str:
+        """SQLAlchemy URL of the study's database (an SQLite file beside the study by default)."""
+        if self.corpus.database:
+            if "://" in self.corpus.database:
+                return self.corpus.database
+            return f"sqlite:///{self.resolve(self.corpus.database)}"
+        return f"sqlite:///{self.base_dir / (self.path.stem + '.sqlite')}"
+
+    def content_hash(self) -> str:
+        """SHA-256 of the study file's text."""
+        return hashlib.sha256(self._text.encode("utf-8")).hexdigest()
+
+
+def _format_location(location: tuple[Any, ...]) -> str:
+    out = ""
+    for part in location:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def validation_message(source: str, error: ValidationError) -> str:
+    """One line naming each bad key and what is wrong with it."""
+    problems = []
+    for item in error.errors():
+        where = _format_location(tuple(p for p in item["loc"] if p not in ("function-after",)))
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+            parent = item["loc"][:-1]
+            allowed = _allowed_keys(parent)
+            if allowed:
+                message += f" (allowed: {', '.join(allowed)})"
+        problems.append(f"{where}: {message}")
+    return f"{source}: " + "; ".join(problems)
+
+
+def _allowed_keys(location: tuple[Any, ...]) -> list[str]:
+    model: Any = Study
+    for part in location:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        annotation = field.annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            for candidate in candidates:
+                nested += [a for a in getattr(candidate, "__args__", ()) if isinstance(a, type)
+                           and issubclass(a, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def parse_study(text: str, source: str = "study") -> Study:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SibkitError(f"{source}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise SibkitError(f"{source}: expected a mapping of sections (data, selection, outcomes, ...)")
+    try:
+        study = Study.model_validate(raw)
+    except ValidationError as exc:
+        raise SibkitError(validation_message(source, exc)) from None
+    study._text = text
+    return study
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file; one clear ``SibkitError`` line on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SibkitError(f"{path}: no such study file (create one with `sibkit study init {path}`)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SibkitError(f"{path}: cannot read the study file ({exc})") from None
+    study = parse_study(text, str(path))
+    study._path = path.resolve()
+    return study

@@ -1,0 +1,215 @@
+"""Case selection: the study's criteria applied in order, with the flow of exclusions.
+
+A case's *distinct documents* are the union of the INDIGO documents and sources listed for it,
+de-duplicated by normalised URL (scheme, ``www.``, trailing slash, fragment and an access-date
+note ignored) or, without a URL, by normalised title; documents held in the study's corpus are
+added by the caller (``extra_documents``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from sibkit.indigo import Dataset, derived
+from sibkit.study.model import Step, Study
+
+_URL = re.compile(r"https?://[^\s<>\"\]\)]+", re.IGNORECASE)
+_ACCESS_NOTE = re.compile(r"[\[(]\s*(?:last\s+)?access(?:ed)?\b[^\])]*[\])]", re.IGNORECASE)
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def normalise_url(url: str) -> str:
+    """``https://www.Example.org/a/b/?x=1#top`` -> ``example.org/a/b?x=1``."""
+    url = _ACCESS_NOTE.sub("", url).strip().rstrip(".,;")
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
+    path = parts.path.rstrip("/")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{host}{port}{path}{query}"
+
+
+def normalise_title(title: str) -> str:
+    """Case-, accent-, punctuation- and spacing-insensitive form of a title."""
+    text = _ACCESS_NOTE.sub("", title)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", text.casefold()).strip()
+
+
+def find_url(text: str | None) -> str | None:
+    """The first http(s) URL in a free-text field, if any."""
+    if not text:
+        return None
+    match = _URL.search(text)
+    return match.group(0) if match else None
+
+
+def document_key(url: str | None, title: str | None) -> str | None:
+    """The identity of a document for de-duplication: its normalised URL, else its title."""
+    if url and url.strip():
+        return "url:" + normalise_url(url)
+    if title and normalise_title(title):
+        return "title:" + normalise_title(title)
+    return None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
+
+
+def reading_list(dataset: Dataset) -> pd.DataFrame:
+    """Every project's candidate documents, de-duplicated per project (cached on the dataset)."""
+    return dataset.cached("reading_list", lambda: _build_reading_list(dataset))
+
+
+def _build_reading_list(dataset: Dataset) -> pd.DataFrame:
+    rows = []
+    for doc in dataset.documents.itertuples(index=False):
+        url, title = _text(doc.url), _text(doc.title)
+        rows.append((doc.project_id, document_key(url, title), title, url, "documents"))
+    for src in dataset.sources.itertuples(index=False):
+        name = _text(src.name)
+        url = _text(src.url) or find_url(name) or _text(src.archive_url)
+        rows.append((src.project_id, document_key(url, name), name, url, "sources"))
+    frame = pd.DataFrame(rows, columns=["case_id", "key", "title", "url", "listed_in"])
+    frame = frame.dropna(subset=["key"])
+    grouped = frame.groupby(["case_id", "key"], sort=False).agg(
+        title=("title", "first"), url=("url", "first"),
+        listed_in=("listed_in", lambda s: "+".join(sorted(set(s))))).reset_index()
+    return grouped
+
+
+def distinct_documents(dataset: Dataset, project_id: str) -> pd.DataFrame:
+    """The candidate reading list of one case: key, title, url, listed_in."""
+    frame = reading_list(dataset)
+    return frame[frame["case_id"] == project_id].drop(columns="case_id").reset_index(drop=True)
+
+
+@dataclass
+class Selection:
+    """The result of applying a study's criteria."""
+
+    flow: pd.DataFrame  # step, criterion, in, excluded, out, reason, excluded_ids
+    cases: pd.DataFrame  # case_id, name, step, reason (step where excluded, or "selected")
+    selected: list[str]
+    documents: pd.DataFrame  # case_id, distinct_documents (for every project)
+
+    def to_json(self) -> dict[str, object]:
+        flow = [{"step": r["step"], "in": int(r["in"]), "excluded": int(r["excluded"]), "out": int(r["out"]),
+                 "reason": r["reason"], "excluded_ids": list(r["excluded_ids"])}
+                for r in self.flow.to_dict("records")]
+        return {"flow": flow, "selected": list(self.selected)}
+
+
+def _describe(step: Step) -> tuple[str, str]:
+    """(step label, reason given to the cases it excludes)."""
+    criterion = step.criterion
+    if criterion == "countries":
+        label = f"delivered in {', '.join(step.countries or [])}"
+        reason = f"not delivered in {', '.join(step.countries or [])}"
+    elif criterion == "live_years":
+        years = step.live_years
+        assert years is not None
+        span = f"{years.from_year or '…'}-{years.to_year or '…'}"
+        label, reason = f"went live {span}", f"did not go live {span} (or no live date)"
+    elif criterion == "stages":
+        label, reason = f"stage {', '.join(step.stages or [])}", f"stage not {', '.join(step.stages or [])}"
+    elif criterion == "sectors":
+        label, reason = f"sector {', '.join(step.sectors or [])}", f"sector not {', '.join(step.sectors or [])}"
+    elif criterion == "min_documents":
+        label = f"at least {step.min_documents} distinct documents"
+        reason = f"fewer than {step.min_documents} distinct documents"
+    elif criterion == "include":
+        label, reason = "explicitly included", ""
+    else:
+        label, reason = "explicitly excluded", "excluded by the study"
+    return step.name or label, reason
+
+
+def select(study: Study, dataset: Dataset | None = None,
+           extra_documents: Mapping[str, Iterable[str]] | None = None) -> Selection:
+    """Apply the study's selection steps in order and record who left at which step and why."""
+    dataset = dataset if dataset is not None else study.dataset()
+    projects = derived(dataset).set_index("id", drop=False)
+    listing = reading_list(dataset)
+    keys: dict[str, set[str]] = {}
+    for case_id, key in zip(listing["case_id"], listing["key"], strict=True):
+        keys.setdefault(case_id, set()).add(key)
+    for case_id, extra in (extra_documents or {}).items():
+        keys.setdefault(case_id, set()).update(extra)
+    document_counts = {case_id: len(found) for case_id, found in keys.items()}
+
+    from sibkit.errors import SibkitError
+
+    known = set(projects.index)
+    for step in study.selection:
+        for listed in (step.include or []) + (step.exclude or []):
+            if listed.id not in known:
+                raise SibkitError(f"{study.path.name}: selection step '{_describe(step)[0]}' names project "
+                                  f"{listed.id!r}, which is not in the dataset")
+
+    current = list(projects.index)
+    flow_rows = []
+    fate: dict[str, tuple[str, str]] = {}
+    for step in study.selection:
+        label, reason = _describe(step)
+        before = list(current)
+        criterion = step.criterion
+        reasons: dict[str, str] = {}
+        if criterion == "include":
+            wanted = [item.id for item in step.include or []]
+            added = [pid for pid in wanted if pid not in current]
+            current = current + added
+            for item in step.include or []:
+                fate.pop(item.id, None)
+            flow_rows.append((label, criterion, len(before), -len(added), len(current),
+                              "; ".join(f"{i.id}: {i.reason}" for i in step.include or [] if i.reason), []))
+            continue
+        if criterion == "exclude":
+            reasons = {item.id: item.reason or reason for item in step.exclude or []}
+            keep = [pid for pid in current if pid not in reasons]
+        else:
+            keep = [pid for pid in current if _passes(step, projects.loc[pid], document_counts.get(pid, 0))]
+        dropped = [pid for pid in current if pid not in set(keep)]
+        for pid in dropped:
+            fate[pid] = (label, reasons.get(pid, reason))
+        current = keep
+        flow_rows.append((label, criterion, len(before), len(dropped), len(current), reason, dropped))
+    flow = pd.DataFrame(flow_rows, columns=["step", "criterion", "in", "excluded", "out", "reason", "excluded_ids"])
+    case_rows = []
+    for pid in projects.index:
+        step_name, why = fate.get(pid, ("selected", "") if pid in set(current) else ("", ""))
+        case_rows.append((pid, projects.at[pid, "name"], step_name, why, document_counts.get(pid, 0)))
+    cases = pd.DataFrame(case_rows, columns=["case_id", "name", "step", "reason", "distinct_documents"])
+    documents = pd.DataFrame(sorted(document_counts.items()), columns=["case_id", "distinct_documents"])
+    return Selection(flow=flow, cases=cases, selected=current, documents=documents)
+
+
+def _passes(step: Step, project: pd.Series, documents: int) -> bool:
+    criterion = step.criterion
+    if criterion == "countries":
+        return bool(set(step.countries or []) & set(project["countries"]))
+    if criterion == "live_years":
+        years = step.live_years
+        assert years is not None
+        year = project["live_year"]
+        if year is None or year is pd.NA:
+            return False
+        return (years.from_year is None or year >= years.from_year) and (years.to_year is None
+                                                                          or year <= years.to_year)
+    if criterion == "stages":
+        return _text(project["stage"]) is not None and str(project["stage"]).casefold() in {
+            s.casefold() for s in step.stages or []}
+    if criterion == "sectors":
+        return _text(project["sector"]) is not None and str(project["sector"]).casefold() in {
+            s.casefold() for s in step.sectors or []}
+    if criterion == "min_documents":
+        return documents >= (step.min_documents or 0)
+    raise AssertionError(criterion)
