@@ -45,3 +45,18 @@ def dataset(indigo_dir: Path):
 def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the user's real data cache from a test."""
     monkeypatch.setenv("SIBKIT_DATA", str(tmp_path_factory.mktemp("sibkit-data")))
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the whole session (skipped without its binaries, fatal under CI)."""
+    from sibkit.testing import PostgresServer, postgres_bin
+
+    if postgres_bin() is None:
+        message = "PostgreSQL server binaries are not installed (Debian package postgresql)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer()
+    yield server
+    server.stop()

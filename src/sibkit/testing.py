@@ -1,12 +1,23 @@
-"""A tiny local HTTP server for tests and benchmarks (127.0.0.1 only, nothing leaves the machine)."""
+"""Helpers for tests and benchmarks: a tiny local HTTP server (127.0.0.1 only, nothing leaves the
+machine) and a throw-away PostgreSQL server (initdb in a temp folder, a free local port, trust
+authentication on 127.0.0.1 only, removed afterwards)."""
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -80,3 +91,64 @@ def api_routes(records: dict[str, list[tuple[str, dict]]]) -> dict[str, Response
         for rid, data in items:
             routes[f"/app/api1/{model}/{rid}"] = json_response({model: {"id": rid, "data": data}})
     return routes
+
+
+
+def postgres_bin() -> Path | None:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if candidates:
+        return Path(candidates[0]).parent
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        bindir = postgres_bin()
+        if bindir is None:
+            raise RuntimeError("no PostgreSQL server binaries (initdb) found; install Debian's postgresql")
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="sibkit-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self.user = None
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            self.user = pwd.getpwnam("postgres")
+            os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
+        self._run(["initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                   "--locale=C.UTF-8"])
+        self._run(["pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", "60", "-o",
+                   f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self._databases = 0
+
+    def _run(self, command: list[str]) -> None:
+        command = [str(self.bindir / command[0]), *command[1:]]
+        if self.user is not None:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.strip() or done.stdout.strip()}")
+
+    def new_database(self) -> str:
+        """A fresh, empty database on this server, as a SQLAlchemy URL."""
+        import psycopg
+
+        self._databases += 1
+        name = f"sibkit_test_{self._databases}_{int(time.time() * 1000) % 100000}"
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                             autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        try:
+            self._run(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"])
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)

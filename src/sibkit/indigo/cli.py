@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated, Any
 
 import pandas as pd
@@ -20,8 +21,9 @@ data_app = typer.Typer(no_args_is_help=True, help="Manage the local copy of the 
 DataOption = Annotated[str | None, typer.Option(
     "--data", help="Dataset source: CSV export folder, .zip, or API base URL (default: the local cache).")]
 
-console = Console()
-errors = Console(stderr=True)
+# full-width tables when the output is a file or a pipe, rather than rich's 80 columns
+console = Console(width=None if sys.stdout.isatty() else 200)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def print_json(payload: Any) -> None:

@@ -1,0 +1,150 @@
+"""``sibkit corpus add | add-indigo | fetch | status``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from sibkit.corpus import (
+    FetchSettings,
+    ImportOutcome,
+    add_indigo_records,
+    add_paths,
+    candidate_cases,
+    check_type,
+    fetch,
+    open_study_store,
+    read_manifest,
+    selected_cases,
+    status,
+)
+from sibkit.corpus.fetch import fetch_reading_list
+from sibkit.corpus.importer import add_file
+from sibkit.errors import SibkitError
+from sibkit.indigo.cli import console, errors, print_frame, print_json
+from sibkit.study import load_study
+
+corpus_app = typer.Typer(no_args_is_help=True, help="Gather a study's documents into its database.")
+
+StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
+
+
+def report(outcomes: list[ImportOutcome]) -> None:
+    """A summary line, and one line per problem (the batch has gone on regardless)."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        if outcome.status not in ("added", "linked", "unchanged"):
+            errors.print(f"warning: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)
+    console.print(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "nothing to do",
+                  markup=False)
+
+
+@corpus_app.command("add")
+def add_command(
+    study_path: StudyArgument,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the study's corpus "
+                                                       "folder, where corpus/<case id>/... links to that case).")]
+    = None,
+    case: Annotated[list[str] | None, typer.Option("--case", help="Link the documents to this case (repeatable).")]
+    = None,
+    doc_type: Annotated[str, typer.Option("--type", help="evaluation, review, commentary, article or other.")]
+    = "other",
+    manifest: Annotated[Path | None, typer.Option("--manifest", help="CSV of path (or URL), case_ids, title, "
+                                                  "type, date.")] = None,
+) -> None:
+    """Import PDF, DOCX, HTML, TXT and Markdown documents and link them to cases."""
+    study = load_study(study_path)
+    doc_type = check_type(doc_type)
+    known = candidate_cases(study)
+    unknown = [c for c in case or [] if c not in known]
+    if unknown:
+        raise SibkitError(f"--case {unknown[0]!r} is not a project in the study's dataset")
+    store = open_study_store(study)
+    outcomes: list[ImportOutcome] = []
+    if manifest is not None:
+        rows, problems = read_manifest(manifest)
+        for problem in problems:
+            errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+        urls = []
+        for row in rows:
+            bad = [c for c in row["case_ids"] if c not in known]  # type: ignore[union-attr]
+            if bad:
+                errors.print(f"warning: {row['where']}: case {bad[0]!r} is not in the dataset; row skipped",
+                             markup=False, highlight=False, soft_wrap=True)
+                continue
+            target = str(row["path"])
+            if target.startswith(("http://", "https://")):
+                urls.append({"url": target, "title": row["title"], "case_ids": row["case_ids"], "type": row["type"]})
+                continue
+            path = Path(target) if Path(target).is_absolute() else manifest.parent / target
+            outcomes.append(add_file(store, path, case_ids=row["case_ids"], title=str(row["title"]),  # type: ignore[arg-type]
+                                     doc_type=str(row["type"]), date=row["date"]))  # type: ignore[arg-type]
+        if urls:
+            from sibkit import paths as sibkit_paths
+
+            outcomes += fetch_reading_list(store, urls, sibkit_paths.data_dir() / "fetch-cache")
+    corpus_folder = study.resolve(study.corpus.folder)
+    targets = list(paths or ([] if manifest else [corpus_folder]))
+    missing = [p for p in targets if not p.exists()]
+    for path in missing:
+        outcomes.append(ImportOutcome(str(path), "failed", "no such file or folder"))
+    existing = [p for p in targets if p.exists()]
+    if existing:
+        with Progress(transient=True) as progress:
+            task = progress.add_task("Importing", total=None)
+            result = add_paths(store, existing, case_ids=case or [], doc_type=doc_type, corpus_folder=corpus_folder,
+                               known_cases=known, progress=lambda: progress.advance(task))
+        outcomes += result.outcomes
+    report(outcomes)
+
+
+@corpus_app.command("add-indigo")
+def add_indigo_command(study_path: StudyArgument) -> None:
+    """Add each selected case's INDIGO record (its narrative fields) as a document."""
+    study = load_study(study_path)
+    store = open_study_store(study)
+    cases = selected_cases(study, store)
+    report(add_indigo_records(store, study.dataset(), cases))
+
+
+@corpus_app.command("fetch")
+def fetch_command(
+    study_path: StudyArgument,
+    delay: Annotated[float, typer.Option("--delay", help="Seconds between requests to one host.")] = 1.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a request gives up.")] = 30.0,
+    max_mb: Annotated[float, typer.Option("--max-mb", help="Largest file to download, in MB.")] = 100.0,
+) -> None:
+    """Download the selected cases' candidate reading list (INDIGO documents and sources)."""
+    study = load_study(study_path)
+    store = open_study_store(study)
+    settings = FetchSettings(timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), per_host_delay=delay)
+    with Progress(transient=True) as progress:
+        task = progress.add_task("Fetching", total=None)
+        outcomes = fetch(study, store, settings=settings, progress=lambda: progress.advance(task))
+    report(outcomes)
+
+
+@corpus_app.command("status")
+def status_command(
+    study_path: StudyArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Documents per selected case (by type), problems, and cases still lacking documents."""
+    study = load_study(study_path)
+    store = open_study_store(study)
+    table = status(study, store)
+    if as_json:
+        print_json({"cases": table.to_dict("records"),
+                    "lacking": table.loc[table["lacking"] > 0, "case_id"].tolist()})
+        return
+    print_frame(table, title="Corpus by case")
+    lacking = table[table["lacking"] > 0]
+    console.print(f"{len(lacking)} of {len(table)} selected cases lack documents", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(corpus_app, name="corpus")

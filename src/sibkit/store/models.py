@@ -1,0 +1,105 @@
+"""The study database: documents, their cases, fetch attempts, coded references, review decisions.
+
+Text offsets are Unicode code-point offsets into ``Document.text`` (REFI-QDA's unit).
+Review decisions are append-only: a person's decision is never updated or deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+DOCUMENT_TYPES = ("evaluation", "review", "commentary", "article", "indigo_record", "other")
+STATUSES = ("ok", "empty", "failed", "too_large", "unsupported")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    doc_type: Mapped[str] = mapped_column(String(20), default="other")
+    date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    origin: Mapped[str] = mapped_column(Text, default="")
+    media_type: Mapped[str] = mapped_column(String(80), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    pages: Mapped[list[int]] = mapped_column(JSON, default=list)
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="ok")
+    message: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    cases: Mapped[list[DocumentCase]] = relationship(back_populates="document", cascade="all, delete-orphan")
+
+
+class DocumentCase(Base):
+    __tablename__ = "document_cases"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    document: Mapped[Document] = relationship(back_populates="cases")
+
+
+class FetchAttempt(Base):
+    __tablename__ = "fetch_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    case_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Reference(Base):
+    __tablename__ = "references"
+    __table_args__ = (
+        UniqueConstraint("document_id", "theme", "term", "start", "end", "origin", name="uq_reference_span"),
+        Index("ix_references_theme", "theme"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    theme: Mapped[str] = mapped_column(String(80))
+    term: Mapped[str] = mapped_column(Text, default="")
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    origin: Mapped[str] = mapped_column(String(10), default="auto")
+    codebook_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReviewDecision(Base):
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference_id: Mapped[int] = mapped_column(ForeignKey("references.id", ondelete="RESTRICT"), index=True)
+    coder: Mapped[str] = mapped_column(String(80))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decision: Mapped[str] = mapped_column(String(10))
+    new_theme: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ThemeHash(Base):
+    """The codebook hash each theme was last coded with (re-coding touches changed themes only)."""
+
+    __tablename__ = "theme_hashes"
+
+    theme: Mapped[str] = mapped_column(String(80), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    coded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,67 @@
+"""The study database: migrations create exactly the models' schema, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
+
+from sibkit.errors import SibkitError
+from sibkit.store import Base, Document, DocumentCase, Reference, ReviewDecision, head_revision, open_store
+
+
+def schema_differences(url: str) -> list:
+    store = open_store(url)
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    store.close()
+    return differences
+
+
+def test_sqlite_migration_matches_the_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'study.sqlite'}"
+    assert schema_differences(url) == []
+    assert open_store(url).revision() == head_revision() == "0001"
+
+
+@pytest.mark.postgres
+def test_postgres_migration_matches_the_models(postgres) -> None:
+    assert schema_differences(postgres.new_database()) == []
+
+
+def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'study.sqlite'}")
+    with pytest.raises(RuntimeError), store.session() as session:
+        session.add(Document(sha256="a" * 64, title="t", doc_type="other", origin="o", media_type="text/plain",
+                             text="x", pages=[0], word_count=1, status="ok", message=""))
+        session.flush()
+        raise RuntimeError("crash in the middle")
+    with store.session() as session:
+        assert session.scalars(select(Document)).all() == []
+
+
+def test_decided_references_cannot_be_deleted(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'study.sqlite'}")
+    with store.session() as session:
+        document = Document(sha256="b" * 64, title="t", doc_type="other", origin="o", media_type="text/plain",
+                            text="partnership", pages=[0], word_count=1, status="ok", message="")
+        session.add(document)
+        session.flush()
+        session.add(DocumentCase(document_id=document.id, case_id="INDIGO-POJ-0001"))
+        reference = Reference(document_id=document.id, theme="partnership", term="partnership", start=0, end=11)
+        session.add(reference)
+        session.flush()
+        session.add(ReviewDecision(reference_id=reference.id, coder="ana", decision="accept"))
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), store.session() as session:
+        session.delete(session.scalar(select(Reference)))
+        session.flush()
+
+
+def test_an_unreachable_database_is_one_clear_error() -> None:
+    with pytest.raises(SibkitError, match="cannot open the study database"):
+        open_store("postgresql+psycopg://nobody@127.0.0.1:1/none")
