@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,14 +38,32 @@ def _value(value: object) -> object | None:
     return value
 
 
-def _number(value: object) -> float | None:
+_APPROXIMATE = re.compile(r"^(?:~|c\.|ca\.|circa|approx(?:\.|imately)?|about|around)\s*", re.IGNORECASE)
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[,\u00a0\u202f ]\d{3})+(?:\.\d+)?")
+
+
+def parse_count(value: object) -> float | None:
+    """A number from a figure typed as text, leniently: ``1,234``, ``1 234``, ``~120``, ``approx. 85``.
+
+    Prose that merely contains numbers ("1809 people got a job") is not a figure: None, as for
+    empty values, so the caller can record the text as unparsed evidence.
+    """
     value = _value(value)
-    if value is None:
+    if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    text = _APPROXIMATE.sub("", str(value).strip()).strip()
+    if _GROUPED.fullmatch(text):
+        text = re.sub(r"[,\u00a0\u202f ]", "", text)
     try:
-        return parse_number(value)
+        return parse_number(text)
     except ValueError:
         return None
+
+
+def _number(value: object) -> float | None:
+    return parse_count(value)
 
 
 @dataclass
@@ -64,6 +83,18 @@ class Classification:
     tolerance: float
     warnings: list[str] = field(default_factory=list)
     sensitivity: pd.DataFrame | None = None  # case_id, class at each tolerance, changes
+
+    def write_tables(self, folder: Path) -> list[Path]:
+        """classification.csv (per case), classification-metrics.csv and, if any, classification-sensitivity.csv."""
+        folder.mkdir(parents=True, exist_ok=True)
+        tables = {"classification.csv": self.cases, "classification-metrics.csv": self.metrics}
+        if self.sensitivity is not None:
+            tables["classification-sensitivity.csv"] = self.sensitivity
+        written = []
+        for name, frame in tables.items():
+            frame.to_csv(folder / name, index=False)
+            written.append(folder / name)
+        return written
 
     def to_json(self) -> dict[str, dict[str, object]]:
         out: dict[str, dict[str, object]] = {}
@@ -133,7 +164,10 @@ def achievement(dataset: Dataset, project_id: str) -> tuple[float | None, list[d
     for metric in metrics.itertuples(index=False):
         target = _number(metric.targeted_number_of_service_users_or_beneficiaries_total)
         own = results[results["outcome_metric_id"] == metric.id]
-        numeric = own[own["outcomes_achieved"].map(lambda v: _number(v) is not None)]
+        parsed = own["outcomes_achieved"].map(_number)
+        numeric = own[parsed.notna()]
+        unparsed = [str(v) for v, n in zip(own["outcomes_achieved"], parsed, strict=True)
+                    if n is None and _value(v) is not None and str(v).strip()]
         chosen = _latest(numeric) if len(numeric) else None
         achieved = _number(chosen["outcomes_achieved"]) if chosen is not None else None
         ratio = None
@@ -142,7 +176,8 @@ def achievement(dataset: Dataset, project_id: str) -> tuple[float | None, list[d
         elif target <= 0:
             note = "target is zero"
         elif chosen is None:
-            note = "no result with a numeric outcomes achieved" if len(own) else "no result"
+            note = ("outcomes achieved is text, not a number" if unparsed
+                    else "no result with outcomes achieved" if len(own) else "no result")
         else:
             ratio = achieved / target  # type: ignore[operator]
             ratios.append(ratio)
@@ -151,9 +186,15 @@ def achievement(dataset: Dataset, project_id: str) -> tuple[float | None, list[d
             "metric_id": metric.id, "definition": _value(metric.definition), "target": target,
             "achieved": achieved, "result_type": _value(chosen["result_type"]) if chosen is not None else None,
             "period_end": _value(chosen["period_end_date"]) if chosen is not None else None,
-            "ratio": ratio, "note": note,
+            "ratio": ratio, "note": note, "results": len(own), "unparsed_results": len(unparsed),
+            "unparsed_text": _shorten(unparsed[0]) if unparsed else None,
         })
     return (statistics.median(ratios) if ratios else None), evidence
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _sum(values: Iterable[object]) -> float | None:
@@ -265,7 +306,8 @@ def classify(dataset: Dataset, project_ids: Sequence[str], *, tolerance: float =
         metric_rows += [{"case_id": pid, **e} for e in evidence]
     cases = pd.DataFrame(case_rows)
     metrics = pd.DataFrame(metric_rows, columns=["case_id", "metric_id", "definition", "target", "achieved",
-                                                 "result_type", "period_end", "ratio", "note"])
+                                                 "result_type", "period_end", "ratio", "note", "results",
+                                                 "unparsed_results", "unparsed_text"])
     result = Classification(cases=cases, metrics=metrics, tolerance=tolerance, warnings=warnings)
     if sensitivity:
         result.sensitivity = sensitivity_table(cases, rules, sensitivity)

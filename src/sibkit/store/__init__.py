@@ -18,12 +18,12 @@ from sibkit.errors import SibkitError
 from sibkit.store.models import (
     DOCUMENT_TYPES,
     Base,
+    CodingState,
     Document,
     DocumentCase,
     FetchAttempt,
     Reference,
     ReviewDecision,
-    ThemeHash,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -98,5 +98,5 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     return store
 
 
-__all__ = ["DOCUMENT_TYPES", "Base", "Document", "DocumentCase", "FetchAttempt", "Reference", "ReviewDecision",
-           "Store", "ThemeHash", "head_revision", "open_store"]
+__all__ = ["DOCUMENT_TYPES", "Base", "CodingState", "Document", "DocumentCase", "FetchAttempt", "Reference",
+           "ReviewDecision", "Store", "head_revision", "open_store"]

@@ -95,11 +95,13 @@ class ReviewDecision(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
-class ThemeHash(Base):
-    """The codebook hash each theme was last coded with (re-coding touches changed themes only)."""
+class CodingState(Base):
+    """Which version (hash) of each theme a document was last coded with, so that re-coding after a
+    codebook change touches only the changed themes."""
 
-    __tablename__ = "theme_hashes"
+    __tablename__ = "coding_states"
 
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
     theme: Mapped[str] = mapped_column(String(80), primary_key=True)
     hash: Mapped[str] = mapped_column(String(64))
     coded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -11,7 +11,7 @@ import typer
 
 from sibkit.errors import SibkitError
 from sibkit.indigo.cli import DataOption, console, errors, print_frame, print_json
-from sibkit.study.model import load_study
+from sibkit.study.model import Study, load_study
 from sibkit.study.selection import distinct_documents, select
 
 study_app = typer.Typer(no_args_is_help=True, help="Create and check study files.")
@@ -48,7 +48,7 @@ def select_command(
 ) -> None:
     """Apply the study's selection criteria in order and show the flow of exclusions."""
     study = load_study(study_path)
-    selection = select(study)
+    selection = select(study, extra_documents=held_documents(study))
     folder = output or study.resolve(study.report.folder)
     folder.mkdir(parents=True, exist_ok=True)
     selection.cases.drop(columns=["distinct_documents"]).to_csv(folder / "selection.csv", index=False)
@@ -68,15 +68,33 @@ def select_command(
     console.print(f"{total} impact bonds in the dataset")
     for row in selection.flow.to_dict("records"):
         if row["criterion"] == "include":
-            console.print(f"  + {-row['excluded']} added: {row['step']} -> {row['out']}", markup=False)
+            console.print(f"  + {row['added']} added ({', '.join(row['added_ids']) or 'already in'}): "
+                          f"{row['step']} -> {row['out']}", markup=False)
             continue
         console.print(f"  - {row['excluded']} excluded ({row['reason']}) -> {row['out']} {row['step']}",
                       markup=False)
+        if row["excluded_ids"]:
+            console.print(f"      {', '.join(row['excluded_ids'])}", markup=False)
     cases = selection.cases.set_index("case_id").loc[selection.selected].reset_index()
     print_frame(cases[["case_id", "name", "distinct_documents"]], title=f"{len(cases)} selected cases")
     if reading_list:
         print_frame(listing[["case_id", "title", "url", "listed_in"]], title="Candidate reading list")
     console.print(f"Flow written to {folder / 'selection.csv'}", markup=False)
+
+
+def held_documents(study: Study) -> dict[str, set[str]] | None:
+    """Document keys held in the study's corpus, when its database already exists (never created here)."""
+    url = study.database_url()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    from sibkit.corpus import held_document_keys
+    from sibkit.store import open_store
+
+    store = open_store(url)
+    try:
+        return held_document_keys(store)
+    finally:
+        store.close()
 
 
 def classify_command(
@@ -85,6 +103,9 @@ def classify_command(
     project: Annotated[list[str] | None, typer.Option("--project", help="Project id (repeatable).")] = None,
     tolerance: Annotated[float | None, typer.Option("--tolerance", help="Tolerance, e.g. 0.15.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {id: {ratios, class, evidence}} as JSON.")] = False,
+    evidence: Annotated[bool, typer.Option("--evidence", help="Also show each outcome metric's evidence.")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for the classification tables "
+                                                "(default with a study: its report folder).")] = None,
 ) -> None:
     """Classify cases as successful, struggling or insufficient data, with the evidence."""
     from sibkit.indigo import load
@@ -96,23 +117,40 @@ def classify_command(
         study = load_study(study_path)
         if tolerance is not None:
             study.outcomes.tolerance = tolerance
-        result = classify_study(study)
+        result = classify_study(study, select(study, extra_documents=held_documents(study)))
+        folder = output or study.resolve(study.report.folder)
     else:
         if not project:
             raise SibkitError("give a study file, or --project ID (with --data SOURCE if not using the local copy)")
         result = classify(load(data), project, tolerance=0.15 if tolerance is None else tolerance)
+        folder = output
+    if folder is not None:
+        written = result.write_tables(folder)
     for warning in result.warnings:
         errors.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     if as_json:
         print_json(result.to_json())
         return
-    columns = ["case_id", "stage", "achievement_ratio", "payment_ratio", "class", "decided_by"]
+    columns = ["case_id", "stage", "achievement_ratio", "metrics_with_ratio", "payments_made", "maximum_payment",
+               "payment_currency", "payment_ratio", "class", "decided_by"]
     print_frame(result.cases[columns], title=f"Classification (tolerance {result.tolerance:g})")
+    if evidence and len(result.metrics):
+        print_frame(result.metrics[["case_id", "metric_id", "target", "achieved", "result_type", "period_end",
+                                    "ratio", "note"]], title="Outcome metrics")
+    overridden = result.cases[result.cases["overridden"]]
+    if len(overridden):
+        print_frame(overridden[["case_id", "computed_class", "class", "override_reason", "override_source"]],
+                    title="Manual overrides")
     counts = result.cases["class"].value_counts()
     console.print(", ".join(f"{k}: {v}" for k, v in counts.items()), markup=False)
-    if result.sensitivity is not None and result.sensitivity["changes"].any():
+    if result.sensitivity is not None:
         changed = result.sensitivity[result.sensitivity["changes"]]
-        print_frame(changed, title="Cases whose class depends on the tolerance")
+        if len(changed):
+            print_frame(changed, title="Cases whose class depends on the tolerance")
+        else:
+            console.print("No case changes class across the sensitivity tolerances.", markup=False)
+    if folder is not None:
+        console.print(f"Tables written: {', '.join(str(path) for path in written)}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -96,14 +96,15 @@ def distinct_documents(dataset: Dataset, project_id: str) -> pd.DataFrame:
 class Selection:
     """The result of applying a study's criteria."""
 
-    flow: pd.DataFrame  # step, criterion, in, excluded, out, reason, excluded_ids
+    flow: pd.DataFrame  # step, criterion, in, excluded, added, out, reason, excluded_ids, added_ids
     cases: pd.DataFrame  # case_id, name, step, reason (step where excluded, or "selected")
     selected: list[str]
     documents: pd.DataFrame  # case_id, distinct_documents (for every project)
 
     def to_json(self) -> dict[str, object]:
         flow = [{"step": r["step"], "in": int(r["in"]), "excluded": int(r["excluded"]), "out": int(r["out"]),
-                 "reason": r["reason"], "excluded_ids": list(r["excluded_ids"])}
+                 "reason": r["reason"], "excluded_ids": list(r["excluded_ids"]),
+                 **({"added": int(r["added"]), "added_ids": list(r["added_ids"])} if r["added"] else {})}
                 for r in self.flow.to_dict("records")]
         return {"flow": flow, "selected": list(self.selected)}
 
@@ -169,8 +170,8 @@ def select(study: Study, dataset: Dataset | None = None,
             current = current + added
             for item in step.include or []:
                 fate.pop(item.id, None)
-            flow_rows.append((label, criterion, len(before), -len(added), len(current),
-                              "; ".join(f"{i.id}: {i.reason}" for i in step.include or [] if i.reason), []))
+            flow_rows.append((label, criterion, len(before), 0, len(added), len(current),
+                              "; ".join(f"{i.id}: {i.reason}" for i in step.include or [] if i.reason), [], added))
             continue
         if criterion == "exclude":
             reasons = {item.id: item.reason or reason for item in step.exclude or []}
@@ -181,8 +182,9 @@ def select(study: Study, dataset: Dataset | None = None,
         for pid in dropped:
             fate[pid] = (label, reasons.get(pid, reason))
         current = keep
-        flow_rows.append((label, criterion, len(before), len(dropped), len(current), reason, dropped))
-    flow = pd.DataFrame(flow_rows, columns=["step", "criterion", "in", "excluded", "out", "reason", "excluded_ids"])
+        flow_rows.append((label, criterion, len(before), len(dropped), 0, len(current), reason, dropped, []))
+    flow = pd.DataFrame(flow_rows, columns=["step", "criterion", "in", "excluded", "added", "out", "reason",
+                                            "excluded_ids", "added_ids"])
     case_rows = []
     for pid in projects.index:
         step_name, why = fate.get(pid, ("selected", "") if pid in set(current) else ("", ""))

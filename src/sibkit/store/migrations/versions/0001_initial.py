@@ -1,4 +1,4 @@
-"""The study database: documents, cases, fetch attempts, references, review decisions, theme hashes.
+"""The study database: documents, cases, fetch attempts, references, review decisions, coding states.
 
 Revision ID: 0001
 Revises:
@@ -73,7 +73,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_review_decisions_reference_id", "review_decisions", ["reference_id"])
     op.create_table(
-        "theme_hashes",
+        "coding_states",
+        sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("theme", sa.String(80), primary_key=True),
         sa.Column("hash", sa.String(64), nullable=False),
         sa.Column("coded_at", sa.DateTime, nullable=False),
@@ -81,5 +82,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("theme_hashes", "review_decisions", "references", "fetch_attempts", "document_cases", "documents"):
+    for table in ("coding_states", "review_decisions", "references", "fetch_attempts", "document_cases", "documents"):
         op.drop_table(table)

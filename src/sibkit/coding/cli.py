@@ -1,0 +1,132 @@
+"""``sibkit code``, ``sibkit kwic``, ``sibkit review export|import`` and ``sibkit codebook``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress
+
+from sibkit.coding import (
+    code_documents,
+    export_rows,
+    import_decisions,
+    kwic,
+    load_codebook,
+    study_codebook,
+    write_review_file,
+)
+from sibkit.errors import SibkitError
+from sibkit.indigo.cli import console, errors, print_frame, print_json
+from sibkit.study import load_study
+
+review_app = typer.Typer(no_args_is_help=True, help="Review automatic hits in a spreadsheet.")
+codebook_app = typer.Typer(no_args_is_help=True, help="Look at and check codebooks.")
+
+StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
+
+
+def _store(study_path: Path):  # type: ignore[no-untyped-def]
+    from sibkit.corpus import open_study_store
+
+    study = load_study(study_path)
+    return study, open_study_store(study)
+
+
+def code_command(study_path: StudyArgument) -> None:
+    """Code every document of the study with its codebook (only changed themes are re-coded)."""
+    study, store = _store(study_path)
+    codebook = study_codebook(study)
+    with Progress(transient=True) as progress:
+        task = progress.add_task("Coding", total=None)
+        report = code_documents(store, codebook, progress=lambda: progress.advance(task))
+    console.print(f"Coded {report.documents_coded} documents ({report.documents_unchanged} unchanged): "
+                  f"{report.references_added} references added, {report.references_removed} removed"
+                  + (f"; themes re-coded: {', '.join(report.themes_changed)}" if report.themes_changed else ""),
+                  markup=False)
+
+
+def kwic_command(
+    study_path: StudyArgument,
+    theme: Annotated[str, typer.Argument(help="Theme id (see `sibkit codebook show`).")],
+    case: Annotated[str | None, typer.Option("--case", help="Only this case's documents.")] = None,
+    width: Annotated[int, typer.Option("--width", help="Characters of context either side.")] = 60,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Keyword in context: every hit of a theme, with its document and page."""
+    study, store = _store(study_path)
+    study_codebook(study).theme(theme)  # one clear error for an unknown theme
+    table = kwic(store, theme, case, width)
+    if as_json:
+        print_json(table.assign(case_ids=table["case_ids"].map(list)).to_dict("records"))
+        return
+    for row in table.itertuples(index=False):  # document text is escaped: it may contain [markup]
+        console.print(f"{escape(row.left):>{width}} [bold]{escape(row.text)}[/bold] {escape(row.right):<{width}}  "
+                      f"({escape(row.title)}, p. {row.page}; {' '.join(row.case_ids)})", highlight=False,
+                      soft_wrap=True)
+    console.print(f"{len(table)} references", markup=False)
+
+
+@review_app.command("export")
+def review_export_command(
+    study_path: StudyArgument,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The review file to write (.xlsx or .csv).")],
+    theme: Annotated[str | None, typer.Option("--theme", help="Only this theme.")] = None,
+    case: Annotated[str | None, typer.Option("--case", help="Only this case.")] = None,
+    width: Annotated[int, typer.Option("--width", help="Characters of context either side.")] = 80,
+) -> None:
+    """Write one row per unreviewed hit, with an empty decision column to fill in."""
+    study, store = _store(study_path)
+    if theme:
+        study_codebook(study).theme(theme)
+    frame = export_rows(store, theme=theme, case_id=case, width=width)
+    write_review_file(frame, output)
+    console.print(f"Wrote {len(frame)} hits to {output}; fill the decision column with accept, reject or a "
+                  "theme id, then run `sibkit review import`.", markup=False)
+
+
+@review_app.command("import")
+def review_import_command(
+    study_path: StudyArgument,
+    review_file: Annotated[Path, typer.Argument(help="A filled-in review file (.xlsx or .csv).")],
+    coder: Annotated[str, typer.Option("--coder", help="Who made these decisions.")],
+) -> None:
+    """Append the decisions of a review file to the study's review log."""
+    study, store = _store(study_path)
+    themes = {t.id for t in study_codebook(study).themes}
+    result = import_decisions(store, review_file, coder, themes)
+    for problem in result.problems:
+        errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Stored {result.decisions} decisions by {coder} ({result.manual_references} manual references); "
+                  f"{len(result.problems)} rows skipped", markup=False)
+
+
+@codebook_app.command("show")
+def codebook_show_command(
+    name: Annotated[str, typer.Argument(help="A built-in codebook name or a YAML file.")] = "relational-sib",
+) -> None:
+    """List a codebook's themes, definitions and terms."""
+    codebook = load_codebook(name)
+    import pandas as pd
+
+    print_frame(pd.DataFrame([(t.id, t.parent or "", t.name, len(t.terms)) for t in codebook.themes],
+                             columns=["id", "parent", "name", "terms"]), title=f"{codebook.name} {codebook.version}")
+
+
+@codebook_app.command("check")
+def codebook_check_command(path: Annotated[Path, typer.Argument(help="A codebook YAML file.")]) -> None:
+    """Validate a codebook; one line per problem, naming the theme and term."""
+    if not path.exists():
+        raise SibkitError(f"{path}: no such codebook file")
+    codebook = load_codebook(path)
+    console.print(f"{path}: {len(codebook.themes)} themes, "
+                  f"{sum(len(t.terms) for t in codebook.themes)} terms: valid", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("code")(code_command)
+    app.command("kwic")(kwic_command)
+    app.add_typer(review_app, name="review")
+    app.add_typer(codebook_app, name="codebook")

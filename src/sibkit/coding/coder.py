@@ -1,0 +1,260 @@
+"""Coding a study's documents with its codebook, and reading the references back as DataFrames.
+
+Hits of one theme that overlap in a document are merged into one reference (as QDA tools count
+coding references). Re-coding replaces only the automatic references of themes whose terms
+changed, per document, and never a reference a person has decided on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import delete, select
+
+from sibkit.coding.codebook import Codebook
+from sibkit.coding.matcher import CompiledCodebook, Hit, compile_codebook
+from sibkit.corpus.normalise import page_of
+from sibkit.store import CodingState, Document, DocumentCase, Reference, ReviewDecision, Store
+
+
+def merge_hits(hits: Sequence[Hit]) -> list[Hit]:
+    """Overlapping hits of one theme become one reference; it keeps the longest hit's term."""
+    merged: list[Hit] = []
+    for theme in sorted({h.theme for h in hits}):
+        current: Hit | None = None
+        best_length = 0
+        for hit in sorted((h for h in hits if h.theme == theme), key=lambda h: (h.start, -h.end)):
+            if current is not None and hit.start < current.end:
+                term = current.term
+                if hit.end - hit.start > best_length:
+                    term, best_length = hit.term, hit.end - hit.start
+                current = Hit(theme, term, current.start, max(current.end, hit.end))
+            else:
+                if current is not None:
+                    merged.append(current)
+                current, best_length = hit, hit.end - hit.start
+        if current is not None:
+            merged.append(current)
+    return sorted(merged, key=lambda h: (h.start, h.end, h.theme))
+
+
+@dataclass
+class CodingReport:
+    documents_coded: int = 0
+    documents_unchanged: int = 0
+    references_added: int = 0
+    references_removed: int = 0
+    themes_changed: list[str] = field(default_factory=list)
+
+
+def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebook | None = None,
+                   progress: Callable[[], None] | None = None) -> CodingReport:
+    """Code every readable document linked to a case; one transaction per document."""
+    compiled = compiled or compile_codebook(codebook)
+    hashes = {theme.id: theme.hash() for theme in codebook.themes if theme.terms}
+    codebook_hash = codebook.hash()
+    report = CodingReport()
+    with store.session() as session:
+        documents = session.scalars(select(Document.id).where(Document.status == "ok", Document.id.in_(
+            select(DocumentCase.document_id))).order_by(Document.id)).all()
+        states: dict[tuple[int, str], str] = {(s.document_id, s.theme): s.hash
+                                              for s in session.scalars(select(CodingState))}
+    changed_themes: set[str] = set()
+    for document_id in documents:
+        stale = {theme for theme, digest in hashes.items() if states.get((document_id, theme)) != digest}
+        gone = {theme for (doc, theme) in states if doc == document_id and theme not in hashes}
+        if not stale and not gone:
+            report.documents_unchanged += 1
+            continue
+        changed_themes |= stale | gone
+        with store.session() as session:
+            document = session.get(Document, document_id)
+            assert document is not None
+            hits = merge_hits([h for h in compiled.match(document.text) if h.theme in stale])
+            decided = select(ReviewDecision.reference_id)
+            removed = session.execute(delete(Reference).where(
+                Reference.document_id == document_id, Reference.origin == "auto",
+                Reference.theme.in_(stale | gone), Reference.id.not_in(decided)))
+            report.references_removed += removed.rowcount or 0
+            kept = {(r.theme, r.term, r.start, r.end) for r in session.scalars(select(Reference).where(
+                Reference.document_id == document_id, Reference.origin == "auto"))}
+            for hit in hits:
+                if (hit.theme, hit.term, hit.start, hit.end) in kept:
+                    continue
+                session.add(Reference(document_id=document_id, theme=hit.theme, term=hit.term, start=hit.start,
+                                      end=hit.end, page=page_of(hit.start, document.pages), origin="auto",
+                                      codebook_hash=codebook_hash))
+                report.references_added += 1
+            session.execute(delete(CodingState).where(CodingState.document_id == document_id,
+                                                      CodingState.theme.in_(stale | gone)))
+            for theme in stale:
+                session.add(CodingState(document_id=document_id, theme=theme, hash=hashes[theme]))
+        report.documents_coded += 1
+        if progress:
+            progress()
+    report.themes_changed = sorted(changed_themes)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# reading references back
+
+
+def _decisions(store: Store) -> pd.DataFrame:
+    with store.session() as session:
+        rows = session.execute(select(ReviewDecision.reference_id, ReviewDecision.coder, ReviewDecision.decided_at,
+                                      ReviewDecision.id, ReviewDecision.decision, ReviewDecision.new_theme)).all()
+    return pd.DataFrame(rows, columns=["reference_id", "coder", "decided_at", "id", "decision", "new_theme"])
+
+
+def review_outcomes(store: Store) -> pd.DataFrame:
+    """Per reviewed reference: the theme it counts for after review, or None when rejected.
+
+    Each coder's latest decision counts; across coders the most frequent outcome wins, and a tie
+    counts as rejected (conservative)."""
+    decisions = _decisions(store)
+    if decisions.empty:
+        return pd.DataFrame(columns=["reference_id", "outcome_theme", "coders"])
+    latest = decisions.sort_values(["decided_at", "id"]).groupby(["reference_id", "coder"]).tail(1)
+    rows = []
+    for reference_id, group in latest.groupby("reference_id"):
+        votes: dict[str | None, int] = {}
+        for decision, new_theme in zip(group["decision"], group["new_theme"], strict=True):
+            key = "__accept__" if decision == "accept" else (new_theme if decision == "recode" else None)
+            votes[key] = votes.get(key, 0) + 1
+        ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+        outcome = ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else None
+        rows.append((reference_id, outcome, len(group)))
+    return pd.DataFrame(rows, columns=["reference_id", "outcome_theme", "coders"])
+
+
+def references(store: Store) -> pd.DataFrame:
+    """Every reference with its document, cases, review state and the theme it counts for.
+
+    Columns: reference_id, document_id, case_ids (tuple), title, doc_type, page, theme, term, start,
+    end, origin, reviewed, counts_for (theme after review; None when rejected), text (the hit).
+    """
+    with store.session() as session:
+        rows = session.execute(select(Reference.id, Reference.document_id, Document.title, Document.doc_type,
+                                      Reference.page, Reference.theme, Reference.term, Reference.start, Reference.end,
+                                      Reference.origin)
+                               .join(Document, Document.id == Reference.document_id)
+                               .order_by(Reference.document_id, Reference.start, Reference.id)).all()
+        links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
+        texts = dict(session.execute(select(Document.id, Document.text).where(
+            Document.id.in_(select(Reference.document_id)))).all())
+    cases: dict[int, list[str]] = {}
+    for document_id, case_id in links:
+        cases.setdefault(document_id, []).append(case_id)
+    frame = pd.DataFrame([(r[0], r[1], tuple(sorted(cases.get(r[1], []))), r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                           r[9], texts[r[1]][r[7]:r[8]]) for r in rows],
+                         columns=["reference_id", "document_id", "case_ids", "title", "doc_type", "page", "theme",
+                                  "term", "start", "end", "origin", "text"])
+    outcomes = review_outcomes(store).set_index("reference_id")
+    frame["reviewed"] = frame["reference_id"].isin(outcomes.index) | (frame["origin"] == "manual")
+    counts_for = []
+    for reference_id, theme in zip(frame["reference_id"], frame["theme"], strict=True):
+        if reference_id in outcomes.index:
+            outcome = outcomes.at[reference_id, "outcome_theme"]
+            counts_for.append(theme if outcome == "__accept__" else outcome)
+        else:
+            counts_for.append(theme)
+    frame["counts_for"] = counts_for
+    return frame
+
+
+def document_counts(store: Store) -> pd.DataFrame:
+    """Per document and theme: references, references per 10,000 words, coverage (share of characters)."""
+    refs = references(store)
+    with store.session() as session:
+        documents = pd.DataFrame(session.execute(select(Document.id, Document.title, Document.word_count,
+                                                        Document.text)).all(),
+                                 columns=["document_id", "title", "words", "text"])
+    lengths = dict(zip(documents["document_id"], documents["text"].str.len(), strict=True))
+    words = dict(zip(documents["document_id"], documents["words"], strict=True))
+    live = refs[refs["counts_for"].notna()]
+    rows = []
+    for (document_id, theme), group in live.groupby(["document_id", "counts_for"]):
+        covered = _union_length(list(zip(group["start"], group["end"], strict=True)))
+        count = len(group)
+        rows.append((document_id, theme, count, 1e4 * count / max(1, words[document_id]),
+                     covered / max(1, lengths[document_id])))
+    return pd.DataFrame(rows, columns=["document_id", "theme", "references", "rate_per_10k", "coverage"])
+
+
+def _union_length(spans: list[tuple[int, int]]) -> int:
+    total, current_start, current_end = 0, None, None
+    for start, end in sorted(spans):
+        if current_end is None or start > current_end:
+            if current_end is not None:
+                total += current_end - current_start  # type: ignore[operator]
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None:
+        total += current_end - current_start  # type: ignore[operator]
+    return total
+
+
+def case_theme_counts(store: Store, case_ids: Sequence[str], themes: Sequence[str]) -> pd.DataFrame:
+    """The case x theme table the analysis starts from, one row per (case, theme).
+
+    references: all references (automatic and manual) of the theme in the case's documents;
+    accepted_references: those that count for the theme after review (recoded ones included);
+    reviewed: whether any reference of the case and theme has been reviewed; effective_references:
+    accepted ones when reviewed, all otherwise; words: words in the case's readable documents;
+    rate_per_10k and coverage use effective references; documents_mentioning: documents with at
+    least one effective reference.
+    """
+    refs = references(store)
+    with store.session() as session:
+        query = (select(DocumentCase.case_id, Document.id, Document.word_count, Document.text)
+                 .join(Document, Document.id == DocumentCase.document_id).where(Document.status == "ok"))
+        docs = pd.DataFrame(session.execute(query).all(), columns=["case_id", "document_id", "words", "text"])
+    docs["length"] = docs["text"].str.len()
+    exploded = refs.explode("case_ids").rename(columns={"case_ids": "case_id"})
+    rows = []
+    for case_id in case_ids:
+        own_docs = docs[docs["case_id"] == case_id]
+        words = int(own_docs["words"].sum())
+        length = int(own_docs["length"].sum())
+        own = exploded[exploded["case_id"] == case_id]
+        for theme in themes:
+            raw = own[own["theme"] == theme]
+            counted = own[own["counts_for"] == theme]
+            reviewed = bool(raw["reviewed"].any() or (counted["reviewed"].any() if len(counted) else False))
+            effective = counted[counted["reviewed"]] if reviewed else raw
+            covered = sum(_union_length(list(zip(g["start"], g["end"], strict=True)))
+                          for _, g in effective.groupby("document_id"))
+            rows.append({
+                "case_id": case_id, "theme": theme, "references": len(raw),
+                "accepted_references": int(counted["reviewed"].sum()) if len(counted) else 0,
+                "reviewed": reviewed, "effective_references": len(effective), "words": words,
+                "rate_per_10k": 1e4 * len(effective) / words if words else 0.0,
+                "coverage": covered / length if length else 0.0,
+                "documents_mentioning": int(effective["document_id"].nunique()),
+            })
+    return pd.DataFrame(rows)
+
+
+def kwic(store: Store, theme: str | None = None, case_id: str | None = None, width: int = 60) -> pd.DataFrame:
+    """Keyword in context: each reference with ``width`` characters either side, document and page."""
+    refs = references(store)
+    if theme:
+        refs = refs[(refs["theme"] == theme) | (refs["counts_for"] == theme)]
+    if case_id:
+        refs = refs[refs["case_ids"].map(lambda ids: case_id in ids)]
+    with store.session() as session:
+        texts = dict(session.execute(select(Document.id, Document.text).where(
+            Document.id.in_([int(i) for i in refs["document_id"].unique()]))).all())
+    left, right = [], []
+    for document_id, start, end in zip(refs["document_id"], refs["start"], refs["end"], strict=True):
+        text = texts[document_id]
+        left.append(" ".join(text[max(0, start - width):start].split()))
+        right.append(" ".join(text[end:end + width].split()))
+    out = refs[["reference_id", "case_ids", "title", "page", "theme", "term", "text", "reviewed", "counts_for"]].copy()
+    out.insert(6, "left", left)
+    out.insert(8, "right", right)
+    return out.reset_index(drop=True)

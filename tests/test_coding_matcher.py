@@ -1,0 +1,239 @@
+"""The fast matcher against a slow, obviously-correct reference, on examples and generated input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sibkit.coding.codebook import Codebook, Term, Theme, parse_codebook
+from sibkit.coding.matcher import Hit, compile_codebook, fold_case, phrase_forms
+from sibkit.errors import SibkitError
+
+# --------------------------------------------------------------------------------------------
+# The reference: one regular expression per literal form, tried at every position of the text.
+
+
+def form_regex(form: str) -> re.Pattern[str]:
+    wildcard = form.endswith("*")
+    body = form.rstrip("*")
+    pattern = "".join(r"\s+" if ch == " " else re.escape(ch) for ch in body)
+    if re.match(r"\w", body[0]):
+        pattern = r"(?<!\w)" + pattern
+    if wildcard:
+        pattern += r"\w*"
+    elif re.match(r"\w", body[-1]):
+        pattern += r"(?!\w)"
+    return re.compile(pattern)
+
+
+def reference_spans(text: str, phrase: str, variants: bool = True, case_sensitive: bool = False) -> set:
+    haystack = text if case_sensitive else fold_case(text)
+    spans = set()
+    for form in phrase_forms(" ".join(phrase.split()), variants):
+        regex = form_regex(form if case_sensitive else fold_case(form))
+        for position in range(len(haystack)):
+            found = regex.match(haystack, position)
+            if found:
+                spans.add((position, found.end()))
+    return spans
+
+
+def words_between(text: str, first: tuple[int, int], second: tuple[int, int]) -> int:
+    return len(re.findall(r"\w+", text[first[1]:second[0]])) - (1 if re.match(r"\w", text[first[1]:first[1] + 1])
+                                                                  else 0)
+
+
+def word_index(text: str, position: int) -> int:
+    """Index of the word holding (or last starting before) a position."""
+    return sum(1 for m in re.finditer(r"\w+", text) if m.start() <= position) - 1
+
+
+def reference_match(text: str, codebook: Codebook) -> list[Hit]:
+    hits = set()
+    for theme in codebook.themes:
+        skips = set().union(*[reference_spans(text, c) for c in theme.skip_contexts]) if theme.skip_contexts else set()
+        for term in theme.terms:
+            near = term.near
+            if near:
+                a_spans = reference_spans(text, near[0], term.variants, term.case_sensitive)
+                b_spans = reference_spans(text, near[2], term.variants, term.case_sensitive)
+                found = set()
+                for a in a_spans:
+                    candidates = []
+                    for b in b_spans:
+                        if b[0] < a[1] and a[0] < b[1]:
+                            continue
+                        if b[0] >= a[1]:
+                            between = word_index(text, b[0]) - word_index(text, a[1] - 1) - 1
+                        else:
+                            between = word_index(text, a[0]) - word_index(text, b[1] - 1) - 1
+                        if between <= near[1]:
+                            candidates.append((between, b[0], b))
+                    if candidates:
+                        b = min(candidates)[2]
+                        found.add((min(a[0], b[0]), max(a[1], b[1])))
+            else:
+                found = reference_spans(text, term.term, term.variants, term.case_sensitive)
+            excluded = set().union(*[reference_spans(text, e, term.variants) for e in term.exclude]) \
+                if term.exclude else set()
+            for start, end in found:
+                if any(s <= start and end <= e for s, e in excluded | skips):
+                    continue
+                hits.add(Hit(theme.id, term.term, start, end))
+    return sorted(hits, key=lambda h: (h.start, h.end, h.theme, h.term))
+
+
+def one_theme(*terms: str | dict, skip: tuple[str, ...] = ()) -> Codebook:
+    return Codebook(name="test", themes=[Theme(id="t", name="T", terms=[Term(term=t) if isinstance(t, str)
+                                                                      else Term(**t) for t in terms],
+                                           skip_contexts=list(skip))])
+
+
+# --------------------------------------------------------------------------------------------
+# Examples with exact expected references, worked out by hand
+
+
+def spans(text: str, codebook: Codebook) -> list[tuple[str, int, int]]:
+    return [(text[h.start:h.end], h.start, h.end) for h in compile_codebook(codebook).match(text)]
+
+
+def test_whole_words_case_insensitive() -> None:
+    text = "Partnership, partners and PARTNERSHIPS; apartnership."
+    assert spans(text, one_theme("partnership")) == [("Partnership", 0, 11)]
+
+
+def test_wildcard_and_hyphen_space_closed_variants() -> None:
+    text = "co-produced, co production\nand Coproduction; co- production"
+    assert spans(text, one_theme("co-produc*")) == [("co-produced", 0, 11), ("co production", 13, 26),
+                                                    ("Coproduction", 31, 43)]
+
+
+def test_phrase_across_a_line_break_and_double_space() -> None:
+    text = "a theory of\nchange and a theory  of   change"
+    assert spans(text, one_theme("theory of change")) == [("theory of\nchange", 2, 18), ("theory  of   change", 25, 44)]
+
+
+def test_british_and_american_spellings() -> None:
+    text = "The organisation and the organization; we organise, they organize; behaviour and behavior."
+    found = [s[0] for s in spans(text, one_theme("organisation", "organise", "behaviour"))]
+    assert found == ["organisation", "organization", "organise", "organize", "behaviour", "behavior"]
+    assert [s[0] for s in spans(text, one_theme({"term": "organisation", "variants": False}))] == ["organisation"]
+
+
+def test_near_either_order() -> None:
+    text = "Close partnership working. The partners were, in short, very close."
+    found = spans(text, one_theme("partner* NEAR/2 close"))
+    # "partnership" has "Close" 0 words before it; "partners" has "Close" 3 words before (partnership
+    # working The) and "close" 4 words after (were in short very)
+    assert found == [("Close partnership", 0, 17)]
+    assert spans(text, one_theme("partner* NEAR/3 close")) == [("Close partnership", 0, 17),
+                                                                ("Close partnership working. The partners", 0, 39)]
+
+
+def test_exclusions_cancel_hits_inside_them() -> None:
+    text = "The Capability Fund paid for capability building."
+    found = spans(text, one_theme({"term": "capabilit*", "exclude": ["capability fund"]}))
+    assert found == [("capability", 29, 39)]
+    assert spans(text, one_theme("capabilit*", skip=("capability fund",))) == [("capability", 29, 39)]
+
+
+def test_offsets_are_code_points_in_unicode_text() -> None:
+    text = "İstanbul: Ünïcode café — co‑production? No: co-production with ﬁrms."
+    found = spans(text, one_theme("co-production", "café"))
+    # "İstanbul: " is 10 code points and "Ünïcode " 8, so café starts at 18; U+2011 is not a hyphen
+    assert found == [("café", 18, 22), ("co-production", 44, 57)]
+
+
+def test_overlapping_terms_are_all_found() -> None:
+    text = "integrated partnership working"
+    found = [(h.term, h.start, h.end) for h in compile_codebook(one_theme(
+        "integrated partnership", "partnership working", "partnership")).match(text)]
+    assert found == [("integrated partnership", 0, 22), ("partnership", 11, 22), ("partnership working", 11, 30)]
+
+
+@pytest.mark.parametrize(("yaml_text", "message"), [
+    ("name: x\nthemes: [{id: a, name: A, terms: ['co-*produc']}]", "theme 'a', term 'co-*produc': a wildcard * may"),
+    ("name: x\nthemes: [{id: a, name: A, parent: b}]", "parent 'b' is not a theme"),
+    ("name: x\nthemes: [{id: a, name: A}, {id: a, name: B}]", "theme id 'a' is used twice"),
+    ("name: x\nthemes: [{id: a, name: A, terms: [{term: x, colour: red}]}]", "theme 'a', term 'x', colour: unknown"),
+    ("name: x\nthemes: [{id: A B, name: A}]", "use lower-case letters"),
+])
+def test_codebook_errors_name_the_theme_and_term(yaml_text: str, message: str) -> None:
+    with pytest.raises(SibkitError) as caught:
+        parse_codebook(yaml_text, "book.yaml")
+    assert message in str(caught.value)
+
+
+# --------------------------------------------------------------------------------------------
+# Property tests: the fast matcher equals the reference on generated text and codebooks
+
+VOCABULARY = ["co", "production", "produce", "partner", "partnership", "close", "working", "organisation",
+              "organization", "café", "İstanbul", "ﬁrm", "straße", "shared", "responsibility", "theory", "of",
+              "change", "it's", "o'neill", "capability", "fund", "x"]
+SEPARATORS = [" ", "  ", "\n", "\t", "-", " - ", ", ", ". ", "'", "’", "\u00a0", "—", ""]
+
+
+@st.composite
+def texts(draw: st.DrawFn, favourite: tuple[str, ...] = ()) -> str:
+    pool = VOCABULARY + [w.upper() for w in VOCABULARY[:6]] + list(favourite) * 12
+    words = draw(st.lists(st.sampled_from(pool), min_size=3 if favourite else 0, max_size=40))
+    out = ""
+    for word in words:
+        out += word + draw(st.sampled_from(SEPARATORS))
+    return out
+
+
+@st.composite
+def phrases(draw: st.DrawFn, wildcard: bool = True) -> str:
+    words = draw(st.lists(st.sampled_from([w for w in VOCABULARY if "'" not in w]), min_size=1, max_size=3))
+    phrase = words[0]
+    for word in words[1:]:
+        phrase += draw(st.sampled_from([" ", "-"])) + word
+    if wildcard and draw(st.booleans()):
+        cut = draw(st.integers(min_value=1, max_value=len(words[-1])))
+        phrase = phrase[: len(phrase) - len(words[-1]) + cut] + "*"
+    return phrase
+
+
+@st.composite
+def codebooks(draw: st.DrawFn) -> Codebook:
+    themes = []
+    for index in range(draw(st.integers(min_value=1, max_value=3))):
+        terms = []
+        for _ in range(draw(st.integers(min_value=1, max_value=4))):
+            if draw(st.integers(0, 4)) == 0:
+                term = f"{draw(phrases())} NEAR/{draw(st.integers(0, 4))} {draw(phrases())}"
+            else:
+                term = draw(phrases())
+            exclude = [draw(phrases(wildcard=False))] if draw(st.integers(0, 3)) == 0 else []
+            terms.append(Term(term=term, exclude=exclude, variants=draw(st.booleans()),
+                              case_sensitive=draw(st.integers(0, 5)) == 0))
+        skip = [draw(phrases(wildcard=False))] if draw(st.integers(0, 4)) == 0 else []
+        themes.append(Theme(id=f"theme{index}", name=f"Theme {index}", terms=terms, skip_contexts=skip))
+    return Codebook(name="generated", themes=themes)
+
+
+@st.composite
+def codebook_and_text(draw: st.DrawFn) -> tuple[Codebook, str]:
+    """A codebook, and a text that favours the words of its terms (so most examples have hits)."""
+    codebook = draw(codebooks())
+    words = {w.rstrip("*") for theme in codebook.themes for term in theme.terms
+             for w in re.split(r"[ -]|NEAR/\d+", term.term) if w.strip()}
+    return codebook, draw(texts(tuple(sorted(words))))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(codebook_and_text())
+def test_fast_matcher_equals_the_reference(generated: tuple[Codebook, str]) -> None:
+    codebook, text = generated
+    assert compile_codebook(codebook).match(text) == reference_match(text, codebook)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60), st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=6))
+def test_any_unicode_text(text: str, word: str) -> None:
+    codebook = one_theme(word, word[:1] + "*")
+    assert compile_codebook(codebook).match(text) == reference_match(text, codebook)
