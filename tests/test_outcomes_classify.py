@@ -10,9 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sibkit.errors import SibkitError
 from sibkit.outcomes import classify, classify_study
+from sibkit.outcomes.classify import parse_count
 from sibkit.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +63,8 @@ def reference_payment(folder: Path, project_id: str) -> float | None:
 
 
 @pytest.mark.parametrize("project_id", ["INDIGO-POJ-0168", "INDIGO-POJ-0113", "INDIGO-POJ-0177",
-                                        "INDIGO-POJ-0182", "INDIGO-POJ-0121", "INDIGO-POJ-0118"])
+                                        "INDIGO-POJ-0182", "INDIGO-POJ-0121", "INDIGO-POJ-0118",
+                                        "INDIGO-POJ-0167", "INDIGO-POJ-0178", "INDIGO-POJ-0001", "INDIGO-POJ-0195"])
 def test_ratios_match_an_independent_computation(dataset, indigo_dir: Path, project_id: str) -> None:
     result = classify(dataset, [project_id]).cases.iloc[0]
     expected_a = reference_achievement(indigo_dir, project_id)
@@ -150,3 +154,103 @@ def test_classify_command_for_named_projects(indigo_dir: Path) -> None:
     assert payload["INDIGO-POJ-0121"]["payment_ratio"] == pytest.approx(0.8317955555555556)
     assert payload["INDIGO-POJ-0118"]["class"] == "insufficient data"
     assert payload["INDIGO-POJ-0118"]["achievement_ratio"] is None
+
+
+def test_text_results_are_kept_as_evidence_not_numbers(dataset, indigo_dir: Path) -> None:
+    # INDIGO-POJ-0001 (Colombia): every "outcomes achieved" is a sentence ("Expected results - ..."),
+    # so no metric has a ratio although metrics 2 and 3 have numeric targets (280 and 210).
+    raw = {r["Outcome Metric Id - (Value)"]: r["Outcomes achieved - (Value)"]
+           for r in read(indigo_dir, "projects_results.csv") if r["Project ID"] == "INDIGO-POJ-0001"}
+    assert all(text.startswith("Expected results") for text in raw.values())
+    result = classify(dataset, ["INDIGO-POJ-0001"], rules=("achievement",))
+    metrics = result.metrics.set_index("metric_id")
+    assert metrics.at["outcomemetric2", "target"] == 280
+    assert metrics.at["outcomemetric2", "note"] == "outcomes achieved is text, not a number"
+    assert metrics.at["outcomemetric2", "unparsed_results"] == 1
+    assert metrics.at["outcomemetric2", "unparsed_text"].startswith("Expected results - access to employment")
+    row = result.cases.iloc[0]
+    assert row["achievement_ratio"] is None and row["class"] == "insufficient data"
+
+
+@given(st.integers(min_value=0, max_value=10**9), st.sampled_from([",", " ", "\u00a0"]),
+       st.sampled_from(["", "~", "approx. ", "c. "]))
+def test_counts_typed_as_text_parse_leniently(count: int, separator: str, prefix: str) -> None:
+    grouped = f"{count:,}".replace(",", separator)
+    assert parse_count(f"{prefix}{grouped}") == count
+    assert parse_count(f" {count} ") == count
+
+
+@given(st.text(alphabet=st.characters(categories=["L", "Zs"]), min_size=1).filter(str.strip),
+       st.integers(min_value=0, max_value=10**6))
+def test_prose_around_a_number_is_not_a_count(words: str, count: int) -> None:
+    assert parse_count(f"{count} {words}") is None
+
+
+def test_classify_command_with_a_study_writes_tables_and_warns_about_bad_overrides(tmp_path: Path,
+                                                                                  indigo_dir: Path) -> None:
+    (tmp_path / "overrides.csv").write_text(
+        "case_id,class,reason,source\n"
+        "INDIGO-POJ-0127,successful,met its outcomes,Evaluation 2020 p. 3\n"
+        "INDIGO-POJ-0001,struggling,not a UK case,-\n", encoding="utf-8")
+    text = (ROOT / "examples" / "uk-sibs-2016-2021.yaml").read_text(encoding="utf-8")
+    text = text.replace("data: null", f"data: {indigo_dir}").replace("overrides: null", "overrides: overrides.csv")
+    (tmp_path / "study.yaml").write_text(text, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "sibkit", "classify", str(tmp_path / "study.yaml"), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == ("warning: overrides.csv row 3: case 'INDIGO-POJ-0001' is not in the study; "
+                                   "override ignored")
+    payload = json.loads(done.stdout)
+    assert len(payload) == 43
+    assert payload["INDIGO-POJ-0127"]["class"] == "successful"
+    assert payload["INDIGO-POJ-0127"]["computed_class"] == "insufficient data"
+    assert payload["INDIGO-POJ-0127"]["override_source"] == "Evaluation 2020 p. 3"
+    with (tmp_path / "report" / "classification.csv").open(encoding="utf-8") as handle:
+        rows = {r["case_id"]: r for r in csv.DictReader(handle)}
+    assert rows["INDIGO-POJ-0127"]["decided_by"] == "manual override"
+    with (tmp_path / "report" / "classification-sensitivity.csv").open(encoding="utf-8") as handle:
+        changing = sorted(r["case_id"] for r in csv.DictReader(handle) if r["changes"] == "True")
+    # ratios between 0.85 and 0.90 change class: 0167 (achievement 0.867) and 0178 (0.874)
+    assert changing == ["INDIGO-POJ-0167", "INDIGO-POJ-0178"]
+
+
+def test_unknown_project_on_the_command_line_is_one_line(indigo_dir: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "sibkit", "classify", "--data", str(indigo_dir), "--project",
+                           "INDIGO-POJ-9999"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "unknown project id 'INDIGO-POJ-9999'" in done.stderr
+
+
+def test_payment_fallbacks_by_hand(dataset) -> None:
+    cases = classify(dataset, ["INDIGO-POJ-0144", "INDIGO-POJ-0063"], rules=("payment",)).cases.set_index("case_id")
+    # 0144: no outcome payments and no project total made; its one commitment made 2,500,000 and the
+    # project's maximum is 2,900,000 GBP: 2.5 / 2.9 = 0.862 >= 0.85
+    assert cases.at["INDIGO-POJ-0144", "payments_made_from"] == "sum of outcome payment commitments' payments made"
+    assert cases.at["INDIGO-POJ-0144", "maximum_payment_from"] == "project maximum potential outcome payment"
+    assert cases.at["INDIGO-POJ-0144", "payment_ratio"] == pytest.approx(2_500_000 / 2_900_000)
+    assert cases.at["INDIGO-POJ-0144", "class"] == "successful"
+    # 0063: no project figures at all; its commitment made 31,000 of a 125,000 maximum = 0.248
+    assert cases.at["INDIGO-POJ-0063", "maximum_payment_from"] == "sum of outcome payment commitments' maxima"
+    assert cases.at["INDIGO-POJ-0063", "payment_ratio"] == pytest.approx(31_000 / 125_000)
+    assert cases.at["INDIGO-POJ-0063", "class"] == "struggling"
+
+
+def test_ratios_disagreeing_the_other_way(dataset) -> None:
+    # The Skill Mill (0195): median achievement 0.808 < 0.85 (struggling) but 3,159,820 of a 3,241,776 GBP
+    # maximum paid = 0.975 (successful by payment)
+    row = classify(dataset, ["INDIGO-POJ-0195"]).cases.iloc[0]
+    assert row["achievement_ratio"] == pytest.approx(0.808, abs=5e-4)
+    assert row["payment_ratio"] == pytest.approx(3_159_820 / 3_241_776, rel=1e-6)
+    assert (row["class"], row["decided_by"]) == ("struggling", "achievement")
+    by_payment = classify(dataset, ["INDIGO-POJ-0195"], rules=("payment", "achievement")).cases.iloc[0]
+    assert (by_payment["class"], by_payment["decided_by"]) == ("successful", "payment")
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"tolerance": 1.5}, "tolerance 1.5 is not between 0 and 1"),
+    ({"sensitivity": [0.1, -0.2]}, "tolerance -0.2 is not between 0 and 1"),
+    ({"rules": ("achievement", "payments")}, "unknown outcome rule 'payments'; rules are achievement, payment"),
+])
+def test_impossible_settings_are_one_clear_error(dataset, settings: dict, message: str) -> None:
+    with pytest.raises(SibkitError, match=message):
+        classify(dataset, ["INDIGO-POJ-0121"], **settings)

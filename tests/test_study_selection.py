@@ -128,6 +128,36 @@ def test_unknown_project_in_a_list_is_one_clear_line(dataset) -> None:
         select(study)
 
 
+@pytest.mark.parametrize(("step", "message"), [
+    ("stages: [Implemention]", "s.yaml: selection[0].stages: 'Implemention' is not a stage in the dataset "
+                               "(values: Complete, Contracted, Implementation)"),
+    ("sectors: [Homelesness]", "s.yaml: selection[0].sectors: 'Homelesness' is not a sector in the dataset"),
+    ("countries: [UK]", "s.yaml: selection[0].countries: 'UK' is not an ISO 3166-1 alpha-2 country code"),
+])
+def test_values_that_can_never_match_are_refused(dataset, step: str, message: str) -> None:
+    study = parse_study(f"selection: [{{{step}}}]")
+    study._path = Path("s.yaml")
+    study._dataset = dataset
+    with pytest.raises(SibkitError) as caught:
+        select(study)
+    assert str(caught.value).startswith(message)
+
+
+def test_stage_and_sector_steps_ignore_case(dataset, indigo_dir: Path) -> None:
+    study = parse_study("selection: [{countries: [gb]}, {stages: [complete]}, {sectors: [homelessness]}]")
+    study._dataset = dataset
+    selection = select(study)
+    with (indigo_dir / "projects.csv").open(encoding="utf-8") as handle:
+        projects = {r["ID"]: r for r in csv.DictReader(handle)}
+    cases = selection.cases.set_index("case_id")
+    gb = [pid for pid in projects if cases.at[pid, "step"] != "delivered in GB"]  # the 100 GB cases
+    complete = [pid for pid in gb if projects[pid]["Stage of Development - (Value)"] == "Complete"]
+    homelessness = [pid for pid in complete
+                    if projects[pid]["Purpose and classifications - Policy sector - (Value)"] == "Homelessness"]
+    assert list(selection.flow["out"]) == [100, len(complete), len(homelessness)]
+    assert sorted(selection.selected) == sorted(homelessness) and len(homelessness) > 0
+
+
 def test_select_command_json_and_csv(tmp_path: Path, indigo_dir: Path) -> None:
     text = EXAMPLE.read_text(encoding="utf-8").replace("data: null", f"data: {indigo_dir}")
     study_file = tmp_path / "study.yaml"
@@ -155,3 +185,95 @@ def test_study_init_writes_a_valid_study(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-m", "sibkit", "study", "init", str(target)], capture_output=True,
                            text=True, timeout=60)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_include_step_counts_additions_not_negative_exclusions(dataset) -> None:
+    study = parse_study("""
+selection:
+  - countries: [GB]
+  - include: [{id: INDIGO-POJ-0001, reason: comparison case}, {id: INDIGO-POJ-0110}]
+""")
+    study._dataset = dataset
+    step = select(study).to_json()["flow"][1]
+    # INDIGO-POJ-0110 is a GB case already in: only INDIGO-POJ-0001 is added (100 + 1 = 101)
+    assert (step["in"], step["excluded"], step["added"], step["out"]) == (100, 0, 1, 101)
+    assert step["added_ids"] == ["INDIGO-POJ-0001"]
+
+
+def test_select_counts_documents_held_in_the_study_database(tmp_path: Path, indigo_dir: Path) -> None:
+    from sibkit.corpus import add_file
+    from sibkit.store import open_store
+
+    text = EXAMPLE.read_text(encoding="utf-8").replace("data: null", f"data: {indigo_dir}")
+    study_file = tmp_path / "study.yaml"
+    study_file.write_text(text, encoding="utf-8")
+    store = open_store(load_study(study_file).database_url())
+    try:
+        for number in range(3):  # INDIGO lists 1 distinct document for INDIGO-POJ-0169; 1 + 3 held = 4
+            document = tmp_path / f"evaluation-{number}.txt"
+            document.write_text(f"Interim evaluation number {number} of the Skills programme.", encoding="utf-8")
+            outcome = add_file(store, document, case_ids=["INDIGO-POJ-0169"], title=f"Evaluation {number}",
+                               doc_type="evaluation")
+            assert outcome.status == "added", outcome
+    finally:
+        store.close()
+    done = subprocess.run([sys.executable, "-m", "sibkit", "select", str(study_file), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert [step["out"] for step in payload["flow"]] == [100, 68, 44]
+    assert "INDIGO-POJ-0169" in payload["selected"]
+
+
+def test_malformed_study_on_the_command_line_is_one_line(tmp_path: Path) -> None:
+    study_file = tmp_path / "bad.yaml"
+    study_file.write_text("selection:\n  - countries: [GB]\n    min_documents: 4\noutcome: {}\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "sibkit", "select", str(study_file)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert "selection[0]: each step needs exactly one of" in done.stderr
+    assert "outcome: unknown key (allowed: title, data, selection, outcomes" in done.stderr
+
+
+def independent_document_count(indigo_dir: Path, project_id: str) -> int:
+    """Distinct documents recounted with the csv module and a few plain string operations."""
+    import re
+
+    def url_key(url: str) -> str:
+        url = re.sub(r"\[[^\]]*access[^\]]*\]", "", url, flags=re.IGNORECASE).strip().rstrip(".,;")
+        url = url.split("#")[0].split("://", 1)[-1]
+        host, _, rest = url.partition("/")
+        host = host.lower().removeprefix("www.").removesuffix(":80").removesuffix(":443")
+        path, _, query = rest.partition("?")
+        return "url:" + host + ("/" + path if path else "").rstrip("/") + ("?" + query if query else "")
+
+    def title_key(title: str) -> str:
+        return "title:" + " ".join("".join(c if c.isalnum() else " " for c in title.casefold()).split())
+
+    keys = set()
+    with (indigo_dir / "projects_documents.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["Project ID"] == project_id:
+                url, title = row["URL - (Value)"].strip(), row["Title - (Value)"].strip()
+                keys.add(url_key(url) if url else title_key(title) if title else None)
+    with (indigo_dir / "projects_sources.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["Project ID"] == project_id:
+                name = row["Name - (Value)"].strip()
+                in_name = re.search(r"https?://[^\s<>\"\])]+", name)
+                url = row["URL - (Value)"].strip() or (in_name.group(0) if in_name else "") \
+                    or row["Archive URL - (Value)"].strip()
+                keys.add(url_key(url) if url else title_key(name) if name else None)
+    return len(keys - {None, "title:"})
+
+
+def test_distinct_document_threshold_matches_an_independent_count(example_study, indigo_dir: Path) -> None:
+    selection = select(example_study)
+    live = selection.cases[selection.cases["step"].isin(["selected", "at least 4 distinct documents"])]
+    assert len(live) == 68
+    counts = {cid: independent_document_count(indigo_dir, cid) for cid in live["case_id"]}
+    assert dict(zip(live["case_id"], live["distinct_documents"], strict=True)) == counts
+    expected = sorted(cid for cid, count in counts.items() if count >= 4)
+    assert len(expected) == 43
+    assert sorted(selection.selected) == expected

@@ -17,6 +17,16 @@ from sibkit.coding.codebook import Codebook
 from sibkit.coding.matcher import CompiledCodebook, Hit, compile_codebook
 from sibkit.corpus.normalise import page_of
 from sibkit.store import CodingState, Document, DocumentCase, Reference, ReviewDecision, Store
+from sibkit.study import Study
+
+
+def as_store(source: Store | Study) -> Store:
+    """The store itself, or a study's database (created and migrated on first use)."""
+    if isinstance(source, Study):
+        from sibkit.corpus import open_study_store
+
+        return open_study_store(source)
+    return source
 
 
 def merge_hits(hits: Sequence[Hit]) -> list[Hit]:
@@ -130,12 +140,13 @@ def review_outcomes(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reference_id", "outcome_theme", "coders"])
 
 
-def references(store: Store) -> pd.DataFrame:
+def references(source: Store | Study) -> pd.DataFrame:
     """Every reference with its document, cases, review state and the theme it counts for.
 
     Columns: reference_id, document_id, case_ids (tuple), title, doc_type, page, theme, term, start,
     end, origin, reviewed, counts_for (theme after review; None when rejected), text (the hit).
     """
+    store = as_store(source)
     with store.session() as session:
         rows = session.execute(select(Reference.id, Reference.document_id, Document.title, Document.doc_type,
                                       Reference.page, Reference.theme, Reference.term, Reference.start, Reference.end,
@@ -165,8 +176,9 @@ def references(store: Store) -> pd.DataFrame:
     return frame
 
 
-def document_counts(store: Store) -> pd.DataFrame:
+def document_counts(source: Store | Study) -> pd.DataFrame:
     """Per document and theme: references, references per 10,000 words, coverage (share of characters)."""
+    store = as_store(source)
     refs = references(store)
     with store.session() as session:
         documents = pd.DataFrame(session.execute(select(Document.id, Document.title, Document.word_count,
@@ -198,8 +210,12 @@ def _union_length(spans: list[tuple[int, int]]) -> int:
     return total
 
 
-def case_theme_counts(store: Store, case_ids: Sequence[str], themes: Sequence[str]) -> pd.DataFrame:
+def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = None,
+                      themes: Sequence[str] | None = None) -> pd.DataFrame:
     """The case x theme table the analysis starts from, one row per (case, theme).
+
+    Given a study, ``case_ids`` default to its selected cases (counting the documents its corpus
+    holds) and ``themes`` to its codebook's themes that have terms; given a store, both are needed.
 
     references: all references (automatic and manual) of the theme in the case's documents;
     accepted_references: those that count for the theme after review (recoded ones included);
@@ -208,6 +224,18 @@ def case_theme_counts(store: Store, case_ids: Sequence[str], themes: Sequence[st
     rate_per_10k and coverage use effective references; documents_mentioning: documents with at
     least one effective reference.
     """
+    store = as_store(source)
+    if case_ids is None or themes is None:
+        if not isinstance(source, Study):
+            raise TypeError("case_theme_counts(store, ...) needs case_ids and themes; or pass a Study")
+        if case_ids is None:
+            from sibkit.corpus import selected_cases
+
+            case_ids = selected_cases(source, store)
+        if themes is None:
+            from sibkit.coding.codebook import load_codebook
+
+            themes = [t.id for t in load_codebook(source.codebook, source.base_dir).themes if t.terms]
     refs = references(store)
     with store.session() as session:
         query = (select(DocumentCase.case_id, Document.id, Document.word_count, Document.text)
@@ -215,22 +243,27 @@ def case_theme_counts(store: Store, case_ids: Sequence[str], themes: Sequence[st
         docs = pd.DataFrame(session.execute(query).all(), columns=["case_id", "document_id", "words", "text"])
     docs["length"] = docs["text"].str.len()
     exploded = refs.explode("case_ids").rename(columns={"case_ids": "case_id"})
+    docs_by_case = {case: frame for case, frame in docs.groupby("case_id")}
+    refs_by_case = {case: frame for case, frame in exploded.groupby("case_id")}
+    empty_docs, empty_refs = docs.iloc[0:0], exploded.iloc[0:0]
     rows = []
     for case_id in case_ids:
-        own_docs = docs[docs["case_id"] == case_id]
+        own_docs = docs_by_case.get(case_id, empty_docs)
         words = int(own_docs["words"].sum())
         length = int(own_docs["length"].sum())
-        own = exploded[exploded["case_id"] == case_id]
+        own = refs_by_case.get(case_id, empty_refs)
+        by_theme = {theme: frame for theme, frame in own.groupby("theme")}
+        by_count = {theme: frame for theme, frame in own.groupby("counts_for")}
         for theme in themes:
-            raw = own[own["theme"] == theme]
-            counted = own[own["counts_for"] == theme]
-            reviewed = bool(raw["reviewed"].any() or (counted["reviewed"].any() if len(counted) else False))
+            raw = by_theme.get(theme, empty_refs)
+            counted = by_count.get(theme, empty_refs)
+            reviewed = bool(raw["reviewed"].any() or counted["reviewed"].any())
             effective = counted[counted["reviewed"]] if reviewed else raw
             covered = sum(_union_length(list(zip(g["start"], g["end"], strict=True)))
                           for _, g in effective.groupby("document_id"))
             rows.append({
                 "case_id": case_id, "theme": theme, "references": len(raw),
-                "accepted_references": int(counted["reviewed"].sum()) if len(counted) else 0,
+                "accepted_references": int(counted["reviewed"].sum()),
                 "reviewed": reviewed, "effective_references": len(effective), "words": words,
                 "rate_per_10k": 1e4 * len(effective) / words if words else 0.0,
                 "coverage": covered / length if length else 0.0,
@@ -239,8 +272,10 @@ def case_theme_counts(store: Store, case_ids: Sequence[str], themes: Sequence[st
     return pd.DataFrame(rows)
 
 
-def kwic(store: Store, theme: str | None = None, case_id: str | None = None, width: int = 60) -> pd.DataFrame:
+def kwic(source: Store | Study, theme: str | None = None, case_id: str | None = None,
+         width: int = 60) -> pd.DataFrame:
     """Keyword in context: each reference with ``width`` characters either side, document and page."""
+    store = as_store(source)
     refs = references(store)
     if theme:
         refs = refs[(refs["theme"] == theme) | (refs["counts_for"] == theme)]

@@ -46,6 +46,10 @@ def write_review_file(frame: pd.DataFrame, path: Path) -> None:
             for column, width in zip("ABCDEFGHIJ", (8, 18, 30, 6, 22, 20, 100, 10, 16, 30), strict=True):
                 sheet.column_dimensions[column].width = width
             sheet.freeze_panes = "A2"
+            for row in sheet.iter_rows(min_row=2):  # document text starting with "=" stays text, never a formula
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
     elif suffix == ".csv":
         frame.to_csv(path, index=False)
     else:

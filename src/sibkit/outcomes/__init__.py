@@ -9,10 +9,11 @@ from sibkit.outcomes.classify import (
     achievement,
     classify,
     decide,
+    parse_count,
     payment,
     sensitivity_table,
 )
 from sibkit.outcomes.study import classify_study
 
 __all__ = ["CLASSES", "INSUFFICIENT", "STRUGGLING", "SUCCESSFUL", "Classification", "achievement", "classify",
-           "classify_study", "decide", "payment", "sensitivity_table"]
+           "classify_study", "decide", "parse_count", "payment", "sensitivity_table"]

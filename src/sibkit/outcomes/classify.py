@@ -29,6 +29,7 @@ from sibkit.indigo.values import date_floor, parse_number
 
 SUCCESSFUL, STRUGGLING, INSUFFICIENT = "successful", "struggling", "insufficient data"
 CLASSES = (SUCCESSFUL, STRUGGLING, INSUFFICIENT)
+RULES = ("achievement", "payment")
 FINANCE = "overall_project_finance_"
 
 
@@ -142,48 +143,79 @@ def read_overrides(path: Path, case_ids: Iterable[str]) -> tuple[dict[str, Overr
                 warnings.append(f"{path.name} row {line}: class {klass!r} is not one of {', '.join(CLASSES)}; "
                                 "override ignored")
                 continue
+            if case_id in overrides:
+                warnings.append(f"{path.name} row {line}: a second override for {case_id}; this later row wins")
             overrides[case_id] = Override(case_id, klass, (row.get("reason") or "").strip(),
                                           (row.get("source") or "").strip())
     return overrides, warnings
 
 
-def _latest(results: pd.DataFrame) -> pd.Series | None:
+_NEEDED = {
+    "outcome_metrics": ["project_id", "id", "definition", "targeted_number_of_service_users_or_beneficiaries_total"],
+    "results": ["project_id", "outcome_metric_id", "result_type", "period_end_date", "outcomes_achieved"],
+    "outcome_payments": ["project_id", "type", "money_amount", "money_amount_usd", "money_currency"],
+    "outcome_payment_commitments": ["project_id", *(
+        f"{figure}_{part}" for figure in ("total_outcome_payments", "maximum_potential_outcome_payment")
+        for part in ("amount", "amount_usd", "currency"))],
+}
+
+
+def _rows(dataset: Dataset, table: str, project_id: str) -> list[dict[str, object]]:
+    """One project's rows of a table as plain records, narrowed to the columns classification reads."""
+    def build() -> dict[str, list[dict[str, object]]]:
+        grouped: dict[str, list[dict[str, object]]] = {}
+        for record in dataset[table][_NEEDED[table]].to_dict("records"):
+            grouped.setdefault(str(record["project_id"]), []).append(record)
+        return grouped
+
+    return dataset.cached(f"outcomes:{table}", build).get(project_id, [])
+
+
+def _project(dataset: Dataset, project_id: str) -> dict[str, object]:
+    records = dataset.cached("outcomes:projects", lambda: {
+        row["id"]: row for row in dataset.projects[[c for c in dataset.projects.columns
+                                                     if c in ("id", "name", "stage_development")
+                                                     or c.startswith(FINANCE)]].to_dict("records")})
+    return records[project_id]
+
+
+def _latest(results: list[dict[str, object]]) -> dict[str, object] | None:
     """The final result, else the one with the latest period end (ties: the later row)."""
-    finals = results[results["result_type"].fillna("").str.casefold() == "final"]
-    pool = finals if len(finals) else results
-    order = pool["period_end_date"].map(lambda d: date_floor(d) or pd.Timestamp.min.date())
-    return pool.loc[order.sort_values(kind="stable").index[-1]] if len(pool) else None
+    finals = [r for r in results if str(_value(r["result_type"]) or "").casefold() == "final"]
+    pool = finals or results
+    if not pool:
+        return None
+    earliest = pd.Timestamp.min.date()
+    return max(enumerate(pool), key=lambda item: (date_floor(item[1]["period_end_date"]) or earliest, item[0]))[1]
 
 
 def achievement(dataset: Dataset, project_id: str) -> tuple[float | None, list[dict[str, object]]]:
     """The case's achievement ratio (median over metrics) and per-metric evidence."""
-    metrics = dataset.rows_for("outcome_metrics", project_id)
-    results = dataset.rows_for("results", project_id)
+    results = _rows(dataset, "results", project_id)
     evidence: list[dict[str, object]] = []
     ratios: list[float] = []
-    for metric in metrics.itertuples(index=False):
-        target = _number(metric.targeted_number_of_service_users_or_beneficiaries_total)
-        own = results[results["outcome_metric_id"] == metric.id]
-        parsed = own["outcomes_achieved"].map(_number)
-        numeric = own[parsed.notna()]
-        unparsed = [str(v) for v, n in zip(own["outcomes_achieved"], parsed, strict=True)
-                    if n is None and _value(v) is not None and str(v).strip()]
-        chosen = _latest(numeric) if len(numeric) else None
+    for metric in _rows(dataset, "outcome_metrics", project_id):
+        target = _number(metric["targeted_number_of_service_users_or_beneficiaries_total"])
+        own = [r for r in results if r["outcome_metric_id"] == metric["id"]]
+        numeric = [r for r in own if _number(r["outcomes_achieved"]) is not None]
+        unparsed = [str(r["outcomes_achieved"]) for r in own if _number(r["outcomes_achieved"]) is None
+                    and _value(r["outcomes_achieved"]) is not None and str(r["outcomes_achieved"]).strip()]
+        chosen = _latest(numeric)
         achieved = _number(chosen["outcomes_achieved"]) if chosen is not None else None
         ratio = None
         if target is None:
             note = "no numeric target"
         elif target <= 0:
             note = "target is zero"
-        elif chosen is None:
+        elif chosen is None or achieved is None:
             note = ("outcomes achieved is text, not a number" if unparsed
-                    else "no result with outcomes achieved" if len(own) else "no result")
+                    else "no result with outcomes achieved" if own else "no result")
         else:
-            ratio = achieved / target  # type: ignore[operator]
+            ratio = achieved / target
             ratios.append(ratio)
             note = ""
         evidence.append({
-            "metric_id": metric.id, "definition": _value(metric.definition), "target": target,
+            "metric_id": metric["id"], "definition": _value(metric["definition"]), "target": target,
             "achieved": achieved, "result_type": _value(chosen["result_type"]) if chosen is not None else None,
             "period_end": _value(chosen["period_end_date"]) if chosen is not None else None,
             "ratio": ratio, "note": note, "results": len(own), "unparsed_results": len(unparsed),
@@ -208,28 +240,31 @@ def _currencies(values: Iterable[object]) -> set[str]:
 
 def payment(dataset: Dataset, project_id: str) -> dict[str, object]:
     """Payments made, the maximum, the ratio and where each figure came from."""
-    project = dataset.projects[dataset.projects["id"] == project_id].iloc[0]
-    payments = dataset.rows_for("outcome_payments", project_id)
-    actual = payments[payments["type"].fillna("").str.casefold() == "actual"]
-    commitments = dataset.rows_for("outcome_payment_commitments", project_id)
+    project = _project(dataset, project_id)
+    actual = [p for p in _rows(dataset, "outcome_payments", project_id)
+              if str(_value(p["type"]) or "").casefold() == "actual"]
+    commitments = _rows(dataset, "outcome_payment_commitments", project_id)
+
+    def column(records: list[dict[str, object]], name: str) -> list[object]:
+        return [record[name] for record in records]
 
     made_options = [
-        ("outcome payments of type Actual", actual["money_amount"], actual["money_amount_usd"],
-         _currencies(actual["money_currency"]), len(actual) > 0),
+        ("outcome payments of type Actual", column(actual, "money_amount"), column(actual, "money_amount_usd"),
+         _currencies(column(actual, "money_currency")), len(actual) > 0),
         ("project total outcome payments made", [project[FINANCE + "total_outcome_payments_made_amount"]],
          [project[FINANCE + "total_outcome_payments_made_amount_usd"]],
          _currencies([project[FINANCE + "total_outcome_payments_made_currency"]]), True),
-        ("sum of outcome payment commitments' payments made", commitments["total_outcome_payments_amount"],
-         commitments["total_outcome_payments_amount_usd"], _currencies(commitments["total_outcome_payments_currency"]),
-         True),
+        ("sum of outcome payment commitments' payments made", column(commitments, "total_outcome_payments_amount"),
+         column(commitments, "total_outcome_payments_amount_usd"),
+         _currencies(column(commitments, "total_outcome_payments_currency")), True),
     ]
     maximum_prefix = FINANCE + "maximum_potential_outcome_payment_v2_"
     max_options = [
         ("project maximum potential outcome payment", [project[maximum_prefix + "amount"]],
          [project[maximum_prefix + "amount_usd"]], _currencies([project[maximum_prefix + "currency"]]), True),
-        ("sum of outcome payment commitments' maxima", commitments["maximum_potential_outcome_payment_amount"],
-         commitments["maximum_potential_outcome_payment_amount_usd"],
-         _currencies(commitments["maximum_potential_outcome_payment_currency"]), True),
+        ("sum of outcome payment commitments' maxima", column(commitments, "maximum_potential_outcome_payment_amount"),
+         column(commitments, "maximum_potential_outcome_payment_amount_usd"),
+         _currencies(column(commitments, "maximum_potential_outcome_payment_currency")), True),
     ]
 
     def first(options: Sequence[tuple]) -> tuple[str, float | None, float | None, set[str]] | None:
@@ -275,6 +310,13 @@ def classify(dataset: Dataset, project_ids: Sequence[str], *, tolerance: float =
              rules: Sequence[str] = ("achievement", "payment"), classify_in_implementation: bool = True,
              overrides: Path | str | None = None, sensitivity: Sequence[float] = ()) -> Classification:
     """Classify each named project; unknown ids are one clear error."""
+    for value in (tolerance, *sensitivity):
+        if not 0 <= value < 1:
+            raise SibkitError(f"tolerance {value:g} is not between 0 and 1 (e.g. 0.15 for within 15%)")
+    bad_rules = [rule for rule in rules if rule not in RULES]
+    if bad_rules or not rules:
+        raise SibkitError(f"unknown outcome rule {bad_rules[0] if bad_rules else '(none given)'!r}; "
+                          f"rules are {', '.join(RULES)}")
     known = set(dataset.projects["id"])
     unknown = [pid for pid in project_ids if pid not in known]
     if unknown:
@@ -282,12 +324,12 @@ def classify(dataset: Dataset, project_ids: Sequence[str], *, tolerance: float =
                                                                     if len(unknown) > 1 else "")
                           + "; ids look like INDIGO-POJ-0001")
     manual, warnings = (read_overrides(Path(overrides), project_ids) if overrides else ({}, []))
-    projects = dataset.projects.set_index("id")
     case_rows, metric_rows = [], []
     for pid in project_ids:
         ratio_a, evidence = achievement(dataset, pid)
         pay = payment(dataset, pid)
-        stage = _value(projects.at[pid, "stage_development"])
+        project = _project(dataset, pid)
+        stage = _value(project["stage_development"])
         ratios = {"achievement": ratio_a, "payment": pay["payment_ratio"]}
         klass, decided_by = decide(ratios, rules, tolerance)
         if not classify_in_implementation and str(stage or "").casefold() != "complete":
@@ -297,7 +339,7 @@ def classify(dataset: Dataset, project_ids: Sequence[str], *, tolerance: float =
         if override:
             klass, decided_by = override.klass, "manual override"
         case_rows.append({
-            "case_id": pid, "name": _value(projects.at[pid, "name"]), "stage": stage,
+            "case_id": pid, "name": _value(project["name"]), "stage": stage,
             "achievement_ratio": ratio_a, "metrics_with_ratio": sum(e["ratio"] is not None for e in evidence),
             "metrics": len(evidence), **pay, "class": klass, "computed_class": computed, "decided_by": decided_by,
             "overridden": override is not None, "override_reason": override.reason if override else None,

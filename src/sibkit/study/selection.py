@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, derived
 from sibkit.study.model import Step, Study
 
@@ -147,14 +148,7 @@ def select(study: Study, dataset: Dataset | None = None,
         keys.setdefault(case_id, set()).update(extra)
     document_counts = {case_id: len(found) for case_id, found in keys.items()}
 
-    from sibkit.errors import SibkitError
-
-    known = set(projects.index)
-    for step in study.selection:
-        for listed in (step.include or []) + (step.exclude or []):
-            if listed.id not in known:
-                raise SibkitError(f"{study.path.name}: selection step '{_describe(step)[0]}' names project "
-                                  f"{listed.id!r}, which is not in the dataset")
+    _check_values(study, projects)
 
     current = list(projects.index)
     flow_rows = []
@@ -192,6 +186,30 @@ def select(study: Study, dataset: Dataset | None = None,
     cases = pd.DataFrame(case_rows, columns=["case_id", "name", "step", "reason", "distinct_documents"])
     documents = pd.DataFrame(sorted(document_counts.items()), columns=["case_id", "distinct_documents"])
     return Selection(flow=flow, cases=cases, selected=current, documents=documents)
+
+
+def _check_values(study: Study, projects: pd.DataFrame) -> None:
+    """Refuse values that can never match (a typo would otherwise silently exclude every case)."""
+    import pycountry
+
+    source = study._path.name if study._path is not None else "study"
+    known = set(projects.index)
+    for number, step in enumerate(study.selection):
+        where = f"{source}: selection[{number}]"
+        for listed in (step.include or []) + (step.exclude or []):
+            if listed.id not in known:
+                raise SibkitError(f"{where} ('{_describe(step)[0]}') names project {listed.id!r}, which is not in "
+                                  "the dataset; project ids look like INDIGO-POJ-0001")
+        for code in step.countries or []:
+            if pycountry.countries.get(alpha_2=code) is None:
+                raise SibkitError(f"{where}.countries: {code!r} is not an ISO 3166-1 alpha-2 country code "
+                                  "(e.g. GB, US, FR)")
+        for column, given in (("stage", step.stages), ("sector", step.sectors)):
+            values = sorted({str(v) for v in projects[column].dropna()})
+            for value in given or []:
+                if value.casefold() not in {v.casefold() for v in values}:
+                    raise SibkitError(f"{where}.{column}s: {value!r} is not a {column} in the dataset "
+                                      f"(values: {', '.join(values)})")
 
 
 def _passes(step: Step, project: pd.Series, documents: int) -> bool:

@@ -1,0 +1,209 @@
+"""Coding speed: sibkit's matcher against one `re` per term and spaCy's PhraseMatcher, in one run.
+
+    python benchmarks/bench_matcher.py [--mb 100] [--sample-mb 2]
+
+The corpus is real English text installed on this machine (Debian's /usr/share/doc, decompressed,
+and the documentation files shipped with installed Python packages), cycled up to --mb
+megabytes; nothing is committed. sibkit codes the whole corpus; the slow baselines code a
+--sample-mb sample and their MB/s is measured there (sibkit is measured on the sample too, and
+its references must equal the `re` baseline's). Two codebooks: the default relational-sib, and a
+500-term codebook (its terms plus frequent words and word pairs of the corpus). Each run is a
+child process, so peak memory (max RSS) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import gzip
+import hashlib
+import json
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOTS = [Path("/usr/share/doc"), Path(sys.prefix) / "lib"]
+SUFFIXES = {".txt", ".md", ".rst", ".html", ".gz"}
+
+
+def build_corpus(target: Path, megabytes: float) -> int:
+    """Write real English text to ``target`` (documents separated by form feeds); returns bytes."""
+    texts: list[str] = []
+    size = 0
+    for root in ROOTS:
+        for path in sorted(root.rglob("*")):
+            if path.suffix not in SUFFIXES or not path.is_file() or (
+                    "site-packages" in str(path) and path.suffix == ".gz"):
+                continue
+            try:
+                data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+                text = data.decode("utf-8")
+            except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile):
+                continue
+            if path.suffix == ".html":
+                text = re.sub(r"<[^>]+>", " ", text)
+            texts.append(text)
+            size += len(text.encode())
+            if size > 60e6:
+                break
+    wanted = int(megabytes * 1e6)
+    with target.open("w", encoding="utf-8") as out:
+        written = 0
+        while written < wanted:
+            for text in texts:
+                out.write(text + "\f")
+                written += len(text.encode()) + 1
+                if written >= wanted:
+                    break
+    return written
+
+
+def documents(path: Path, limit_bytes: int | None = None) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    if limit_bytes is not None:
+        text = text.encode()[:limit_bytes].decode("utf-8", errors="ignore")
+    return text.split("\f")
+
+
+def big_codebook(corpus: Path) -> dict:
+    """The default codebook plus frequent words and pairs of the corpus, up to 500 terms."""
+    from sibkit.coding import load_codebook
+
+    base = load_codebook("relational-sib").model_dump()
+    sample = documents(corpus, 5_000_000)
+    words = collections.Counter(w for doc in sample for w in re.findall(r"[a-z]{4,}", doc.lower()))
+    pairs = collections.Counter(" ".join(p) for doc in sample[:2000]
+                                for p in zip(*[iter(re.findall(r"[a-z]{3,}", doc.lower()))] * 2, strict=False))
+    existing = sum(len(t["terms"]) for t in base["themes"])
+    extra = [w for w, _ in words.most_common(300)] + [p for p, _ in pairs.most_common(500 - existing - 300)]
+    base["themes"].append({"id": "frequent", "name": "Frequent words", "terms": [{"term": t} for t in extra]})
+    return base
+
+
+def plain(book: dict) -> dict:
+    """The codebook without NEAR terms, exclusions and skip contexts: what every matcher can do."""
+    themes = []
+    for theme in book["themes"]:
+        terms = [{**t, "exclude": []} for t in theme["terms"] if "NEAR/" not in t["term"]]
+        themes.append({**theme, "terms": terms, "skip_contexts": []})
+    return {**book, "themes": themes}
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it is not inherited across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(mode: str, corpus: str, codebook_json: str, sample: int | None) -> dict:
+    from sibkit.coding import Codebook, compile_codebook
+    from sibkit.coding.matcher import phrase_forms
+
+    codebook = Codebook.model_validate(json.loads(Path(codebook_json).read_text()))
+    docs = documents(Path(corpus), sample)
+    megabytes = sum(len(d.encode()) for d in docs) / 1e6
+    start = time.perf_counter()
+    hits: set = set()
+    if mode == "sibkit":
+        compiled = compile_codebook(codebook)
+        for index, doc in enumerate(docs):
+            hits.update((index, *h) for h in compiled.match(doc))
+    elif mode == "re":
+        from sibkit.coding.matcher import fold_case
+
+        # one compiled `re` per literal form, scanned with finditer over a lookahead so overlaps are kept
+        patterns = []
+        for theme in codebook.themes:
+            for term in theme.terms:
+                for form in phrase_forms(term.term, term.variants):
+                    body = "".join(r"\s+" if c == " " else re.escape(c) for c in fold_case(form.rstrip("*")))
+                    tail = r"\w*" if form.endswith("*") else r"(?!\w)"
+                    patterns.append((theme.id, term.term, re.compile(r"(?<!\w)(?=(" + body + tail + "))")))
+        for index, doc in enumerate(docs):
+            folded = fold_case(doc)
+            for theme_id, term_text, pattern in patterns:
+                for found in pattern.finditer(folded):
+                    hits.add((index, theme_id, term_text, found.start(1), found.end(1)))
+    elif mode == "spacy":
+        import spacy
+        from spacy.matcher import PhraseMatcher
+
+        nlp = spacy.blank("en")
+        matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for theme in codebook.themes:
+            for term in theme.terms:
+                if term.near or "*" in term.term:
+                    continue
+                matcher.add(f"{theme.id}|{term.term}", [nlp.make_doc(f) for f in phrase_forms(term.term)])
+        for index, doc in enumerate(docs):
+            parsed = nlp.make_doc(doc)
+            for key, first, last in matcher(parsed):
+                span = parsed[first:last]
+                theme_id, term_text = nlp.vocab.strings[key].split("|", 1)
+                hits.add((index, theme_id, term_text, span.start_char, span.end_char))
+    seconds = time.perf_counter() - start
+    peak_mb = peak_memory_mb()
+    return {"mode": mode, "mb": megabytes, "seconds": seconds, "peak_mb": peak_mb, "hits": len(hits),
+            "digest": hashlib.sha256(repr(sorted(hits)).encode()).hexdigest()}
+
+
+def child(mode: str, corpus: Path, codebook: Path, sample: int | None) -> dict | None:
+    command = [sys.executable, __file__, "--child", mode, str(corpus), str(codebook), str(sample or 0)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"  ({mode} did not run: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else '?'})")
+        return None
+    return json.loads(done.stdout)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        mode, corpus, codebook, sample = sys.argv[2:6]
+        print(json.dumps(run_child(mode, corpus, codebook, int(sample) or None)))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=float, default=100)
+    parser.add_argument("--sample-mb", type=float, default=2)
+    args = parser.parse_args()
+    from sibkit.coding import load_codebook
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus.txt"
+        size = build_corpus(corpus, args.mb)
+        sample_path = Path(tmp) / "sample.txt"
+        sample_text = corpus.read_bytes()[: int(args.sample_mb * 1e6)].decode("utf-8", errors="ignore")
+        sample_path.write_text(sample_text, encoding="utf-8")
+        books = {"relational-sib": load_codebook("relational-sib").model_dump(), "500 terms": big_codebook(corpus)}
+        print(f"corpus: {size / 1e6:.0f} MB of installed documentation text; baselines on a {args.sample_mb:g} MB "
+              "sample")
+        print(f"{'codebook':16} {'matcher':28} {'MB':>6} {'MB/s':>8} {'peak MB':>8} {'hits':>9} {'x re':>7}")
+        for label, book in books.items():
+            path = Path(tmp) / f"{label}.json"
+            path.write_text(json.dumps(book))
+            plain_path = Path(tmp) / f"{label}-plain.json"
+            plain_path.write_text(json.dumps(plain(book)))
+            terms = sum(len(t["terms"]) for t in book["themes"])
+            rows = [("sibkit (whole corpus)", child("sibkit", corpus, path, None)),
+                    ("sibkit (sample, plain terms)", child("sibkit", sample_path, plain_path, None)),
+                    ("re, one per term (sample)", child("re", sample_path, plain_path, None)),
+                    ("spaCy PhraseMatcher (sample)", child("spacy", sample_path, plain_path, None))]
+            re_speed = next((r["mb"] / r["seconds"] for n, r in rows if r and n.startswith("re")), None)
+            for name, row in rows:
+                if row is None:
+                    continue
+                speed = row["mb"] / row["seconds"]
+                ratio = f"{speed / re_speed:7.1f}" if re_speed else "      -"
+                print(f"{label + f' ({terms})':16} {name:28} {row['mb']:6.1f} {speed:8.2f} {row['peak_mb']:8.0f} "
+                      f"{row['hits']:9} {ratio}")
+            same = rows[1][1] and rows[2][1] and rows[1][1]["digest"] == rows[2][1]["digest"]
+            print(f"  sibkit and re give identical references on the sample: {'yes' if same else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()

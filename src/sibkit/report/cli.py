@@ -1,0 +1,38 @@
+"""``sibkit run STUDY``: the whole study, from data to the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from sibkit.indigo.cli import console, errors
+from sibkit.report.run import run_study, write_report
+from sibkit.study import load_study
+
+
+def run_command(
+    study_path: Annotated[Path, typer.Argument(help="The study file (YAML).")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Report folder (default: the study's "
+                                                "report.folder).")] = None,
+) -> None:
+    """Run the whole study (selection, corpus, coding, classification, comparison) and write its report."""
+    study = load_study(study_path)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True,
+                  console=errors) as progress:
+        task = progress.add_task("Starting", total=None)
+        results = run_study(study, step=lambda name: progress.update(task, description=name))
+        progress.update(task, description="Writing the report")
+        folder = write_report(results, output)
+    for warning in results.warnings:
+        errors.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    classes = results.classification["class"].value_counts()
+    console.print(f"{len(results.selected)} cases selected ("
+                  + ", ".join(f"{n} {c}" for c, n in classes.items()) + ")", markup=False)
+    console.print(f"Report: {folder / 'report.html'}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)

@@ -1,0 +1,87 @@
+"""Rendering the study report: one self-contained HTML file, CSV and XLSX tables, PNG charts."""
+
+from __future__ import annotations
+
+import base64
+import math
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from sibkit.report.charts import findings_chart, heatmap
+from sibkit.report.run import StudyResults, as_tables
+
+
+def _number(value: object, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _percent(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{100 * float(value):.0f}%"  # type: ignore[arg-type]
+
+
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("sibkit.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = _number
+    env.filters["pct"] = _percent
+    return env
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = dict(zip(results.themes["theme"], results.themes["name"], strict=True))
+    classes = dict(zip(results.classification["case_id"], results.classification["class"], strict=True))
+    compared = [c for c in results.selected if classes.get(c) in ("successful", "struggling")]
+    order = sorted(compared, key=lambda c: (classes[c] != "successful", c))
+    charts = {"findings": findings_chart(results.findings, names)}
+    if order:
+        charts["heatmap"] = heatmap(results.matrix[results.matrix["case_id"].isin(order)], names, order, classes)
+    for name, png in charts.items():
+        (folder / f"{name}.png").write_bytes(png)
+    tables = as_tables(results)
+    for name, table in tables.items():
+        table.to_csv(folder / f"{name}.csv", index=False)
+    with pd.ExcelWriter(folder / "report.xlsx", engine="openpyxl") as writer:
+        for name, table in tables.items():
+            table.to_excel(writer, sheet_name=name[:31], index=False)
+    _fix_xlsx_dates(folder / "report.xlsx")
+    html = environment().get_template("report.html.j2").render(
+        r=results, names=names, charts={k: _data_uri(v) for k, v in charts.items()}, stamp=stamp,
+        findings=results.findings.sort_values("difference_pp", ascending=False).to_dict("records"),
+        flow=results.flow.to_dict("records"), total=int(results.flow["in"].iloc[0]) if len(results.flow) else 0,
+        classification=results.classification.to_dict("records"),
+        examples=results.examples.to_dict("records") if len(results.examples) else [],
+        sensitivity=results.survivors.to_dict("records"), limitations=results.limitations,
+        inputs=results.inputs.to_dict("records"), corpus=results.corpus.to_dict("records"),
+        n_classes=results.classification["class"].value_counts().to_dict())
+    (folder / "report.html").write_text(html, encoding="utf-8")
+
+
+def _fix_xlsx_dates(path: Path) -> None:
+    """Make the workbook reproducible: openpyxl stamps docProps/core.xml and every zip member with the
+    current time; pin both (document dates to 2000-01-01, zip members to 1980-01-01, the zip epoch)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        members = [(info.filename, source.read(info)) for info in source.infolist()]
+    fixed_date = b"2000-01-01T00:00:00Z"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name, data in members:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>" + fixed_date + rb"\g<2>",
+                              data)
+            target.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
+                            compress_type=zipfile.ZIP_DEFLATED)

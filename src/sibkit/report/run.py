@@ -1,0 +1,191 @@
+"""``sibkit run STUDY``: selection, corpus, coding, classification, comparison, report.
+
+Every step is a plain call into its module; a second run reuses what has not changed (INDIGO
+records already stored, documents already coded with the same theme versions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sibkit import __version__
+from sibkit.analysis import Settings, associate, average_relative_difference, compare, sensitivity
+from sibkit.coding import case_theme_counts, code_documents, kwic, study_codebook
+from sibkit.corpus import add_indigo_records, corpus_status, held_document_keys, linked_documents, min_documents
+from sibkit.corpus import open_study_store as open_store_for
+from sibkit.indigo import Dataset
+from sibkit.outcomes import INSUFFICIENT, classify_study
+from sibkit.study import Study, select
+
+
+@dataclass
+class StudyResults:
+    """Everything the report shows, as DataFrames and values."""
+
+    study: Study
+    flow: pd.DataFrame
+    selection: pd.DataFrame
+    selected: list[str]
+    classification: pd.DataFrame
+    metrics: pd.DataFrame
+    class_sensitivity: pd.DataFrame
+    corpus: pd.DataFrame
+    documents: pd.DataFrame
+    counts: pd.DataFrame
+    matrix: pd.DataFrame
+    findings: pd.DataFrame
+    average_relative_difference: float
+    sensitivity: pd.DataFrame
+    survivors: pd.DataFrame
+    examples: pd.DataFrame
+    themes: pd.DataFrame
+    inputs: pd.DataFrame
+    limitations: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def dataset_hash(dataset: Dataset) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(dataset.tables):
+        digest.update(name.encode())
+        digest.update(dataset.tables[name].to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+def _frame_hash(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+
+
+def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyResults:
+    """Run the whole study; ``step`` is told the name of each step as it starts."""
+    def say(name: str) -> None:
+        if step:
+            step(name)
+
+    say("Loading the INDIGO dataset")
+    dataset = study.dataset()
+    store = open_store_for(study)
+    say("Selecting cases")
+    selection = select(study, dataset, extra_documents=held_document_keys(store))
+    if study.corpus.indigo_records:
+        say("Adding INDIGO records to the corpus")
+        add_indigo_records(store, dataset, selection.selected)
+    say("Coding documents")
+    codebook = study_codebook(study)
+    code_documents(store, codebook)
+    say("Classifying outcomes")
+    classification = classify_study(study, selection)
+    classes = classification.cases.set_index("case_id")["class"]
+    say("Comparing groups")
+    themes = [t for t in codebook.themes if t.terms]
+    counts = case_theme_counts(store, selection.selected, [t.id for t in themes])
+    matrix = associate(counts, study.analysis.presence)
+    settings = Settings(study.analysis.seed, study.analysis.permutations, study.analysis.bootstrap)
+    findings = compare(matrix, classes, settings)
+    presences = [study.analysis.presence, *study.analysis.alternative_presence]
+    sens_table, survivors = sensitivity(counts, classification.sensitivity, presences, settings)
+    corpus = corpus_status(store, selection.selected, min_documents(study))
+    documents = linked_documents(store)
+    documents = documents[documents["case_id"].isin(selection.selected)].reset_index(drop=True)
+    examples = _examples(kwic(store, width=70), [t.id for t in themes])
+    theme_table = pd.DataFrame([(t.id, t.name, t.parent or "", t.definition, len(t.terms)) for t in codebook.themes],
+                               columns=["theme", "name", "parent", "definition", "terms"])
+    inputs = pd.DataFrame([
+        ("study file", str(study.path.name), study.content_hash()),
+        ("INDIGO dataset", str(study.data or "local copy"), dataset_hash(dataset)),
+        ("codebook", f"{codebook.name} {codebook.version}", codebook.hash()),
+        ("documents", f"{len(documents['document_id'].unique())} documents", _frame_hash(documents)),
+        ("references and review decisions", f"{int(counts['references'].sum())} references",
+         _frame_hash(counts)),
+        ("sibkit", __version__, ""),
+    ], columns=["input", "what", "sha256"])
+    results = StudyResults(
+        study=study, flow=selection.flow, selection=selection.cases, selected=selection.selected,
+        classification=classification.cases, metrics=classification.metrics,
+        class_sensitivity=classification.sensitivity if classification.sensitivity is not None else pd.DataFrame(),
+        corpus=corpus, documents=documents, counts=counts, matrix=matrix, findings=findings,
+        average_relative_difference=average_relative_difference(findings), sensitivity=sens_table,
+        survivors=survivors, examples=examples, themes=theme_table, inputs=inputs,
+        warnings=list(classification.warnings))
+    results.limitations = _limitations(results)
+    return results
+
+
+def _examples(table: pd.DataFrame, themes: list[str], per_theme: int = 3) -> pd.DataFrame:
+    """A few keyword-in-context examples per theme: accepted ones first, then in document order."""
+    if table.empty:
+        return table
+    table = table.assign(case_ids=table["case_ids"].map(" ".join))
+    live = table[table["counts_for"].notna()]
+    picked = [live[live["counts_for"] == theme].sort_values(["reviewed", "reference_id"], ascending=[False, True])
+              .head(per_theme) for theme in themes]
+    return pd.concat(picked, ignore_index=True) if picked else table.head(0)
+
+
+def _limitations(results: StudyResults) -> list[str]:
+    notes = []
+    classes = results.classification["class"]
+    n_insufficient = int((classes == INSUFFICIENT).sum())
+    if n_insufficient:
+        notes.append(f"{n_insufficient} of {len(classes)} selected cases have too little outcome data in INDIGO to be "
+                     "classified (insufficient data) and are left out of the comparison.")
+    reviewed = results.counts.groupby("case_id")["reviewed"].any()
+    unreviewed = sorted(reviewed[~reviewed].index)
+    if unreviewed:
+        notes.append(f"{len(unreviewed)} cases rely on unreviewed automatic coding only: {', '.join(unreviewed)}. "
+                     "Review their hits (`sibkit review export`) before drawing conclusions.")
+    only_records = sorted(results.corpus.loc[results.corpus["documents"] == 0, "case_id"])
+    if only_records:
+        notes.append(f"{len(only_records)} cases are coded from their INDIGO record alone, not from evaluations or "
+                     f"reviews: {', '.join(only_records)}.")
+    groups = results.findings[["n_successful", "n_struggling"]].max() if len(results.findings) else None
+    if groups is not None:
+        notes.append(f"The comparison has {int(groups['n_successful'])} successful and {int(groups['n_struggling'])} "
+                     "struggling cases: differences of one or two cases move shares by many percentage points; "
+                     "read intervals and q-values, not p-values alone.")
+    overridden = int(results.classification["overridden"].sum())
+    if overridden:
+        notes.append(f"{overridden} classifications come from manual overrides.")
+    return notes
+
+
+def timestamp() -> str:
+    """The run's time, from SOURCE_DATE_EPOCH when set (reproducible builds), else now (UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    return moment.replace(microsecond=0).isoformat()
+
+
+def write_report(results: StudyResults, folder: Path | None = None) -> Path:
+    """Write report.html, every table as CSV, one XLSX workbook and every chart as PNG."""
+    from sibkit.report.render import write_folder
+
+    target = folder or results.study.resolve(results.study.report.folder)
+    write_folder(results, target, timestamp())
+    return target
+
+
+def as_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
+    """Every table of the report, by file name."""
+    flow = results.flow.assign(excluded_ids=results.flow["excluded_ids"].map(" ".join))
+    return {
+        "selection_flow": flow, "selection": results.selection, "classification": results.classification,
+        "outcome_metrics_evidence": results.metrics, "classification_sensitivity": results.class_sensitivity,
+        "corpus": results.corpus, "documents": results.documents, "case_theme_matrix": results.matrix,
+        "findings": results.findings, "sensitivity": results.sensitivity, "sensitivity_summary": results.survivors,
+        "examples": results.examples, "themes": results.themes, "inputs": results.inputs,
+    }
+
+
+def summary(results: StudyResults) -> dict[str, Any]:
+    classes = results.classification["class"].value_counts().to_dict()
+    return {"selected": len(results.selected), "classes": classes,
+            "average_relative_difference": results.average_relative_difference}
