@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import statistics
-import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,31 @@ from sibkit.outcomes.classify import parse_count
 from sibkit.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_sibkit(*args: str) -> Ran:
+    """The ``sibkit`` command line run in this process (exit status, stdout, stderr), as a user runs it."""
+    from sibkit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.argv
+    sys.argv = ["sibkit", *args]
+    code: int | str | None = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as stop:
+        code = stop.code
+    finally:
+        sys.argv = saved
+    return Ran(code if isinstance(code, int) else (0 if code is None else 1), out.getvalue(), err.getvalue())
 
 
 def read(folder: Path, name: str) -> list[dict[str, str]]:
@@ -145,9 +172,8 @@ def test_the_example_study_classes(dataset) -> None:
 
 
 def test_classify_command_for_named_projects(indigo_dir: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "sibkit", "classify", "--data", str(indigo_dir), "--project",
-                           "INDIGO-POJ-0121", "--project", "INDIGO-POJ-0118", "--tolerance", "0.10", "--json"],
-                          capture_output=True, text=True, timeout=120)
+    done = run_sibkit("classify", "--data", str(indigo_dir), "--project",
+                      "INDIGO-POJ-0121", "--project", "INDIGO-POJ-0118", "--tolerance", "0.10", "--json")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["INDIGO-POJ-0121"]["class"] == "struggling"
@@ -195,8 +221,7 @@ def test_classify_command_with_a_study_writes_tables_and_warns_about_bad_overrid
     text = (ROOT / "examples" / "uk-sibs-2016-2021.yaml").read_text(encoding="utf-8")
     text = text.replace("data: null", f"data: {indigo_dir}").replace("overrides: null", "overrides: overrides.csv")
     (tmp_path / "study.yaml").write_text(text, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "sibkit", "classify", str(tmp_path / "study.yaml"), "--json"],
-                          capture_output=True, text=True, timeout=120)
+    done = run_sibkit("classify", str(tmp_path / "study.yaml"), "--json")
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == ("warning: overrides.csv row 3: case 'INDIGO-POJ-0001' is not in the study; "
                                    "override ignored")
@@ -215,8 +240,8 @@ def test_classify_command_with_a_study_writes_tables_and_warns_about_bad_overrid
 
 
 def test_unknown_project_on_the_command_line_is_one_line(indigo_dir: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "sibkit", "classify", "--data", str(indigo_dir), "--project",
-                           "INDIGO-POJ-9999"], capture_output=True, text=True, timeout=120)
+    done = run_sibkit("classify", "--data", str(indigo_dir), "--project",
+                      "INDIGO-POJ-9999")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "unknown project id 'INDIGO-POJ-9999'" in done.stderr
 

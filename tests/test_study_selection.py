@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
-import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,31 @@ from sibkit.study import document_key, load_study, normalise_url, parse_study, s
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "uk-sibs-2016-2021.yaml"
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_sibkit(*args: str) -> Ran:
+    """The ``sibkit`` command line run in this process (exit status, stdout, stderr), as a user runs it."""
+    from sibkit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.argv
+    sys.argv = ["sibkit", *args]
+    code: int | str | None = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as stop:
+        code = stop.code
+    finally:
+        sys.argv = saved
+    return Ran(code if isinstance(code, int) else (0 if code is None else 1), out.getvalue(), err.getvalue())
 
 
 @pytest.fixture()
@@ -40,7 +67,11 @@ def test_the_published_selection_flow(example_study) -> None:
     assert "INDIGO-POJ-0110" in selection.selected  # exactly 4 distinct documents: kept
     cases = selection.cases.set_index("case_id")
     assert cases.at["INDIGO-POJ-0169", "step"] == "at least 4 distinct documents"
-    assert cases.at["INDIGO-POJ-0001", "reason"] == "not delivered in GB"
+    # from the CSV files: 0001 is delivered in Buenos Aires (AR); 0111's service started 2014-11;
+    # 0169 lists one source and no documents
+    assert cases.at["INDIGO-POJ-0001", "reason"] == "not delivered in GB: delivered in AR"
+    assert cases.at["INDIGO-POJ-0111", "reason"] == "did not go live 2016-2021 (or no live date): went live 2014"
+    assert cases.at["INDIGO-POJ-0169", "reason"] == "fewer than 4 distinct documents: 1 distinct document"
     assert set(cases.index[cases["step"] == "selected"]) == set(selection.selected)
 
 
@@ -162,8 +193,7 @@ def test_select_command_json_and_csv(tmp_path: Path, indigo_dir: Path) -> None:
     text = EXAMPLE.read_text(encoding="utf-8").replace("data: null", f"data: {indigo_dir}")
     study_file = tmp_path / "study.yaml"
     study_file.write_text(text, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "sibkit", "select", str(study_file), "--json", "--reading-list"],
-                          capture_output=True, text=True, timeout=120)
+    done = run_sibkit("select", str(study_file), "--json", "--reading-list")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert [step["out"] for step in payload["flow"]] == [100, 68, 43]
@@ -172,18 +202,30 @@ def test_select_command_json_and_csv(tmp_path: Path, indigo_dir: Path) -> None:
     with (tmp_path / "report" / "selection.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 319 and sum(r["step"] == "selected" for r in rows) == 43
-    assert (tmp_path / "report" / "reading-list.csv").exists()
+    assert list(rows[0]) == ["case_id", "name", "step", "reason"]
+    with (tmp_path / "report" / "reading-list.csv").open(encoding="utf-8") as handle:
+        listing = list(csv.DictReader(handle))
+    # INDIGO-POJ-0110's four distinct documents (see the de-duplication test above)
+    assert sum(r["case_id"] == "INDIGO-POJ-0110" for r in listing) == 4
+    assert {r["case_id"] for r in listing} == set(payload["selected"])
+
+
+def test_select_the_example_itself_with_data_given(tmp_path: Path, indigo_dir: Path) -> None:
+    done = run_sibkit("select", str(EXAMPLE), "--data", str(indigo_dir), "-o", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "219 excluded (not delivered in GB) -> 100 delivered in GB" in done.stdout
+    assert "25 excluded (fewer than 4 distinct documents) -> 43 at least 4 distinct documents" in done.stdout
+    assert "43 selected cases" in done.stdout
+    assert (tmp_path / "selection.csv").exists()
 
 
 def test_study_init_writes_a_valid_study(tmp_path: Path) -> None:
     target = tmp_path / "new.yaml"
-    done = subprocess.run([sys.executable, "-m", "sibkit", "study", "init", str(target)], capture_output=True,
-                          text=True, timeout=60)
+    done = run_sibkit("study", "init", str(target))
     assert done.returncode == 0, done.stderr
     study = load_study(target)
     assert [step.criterion for step in study.selection] == ["countries", "live_years", "min_documents"]
-    again = subprocess.run([sys.executable, "-m", "sibkit", "study", "init", str(target)], capture_output=True,
-                           text=True, timeout=60)
+    again = run_sibkit("study", "init", str(target))
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
@@ -217,8 +259,7 @@ def test_select_counts_documents_held_in_the_study_database(tmp_path: Path, indi
             assert outcome.status == "added", outcome
     finally:
         store.close()
-    done = subprocess.run([sys.executable, "-m", "sibkit", "select", str(study_file), "--json"],
-                          capture_output=True, text=True, timeout=120)
+    done = run_sibkit("select", str(study_file), "--json")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert [step["out"] for step in payload["flow"]] == [100, 68, 44]
@@ -228,8 +269,7 @@ def test_select_counts_documents_held_in_the_study_database(tmp_path: Path, indi
 def test_malformed_study_on_the_command_line_is_one_line(tmp_path: Path) -> None:
     study_file = tmp_path / "bad.yaml"
     study_file.write_text("selection:\n  - countries: [GB]\n    min_documents: 4\noutcome: {}\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "sibkit", "select", str(study_file)], capture_output=True,
-                          text=True, timeout=60)
+    done = run_sibkit("select", str(study_file))
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1
     assert "selection[0]: each step needs exactly one of" in done.stderr
@@ -277,3 +317,20 @@ def test_distinct_document_threshold_matches_an_independent_count(example_study,
     expected = sorted(cid for cid, count in counts.items() if count >= 4)
     assert len(expected) == 43
     assert sorted(selection.selected) == expected
+
+
+@given(section=st.sampled_from(["", "outcomes", "corpus", "analysis", "report"]),
+       key=st.from_regex(r"[a-z][a-z_]{0,15}", fullmatch=True))
+def test_any_unknown_key_is_named_with_what_is_allowed(section: str, key: str) -> None:
+    from sibkit.study.model import Study
+
+    model = Study if not section else Study.model_fields[section].annotation
+    allowed = {field.alias or name for name, field in model.model_fields.items()}  # type: ignore[union-attr]
+    if key in allowed:
+        return
+    text = f"{key}: 1" if not section else f"{section}: {{{key}: 1}}"
+    with pytest.raises(SibkitError) as caught:
+        parse_study(text, "s.yaml")
+    where = f"{section}.{key}" if section else key
+    assert str(caught.value).startswith(f"s.yaml: {where}: unknown key (allowed: ")
+    assert "\n" not in str(caught.value)

@@ -91,6 +91,8 @@ def broken_references(dataset: Dataset) -> list[tuple[str, str, int | None, str,
                                  f"points at outcome metric {metric!r}, not defined for this project"))
             for column in org_columns:
                 for org in _split_ids(values[column]):
+                    if column == "publishing_organisation_ids" and not org.startswith("INDIGO-ORG-"):
+                        continue  # this field often holds publishers' names rather than ids
                     if org not in organisation_ids:
                         problems.append(("missing organisation", where, position, column,
                                          f"points at organisation {org!r}, which does not exist"))

@@ -38,8 +38,19 @@ def check_command(study_path: StudyArgument) -> None:
     print_json(study.model_dump(mode="json", by_alias=True))
 
 
+def load_with_data(study_path: Path, data: str | None) -> Study:
+    """The study, reading the dataset from ``--data`` instead of the study's own ``data`` when given."""
+    study = load_study(study_path)
+    if data is not None:
+        from sibkit.indigo import load
+
+        study._dataset = load(data)
+    return study
+
+
 def select_command(
     study_path: StudyArgument,
+    data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {flow, selected} as JSON.")] = False,
     reading_list: Annotated[bool, typer.Option("--reading-list", help="List each selected case's candidate "
                                                "documents (title, URL, where INDIGO lists it).")] = False,
@@ -47,7 +58,7 @@ def select_command(
                                                 "(default: the study's report folder).")] = None,
 ) -> None:
     """Apply the study's selection criteria in order and show the flow of exclusions."""
-    study = load_study(study_path)
+    study = load_with_data(study_path, data)
     selection = select(study, extra_documents=held_documents(study))
     folder = output or study.resolve(study.report.folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -114,7 +125,7 @@ def classify_command(
     if study_path is not None:
         if project:
             raise SibkitError("give a study file or --project ids, not both")
-        study = load_study(study_path)
+        study = load_with_data(study_path, data)
         if tolerance is not None:
             study.outcomes.tolerance = tolerance
         result = classify_study(study, select(study, extra_documents=held_documents(study)))

@@ -171,7 +171,12 @@ def select(study: Study, dataset: Dataset | None = None,
             reasons = {item.id: item.reason or reason for item in step.exclude or []}
             keep = [pid for pid in current if pid not in reasons]
         else:
-            keep = [pid for pid in current if _passes(step, projects.loc[pid], document_counts.get(pid, 0))]
+            keep = []
+            for pid in current:
+                if _passes(step, projects.loc[pid], document_counts.get(pid, 0)):
+                    keep.append(pid)
+                else:
+                    reasons[pid] = f"{reason}: {_found(step, projects.loc[pid], document_counts.get(pid, 0))}"
         dropped = [pid for pid in current if pid not in set(keep)]
         for pid in dropped:
             fate[pid] = (label, reasons.get(pid, reason))
@@ -210,6 +215,20 @@ def _check_values(study: Study, projects: pd.DataFrame) -> None:
                 if value.casefold() not in {v.casefold() for v in values}:
                     raise SibkitError(f"{where}.{column}s: {value!r} is not a {column} in the dataset "
                                       f"(values: {', '.join(values)})")
+
+
+def _found(step: Step, project: pd.Series, documents: int) -> str:
+    """What the case has, for its reason in selection.csv (e.g. "went live 2014")."""
+    criterion = step.criterion
+    if criterion == "countries":
+        return f"delivered in {', '.join(project['countries'])}" if len(project["countries"]) else "no country given"
+    if criterion == "live_years":
+        year = project["live_year"]
+        return "no live date" if year is None or year is pd.NA else f"went live {year}"
+    if criterion in ("stages", "sectors"):
+        value = _text(project["stage" if criterion == "stages" else "sector"])
+        return value or f"no {criterion[:-1]} given"
+    return f"{documents} distinct document{'s' if documents != 1 else ''}"
 
 
 def _passes(step: Step, project: pd.Series, documents: int) -> bool:

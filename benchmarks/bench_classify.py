@@ -1,0 +1,68 @@
+"""Selection and classification speed on an INDIGO export, against a baseline measured in the same run:
+merely filtering the four outcome tables per project with pandas boolean masks (what a naive
+classifier does before computing anything).
+
+    python benchmarks/bench_classify.py [--data FOLDER] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sibkit.indigo import Dataset, load
+from sibkit.outcomes import classify
+from sibkit.study import parse_study, select
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "indigo" / "impact-bond-dataset-2025-05-20"
+OUTCOME_TABLES = ("outcome_metrics", "results", "outcome_payments", "outcome_payment_commitments")
+
+
+def best_of(repeat: int, work: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def naive_filtering(dataset: Dataset, project_ids: list[str]) -> None:
+    for project_id in project_ids:
+        for table in OUTCOME_TABLES:
+            frame = dataset[table]
+            frame[frame["project_id"] == project_id]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    project_ids = list(load(args.data).projects["id"])
+    study = parse_study("selection: [{countries: [GB]}, {live_years: {from: 2016, to: 2021}}, {min_documents: 4}]")
+
+    def fresh() -> Dataset:  # per-dataset caches are part of what is measured
+        return load(args.data)
+
+    datasets = [fresh() for _ in range(3 * args.repeat)]
+    baseline = best_of(args.repeat, lambda: naive_filtering(datasets.pop(), project_ids))
+
+    def run_select() -> None:
+        study._dataset = datasets.pop()
+        select(study)
+
+    rows = [
+        ("filter 4 tables per project (baseline)", baseline),
+        (f"select: 3 steps over {len(project_ids)} projects", best_of(args.repeat, run_select)),
+        (f"classify all {len(project_ids)} projects", best_of(args.repeat, lambda: classify(datasets.pop(),
+                                                                                           project_ids))),
+    ]
+    for name, seconds in rows:
+        print(f"{name:45} {seconds * 1000:8.1f} ms  {seconds / baseline:6.2f}x baseline")
+
+
+if __name__ == "__main__":
+    main()

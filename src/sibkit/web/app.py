@@ -1,0 +1,256 @@
+"""The web app: dashboard, map, project pages, study pages, CSV downloads and a JSON API.
+
+Server-rendered (FastAPI + Jinja2 with autoescaping), no JavaScript needed, every asset served by
+sibkit itself, read-only (GET only), strict security headers.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from sibkit import __version__
+from sibkit.errors import SibkitError
+from sibkit.indigo import Dataset, breakdown
+from sibkit.indigo.figures import BREAKDOWNS
+from sibkit.web.views import FILTER_KEYS, Views, bar_chart, filters_from_query, query_of
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    if value is pd.NA or value is None:
+        return None
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _json_safe(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def csv_response(frame: pd.DataFrame, name: str) -> Response:
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].map(lambda v: isinstance(v, tuple)).any():
+            out[column] = out[column].map(lambda v: " ".join(v) if isinstance(v, tuple) else v)
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False)
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def safe_href(url: object) -> str | None:
+    """Only http(s) URLs become links (no javascript: or data: URLs from the data)."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _format(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() or abs(value) >= 1000 else f"{value:,.3g}"
+    if isinstance(value, tuple):
+        return ", ".join(value)
+    return str(value)
+
+
+def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
+    """The app over one dataset (and optionally a loaded study)."""
+    views = Views(dataset, study)
+    env = Environment(loader=PackageLoader("sibkit.web", "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["fmt"] = _format
+    env.filters["href"] = safe_href
+    env.globals.update(version=__version__, study=study, FILTER_KEYS=FILTER_KEYS)
+    app = FastAPI(title="sibkit", version=__version__, docs_url=None, redoc_url=None)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    study_cache: dict[str, Any] = {}
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        if request.method not in ("GET", "HEAD"):
+            return Response("sibkit's web app is read-only", status_code=405, headers=SECURITY_HEADERS)
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.exception_handler(SibkitError)
+    async def user_error(request: Request, exc: SibkitError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return HTMLResponse(env.get_template("error.html").render(message=str(exc)), status_code=400)
+
+    def page(name: str, **context: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(**context))
+
+    def query(request: Request) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for key, value in request.query_params.multi_items():
+            out.setdefault(key, []).append(value)
+        return out
+
+    @app.get("/", response_class=HTMLResponse)
+    def dashboard(request: Request) -> HTMLResponse:
+        filters = filters_from_query(query(request))
+        data = views.dashboard(filters)
+        qs = urlencode(query_of(filters))
+        charts = {
+            "year": bar_chart(data["charts"]["year"], "year", "projects"),
+            "capital": bar_chart(data["charts"]["year"].assign(capital=data["charts"]["year"]["capital_raised_usd"]
+                                                                / 1e6), "year", "capital"),
+            "sector": bar_chart(data["charts"]["sector"], "sector", "projects"),
+            "country": bar_chart(data["charts"]["country"], "country", "projects"),
+        }
+        return page("dashboard.html", filters=filters, figures=data["figures"], charts=charts, map=data["map"],
+                    options=views.options, qs=qs, shown=len(data["projects"]))
+
+    @app.get("/projects", response_class=HTMLResponse)
+    def project_list(request: Request) -> HTMLResponse:
+        params = query(request)
+        filters = filters_from_query(params)
+        frame = views.project_list(params.get("id"), filters)
+        return page("projects.html", projects=frame.to_dict("records"), qs=urlencode(query_of(filters)))
+
+    @app.get("/projects/{project_id}", response_class=HTMLResponse)
+    def project_page(project_id: str) -> HTMLResponse:
+        try:
+            data = views.project(project_id)
+        except KeyError:
+            return HTMLResponse(env.get_template("error.html").render(message=f"No project {project_id!r}."),
+                                status_code=404)
+        return page("project.html", **data, study_case=_study_case(project_id))
+
+    # -- downloads and API ---------------------------------------------------------------
+
+    @app.get("/api/stats")
+    def api_stats(request: Request) -> JSONResponse:
+        params = query(request)
+        filters = filters_from_query(params)
+        by = (params.get("by") or [None])[0]
+        data = views.dashboard(filters)
+        body: dict[str, Any] = {**data["figures"], "filters": filters.describe()}
+        if by:
+            if by not in BREAKDOWNS:
+                raise SibkitError(f"by={by!r}: expected one of {', '.join(BREAKDOWNS)}")
+            body["breakdown"] = records(breakdown(data["projects"], by))
+        return JSONResponse(body)
+
+    @app.get("/api/projects")
+    def api_projects(request: Request) -> JSONResponse:
+        params = query(request)
+        return JSONResponse(records(views.project_list(params.get("id"), filters_from_query(params))))
+
+    @app.get("/api/projects/{project_id}")
+    def api_project(project_id: str) -> JSONResponse:
+        if project_id not in views.by_id.index:
+            return JSONResponse({"error": f"no project {project_id!r}"}, status_code=404)
+        data = views.project(project_id)
+        return JSONResponse({"project": {k: _json_safe(v) for k, v in data["row"].items()},
+                             "derived": {k: _json_safe(v) for k, v in data["derived"].items()},
+                             "tables": {name: records(frame) for name, frame in data["tables"].items()},
+                             "flags": data["flags"]})
+
+    @app.get("/download/projects.csv")
+    def download_projects(request: Request) -> Response:
+        params = query(request)
+        return csv_response(views.project_list(params.get("id"), filters_from_query(params)), "projects")
+
+    @app.get("/download/breakdown-{by}.csv")
+    def download_breakdown(by: str, request: Request) -> Response:
+        if by not in BREAKDOWNS:
+            raise SibkitError(f"breakdown {by!r}: expected one of {', '.join(BREAKDOWNS)}")
+        frame = views.dashboard(filters_from_query(query(request)))["projects"]
+        return csv_response(breakdown(frame, by), f"breakdown-{by}")
+
+    @app.get("/download/projects/{project_id}/{table}.csv")
+    def download_project_table(project_id: str, table: str) -> Response:
+        if project_id not in views.by_id.index:
+            return Response("no such project", status_code=404)
+        tables = views.project(project_id)["tables"]
+        if table not in tables:
+            return Response("no such table", status_code=404)
+        return csv_response(tables[table], f"{project_id}-{table}")
+
+    # -- study pages ---------------------------------------------------------------------
+
+    def study_data() -> dict[str, Any]:
+        if study is None:
+            raise SibkitError("no study was given: start with `sibkit serve STUDY`")
+        if not study_cache:
+            from sibkit.outcomes import classify_study
+            from sibkit.study import select
+
+            selection = select(study, dataset)
+            classification = classify_study(study, selection)
+            documents = pd.DataFrame(columns=["case_id", "document_id", "title", "doc_type", "origin", "status",
+                                              "words", "date"])
+            database = study.database_url()
+            if not database.startswith("sqlite:///") or Path(database.removeprefix("sqlite:///")).exists():
+                from sibkit.corpus import linked_documents
+                from sibkit.store import open_store
+
+                documents = linked_documents(open_store(database))
+            study_cache.update(flow=selection.flow, cases=classification.cases, metrics=classification.metrics,
+                               documents=documents, selected=selection.selected)
+        return study_cache
+
+    def _study_case(project_id: str) -> dict[str, Any] | None:
+        if study is None:
+            return None
+        data = study_data()
+        cases = data["cases"]
+        own = cases[cases["case_id"] == project_id]
+        return own.iloc[0].to_dict() if len(own) else None
+
+    @app.get("/study", response_class=HTMLResponse)
+    def study_page() -> HTMLResponse:
+        data = study_data()
+        flow = data["flow"].to_dict("records")
+        return page("study.html", flow=flow, total=int(flow[0]["in"]) if flow else 0,
+                    cases=data["cases"].to_dict("records"), documents=data["documents"])
+
+    @app.get("/api/study")
+    def api_study() -> JSONResponse:
+        data = study_data()
+        return JSONResponse({"flow": records(data["flow"].assign(excluded_ids=data["flow"]["excluded_ids"].map(list))),
+                             "cases": records(data["cases"]), "documents": records(data["documents"])})
+
+    @app.get("/download/study/{table}.csv")
+    def download_study(table: str) -> Response:
+        data = study_data()
+        frames = {"flow": data["flow"].assign(excluded_ids=data["flow"]["excluded_ids"].map(" ".join)),
+                  "cases": data["cases"], "metrics": data["metrics"], "documents": data["documents"]}
+        if table not in frames:
+            return Response("no such table", status_code=404)
+        return csv_response(frames[table], f"study-{table}")
+
+    @app.get("/healthz")
+    def health() -> JSONResponse:
+        return JSONResponse({"ok": True, "projects": len(dataset.projects), "version": __version__})
+
+    app.state.views = views
+    app.state.json = json
+    return app

@@ -1,0 +1,43 @@
+"""``sibkit serve``: the dashboard, map, project pages and study pages on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sibkit.indigo.cli import DataOption, console
+
+
+def serve_command(
+    study_path: Annotated[Path | None, typer.Argument(help="A study file: adds the study's pages.")] = None,
+    data: DataOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this machine only).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    screenshots: Annotated[Path | None, typer.Option("--screenshots", help="Instead of serving, save PNG "
+                                                     "screenshots of the dashboard and a project page here.")] = None,
+) -> None:
+    """Serve the web app (read-only)."""
+    import uvicorn
+
+    from sibkit.indigo import load
+    from sibkit.study import load_study
+    from sibkit.web import create_app
+
+    study = load_study(study_path) if study_path else None
+    dataset = study.dataset() if study and data is None else load(data)
+    app = create_app(dataset, study)
+    if screenshots is not None:
+        from sibkit.web.server import screenshots as take
+
+        for path in take(app, screenshots):
+            console.print(f"Saved {path}", markup=False)
+        return
+    console.print(f"sibkit is serving on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)

@@ -1,0 +1,64 @@
+"""Running the app: a real uvicorn server, in this thread or a background one (tests, screenshots)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--no-first-run"]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class BackgroundServer:
+    """uvicorn serving an app on 127.0.0.1 in a daemon thread; ``url`` once started."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the web server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def screenshots(app: Any, folder: Path, project_id: str = "INDIGO-POJ-0168") -> list[Path]:
+    """PNG screenshots of the dashboard and a project page, taken in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = [("dashboard.png", "/"), ("dashboard-uk-2016-2021.png", "/?country=GB&live_from=2016&live_to=2021"),
+             ("project.png", f"/projects/{project_id}")]
+    written = []
+    with BackgroundServer(app) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        for name, path in shots:
+            page.goto(server.url + path)
+            page.screenshot(path=str(folder / name), full_page=True)
+            written.append(folder / name)
+        browser.close()
+    return written
