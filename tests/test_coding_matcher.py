@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sibkit.coding.codebook import Codebook, Term, Theme, parse_codebook
-from sibkit.coding.matcher import Hit, compile_codebook, fold_case, phrase_forms
+from sibkit.coding.matcher import Hit, compile_codebook, fold_case, phrase_forms, word_starts
 from sibkit.errors import SibkitError
 
 # --------------------------------------------------------------------------------------------
@@ -237,3 +237,10 @@ def test_fast_matcher_equals_the_reference(generated: tuple[Codebook, str]) -> N
 def test_any_unicode_text(text: str, word: str) -> None:
     codebook = one_theme(word, word[:1] + "*")
     assert compile_codebook(codebook).match(text) == reference_match(text, codebook)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_word_starts_are_where_re_finds_words(text: str) -> None:
+    # the fast per-code-point tables must agree with Python's own \w on any Unicode text
+    assert word_starts(text).tolist() == [found.start() for found in re.finditer(r"\w+", text)]

@@ -91,7 +91,8 @@ def reference_payment(folder: Path, project_id: str) -> float | None:
 
 @pytest.mark.parametrize("project_id", ["INDIGO-POJ-0168", "INDIGO-POJ-0113", "INDIGO-POJ-0177",
                                         "INDIGO-POJ-0182", "INDIGO-POJ-0121", "INDIGO-POJ-0118",
-                                        "INDIGO-POJ-0167", "INDIGO-POJ-0178", "INDIGO-POJ-0001", "INDIGO-POJ-0195"])
+                                        "INDIGO-POJ-0167", "INDIGO-POJ-0178", "INDIGO-POJ-0001", "INDIGO-POJ-0195",
+                                        "INDIGO-POJ-0171", "INDIGO-POJ-0190"])
 def test_ratios_match_an_independent_computation(dataset, indigo_dir: Path, project_id: str) -> None:
     result = classify(dataset, [project_id]).cases.iloc[0]
     expected_a = reference_achievement(indigo_dir, project_id)
@@ -230,13 +231,19 @@ def test_classify_command_with_a_study_writes_tables_and_warns_about_bad_overrid
     assert payload["INDIGO-POJ-0127"]["class"] == "successful"
     assert payload["INDIGO-POJ-0127"]["computed_class"] == "insufficient data"
     assert payload["INDIGO-POJ-0127"]["override_source"] == "Evaluation 2020 p. 3"
+    assert payload["INDIGO-POJ-0167"]["sensitivity"] == {"0.1": "struggling", "0.15": "successful"}
+    assert payload["INDIGO-POJ-0167"]["changes_with_tolerance"] is True
     with (tmp_path / "report" / "classification.csv").open(encoding="utf-8") as handle:
         rows = {r["case_id"]: r for r in csv.DictReader(handle)}
     assert rows["INDIGO-POJ-0127"]["decided_by"] == "manual override"
     with (tmp_path / "report" / "classification-sensitivity.csv").open(encoding="utf-8") as handle:
         changing = sorted(r["case_id"] for r in csv.DictReader(handle) if r["changes"] == "True")
-    # ratios between 0.85 and 0.90 change class: 0167 (achievement 0.867) and 0178 (0.874)
-    assert changing == ["INDIGO-POJ-0167", "INDIGO-POJ-0178"]
+    # ratios between 0.85 and 0.90 change class: 0167 (achievement 0.867) and 0178 (0.874), and the cases
+    # decided by payment because achievement is missing: 0171 (payment 0.877) and 0190 (0.872)
+    assert changing == ["INDIGO-POJ-0167", "INDIGO-POJ-0171", "INDIGO-POJ-0178", "INDIGO-POJ-0190"]
+    deciding = {case_id: float(row["achievement_ratio"] or row["payment_ratio"] or "nan")
+                for case_id, row in rows.items() if row["overridden"] != "True"}
+    assert changing == sorted(case_id for case_id, ratio in deciding.items() if 0.85 <= ratio < 0.90)
 
 
 def test_unknown_project_on_the_command_line_is_one_line(indigo_dir: Path) -> None:
@@ -279,3 +286,23 @@ def test_ratios_disagreeing_the_other_way(dataset) -> None:
 def test_impossible_settings_are_one_clear_error(dataset, settings: dict, message: str) -> None:
     with pytest.raises(SibkitError, match=message):
         classify(dataset, ["INDIGO-POJ-0121"], **settings)
+
+
+def test_missing_ratios_read_back_from_a_table_count_as_missing() -> None:
+    from sibkit.outcomes import decide
+
+    assert decide({"achievement": float("nan"), "payment": 0.877}, ("achievement", "payment"), 0.15) \
+        == ("successful", "payment")
+    assert decide({"achievement": None, "payment": float("nan")}, ("achievement", "payment"), 0.15) \
+        == ("insufficient data", "no outcome data")
+
+
+def test_a_second_override_for_a_case_wins_with_a_warning(dataset, tmp_path: Path) -> None:
+    overrides = tmp_path / "overrides.csv"
+    overrides.write_text("case_id,class,reason,source\n"
+                         "INDIGO-POJ-0118,successful,first reading,Report A\n"
+                         "INDIGO-POJ-0118,struggling,second reading,Report B\n", encoding="utf-8")
+    result = classify(dataset, ["INDIGO-POJ-0118"], overrides=overrides)
+    row = result.cases.iloc[0]
+    assert (row["class"], row["override_source"]) == ("struggling", "Report B")
+    assert result.warnings == ["overrides.csv row 3: a second override for INDIGO-POJ-0118; this later row wins"]

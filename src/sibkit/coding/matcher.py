@@ -12,12 +12,15 @@ slow reference matcher in tests/test_coding_matcher.py, and property tests check
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import re
+import sys
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import ahocorasick
+import numpy as np
 
 from sibkit.coding.codebook import Codebook, Term
 
@@ -59,6 +62,30 @@ def fold_case(text: str) -> str:
 
 def is_word_char(ch: str) -> bool:
     return _WORD_CHAR.match(ch) is not None
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32).copy()
+
+
+@functools.cache
+def _character_tables() -> tuple[np.ndarray, np.ndarray]:
+    """For every code point: whether Python's ``re`` counts it as a word character (``\\w``), and
+    as white space (``\\s``)."""
+    every = "".join(map(chr, range(0x110000)))
+    tables = []
+    for pattern in (_WORDS, _WHITESPACE):
+        table = np.zeros(0x110000, dtype=bool)
+        for found in pattern.finditer(every):
+            table[found.start():found.end()] = True
+        tables.append(table)
+    return tables[0], tables[1]
+
+
+def word_starts(text: str) -> np.ndarray:
+    """Offsets where a word (a run of ``\\w``) starts, as ``re.finditer(r"\\w+", text)`` finds them."""
+    word = _character_tables()[0][_code_points(text)]
+    return np.flatnonzero(word & ~np.concatenate(([False], word[:-1])))
 
 
 def spelling_variants(word: str) -> set[str]:
@@ -119,34 +146,17 @@ class _Collapsed:
     """A text with white-space runs collapsed to one space, and the way back to original offsets."""
 
     def __init__(self, text: str) -> None:
-        self.text, self._breaks, self._removed = self._build(text)
-
-    @staticmethod
-    def _build(text: str) -> tuple[str, list[int], list[int]]:
-        pieces: list[str] = []
-        breaks: list[int] = [0]  # collapsed positions after which more characters were removed
-        removed: list[int] = [0]  # characters removed before that position (cumulative)
-        last = 0
-        length = 0
-        total_removed = 0
-        for match in _WHITESPACE.finditer(text):
-            pieces.append(text[last:match.start()])
-            length += match.start() - last
-            pieces.append(" ")
-            length += 1
-            run = match.end() - match.start()
-            if run > 1:
-                total_removed += run - 1
-                breaks.append(length)
-                removed.append(total_removed)
-            last = match.end()
-        pieces.append(text[last:])
-        return "".join(pieces), breaks, removed
+        code_points = _code_points(text)
+        space = _character_tables()[1][code_points]
+        keep = ~space
+        keep[1:] |= ~space[:-1]  # a white-space character stays when the one before it is not white space
+        kept = np.where(space, 32, code_points)[keep]
+        self.text = kept.tobytes().decode("utf-32-le", errors="surrogatepass")
+        self._offsets = np.flatnonzero(keep)
 
     def original(self, position: int) -> int:
         """Original offset of a collapsed offset."""
-        index = bisect.bisect_right(self._breaks, position) - 1
-        return position + self._removed[index]
+        return int(self._offsets[position])
 
 
 class CompiledCodebook:
@@ -223,17 +233,17 @@ class CompiledCodebook:
         """Every hit of every theme's terms in ``text``, sorted by position."""
         spans = self._spans(text)
         hits: set[Hit] = set()
-        word_starts: list[int] | None = None
+        starts: np.ndarray | None = None
         for (theme, term, role), found in spans.items():
             if role == "term":
                 hits.update(Hit(theme, term, s, e) for s, e in found)
-            elif role == "a":
-                if word_starts is None:
-                    word_starts = [m.start() for m in _WORDS.finditer(text)]
-                others = sorted(spans.get((theme, term, "b"), ()))
+            elif role == "a" and (theme, term, "b") in spans:
+                if starts is None:
+                    starts = word_starts(text)
+                others = sorted(spans[(theme, term, "b")])
                 limit = self.near[(theme, term)]
                 for a_start, a_end in found:
-                    best = _nearest(word_starts, (a_start, a_end), others, limit)
+                    best = _nearest(starts, (a_start, a_end), others, limit)
                     if best is not None:
                         hits.add(Hit(theme, term, min(a_start, best[0]), max(a_end, best[1])))
         if self.exclusions or any(role == "skip" for _, _, role in spans):
@@ -241,19 +251,29 @@ class CompiledCodebook:
         return sorted(hits, key=lambda h: (h.start, h.end, h.theme, h.term))
 
 
-def _word_index(word_starts: list[int], position: int) -> int:
-    return bisect.bisect_right(word_starts, position) - 1
+def _word_index(starts: np.ndarray, position: int) -> int:
+    return int(np.searchsorted(starts, position, side="right")) - 1
 
 
-def _nearest(word_starts: list[int], span: tuple[int, int], others: list[tuple[int, int]],
+def _nearest(starts: np.ndarray, span: tuple[int, int], others: list[tuple[int, int]],
              limit: int) -> tuple[int, int] | None:
-    """The closest other span (by words between, then position) within ``limit`` words."""
-    first, last = _word_index(word_starts, span[0]), _word_index(word_starts, span[1] - 1)
+    """The closest other span (by words between, then position) within ``limit`` words.
+
+    Only others starting between ``limit`` words before and after the span (plus the longest
+    other span, in characters) can qualify, so only those are looked at."""
+    first, last = _word_index(starts, span[0]), _word_index(starts, span[1] - 1)
+    window = others
+    if len(starts):
+        longest = max(end - start for start, end in others)
+        before, after = first - limit - 1, last + limit + 2  # word indexes bounding the qualifying others
+        low_char = int(starts[before]) - longest if before >= 0 else -1
+        high_char = int(starts[after]) if after < len(starts) else sys.maxsize
+        window = others[bisect.bisect_left(others, (low_char, -1)):bisect.bisect_left(others, (high_char, -1))]
     best, best_key = None, None
-    for other in others:
+    for other in window:
         if other[0] < span[1] and span[0] < other[1]:
             continue  # overlapping operands are not a pair
-        other_first, other_last = _word_index(word_starts, other[0]), _word_index(word_starts, other[1] - 1)
+        other_first, other_last = _word_index(starts, other[0]), _word_index(starts, other[1] - 1)
         between = other_first - last - 1 if other[0] >= span[1] else first - other_last - 1
         if between <= limit:
             key = (between, other[0])

@@ -13,17 +13,18 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select
 
-from sibkit.coding.coder import kwic
+from sibkit.coding.coder import as_store, kwic
 from sibkit.errors import SibkitError
 from sibkit.store import Document, Reference, ReviewDecision, Store
 from sibkit.store.models import utcnow
+from sibkit.study import Study
 
 EXPORT_COLUMNS = ["id", "case_ids", "document", "page", "theme", "term", "context", "decision", "new_theme", "note"]
 HIT_OPEN, HIT_CLOSE = "[[", "]]"
 DECISIONS = ("accept", "reject", "recode")
 
 
-def export_rows(store: Store, *, theme: str | None = None, case_id: str | None = None, width: int = 80,
+def export_rows(store: Store | Study, *, theme: str | None = None, case_id: str | None = None, width: int = 80,
                 include_reviewed: bool = False) -> pd.DataFrame:
     """One row per unreviewed hit, the hit marked [[like this]] in its context; decision empty."""
     table = kwic(store, theme, case_id, width)
@@ -157,9 +158,9 @@ def _manual_reference(session, row: dict, themes: set[str], where: str,  # type:
     return reference.id
 
 
-def decision_log(store: Store) -> pd.DataFrame:
+def decision_log(source: Store | Study) -> pd.DataFrame:
     """The whole review log, oldest first."""
-    with store.session() as session:
+    with as_store(source).session() as session:
         rows = session.execute(select(ReviewDecision.id, ReviewDecision.reference_id, ReviewDecision.coder,
                                       ReviewDecision.decided_at, ReviewDecision.decision, ReviewDecision.new_theme,
                                       ReviewDecision.note).order_by(ReviewDecision.id)).all()

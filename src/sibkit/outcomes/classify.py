@@ -107,6 +107,11 @@ class Classification:
                                     for m in metrics.get_group(row["case_id"]).to_dict("records")]
             else:
                 entry["metrics"] = []
+            if self.sensitivity is not None:
+                classes = self.sensitivity.set_index("case_id").loc[row["case_id"]]
+                entry["sensitivity"] = {column.removeprefix("class_at_"): classes[column]
+                                        for column in self.sensitivity.columns if column.startswith("class_at_")}
+                entry["changes_with_tolerance"] = bool(classes["changes"])
             out[row["case_id"]] = entry
         return out
 
@@ -300,7 +305,7 @@ def payment(dataset: Dataset, project_id: str) -> dict[str, object]:
 def decide(ratios: dict[str, float | None], rules: Sequence[str], tolerance: float) -> tuple[str, str]:
     """(class, which rule decided) from the ratios, the rule order and the tolerance."""
     for rule in rules:
-        ratio = ratios.get(rule)
+        ratio = _value(ratios.get(rule))  # NaN or NA: a missing ratio read back from a DataFrame
         if ratio is not None:
             return (SUCCESSFUL if ratio >= 1 - tolerance - 1e-12 else STRUGGLING), rule
     return INSUFFICIENT, "no outcome data"

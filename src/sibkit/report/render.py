@@ -65,6 +65,7 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
         examples=results.examples.to_dict("records") if len(results.examples) else [],
         sensitivity=results.survivors.to_dict("records"), limitations=results.limitations,
         inputs=results.inputs.to_dict("records"), corpus=results.corpus.to_dict("records"),
+        reviewed_cases=set(results.counts.loc[results.counts["reviewed"].astype(bool), "case_id"]),
         n_classes=results.classification["class"].value_counts().to_dict())
     (folder / "report.html").write_text(html, encoding="utf-8")
 

@@ -90,7 +90,8 @@ def select_command(
     print_frame(cases[["case_id", "name", "distinct_documents"]], title=f"{len(cases)} selected cases")
     if reading_list:
         print_frame(listing[["case_id", "title", "url", "listed_in"]], title="Candidate reading list")
-    console.print(f"Flow written to {folder / 'selection.csv'}", markup=False)
+    console.print(f"Flow written to {folder / 'selection.csv'}"
+                  + (f", reading list to {folder / 'reading-list.csv'}" if reading_list else ""), markup=False)
 
 
 def held_documents(study: Study) -> dict[str, set[str]] | None:

@@ -7,7 +7,8 @@ sibkit itself, read-only (GET only), strict security headers.
 from __future__ import annotations
 
 import io
-import json
+from collections import OrderedDict
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sibkit import __version__
 from sibkit.errors import SibkitError
@@ -89,14 +91,6 @@ def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     study_cache: dict[str, Any] = {}
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        if request.method not in ("GET", "HEAD"):
-            return Response("sibkit's web app is read-only", status_code=405, headers=SECURITY_HEADERS)
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
-
     @app.exception_handler(SibkitError)
     async def user_error(request: Request, exc: SibkitError) -> Response:
         if request.url.path.startswith("/api/"):
@@ -132,7 +126,8 @@ def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
         params = query(request)
         filters = filters_from_query(params)
         frame = views.project_list(params.get("id"), filters)
-        return page("projects.html", projects=frame.to_dict("records"), qs=urlencode(query_of(filters)))
+        ids = [("id", project_id) for project_id in params.get("id", [])]
+        return page("projects.html", projects=frame.to_dict("records"), qs=urlencode(query_of(filters) + ids))
 
     @app.get("/projects/{project_id}", response_class=HTMLResponse)
     def project_page(project_id: str) -> HTMLResponse:
@@ -203,16 +198,21 @@ def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
             from sibkit.outcomes import classify_study
             from sibkit.study import select
 
-            selection = select(study, dataset)
-            classification = classify_study(study, selection)
             documents = pd.DataFrame(columns=["case_id", "document_id", "title", "doc_type", "origin", "status",
                                               "words", "date"])
+            held = None
             database = study.database_url()
             if not database.startswith("sqlite:///") or Path(database.removeprefix("sqlite:///")).exists():
-                from sibkit.corpus import linked_documents
+                from sibkit.corpus import held_document_keys, linked_documents
                 from sibkit.store import open_store
 
-                documents = linked_documents(open_store(database))
+                store = open_store(database)
+                try:  # read once: the web app never writes to the study's database
+                    documents, held = linked_documents(store), held_document_keys(store)
+                finally:
+                    store.close()
+            selection = select(study, dataset, extra_documents=held)
+            classification = classify_study(study, selection)
             study_cache.update(flow=selection.flow, cases=classification.cases, metrics=classification.metrics,
                                documents=documents, selected=selection.selected)
         return study_cache
@@ -252,5 +252,55 @@ def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
         return JSONResponse({"ok": True, "projects": len(dataset.projects), "version": __version__})
 
     app.state.views = views
-    app.state.json = json
+    app.add_middleware(PageCache)
     return app
+
+
+class PageCache:
+    """ASGI middleware: security headers on every response, read-only (GET and HEAD), and finished
+    responses cached by URL (the dataset never changes while the app runs), served without
+    running the route again."""
+
+    def __init__(self, app: ASGIApp, size: int = 512) -> None:
+        self.app = app
+        self.size = size
+        self.cache: OrderedDict[str, tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            body = b"sibkit's web app is read-only"
+            await send({"type": "http.response.start", "status": 405,
+                        "headers": [*self.headers, (b"content-type", b"text/plain; charset=utf-8"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        key = scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1")
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.cache.move_to_end(key)
+            status, headers, body = hit
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+            return
+        started: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in message.get("headers", [])}
+                headers = [*message.get("headers", []), *(h for h in self.headers if h[0] not in names)]
+                message = {**message, "headers": headers}
+                started.update(status=message["status"], headers=headers)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if started.get("status") == 200 and scope["path"] != "/healthz" and scope["method"] == "GET":
+            self.cache[key] = (200, started["headers"], b"".join(chunks))
+            if len(self.cache) > self.size:
+                self.cache.popitem(last=False)

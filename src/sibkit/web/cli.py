@@ -23,11 +23,11 @@ def serve_command(
     import uvicorn
 
     from sibkit.indigo import load
-    from sibkit.study import load_study
+    from sibkit.study.cli import load_with_data
     from sibkit.web import create_app
 
-    study = load_study(study_path) if study_path else None
-    dataset = study.dataset() if study and data is None else load(data)
+    study = load_with_data(study_path, data) if study_path else None
+    dataset = study.dataset() if study else load(data)
     app = create_app(dataset, study)
     if screenshots is not None:
         from sibkit.web.server import screenshots as take

@@ -50,15 +50,16 @@ def screenshots(app: Any, folder: Path, project_id: str = "INDIGO-POJ-0168") -> 
     from playwright.sync_api import sync_playwright
 
     folder.mkdir(parents=True, exist_ok=True)
-    shots = [("dashboard.png", "/"), ("dashboard-uk-2016-2021.png", "/?country=GB&live_from=2016&live_to=2021"),
-             ("project.png", f"/projects/{project_id}")]
+    shots = [("dashboard.png", "/", True),
+             ("dashboard-uk-2016-2021.png", "/?country=GB&live_from=2016&live_to=2021", True),
+             ("project.png", f"/projects/{project_id}", False)]  # a project page's top: some run very long
     written = []
     with BackgroundServer(app) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        for name, path in shots:
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        for name, path, full_page in shots:
             page.goto(server.url + path)
-            page.screenshot(path=str(folder / name), full_page=True)
+            page.screenshot(path=str(folder / name), full_page=full_page)
             written.append(folder / name)
         browser.close()
     return written

@@ -69,6 +69,9 @@ class Views:
         self.derived = derived(dataset)
         self.by_id = self.derived.set_index("id", drop=False)
         self.dashboard = lru_cache(maxsize=256)(self._dashboard)
+        self.project = lru_cache(maxsize=512)(self._project)
+        self.project_rows = {project_id: position for position, project_id in enumerate(dataset.projects["id"])}
+        self.organisations = dict(zip(dataset.organisations["id"], dataset.organisations["name"], strict=True))
         self.options = {
             "country": sorted({c for codes in self.derived["countries"] for c in codes}),
             "sector": sorted(self.derived["sector"].dropna().unique()),
@@ -112,14 +115,24 @@ class Views:
         def project(lat: float, lng: float) -> tuple[float, float]:
             return ((lng - lng_min) / (lng_max - lng_min) * width, (lat_max - lat) / (lat_max - lat_min) * height)
 
-        cell = 28.0  # pixels: locations closer than this are one cluster
-        clusters: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
-        for lat, lng, project_id in zip(points["lat_lng_lat"], points["lat_lng_lng"], points["project_id"],
-                                        strict=True):
+        radius = 24.0  # pixels: a location this close to a cluster's centre joins it
+        clusters: list[list[tuple[float, float, str]]] = []
+        centres: list[tuple[float, float]] = []
+        ordered = sorted(zip(points["lat_lng_lat"], points["lat_lng_lng"], points["project_id"], strict=True),
+                         key=lambda p: (p[0], p[1], p[2]))
+        for lat, lng, project_id in ordered:
             x, y = project(lat, lng)
-            clusters.setdefault((int(x // cell), int(y // cell)), []).append((x, y, project_id))
+            near = next((i for i, (cx, cy) in enumerate(centres) if (cx - x) ** 2 + (cy - y) ** 2 <= radius ** 2),
+                        None)
+            if near is None:
+                clusters.append([(x, y, project_id)])
+                centres.append((x, y))
+            else:
+                members = clusters[near]
+                members.append((x, y, project_id))
+                centres[near] = (sum(m[0] for m in members) / len(members), sum(m[1] for m in members) / len(members))
         markers = []
-        for members in clusters.values():
+        for members in clusters:
             ids = sorted({m[2] for m in members})
             x = sum(m[0] for m in members) / len(members)
             y = sum(m[1] for m in members) / len(members)
@@ -143,24 +156,24 @@ class Views:
 
     # -- projects ---------------------------------------------------------------------------
 
-    def project(self, project_id: str) -> dict[str, Any]:
+    def _project(self, project_id: str) -> dict[str, Any]:
+        """Everything the project page shows (cached per project: the dataset is immutable)."""
         if project_id not in self.by_id.index:
             raise KeyError(project_id)
         ds = self.dataset
-        row = ds.projects[ds.projects["id"] == project_id].iloc[0]
-        organisations = dict(zip(ds.organisations["id"], ds.organisations["name"], strict=True))
+        row = ds.projects.iloc[self.project_rows[project_id]]
         tables = {}
         for table in ("outcome_metrics", "results", "outcome_payments", "outcome_payment_commitments", "investments",
                       "intermediary_services", "service_provisions", "delivery_locations", "documents", "sources",
                       "outcome_pricings", "transactions"):
-            frame = ds.rows_for(table, project_id).drop(columns=["project_id"])
-            tables[table] = frame.dropna(axis=1, how="all")
+            tables[table] = _non_empty_columns(ds.rows_for(table, project_id))
         metrics = []
-        results = ds.rows_for("results", project_id)
-        for metric in ds.rows_for("outcome_metrics", project_id).to_dict("records"):
-            own = results[results["outcome_metric_id"] == metric["id"]].drop(columns=["project_id"])
-            metrics.append({"metric": metric, "results": own.dropna(axis=1, how="all").to_dict("records")})
+        results = tables["results"].to_dict("records")
+        for metric in tables["outcome_metrics"].to_dict("records"):
+            own = [r for r in results if r.get("outcome_metric_id") == metric["id"]]
+            metrics.append({"metric": metric, "results": own})
         sections = _sections(row)
+        organisations = self.organisations
         return {"row": row, "derived": self.by_id.loc[project_id], "sections": sections, "tables": tables,
                 "metrics": metrics, "organisations": organisations, "flags": self.flags(project_id)}
 
@@ -186,6 +199,12 @@ class Views:
         if ids:
             frame = frame[frame["id"].isin(ids)]
         return frame
+
+
+def _non_empty_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows without the project_id column and without columns that are empty in every row."""
+    keep = [name for name in frame.columns if name != "project_id" and frame[name].notna().to_numpy().any()]
+    return frame.loc[:, keep]
 
 
 def _sections(row: pd.Series) -> list[tuple[str, list[tuple[str, Any]]]]:
@@ -219,7 +238,7 @@ def _ticks(low: float, high: float, step: float) -> list[float]:
 def bar_chart(table: pd.DataFrame, label: str, value: str, width: int = 420) -> dict[str, Any]:
     """Horizontal bars for an SVG chart: one per row."""
     maximum = float(table[value].max()) if len(table) and table[value].max() > 0 else 1.0
-    bars = [{"label": str(r[label]), "value": float(r[value]), "length": round((width - 170) * float(r[value])
+    bars = [{"label": str(r[label]), "value": float(r[value]), "length": round((width - 230) * float(r[value])
                                                                                / maximum, 1)}
             for r in table.to_dict("records")]
     return {"bars": bars, "width": width, "height": 22 * len(bars) + 6}
