@@ -160,6 +160,7 @@ def test_overlapping_terms_are_all_found() -> None:
     ("name: x\nthemes: [{id: a, name: A}, {id: a, name: B}]", "theme id 'a' is used twice"),
     ("name: x\nthemes: [{id: a, name: A, terms: [{term: x, colour: red}]}]", "theme 'a', term 'x', colour: unknown"),
     ("name: x\nthemes: [{id: A B, name: A}]", "use lower-case letters"),
+    ("name: x\nthemes: [{id: a, name: A, terms: [co, co]}]", "theme 'a': term 'co' is listed twice"),
 ])
 def test_codebook_errors_name_the_theme_and_term(yaml_text: str, message: str) -> None:
     with pytest.raises(SibkitError) as caught:
@@ -209,6 +210,8 @@ def codebooks(draw: st.DrawFn) -> Codebook:
             else:
                 term = draw(phrases())
             exclude = [draw(phrases(wildcard=False))] if draw(st.integers(0, 3)) == 0 else []
+            if any(existing.term == term for existing in terms):
+                continue  # a theme lists each term once (the codebook rejects repeats)
             terms.append(Term(term=term, exclude=exclude, variants=draw(st.booleans()),
                               case_sensitive=draw(st.integers(0, 5)) == 0))
         skip = [draw(phrases(wildcard=False))] if draw(st.integers(0, 4)) == 0 else []

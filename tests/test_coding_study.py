@@ -22,7 +22,7 @@ from sibkit.coding import (
     write_review_file,
 )
 from sibkit.corpus import add_indigo_records
-from sibkit.corpus.extract import Extracted
+from sibkit.corpus.extraction import Extracted
 from sibkit.corpus.importer import store_document
 from sibkit.store import Reference, ReviewDecision, open_store
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import statistics
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,33 +15,12 @@ from sibkit.errors import SibkitError
 from sibkit.outcomes import classify, classify_study
 from sibkit.outcomes.classify import parse_count
 from sibkit.study import load_study
+from sibkit.testing import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run_sibkit(*args: str) -> Ran:
-    """The ``sibkit`` command line run in this process (exit status, stdout, stderr), as a user runs it."""
-    from sibkit.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    saved = sys.argv
-    sys.argv = ["sibkit", *args]
-    code: int | str | None = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as stop:
-        code = stop.code
-    finally:
-        sys.argv = saved
-    return Ran(code if isinstance(code, int) else (0 if code is None else 1), out.getvalue(), err.getvalue())
+run_sibkit = run_cli
 
 
 def read(folder: Path, name: str) -> list[dict[str, str]]:

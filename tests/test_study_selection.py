@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,34 +12,13 @@ from hypothesis import strategies as st
 
 from sibkit.errors import SibkitError
 from sibkit.study import document_key, load_study, normalise_url, parse_study, select
+from sibkit.testing import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "uk-sibs-2016-2021.yaml"
 
 
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run_sibkit(*args: str) -> Ran:
-    """The ``sibkit`` command line run in this process (exit status, stdout, stderr), as a user runs it."""
-    from sibkit.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    saved = sys.argv
-    sys.argv = ["sibkit", *args]
-    code: int | str | None = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as stop:
-        code = stop.code
-    finally:
-        sys.argv = saved
-    return Ran(code if isinstance(code, int) else (0 if code is None else 1), out.getvalue(), err.getvalue())
+run_sibkit = run_cli
 
 
 @pytest.fixture()

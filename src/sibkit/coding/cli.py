@@ -9,18 +9,8 @@ import typer
 from rich.markup import escape
 from rich.progress import Progress
 
-from sibkit.coding import (
-    code_documents,
-    export_rows,
-    import_decisions,
-    kwic,
-    load_codebook,
-    study_codebook,
-    write_review_file,
-)
 from sibkit.errors import SibkitError
 from sibkit.indigo.cli import console, errors, print_frame, print_json
-from sibkit.study import load_study
 
 review_app = typer.Typer(no_args_is_help=True, help="Review automatic hits in a spreadsheet.")
 codebook_app = typer.Typer(no_args_is_help=True, help="Look at and check codebooks.")
@@ -30,6 +20,7 @@ StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
 
 def _store(study_path: Path):  # type: ignore[no-untyped-def]
     from sibkit.corpus import open_study_store
+    from sibkit.study import load_study
 
     study = load_study(study_path)
     return study, open_study_store(study)
@@ -37,6 +28,7 @@ def _store(study_path: Path):  # type: ignore[no-untyped-def]
 
 def code_command(study_path: StudyArgument) -> None:
     """Code every document of the study with its codebook (only changed themes are re-coded)."""
+    from sibkit.coding import code_documents, study_codebook
     study, store = _store(study_path)
     codebook = study_codebook(study)
     with Progress(transient=True) as progress:
@@ -56,6 +48,7 @@ def kwic_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Keyword in context: every hit of a theme, with its document and page."""
+    from sibkit.coding import kwic, study_codebook
     study, store = _store(study_path)
     study_codebook(study).theme(theme)  # one clear error for an unknown theme
     table = kwic(store, theme, case, width)
@@ -78,6 +71,7 @@ def review_export_command(
     width: Annotated[int, typer.Option("--width", help="Characters of context either side.")] = 80,
 ) -> None:
     """Write one row per unreviewed hit, with an empty decision column to fill in."""
+    from sibkit.coding import export_rows, study_codebook, write_review_file
     study, store = _store(study_path)
     if theme:
         study_codebook(study).theme(theme)
@@ -94,6 +88,7 @@ def review_import_command(
     coder: Annotated[str, typer.Option("--coder", help="Who made these decisions.")],
 ) -> None:
     """Append the decisions of a review file to the study's review log."""
+    from sibkit.coding import import_decisions, study_codebook
     study, store = _store(study_path)
     themes = {t.id for t in study_codebook(study).themes}
     result = import_decisions(store, review_file, coder, themes)
@@ -108,6 +103,7 @@ def codebook_show_command(
     name: Annotated[str, typer.Argument(help="A built-in codebook name or a YAML file.")] = "relational-sib",
 ) -> None:
     """List a codebook's themes, definitions and terms."""
+    from sibkit.coding import load_codebook
     codebook = load_codebook(name)
     import pandas as pd
 
@@ -118,6 +114,7 @@ def codebook_show_command(
 @codebook_app.command("check")
 def codebook_check_command(path: Annotated[Path, typer.Argument(help="A codebook YAML file.")]) -> None:
     """Validate a codebook; one line per problem, naming the theme and term."""
+    from sibkit.coding import load_codebook
     if not path.exists():
         raise SibkitError(f"{path}: no such codebook file")
     codebook = load_codebook(path)

@@ -86,6 +86,14 @@ class Theme(Strict):
             raise ValueError(f"{value!r}: use lower-case letters, digits, '-' and '_'")
         return value
 
+    @model_validator(mode="after")
+    def _distinct_terms(self) -> Theme:
+        texts = [t.term for t in self.terms]
+        twice = next((text for text in texts if texts.count(text) > 1), None)
+        if twice is not None:
+            raise ValueError(f"term {twice!r} is listed twice; give it one entry with its options")
+        return self
+
     def hash(self) -> str:
         """Content hash of everything that changes what this theme finds."""
         payload = self.model_dump(include={"terms", "skip_contexts"})

@@ -24,8 +24,8 @@ import numpy as np
 
 from sibkit.coding.codebook import Codebook, Term
 
-_WORD_CHAR = re.compile(r"\w")
 _WORDS = re.compile(r"\w+")
+_WORD_TAIL = re.compile(r"\w*")
 _WHITESPACE = re.compile(r"\s+")
 
 # British -> American spelling rules, applied to single words (and reversed)
@@ -60,8 +60,9 @@ def fold_case(text: str) -> str:
     return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
 
 
-def is_word_char(ch: str) -> bool:
-    return _WORD_CHAR.match(ch) is not None
+def _is_word(ch: str) -> bool:
+    """Python's ``re`` ``\\w`` for one character (alphanumeric in Unicode, or the underscore), quickly."""
+    return ch.isalnum() or ch == "_"
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -152,11 +153,7 @@ class _Collapsed:
         keep[1:] |= ~space[:-1]  # a white-space character stays when the one before it is not white space
         kept = np.where(space, 32, code_points)[keep]
         self.text = kept.tobytes().decode("utf-32-le", errors="surrogatepass")
-        self._offsets = np.flatnonzero(keep)
-
-    def original(self, position: int) -> int:
-        """Original offset of a collapsed offset."""
-        return int(self._offsets[position])
+        self.offsets = np.flatnonzero(keep)  # original offset of each collapsed offset
 
 
 class CompiledCodebook:
@@ -208,25 +205,35 @@ class CompiledCodebook:
 
     def _spans(self, text: str) -> dict[tuple[str, str, str], set[tuple[int, int]]]:
         found: dict[tuple[str, str, str], set[tuple[int, int]]] = {}
+        literals = self.literals
         for case_sensitive, automaton in self._automata.items():
             collapsed = _Collapsed(text if case_sensitive else fold_case(text))
             haystack = collapsed.text
             size = len(haystack)
+            keys: list[tuple[str, str, str]] = []
+            starts: list[int] = []
+            stops: list[int] = []
             for end, (length, indexes) in automaton.iter(haystack):
                 start = end - length + 1
-                if start > 0 and is_word_char(haystack[start - 1]) and is_word_char(haystack[start]):
+                if start > 0 and _is_word(haystack[start - 1]) and _is_word(haystack[start]):
                     continue
                 after = end + 1
                 for index in indexes:
-                    literal = self.literals[index]
+                    literal = literals[index]
                     stop = after
                     if literal.wildcard:
-                        while stop < size and is_word_char(haystack[stop]):
-                            stop += 1
-                    elif stop < size and is_word_char(haystack[stop]) and is_word_char(haystack[stop - 1]):
+                        stop = _WORD_TAIL.match(haystack, stop).end()  # type: ignore[union-attr]
+                    elif stop < size and _is_word(haystack[stop]) and _is_word(haystack[stop - 1]):
                         continue
-                    span = (collapsed.original(start), collapsed.original(stop - 1) + 1)
-                    found.setdefault(literal.key, set()).add(span)
+                    keys.append(literal.key)
+                    starts.append(start)
+                    stops.append(stop)
+            if keys:  # back to original offsets, all at once
+                offsets = collapsed.offsets
+                original_starts = offsets[np.array(starts)].tolist()
+                original_ends = (offsets[np.array(stops) - 1] + 1).tolist()
+                for key, start, end in zip(keys, original_starts, original_ends, strict=True):
+                    found.setdefault(key, set()).add((start, end))
         return found
 
     def match(self, text: str) -> list[Hit]:

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
 
-from sibkit.corpus import (
-    FetchSettings,
-    ImportOutcome,
-    add_indigo_records,
-    add_paths,
-    candidate_cases,
-    check_type,
-    fetch,
-    open_study_store,
-    read_manifest,
-    selected_cases,
-    status,
-)
-from sibkit.corpus.fetch import fetch_reading_list
-from sibkit.corpus.importer import add_file
+if TYPE_CHECKING:
+    from sibkit.corpus import ImportOutcome
+
 from sibkit.errors import SibkitError
 from sibkit.indigo.cli import console, errors, print_frame, print_json
-from sibkit.study import load_study
 
 corpus_app = typer.Typer(no_args_is_help=True, help="Gather a study's documents into its database.")
 
@@ -57,6 +44,17 @@ def add_command(
                                                   "type, date.")] = None,
 ) -> None:
     """Import PDF, DOCX, HTML, TXT and Markdown documents and link them to cases."""
+    from sibkit.corpus import (
+        ImportOutcome,
+        add_paths,
+        candidate_cases,
+        check_type,
+        open_study_store,
+        read_manifest,
+    )
+    from sibkit.corpus.fetch import fetch_reading_list
+    from sibkit.corpus.importer import add_file
+    from sibkit.study import load_study
     study = load_study(study_path)
     doc_type = check_type(doc_type)
     known = candidate_cases(study)
@@ -105,6 +103,8 @@ def add_command(
 @corpus_app.command("add-indigo")
 def add_indigo_command(study_path: StudyArgument) -> None:
     """Add each selected case's INDIGO record (its narrative fields) as a document."""
+    from sibkit.corpus import add_indigo_records, open_study_store, selected_cases
+    from sibkit.study import load_study
     study = load_study(study_path)
     store = open_study_store(study)
     cases = selected_cases(study, store)
@@ -119,12 +119,14 @@ def fetch_command(
     max_mb: Annotated[float, typer.Option("--max-mb", help="Largest file to download, in MB.")] = 100.0,
 ) -> None:
     """Download the selected cases' candidate reading list (INDIGO documents and sources)."""
+    from sibkit.corpus import FetchSettings, fetch_study, open_study_store
+    from sibkit.study import load_study
     study = load_study(study_path)
     store = open_study_store(study)
     settings = FetchSettings(timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), per_host_delay=delay)
     with Progress(transient=True) as progress:
         task = progress.add_task("Fetching", total=None)
-        outcomes = fetch(study, store, settings=settings, progress=lambda: progress.advance(task))
+        outcomes = fetch_study(study, store, settings=settings, progress=lambda: progress.advance(task))
     report(outcomes)
 
 
@@ -134,9 +136,11 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
     """Documents per selected case (by type), problems, and cases still lacking documents."""
+    from sibkit.corpus import open_study_store, study_status
+    from sibkit.study import load_study
     study = load_study(study_path)
     store = open_study_store(study)
-    table = status(study, store)
+    table = study_status(study, store)
     if as_json:
         print_json({"cases": table.to_dict("records"),
                     "lacking": table.loc[table["lacking"] > 0, "case_id"].tolist()})

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from sibkit.corpus.extract import MAX_FILE_BYTES
+from sibkit.corpus.extraction import MAX_FILE_BYTES
 from sibkit.corpus.importer import ImportOutcome, add_bytes
 from sibkit.store import FetchAttempt, Store
 

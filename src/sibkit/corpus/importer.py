@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from sibkit.corpus.extract import KIND_BY_SUFFIX, MAX_FILE_BYTES, Extracted, count_words, extract
+from sibkit.corpus.extraction import KIND_BY_SUFFIX, MAX_FILE_BYTES, Extracted, count_words, extract
 from sibkit.errors import SibkitError
 from sibkit.indigo.values import parse_partial_date
 from sibkit.store import DOCUMENT_TYPES, Document, DocumentCase, Store

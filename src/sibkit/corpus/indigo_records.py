@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlalchemy import delete, select
 
-from sibkit.corpus.extract import Extracted
+from sibkit.corpus.extraction import Extracted
 from sibkit.corpus.importer import ImportOutcome, store_document
 from sibkit.corpus.normalise import join_pages, normalise_page
 from sibkit.indigo import Dataset

@@ -1,5 +1,21 @@
-"""The study report: ``run_study`` gathers every result, ``write_report`` writes the folder."""
+"""The study report: ``run_study`` gathers every result, ``write_report`` writes the folder.
 
-from sibkit.report.run import StudyResults, as_tables, run_study, summary, write_report
+Names are imported on first use (PEP 562): the command line stays quick.
+"""
 
-__all__ = ["StudyResults", "as_tables", "run_study", "summary", "write_report"]
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = ("StudyResults", "as_tables", "run_study", "summary", "write_report")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        from sibkit.report import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module 'sibkit.report' has no attribute {name!r}")
+
+
+__all__ = list(_EXPORTS)

@@ -9,8 +9,6 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sibkit.indigo.cli import console, errors
-from sibkit.report.run import run_study, write_report
-from sibkit.study import load_study
 
 
 def run_command(
@@ -19,6 +17,9 @@ def run_command(
                                                 "report.folder).")] = None,
 ) -> None:
     """Run the whole study (selection, corpus, coding, classification, comparison) and write its report."""
+    from sibkit.report.run import run_study, write_report  # heavy (SciPy, statsmodels): only when run
+    from sibkit.study import load_study
+
     study = load_study(study_path)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True,
                   console=errors) as progress:

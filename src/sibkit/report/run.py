@@ -19,7 +19,14 @@ import pandas as pd
 from sibkit import __version__
 from sibkit.analysis import Settings, associate, average_relative_difference, compare, sensitivity
 from sibkit.coding import case_theme_counts, code_documents, kwic, study_codebook
-from sibkit.corpus import add_indigo_records, corpus_status, held_document_keys, linked_documents, min_documents
+from sibkit.corpus import (
+    add_indigo_records,
+    add_paths,
+    corpus_status,
+    held_document_keys,
+    linked_documents,
+    min_documents,
+)
 from sibkit.corpus import open_study_store as open_store_for
 from sibkit.indigo import Dataset
 from sibkit.outcomes import INSUFFICIENT, classify_study
@@ -73,6 +80,10 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     say("Loading the INDIGO dataset")
     dataset = study.dataset()
     store = open_store_for(study)
+    corpus_folder = study.resolve(study.corpus.folder)
+    if corpus_folder.is_dir():
+        say("Importing the corpus folder")
+        add_paths(store, [corpus_folder], corpus_folder=corpus_folder, known_cases=set(dataset.projects["id"]))
     say("Selecting cases")
     selection = select(study, dataset, extra_documents=held_document_keys(store))
     if study.corpus.indigo_records:

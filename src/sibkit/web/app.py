@@ -259,11 +259,13 @@ def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
 class PageCache:
     """ASGI middleware: security headers on every response, read-only (GET and HEAD), and finished
     responses cached by URL (the dataset never changes while the app runs), served without
-    running the route again."""
+    running the route again. Bounded by a number of pages and a total of bytes (least recently used go)."""
 
-    def __init__(self, app: ASGIApp, size: int = 512) -> None:
+    def __init__(self, app: ASGIApp, size: int = 512, max_bytes: int = 64 * 2**20) -> None:
         self.app = app
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.cache: OrderedDict[str, tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
         self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
@@ -301,6 +303,9 @@ class PageCache:
 
         await self.app(scope, receive, capture)
         if started.get("status") == 200 and scope["path"] != "/healthz" and scope["method"] == "GET":
-            self.cache[key] = (200, started["headers"], b"".join(chunks))
-            if len(self.cache) > self.size:
-                self.cache.popitem(last=False)
+            body = b"".join(chunks)
+            if key not in self.cache and len(body) <= self.max_bytes // 8:
+                self.cache[key] = (200, started["headers"], body)
+                self.bytes += len(body)
+            while len(self.cache) > self.size or self.bytes > self.max_bytes:
+                self.bytes -= len(self.cache.popitem(last=False)[1][2])

@@ -33,10 +33,14 @@ def filters_from_query(query: dict[str, list[str]]) -> Filters:
     def many(key: str) -> tuple[str, ...]:
         return tuple(sorted({v.strip() for v in query.get(key, []) if v.strip()}))
 
-    as_of = [v for v in query.get("as_of", []) if v.strip()]
+    as_of_values = [v for v in query.get("as_of", []) if v.strip()]
+    try:
+        as_of = parse_as_of(as_of_values[0].strip()) if as_of_values else None
+    except SibkitError:
+        raise SibkitError(f"as_of={as_of_values[0]!r}: expected a date as YYYY-MM-DD") from None
     return Filters(countries=tuple(c.upper() for c in many("country")), sectors=many("sector"), stages=many("stage"),
                    live_from=years("live_from"), live_to=years("live_to"),
-                   as_of=parse_as_of(as_of[0]) if as_of else None)
+                   as_of=as_of)
 
 
 def query_of(filters: Filters) -> list[tuple[str, str]]:
