@@ -247,3 +247,24 @@ def test_any_unicode_text(text: str, word: str) -> None:
 def test_word_starts_are_where_re_finds_words(text: str) -> None:
     # the fast per-code-point tables must agree with Python's own \w on any Unicode text
     assert word_starts(text).tolist() == [found.start() for found in re.finditer(r"\w+", text)]
+
+
+def test_default_codebook_on_real_indigo_records_equals_the_reference(dataset) -> None:
+    # real narrative text (every fourth project of the shared export: the slow oracle takes ~0.2 s a
+    # record), the shipped codebook, and the slow matcher above as the independent oracle: same
+    # references, and the known co-production hit of Reboot West exactly
+    from sibkit.coding import load_codebook
+    from sibkit.corpus import record_text
+
+    codebook = load_codebook("relational-sib")
+    compiled = compile_codebook(codebook)
+    total = 0
+    for project_id in sorted(dataset.projects["id"])[::4]:
+        text = record_text(dataset, project_id)[1]
+        found = compiled.match(text)
+        assert found == reference_match(text, codebook), project_id
+        total += len(found)
+    assert total > 0
+    reboot = record_text(dataset, "INDIGO-POJ-0121")[1]
+    expected = [m.start() for m in re.finditer("co-production", reboot)]
+    assert [h.start for h in compiled.match(reboot) if h.theme == "co-production"] == expected

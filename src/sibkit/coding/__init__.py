@@ -31,7 +31,6 @@ _EXPORTS = {
     "write_review_file": "review",
     "study_codebook": "study",
     "code_study": "study",
-    "study_case_theme_counts": "study",
 }
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pandas as pd
-
 from sibkit.coding.codebook import Codebook, load_codebook
-from sibkit.coding.coder import CodingReport, case_theme_counts, code_documents
+from sibkit.coding.coder import CodingReport, code_documents
 from sibkit.study import Study
 
 
@@ -21,11 +19,3 @@ def code_study(study: Study, progress: Callable[[], None] | None = None) -> Codi
     from sibkit.corpus import open_study_store
 
     return code_documents(open_study_store(study), study_codebook(study), progress=progress)
-
-
-def study_case_theme_counts(study: Study, case_ids: list[str]) -> pd.DataFrame:
-    """``case_theme_counts`` for a study's cases and its codebook's coded themes."""
-    from sibkit.corpus import open_study_store
-
-    themes = [t.id for t in study_codebook(study).themes if t.terms]
-    return case_theme_counts(open_study_store(study), case_ids, themes)
