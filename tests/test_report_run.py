@@ -31,7 +31,8 @@ def study_run(tmp_path_factory: pytest.TempPathFactory, indigo_dir: Path) -> Pat
 
 def test_the_report_folder_has_every_table_and_chart(study_run: Path) -> None:
     report = study_run / "report"
-    for name in ("report.html", "report.xlsx", "findings.png", "heatmap.png", "findings.csv", "selection_flow.csv",
+    for name in ("report.html", "report.xlsx", "findings.png", "themes.png", "heatmap.png", "findings.csv",
+                 "selection_flow.csv",
                  "classification.csv", "case_theme_matrix.csv", "sensitivity.csv", "examples.csv", "inputs.csv"):
         assert (report / name).exists(), name
     findings = pd.read_csv(report / "findings.csv")
@@ -81,7 +82,7 @@ def test_the_report_opens_offline_in_chromium(study_run: Path) -> None:
         page.goto((study_run / "report" / "report.html").as_uri())
         assert page.title().startswith("UK social impact bonds that went live 2016-2021")
         assert page.locator("h2", has_text="Findings").count() == 1
-        assert page.locator("img").count() == 2
+        assert page.locator("img").count() == 3  # all themes, theme by theme, case x theme
         assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
         browser.close()
     assert problems == []

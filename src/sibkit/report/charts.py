@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib
 
@@ -53,4 +54,26 @@ def heatmap(matrix: pd.DataFrame, names: dict[str, str], case_order: list[str], 
                         ha="right")
         axes.set_yticks(range(len(table)), [f"{c} ({classes.get(c, '')})" for c in table.index])
         figure.colorbar(image, ax=axes, label="references per 10,000 words", shrink=0.6)
+        return _png(figure)
+
+
+def theme_charts(findings: pd.DataFrame, names: dict[str, str], columns: int = 4) -> bytes:
+    """One small bar chart per theme: % of successful and of struggling cases associated, n shown."""
+    with plt.rc_context(STYLE):
+        rows = max(1, -(-len(findings) // columns))
+        figure, grid = plt.subplots(rows, columns, figsize=(2.3 * columns, 2.4 * rows), squeeze=False)
+        for axes in grid.flat[len(findings):]:
+            axes.set_visible(False)
+        for axes, finding in zip(grid.flat, findings.to_dict("records"), strict=False):
+            values = [100 * (finding["share_successful"] or 0), 100 * (finding["share_struggling"] or 0)]
+            values = [0.0 if v != v else v for v in values]
+            axes.bar([0, 1], values, color=[SUCCESS_COLOUR, STRUGGLE_COLOUR], width=0.6)
+            axes.set_xticks([0, 1], [f"succ.\nn={finding['n_successful']}", f"strug.\nn={finding['n_struggling']}"],
+                           fontsize=7)
+            axes.set_ylim(0, 100)
+            axes.tick_params(axis="y", labelsize=7)
+            name = names.get(finding["theme"], finding["theme"])
+            axes.set_title("\n".join(textwrap.wrap(name, 28)[:3]), fontsize=8)
+        figure.supylabel("% of cases associated", fontsize=8)
+        figure.tight_layout()
         return _png(figure)

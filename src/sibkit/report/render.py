@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from sibkit.report.charts import findings_chart, heatmap
+from sibkit.report.charts import findings_chart, heatmap, theme_charts
 from sibkit.report.run import StudyResults, as_tables
 
 
@@ -45,7 +45,8 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
     classes = dict(zip(results.classification["case_id"], results.classification["class"], strict=True))
     compared = [c for c in results.selected if classes.get(c) in ("successful", "struggling")]
     order = sorted(compared, key=lambda c: (classes[c] != "successful", c))
-    charts = {"findings": findings_chart(results.findings, names)}
+    charts = {"findings": findings_chart(results.findings, names),
+              "themes": theme_charts(results.findings.sort_values("theme"), names)}
     if order:
         charts["heatmap"] = heatmap(results.matrix[results.matrix["case_id"].isin(order)], names, order, classes)
     for name, png in charts.items():
