@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import docx
@@ -126,30 +127,28 @@ def encrypted_pdf(source: bytes) -> bytes:
     return out.getvalue()
 
 
-def zip_bomb_docx() -> bytes:
-    valid = zipfile.ZipFile(io.BytesIO(make_docx(["small"])))
+def docx_with_document_xml(paragraph: str, change: Callable[[bytes], bytes]) -> bytes:
+    """A real DOCX of one paragraph whose word/document.xml is then rewritten by ``change``."""
+    valid = zipfile.ZipFile(io.BytesIO(make_docx([paragraph])))
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rewritten:
         for item in valid.infolist():
             data = valid.read(item)
-            if item.filename == "word/document.xml":
-                data = data.replace(b"small", b"small" + b" " * 60_000_000)
-            bomb.writestr(item, data)
+            rewritten.writestr(item, change(data) if item.filename == "word/document.xml" else data)
     return out.getvalue()
+
+
+def zip_bomb_docx() -> bytes:
+    return docx_with_document_xml("small", lambda xml: xml.replace(b"small", b"small" + b" " * 60_000_000))
 
 
 def xxe_docx() -> bytes:
-    valid = zipfile.ZipFile(io.BytesIO(make_docx(["&xxe;"])))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as evil:
-        for item in valid.infolist():
-            data = valid.read(item)
-            if item.filename == "word/document.xml":
-                head, rest = data.split(b"?>", 1)
-                data = (head + b'?><!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-                        + rest.replace(b"&amp;xxe;", b"&xxe;"))
-            evil.writestr(item, data)
-    return out.getvalue()
+    def declare_entity(xml: bytes) -> bytes:
+        head, rest = xml.split(b"?>", 1)
+        return (head + b'?><!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+                + rest.replace(b"&amp;xxe;", b"&xxe;"))
+
+    return docx_with_document_xml("&xxe;", declare_entity)
 
 
 def image_only_pdf() -> bytes:

@@ -6,7 +6,7 @@ The same functions feed ``sibkit indigo stats``, the web dashboard and its JSON 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
@@ -29,7 +29,6 @@ class Filters:
     live_from: int | None = None
     live_to: int | None = None
     as_of: dt.date | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def describe(self) -> dict[str, Any]:
         return {
