@@ -10,6 +10,9 @@ from typing import Any
 
 import uvicorn
 
+from sibkit.errors import SibkitError
+from sibkit.optional import require
+
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--no-first-run"]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -47,7 +50,9 @@ class BackgroundServer:
 
 def screenshots(app: Any, folder: Path, project_id: str = "INDIGO-POJ-0168") -> list[Path]:
     """PNG screenshots of the dashboard and a project page, taken in headless Chromium."""
-    from playwright.sync_api import sync_playwright
+    sync_playwright = require("playwright.sync_api", "screenshots", "sibkit serve --screenshots").sync_playwright
+    if not CHROMIUM.exists():
+        raise SibkitError(f"screenshots need Chromium at {CHROMIUM}: apt-get install chromium") from None
 
     folder.mkdir(parents=True, exist_ok=True)
     shots = [("dashboard.png", "/", True),
