@@ -22,6 +22,7 @@ from sibkit.store.models import (
     Document,
     DocumentCase,
     FetchAttempt,
+    Memo,
     Reference,
     ReviewDecision,
 )
@@ -98,5 +99,5 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     return store
 
 
-__all__ = ["DOCUMENT_TYPES", "Base", "CodingState", "Document", "DocumentCase", "FetchAttempt", "Reference",
-           "ReviewDecision", "Store", "head_revision", "open_store"]
+__all__ = ["DOCUMENT_TYPES", "Base", "CodingState", "Document", "DocumentCase", "FetchAttempt", "Memo",
+           "Reference", "ReviewDecision", "Store", "head_revision", "open_store"]

@@ -105,3 +105,22 @@ class CodingState(Base):
     theme: Mapped[str] = mapped_column(String(80), primary_key=True)
     hash: Mapped[str] = mapped_column(String(64))
     coded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+MEMO_TARGETS = ("case", "document", "reference", "study")
+
+
+class Memo(Base):
+    """A researcher's note on a case, a document, a reference or the whole study (append-only edits:
+    a changed memo is a new row that ``replaces`` the old one)."""
+
+    __tablename__ = "memos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(10))
+    target_id: Mapped[str] = mapped_column(String(80), default="")
+    author: Mapped[str] = mapped_column(String(80), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    replaces: Mapped[int | None] = mapped_column(ForeignKey("memos.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_memos_target", "target_kind", "target_id"),)
