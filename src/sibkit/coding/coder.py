@@ -140,11 +140,13 @@ def review_outcomes(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reference_id", "outcome_theme", "coders"])
 
 
-def references(source: Store | Study) -> pd.DataFrame:
+def references(source: Store | Study, *, count_suggestions: bool = False) -> pd.DataFrame:
     """Every reference with its document, cases, review state and the theme it counts for.
 
     Columns: reference_id, document_id, case_ids (tuple), title, doc_type, page, theme, term, start,
     end, origin, reviewed, counts_for (theme after review; None when rejected), text (the hit).
+    A suggestion (origin ``semantic``) nobody has decided on counts for nothing unless
+    ``count_suggestions`` (the study file's ``suggest.count_unreviewed``).
     """
     store = as_store(source)
     with store.session() as session:
@@ -166,10 +168,12 @@ def references(source: Store | Study) -> pd.DataFrame:
     outcomes = review_outcomes(store).set_index("reference_id")
     frame["reviewed"] = frame["reference_id"].isin(outcomes.index) | (frame["origin"] == "manual")
     counts_for = []
-    for reference_id, theme in zip(frame["reference_id"], frame["theme"], strict=True):
+    for reference_id, theme, origin in zip(frame["reference_id"], frame["theme"], frame["origin"], strict=True):
         if reference_id in outcomes.index:
             outcome = outcomes.at[reference_id, "outcome_theme"]
             counts_for.append(theme if outcome == "__accept__" else outcome)
+        elif origin == "semantic" and not count_suggestions:
+            counts_for.append(None)
         else:
             counts_for.append(theme)
     frame["counts_for"] = counts_for
@@ -211,7 +215,7 @@ def _union_length(spans: list[tuple[int, int]]) -> int:
 
 
 def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = None,
-                      themes: Sequence[str] | None = None) -> pd.DataFrame:
+                      themes: Sequence[str] | None = None, *, count_suggestions: bool | None = None) -> pd.DataFrame:
     """The case x theme table the analysis starts from, one row per (case, theme).
 
     Given a study, ``case_ids`` default to its selected cases (counting the documents its corpus
@@ -222,7 +226,9 @@ def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = No
     reviewed: whether any reference of the case and theme has been reviewed; effective_references:
     accepted ones when reviewed, all otherwise; words: words in the case's readable documents;
     rate_per_10k and coverage use effective references; documents_mentioning: documents with at
-    least one effective reference.
+    least one effective reference. Suggestions (origin ``semantic``) count once accepted, never
+    when rejected, and before review only with ``count_suggestions`` (default: the study's
+    ``suggest.count_unreviewed``, else False); they do not make a case and theme "reviewed".
     """
     store = as_store(source)
     if case_ids is None or themes is None:
@@ -236,7 +242,10 @@ def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = No
             from sibkit.coding.codebook import load_codebook
 
             themes = [t.id for t in load_codebook(source.codebook, source.base_dir).themes if t.terms]
-    refs = references(store)
+    if count_suggestions is None:
+        count_suggestions = source.suggest.count_unreviewed if isinstance(source, Study) else False
+    refs = references(store, count_suggestions=count_suggestions)
+    refs = refs[(refs["origin"] != "semantic") | refs["counts_for"].notna()]
     with store.session() as session:
         query = (select(DocumentCase.case_id, Document.id, Document.word_count, Document.text)
                  .join(Document, Document.id == DocumentCase.document_id).where(Document.status == "ok"))
@@ -257,8 +266,12 @@ def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = No
         for theme in themes:
             raw = by_theme.get(theme, empty_refs)
             counted = by_count.get(theme, empty_refs)
-            reviewed = bool(raw["reviewed"].any() or counted["reviewed"].any())
-            effective = counted[counted["reviewed"]] if reviewed else raw
+            suggested = counted[counted["origin"] == "semantic"]
+            raw_found, counted_found = raw[raw["origin"] != "semantic"], counted[counted["origin"] != "semantic"]
+            reviewed = bool(raw_found["reviewed"].any() or counted_found["reviewed"].any())
+            effective = counted_found[counted_found["reviewed"]] if reviewed else raw_found
+            if len(suggested):
+                effective = pd.concat([effective, suggested])
             covered = sum(_union_length(list(zip(g["start"], g["end"], strict=True)))
                           for _, g in effective.groupby("document_id"))
             rows.append({

@@ -15,27 +15,39 @@ from sqlalchemy import select
 
 from sibkit.coding.coder import as_store, kwic
 from sibkit.errors import SibkitError
-from sibkit.store import Document, Reference, ReviewDecision, Store
+from sibkit.store import Document, Reference, ReviewDecision, Store, Suggestion
 from sibkit.store.models import utcnow
 from sibkit.study import Study
 
-EXPORT_COLUMNS = ["id", "case_ids", "document", "page", "theme", "term", "context", "decision", "new_theme", "note"]
+EXPORT_COLUMNS = ["id", "case_ids", "document", "page", "theme", "term", "score", "context", "decision", "new_theme",
+                  "note"]
 HIT_OPEN, HIT_CLOSE = "[[", "]]"
 DECISIONS = ("accept", "reject", "recode")
 
 
 def export_rows(store: Store | Study, *, theme: str | None = None, case_id: str | None = None, width: int = 80,
                 include_reviewed: bool = False) -> pd.DataFrame:
-    """One row per unreviewed hit, the hit marked [[like this]] in its context; decision empty."""
+    """One row per unreviewed hit, the hit marked [[like this]] in its context; decision empty.
+
+    Keyword hits come first, in document order; then suggestions (``sibkit suggest``), marked
+    ``(suggested)`` in the term column, best first by their score: the probability of acceptance
+    learned from review decisions where the theme has enough of them, else the similarity score."""
+    store = as_store(store)
     table = kwic(store, theme, case_id, width)
     if not include_reviewed:
         table = table[~table["reviewed"]]
+    with store.session() as session:
+        scores = {reference_id: rank if rank is not None else score for reference_id, score, rank in session.execute(
+            select(Suggestion.reference_id, Suggestion.score, Suggestion.rank_score))}
+    score = table["reference_id"].map(scores)
+    table = table.assign(score=score.round(3), suggested=score.notna())
+    table = table.sort_values(["suggested", "score"], ascending=[True, False], kind="stable")
     return pd.DataFrame({
         "id": table["reference_id"], "case_ids": table["case_ids"].map(" ".join), "document": table["title"],
-        "page": table["page"], "theme": table["theme"], "term": table["term"],
+        "page": table["page"], "theme": table["theme"], "term": table["term"], "score": table["score"],
         "context": table["left"] + " " + HIT_OPEN + table["text"] + HIT_CLOSE + " " + table["right"],
         "decision": "", "new_theme": "", "note": "",
-    }, columns=EXPORT_COLUMNS)
+    }, columns=EXPORT_COLUMNS).reset_index(drop=True)
 
 
 def write_review_file(frame: pd.DataFrame, path: Path) -> None:
@@ -44,7 +56,7 @@ def write_review_file(frame: pd.DataFrame, path: Path) -> None:
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
             frame.to_excel(writer, index=False, sheet_name="review")
             sheet = writer.sheets["review"]
-            for column, width in zip("ABCDEFGHIJ", (8, 18, 30, 6, 22, 20, 100, 10, 16, 30), strict=True):
+            for column, width in zip("ABCDEFGHIJK", (8, 18, 30, 6, 22, 20, 8, 100, 10, 16, 30), strict=True):
                 sheet.column_dimensions[column].width = width
             sheet.freeze_panes = "A2"
             for row in sheet.iter_rows(min_row=2):  # document text starting with "=" stays text, never a formula

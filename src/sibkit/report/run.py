@@ -31,6 +31,7 @@ from sibkit.corpus import open_study_store as open_store_for
 from sibkit.indigo import Dataset
 from sibkit.outcomes import INSUFFICIENT, classify_study
 from sibkit.study import Study, select
+from sibkit.suggest.engine import summary as suggestion_summary
 
 
 @dataclass
@@ -57,6 +58,7 @@ class StudyResults:
     inputs: pd.DataFrame
     limitations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    suggestions: dict[str, Any] = field(default_factory=dict)
 
 
 def dataset_hash(dataset: Dataset) -> str:
@@ -97,7 +99,8 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     classes = classification.cases.set_index("case_id")["class"]
     say("Comparing groups")
     themes = [t for t in codebook.themes if t.terms]
-    counts = case_theme_counts(store, selection.selected, [t.id for t in themes])
+    counts = case_theme_counts(store, selection.selected, [t.id for t in themes],
+                               count_suggestions=study.suggest.count_unreviewed)
     matrix = associate(counts, study.analysis.presence)
     settings = Settings(study.analysis.seed, study.analysis.permutations, study.analysis.bootstrap)
     findings = compare(matrix, classes, settings)
@@ -125,7 +128,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         corpus=corpus, documents=documents, counts=counts, matrix=matrix, findings=findings,
         average_relative_difference=average_relative_difference(findings), sensitivity=sens_table,
         survivors=survivors, examples=examples, themes=theme_table, inputs=inputs,
-        warnings=list(classification.warnings))
+        warnings=list(classification.warnings), suggestions=suggestion_summary(store, study.suggest))
     results.limitations = _limitations(results)
     return results
 

@@ -25,6 +25,8 @@ from sibkit.store.models import (
     Memo,
     Reference,
     ReviewDecision,
+    SentenceEmbeddings,
+    Suggestion,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -100,4 +102,4 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
 
 
 __all__ = ["DOCUMENT_TYPES", "Base", "CodingState", "Document", "DocumentCase", "FetchAttempt", "Memo",
-           "Reference", "ReviewDecision", "Store", "head_revision", "open_store"]
+           "Reference", "ReviewDecision", "SentenceEmbeddings", "Store", "Suggestion", "head_revision", "open_store"]

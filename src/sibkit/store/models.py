@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 DOCUMENT_TYPES = ("evaluation", "review", "commentary", "article", "indigo_record", "other")
@@ -124,3 +124,31 @@ class Memo(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (Index("ix_memos_target", "target_kind", "target_id"),)
+
+
+class SentenceEmbeddings(Base):
+    """The sentence embeddings of one document under one model, keyed by the text's hash: a second
+    ``sibkit suggest`` embeds only documents that are new or whose text changed."""
+
+    __tablename__ = "sentence_embeddings"
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    spans: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    dimension: Mapped[int] = mapped_column(Integer)
+    vectors: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Suggestion(Base):
+    """Why a reference with origin ``semantic`` was suggested: model, score, what it was compared with,
+    and the score of the classifier learned from review decisions (when the theme has enough)."""
+
+    __tablename__ = "suggestions"
+    reference_id: Mapped[int] = mapped_column(ForeignKey("references.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(80), default="")
+    score: Mapped[float] = mapped_column(Float)
+    compared_with: Mapped[str] = mapped_column(Text, default="")
+    rank_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,7 +1,7 @@
 """The study file: one YAML file that declares every choice of a study, validated.
 
 Sections: ``data``, ``selection`` (ordered steps), ``outcomes``, ``corpus``, ``codebook``,
-``analysis``, ``report``. Unknown keys are refused with a message naming the key.
+``analysis``, ``report``, ``suggest``. Unknown keys are refused with a message naming the key.
 """
 
 from __future__ import annotations
@@ -124,6 +124,19 @@ class Report(Strict):
     folder: str = "report"
 
 
+class Suggest(Strict):
+    """Suggested passages (``sibkit suggest``): which sentence-embedding model, thresholds, counting."""
+
+    model: str = Field(default="packaged", min_length=1)  # packaged, hashing, or a sentence-transformers name
+    threshold: float = Field(default=0.45, gt=-1, lt=1)
+    thresholds: dict[str, float] = Field(default_factory=dict)  # per theme, overriding ``threshold``
+    count_unreviewed: bool = False  # suggestions count in the comparison before a person accepts them
+    min_decisions: int = Field(default=10, ge=2)  # accepted and rejected each, before re-ranking is learned
+
+    def threshold_for(self, theme: str) -> float:
+        return self.thresholds.get(theme, self.threshold)
+
+
 class Study(Strict):
     """A whole study, as declared in its YAML file."""
 
@@ -135,6 +148,7 @@ class Study(Strict):
     codebook: str = "relational-sib"
     analysis: Analysis = Field(default_factory=Analysis)
     report: Report = Field(default_factory=Report)
+    suggest: Suggest = Field(default_factory=Suggest)
 
     _path: Path | None = PrivateAttr(default=None)
     _text: str = PrivateAttr(default="")
