@@ -171,7 +171,8 @@ def test_reranking_learned_from_decisions_orders_the_export(store, tmp_path: Pat
     first = suggest(store, codebook, HashingEmbedder(), settings_, seed=7)
     assert first.suggestions == {"mentoring": 24} and first.reranked == []
     export = export_rows(store)
-    decisions = ["accept" if "listened" in context else "reject" for context in export["context"]]
+    decisions = ["accept" if "listened" in context.split("[[")[1] .split("]]")[0] else "reject"
+                 for context in export["context"]]
     path = tmp_path / "decisions.csv"
     export.assign(decision=decisions).to_csv(path, index=False)
     assert import_decisions(store, path, "ana", {"mentoring"}).decisions == 24
@@ -181,7 +182,8 @@ def test_reranking_learned_from_decisions_orders_the_export(store, tmp_path: Pat
     second = suggest(store, codebook, HashingEmbedder(), settings_, seed=7)
     assert second.reranked == ["mentoring"] and second.suggestions == {"mentoring": 2}
     export = export_rows(store)
-    assert [("listened" in c, "invoice" in c) for c in export["context"]] == [(True, False), (False, True)]
+    hits = [context.split("[[")[1].split("]]")[0] for context in export["context"]]
+    assert [("listened" in hit, "invoice" in hit) for hit in hits] == [(True, False), (False, True)]
     assert export["score"].iloc[0] > 0.5 > export["score"].iloc[1]
     ranks = sorted(suggestions(store)["rank_score"].dropna())
     third = suggest(store, codebook, HashingEmbedder(), settings_, seed=7)

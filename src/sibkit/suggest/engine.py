@@ -30,6 +30,7 @@ from sibkit.corpus.normalise import page_of
 from sibkit.optional import require
 from sibkit.store import Document, DocumentCase, Reference, ReviewDecision, SentenceEmbeddings, Store, Suggestion
 from sibkit.study.model import Suggest
+from sibkit.suggest.anchors import anchor_texts
 from sibkit.suggest.embedders import Embedder
 from sibkit.suggest.sentences import split_sentences
 
@@ -121,13 +122,9 @@ def anchors(theme: Theme, accepted: pd.DataFrame, corpus: dict[int, DocumentSent
             texts: dict[int, str], embedder: Embedder) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Labels and vectors of a theme's anchors (definition, examples, accepted references' sentences)
     and the vectors of its counter-examples."""
-    labels, parts = [], []
-    if theme.definition.strip():
-        labels.append("definition")
-        parts.append(embedder.embed([f"{theme.name}: {theme.definition.strip()}"]))
-    if theme.examples:
-        labels += [f"example {i}" for i in range(1, len(theme.examples) + 1)]
-        parts.append(embedder.embed(list(theme.examples)))
+    fixed = anchor_texts(theme)
+    labels = [label for label, _ in fixed]
+    parts = [embedder.embed([text for _, text in fixed])] if fixed else []
     for row in accepted.head(MAX_ACCEPTED_ANCHORS).itertuples(index=False):
         labels.append(f"accepted reference {row.reference_id}")
         text = texts[row.document_id][row.start:row.end]
