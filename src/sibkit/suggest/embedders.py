@@ -91,7 +91,9 @@ class SentenceTransformerEmbedder:
             self.version = ""
         sentence_transformers = require("sentence_transformers", "semantic", purpose)
         self._model = sentence_transformers.SentenceTransformer(location, device="cpu")
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension  # the older name (sentence-transformers < 5)
+        self.dimension = int(dimension())
         self.batch_size = batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:

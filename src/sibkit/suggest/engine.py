@@ -4,8 +4,9 @@ Each readable document linked to a case is split into sentences (``sentences.py`
 once per model (cached in ``sentence_embeddings`` by the text's SHA-256). A theme's *anchors* are
 its definition, its example sentences and the sentences of references reviewers accepted for it;
 a sentence's score is its highest cosine similarity to an anchor. Sentences scoring at or above
-the theme's threshold, of four words or more, nearer an anchor than any counter-example, that no
-reference of the theme already covers become references with origin ``semantic`` and a
+the theme's threshold, of four words or more, nearer an anchor than any counter-example, scoring
+higher for this theme than for any other (``best_theme_only``, the default), that no reference of
+the theme already covers become references with origin ``semantic`` and a
 ``Suggestion`` row (model, version, score, the anchor it was compared with). A re-run replaces
 the suggestions nobody has decided on and keeps the decided ones.
 
@@ -151,10 +152,26 @@ def learn_reranker(decided: pd.DataFrame, corpus: dict[int, DocumentSentences], 
     return model
 
 
+def _theme_scores(sentences: DocumentSentences,
+                  anchor_sets: list[tuple[list[str], np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """sentences x themes: the best anchor's cosine (-inf where a counter-example is nearer), and
+    which anchor it was."""
+    scores = np.full((len(sentences.spans), len(anchor_sets)), -np.inf, dtype=np.float32)
+    best_anchor = np.zeros(scores.shape, dtype=np.int64)
+    for column, (_labels, anchor_vectors, counter) in enumerate(anchor_sets):
+        similarity = sentences.vectors @ anchor_vectors.T
+        best_anchor[:, column] = similarity.argmax(axis=1)
+        best = similarity.max(axis=1)
+        if len(counter):
+            best = np.where((sentences.vectors @ counter.T).max(axis=1) > best, -np.inf, best)
+        scores[:, column] = best
+    return scores, best_anchor
+
+
 def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Suggest, *,
             themes: Sequence[str] | None = None, limit: int | None = None, seed: int = 12345,
             progress: Callable[[], None] | None = None) -> SuggestReport:
-    """Suggest sentences for each theme (all themes with a definition, examples or terms by default)."""
+    """Suggest sentences for each theme (by default every theme with terms or examples)."""
     key = model_key(embedder)
     report = SuggestReport(model=key)
     chosen = [codebook.theme(t) for t in themes] if themes else \
@@ -167,12 +184,22 @@ def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Sugg
     corpus = embed_documents(store, embedder, document_ids, progress, report)
     report.sentences = sum(len(d.spans) for d in corpus.values())
     refs = references(store)
-    for theme in chosen:
-        own = refs[refs["theme"] == theme.id]
+    compared = [t for t in codebook.themes if t.terms or t.examples or t in chosen]
+    anchor_sets = {}
+    for theme in compared:
         accepted = refs[(refs["counts_for"] == theme.id) & refs["reviewed"]].sort_values("reference_id")
         labels, anchor_vectors, counter = anchors(theme, accepted, corpus, texts, embedder)
-        if not labels:
+        if labels:
+            anchor_sets[theme.id] = (labels, anchor_vectors, counter)
+    order = list(anchor_sets)
+    scored = {document_id: _theme_scores(sentences, [anchor_sets[t] for t in order])
+              for document_id, sentences in corpus.items() if len(sentences.spans)}
+    for theme in chosen:
+        if theme.id not in anchor_sets:
             continue
+        column = order.index(theme.id)
+        labels = anchor_sets[theme.id][0]
+        own = refs[refs["theme"] == theme.id]
         decided = refs[((refs["theme"] == theme.id) | (refs["counts_for"] == theme.id)) & refs["reviewed"]]
         decided = decided.assign(accepted=decided["counts_for"] == theme.id).sort_values("reference_id")
         reranker = learn_reranker(decided, corpus, texts, embedder, settings.min_decisions, seed)
@@ -184,25 +211,21 @@ def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Sugg
             covered.setdefault(int(document_id), []).append((int(start), int(end)))
         threshold = settings.threshold_for(theme.id)
         candidates = []
-        for document_id, sentences in corpus.items():
-            if not len(sentences.spans):
-                continue
-            similarity = sentences.vectors @ anchor_vectors.T
-            best = similarity.argmax(axis=1)
-            scores = similarity[np.arange(len(best)), best]
-            nearest_counter = (sentences.vectors @ counter.T).max(axis=1) if len(counter) else None
-            text = texts[document_id]
-            for index in np.flatnonzero(scores >= threshold):
+        for document_id, (scores, best_anchor) in scored.items():
+            sentences, text = corpus[document_id], texts[document_id]
+            eligible = scores[:, column] >= threshold
+            if settings.best_theme_only:
+                eligible &= scores.argmax(axis=1) == column
+            for index in np.flatnonzero(eligible):
                 start, end = (int(v) for v in sentences.spans[index])
                 if len(text[start:end].split()) < MIN_WORDS:
-                    continue
-                if nearest_counter is not None and nearest_counter[index] > scores[index]:
                     continue
                 if any(start < b and a < end for a, b in covered.get(document_id, ())):
                     continue
                 rank = float(reranker.predict_proba(sentences.vectors[index][None, :])[0, 1]) \
                     if reranker is not None else None
-                candidates.append((document_id, start, end, float(scores[index]), labels[best[index]], rank))
+                candidates.append((document_id, start, end, float(scores[index, column]),
+                                   labels[best_anchor[index, column]], rank))
         candidates.sort(key=lambda c: (-(c[5] if c[5] is not None else c[3]), c[0], c[1]))
         if limit is not None:
             candidates = candidates[:limit]
