@@ -5,7 +5,7 @@ Prints model load time, sentences per second with 1 and 2 torch threads, peak me
 the time of `suggest` over the example study's corpus (INDIGO records of its selected cases)
 with an empty embedding cache and again with a warm one.
 
-    python benchmarks/bench_suggest.py [--data FOLDER] [--sentences 256] [--big]
+    python benchmarks/bench_suggest.py [--data FOLDER] [--sentences 256] [--big] [--compare MODEL]
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--sentences", type=int, default=256, help="sentences for the speed sample")
     parser.add_argument("--big", action="store_true", help="time the speed sample on every sentence of the corpus")
+    parser.add_argument("--compare", action="append", default=[], metavar="MODEL",
+                        help="also time this sentence-transformers model (name or folder, e.g. a distilled model2vec)")
     args = parser.parse_args()
 
     import torch
@@ -96,6 +98,17 @@ def main() -> None:
             print(f"packaged  {threads} thread{'s' if threads > 1 else ' '}: {speed:,.1f} sentences/s "
                   f"({baseline_rate / speed:,.0f}x slower than the stand-in)")
         print(f"peak RSS  {peak_rss_mb():,.0f} MB (before loading the model: {rss_before:,.0f} MB)")
+
+        for other in args.compare:
+            started = time.perf_counter()
+            compared = load_embedder(other, threads=1)
+            seconds = time.perf_counter() - started
+            speeds = []
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                speeds.append(rate(compared, sample))
+            print(f"compare   {other}: loaded in {seconds:.2f} s; {speeds[0]:,.1f} sentences/s (1 thread), "
+                  f"{speeds[1]:,.1f} (2 threads); peak RSS so far {peak_rss_mb():,.0f} MB")
 
         torch.set_num_threads(2)
         for label in ("empty cache", "warm cache"):
