@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 
+from sibkit.cli_common import StudyArgument, console, progress
 from sibkit.errors import SibkitError
-from sibkit.indigo.cli import console
 
 
 def suggest_command(
-    study_path: Annotated[Path, typer.Argument(help="The study file (YAML).")],
+    study_path: StudyArgument,
     theme: Annotated[list[str] | None, typer.Option("--theme", help="Only this theme (repeatable).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many suggestions per theme.")]
     = None,
@@ -25,9 +23,8 @@ def suggest_command(
     from sibkit.suggest import suggest_study
 
     study = load_study(study_path)
-    with Progress(transient=True) as progress:
-        task = progress.add_task("Embedding sentences", total=None)
-        report = suggest_study(study, themes=theme or None, limit=limit, progress=lambda: progress.advance(task))
+    with progress("Embedding sentences") as step:
+        report = suggest_study(study, themes=theme or None, limit=limit, progress=step)
     if not report.suggestions:
         raise SibkitError(f"{study_path}: no theme to compare with (themes need a definition, examples or terms)")
     console.print(f"Model {report.model}: {report.documents_embedded} documents embedded, {report.documents_cached} "

@@ -73,16 +73,16 @@ class SuggestReport:
 
 
 def embed_documents(store: Store, embedder: Embedder, document_ids: Sequence[int],
-                    progress: Callable[[], None] | None = None,
+                    progress: Callable[[int, int], None] | None = None,
                     report: SuggestReport | None = None) -> dict[int, DocumentSentences]:
     """Sentences and embeddings of each document, from the cache when its text has not changed;
-    each newly embedded document is stored in its own transaction."""
+    each newly embedded document is stored in its own transaction. ``progress(done, total)`` after each."""
     key = model_key(embedder)
     out: dict[int, DocumentSentences] = {}
     with store.session() as session:
         cached = {row.document_id: row for row in session.scalars(select(SentenceEmbeddings).where(
             SentenceEmbeddings.model == key, SentenceEmbeddings.document_id.in_(list(document_ids))))}
-    for document_id in document_ids:
+    for done, document_id in enumerate(document_ids, start=1):
         with store.session() as session:
             document = session.get(Document, document_id)
             assert document is not None
@@ -106,7 +106,7 @@ def embed_documents(store: Store, embedder: Embedder, document_ids: Sequence[int
                     report.documents_embedded += 1
         out[document_id] = DocumentSentences(spans, vectors)
         if progress:
-            progress()
+            progress(done, len(document_ids))
     return out
 
 
@@ -170,7 +170,7 @@ def _theme_scores(sentences: DocumentSentences,
 
 def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Suggest, *,
             themes: Sequence[str] | None = None, limit: int | None = None, seed: int = 12345,
-            progress: Callable[[], None] | None = None) -> SuggestReport:
+            progress: Callable[[int, int], None] | None = None) -> SuggestReport:
     """Suggest sentences for each theme (by default every theme with terms or examples)."""
     key = model_key(embedder)
     report = SuggestReport(model=key)

@@ -10,7 +10,8 @@ from sibkit.suggest.engine import SuggestReport, suggest
 
 
 def suggest_study(study: Study, *, themes: Sequence[str] | None = None, limit: int | None = None,
-                  embedder: Embedder | None = None, progress: Callable[[], None] | None = None) -> SuggestReport:
+                  embedder: Embedder | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> SuggestReport:
     """Suggest passages in the study's documents with the model of ``suggest.model`` (or ``embedder``)."""
     from sibkit.coding import study_codebook
     from sibkit.corpus import open_study_store
