@@ -84,3 +84,38 @@ def test_the_report_opens_offline_in_chromium(study_run: Path) -> None:
         browser.close()
     assert problems == []
     assert all(url.startswith(("file://", "data:")) for url in requests), requests
+
+
+def test_the_method_section_says_how_suggestions_were_made_and_counted(study_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    study = tmp_path / "uk-sibs-2016-2021.yaml"
+    study.write_text((study_run / study.name).read_text(encoding="utf-8")
+                     + "\nsuggest: {model: hashing, threshold: 0.3}\n", encoding="utf-8")
+    shutil.copy(study_run / "uk-sibs-2016-2021.sqlite", tmp_path / "uk-sibs-2016-2021.sqlite")
+
+    def sibkit(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "sibkit", *args], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    sibkit("suggest", str(study))
+    review = tmp_path / "review.csv"
+    sibkit("review", "export", str(study), "-o", str(review))
+    rows = pd.read_csv(review, dtype=str, keep_default_na=False)
+    suggested = rows[rows["term"] == "(suggested)"]
+    assert len(suggested) > 1
+    scores = suggested["score"].astype(float).tolist()
+    assert scores == sorted(scores, reverse=True)
+    decided = rows.assign(decision="")
+    decided.loc[suggested.index[0], "decision"] = "accept"
+    decided.loc[suggested.index[1], "decision"] = "reject"
+    decided.to_csv(review, index=False)
+    sibkit("review", "import", str(study), str(review), "--coder", "ana")
+    sibkit("run", str(study), "-o", str(tmp_path / "report"))
+    html = " ".join((tmp_path / "report" / "report.html").read_text(encoding="utf-8").split())
+    assert (f"Besides keyword hits, {len(suggested)} sentences were suggested by meaning (sentence embeddings from "
+            "sibkit-hashing 1;") in html
+    assert "is at least 0.3)" in html
+    assert f"A person accepted 1, rejected 1; {len(suggested) - 2} are not yet reviewed." in html
+    assert "Suggestions count in the comparison only once a person accepts them." in html
