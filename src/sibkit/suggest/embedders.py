@@ -88,6 +88,9 @@ class SentenceTransformerEmbedder:
             self.name = model
             self.version = ""
         sentence_transformers = require("sentence_transformers", "semantic", purpose)
+        logging = require("transformers.utils.logging", "semantic", purpose)
+        logging.set_verbosity_error()  # no load reports or weight-loading bars among sibkit's output
+        logging.disable_progress_bar()
         self._model = sentence_transformers.SentenceTransformer(location, device="cpu")
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension  # the older name (sentence-transformers < 5)
