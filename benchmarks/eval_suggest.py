@@ -125,6 +125,9 @@ def main() -> None:
     parser.add_argument("--precision", type=float, default=0.6, help="suggestion precision to reach on dev")
     parser.add_argument("--threshold", type=float, default=None, help="use this threshold instead of choosing one")
     args = parser.parse_args()
+    if not args.labelled.exists():
+        raise SystemExit(f"{args.labelled}: no such file (the labelled passages come with the codebook's development "
+                         "set; pass --labelled)")
     codebook = load_codebook(args.codebook, Path.cwd())
     frame = read_labelled(args.labelled)
     themes = [t.id for t in codebook.themes if t.terms]
