@@ -124,6 +124,7 @@ def test_suggestions_are_traceable_and_count_only_once_accepted(store, tmp_path:
     assert list(export["term"]) == ["trusted relationship", "(suggested)"]
     assert export["score"].iloc[0] != export["score"].iloc[0]  # NaN: keyword hits have no score
     assert export["score"].iloc[1] == pytest.approx(1.0)
+    assert export["context"].iloc[1] == f" [[{EXAMPLE}]] Cats sleep on warm mats all day."  # its paragraph
     decisions = tmp_path / "decisions.csv"
     export.assign(decision=["", "accept"]).to_csv(decisions, index=False)
     assert import_decisions(store, decisions, "ana", {"trust"}).decisions == 1

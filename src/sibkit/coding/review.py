@@ -37,10 +37,26 @@ def export_rows(store: Store | Study, *, theme: str | None = None, case_id: str 
     if not include_reviewed:
         table = table[~table["reviewed"]]
     with store.session() as session:
-        scores = {reference_id: rank if rank is not None else score for reference_id, score, rank in session.execute(
-            select(Suggestion.reference_id, Suggestion.score, Suggestion.rank_score))}
-    score = table["reference_id"].map(scores)
+        rows = session.execute(select(Suggestion.reference_id, Suggestion.score, Suggestion.rank_score,
+                                      Suggestion.paragraph_start, Suggestion.paragraph_end, Reference.document_id,
+                                      Reference.start, Reference.end)
+                               .join(Reference, Reference.id == Suggestion.reference_id)
+                               .where(Suggestion.reference_id.in_([int(i) for i in table["reference_id"]]))).all()
+        texts = dict(session.execute(select(Document.id, Document.text).where(
+            Document.id.in_({row.document_id for row in rows}))).all())
+    suggested = {row.reference_id: row for row in rows}
+    score = table["reference_id"].map({r.reference_id: r.rank_score if r.rank_score is not None else r.score
+                                       for r in rows})
     table = table.assign(score=score.round(3), suggested=score.notna())
+    if suggested:  # a suggested sentence is shown in its paragraph (up to three times the width either side)
+        left, right = table["left"].tolist(), table["right"].tolist()
+        for position, reference_id in enumerate(table["reference_id"]):
+            row = suggested.get(reference_id)
+            if row is not None:
+                text, start, end = texts[row.document_id], row.start, row.end
+                left[position] = " ".join(text[max(row.paragraph_start, start - 3 * width):start].split())
+                right[position] = " ".join(text[end:min(row.paragraph_end, end + 3 * width)].split())
+        table = table.assign(left=left, right=right)
     table = table.sort_values(["suggested", "score"], ascending=[True, False], kind="stable")
     return pd.DataFrame({
         "id": table["reference_id"], "case_ids": table["case_ids"].map(" ".join), "document": table["title"],

@@ -151,4 +151,6 @@ class Suggestion(Base):
     score: Mapped[float] = mapped_column(Float)
     compared_with: Mapped[str] = mapped_column(Text, default="")
     rank_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    paragraph_start: Mapped[int] = mapped_column(Integer)  # the sentence's paragraph: its context in review
+    paragraph_end: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -48,7 +48,7 @@ def model_key(embedder: Embedder) -> str:
 
 @dataclass
 class DocumentSentences:
-    spans: np.ndarray  # n x 2 (start, end)
+    spans: np.ndarray  # n x 4: sentence start, end; its paragraph's start, end
     vectors: np.ndarray  # n x dimension, normalised
 
     def containing(self, offset: int) -> int | None:
@@ -89,13 +89,14 @@ def embed_documents(store: Store, embedder: Embedder, document_ids: Sequence[int
             digest = hashlib.sha256(document.text.encode("utf-8")).hexdigest()
             row = cached.get(document_id)
             if row is not None and row.text_sha256 == digest and row.dimension == embedder.dimension:
-                spans = np.array(row.spans, dtype=np.int64).reshape(-1, 2)
+                spans = np.array(row.spans, dtype=np.int64).reshape(-1, 4)
                 vectors = np.frombuffer(row.vectors, dtype=np.float32).reshape(len(spans), row.dimension)
                 if report:
                     report.documents_cached += 1
             else:
                 sentences = split_sentences(document.text)
-                spans = np.array([(s.start, s.end) for s in sentences], dtype=np.int64).reshape(-1, 2)
+                spans = np.array([(s.start, s.end, s.paragraph_start, s.paragraph_end) for s in sentences],
+                                 dtype=np.int64).reshape(-1, 4)
                 vectors = embedder.embed([document.text[s.start:s.end] for s in sentences]).astype(np.float32)
                 session.execute(delete(SentenceEmbeddings).where(SentenceEmbeddings.document_id == document_id,
                                                                  SentenceEmbeddings.model == key))
@@ -217,7 +218,7 @@ def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Sugg
             if settings.best_theme_only:
                 eligible &= scores.argmax(axis=1) == column
             for index in np.flatnonzero(eligible):
-                start, end = (int(v) for v in sentences.spans[index])
+                start, end, paragraph_start, paragraph_end = (int(v) for v in sentences.spans[index])
                 if len(text[start:end].split()) < MIN_WORDS:
                     continue
                 if any(start < b and a < end for a, b in covered.get(document_id, ())):
@@ -225,7 +226,7 @@ def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Sugg
                 rank = float(reranker.predict_proba(sentences.vectors[index][None, :])[0, 1]) \
                     if reranker is not None else None
                 candidates.append((document_id, start, end, float(scores[index, column]),
-                                   labels[best_anchor[index, column]], rank))
+                                   labels[best_anchor[index, column]], rank, paragraph_start, paragraph_end))
         candidates.sort(key=lambda c: (-(c[5] if c[5] is not None else c[3]), c[0], c[1]))
         if limit is not None:
             candidates = candidates[:limit]
@@ -236,14 +237,15 @@ def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Sugg
             session.execute(delete(Suggestion).where(Suggestion.reference_id.in_(stale)))
             session.execute(delete(Reference).where(Reference.id.in_(stale)))
             report.removed += len(stale)
-            for document_id, start, end, score, compared_with, rank in candidates:
+            for document_id, start, end, score, compared_with, rank, paragraph_start, paragraph_end in candidates:
                 reference = Reference(document_id=document_id, theme=theme.id, term=SUGGESTED_TERM, start=start,
                                       end=end, page=page_of(start, pages[document_id]), origin=SEMANTIC,
                                       codebook_hash=codebook.hash())
                 session.add(reference)
                 session.flush()
                 session.add(Suggestion(reference_id=reference.id, model=key, model_version=embedder.version,
-                                       score=score, compared_with=compared_with, rank_score=rank))
+                                       score=score, compared_with=compared_with, rank_score=rank,
+                                       paragraph_start=paragraph_start, paragraph_end=paragraph_end))
         report.suggestions[theme.id] = len(candidates)
     return report
 

@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("score", sa.Float, nullable=False),
         sa.Column("compared_with", sa.Text, nullable=False),
         sa.Column("rank_score", sa.Float, nullable=True),
+        sa.Column("paragraph_start", sa.Integer, nullable=False),
+        sa.Column("paragraph_end", sa.Integer, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
     )
 
