@@ -287,3 +287,14 @@ def test_a_sentence_is_suggested_for_its_best_theme_only(store, best_theme_only:
     add_text(store, "The mentor listened carefully to the young person every week at school.", "doc")
     suggest(store, codebook, HashingEmbedder(), Suggest(threshold=0.5, best_theme_only=best_theme_only))
     assert sorted(suggestions(store)["theme"]) == expected
+
+
+def test_a_reference_knows_its_suggestion_score(store) -> None:
+    codebook = parse_codebook(BOOK)
+    add_text(store, TEXT, "evaluation")
+    code_documents(store, codebook)
+    suggest(store, codebook, HashingEmbedder(), Suggest(threshold=0.5))
+    with store.session() as session:
+        loaded = {r.origin: r for r in session.scalars(select(Reference))}
+    assert loaded["auto"].score is None  # read after the session closed: loaded with the reference
+    assert loaded["semantic"].score == pytest.approx(1.0, abs=1e-5)

@@ -82,6 +82,16 @@ class Reference(Base):
     codebook_hash: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
+    suggestion: Mapped[Suggestion | None] = relationship(lazy="selectin", uselist=False, viewonly=True)
+
+    @property
+    def score(self) -> float | None:
+        """A suggestion's score: the learned probability of acceptance where there is one, else the
+        similarity; None for keyword hits and manual references."""
+        if self.suggestion is None:
+            return None
+        return self.suggestion.rank_score if self.suggestion.rank_score is not None else self.suggestion.score
+
 
 class ReviewDecision(Base):
     __tablename__ = "review_decisions"
