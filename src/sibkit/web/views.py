@@ -141,7 +141,8 @@ class Views:
         for table, default in ROLE_TABLES:
             rows = self.dataset[table]
             frame = pd.DataFrame({"organisation_id": rows["organisation_id"], "project_id": rows["project_id"],
-                                  "role": rows["organisation_role_category"].fillna(default).astype(str)})
+                                  "role": default,
+                                  "detail": rows["organisation_role_category"].astype("string").str.strip()})
             frames.append(frame)
         roles = pd.concat(frames, ignore_index=True).dropna(subset=["organisation_id", "project_id"])
         return roles.drop_duplicates().sort_values(["role", "organisation_id", "project_id"], kind="stable")
@@ -226,7 +227,9 @@ class Views:
 
     # -- explorer ---------------------------------------------------------------------------
 
-    def explore(self, filters: Filters, explore: Explore, ids: list[str] | None = None) -> dict[str, Any]:
+    def explore(self, filters: Filters, explore: Explore, ids: list[str] | None = None,
+                paged: bool = True) -> dict[str, Any]:
+        """The projects passing the filters and the search, sorted; one page of them unless not ``paged``."""
         frame = self.project_list(ids, filters)
         if explore.search:
             words = explore.search.casefold().split()
@@ -238,6 +241,8 @@ class Views:
         column = SORTS[explore.sort]
         frame = frame.sort_values([column, "name"], ascending=[not explore.descending, True], na_position="last",
                                   kind="stable", key=lambda s: s.str.casefold() if s.dtype == object else s)
+        if not paged:
+            return {"rows": frame, "total": len(frame)}
         pages = max(1, math.ceil(len(frame) / PER_PAGE))
         page = min(explore.page, pages)
         return {"rows": frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE], "total": len(frame), "page": page,
@@ -263,10 +268,12 @@ class Views:
                       "intermediary_services", "service_provisions", "delivery_locations", "documents", "sources",
                       "outcome_pricings", "transactions", "outcome_funds"):
             tables[table] = _non_empty_columns(ds.rows_for(table, project_id))
-        parties: dict[str, list[tuple[str, str]]] = {}
+        parties: dict[str, list[tuple[str, str, str]]] = {}
         own_roles = self.roles[self.roles["project_id"] == project_id]
-        for role, organisation_id in zip(own_roles["role"], own_roles["organisation_id"], strict=True):
-            entry = (organisation_id, self.organisations.get(organisation_id, organisation_id))
+        for role, organisation_id, detail in zip(own_roles["role"], own_roles["organisation_id"], own_roles["detail"],
+                                                 strict=True):
+            entry = (organisation_id, self.organisations.get(organisation_id, organisation_id),
+                     "" if missing(detail) else str(detail))
             if entry not in parties.setdefault(role, []):
                 parties[role].append(entry)
         funds = [(f, self.funds.get(f, f)) for f in tables["outcome_funds"].get("id", pd.Series(dtype=str)).dropna()]
