@@ -47,9 +47,17 @@ def ring_points(ring: list[int], arcs: list[list[tuple[float, float]]]) -> list[
     return points
 
 
+def unwrapped(ring: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A ring crossing the antimeridian (Russia's Chukotka, Fiji) continues past 180° instead of
+    jumping back to -180° (which would draw a band across the whole map)."""
+    if all(abs(a[0] - b[0]) <= 180 for a, b in zip(ring, ring[1:], strict=False)):
+        return ring
+    return [(lng + 360 if lng < 0 else lng, lat) for lng, lat in ring]
+
+
 def path_of(rings: list[list[tuple[float, float]]]) -> str:
     parts = []
-    for ring in rings:
+    for ring in map(unwrapped, rings):
         coords = []
         last = None
         for lng, lat in ring:
