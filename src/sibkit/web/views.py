@@ -349,6 +349,17 @@ class Views:
                 "facts": facts}
 
 
+def number(value: object) -> float | None:
+    """A number from a cell that may hold text ("1,200"); None when it is not one number."""
+    if missing(value):
+        return None
+    try:
+        result = float(str(value).replace(",", "").strip())
+    except ValueError:
+        return None
+    return None if math.isnan(result) else result
+
+
 def pycountry_name(code: str) -> str | None:
     name = country_name(code)
     return None if name == code else name
@@ -368,8 +379,9 @@ def outcome_rows(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
         own_prices = [p for p in prices if p.get("outcome_metric_id") == metric_id]
         own_payments = [p for p in payments if p.get("outcome_metric_id") == metric_id]
         target = metric.get("targeted_number_of_service_users_or_beneficiaries_total")
-        achieved_values = [r.get("outcomes_achieved") for r in own_results if not missing(r.get("outcomes_achieved"))]
-        achieved = float(sum(float(v) for v in achieved_values)) if achieved_values else None
+        achieved_values = [number(r.get("outcomes_achieved")) for r in own_results]
+        achieved_values = [v for v in achieved_values if v is not None]
+        achieved = float(sum(achieved_values)) if achieved_values else None
         share = (achieved / float(target)) if achieved is not None and not missing(target) and float(target) > 0 \
             else None
         paid: dict[str, float] = {}
