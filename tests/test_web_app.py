@@ -398,17 +398,16 @@ def test_read_only_with_security_headers_on_every_answer(server) -> None:
     assert httpx.post(server.url + "/", data={"x": "1"}).status_code == 405
 
 
-def test_an_unexpected_error_still_carries_the_security_headers() -> None:
-    from starlette.applications import Starlette
-    from starlette.routing import Route
+def test_an_unexpected_error_still_carries_the_security_headers(dataset) -> None:
     from starlette.testclient import TestClient
 
-    from sibkit.web.app import PageCache
+    app = create_app(dataset)
 
-    def broken(request):
+    def broken() -> None:
         raise RuntimeError("boom")
 
-    client = TestClient(PageCache(Starlette(routes=[Route("/", broken)])))
-    response = client.get("/")
+    app.add_api_route("/broken", broken)
+    response = TestClient(app, raise_server_exceptions=False).get("/broken")
     assert response.status_code == 500 and response.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
     assert "Something went wrong" in response.text
