@@ -91,12 +91,15 @@ A11Y_SCRIPT = """() => {
   for (const b of document.querySelectorAll('button'))
     if (!name(b)) problems.push('button without a name');
   for (const input of document.querySelectorAll('input:not([type=hidden]), select, textarea'))
-    if (!input.closest('label') && !input.getAttribute('aria-label') && !(input.id && document.querySelector(`label[for="${input.id}"]`)))
+    if (!input.closest('label') && !input.getAttribute('aria-label')
+        && !(input.id && document.querySelector(`label[for="${input.id}"]`)))
       problems.push('form control without a label: ' + input.name);
   for (const svg of document.querySelectorAll('svg:not([aria-hidden=true])')) {
-    const labelled = svg.getAttribute('aria-label') || svg.getAttribute('aria-labelledby') || svg.querySelector(':scope > title');
+    const labelled = svg.getAttribute('aria-label') || svg.getAttribute('aria-labelledby')
+        || svg.querySelector(':scope > title');
     if (!labelled) problems.push('svg without an accessible name');
-    if (svg.getAttribute('role') === 'img' && svg.querySelector('a[href]')) problems.push('links hidden inside role=img');
+    if (svg.getAttribute('role') === 'img' && svg.querySelector('a[href]'))
+      problems.push('links hidden inside role=img');
   }
   for (const table of document.querySelectorAll('table.bars'))
     if (!table.querySelector('caption')) problems.push('chart without a caption');
@@ -108,7 +111,8 @@ A11Y_SCRIPT = """() => {
   for (const el of document.querySelectorAll('[id]')) { ids[el.id] = (ids[el.id] || 0) + 1; }
   for (const [id, n] of Object.entries(ids)) if (n > 1) problems.push('duplicate id ' + id);
   for (const el of document.querySelectorAll('.scroll, .map'))
-    if (el.scrollWidth > el.clientWidth && el.getAttribute('tabindex') !== '0') problems.push('scroll region not focusable');
+    if (el.scrollWidth > el.clientWidth && el.getAttribute('tabindex') !== '0')
+      problems.push('scroll region not focusable');
   return problems;
 }"""
 
@@ -194,7 +198,8 @@ def test_explorer_filters_searches_sorts_and_pages(server, browser, indigo_dir: 
     page.select_option("select[name=sort]", "-users")
     page.click("button[type=submit]")
     page.wait_for_url("**sort=-users*")
-    assert page.is_checked("input[name=sector][value=Health]") and page.is_checked("input[name=sector][value=Homelessness]")
+    assert page.is_checked("input[name=sector][value=Health]")
+    assert page.is_checked("input[name=sector][value=Homelessness]")
     sector_col = "Purpose and classifications - Policy sector - (Value)"
     wanted = [r for r in rows if r[sector_col] in ("Health", "Homelessness")]
     assert f"of {len(wanted)} impact bonds" in page.text_content("#result-count")
@@ -234,8 +239,8 @@ def country_counts(dataset, filters) -> dict[str, int]:
 
     ids = set(filter_projects(dataset, filters)["id"])
     countries: dict[str, set[str]] = {}
-    for project_id, code in zip(dataset.delivery_locations["project_id"], dataset.delivery_locations["location_country"],
-                                strict=True):
+    locations = dataset.delivery_locations
+    for project_id, code in zip(locations["project_id"], locations["location_country"], strict=True):
         if project_id in ids and isinstance(code, str):
             countries.setdefault(project_id, set()).add(code)
     for project_id, code in zip(dataset.projects["id"], dataset.projects["jurisdiction_jurisdiction"], strict=True):
@@ -273,14 +278,14 @@ def test_the_map_counts_equal_the_figures_and_markers_never_overlap(server, brow
     on_map = {m["country"]: m["count"] for m in markers}
     unmapped = watched.page.text_content(".map + p")
     for code, count in expected.items():
-        assert on_map.get(code) == count or code not in on_map and "Not drawn" in unmapped, code
+        assert on_map.get(code) == count or (code not in on_map and "Not drawn" in unmapped), code
     assert set(on_map) <= set(expected)
     assert markers and all(m["label"].endswith(("impact bond", "impact bonds")) for m in markers)
     listed = watched.page.locator(".map-list tbody tr").all_text_contents()
     assert len(listed) == len(expected)  # the list alternative names every country with its count
     assert_no_overlap(markers)
     gb = next(m for m in markers if m["country"] == "GB")
-    watched.page.click(f"#map a.marker[data-country=GB]")  # zooms to the country
+    watched.page.click("#map a.marker[data-country=GB]")  # zooms to the country
     watched.page.wait_for_url("**/?country=GB")
     zoomed = watched.page.evaluate(MARKERS_SCRIPT)
     assert sum(m["count"] for m in zoomed) == gb["count"] == expected["GB"]

@@ -13,6 +13,7 @@ The output maps ISO 3166-1 alpha-2 codes (via pycountry) to an SVG path in plain
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -50,7 +51,7 @@ def ring_points(ring: list[int], arcs: list[list[tuple[float, float]]]) -> list[
 def unwrapped(ring: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """A ring crossing the antimeridian (Russia's Chukotka, Fiji) continues past 180° instead of
     jumping back to -180° (which would draw a band across the whole map)."""
-    if all(abs(a[0] - b[0]) <= 180 for a, b in zip(ring, ring[1:], strict=False)):
+    if all(abs(a[0] - b[0]) <= 180 for a, b in itertools.pairwise(ring)):
         return ring
     return [(lng + 360 if lng < 0 else lng, lat) for lng, lat in ring]
 
