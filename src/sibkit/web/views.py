@@ -412,8 +412,11 @@ def chart(title: str, table: pd.DataFrame, label: str, value: str, label_heading
 
 def _non_empty_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows without the project_id column and without columns that are empty in every row."""
-    keep = [name for name in frame.columns if name != "project_id" and frame[name].notna().to_numpy().any()]
-    return frame.loc[:, keep]
+    if frame.empty:
+        return frame.iloc[:, 0:0]
+    filled = frame.notna().to_numpy().any(axis=0)
+    return frame.loc[:, [name for name, keep in zip(frame.columns, filled, strict=True)
+                         if keep and name != "project_id"]]
 
 
 def _sections(row: pd.Series, source_ids: set[str]) -> list[tuple[str, list[tuple[str, Any]]]]:
