@@ -159,6 +159,7 @@ def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
     env.filters["fmt"] = _format
     env.filters["href"] = safe_href
     env.filters.update(present=present, big=big, country=country_name, label=label)
+    env.tests["present"] = present
     env.globals.update(version=__version__, study=study, FILTER_KEYS=FILTER_KEYS)
     total = len(dataset.projects)
     app = FastAPI(title="sibkit", version=__version__, docs_url=None, redoc_url=None)

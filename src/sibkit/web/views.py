@@ -276,7 +276,8 @@ class Views:
                      "" if missing(detail) else str(detail))
             if entry not in parties.setdefault(role, []):
                 parties[role].append(entry)
-        funds = [(f, self.funds.get(f, f)) for f in tables["outcome_funds"].get("id", pd.Series(dtype=str)).dropna()]
+        funds = [(f, self.funds.get(f, f), f in self.funds)
+                 for f in tables["outcome_funds"].get("id", pd.Series(dtype=str)).dropna()]
         sources = tables["sources"].to_dict("records")
         source_ids = {str(s.get("id")) for s in sources}
         return {"row": row, "derived": self.by_id.loc[project_id], "sections": _sections(row, source_ids),
