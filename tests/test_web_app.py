@@ -404,15 +404,14 @@ def test_read_only_with_security_headers_on_every_answer(server) -> None:
 
 
 def test_an_unexpected_error_still_carries_the_security_headers(dataset) -> None:
-    from starlette.testclient import TestClient
-
     app = create_app(dataset)
 
     def broken() -> None:
         raise RuntimeError("boom")
 
     app.add_api_route("/broken", broken)
-    response = TestClient(app, raise_server_exceptions=False).get("/broken")
+    with BackgroundServer(app) as running:
+        response = httpx.get(running.url + "/broken")
     assert response.status_code == 500 and response.headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert "Something went wrong" in response.text

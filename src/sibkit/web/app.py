@@ -258,7 +258,7 @@ def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
         filters = filters_from_query(params)
         by = (params.get("by") or [None])[0]
         data = views.dashboard(filters)
-        body: dict[str, Any] = {**data["figures"], "filters": filters.describe()}
+        body: dict[str, Any] = {**data["figures"], "summary": data["summary"], "filters": filters.describe()}
         if by:
             if by not in BREAKDOWNS:
                 raise SibkitError(f"by={by!r}: expected one of {', '.join(BREAKDOWNS)}")
