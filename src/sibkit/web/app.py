@@ -198,7 +198,6 @@ def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
     def dashboard(request: Request) -> HTMLResponse:
         filters = filters_from_query(query(request))
         data = views.dashboard(filters)
-        data["map"]["counts"] = sorted(data["counts"].items(), key=lambda item: (-item[1], country_name(item[0])))
         return page("dashboard.html", filters=filters, summary=data["summary"], charts=data["charts"],
                     map=data["map"], options=views.options, qs=urlencode(query_of(filters)),
                     chip_list=views.chips(filters, "/"), unknown=data["unknown"], total=total,

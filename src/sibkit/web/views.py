@@ -17,7 +17,7 @@ from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, Filters, breakdown, derived, filter_projects, headline, quality
 from sibkit.indigo.figures import parse_as_of, summary
 from sibkit.indigo.values import country_name
-from sibkit.web.worldmap import build_map
+from sibkit.web.worldmap import PHONE, build_map
 
 FILTER_KEYS = ("country", "sector", "stage", "live_from", "live_to", "as_of")
 
@@ -214,9 +214,15 @@ class Views:
         }
         single_gb = filters.countries == ("GB",)
         dashboard_query = [(k, v) for k, v in qs if k != "country"]
-        world = build_map(frame, self.dataset.delivery_locations, counts, whole_field=not qs,
-                          country_href=lambda c: "/?" + urlencode([("country", c), *dashboard_query]),
-                          project_name=lambda i: str(self.by_id.at[i, "name"]))
+        def draw(box: tuple[float, float] | None = None) -> dict[str, Any]:
+            return build_map(frame, self.dataset.delivery_locations, counts, whole_field=not qs,
+                             country_href=lambda c: "/?" + urlencode([("country", c), *dashboard_query]),
+                             project_name=lambda i: str(self.by_id.at[i, "name"]), box=box)
+
+        world = draw()
+        world["counts"] = sorted(counts.items(), key=lambda item: (-item[1], country_name(item[0])))
+        # a zoomed map is drawn a second time in a portrait box for phones (CSS shows one of them)
+        world["phone"] = draw(PHONE) if world["view"].zoomed else None
         return {"figures": headline(frame), "summary": summary(frame, "GBP" if single_gb else None),
                 "charts": charts, "projects": frame, "map": world, "unknown": self.unknown_values(filters),
                 "counts": counts}

@@ -77,8 +77,12 @@ class View:
         return not (bbox[2] < self.lng_min or bbox[0] > lng_max or bbox[3] < lat_min or bbox[1] > self.lat_max)
 
 
-def fit_view(bounds: tuple[float, float, float, float] | None) -> View:
-    """The view showing ``bounds`` (lng_min, lat_min, lng_max, lat_max), or the world when None."""
+PHONE = (400.0, 520.0)  # a portrait box for zoomed views on narrow screens
+
+
+def fit_view(bounds: tuple[float, float, float, float] | None, box: tuple[float, float] | None = None) -> View:
+    """The view showing ``bounds`` (lng_min, lat_min, lng_max, lat_max), or the world when None;
+    a zoomed view fills ``box`` (width, height; 960 × 540 by default)."""
     if bounds is None:
         lng_min, lat_min, lng_max, lat_max = WORLD
         scale = WIDTH / (lng_max - lng_min)
@@ -91,12 +95,12 @@ def fit_view(bounds: tuple[float, float, float, float] | None) -> View:
         return fit_view(None)
     zoomed = lng_max - lng_min <= ZOOMED_SPAN
     shrink = math.cos(math.radians((lat_min + lat_max) / 2)) if zoomed else 1.0
-    height = 540.0 if zoomed else 480.0
-    scale = min(WIDTH / ((lng_max - lng_min) * shrink), height / (lat_max - lat_min))
+    width, height = (box or (WIDTH, 540.0)) if zoomed else (WIDTH, 480.0)
+    scale = min(width / ((lng_max - lng_min) * shrink), height / (lat_max - lat_min))
     # centre the bounds in the box
-    extra_lng = (WIDTH / (scale * shrink) - (lng_max - lng_min)) / 2
+    extra_lng = (width / (scale * shrink) - (lng_max - lng_min)) / 2
     extra_lat = (height / scale - (lat_max - lat_min)) / 2
-    return View(lng_min - extra_lng, lat_max + extra_lat, scale, shrink, WIDTH, height, zoomed)
+    return View(lng_min - extra_lng, lat_max + extra_lat, scale, shrink, width, height, zoomed)
 
 
 def place(markers: list[MapMarker], width: float, height: float) -> list[MapMarker]:
@@ -132,11 +136,12 @@ def country_radius(count: int) -> float:
 
 
 def build_map(frame: pd.DataFrame, locations: pd.DataFrame, counts: dict[str, int], whole_field: bool,
-              country_href: Callable[[str], str], project_name: Callable[[str], str]) -> dict[str, Any]:
+              country_href: Callable[[str], str], project_name: Callable[[str], str],
+              box: tuple[float, float] | None = None) -> dict[str, Any]:
     """Everything the map template draws for the filtered projects ``frame`` (derived rows).
 
     ``counts``: projects per country code (the figures' country breakdown); ``whole_field``: no
-    filter, so the world view is shown.
+    filter, so the world view is shown; ``box``: the size of a zoomed view (see ``PHONE``).
     """
     shapes = outlines()
     ids = set(frame["id"])
@@ -164,7 +169,7 @@ def build_map(frame: pd.DataFrame, locations: pd.DataFrame, counts: dict[str, in
     else:
         lngs = [p[0] for p in located.values()]
         lats = [p[1] for p in located.values()]
-        view = fit_view((min(lngs), min(lats), max(lngs), max(lats)))
+        view = fit_view((min(lngs), min(lats), max(lngs), max(lats)), box)
 
     markers: list[MapMarker] = []
     if view.zoomed:
