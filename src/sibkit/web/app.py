@@ -138,7 +138,11 @@ def big(value: object) -> str:
 
 def label(column: str) -> str:
     """A column name as a heading: ``money_amount_usd`` -> ``Money amount (USD)``."""
-    text = column.replace("_usd", " (USD)").replace("lat_lng_", "").replace("_", " ").strip()
+    named = {"lat_lng_lat": "Latitude", "lat_lng_lng": "Longitude", "id": "ID", "source_ids": "Sources",
+             "organisation_id": "Organisation"}
+    if column in named:
+        return named[column]
+    text = column.replace("_usd", " (USD)").replace("_id", "").replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 
 
@@ -222,7 +226,7 @@ def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
         page_links = {n: url(base + explore.pairs(page=n)) for n in range(1, result["pages"] + 1)}
         return page("projects.html", filters=filters, options=views.options, explore=explore, result=result,
                     ids=ids, chip_list=views.chips(filters, "/projects"), unknown=views.unknown_values(filters),
-                    qs=urlencode(query_of(filters)), qs_all=urlencode(base + explore.pairs(page=1)[:1]),
+                    qs=urlencode(query_of(filters)), qs_all=urlencode(base + explore.pairs(page=1)),
                     sort_links=sort_links, page_links=page_links, total=total)
 
     @app.get("/projects/{project_id}", response_class=HTMLResponse)
