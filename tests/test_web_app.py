@@ -113,6 +113,28 @@ A11Y_SCRIPT = """() => {
   for (const el of document.querySelectorAll('.scroll, .map'))
     if (el.scrollWidth > el.clientWidth && el.getAttribute('tabindex') !== '0')
       problems.push('scroll region not focusable');
+  // text contrast (WCAG AA): 4.5:1, or 3:1 for large text, against the first opaque background up the tree
+  const rgb = (text) => (text.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b);
+  const ch = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const background = (el) => {
+    for (let node = el; node && node.nodeType === 1; node = node.parentElement) {
+      const c = rgb(getComputedStyle(node).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  for (const el of document.querySelectorAll('body *:not(svg):not(svg *)')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || el.closest('.visually-hidden, .skip')) continue;
+    const fg = lum(rgb(style.color).slice(0, 3)), bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    const size = parseFloat(style.fontSize), bold = +style.fontWeight >= 700;
+    const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < needed) problems.push(`contrast ${ratio.toFixed(2)} < ${needed}: ${el.textContent.trim().slice(0, 40)}`);
+  }
   return problems;
 }"""
 
