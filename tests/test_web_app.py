@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import require_chromium
 
 from sibkit.indigo import load
 from sibkit.web import create_app
@@ -32,10 +32,7 @@ def server(dataset) -> Iterator[BackgroundServer]:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Debian's chromium is not installed")
-        pytest.skip("Debian's chromium is not installed")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -76,7 +73,7 @@ def projects_csv(indigo_dir: Path) -> list[dict[str, str]]:
 
 
 # Accessibility checks written here (instead of axe-core): each returns a list of violations.
-A11Y_SCRIPT = """() => {
+A11Y_SCRIPT = r"""() => {
   const problems = [];
   const name = (el) => (el.getAttribute('aria-label') || el.textContent || '').trim()
       || (el.querySelector('img[alt]') ? el.querySelector('img[alt]').alt : '');
@@ -133,7 +130,8 @@ A11Y_SCRIPT = """() => {
     const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
     const size = parseFloat(style.fontSize), bold = +style.fontWeight >= 700;
     const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
-    if (ratio < needed) problems.push(`contrast ${ratio.toFixed(2)} < ${needed}: ${el.textContent.trim().slice(0, 40)}`);
+    if (ratio < needed)
+      problems.push(`contrast ${ratio.toFixed(2)} < ${needed}: ${el.textContent.trim().slice(0, 40)}`);
   }
   return problems;
 }"""
@@ -247,7 +245,7 @@ def test_an_empty_filter_shows_the_empty_state(server, browser) -> None:
     watched = Watched(browser, server.url, 390)
     watched.page.goto(server.url + "/?country=ZZ")
     assert watched.page.is_visible("#empty-state")
-    assert "Country 'ZZ': not an ISO 3166 country code" in watched.page.text_content(".notice")
+    assert "Country: 'ZZ' is not an ISO 3166-1 alpha-2 country code" in watched.page.text_content(".notice")
     assert watched.page.locator("#map").count() == 0 and watched.page.locator("#figure-capital").count() == 0
     watched.page.goto(server.url + "/projects?country=IS")  # a real country without an impact bond
     assert watched.page.is_visible("#empty-state")

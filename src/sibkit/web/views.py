@@ -16,7 +16,7 @@ import pandas as pd
 from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, Filters, breakdown, derived, filter_projects, headline, quality
 from sibkit.indigo.figures import parse_as_of, summary
-from sibkit.indigo.values import country_name
+from sibkit.indigo.values import country_code_problem, country_name, unknown_value_problem
 from sibkit.web.worldmap import PHONE, build_map
 
 FILTER_KEYS = ("country", "sector", "stage", "live_from", "live_to", "as_of")
@@ -154,14 +154,13 @@ class Views:
         notes = []
         for code in filters.countries:
             if code not in self.options["country"]:
-                known = pycountry_name(code)
-                notes.append(f"Country {code!r}: " + (f"no impact bond in INDIGO is in {known}." if known else
-                                                       "not an ISO 3166 country code (such as GB)."))
+                problem = country_code_problem(code)
+                notes.append(f"Country: {problem}." if problem else
+                             f"Country {code!r}: no impact bond in INDIGO is in {country_name(code)}.")
         for key, values in (("sector", filters.sectors), ("stage", filters.stages)):
-            known = {v.casefold() for v in self.options[key]}
             for value in values:
-                if value.casefold() not in known:
-                    notes.append(f"{key.capitalize()} {value!r}: no impact bond in INDIGO has this value.")
+                if problem := unknown_value_problem(key, value, list(self.options[key])):
+                    notes.append(f"{key.capitalize()}: {problem}.")
         if filters.live_from and filters.live_to and filters.live_from > filters.live_to:
             notes.append(f"Live from {filters.live_from} is after live to {filters.live_to}.")
         return notes
@@ -365,11 +364,6 @@ def number(value: object) -> float | None:
     except ValueError:
         return None
     return None if math.isnan(result) else result
-
-
-def pycountry_name(code: str) -> str | None:
-    name = country_name(code)
-    return None if name == code else name
 
 
 def outcome_rows(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
