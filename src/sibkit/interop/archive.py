@@ -78,7 +78,8 @@ class QdpxArchive:
             raise SibkitError(f"{self.path}: member {info.filename!r} is {info.file_size:,} bytes uncompressed, over "
                               f"the limit of {self.limits.member_bytes:,} (zip bomb?)")
         if info.file_size > 1024 * 1024 and info.file_size > self.limits.ratio * max(1, info.compress_size):
-            raise SibkitError(f"{self.path}: member {info.filename!r} expands {info.file_size // max(1, info.compress_size):,}"
+            ratio = info.file_size // max(1, info.compress_size)
+            raise SibkitError(f"{self.path}: member {info.filename!r} expands {ratio:,}"
                               f" times ({info.compress_size:,} to {info.file_size:,} bytes): a zip bomb; refused")
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
