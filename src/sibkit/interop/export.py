@@ -51,8 +51,8 @@ def _tag(name: str) -> str:
     return f"{{{PROJECT_NS}}}{name}"
 
 
-def _sub(parent: etree._Element, name: str, **attributes: str) -> etree._Element:
-    return etree.SubElement(parent, _tag(name), {k: v for k, v in attributes.items() if v is not None})
+def _sub(parent: etree._Element, tag: str, **attributes: str | None) -> etree._Element:
+    return etree.SubElement(parent, _tag(tag), {k: v for k, v in attributes.items() if v is not None})
 
 
 def _time(moment: dt.datetime | None) -> str | None:
@@ -274,9 +274,13 @@ class _Exporter:
                           UNREVIEWED_NOTE.format(origin=origin) + " (exported with --all). Accept or delete them "
                           "in this tool; a person's decision is what sibkit counts."))
         memo_links: list[tuple[str, str]] = []
+        titles = {d.id: d.title for d in documents}
         for memo in current_memos:
             guid = note_guids.get(memo.id) or stable_guid("memo", memo.id)
-            label = f"Memo on {memo.target_kind} {memo.target_id}".strip()
+            label = {"case": f"Memo on case {memo.target_id}", "study": "Memo on the study",
+                     "reference": "Memo on a reference"}.get(memo.target_kind, f"Memo on a {memo.target_kind}")
+            if memo.target_kind == "document" and memo.target_id.isdigit() and int(memo.target_id) in titles:
+                label = f"Memo on {titles[int(memo.target_id)]}"
             notes.append((guid, label, self.user(memo.author or AUTOMATIC_CODER), memo.created_at, memo.text))
             if memo.target_kind == "case" and memo.target_id in case_guids:
                 memo_links.append((guid, case_guids[memo.target_id]))

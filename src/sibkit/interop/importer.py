@@ -89,8 +89,10 @@ def _document_meta(description: str) -> dict[str, object]:
 
 
 class _Importer:
-    def __init__(self, project: QdaProject, session: Session, codebook: Codebook, result: QdpxImport) -> None:
+    def __init__(self, project: QdaProject, session: Session, codebook: Codebook, result: QdpxImport,
+                 originals: Path | None) -> None:
         self.project, self.session, self.codebook, self.result = project, session, codebook, result
+        self.originals = originals
         self.documents: dict[str, Document] = {}  # source GUID key -> document
         self.selections: dict[str, tuple[int, list[int]]] = {}  # selection key -> (document id, reference ids)
         self.codings: dict[str, int] = {}  # coding key -> reference id
@@ -209,9 +211,18 @@ class _Importer:
             doc_type = str(meta.get("type") or "other")
             from sibkit.store import DOCUMENT_TYPES
 
+            origin = str(meta.get("origin") or f"{self.result.source}: {source.name}")
+            if source.original is not None and self.originals is not None and \
+                    hashlib.sha256(source.original).hexdigest() == sha:
+                suffix = Path(source.original_name).suffix.lower()
+                if suffix in (".pdf", ".docx"):  # keep the original beside the study, so exports carry it again
+                    self.originals.mkdir(parents=True, exist_ok=True)
+                    kept = self.originals / f"{sha[:16]}{suffix}"
+                    kept.write_bytes(source.original)
+                    origin = str(kept)
             document = Document(sha256=sha, title=source.name, doc_type=doc_type if doc_type in DOCUMENT_TYPES
                                 else "other", date=str(meta["date"]) if meta.get("date") else None,
-                                origin=str(meta.get("origin") or f"{self.result.source}: {source.name}"),
+                                origin=origin,
                                 media_type="text/plain", text=source.text, pages=[0],
                                 word_count=count_words(source.text), status="ok", message="", guid=source.guid)
             self.session.add(document)
@@ -359,18 +370,21 @@ class _Importer:
             self.result.added["sets"] += 1
 
 
-def import_project(project: QdaProject, store: Store, codebook: Codebook, source: str) -> QdpxImport:
-    """Store a parsed project in a study database (one transaction) against the study's codebook."""
+def import_project(project: QdaProject, store: Store, codebook: Codebook, source: str,
+                   originals: Path | None = None) -> QdpxImport:
+    """Store a parsed project in a study database (one transaction) against the study's codebook;
+    original PDF and DOCX files are kept in the folder ``originals`` when given."""
     result = QdpxImport(source, project.origin, unsupported=Counter(project.unsupported),
                         problems=list(project.problems))
     with store.session() as session:
-        _Importer(project, session, codebook, result).run()
+        _Importer(project, session, codebook, result, originals).run()
     return result
 
 
 def import_qdpx(path: Path, study: Study, store: Store | None = None, *, codebook_out: Path | None = None,
                 limits: Limits | None = None) -> QdpxImport:
-    """Import a ``.qdpx`` file into a study. Codes that are not themes of the study's codebook are
+    """Import a ``.qdpx`` file into a study (original PDF and DOCX files go to ``originals/`` beside
+    the study file). Codes that are not themes of the study's codebook are
     added to a copy of it, written to ``codebook_out`` (default: ``<study>-codebook.yaml`` beside
     the study file): point the study's ``codebook`` at it to count them."""
     from sibkit.coding.study import study_codebook
@@ -381,7 +395,7 @@ def import_qdpx(path: Path, study: Study, store: Store | None = None, *, codeboo
     project = read_qdpx(path, limits)
     store = store or open_study_store(study)
     codebook = study_codebook(study)
-    result = import_project(project, store, codebook, path.name)
+    result = import_project(project, store, codebook, path.name, originals=study.base_dir / "originals")
     if result.new_themes:
         merged = Codebook(name=f"{codebook.name}+{slug(path.stem, 'imported')}", version=codebook.version,
                           description=codebook.description, source=codebook.source,

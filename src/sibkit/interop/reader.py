@@ -313,7 +313,7 @@ class _Reader:
             return
         document = TextDocument(guid, element.get("name") or original_name or guid, text,
                                 child_text(element, "Description"), [], [], [],
-                                [(guid_key((child(v, "VariableRef") or v).get("targetGUID") or ""), _value_text(v))
+                                [(_variable_ref(v), _value_text(v))
                                  for v in children(element, "VariableValue")],
                                 original, original_name, line=element.sourceline)
         if self.extracted:
@@ -375,7 +375,7 @@ class _Reader:
                         case.get("guid") or "", case.get("name") or "", child_text(case, "Description"),
                         [guid_key(r.get("targetGUID") or "") for r in children(case, "SourceRef")],
                         [guid_key(r.get("targetGUID") or "") for r in children(case, "SelectionRef")],
-                        [(guid_key((child(v, "VariableRef") or v).get("targetGUID") or ""), _value_text(v))
+                        [(_variable_ref(v), _value_text(v))
                          for v in children(case, "VariableValue")], case.sourceline))
             elif name == "Sources":
                 for source in section:
@@ -419,6 +419,11 @@ class _Reader:
             elif name == "NoteRef":
                 project.note_targets.setdefault(guid_key(section.get("targetGUID") or ""), ("project", ""))
         return project
+
+
+def _variable_ref(element: etree._Element) -> str:
+    ref = child(element, "VariableRef")
+    return guid_key(ref.get("targetGUID") or "") if ref is not None else ""
 
 
 def _value_text(element: etree._Element) -> str:
