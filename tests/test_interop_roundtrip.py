@@ -116,7 +116,7 @@ def without_time(xml: bytes) -> bytes:
 
 
 def test_export_is_valid_complete_and_stable(source_study, refi_qda_dir: Path, tmp_path: Path) -> None:
-    study, store, docs = source_study
+    study, store, _ = source_study
     first = export_qdpx(study, tmp_path / "one.qdpx", store, now=T0)
     export_qdpx(study, tmp_path / "two.qdpx", store, now=T0 + dt.timedelta(days=3))
     xml = qde_of(tmp_path / "one.qdpx")

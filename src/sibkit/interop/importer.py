@@ -26,7 +26,7 @@ from sibkit.corpus.normalise import page_of
 from sibkit.errors import SibkitError
 from sibkit.interop.archive import Limits
 from sibkit.interop.codes import codebook_yaml, slug, themes_from_codes
-from sibkit.interop.guids import guid_key
+from sibkit.interop.guids import guid_key, stable_guid
 from sibkit.interop.reader import QdaProject, TextDocument, read_qdpx
 from sibkit.store import Document, DocumentCase, Memo, Reference, ReviewDecision, Store
 from sibkit.store.models import QdaCase, QdaCode, QdaNote, QdaSet, QdaUser, QdaValue, QdaVariable, utcnow
@@ -243,6 +243,9 @@ class _Importer:
             ids = self.references(document, selection.start, selection.end, selection.codings,
                                   selection.description, selection.guid, selection.created, swhere)
             self.selections[guid_key(selection.guid)] = (document.id, ids)
+            comment = selection.description.strip()
+            if comment and ids and not _SELECTION_NOTE.match(comment):  # a quotation comment (ATLAS.ti)
+                self.comment(selection, comment, ids[0])
         if source.whole_codings and length:
             self.references(document, 0, length, source.whole_codings, "", None, None, where)
 
@@ -287,6 +290,21 @@ class _Importer:
                                                 note=f"imported from {self.tool}"[:2000]))
                 self.result.added["decisions"] += 1
         return ids
+
+    def comment(self, selection, text: str, reference_id: int) -> None:  # type: ignore[no-untyped-def]
+        """A selection's description becomes a memo on its reference (kept under the selection's GUID)."""
+        guid = stable_guid("comment", guid_key(selection.guid))  # the selection keeps its own GUID
+        if self.session.get(QdaNote, guid) is not None:
+            self.result.unchanged["memos"] += 1
+            return
+        user = selection.codings[0].user if selection.codings else None
+        author = _coder(self.project, user, self.result, f"{self.result.source}: line {selection.line}")
+        memo = Memo(target_kind="reference", target_id=str(reference_id), author=author, text=text,
+                    created_at=selection.created or self.now)
+        self.session.add(memo)
+        self.session.flush()
+        self.session.add(QdaNote(guid=guid, memo_id=memo.id))
+        self.result.added["memos"] += 1
 
     def case_links(self) -> None:
         stored = {guid_key(c.guid): c for c in self.session.scalars(select(QdaCase))}

@@ -172,7 +172,16 @@ _WS = re.compile(r"\s+")
 
 
 def _comparable(text: str) -> str:
-    return _WS.sub(" ", text).strip().rstrip("…").rstrip(".").strip()
+    return _WS.sub(" ", text).strip()
+
+
+def _shows(shown: str, name: str) -> bool:
+    """Whether a selection's text is what its name says (names may be cut short with an ellipsis)."""
+    shown, name = _comparable(shown), _comparable(name)
+    if name.endswith(("…", "...")):
+        stem = name.rstrip("….").rstrip()
+        return bool(stem) and shown.startswith(stem)
+    return bool(name) and shown == name
 
 
 class _Reader:
@@ -339,7 +348,7 @@ class _Reader:
         self.project.unsupported[label] += 1
         selections = [e for e in element.iter() if local(e).endswith("Selection")]
         if selections:
-            self.project.unsupported[f"{label[:-9]} selections"] += len(selections)
+            self.project.unsupported[label.removesuffix(" sources") + " selections"] += len(selections)
         codings = [e for e in element.iter() if local(e) == "Coding"]
         if codings:
             self.project.unsupported[f"codings of {label}"] += len(codings)
@@ -458,8 +467,7 @@ def _choose_offsets(document: TextDocument) -> None:
                 start, end = mapping(selection.start), mapping(selection.end)
             except IndexError:
                 continue
-            shown, name = _comparable(text[start:end]), _comparable(selection.name)
-            if shown and name and (shown.startswith(name[:40]) or name.startswith(shown[:40])):
+            if _shows(text[start:end], selection.name):
                 hits += 1
         return hits
 
