@@ -65,8 +65,10 @@ NVIVO = HEAD + """<Project xmlns="urn:QDA-XML:project:1.0" name="SIB interviews"
   </Variables>
   <Cases>
     <Case guid="ca5e0000-0000-4000-8000-000000000001" name="Provider A">
-      <VariableValue><VariableRef targetGUID="7c000000-0000-4000-8000-000000000001"/><TextValue>provider</TextValue></VariableValue>
-      <VariableValue><VariableRef targetGUID="7c000000-0000-4000-8000-000000000002"/><IntegerValue>7</IntegerValue></VariableValue>
+      <VariableValue><VariableRef targetGUID="7c000000-0000-4000-8000-000000000001"/>
+        <TextValue>provider</TextValue></VariableValue>
+      <VariableValue><VariableRef targetGUID="7c000000-0000-4000-8000-000000000002"/>
+        <IntegerValue>7</IntegerValue></VariableValue>
       <SourceRef targetGUID="d0c00000-0000-4000-8000-000000000001"/>
     </Case>
   </Cases>
@@ -193,13 +195,14 @@ ATLAS = HEAD + """<Project xmlns="urn:QDA-XML:project:1.0" name="SIB evaluations
     </VideoSource>
   </Sources>
   <Notes>
-    <Note guid="E41BE463-FDF3-4ED0-B668-119C53D8D687" name="Research plan" creatingUser="AD68FBE7-E1EE-4A82-A279-23CC698C89EB">
+    <Note guid="E41BE463-FDF3-4ED0-B668-119C53D8D687" name="Research plan"
+        creatingUser="AD68FBE7-E1EE-4A82-A279-23CC698C89EB">
       <PlainTextContent>Compare the two boards.</PlainTextContent>
     </Note>
   </Notes>
   <Links>
-    <Link guid="7B56978E-9D9F-4D47-B4EC-436E2F6B8BE5" direction="OneWay" originGUID="E41BE463-FDF3-4ED0-B668-119C53D8D687"
-        targetGUID="51AD8E46-427A-4E6B-AFE7-BD96C1EFF0AD" name="Memo-Document"/>
+    <Link guid="7B56978E-9D9F-4D47-B4EC-436E2F6B8BE5" direction="OneWay"
+        originGUID="E41BE463-FDF3-4ED0-B668-119C53D8D687" targetGUID="51AD8E46-427A-4E6B-AFE7-BD96C1EFF0AD" name="Memo-Document"/>
   </Links>
   <Sets>
     <Set guid="2324B638-D629-4970-B2E8-8B5BFD0A8D6B" name="Practices">
@@ -260,7 +263,8 @@ MAXQDA = HEAD + """<Project xmlns="urn:QDA-XML:project:1.0" name="SIB Studie" or
         plainTextPath="internal://{{69A4332D-5B31-4915-B520-5275CFC21B40}}.txt">
       <PlainTextSelection guid="{{B49D7982-BB8E-4335-80AF-DC869CCC3F45}}" name="The commissioner trusted us"
           startPosition="{m1}" endPosition="{m1e}" creatingUser="{{C32A2BD5-537F-4838-8B17-DF9EFBAFDF4B}}">
-        <Coding guid="{{2284BF5B-8F78-45B6-A6EF-A128D991408B}}" creatingUser="{{C32A2BD5-537F-4838-8B17-DF9EFBAFDF4B}}">
+        <Coding guid="{{2284BF5B-8F78-45B6-A6EF-A128D991408B}}"
+            creatingUser="{{C32A2BD5-537F-4838-8B17-DF9EFBAFDF4B}}">
           <CodeRef targetGUID="{{D7AA29DA-519B-4946-9B90-253B6DB8FD0A}}"/>
         </Coding>
       </PlainTextSelection>
@@ -362,7 +366,7 @@ def test_qualcoder_shape(study, tmp_path: Path) -> None:
     with store.session() as session:
         titles = set(session.scalars(select(Document.title)))
         assert titles == {"site1_notes.txt", "linked.txt", "inline.txt"}
-        linked = {(c) for c in session.scalars(select(DocumentCase.case_id))}
+        linked = set(session.scalars(select(DocumentCase.case_id)))
         assert linked == {"Site 1"}
         memo = session.scalars(select(Memo)).one()
         assert (memo.target_kind, memo.text) == ("reference", "coding memo\n\nWeekly reporting is the trigger.")
