@@ -202,7 +202,8 @@ ATLAS = HEAD + """<Project xmlns="urn:QDA-XML:project:1.0" name="SIB evaluations
   </Notes>
   <Links>
     <Link guid="7B56978E-9D9F-4D47-B4EC-436E2F6B8BE5" direction="OneWay"
-        originGUID="E41BE463-FDF3-4ED0-B668-119C53D8D687" targetGUID="51AD8E46-427A-4E6B-AFE7-BD96C1EFF0AD" name="Memo-Document"/>
+        originGUID="E41BE463-FDF3-4ED0-B668-119C53D8D687" targetGUID="51AD8E46-427A-4E6B-AFE7-BD96C1EFF0AD"
+        name="Memo-Document"/>
   </Links>
   <Sets>
     <Set guid="2324B638-D629-4970-B2E8-8B5BFD0A8D6B" name="Practices">

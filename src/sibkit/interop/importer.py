@@ -99,6 +99,7 @@ class _Importer:
         self.cases: dict[str, str] = {}  # case GUID key -> case id
         self.now = utcnow()
         self.tool = project.origin or "a REFI-QDA project"
+        self.where = project.source or result.source
 
     def run(self) -> None:
         self.users()
@@ -129,7 +130,7 @@ class _Importer:
             if key not in known and code.name.casefold() in by_name:
                 known[key] = by_name[code.name.casefold()]
         taken = {code.theme for key, code in stored.items()}
-        themes = themes_from_codes(self.project.codes, self.result.source, self.result.problems, known=known,
+        themes = themes_from_codes(self.project.codes, self.where, self.result.problems, known=known,
                                    taken=taken - set(known.values()))
         self.theme_of = {key: theme.id for key, theme in themes.items()}
         self.codable = {guid_key(c.guid): c.codable for c in self.project.codes}
@@ -179,7 +180,7 @@ class _Importer:
             self.result.added["values"] += 1
 
     def document(self, source: TextDocument) -> None:
-        where = f"{self.result.source}: line {source.line}: source {source.name!r}"
+        where = f"{self.where}: line {source.line}: source {source.name!r}"
         meta = _document_meta(source.description)
         text_sha = hashlib.sha256(source.text.encode("utf-8")).hexdigest()
         wanted = [str(meta["sha256"])] if isinstance(meta.get("sha256"), str) else []
@@ -235,7 +236,7 @@ class _Importer:
             self.value(variable, "document", str(document.id), value, where)
         length = len(source.text)
         for selection in source.selections:
-            swhere = f"{self.result.source}: line {selection.line}: PlainTextSelection {selection.guid}"
+            swhere = f"{self.where}: line {selection.line}: PlainTextSelection {selection.guid}"
             if not 0 <= selection.start < selection.end <= length:
                 self.result.problems.append(f"{swhere} in source {source.name!r}: characters {selection.start}-"
                                             f"{selection.end} are outside its text ({length} characters); skipped")
@@ -257,7 +258,7 @@ class _Importer:
         if match:
             origin, term = match.group("origin"), json.loads(match.group("term"))
         for coding in codings:
-            cwhere = f"{self.result.source}: line {coding.line}: Coding {coding.guid}"
+            cwhere = f"{self.where}: line {coding.line}: Coding {coding.guid}"
             theme = self.theme_of.get(coding.code)
             if theme is None:
                 self.result.problems.append(f"{cwhere}: CodeRef {coding.code} is not a Code of this project; "
@@ -298,7 +299,7 @@ class _Importer:
             self.result.unchanged["memos"] += 1
             return
         user = selection.codings[0].user if selection.codings else None
-        author = _coder(self.project, user, self.result, f"{self.result.source}: line {selection.line}")
+        author = _coder(self.project, user, self.result, f"{self.where}: line {selection.line}")
         memo = Memo(target_kind="reference", target_id=str(reference_id), author=author, text=text,
                     created_at=selection.created or self.now)
         self.session.add(memo)
@@ -310,7 +311,7 @@ class _Importer:
         stored = {guid_key(c.guid): c for c in self.session.scalars(select(QdaCase))}
         by_id = {c.case_id: c for c in stored.values()}
         for case in self.project.cases:
-            where = f"{self.result.source}: line {case.line}: Case {case.name!r}"
+            where = f"{self.where}: line {case.line}: Case {case.name!r}"
             key = guid_key(case.guid)
             if key in stored:
                 case_id = stored[key].case_id
@@ -366,7 +367,7 @@ class _Importer:
                 memo_kind, memo_target = "case", self.cases[target]
             else:
                 memo_kind, memo_target = "study", ""
-            author = _coder(self.project, note.user, self.result, f"{self.result.source}: Note {note.guid}")
+            author = _coder(self.project, note.user, self.result, f"{self.where}: Note {note.guid}")
             text = note.text if not note.description else f"{note.description}\n\n{note.text}".strip()
             if note.name and not note.name.startswith("Memo on "):
                 text = f"{note.name}\n\n{text}".strip()

@@ -110,6 +110,7 @@ class QdaProject:
 
     name: str = ""
     origin: str = ""
+    source: str = ""  # the archive and project file, as problems name them
     users: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (guid as written, name)
     codes: list[ParsedCode] = field(default_factory=list)
     variables: dict[str, Variable] = field(default_factory=dict)
@@ -188,7 +189,7 @@ class _Reader:
     def __init__(self, archive: QdpxArchive, source: str) -> None:
         self.archive = archive
         self.source = source
-        self.project = QdaProject()
+        self.project = QdaProject(source=source)
         self.base_path: str | None = None
         self.extracted = False
 
