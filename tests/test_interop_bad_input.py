@@ -66,10 +66,10 @@ def test_unknown_guids_and_selections_outside_the_text_are_named_and_skipped(stu
                                            "sources/letters.txt": TEXT})
     result = import_qdpx(path, study)
     assert result.problems == [
-        "p.qdpx:project.qde: line 12: Coding 00000000-0000-4000-8000-000000000031: CodeRef 00000000-0000-4000-8000-0000000000ff "
-        "is not a Code of this project; coding skipped",
-        "p.qdpx:project.qde: line 15: PlainTextSelection 00000000-0000-4000-8000-000000000022 in source 'letters': characters "
-        "11-90 are outside its text (18 characters); skipped"]
+        "p.qdpx:project.qde: line 12: Coding 00000000-0000-4000-8000-000000000031: "
+        "CodeRef 00000000-0000-4000-8000-0000000000ff is not a Code of this project; coding skipped",
+        "p.qdpx:project.qde: line 15: PlainTextSelection 00000000-0000-4000-8000-000000000022 in source 'letters': "
+        "characters 11-90 are outside its text (18 characters); skipped"]
     assert stored(study) == (1, 1)  # the good coding is in
 
 
