@@ -68,6 +68,10 @@ def add_text(store, text: str, case: str, title: str) -> int:
 @pytest.fixture(scope="module")
 def source_study(tmp_path_factory: pytest.TempPathFactory, indigo_dir: Path):
     import docx
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
     folder = tmp_path_factory.mktemp("study-a")
     study = load_study(write_study(folder, indigo_dir))
@@ -78,6 +82,11 @@ def source_study(tmp_path_factory: pytest.TempPathFactory, indigo_dir: Path):
     word.add_paragraph("Partnership working in Essex.")
     word.save(folder / "essex.docx")
     doc_c = add_file(store, folder / "essex.docx", case_ids=[CASE_B], doc_type="review").document_id
+    figure = plt.figure(figsize=(4, 2))
+    figure.text(0.1, 0.5, "Partnership working in Kent.")
+    figure.savefig(folder / "kent.pdf")
+    plt.close(figure)
+    assert add_file(store, folder / "kent.pdf", case_ids=[CASE_B], doc_type="evaluation").status == "added"
     code_documents(store, load_codebook(folder / "exchange.yaml"))
     with store.session() as session:
         refs = {(r.document_id, r.theme, r.start): r for r in session.scalars(select(Reference))}
@@ -137,7 +146,12 @@ def test_export_is_valid_complete_and_stable(source_study, refi_qda_dir: Path, t
         rich = docx_source.get("richTextPath").removeprefix("internal://")
         assert hashlib.sha256(archive.read("sources/" + rich)).hexdigest() == hashlib.sha256(
             (study.base_dir / "essex.docx").read_bytes()).hexdigest()
-    assert len(names) == 5  # project.qde, three texts, one original
+        pdf = root.find(".//q:PDFSource[@name='kent.pdf']", NS)  # the original PDF and its text representation
+        assert archive.read("sources/" + pdf.get("path").removeprefix("internal://")).startswith(b"%PDF")
+        representation = pdf.find("q:Representation", NS)
+        assert "Partnership working in Kent." in archive.read(
+            "sources/" + representation.get("plainTextPath").removeprefix("internal://")).decode()
+    assert len(names) == 7  # project.qde, four texts, two originals
     manual = next(s for s in selections if s.get("name") == "shaped the service")
     start = TEXT_A.index("shaped the service")  # code points: the emoji before it counts once
     assert (int(manual.get("startPosition")), int(manual.get("endPosition"))) == (start, start + 18)
@@ -173,13 +187,13 @@ def test_all_adds_unreviewed_references_marked_by_a_note(source_study, refi_qda_
     study, store, _ = source_study
     xml, _, summary = project_files(study, store, include_all=True, now=T0)
     assert validation_errors(xml, refi_qda_dir / "Project-mrt2019.xsd") == []
-    # 7 automatic hits (4 in A, 2 in B, 1 in the DOCX); 3 reviewed of which 1 rejected; plus 1 manual
-    assert summary.references == {"manual": 1, "reviewed": 2, "unreviewed": 4}
+    # 8 automatic hits (4 in A, 2 in B, 1 in the DOCX, 1 in the PDF); 3 reviewed, 1 of them rejected; 1 manual
+    assert summary.references == {"manual": 1, "reviewed": 2, "unreviewed": 5}
     root = etree.fromstring(xml)
     marker = root.find(".//q:Note[@name='sibkit: unreviewed auto references']", NS)
     assert marker.find("q:PlainTextContent", NS).text.startswith("sibkit: references of origin 'auto', not reviewed")
     marked = root.findall(f".//q:Coding/q:NoteRef[@targetGUID='{marker.get('guid')}']", NS)
-    assert len(marked) == 4
+    assert len(marked) == 5
 
 
 def snapshot(store) -> dict[str, set]:
@@ -218,8 +232,8 @@ def test_command_line_both_directions(source_study, indigo_dir: Path, tmp_path: 
     study, _, _ = source_study
     done = run_cli("export", "qdpx", str(study.path), "-o", str(tmp_path / "s.qdpx"))
     assert done.returncode == 0, done.stderr
-    assert "3 documents (1 with their original file)" in done.stdout
+    assert "4 documents (2 with their original file)" in done.stdout
     target = write_study(tmp_path / "c", indigo_dir)
     done = run_cli("import", "qdpx", str(tmp_path / "s.qdpx"), str(target))
     assert done.returncode == 0, done.stderr
-    assert "added 3 documents, 3 references, 3 decisions" in done.stdout
+    assert "added 4 documents, 3 references, 3 decisions" in done.stdout

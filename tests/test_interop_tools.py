@@ -8,6 +8,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from sibkit.coding import load_codebook, references
@@ -390,3 +392,31 @@ def test_offsets_counted_without_cr_or_in_utf16_units_are_recognised(study, tmp_
         assert document.offsets == projects[name][1]
         selection = document.selections[0]
         assert document.text[selection.start:selection.end] == "The board trusted"
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), text=st.text(alphabet=st.sampled_from(list("ab c\r\n🙂é")), min_size=2, max_size=40),
+       reading=st.sampled_from(["code points", "no CR", "UTF-16"]))
+def test_any_reading_of_offsets_finds_the_named_text(data, text: str, reading: str) -> None:
+    from sibkit.interop.reader import Selection, TextDocument, _choose_offsets, _comparable
+
+    start = data.draw(st.integers(0, len(text) - 1))
+    end = data.draw(st.integers(start + 1, len(text)))
+    name = text[start:end]
+    assume(_comparable(name))
+
+    def units(position: int) -> int:
+        before = text[:position]
+        if reading == "no CR":  # a CRLF counted as one character
+            return len(before.replace("\r\n", "\n"))
+        if reading == "UTF-16":
+            return len(before.encode("utf-16-le")) // 2
+        return position
+
+    selection = Selection("g", units(start), units(end), name, "", [], [], None, 1)
+    document = TextDocument("d", "doc", text, "", [selection], [], [], [])
+    _choose_offsets(document)
+    assert _comparable(text[selection.start:selection.end]) == _comparable(name)
+    labels = {"no CR": "CRLF counted as one character", "UTF-16": "UTF-16 units", "code points": "code points"}
+    if document.offsets == labels[reading]:  # the right reading gives back the very span
+        assert (selection.start, selection.end) == (start, end)

@@ -16,6 +16,7 @@ import bisect
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -448,31 +449,33 @@ def _choose_offsets(document: TextDocument) -> None:
     """Map selection offsets to code points of the stored text when the tool counted otherwise."""
     text = document.text
     named = [s for s in document.selections if _comparable(s.name)]
-    readings: dict[str, object] = {}
+    readings: dict[str, Callable[[int, int], tuple[int, int]]] = {}
     if "\r\n" in text:
-        kept = [i for i, ch in enumerate(text) if ch != "\r"]
-        readings["CRLF counted as one character"] = lambda p, kept=kept: kept[p] if p < len(kept) else len(text)
+        kept = [i for i, ch in enumerate(text) if not (ch == "\r" and text[i + 1:i + 2] == "\n")]
+
+        def without_cr(start: int, end: int) -> tuple[int, int]:
+            first = kept[start] if start < len(kept) else len(text)
+            last = kept[end - 1] + 1 if 0 < end <= len(kept) else (len(text) if end > len(kept) else 0)
+            return first, last
+
+        readings["CRLF counted as one character"] = without_cr
     if any(ord(ch) > 0xFFFF for ch in text):
         units, total = [], 0
         for ch in text:
             units.append(total)
             total += 2 if ord(ch) > 0xFFFF else 1
-        readings["UTF-16 units"] = lambda p, units=units: bisect.bisect_left(units, p)
+        readings["UTF-16 units"] = lambda start, end: (bisect.bisect_left(units, start), bisect.bisect_left(units, end))
     if not named or not readings:
         return
 
-    def score(mapping) -> int:  # type: ignore[no-untyped-def]
+    def score(mapping: Callable[[int, int], tuple[int, int]]) -> int:
         hits = 0
         for selection in named:
-            try:
-                start, end = mapping(selection.start), mapping(selection.end)
-            except IndexError:
-                continue
-            if _shows(text[start:end], selection.name):
-                hits += 1
+            start, end = mapping(selection.start, selection.end)
+            hits += _shows(text[start:end], selection.name)
         return hits
 
-    best_label, best_score = "code points", score(lambda p: p)
+    best_label, best_score = "code points", score(lambda start, end: (start, end))
     for label, mapping in readings.items():
         found = score(mapping)
         if found > best_score:
@@ -480,7 +483,7 @@ def _choose_offsets(document: TextDocument) -> None:
     if best_label != "code points":
         mapping = readings[best_label]
         for selection in document.selections:
-            selection.start, selection.end = mapping(selection.start), mapping(selection.end)  # type: ignore[operator]
+            selection.start, selection.end = mapping(selection.start, selection.end)
         document.offsets = best_label
 
 
