@@ -237,3 +237,21 @@ def test_command_line_both_directions(source_study, indigo_dir: Path, tmp_path: 
     done = run_cli("import", "qdpx", str(tmp_path / "s.qdpx"), str(target))
     assert done.returncode == 0, done.stderr
     assert "added 4 documents, 3 references, 3 decisions" in done.stdout
+
+
+def test_an_edited_memo_keeps_its_guid(tmp_path: Path) -> None:
+    path = tmp_path / "study.yaml"
+    path.write_text("title: Memos\n", encoding="utf-8")
+    study = load_study(path)
+    store = open_store(study.database_url())
+    with store.session() as session:
+        first = Memo(target_kind="study", target_id="", author="ana", text="First thoughts.", created_at=T0)
+        session.add(first)
+    xml, _, _ = project_files(study, store, now=T0, case_data=False)
+    before = etree.fromstring(xml).find(".//q:Note", NS).get("guid")
+    with store.session() as session:
+        session.add(Memo(target_kind="study", target_id="", author="ana", text="Second thoughts.", replaces=first.id,
+                         created_at=T0))
+    root = etree.fromstring(project_files(study, store, now=T0, case_data=False)[0])
+    notes = root.findall(".//q:Note", NS)
+    assert [(n.get("guid"), n.find("q:PlainTextContent", NS).text) for n in notes] == [(before, "Second thoughts.")]

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sibkit import __version__
 from sibkit.coding.codebook import Codebook, Theme
@@ -144,6 +144,9 @@ class _Exporter:
 
         with self.store.session() as session:
             documents = list(session.scalars(select(Document).where(Document.status == "ok").order_by(Document.id)))
+            unreadable = session.scalar(select(func.count()).select_from(Document).where(Document.status != "ok"))
+            if unreadable:
+                self.summary.warnings.append(f"{unreadable} documents without readable text are not exported")
             links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
             decisions = session.execute(select(ReviewDecision.reference_id, ReviewDecision.coder,
                                                ReviewDecision.decided_at, ReviewDecision.id, ReviewDecision.decision,
@@ -275,8 +278,9 @@ class _Exporter:
                           "in this tool; a person's decision is what sibkit counts."))
         memo_links: list[tuple[str, str]] = []
         titles = {d.id: d.title for d in documents}
+        memos_by_id = {m.id: m for m in memos}
         for memo in current_memos:
-            guid = note_guids.get(memo.id) or stable_guid("memo", memo.id)
+            guid = self.memo_guid(memo, memos_by_id, note_guids)
             label = {"case": f"Memo on case {memo.target_id}", "study": "Memo on the study",
                      "reference": "Memo on a reference"}.get(memo.target_kind, f"Memo on a {memo.target_kind}")
             if memo.target_kind == "document" and memo.target_id.isdigit() and int(memo.target_id) in titles:
@@ -341,6 +345,19 @@ class _Exporter:
         for guid in self.note_refs.get(("study", ""), []):
             _sub(root, "NoteRef", targetGUID=guid)
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+    @staticmethod
+    def memo_guid(memo: Memo, by_id: dict[int, Memo], kept: dict[int, str]) -> str:
+        """An edited memo keeps the GUID of the memo it replaces (and of the note it came from)."""
+        current, seen = memo, set()
+        while True:
+            if current.id in kept:
+                return kept[current.id]
+            seen.add(current.id)
+            previous = by_id.get(current.replaces) if current.replaces else None
+            if previous is None or previous.id in seen:
+                return stable_guid("memo", current.id)
+            current = previous
 
     def _value(self, parent: etree._Element, variable_guid: str, kind: str, value: object) -> None:
         element = _sub(parent, "VariableValue")
