@@ -115,6 +115,10 @@ def test_nvivo_shape(study, tmp_path: Path) -> None:
     path = make_qdpx(tmp_path / "nvivo.qdpx", {
         "project.qde": qde, "sources/d0c00000-0000-4000-8000-000000000001.txt": NVIVO_TEXT,
         "sources/a0000000-0000-4000-8000-000000000001.txt": "Ask about the outcomes fund."})
+    codings = read_qdpx(path).tables()["codings"]  # a look before importing, as DataFrames
+    assert codings[["code", "coder", "text"]].values.tolist() == [
+        ["One partnership", "Dana Researcher", "worked as one partnership"],
+        ["Payment worries", "Dana Researcher", "Payments worried us."]]
     result = import_qdpx(path, study)
     assert result.problems == [] and not result.unsupported
     assert result.added["documents"] == 1 and result.added["cases"] == 1 and result.added["memos"] == 1
