@@ -75,6 +75,8 @@ def test_unknown_guids_and_selections_outside_the_text_are_named_and_skipped(stu
 
 @pytest.mark.parametrize(("path", "message"), [
     ("internal://../../etc/passwd", "points outside the archive (path traversal)"),
+    ("relative://../secret.txt", "points outside the archive (path traversal)"),
+    ("relative://study.sqlite", "file 'relative://study.sqlite' is not in the archive"),
     ("absolute:///etc/passwd", "external file 'absolute:///etc/passwd' not read"),
     ("internal://missing.txt", "file 'internal://missing.txt' is not in the archive"),
 ])

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -191,7 +192,6 @@ class _Reader:
         self.archive = archive
         self.source = source
         self.project = QdaProject(source=source)
-        self.base_path: str | None = None
         self.extracted = False
 
     # -- paths
@@ -213,7 +213,7 @@ class _Reader:
                                          "source skipped")
             return None, ""
         if scheme in ("", "internal"):
-            info = self.archive.find(name)
+            info = self.archive.find(name) or self.archive.find(unquote(name))
             if info is not None:
                 return self.archive.read(info), PurePosixPath(info.filename).name
         if scheme in ("", "relative"):
@@ -224,21 +224,19 @@ class _Reader:
         return None, ""
 
     def _external(self, name: str) -> Path | None:
-        """A ``relative://`` file beside the archive or under the project's basePath, never outside them."""
-        bases = [self.archive.path.resolve().parent]
-        if self.base_path:
-            bases.append(Path(self.base_path.replace("\\", "/")))
-        for base in bases:
-            try:
-                candidate = (base / name).resolve()
-                base_resolved = base.resolve()
-            except OSError:
-                continue
-            if candidate.is_file() and candidate.is_relative_to(base_resolved):
-                if candidate.stat().st_size > self.archive.limits.member_bytes:
-                    return None
-                return candidate
-        return None
+        """A ``relative://`` text file beside the archive, never outside that folder. The project's
+        ``basePath`` names a folder on the machine that wrote it and is not followed (a hostile file
+        could point it at ``/``)."""
+        base = self.archive.path.resolve().parent
+        try:
+            candidate = (base / name).resolve()
+        except OSError:
+            return None
+        if candidate.suffix.lower() not in (".txt", ".docx", ".pdf") or not candidate.is_relative_to(base):
+            return None
+        if not candidate.is_file() or candidate.stat().st_size > self.archive.limits.member_bytes:
+            return None
+        return candidate
 
     def _text_of(self, element: etree._Element, kind: str) -> tuple[str | None, bytes | None, str]:
         """The plain text of a TextSource (or a Representation), and the original rich file when held."""
@@ -361,7 +359,6 @@ class _Reader:
             raise SibkitError(f"{self.source}: the root element is <{local(root)}>, not <Project>")
         project.name = root.get("name") or ""
         project.origin = root.get("origin") or ""
-        self.base_path = root.get("basePath")
         for section in root:
             name = local(section)
             if name == "Users":
