@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from sqlalchemy import select
 
 from sibkit.coding import load_codebook, references
@@ -424,3 +425,26 @@ def test_any_reading_of_offsets_finds_the_named_text(data, text: str, reading: s
     labels = {"no CR": "CRLF counted as one character", "UTF-16": "UTF-16 units", "code points": "code points"}
     if document.offsets == labels[reading]:  # the right reading gives back the very span
         assert (selection.start, selection.end) == (start, end)
+
+
+@pytest.mark.postgres
+def test_import_and_export_on_postgresql(postgres, tmp_path: Path, refi_qda_dir: Path) -> None:
+    from sibkit.interop import project_files, validation_errors
+
+    path = tmp_path / "study.yaml"
+    path.write_text(f"title: Team study\ncorpus:\n  database: {postgres.new_database()}\n", encoding="utf-8")
+    team = load_study(path)
+    m1 = MAXQDA_TEXT.index("The commissioner trusted us 😊")
+    archive = make_qdpx(tmp_path / "maxqda.qdpx", {
+        "SIB Studie.qde": MAXQDA.format(m1=m1, m1e=m1 + 29),
+        "sources/{69A4332D-5B31-4915-B520-5275CFC21B40}.txt": MAXQDA_TEXT.encode("utf-8-sig")})
+    result = import_qdpx(archive, team)
+    assert result.problems == [] and result.added["references"] == 1
+    assert coded(team) == {("Interview 1", "The commissioner trusted us 😊", "vertrauen", "Jana")}
+    xml, sources, _ = project_files(team, case_data=False)
+    assert validation_errors(xml, refi_qda_dir / "Project-mrt2019.xsd") == []
+    root = etree.fromstring(xml)
+    q = {"q": "urn:QDA-XML:project:1.0"}
+    assert root.find(".//q:TextSource", q).get("guid") == "{69A4332D-5B31-4915-B520-5275CFC21B40}"  # kept
+    assert root.find(".//q:Code[@name='Vertrauen']", q).get("guid") == "{D7AA29DA-519B-4946-9B90-253B6DB8FD0A}"
+    assert sources["{69A4332D-5B31-4915-B520-5275CFC21B40}.txt"].decode() == MAXQDA_TEXT
