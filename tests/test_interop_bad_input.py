@@ -134,3 +134,12 @@ def test_invalid_xml_and_missing_project_are_one_line_errors(study, tmp_path: Pa
     with pytest.raises(SibkitError, match="not a QDPX"):
         read_qdpx(not_zip)
     assert stored(study) == (0, 0)
+
+
+@pytest.mark.parametrize("path", ["sources/letters.txt", "letters.txt", "internal://letters%2Etxt",
+                                  "internal:///letters.txt"])
+def test_plain_relative_and_internal_paths_find_the_source(study, tmp_path: Path, path: str) -> None:
+    archive = make_qdpx(tmp_path / "p.qdpx", {"project.qde": PROJECT.format(path=path), "Sources/LETTERS.TXT": TEXT})
+    result = import_qdpx(archive, study)
+    assert len(result.problems) == 2  # the two bad selections of this project, nothing about the path
+    assert stored(study) == (1, 1)
