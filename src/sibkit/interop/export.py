@@ -85,6 +85,18 @@ class ExportSummary:
                 f"{self.cases} cases, {self.notes} notes; references: {refs}"]
 
 
+def _accepted_by(decisions: list) -> dict[int, tuple[str, dt.datetime]]:
+    """Per reference, who accepted it and when: the earliest accepting decision among each coder's latest."""
+    latest: dict[tuple[int, str], object] = {}
+    for row in decisions:
+        latest[(row.reference_id, row.coder)] = row
+    accepted: dict[int, tuple[str, dt.datetime]] = {}
+    for (reference_id, coder), row in sorted(latest.items(), key=lambda kv: (kv[1].decided_at, kv[1].id)):
+        if row.decision in ("accept", "recode") and reference_id not in accepted:
+            accepted[reference_id] = (coder, row.decided_at)
+    return accepted
+
+
 def case_attributes(study: Study, case_ids: list[str]) -> dict[str, dict[str, object]]:
     """Per INDIGO case: class, achievement and payment ratios, country, sector, live year."""
     from sibkit.indigo import derived
@@ -125,10 +137,12 @@ def _original(document: Document) -> tuple[bytes, str] | None:
 
 
 class _Exporter:
+    """Builds ``project.qde`` (and collects the ``sources/`` files) for one study, section by section."""
+
     def __init__(self, study: Study, store: Store, codebook: Codebook, include_all: bool,
                  attributes: dict[str, dict[str, object]] | None) -> None:
         self.study, self.store, self.codebook, self.include_all = study, store, codebook, include_all
-        self.attributes = attributes
+        self.attributes = attributes or {}
         self.summary = ExportSummary(None)
         self.sources: dict[str, bytes] = {}
         self.user_guids: dict[str, str] = {}
@@ -139,212 +153,214 @@ class _Exporter:
             self.user_guids[name] = self.stored_users.get(name) or stable_guid("user", name)
         return self.user_guids[name]
 
-    def build(self, now: dt.datetime) -> bytes:
+    def _load(self) -> None:
         from sibkit.coding.coder import references
 
         with self.store.session() as session:
-            documents = list(session.scalars(select(Document).where(Document.status == "ok").order_by(Document.id)))
+            self.documents = list(session.scalars(select(Document).where(Document.status == "ok")
+                                                  .order_by(Document.id)))
             unreadable = session.scalar(select(func.count()).select_from(Document).where(Document.status != "ok"))
             if unreadable:
                 self.summary.warnings.append(f"{unreadable} documents without readable text are not exported")
-            links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
-            decisions = session.execute(select(ReviewDecision.reference_id, ReviewDecision.coder,
-                                               ReviewDecision.decided_at, ReviewDecision.id, ReviewDecision.decision,
-                                               ReviewDecision.new_theme).order_by(ReviewDecision.decided_at,
-                                                                                  ReviewDecision.id)).all()
-            memos = list(session.scalars(select(Memo).order_by(Memo.id)))
+            self.links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
+            self.decisions = session.execute(select(
+                ReviewDecision.reference_id, ReviewDecision.coder, ReviewDecision.decided_at, ReviewDecision.id,
+                ReviewDecision.decision).order_by(ReviewDecision.decided_at, ReviewDecision.id)).all()
+            self.memos = list(session.scalars(select(Memo).order_by(Memo.id)))
             self.stored_users = {u.name: u.guid for u in session.scalars(select(QdaUser))}
-            stored_codes = list(session.scalars(select(QdaCode)))
-            stored_cases = {c.case_id: c for c in session.scalars(select(QdaCase))}
-            variables = list(session.scalars(select(QdaVariable).order_by(QdaVariable.name)))
-            values = list(session.scalars(select(QdaValue)))
-            sets = list(session.scalars(select(QdaSet).order_by(QdaSet.name, QdaSet.guid)))
-            note_guids = {n.memo_id: n.guid for n in session.scalars(select(QdaNote))}
+            self.stored_codes = list(session.scalars(select(QdaCode)))
+            self.stored_cases = {c.case_id: c for c in session.scalars(select(QdaCase))}
+            self.variables = list(session.scalars(select(QdaVariable).order_by(QdaVariable.name)))
+            self.values = list(session.scalars(select(QdaValue)))
+            self.sets = list(session.scalars(select(QdaSet).order_by(QdaSet.name, QdaSet.guid)))
+            self.note_guids = {n.memo_id: n.guid for n in session.scalars(select(QdaNote))}
             kept = {row[0]: (row[1], row[2]) for row in session.execute(
                 select(Reference.id, Reference.selection_guid, Reference.coding_guid))}
         refs = references(self.store)
         refs["selection_guid"] = [kept.get(i, (None, None))[0] for i in refs["reference_id"]]
         refs["coding_guid"] = [kept.get(i, (None, None))[1] for i in refs["reference_id"]]
+        self.exported = refs[refs["counts_for"].notna() & (refs["reviewed"] | self.include_all)]
+        replaced = {memo.replaces for memo in self.memos if memo.replaces}
+        self.current_memos = [memo for memo in self.memos if memo.id not in replaced]
+        self.doc_guids = {d.id: d.guid or stable_guid("document", d.sha256) for d in self.documents}
+        self.accepted_by = _accepted_by(self.decisions)
+
+    def build(self, now: dt.datetime) -> bytes:
+        self._load()
         root = etree.Element(_tag("Project"), nsmap={None: PROJECT_NS})
         root.set("name", self.study.title)
         root.set("origin", f"sibkit {__version__}")
         root.set("modifiedDateTime", _time(now) or "")
-
-        # who accepted each reference (earliest accepting decision among each coder's latest)
-        latest: dict[tuple[int, str], tuple] = {}
-        for row in decisions:
-            latest[(row.reference_id, row.coder)] = row
-        accepted_by: dict[int, tuple[str, dt.datetime]] = {}
-        for (reference_id, coder), row in sorted(latest.items(), key=lambda kv: (kv[1].decided_at, kv[1].id)):
-            if row.decision in ("accept", "recode") and reference_id not in accepted_by:
-                accepted_by[reference_id] = (coder, row.decided_at)
-
-        # codes: the codebook, then codes kept from imported projects, then any theme a reference uses
-        code_guids = {c.theme: c.guid for c in stored_codes}
-        themes = list(self.codebook.themes)
-        ids = {t.id for t in themes}
-        by_guid = {guid_key(c.guid): c for c in stored_codes}
-        codable: dict[str, bool] = {}
-        for code in sorted(stored_codes, key=lambda c: c.theme):
-            if code.theme in ids:
-                continue
-            definition, _, _ = read_description(code.description)
-            parent = by_guid.get(guid_key(code.parent_guid)) if code.parent_guid else None
-            themes.append(Theme.model_construct(id=code.theme, name=code.name or code.theme, definition=definition,
-                                                parent=parent.theme if parent else None, terms=[], skip_contexts=[],
-                                                examples=[], counter_examples=[]))
-            codable[code.theme] = code.codable
-            ids.add(code.theme)
-        exported = refs[refs["counts_for"].notna() & (refs["reviewed"] | self.include_all)]
-        for theme in sorted(set(exported["counts_for"]) - ids):
-            themes.append(Theme(id=theme, name=theme))
-        for theme in themes:
-            code_guids.setdefault(theme.id, stable_guid("theme", theme.id))
-        self.summary.codes = len(themes)
-
-        # who takes part
-        for row in exported.itertuples():
-            if row.reference_id in accepted_by:
-                self.user(accepted_by[row.reference_id][0])
-            else:
-                self.user(AUTOMATIC_CODER)
-        current_memos = [m for m in memos if m.id not in {other.replaces for other in memos if other.replaces}]
-        for memo in current_memos:
-            self.user(memo.author or AUTOMATIC_CODER)
-        if self.user_guids:
-            users = _sub(root, "Users")
-            for name in sorted(self.user_guids):
-                _sub(users, "User", guid=self.user_guids[name], name=name)
+        themes = self._themes()
+        self._users(root)
         if themes:
             codes = _sub(_sub(root, "CodeBook"), "Codes")
-            add_codes(codes, themes, PROJECT_NS, guid_of=code_guids, codable=codable or None)
-
-        # cases and variables
-        case_docs: dict[str, list[int]] = defaultdict(list)
-        for document_id, case_id in links:
-            case_docs[case_id].append(document_id)
-        case_ids = sorted(set(case_docs) | set(stored_cases) | set(self.attributes or {}))
-        variable_rows: list[tuple[str, str, str, str]] = []  # guid, name, type, description
-        native_guids = {name: stable_guid("variable", name) for name, _ in CASE_VARIABLES}
-        if self.attributes:
-            variable_rows += [(native_guids[name], name, kind, "sibkit case attribute")
-                              for name, kind in CASE_VARIABLES]
-        native_names = {name for name, _ in CASE_VARIABLES} if self.attributes else set()
-        variable_rows += [(v.guid, v.name, v.type, v.description) for v in variables
-                          if not (v.name in native_names and guid_key(v.guid) == guid_key(native_guids[v.name]))]
-        stored_values: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-        variable_types = {guid_key(v[0]): v[2] for v in variable_rows}
-        for value in values:
-            stored_values[(value.target_kind, value.target_id)].append((value.variable_guid, value.value))
-        if variable_rows:
-            block = _sub(root, "Variables")
-            for guid, name, kind, description in variable_rows:
-                variable = _sub(block, "Variable", guid=guid, name=name, typeOfVariable=kind)
-                if description:
-                    _sub(variable, "Description").text = description
-        doc_guids = {d.id: d.guid or stable_guid("document", d.sha256) for d in documents}
-        case_guids = {case: stored_cases[case].guid if case in stored_cases else stable_guid("case", case)
-                      for case in case_ids}
-        if case_ids:
-            block = _sub(root, "Cases")
-            for case in case_ids:
-                element = _sub(block, "Case", guid=case_guids[case], name=case)
-                description = stored_cases[case].description if case in stored_cases else ""
-                attributes = (self.attributes or {}).get(case, {})
-                description = description or str(attributes.get("name") or "")
-                if description:
-                    _sub(element, "Description").text = description
-                given: set[str] = set()
-                for name, kind in CASE_VARIABLES if case in (self.attributes or {}) else ():
-                    value = attributes.get(name)
-                    if not _missing(value):
-                        self._value(element, native_guids[name], kind, value)
-                        given.add(guid_key(native_guids[name]))
-                for variable_guid, value in sorted(stored_values.get(("case", case), [])):
-                    if guid_key(variable_guid) not in given:
-                        self._value(element, variable_guid, variable_types.get(guid_key(variable_guid), "Text"), value)
-                for document_id in sorted(case_docs.get(case, [])):
-                    if document_id in doc_guids:
-                        _sub(element, "SourceRef", targetGUID=doc_guids[document_id])
-        self.summary.cases = len(case_ids)
-
-        # notes first (sources point to them)
-        notes: list[tuple[str, str, str | None, dt.datetime | None, str]] = []  # guid, name, user, time, text
-        origin_notes: dict[str, str] = {}
-        for origin in sorted(set(exported.loc[~exported["reviewed"], "origin"])):
-            origin_notes[origin] = stable_guid("unreviewed-note", origin)
-            notes.append((origin_notes[origin], f"sibkit: unreviewed {origin} references", None, None,
-                          UNREVIEWED_NOTE.format(origin=origin) + " (exported with --all). Accept or delete them "
-                          "in this tool; a person's decision is what sibkit counts."))
-        memo_links: list[tuple[str, str]] = []
-        titles = {d.id: d.title for d in documents}
-        memos_by_id = {m.id: m for m in memos}
-        for memo in current_memos:
-            guid = self.memo_guid(memo, memos_by_id, note_guids)
-            label = {"case": f"Memo on case {memo.target_id}", "study": "Memo on the study",
-                     "reference": "Memo on a reference"}.get(memo.target_kind, f"Memo on a {memo.target_kind}")
-            if memo.target_kind == "document" and memo.target_id.isdigit() and int(memo.target_id) in titles:
-                label = f"Memo on {titles[int(memo.target_id)]}"
-            notes.append((guid, label, self.user(memo.author or AUTOMATIC_CODER), memo.created_at, memo.text))
-            if memo.target_kind == "case" and memo.target_id in case_guids:
-                memo_links.append((guid, case_guids[memo.target_id]))
-            else:
-                self.note_refs[(memo.target_kind, memo.target_id)].append(guid)
-
-        # sources
+            add_codes(codes, themes, PROJECT_NS, guid_of=self.code_guids, codable=self.codable or None)
+        self._cases(root)
+        notes, links = self._notes()
         by_document: dict[int, list] = defaultdict(list)
-        for row in exported.itertuples():
+        for row in self.exported.itertuples():
             by_document[row.document_id].append(row)
-        sources = _sub(root, "Sources") if documents else None
-        for document in documents:
-            self._source(sources, document, doc_guids[document.id], by_document.get(document.id, []), code_guids,
-                         accepted_by, origin_notes, stored_values.get(("document", str(document.id)), []),
-                         variable_types)
-        self.summary.documents = len(documents)
+        sources = _sub(root, "Sources") if self.documents else None
+        for document in self.documents:
+            self._source(sources, document, by_document.get(document.id, []),
+                         self.stored_values.get(("document", str(document.id)), []))
+        self.summary.documents = len(self.documents)
         if notes:
             block = _sub(root, "Notes")
             for guid, name, user, moment, text in notes:
                 note = _sub(block, "Note", guid=guid, name=name, creatingUser=user, creationDateTime=_time(moment))
                 _sub(note, "PlainTextContent").text = text
             self.summary.notes = len(notes)
-        if memo_links:
+        if links:
             block = _sub(root, "Links")
-            for note_guid, case_guid in memo_links:
+            for note_guid, case_guid in links:
                 _sub(block, "Link", guid=stable_guid("memo-link", note_guid), name="memo on case",
                      direction="OneWay", originGUID=note_guid, targetGUID=case_guid)
-
-        # sets: documents by type, then sets kept from imported projects
-        exported_guids = {guid_key(g) for g in [*doc_guids.values(), *code_guids.values(), *(n[0] for n in notes)]}
-        set_rows: list[tuple[str, str, str, list[dict[str, str]]]] = []
-        by_type: dict[str, list[str]] = defaultdict(list)
-        for document in documents:
-            by_type[document.doc_type].append(doc_guids[document.id])
-        for doc_type in sorted(by_type):
-            set_rows.append((stable_guid("document-type", doc_type), f"Document type: {doc_type}",
-                             "sibkit document type", [{"kind": "source", "guid": g} for g in by_type[doc_type]]))
-        generated = {guid_key(row[0]) for row in set_rows}
-        for item in sets:
-            if guid_key(item.guid) not in generated:
-                set_rows.append((item.guid, item.name, item.description,
-                                 [m for m in item.members if guid_key(m.get("guid", "")) in exported_guids]))
-        if set_rows:
-            block = _sub(root, "Sets")
-            for guid, name, description, members in set_rows:
-                element = _sub(block, "Set", guid=guid, name=name)
-                if description:
-                    _sub(element, "Description").text = description
-                for kind, tag in (("code", "MemberCode"), ("source", "MemberSource"), ("note", "MemberNote")):
-                    for member in members:
-                        if member.get("kind") == kind:
-                            _sub(element, tag, targetGUID=member["guid"])
-        n_docs, n_refs = len(documents), len(exported)
+        self._sets(root, {guid_key(note[0]) for note in notes})
+        kinds = "accepted, manual and unreviewed" if self.include_all else "accepted and manual only"
         _sub(root, "Description").text = (
-            f"Exported by sibkit {__version__} from the study {self.study.title!r}: {n_docs} documents, {n_refs} "
-            f"references ({'accepted, manual and unreviewed' if self.include_all else 'accepted and manual only'}), "
-            f"{len(case_ids)} cases. Offsets are Unicode code points of sources/<guid>.txt.")
+            f"Exported by sibkit {__version__} from the study {self.study.title!r}: {len(self.documents)} documents, "
+            f"{len(self.exported)} references ({kinds}), {self.summary.cases} cases. Offsets are Unicode code "
+            "points of sources/<guid>.txt.")
         for guid in self.note_refs.get(("study", ""), []):
             _sub(root, "NoteRef", targetGUID=guid)
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+    def _themes(self) -> list[Theme]:
+        """The codebook's themes, then codes kept from imported projects, then any theme a reference uses."""
+        self.code_guids = {c.theme: c.guid for c in self.stored_codes}
+        self.codable: dict[str, bool] = {}
+        themes = list(self.codebook.themes)
+        ids = {t.id for t in themes}
+        by_guid = {guid_key(c.guid): c for c in self.stored_codes}
+        for code in sorted(self.stored_codes, key=lambda c: c.theme):
+            if code.theme in ids:
+                continue
+            definition, _, _ = read_description(code.description)
+            parent = by_guid.get(guid_key(code.parent_guid)) if code.parent_guid else None
+            themes.append(Theme.model_construct(id=code.theme, name=code.name or code.theme, definition=definition,
+                                                parent=parent.theme if parent else None))
+            self.codable[code.theme] = code.codable
+            ids.add(code.theme)
+        for theme in sorted(set(self.exported["counts_for"]) - ids):
+            themes.append(Theme(id=theme, name=theme))
+        for theme in themes:
+            self.code_guids.setdefault(theme.id, stable_guid("theme", theme.id))
+        self.summary.codes = len(themes)
+        return themes
+
+    def _users(self, root: etree._Element) -> None:
+        """Every coder of an exported reference, every memo author; ``sibkit`` for unreviewed hits."""
+        for row in self.exported.itertuples():
+            self.user(self.accepted_by[row.reference_id][0] if row.reference_id in self.accepted_by
+                      else AUTOMATIC_CODER)
+        for memo in self.current_memos:
+            self.user(memo.author or AUTOMATIC_CODER)
+        if self.user_guids:
+            users = _sub(root, "Users")
+            for name in sorted(self.user_guids):
+                _sub(users, "User", guid=self.user_guids[name], name=name)
+
+    def _cases(self, root: etree._Element) -> None:
+        """Variables, then each case with its attributes, imported values and sources."""
+        case_docs: dict[str, list[int]] = defaultdict(list)
+        for document_id, case_id in self.links:
+            case_docs[case_id].append(document_id)
+        case_ids = sorted(set(case_docs) | set(self.stored_cases) | set(self.attributes))
+        native_guids = {name: stable_guid("variable", name) for name, _ in CASE_VARIABLES}
+        rows: list[tuple[str, str, str, str]] = []  # guid, name, type, description
+        if self.attributes:
+            rows += [(native_guids[name], name, kind, "sibkit case attribute") for name, kind in CASE_VARIABLES]
+        native = {guid_key(guid) for guid in native_guids.values()} if self.attributes else set()
+        rows += [(v.guid, v.name, v.type, v.description) for v in self.variables if guid_key(v.guid) not in native]
+        self.variable_types = {guid_key(row[0]): row[2] for row in rows}
+        self.stored_values: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        for value in self.values:
+            self.stored_values[(value.target_kind, value.target_id)].append((value.variable_guid, value.value))
+        if rows:
+            block = _sub(root, "Variables")
+            for guid, name, kind, description in rows:
+                variable = _sub(block, "Variable", guid=guid, name=name, typeOfVariable=kind)
+                if description:
+                    _sub(variable, "Description").text = description
+        self.case_guids = {case: self.stored_cases[case].guid if case in self.stored_cases
+                           else stable_guid("case", case) for case in case_ids}
+        if case_ids:
+            block = _sub(root, "Cases")
+        for case in case_ids:
+            element = _sub(block, "Case", guid=self.case_guids[case], name=case)
+            attributes = self.attributes.get(case, {})
+            stored = self.stored_cases.get(case)
+            description = (stored.description if stored else "") or str(attributes.get("name") or "")
+            if description:
+                _sub(element, "Description").text = description
+            given: set[str] = set()
+            for name, kind in CASE_VARIABLES if attributes else ():
+                if not _missing(attributes.get(name)):
+                    self._value(element, native_guids[name], kind, attributes[name])
+                    given.add(guid_key(native_guids[name]))
+            for variable_guid, value in sorted(self.stored_values.get(("case", case), [])):
+                if guid_key(variable_guid) not in given:
+                    self._value(element, variable_guid, self.variable_types.get(guid_key(variable_guid), "Text"),
+                                value)
+            for document_id in sorted(case_docs.get(case, [])):
+                if document_id in self.doc_guids:
+                    _sub(element, "SourceRef", targetGUID=self.doc_guids[document_id])
+        self.summary.cases = len(case_ids)
+
+    def _notes(self) -> tuple[list[tuple[str, str, str | None, dt.datetime | None, str]], list[tuple[str, str]]]:
+        """Notes (guid, name, user, time, text): one per origin of unreviewed references, one per memo;
+        and the links from memos to their cases (a case has no NoteRef in the schema)."""
+        notes: list[tuple[str, str, str | None, dt.datetime | None, str]] = []
+        self.origin_notes: dict[str, str] = {}
+        for origin in sorted(set(self.exported.loc[~self.exported["reviewed"], "origin"])):
+            self.origin_notes[origin] = stable_guid("unreviewed-note", origin)
+            notes.append((self.origin_notes[origin], f"sibkit: unreviewed {origin} references", None, None,
+                          UNREVIEWED_NOTE.format(origin=origin) + " (exported with --all). Accept or delete them "
+                          "in this tool; a person's decision is what sibkit counts."))
+        links: list[tuple[str, str]] = []
+        titles = {d.id: d.title for d in self.documents}
+        by_id = {m.id: m for m in self.memos}
+        for memo in self.current_memos:
+            guid = self.memo_guid(memo, by_id, self.note_guids)
+            label = {"case": f"Memo on case {memo.target_id}", "study": "Memo on the study",
+                     "reference": "Memo on a reference"}.get(memo.target_kind, f"Memo on a {memo.target_kind}")
+            if memo.target_kind == "document" and memo.target_id.isdigit() and int(memo.target_id) in titles:
+                label = f"Memo on {titles[int(memo.target_id)]}"
+            notes.append((guid, label, self.user(memo.author or AUTOMATIC_CODER), memo.created_at, memo.text))
+            if memo.target_kind == "case" and memo.target_id in self.case_guids:
+                links.append((guid, self.case_guids[memo.target_id]))
+            else:
+                self.note_refs[(memo.target_kind, memo.target_id)].append(guid)
+        return notes, links
+
+    def _sets(self, root: etree._Element, note_guids: set[str]) -> None:
+        """A set per document type, then the sets kept from imported projects (members still exported)."""
+        exported = {guid_key(g) for g in [*self.doc_guids.values(), *self.code_guids.values()]} | note_guids
+        rows: list[tuple[str, str, str, list[dict[str, str]]]] = []
+        by_type: dict[str, list[str]] = defaultdict(list)
+        for document in self.documents:
+            by_type[document.doc_type].append(self.doc_guids[document.id])
+        for doc_type in sorted(by_type):
+            rows.append((stable_guid("document-type", doc_type), f"Document type: {doc_type}",
+                         "sibkit document type", [{"kind": "source", "guid": g} for g in by_type[doc_type]]))
+        generated = {guid_key(row[0]) for row in rows}
+        for item in self.sets:
+            if guid_key(item.guid) not in generated:
+                rows.append((item.guid, item.name, item.description,
+                             [m for m in item.members if guid_key(m.get("guid", "")) in exported]))
+        if not rows:
+            return
+        block = _sub(root, "Sets")
+        for guid, name, description, members in rows:
+            element = _sub(block, "Set", guid=guid, name=name)
+            if description:
+                _sub(element, "Description").text = description
+            for kind, tag in (("code", "MemberCode"), ("source", "MemberSource"), ("note", "MemberNote")):
+                for member in members:
+                    if member.get("kind") == kind:
+                        _sub(element, tag, targetGUID=member["guid"])
 
     @staticmethod
     def memo_guid(memo: Memo, by_id: dict[int, Memo], kept: dict[int, str]) -> str:
@@ -382,9 +398,11 @@ class _Exporter:
             return
         _sub(element, "TextValue").text = str(value)
 
-    def _source(self, sources: etree._Element, document: Document, guid: str, rows: list, code_guids: dict[str, str],
-                accepted_by: dict[int, tuple[str, dt.datetime]], origin_notes: dict[str, str],
-                values: list[tuple[str, str]], variable_types: dict[str, str]) -> None:
+    def _source(self, sources: etree._Element, document: Document, rows: list,
+                values: list[tuple[str, str]]) -> None:
+        """One TextSource (or PDFSource with its text Representation) and the selections of its references."""
+        guid, code_guids, accepted_by = self.doc_guids[document.id], self.code_guids, self.accepted_by
+        origin_notes, variable_types = self.origin_notes, self.variable_types
         original = _original(document)
         self.sources[f"{guid}.txt"] = document.text.encode("utf-8")
         meta = {"sha256": document.sha256, "type": document.doc_type, "date": document.date}
