@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from sibkit.cli_common import console, warn
 from sibkit.errors import SibkitError
-from sibkit.indigo.cli import console, errors
 
 
 def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
@@ -23,7 +23,7 @@ def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
 
 def _warn(lines: list[str]) -> None:
     for line in lines:
-        errors.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        warn(line)
 
 
 def export_qdpx_command(
