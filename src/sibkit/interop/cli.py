@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sibkit.cli_common import console, warn
+from sibkit.cli_common import StudyArgument, console, warn
 from sibkit.errors import SibkitError
 
 
@@ -27,11 +27,11 @@ def _warn(lines: list[str]) -> None:
 
 
 def export_qdpx_command(
-    study_path: Annotated[Path, typer.Argument(help="The study file (YAML).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The .qdpx file to write.")],
+    study_path: StudyArgument,
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="The .qdpx file to write.")],
     include_all: Annotated[bool, typer.Option("--all", help="Also unreviewed automatic and suggested references "
                                                             "(marked by a note).")] = False,
-    xsd: Annotated[Path | None, typer.Option("--xsd", help="Validate project.qde against this XSD "
+    xsd: Annotated[Path | None, typer.Option("--xsd", metavar="XSD", help="Validate project.qde against this XSD "
                                                            "(Project-mrt2019.xsd) before writing.")] = None,
 ) -> None:
     """Write the study as a REFI-QDA project for NVivo, ATLAS.ti, MAXQDA or QualCoder."""
@@ -52,8 +52,9 @@ def export_qdpx_command(
 
 
 def export_qdc_command(
-    codebook: Annotated[str, typer.Argument(help="A built-in codebook name or a codebook YAML file.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The .qdc file to write.")],
+    codebook: Annotated[str, typer.Argument(metavar="CODEBOOK",
+                                            help="A built-in codebook name or a codebook YAML file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="The .qdc file to write.")],
 ) -> None:
     """Write a codebook as a REFI-QDA codebook (.qdc); terms travel in the code descriptions."""
     from sibkit.coding import load_codebook
@@ -64,10 +65,12 @@ def export_qdc_command(
 
 
 def import_qdpx_command(
-    qdpx: Annotated[Path, typer.Argument(help="A .qdpx file from NVivo, ATLAS.ti, MAXQDA, QualCoder, ...")],
-    study_path: Annotated[Path, typer.Argument(help="The study file (YAML) to import into.")],
-    codebook_out: Annotated[Path | None, typer.Option("--codebook-out", help="Where to write the study's codebook "
-                                                      "with the new codes (default: <study>-codebook.yaml).")] = None,
+    qdpx: Annotated[Path, typer.Argument(metavar="FILE.qdpx",
+                                         help="A .qdpx file from NVivo, ATLAS.ti, MAXQDA, QualCoder, ...")],
+    study_path: StudyArgument,
+    codebook_out: Annotated[Path | None, typer.Option(
+        "--codebook-out", metavar="FILE",
+        help="Where to write the study's codebook with the new codes (default: <study>-codebook.yaml).")] = None,
 ) -> None:
     """Bring another tool's documents, codes, cases and codings into a study."""
     from sibkit.interop.importer import import_qdpx
@@ -84,8 +87,9 @@ def import_qdpx_command(
 
 
 def import_qdc_command(
-    qdc: Annotated[Path, typer.Argument(help="A .qdc codebook file.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The codebook YAML file to write.")],
+    qdc: Annotated[Path, typer.Argument(metavar="FILE.qdc", help="A .qdc codebook file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE",
+                                         help="The codebook YAML file to write.")],
 ) -> None:
     """Turn a REFI-QDA codebook into a sibkit codebook (sibkit's own keep their terms)."""
     from sibkit.interop.codes import import_qdc
