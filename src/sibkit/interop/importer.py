@@ -235,24 +235,48 @@ class _Importer:
         for variable, value in source.values:
             self.value(variable, "document", str(document.id), value, where)
         length = len(source.text)
-        for selection in source.selections:
-            swhere = f"{self.where}: line {selection.line}: PlainTextSelection {selection.guid}"
-            if not 0 <= selection.start < selection.end <= length:
-                self.result.problems.append(f"{swhere} in source {source.name!r}: characters {selection.start}-"
-                                            f"{selection.end} are outside its text ({length} characters); skipped")
+        existing = {(r.theme, r.start, r.end, r.origin, r.term): r for r in self.session.scalars(
+            select(Reference).where(Reference.document_id == document.id))}
+        decided = set(self.session.execute(select(ReviewDecision.reference_id, ReviewDecision.coder).join(
+            Reference, Reference.id == ReviewDecision.reference_id).where(Reference.document_id == document.id)))
+        pending: list[tuple[object, list[tuple[Reference, object, str | None, dt.datetime | None]]]] = []
+        with self.session.no_autoflush:
+            for selection in source.selections:
+                swhere = f"{self.where}: line {selection.line}: PlainTextSelection {selection.guid}"
+                if not 0 <= selection.start < selection.end <= length:
+                    self.result.problems.append(f"{swhere} in source {source.name!r}: characters {selection.start}-"
+                                                f"{selection.end} are outside its text ({length} characters); skipped")
+                    continue
+                pending.append((selection, self.references(document, selection.start, selection.end,
+                                                           selection.codings, selection.description, selection.guid,
+                                                           selection.created, existing)))
+            if source.whole_codings and length:
+                pending.append((None, self.references(document, 0, length, source.whole_codings, "", None, None,
+                                                      existing)))
+        self.session.flush()  # one flush per document: every new reference gets its id
+        for selection, made in pending:
+            for reference, coding, coder, decided_at in made:
+                self.codings[guid_key(coding.guid)] = reference.id  # type: ignore[attr-defined]
+                if coder is not None and (reference.id, coder) not in decided:
+                    decided.add((reference.id, coder))
+                    self.session.add(ReviewDecision(reference_id=reference.id, coder=coder,
+                                                    decided_at=decided_at or self.now, decision="accept",
+                                                    note=f"imported from {self.tool}"[:2000]))
+                    self.result.added["decisions"] += 1
+            if selection is None:
                 continue
-            ids = self.references(document, selection.start, selection.end, selection.codings,
-                                  selection.description, selection.guid, selection.created, swhere)
-            self.selections[guid_key(selection.guid)] = (document.id, ids)
-            comment = selection.description.strip()
+            ids = [reference.id for reference, *_ in made]
+            self.selections[guid_key(selection.guid)] = (document.id, ids)  # type: ignore[attr-defined]
+            comment = selection.description.strip()  # type: ignore[attr-defined]
             if comment and ids and not _SELECTION_NOTE.match(comment):  # a quotation comment (ATLAS.ti)
                 self.comment(selection, comment, ids[0])
-        if source.whole_codings and length:
-            self.references(document, 0, length, source.whole_codings, "", None, None, where)
 
     def references(self, document: Document, start: int, end: int, codings: list, description: str,
-                   selection_guid: str | None, created: dt.datetime | None, where: str) -> list[int]:
-        ids: list[int] = []
+                   selection_guid: str | None, created: dt.datetime | None,
+                   existing: dict[tuple, Reference]) -> list[tuple[Reference, object, str | None, dt.datetime | None]]:
+        """The references of one selection's codings (new ones added, not yet flushed), each with its
+        coding, the coder who accepts it (None: left unreviewed) and when."""
+        made = []
         match = _SELECTION_NOTE.match(description.strip())
         origin, term = "manual", IMPORTED_TERM
         if match:
@@ -266,31 +290,20 @@ class _Importer:
                 continue
             unreviewed = any(_UNREVIEWED.match(self.project.notes[n].text) for n in coding.notes
                              if n in self.project.notes)
-            reference = self.session.scalar(select(Reference).where(
-                Reference.document_id == document.id, Reference.theme == theme, Reference.start == start,
-                Reference.end == end, Reference.origin == origin, Reference.term == term))
+            key = (theme, start, end, origin, term)
+            reference = existing.get(key)
             if reference is None:
                 reference = Reference(document_id=document.id, theme=theme, term=term, start=start, end=end,
                                       page=page_of(start, document.pages or [0]), origin=origin, codebook_hash="",
                                       selection_guid=selection_guid, coding_guid=coding.guid or None)
                 self.session.add(reference)
-                self.session.flush()
+                existing[key] = reference
                 self.result.added["references"] += 1
             else:
                 self.result.unchanged["references"] += 1
-            ids.append(reference.id)
-            self.codings[guid_key(coding.guid)] = reference.id
-            if unreviewed:
-                continue
-            coder = _coder(self.project, coding.user, self.result, cwhere)
-            decided = self.session.scalar(select(ReviewDecision.id).where(ReviewDecision.reference_id == reference.id,
-                                                                          ReviewDecision.coder == coder))
-            if decided is None:
-                self.session.add(ReviewDecision(reference_id=reference.id, coder=coder,
-                                                decided_at=coding.created or created or self.now, decision="accept",
-                                                note=f"imported from {self.tool}"[:2000]))
-                self.result.added["decisions"] += 1
-        return ids
+            coder = None if unreviewed else _coder(self.project, coding.user, self.result, cwhere)
+            made.append((reference, coding, coder, coding.created or created))
+        return made
 
     def comment(self, selection, text: str, reference_id: int) -> None:  # type: ignore[no-untyped-def]
         """A selection's description becomes a memo on its reference (kept under the selection's GUID)."""
