@@ -133,7 +133,6 @@ class _Importer:
         themes = themes_from_codes(self.project.codes, self.where, self.result.problems, known=known,
                                    taken=taken - set(known.values()))
         self.theme_of = {key: theme.id for key, theme in themes.items()}
-        self.codable = {guid_key(c.guid): c.codable for c in self.project.codes}
         in_codebook = {t.id for t in self.codebook.themes}
         for code in self.project.codes:
             key = guid_key(code.guid)
