@@ -228,9 +228,10 @@ def test_round_trip_into_a_new_study(source_study, indigo_dir: Path, tmp_path: P
     assert qde_of(tmp_path / "b.qdpx") == qde_of(tmp_path / "a.qdpx")
 
 
-def test_command_line_both_directions(source_study, indigo_dir: Path, tmp_path: Path) -> None:
+def test_command_line_both_directions(source_study, indigo_dir: Path, tmp_path: Path, refi_qda_dir: Path) -> None:
     study, _, _ = source_study
-    done = run_cli("export", "qdpx", str(study.path), "-o", str(tmp_path / "s.qdpx"))
+    done = run_cli("export", "qdpx", str(study.path), "-o", str(tmp_path / "s.qdpx"), "--xsd",
+                   str(refi_qda_dir / "Project-mrt2019.xsd"))
     assert done.returncode == 0, done.stderr
     assert "4 documents (2 with their original file)" in done.stdout
     target = write_study(tmp_path / "c", indigo_dir)
