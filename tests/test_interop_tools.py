@@ -399,7 +399,7 @@ def test_offsets_counted_without_cr_or_in_utf16_units_are_recognised(study, tmp_
         assert document.text[selection.start:selection.end] == "The board trusted"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(data=st.data(), text=st.text(alphabet=st.sampled_from(list("ab c\r\n🙂é")), min_size=2, max_size=40),
        reading=st.sampled_from(["code points", "no CR", "UTF-16"]))
 def test_any_reading_of_offsets_finds_the_named_text(data, text: str, reading: str) -> None:
