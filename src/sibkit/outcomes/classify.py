@@ -86,6 +86,8 @@ class Classification:
     tolerance: float
     warnings: list[str] = field(default_factory=list)
     sensitivity: pd.DataFrame | None = None  # case_id, class at each tolerance, changes
+    rules: tuple[str, ...] = ("achievement", "payment")
+    index: str = "median"
 
     def write_tables(self, folder: Path) -> list[Path]:
         """classification.csv (per case), classification-metrics.csv and, if any, classification-sensitivity.csv."""
@@ -447,7 +449,8 @@ def classify(dataset: Dataset, project_ids: Sequence[str], *, tolerance: float =
                                                  "unparsed_results", "unparsed_text", "price", "price_usd",
                                                  "price_currency", "stated_maximum", "max_payment",
                                                  "max_payment_from", "max_payment_currency", "weight"])
-    result = Classification(cases=cases, metrics=metrics, tolerance=tolerance, warnings=warnings)
+    result = Classification(cases=cases, metrics=metrics, tolerance=tolerance, warnings=warnings,
+                            rules=tuple(rules), index=index)
     if sensitivity:
         result.sensitivity = sensitivity_table(cases, rules, sensitivity, index)
     return result
