@@ -244,7 +244,8 @@ def achievement(dataset: Dataset, project_id: str) -> tuple[float | None, list[d
         price = prices.get(str(metric["id"]), {})
         evidence.append({
             "metric_id": metric["id"], "definition": _value(metric["definition"]), "target": target,
-            "price": _number(price.get("price_per_unit_amount")), "price_usd": _number(price.get("price_per_unit_amount_usd")),
+            "price": _number(price.get("price_per_unit_amount")),
+            "price_usd": _number(price.get("price_per_unit_amount_usd")),
             "price_currency": _value(price.get("currency")),
             "stated_maximum": _number(price.get("maximum_price_if_all_targets_achieved_amount")),
             "achieved": achieved, "result_type": _value(chosen["result_type"]) if chosen is not None else None,

@@ -30,8 +30,8 @@ def explain(dataset: Dataset, classification: Classification, case_id: str) -> d
     """The whole account of one classified case, as plain values (JSON-ready)."""
     cases = classification.cases.set_index("case_id")
     if case_id not in cases.index:
-        raise SibkitError(f"{case_id} is not among the classified cases "
-                          f"({len(cases)} cases: {', '.join(list(cases.index)[:5])}{', ...' if len(cases) > 5 else ''})")
+        shown = ", ".join(list(cases.index)[:5]) + (", ..." if len(cases) > 5 else "")
+        raise SibkitError(f"{case_id} is not among the classified cases ({len(cases)} cases: {shown})")
     case = {k: _clean(v) for k, v in cases.loc[case_id].to_dict().items()}
     metrics = classification.metrics[classification.metrics["case_id"] == case_id]
     results = _rows(dataset, "results", case_id)
@@ -46,7 +46,8 @@ def explain(dataset: Dataset, classification: Classification, case_id: str) -> d
                                               "max_payment", "max_payment_from", "max_payment_currency", "weight",
                                               "achieved", "result_type", "period_end", "ratio", "note")},
             "results": [{"type": _clean(r["result_type"]), "period_start": _clean(r["period_start_date"]),
-                         "period_end": _clean(r["period_end_date"]), "outcomes_achieved": _clean(r["outcomes_achieved"]),
+                         "period_end": _clean(r["period_end_date"]),
+                         "outcomes_achieved": _clean(r["outcomes_achieved"]),
                          "number": _number(r["outcomes_achieved"])} for r in own],
             "payments": [{"type": _clean(p["type"]), "period_end": _clean(p["period_end_date"]),
                           "amount": _number(p["money_amount"]), "currency": _clean(p["money_currency"])} for p in paid],
@@ -110,7 +111,8 @@ def missing_evidence(account: dict[str, object]) -> list[str]:
             if not metric["results"]:
                 missing.append(f"{label}: no result recorded (projects_results)")
             elif all(r["number"] is None for r in metric["results"]):
-                missing.append(f"{label}: {len(metric['results'])} result(s) but none gives outcomes achieved as a number")
+                missing.append(f"{label}: {len(metric['results'])} result(s) but none gives outcomes achieved "
+                               "as a number")
     if account["index"] == "weighted" and metrics and not any(m["weight"] for m in metrics):  # type: ignore[union-attr]
         missing.append("weighted index: no metric with both a ratio and a price (projects_outcome_pricings)")
     payments = account["payments"]
@@ -128,11 +130,12 @@ def explain_lines(account: dict[str, object]) -> list[str]:
              f"class: {account['class']}" + (f" (computed: {account['computed_class']})"
                                              if account["class"] != account["computed_class"] else ""),
              f"why: {account['why']}", ""]
-    lines.append(f"Rules in order (tolerance {account['tolerance']:g}, achievement reads the {account['index']} index):")
+    lines.append(f"Rules in order (tolerance {account['tolerance']:g}, achievement reads the "
+                 f"{account['index']} index):")
     for rule in account["rules"]:  # type: ignore[union-attr]
         lines.append(f"  {rule['rule']}: {rule['reads']}: {rule['verdict'] or 'no value'}")
     lines.append("Indices:")
-    for name, reading in account["indices"].items():  # type: ignore[union-attr]
+    for reading in account["indices"].values():  # type: ignore[union-attr]
         value = reading["value"]
         lines.append(f"  {reading['label']}: {'–' if value is None else f'{value:.3f}'} -> {reading['class']}")
     lines.append(f"Outcome metrics ({len(account['metrics'])}):")  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sibkit.store import Store
 from sibkit.store.models import Document, DocumentCase
@@ -11,7 +12,7 @@ from sibkit.store.models import Document, DocumentCase
 PASSAGE_LIMIT = 1200
 
 
-def _find(session, reference: str) -> Document | None:  # noqa: ANN001 - a SQLAlchemy session
+def _find(session: Session, reference: str) -> Document | None:
     """A document by id, SHA-256 (or a prefix of at least 8 characters) or exact title (case ignored)."""
     if reference.isdigit():
         found = session.get(Document, int(reference))

@@ -37,7 +37,8 @@ def qca_command(
         print_json(result.to_json())
         return
     s = result.settings
-    console.print(f"{'Fuzzy' if result.fuzzy else 'Crisp'}-set QCA of {s['cases']} cases ({s['successful']} successful, "
+    console.print(f"{'Fuzzy' if result.fuzzy else 'Crisp'}-set QCA of {s['cases']} cases "
+                  f"({s['successful']} successful, "
                   f"{s['struggling']} struggling; {s['left_out']} with insufficient data left out), outcome "
                   f"{result.outcome}, {len(result.conditions)} conditions ({s['calibration']})", markup=False)
     console.print(f"Thresholds: frequency {s['frequency']}, consistency {s['consistency']:g}"

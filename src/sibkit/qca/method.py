@@ -58,7 +58,7 @@ def calibrate(values: Sequence[float] | np.ndarray | pd.Series, full_out: float,
 
 
 def _covers(term: str, config: str) -> bool:
-    return all(t == DONT_CARE or t == c for t, c in zip(term, config, strict=True))
+    return all(t in (DONT_CARE, c) for t, c in zip(term, config, strict=True))
 
 
 def prime_implicants(minterms: set[str]) -> set[str]:
@@ -142,7 +142,7 @@ def intermediate_terms(conservative: set[str], parsimonious: set[str],
 
 def _within(term: str, wider: str) -> bool:
     """Whether every configuration of ``term`` is one of ``wider``'s (wider's literals are among term's)."""
-    return all(w == DONT_CARE or w == t for t, w in zip(term, wider, strict=True))
+    return all(w in (DONT_CARE, t) for t, w in zip(term, wider, strict=True))
 
 
 @dataclass
@@ -187,7 +187,7 @@ def max_conditions(cases: int, cases_per_row: float = CASES_PER_ROW) -> int:
     half the truth table; Ragin's Lipset example has 18 cases for 5 conditions)."""
     if cases < 1:
         return 0
-    return max(int(math.floor(math.log2(cases / cases_per_row) + 1e-9)), 0)
+    return max(math.floor(math.log2(cases / cases_per_row) + 1e-9), 0)
 
 
 def check_diversity(cases: int, conditions: int, cases_per_row: float = CASES_PER_ROW) -> None:
@@ -242,7 +242,6 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
                         + ", ".join(map(str, frame.loc[half, case_id])))
     k = len(conditions)
     rows = []
-    case_config = ["".join("1" if v > 0.5 else "0" for v in row) for row in x]
     for bits in itertools.product("10", repeat=k):
         config = "".join(bits)
         selector = np.array([b == "1" for b in config])
