@@ -151,3 +151,24 @@ def test_explain_names_the_rule_and_the_missing_evidence(indigo_dir: Path) -> No
     assert account["payments"]["maximum_payment"] == 1_262_980
     done = run_cli("classify", "--data", str(indigo_dir), "--project", "INDIGO-POJ-0195", "--explain", "NOPE")
     assert done.returncode == 2 and "NOPE is not among the classified cases" in done.stderr
+
+
+def test_the_theme_comparison_is_repeated_under_each_index() -> None:
+    import pandas as pd
+
+    from sibkit.analysis import Settings, sensitivity
+    from sibkit.study.model import Presence
+
+    counts = pd.DataFrame({"case_id": ["A", "B", "C", "D"], "theme": "t", "effective_references": [1, 1, 0, 0],
+                           "rate_per_10k": [1.0, 1.0, 0, 0]})
+    # by the median A, B successful (both associated): +100 pp; by the share B and C swap: 1/2 - 1/2 = 0 pp
+    table = pd.DataFrame({"case_id": ["A", "B", "C", "D"],
+                          "class_at_0.15": ["successful", "successful", "struggling", "struggling"],
+                          "class_median_at_0.15": ["successful", "successful", "struggling", "struggling"],
+                          "class_share_at_0.15": ["successful", "struggling", "successful", "struggling"]})
+    scenarios, summary = sensitivity(counts, table, [Presence(min_references=1)],
+                                     Settings(permutations=99, bootstrap=100), index="median")
+    assert list(zip(scenarios["index"], scenarios["difference_pp"], strict=True)) == [("median", 100.0),
+                                                                                      ("share", 0.0)]
+    assert summary.set_index("theme").loc["t", "scenarios"] == 2
+    assert not bool(summary.set_index("theme").loc["t", "survives"])

@@ -106,7 +106,8 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     settings = Settings(study.analysis.seed, study.analysis.permutations, study.analysis.bootstrap)
     findings = compare(matrix, classes, settings)
     presences = [study.analysis.presence, *study.analysis.alternative_presence]
-    sens_table, survivors = sensitivity(counts, classification.sensitivity, presences, settings)
+    sens_table, survivors = sensitivity(counts, classification.sensitivity, presences, settings,
+                                        index=study.outcomes.index)
     corpus = corpus_status(store, selection.selected, min_documents(study))
     documents = linked_documents(store)
     documents = documents[documents["case_id"].isin(selection.selected)].reset_index(drop=True)
