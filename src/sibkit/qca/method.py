@@ -35,6 +35,7 @@ from sibkit.errors import SibkitError
 
 DONT_CARE = "-"
 MAX_MODELS = 20
+MAX_CONDITIONS = 10
 
 
 def calibrate(values: Sequence[float] | np.ndarray | pd.Series, full_out: float, crossover: float,
@@ -62,18 +63,23 @@ def _covers(term: str, config: str) -> bool:
 
 
 def prime_implicants(minterms: set[str]) -> set[str]:
-    """Quine-McCluskey: merge terms differing in one specified position until nothing merges."""
+    """Quine-McCluskey: merge terms differing in one specified position until nothing merges.
+
+    Two terms merge when one has a 0 where the other has a 1 and they agree everywhere else, so each
+    term is paired by looking up its partner with that 0 turned into a 1 (no all-pairs comparison).
+    """
     current, primes = set(minterms), set()
     while current:
         merged: set[str] = set()
         used: set[str] = set()
-        ordered = sorted(current)
-        for i, a in enumerate(ordered):
-            for b in ordered[i + 1:]:
-                diff = [p for p in range(len(a)) if a[p] != b[p]]
-                if len(diff) == 1 and DONT_CARE not in (a[diff[0]], b[diff[0]]):
-                    merged.add(a[:diff[0]] + DONT_CARE + a[diff[0] + 1:])
-                    used.update((a, b))
+        for term in current:
+            for position, value in enumerate(term):
+                if value != "0":
+                    continue
+                partner = term[:position] + "1" + term[position + 1:]
+                if partner in current:
+                    merged.add(term[:position] + DONT_CARE + term[position + 1:])
+                    used.update((term, partner))
         primes |= current - used
         current = merged
     return primes
@@ -83,32 +89,73 @@ def _literals(term: str) -> int:
     return sum(c != DONT_CARE for c in term)
 
 
-def minimal_covers(primes: set[str], configs: set[str], limit: int = MAX_MODELS) -> list[list[str]]:
-    """Every cover of ``configs`` with the fewest prime implicants (then the fewest literals), essential first."""
+MAX_COVERS = 1000
+
+
+SEARCH_BUDGET = 200_000
+
+
+def _greedy_cover(covering: Mapping[str, frozenset[str]], configs: set[str]) -> list[str]:
+    """A cover built by taking, each time, the prime covering most of what is left."""
+    chosen, left = [], set(configs)
+    while left:
+        prime = max(covering, key=lambda p: (len(covering[p] & left), p))
+        chosen.append(prime)
+        left -= covering[prime]
+    return chosen
+
+
+def minimal_covers(primes: set[str], configs: set[str], limit: int = MAX_MODELS,
+                   incomplete: list[int] | None = None) -> list[list[str]]:
+    """Every cover of ``configs`` with the fewest prime implicants, then the fewest literals (Petrick's
+    problem, solved by branch and bound: branch on the uncovered configuration with fewest holders).
+
+    The search stops after ``SEARCH_BUDGET`` steps (only with many conditions and remainders); it then
+    appends to ``incomplete``, and the models found so far (at worst a greedy cover) are returned."""
+    incomplete = incomplete if incomplete is not None else []
     if not configs:
         return []
-    covering = {p: {c for c in configs if _covers(p, c)} for p in sorted(primes)}
-    essential = set()
-    for config in configs:
-        holders = [p for p, cs in covering.items() if config in cs]
-        if not holders:
-            raise ValueError(f"configuration {config} is covered by no prime implicant")
-        if len(holders) == 1:
-            essential.add(holders[0])
-    left = configs - set().union(*(covering[p] for p in essential)) if essential else set(configs)
-    candidates = [p for p in covering if p not in essential and covering[p] & left]
-    found: list[tuple[str, ...]] = []
-    if not left:
-        found = [()]
-    for size in range(1, len(candidates) + 1):
-        for combo in itertools.combinations(candidates, size):
-            if set().union(*(covering[p] for p in combo)) >= left:
-                found.append(combo)
-        if found:
-            break
-    best = min(sum(_literals(p) for p in combo) for combo in found)
-    models = [sorted(essential | set(combo), key=_term_order) for combo in found
-              if sum(_literals(p) for p in combo) == best]
+    covering = {p: frozenset(c for c in configs if _covers(p, c)) for p in sorted(primes)}
+    covering = {p: cs for p, cs in covering.items() if cs}
+    holders = {c: [p for p, cs in covering.items() if c in cs] for c in configs}
+    orphan = next((c for c, ps in holders.items() if not ps), None)
+    if orphan is not None:
+        raise ValueError(f"configuration {orphan} is covered by no prime implicant")
+    widest = max(len(cs) for cs in covering.values())
+    best: list[int] = [len(_greedy_cover(covering, configs))]  # an upper bound to start from
+    found: set[frozenset[str]] = set()
+
+    visits = [0]
+
+    def search(uncovered: frozenset[str], chosen: frozenset[str], forbidden: frozenset[str]) -> None:
+        visits[0] += 1
+        if visits[0] > SEARCH_BUDGET:
+            return
+        if not uncovered:
+            if len(chosen) < best[0]:
+                best[0] = len(chosen)
+                found.clear()
+            if len(found) < MAX_COVERS:
+                found.add(chosen)
+            return
+        if len(chosen) + math.ceil(len(uncovered) / widest) > best[0]:
+            return
+        pivot = min(uncovered, key=lambda c: (sum(p not in forbidden for p in holders[c]), c))
+        # each cover is met once: the branch of the first of the pivot's holders it contains
+        excluded = set(forbidden)
+        for prime in holders[pivot]:
+            if prime in excluded:
+                continue
+            search(uncovered - covering[prime], chosen | {prime}, frozenset(excluded))
+            excluded.add(prime)
+
+    search(frozenset(configs), frozenset(), frozenset())
+    if visits[0] > SEARCH_BUDGET:
+        incomplete.append(len(configs))
+    if not found:  # the budget ran out before any cover of the greedy size: take the greedy one
+        found.add(frozenset(_greedy_cover(covering, configs)))
+    fewest = min(sum(_literals(p) for p in cover) for cover in found)
+    models = [sorted(cover, key=_term_order) for cover in found if sum(_literals(p) for p in cover) == fewest]
     return sorted(models, key=lambda m: [_term_order(t) for t in m])[:limit]
 
 
@@ -217,6 +264,9 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
     missing = [c for c in [case_id, *conditions, outcome] if c not in data.columns]
     if missing:
         raise SibkitError(f"QCA data lack the column(s) {', '.join(missing)}")
+    if len(conditions) > MAX_CONDITIONS:
+        raise SibkitError(f"{len(conditions)} conditions: QCA here takes at most {MAX_CONDITIONS} "
+                          f"({2 ** MAX_CONDITIONS} truth-table rows)")
     if len(set(conditions)) != len(conditions) or outcome in conditions:
         raise SibkitError("QCA conditions must be distinct and differ from the outcome")
     if frequency < 1:
@@ -275,7 +325,12 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
     solution_rows, term_rows = [], []
     for kind, primes in (("conservative", conservative_pi), ("parsimonious", parsimonious_pi),
                          ("intermediate", intermediate_pi)):
-        for number, model in enumerate(minimal_covers(primes, pos), start=1):
+        stopped: list[int] = []
+        models = minimal_covers(primes, pos, incomplete=stopped)
+        if stopped:
+            warnings.append(f"the {kind} solution's search for minimal models stopped early (too many prime "
+                            "implicants): the models shown may not be all, nor the smallest")
+        for number, model in enumerate(models, start=1):
             member = [_term_membership(term, x) for term in model]
             solution = np.max(member, axis=0)
             sol_cov = _ratio(np.minimum(solution, y).sum(), y.sum())
