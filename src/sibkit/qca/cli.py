@@ -7,17 +7,18 @@ from typing import Annotated
 
 import typer
 
-from sibkit.indigo.cli import DataOption, console, errors, print_frame, print_json
+from sibkit.cli_common import DataOption, StudyArgument, console, print_frame, print_json, warn
 
 
 def qca_command(
-    study_path: Annotated[Path, typer.Argument(help="The study file (YAML).")],
+    study_path: StudyArgument,
     conditions: Annotated[list[str] | None, typer.Option(
         "--conditions", help="Theme ids to use as conditions (comma-separated or repeated; default: the study's "
         "qca.conditions).")] = None,
     outcome: Annotated[str | None, typer.Option("--outcome", help="successful (default) or struggling.")] = None,
-    fuzzy: Annotated[bool | None, typer.Option("--fuzzy/--crisp", help="Fuzzy sets (theme rates calibrated with "
-                                               "the study's anchors) or crisp sets (the presence rule).")] = None,
+    fuzzy: Annotated[bool | None, typer.Option(
+        "--fuzzy/--crisp", show_default=False, help="Fuzzy sets (theme rates calibrated with the study's anchors) "
+        "or crisp sets (the presence rule; default: the study's qca.fuzzy).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole analysis as JSON.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for the QCA tables "
                                                 "(default: the study's report folder).")] = None,
@@ -32,7 +33,7 @@ def qca_command(
     result = qca_study(study, conditions=names, outcome=outcome, fuzzy=fuzzy)
     written = write_tables(result, output or study.resolve(study.report.folder))
     for warning in result.warnings:
-        errors.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+        warn(warning)
     if as_json:
         print_json(result.to_json())
         return
