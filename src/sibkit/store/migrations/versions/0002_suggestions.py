@@ -1,14 +1,14 @@
 """Suggested references (origin ``semantic``): why each was suggested, and a cache of sentence embeddings.
 
 Revision ID: suggestions
-Revises: 0002
+Revises: interop
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "suggestions"
-down_revision = "0002"
+down_revision = "interop"
 branch_labels = None
 depends_on = None
 
