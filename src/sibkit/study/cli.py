@@ -69,6 +69,10 @@ def study_summary(study: Study) -> list[str]:
         value = dump[section]
         if section == "corpus":
             value = {k: v for k, v in value.items() if k not in ("database", "folder")}
+        if section == "suggest":  # one line: suggestions are a side road of the study
+            settings = [f"{key} {_compact(item)}" for key, item in value.items() if item != {}]
+            lines.append("suggest: " + "; ".join(settings))
+            continue
         if isinstance(value, dict):
             lines.append(f"{section}:")
             lines += [f"  {key}: {_compact(item)}" for key, item in value.items()]
