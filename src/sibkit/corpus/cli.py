@@ -17,6 +17,8 @@ from sibkit.indigo.cli import console, errors, print_frame, print_json
 corpus_app = typer.Typer(no_args_is_help=True, help="Gather a study's documents into its database.")
 
 StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
+AllowPrivateOption = Annotated[bool, typer.Option(
+    "--allow-private", help="Also download from loopback, private and link-local addresses (your own network).")]
 
 
 def report(outcomes: list[ImportOutcome]) -> None:
@@ -42,6 +44,7 @@ def add_command(
     = "other",
     manifest: Annotated[Path | None, typer.Option("--manifest", help="CSV of path (or URL), case_ids, title, "
                                                   "type, date.")] = None,
+    allow_private: AllowPrivateOption = False,
 ) -> None:
     """Import PDF, DOCX, HTML, TXT and Markdown documents and link them to cases."""
     from sibkit.corpus import (
@@ -52,7 +55,7 @@ def add_command(
         open_study_store,
         read_manifest,
     )
-    from sibkit.corpus.fetch import fetch_reading_list
+    from sibkit.corpus.fetch import FetchSettings, fetch_reading_list
     from sibkit.corpus.importer import add_file
     from sibkit.study import load_study
     study = load_study(study_path)
@@ -84,7 +87,8 @@ def add_command(
         if urls:
             from sibkit import paths as sibkit_paths
 
-            outcomes += fetch_reading_list(store, urls, sibkit_paths.data_dir() / "fetch-cache")
+            outcomes += fetch_reading_list(store, urls, sibkit_paths.data_dir() / "fetch-cache",
+                                           FetchSettings(allow_private=allow_private))
     corpus_folder = study.resolve(study.corpus.folder)
     targets = list(paths or ([] if manifest else [corpus_folder]))
     missing = [p for p in targets if not p.exists()]
@@ -117,13 +121,15 @@ def fetch_command(
     delay: Annotated[float, typer.Option("--delay", help="Seconds between requests to one host.")] = 1.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a request gives up.")] = 30.0,
     max_mb: Annotated[float, typer.Option("--max-mb", help="Largest file to download, in MB.")] = 100.0,
+    allow_private: AllowPrivateOption = False,
 ) -> None:
     """Download the selected cases' candidate reading list (INDIGO documents and sources)."""
     from sibkit.corpus import FetchSettings, fetch_study, open_study_store
     from sibkit.study import load_study
     study = load_study(study_path)
     store = open_study_store(study)
-    settings = FetchSettings(timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), per_host_delay=delay)
+    settings = FetchSettings(timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), per_host_delay=delay,
+                             allow_private=allow_private)
     with Progress(transient=True) as progress:
         task = progress.add_task("Fetching", total=None)
         outcomes = fetch_study(study, store, settings=settings, progress=lambda: progress.advance(task))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +45,31 @@ class ImportReport:
     @property
     def problems(self) -> list[ImportOutcome]:
         return [o for o in self.outcomes if o.status not in ("added", "linked", "unchanged")]
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print and store: undecodable bytes of a file name (surrogates) as ``\\xNN``."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if _only_escapes(
+            text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _only_escapes(text: str) -> bool:
+    return all(not 0xD800 <= ord(ch) <= 0xDFFF or 0xDC80 <= ord(ch) <= 0xDCFF for ch in text)
+
+
+def guarded(origin: str, work: Callable[[], ImportOutcome]) -> ImportOutcome:
+    """Run one item's work inside its own error boundary: any failure becomes a ``failed`` outcome
+    naming the item, so the rest of the batch goes on."""
+    try:
+        return work()
+    except SibkitError as exc:
+        return ImportOutcome(printable(origin), "failed", str(exc))
+    except Exception as exc:
+        return ImportOutcome(printable(origin), "failed", f"{type(exc).__name__}: {exc}")
 
 
 def check_type(doc_type: str) -> str:
