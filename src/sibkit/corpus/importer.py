@@ -23,7 +23,7 @@ from sibkit.corpus.budget import extract_within_budget
 from sibkit.corpus.extraction import KIND_BY_SUFFIX, MAX_FILE_BYTES, Extracted, count_words
 from sibkit.errors import SibkitError
 from sibkit.indigo.values import parse_partial_date
-from sibkit.store import DOCUMENT_TYPES, Document, DocumentCase, Store
+from sibkit.store import DOCUMENT_TYPES, Document, DocumentCase, Store, with_retry
 
 
 @dataclass
@@ -101,8 +101,9 @@ def store_document(store: Store, *, sha256: str, extracted: Extracted, case_ids:
     extracted.title = clean_text(extracted.title)
     for attempt in range(3):
         try:
-            return _store_once(store, sha256=sha256, extracted=extracted, case_ids=case_ids, title=title,
-                               doc_type=doc_type, origin=origin, date=date)
+            return with_retry(lambda: _store_once(store, sha256=sha256, extracted=extracted, case_ids=case_ids,
+                                                  title=title, doc_type=doc_type, origin=origin, date=date),
+                              what=f"import of {origin}")
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -112,7 +113,7 @@ def store_document(store: Store, *, sha256: str, extracted: Extracted, case_ids:
 def _store_once(store: Store, *, sha256: str, extracted: Extracted, case_ids: Iterable[str], title: str,
                 doc_type: str, origin: str, date: str | None = None) -> ImportOutcome:
     cases = sorted(set(case_ids))
-    with store.session() as session:
+    with store.session(write=True) as session:
         document = session.scalar(select(Document).where(Document.sha256 == sha256))
         if document is None:
             document = Document(sha256=sha256, title=title or extracted.title or Path(origin).name,
