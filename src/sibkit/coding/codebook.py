@@ -171,6 +171,8 @@ def parse_codebook(text: str, source: str = "codebook") -> Codebook:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SibkitError(f"{source}: is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except RecursionError:
+        raise SibkitError(f"{source}: nested too deeply to be a codebook") from None
     if not isinstance(raw, dict):
         raise SibkitError(f"{source}: expected a mapping with name and themes")
     try:
