@@ -108,9 +108,13 @@ def _name_for(url: str, content_type: str) -> str:
 
 def fetch_reading_list(store: Store, items: list[dict[str, object]], cache_dir: Path,
                        settings: FetchSettings | None = None,
-                       progress: Callable[[], None] | None = None) -> list[ImportOutcome]:
-    """Download and import each ``{"url", "title", "case_ids"}`` item; every attempt is recorded."""
-    fetcher = Fetcher(cache_dir, settings)
+                       progress: Callable[[], None] | None = None, *,
+                       client: GuardedClient | None = None) -> list[ImportOutcome]:
+    """Download and import each ``{"url", "title", "case_ids"}`` item; every attempt is recorded.
+
+    ``client`` replaces the guarded client built from ``settings`` (tests give one with a fake
+    resolver)."""
+    fetcher = Fetcher(cache_dir, settings, client=client)
     outcomes: list[ImportOutcome] = []
     try:
         for item in items:
