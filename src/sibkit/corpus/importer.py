@@ -179,10 +179,11 @@ def read_regular_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES, root: Path
         raise UnsafeInput("failed", f"{kind}; not read") from None
     except OSError as exc:
         raise UnsafeInput("failed", f"cannot read the file ({exc.strerror or exc})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UnsafeInput("refused", f"{_file_kind(info.st_mode)}, not a regular file; not read")
     with os.fdopen(fd, "rb", buffering=0) as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafeInput("refused", f"{_file_kind(info.st_mode)}, not a regular file; not read")
         if info.st_size > max_bytes:
             raise UnsafeInput("too_large", f"{info.st_size:,} bytes, over the {max_bytes:,} byte limit")
         chunks: list[bytes] = []
