@@ -291,6 +291,8 @@ def _import_row(session, row: dict, where: str, *, coder: str, themes: set[str],
         _verify(row, reference_id, identity, titles, has_fingerprints)
     else:
         reference_id = _manual_reference(session, row, themes, result)
+        if reference_id not in latest:
+            latest.update(_latest_decisions(session, coder, [reference_id]))
     stored_theme = new_theme if decision == "recode" else None
     if latest.get(reference_id) == (decision, stored_theme, note):
         result.repeated += 1
