@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -44,12 +45,12 @@ def _alembic_config() -> Config:
 LOCK_DEADLINE = 120.0
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection, _record, busy_timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     # sibkit emits BEGIN itself (see _sqlite_begin), so that DDL is transactional and writers can
     # take the write lock up front (BEGIN IMMEDIATE) instead of failing to upgrade a read lock
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     for attempt in range(50):
         try:
@@ -127,8 +128,9 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
 
 
-def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Open (and bring up to date) the database at a SQLAlchemy URL; SQLite in WAL mode."""
+def open_store(url: str, *, migrate: bool = True, busy_timeout: float = 10.0) -> Store:
+    """Open (and bring up to date) the database at a SQLAlchemy URL; SQLite in WAL mode, each
+    statement waiting up to ``busy_timeout`` seconds for another process's lock."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("postgresql://"):
@@ -138,7 +140,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     except Exception as exc:  # bad URL or missing driver
         raise SibkitError(f"cannot open the study database {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_timeout=busy_timeout))
         event.listen(engine, "begin", _sqlite_begin)
     store = Store(engine)
     if migrate:
