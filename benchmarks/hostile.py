@@ -46,7 +46,7 @@ class Clock:
         self.slowest = 0.0
         self.ticks = 0
 
-    def tick(self) -> None:
+    def tick(self, *_progress: int) -> None:
         now = time.monotonic()
         self.slowest = max(self.slowest, now - self.last)
         self.last = now

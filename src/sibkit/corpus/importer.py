@@ -261,30 +261,29 @@ def case_from_folder(path: Path, corpus_folder: Path | None, known_cases: set[st
 
 def add_paths(store: Store, paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type: str = "other",
               corpus_folder: Path | None = None, known_cases: set[str] | None = None,
-              progress=None) -> ImportReport:  # type: ignore[no-untyped-def]
-    """Add files and folders; the folder convention adds each file's case.
+              progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Add files and folders; the folder convention adds each file's case. ``progress(done, total)``.
 
     A file found inside a folder is read only if its real path stays inside that folder (a
     symlink out of it is refused); a file named directly is read wherever it is, if regular."""
     report = ImportReport()
-    for named in paths:
-        root = named if named.is_dir() and not named.is_symlink() else None
-        for path in iter_files([named]):
-            origin = printable(str(path))
-            if path.is_symlink() and os.path.isdir(path):
-                report.outcomes.append(ImportOutcome(origin, "refused", "a symlinked folder; not followed"))
-                continue
-            if path.suffix.lower() not in KIND_BY_SUFFIX and path.suffix:
-                report.outcomes.append(ImportOutcome(origin, "skipped", f"unsupported file type "
-                                                                         f"{printable(path.suffix)}"))
-                continue
+    work = [(path, named if named.is_dir() and not named.is_symlink() else None)
+            for named in paths for path in iter_files([named])]
+    for done, (path, root) in enumerate(work, 1):
+        origin = printable(str(path))
+        if path.is_symlink() and os.path.isdir(path):
+            report.outcomes.append(ImportOutcome(origin, "refused", "a symlinked folder; not followed"))
+        elif path.suffix.lower() not in KIND_BY_SUFFIX and path.suffix:
+            report.outcomes.append(ImportOutcome(origin, "skipped", f"unsupported file type "
+                                                                     f"{printable(path.suffix)}"))
+        else:
             cases = set(case_ids)
             from_folder = case_from_folder(path, corpus_folder, known_cases or set())
             if from_folder:
                 cases.add(from_folder)
             report.outcomes.append(add_file(store, path, case_ids=cases, doc_type=doc_type, root=root))
-            if progress:
-                progress()
+        if progress:
+            progress(done, len(work))
     return report
 
 
