@@ -66,7 +66,10 @@ def safe_href(url: object) -> str | None:
     """Only http(s) URLs become links (no javascript: or data: URLs from the data)."""
     if not isinstance(url, str):
         return None
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed [IPv6 bracket in the data: shown as text, not a link
+        return None
     return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
