@@ -175,6 +175,7 @@ def main() -> int:
         except Exception:
             crashes.append(f"manifest {name}: " + traceback.format_exc(limit=3))
 
+    url_start = len(outcomes)
     secret_server = LocalServer({f"/secret-{s}": Response(200, f"{hostile.SECRET} internal {s}".encode(),
                                                           "text/plain") for s in range(args.seeds)}, host="127.0.0.2")
     routes: dict[str, Response] = {}
@@ -196,7 +197,7 @@ def main() -> int:
             url_items += [{"url": public.url + p, "case_ids": [], "title": "trickle"} for p in trickle]
             table = {"127.0.0.1": ["127.0.0.1"], "127.0.0.2": ["127.0.0.2"], "localhost": ["127.0.0.1", "::1"],
                      "metadata.test": ["169.254.169.254"], "intranet.test": ["10.20.30.40"],
-                     "mapped.test": ["::ffff:127.0.0.2"]}
+                     "mapped.test": ["::ffff:127.0.0.2"], "::1": ["::1"]}
 
             def resolver(host: str, port: int) -> list[str]:
                 if host in table:
@@ -236,8 +237,11 @@ def main() -> int:
     statuses = collections.Counter(o.status for o in outcomes)
     print(f"hostile inputs: {made} files and folder entries, {manifest_items} manifest rows "
           f"({len(manifests)} encodings), {len(url_items)} URLs = {made + manifest_items + len(url_items)} items")
-    print(f"outcomes: {len(outcomes)} ({file_outcomes} from the folder) -> "
-          + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))
+    sections = {"files": outcomes[:file_outcomes], "manifest rows": outcomes[file_outcomes:url_start],
+                "URLs": outcomes[url_start:]}
+    for section, items in sections.items():
+        counted = collections.Counter(o.status for o in items)
+        print(f"{section}: {len(items)} outcomes -> " + ", ".join(f"{k}: {v}" for k, v in sorted(counted.items())))
     print(f"crashes: {len(crashes)}")
     for crash in crashes:
         print("  " + crash.replace("\n", "\n  "))
@@ -247,13 +251,15 @@ def main() -> int:
         print("  " + hang)
     print(f"clear errors: {len(outcomes) - statuses['added'] - statuses['linked'] - statuses['unchanged']} problems, "
           f"{len(unclear)} without a message")
-    samples: dict[str, list[str]] = collections.defaultdict(list)
-    for outcome in outcomes:
-        if outcome.status not in ("added", "linked", "unchanged") and len(samples[outcome.status]) < 3:
-            samples[outcome.status].append(outcome.line().replace(str(root), "…")[:150])
-    for lines in samples.values():
-        for line in lines:
-            print(f"  e.g. {line}")
+    for section, items in sections.items():
+        samples: dict[str, str] = {}
+        for outcome in items:
+            if outcome.status not in ("added", "linked", "unchanged"):
+                key = outcome.status + outcome.message[:25]
+                if key not in samples and len(samples) < 5:
+                    samples[key] = outcome.line().replace(str(root), "…")[:150]
+        for line in samples.values():
+            print(f"  e.g. ({section}) {line}")
     print(f"good items landed: files {len(good_files) - len(missing_files)}/{len(good_files)}, "
           f"URLs {len(good_urls) - len(missing_urls)}/{len(good_urls)}")
     print(f"outside the corpus stored: {leaked} documents with the secret marker; "

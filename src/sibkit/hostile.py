@@ -41,12 +41,11 @@ def docx(paragraphs: list[str], *, extra: dict[str, bytes] | None = None, xml: b
          compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     """A minimal DOCX (content types, relationships, document) with these paragraphs."""
     buffer = io.BytesIO()
+    parts = {"[Content_Types].xml": _CONTENT_TYPES, "_rels/.rels": _RELS,
+             "word/document.xml": xml if xml is not None else document_xml(paragraphs), **(extra or {})}
     with zipfile.ZipFile(buffer, "w", compression) as archive:
-        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        archive.writestr("_rels/.rels", _RELS)
-        archive.writestr("word/document.xml", xml if xml is not None else document_xml(paragraphs))
-        for name, data in (extra or {}).items():
-            archive.writestr(name, data)
+        for name, data in parts.items():  # a fixed time stamp: the same bytes on every run
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data, compress_type=compression)
     return buffer.getvalue()
 
 
