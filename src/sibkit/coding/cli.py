@@ -122,6 +122,51 @@ def codebook_check_command(path: Annotated[Path, typer.Argument(help="A codebook
                   f"{sum(len(t.terms) for t in codebook.themes)} terms: valid", markup=False)
 
 
+@codebook_app.command("evaluate")
+def codebook_evaluate_command(
+    first: Annotated[str, typer.Argument(metavar="[CODEBOOK] LABELLED",
+                                         help="A codebook (built-in name or YAML file; default relational-sib), "
+                                              "then a labelled file (.csv, .tsv or .xlsx).")],
+    second: Annotated[str | None, typer.Argument(metavar="", show_default=False)] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Only passages of this split (e.g. dev, test).")] = None,
+    details: Annotated[bool, typer.Option("--details", help="Also list every miss and false alarm.")] = False,
+    count_negated: Annotated[bool, typer.Option("--count-negated", help="Count hits in negated clauses.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Measure a codebook on labelled passages: precision, recall and F1 per theme."""
+    from sibkit.coding import evaluate_codebook, load_codebook
+    codebook_name, labelled = (first, second) if second is not None else ("relational-sib", first)
+    evaluation = evaluate_codebook(load_codebook(codebook_name), Path(labelled), split=split,
+                                   count_negated=count_negated)
+    for problem in evaluation.problems:
+        errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if as_json:
+        payload = {"codebook": evaluation.codebook, "split": split, "passages": evaluation.passages,
+                   "labelled_passages": evaluation.labelled_passages,
+                   "themes": _records(evaluation.themes), "averages": _records(evaluation.averages),
+                   "confusion": _records(evaluation.confusion)}
+        if details:
+            payload["details"] = _records(evaluation.details)
+        print_json(payload)
+        return
+    console.print(evaluation.summary() + (f", split {split}" if split else ""), markup=False)
+    print_frame(evaluation.themes.round(3), title="Per theme")
+    print_frame(evaluation.averages.round(3), title="Averages")
+    if not evaluation.confusion.empty:
+        print_frame(evaluation.confusion, title="False alarms: the theme that fired, the passage's labels")
+    if details:
+        for row in evaluation.details.itertuples(index=False):
+            fired = f" (fired: {row.fired_terms})" if row.fired_terms else ""
+            console.print(f"{row.id} {row.kind} {row.theme}{fired} [labels: {row.labels or 'none'}] {row.text}",
+                          markup=False, highlight=False, soft_wrap=True)
+
+
+def _records(frame):  # type: ignore[no-untyped-def]
+    """A DataFrame as JSON records, NaN as null."""
+    return [{key: (None if isinstance(value, float) and value != value else value) for key, value in row.items()}
+            for row in frame.to_dict("records")]
+
+
 def register(app: typer.Typer) -> None:
     app.command("code")(code_command)
     app.command("kwic")(kwic_command)

@@ -97,7 +97,13 @@ class Theme(Strict):
     @field_validator("skip_contexts")
     @classmethod
     def _valid_contexts(cls, value: list[str]) -> list[str]:
-        return [check_term_text(context) for context in value]
+        checked = []
+        for context in value:
+            try:
+                checked.append(check_term_text(context))
+            except ValueError as exc:
+                raise ValueError(f"skip context {context!r}: {exc}") from None
+        return checked
 
     @field_validator("id")
     @classmethod

@@ -22,8 +22,7 @@ from sibkit.coding.matcher import compile_codebook
 from sibkit.errors import SibkitError
 
 _LABEL_SEPARATOR = re.compile(r"[;,]")
-THEME_COLUMNS = ["theme", "passages", "fired", "true_positives", "false_positives", "misses", "precision", "recall",
-                 "f1"]
+THEME_COLUMNS = ["theme", "passages", "fired", "true_pos", "false_pos", "misses", "precision", "recall", "f1"]
 
 
 @dataclass

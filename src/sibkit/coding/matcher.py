@@ -18,7 +18,7 @@ import functools
 import itertools
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -148,7 +148,7 @@ class Hit(NamedTuple):
 NEGATION_WINDOW = 5
 NEGATION_WORDS = frozenset({"not", "no", "never", "without", "nor", "neither", "lack", "lacks", "lacked", "lacking",
                             "failed", "fail", "fails", "failing", "absence", "absent", "cannot", "none", "nothing",
-                            "little", "unable"})
+                            "little", "unable", "refused"})
 _CLAUSE_END = re.compile(r"[.;:!?]|\b(?:but|however|although|though)\b", re.IGNORECASE)
 _NEGATION_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
 
@@ -308,10 +308,13 @@ class CompiledCodebook:
         clause is marked ``negated`` (see ``NEGATION_WORDS``)."""
         spans = self._spans(text)
         hits: set[tuple[str, str, int, int]] = set()
+        skipped: dict[str, set[tuple[int, int]]] = {}  # per theme: the spans of its skip contexts
         starts: np.ndarray | None = None
-        for (theme, term, role), found in list(spans.items()):
+        for (theme, term, role), found in spans.items():
             if role == "term":
                 hits.update((theme, term, s, e) for s, e in found)
+            elif role == "skip":
+                skipped.setdefault(theme, set()).update(found)
             elif role in ("a", "skip-a") and (theme, term, role[:-1] + "b") in spans:
                 if starts is None:
                     starts = word_starts(text)
@@ -325,12 +328,10 @@ class CompiledCodebook:
                 if role == "a":
                     hits.update((theme, term, s, e) for s, e in pairs)
                 else:
-                    spans.setdefault((theme, "*", "skip"), set()).update(pairs)
-        for (theme, term, role), found in spans.items():
-            if role == "skip" and term != "*":
-                spans.setdefault((theme, "*", "skip"), set()).update(found)
-        if self.exclusions or self.skips:
-            hits = {hit for hit in hits if not _excluded(hit, spans)}
+                    skipped.setdefault(theme, set()).update(pairs)
+        if self.exclusions or skipped:
+            hits = {hit for hit in hits if not _excluded(hit, spans.get((hit[0], hit[1], "exclude"), ()),
+                                                         skipped.get(hit[0], ()))}
         scanner = _NegationScanner(text) if hits else None
         return sorted((Hit(theme, term, start, end, scanner.negated(start))  # type: ignore[union-attr]
                        for theme, term, start, end in hits), key=lambda h: (h.start, h.end, h.theme, h.term))
@@ -367,11 +368,11 @@ def _nearest(starts: np.ndarray, span: tuple[int, int], others: list[tuple[int, 
     return best
 
 
-def _excluded(hit: tuple[str, str, int, int], spans: dict[tuple[str, str, str], set[tuple[int, int]]]) -> bool:
-    theme, term, hit_start, hit_end = hit
-    for role_key in ((theme, term, "exclude"), (theme, "*", "skip")):
-        for start, end in spans.get(role_key, ()):
-            if start <= hit_start and hit_end <= end:
+def _excluded(hit: tuple[str, str, int, int], *span_sets: Iterable[tuple[int, int]]) -> bool:
+    """Whether the hit lies inside one of the given spans (its term's exclusions, its theme's skips)."""
+    for spans in span_sets:
+        for start, end in spans:
+            if start <= hit[2] and hit[3] <= end:
                 return True
     return False
 
