@@ -97,7 +97,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     classes = classification.cases.set_index("case_id")["class"]
     say("Comparing groups")
     themes = [t for t in codebook.themes if t.terms]
-    counts = case_theme_counts(store, selection.selected, [t.id for t in themes])
+    counts = case_theme_counts(store, selection.selected, [t.id for t in themes], count_negated=study.count_negated)
     matrix = associate(counts, study.analysis.presence)
     settings = Settings(study.analysis.seed, study.analysis.permutations, study.analysis.bootstrap)
     findings = compare(matrix, classes, settings)
