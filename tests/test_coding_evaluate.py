@@ -111,7 +111,7 @@ def test_split_and_bad_files(tmp_path: Path) -> None:
         evaluate_codebook(codebook, path, split="other")
     no_labels = tmp_path / "n.csv"
     no_labels.write_text("text\nalpha\n", encoding="utf-8")
-    with pytest.raises(SibkitError, match="n.csv: no 'themes' column"):
+    with pytest.raises(SibkitError, match=r"n\.csv: no 'themes' column"):
         read_labelled(no_labels)
     with pytest.raises(SibkitError, match=r"\.csv, \.tsv or \.xlsx"):
         read_labelled(tmp_path / "l.txt")

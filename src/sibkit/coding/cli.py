@@ -196,7 +196,7 @@ def codebook_diff_command(
 ) -> None:
     """Which references a codebook change would add and remove in the study (nothing is stored)."""
     from sibkit.coding import codebook_diff, diff_summary, load_codebook
-    study, store = _store(study_path)
+    _study, store = _store(study_path)
     old_book, new_book = load_codebook(old, Path.cwd()), load_codebook(new, Path.cwd())
     diff = codebook_diff(old_book, new_book, store)
     summary = diff_summary(diff, old_book, new_book)

@@ -118,7 +118,7 @@ def phrase_forms(phrase: str, variants: bool = True) -> set[str]:
     jointworking), each word in British and American spelling. After a wildcard word there is no
     closed form (``work*closely`` would be ambiguous)."""
     tokens = re.split(r"([ -])", phrase)
-    words, separators = tokens[0::2], tokens[1::2]
+    words = tokens[0::2]
     if not variants:
         return {phrase}
     word_options = [sorted(spelling_variants(w)) for w in words]
