@@ -214,7 +214,7 @@ def parse_codebook(text: str, source: str = "codebook") -> Codebook:
         raise SibkitError(_format_errors(source, raw, exc)) from None
 
 
-BUILT_IN = ("relational-sib",)
+BUILT_IN = ("relational-sib", "relational-sib-1")
 
 
 def load_codebook(name_or_path: str | Path, base_dir: Path | None = None) -> Codebook:
