@@ -112,7 +112,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     inputs = pd.DataFrame([
         ("study file", str(study.path.name), study.content_hash()),
         ("INDIGO dataset", str(study.data or "local copy"), dataset_hash(dataset)),
-        ("codebook", f"{codebook.name} {codebook.version}", codebook.hash()),
+        ("codebook", f"{codebook.name} version {codebook.version}", codebook.hash()),
         ("documents", f"{len(documents['document_id'].unique())} documents", _frame_hash(documents)),
         ("references and review decisions", f"{int(counts['references'].sum())} references",
          _frame_hash(counts)),
