@@ -18,7 +18,7 @@ import functools
 import itertools
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -153,31 +153,34 @@ _CLAUSE_END = re.compile(r"[.;:!?]|\b(?:but|however|although|though)\b", re.IGNO
 _NEGATION_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
 
 
-def is_negation(words: Sequence[str], index: int) -> bool:
-    """Whether ``words[index]`` (lower-cased) is a negation cue, given the word after it."""
-    word = words[index]
-    if word == "not" and index + 1 < len(words) and words[index + 1] == "only":
-        return False
-    return word in NEGATION_WORDS or word.endswith(("n't", "n’t"))
-
-
-class _NegationScanner:
-    """Answers "is the hit starting here negated?" for one text, quickly: the clause starts and
-    the words are found once."""
-
-    def __init__(self, text: str) -> None:
-        self.boundaries = [m.end() for m in _CLAUSE_END.finditer(text)]
-        tokens = list(_NEGATION_TOKEN.finditer(text))
-        self.starts = [m.start() for m in tokens]
-        self.ends = [m.end() for m in tokens]
-        self.words = [m.group().lower() for m in tokens]
-
-    def negated(self, start: int) -> bool:
-        clause = self.boundaries[bisect.bisect_right(self.boundaries, start) - 1] \
-            if self.boundaries and self.boundaries[0] <= start else 0
-        last = bisect.bisect_right(self.ends, start) - 1  # last word ending at or before the hit
-        first = max(bisect.bisect_left(self.starts, clause), last - NEGATION_WINDOW + 1)
-        return any(is_negation(self.words, i) for i in range(first, last + 1))
+def negated_at(text: str, start: int) -> bool:
+    """Whether a hit starting at ``start`` is negated: a cue among the ``NEGATION_WINDOW`` words
+    before it in its clause. Only the text just before the hit is read (widened until it holds
+    enough whole words), so a long document costs no more than a short one."""
+    size = 80
+    while True:
+        low = max(0, start - size)
+        tokens = list(_NEGATION_TOKEN.finditer(text, low, start))
+        if tokens and tokens[-1].end() == start:  # a word running on past the hit's start is not before it
+            whole = _NEGATION_TOKEN.match(text, tokens[-1].start())
+            if whole is not None and whole.end() > start:
+                tokens.pop()
+        if low > 0 and tokens:
+            tokens.pop(0)  # may be the cut-off end of a longer word
+        if low == 0 or len(tokens) > NEGATION_WINDOW:
+            break
+        size *= 4
+    clause = max((m.end() for m in _CLAUSE_END.finditer(text, low, start)), default=0)
+    window = [t for t in tokens if t.start() >= clause][-NEGATION_WINDOW:]
+    for index, token in enumerate(window):
+        word = token.group().lower()
+        if word == "not":
+            following = window[index + 1] if index + 1 < len(window) else _NEGATION_TOKEN.search(text, token.end())
+            if following is not None and following.group().lower() == "only":
+                continue
+        if word in NEGATION_WORDS or word.endswith(("n't", "n’t")):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -332,9 +335,12 @@ class CompiledCodebook:
         if self.exclusions or skipped:
             hits = {hit for hit in hits if not _excluded(hit, spans.get((hit[0], hit[1], "exclude"), ()),
                                                          skipped.get(hit[0], ()))}
-        scanner = _NegationScanner(text) if hits else None
-        return sorted((Hit(theme, term, start, end, scanner.negated(start))  # type: ignore[union-attr]
-                       for theme, term, start, end in hits), key=lambda h: (h.start, h.end, h.theme, h.term))
+        negation: dict[int, bool] = {}
+        for _, _, start, _ in hits:
+            if start not in negation:
+                negation[start] = negated_at(text, start)
+        return sorted((Hit(theme, term, start, end, negation[start]) for theme, term, start, end in hits),
+                      key=lambda h: (h.start, h.end, h.theme, h.term))
 
 
 def _word_index(starts: np.ndarray, position: int) -> int:
