@@ -213,6 +213,8 @@ def test_negated_hits_are_found_and_marked() -> None:
         "Not only joint working but co-production too.": [("joint working", False), ("co-production", False)],
         "The partners didn't commit to joint working.": [("joint working", True)],
         "A lack of joint working, but co-produced plans.": [("joint working", True), ("co-produced", False)],
+        # "not'co-produced" is one word (an inner apostrophe): nothing before the hit in its clause
+        "Plans: not'co-produced.": [("co-produced", False)],
     }
     for text, hits in expected.items():
         assert [(text[h.start:h.end], h.negated) for h in compiled.match(text)] == hits, text

@@ -161,7 +161,7 @@ def negated_at(text: str, start: int) -> bool:
     while True:
         low = max(0, start - size)
         tokens = list(_NEGATION_TOKEN.finditer(text, low, start))
-        if tokens and tokens[-1].end() == start:  # a word running on past the hit's start is not before it
+        if tokens:  # a word running on past the hit's start (not'co, o'neill) is not before it
             whole = _NEGATION_TOKEN.match(text, tokens[-1].start())
             if whole is not None and whole.end() > start:
                 tokens.pop()
