@@ -1,14 +1,14 @@
 """References remember whether their hit lies in a negated clause.
 
 Revision ID: negation
-Revises: 0002
+Revises: interop (chained after main's REFI-QDA migration)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "negation"
-down_revision = "0002"
+down_revision = "interop"
 branch_labels = None
 depends_on = None
 
