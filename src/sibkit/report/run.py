@@ -101,7 +101,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     classes = classification.cases.set_index("case_id")["class"]
     say("Comparing groups")
     themes = [t for t in codebook.themes if t.terms]
-    counts = case_theme_counts(store, selection.selected, [t.id for t in themes])
+    counts = case_theme_counts(store, selection.selected, [t.id for t in themes], count_negated=study.count_negated)
     matrix = associate(counts, study.analysis.presence)
     settings = Settings(study.analysis.seed, study.analysis.permutations, study.analysis.bootstrap)
     findings = compare(matrix, classes, settings)
@@ -117,7 +117,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     inputs = pd.DataFrame([
         ("study file", str(study.path.name), study.content_hash()),
         ("INDIGO dataset", str(study.data or "local copy"), dataset_hash(dataset)),
-        ("codebook", f"{codebook.name} {codebook.version}", codebook.hash()),
+        ("codebook", f"{codebook.name} version {codebook.version}", codebook.hash()),
         ("documents", f"{len(documents['document_id'].unique())} documents", _frame_hash(documents)),
         ("references and review decisions", f"{int(counts['references'].sum())} references",
          _frame_hash(counts)),

@@ -182,6 +182,9 @@ class Study(Strict):
     outcomes: Outcomes = Field(default_factory=Outcomes)
     corpus: Corpus = Field(default_factory=Corpus)
     codebook: str = "relational-sib"
+    # a hit in a negated clause ("no evidence of co-production") is stored and shown, but counts
+    # only when this is true
+    count_negated: bool = False
     analysis: Analysis = Field(default_factory=Analysis)
     qca: Qca = Field(default_factory=Qca)
     report: Report = Field(default_factory=Report)
