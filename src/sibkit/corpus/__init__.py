@@ -11,6 +11,11 @@ from sibkit.lazy import lazy_exports
 _EXPORTS = {
     "Extracted": "extraction",
     "extract": "extraction",
+    "KINDS": "evidence",
+    "document_kind": "evidence",
+    "evidence_by_case": "evidence",
+    "evidence_by_kind": "evidence",
+    "evidence_table": "evidence",
     "FetchSettings": "fetch",
     "fetch_reading_list": "fetch",
     "ImportOutcome": "importer",

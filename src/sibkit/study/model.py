@@ -111,6 +111,44 @@ class Presence(Strict):
         return f">= {self.min_rate:g} references per 10,000 words"
 
 
+class Range(Strict):
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.low > self.high:
+            raise ValueError(f"'low' ({self.low:g}) is above 'high' ({self.high:g})")
+        return self
+
+
+class Published(Strict):
+    """A published result to set beside ours: a difference in percentage points (successful minus
+    struggling) for each of ``themes`` (a parent theme stands for its children), or an overall
+    relative association (how much less often struggling cases are associated, 0.2 = one fifth)."""
+
+    source: str = Field(min_length=1)
+    claim: str = ""
+    themes: list[str] = Field(default_factory=list)
+    difference_pp: Range | None = None
+    overall_relative_association: Range | None = None
+
+    @field_validator("difference_pp", "overall_relative_association", mode="before")
+    @classmethod
+    def _single_value(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {"low": value, "high": value}
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Published:
+        if (self.difference_pp is None) == (self.overall_relative_association is None):
+            raise ValueError("give exactly one of difference_pp or overall_relative_association")
+        if self.difference_pp is not None and not self.themes:
+            raise ValueError("difference_pp needs the themes it was published for")
+        return self
+
+
 class Analysis(Strict):
     presence: Presence = Field(default_factory=lambda: Presence(min_references=1))
     alternative_presence: list[Presence] = Field(
@@ -118,6 +156,8 @@ class Analysis(Strict):
     seed: int = 12345
     permutations: int = Field(default=9999, ge=99)
     bootstrap: int = Field(default=2000, ge=100)
+    primary_themes: list[str] | None = None  # theme ids (a parent stands for its children); None: all themes
+    published: list[Published] = Field(default_factory=list)
 
 
 class Report(Strict):
