@@ -224,6 +224,7 @@ def small_group_warnings(n_successful: int, n_struggling: int, minimum: int = SM
     out = []
     for name, n in ((SUCCESSFUL, n_successful), (STRUGGLING, n_struggling)):
         if n < minimum:
-            out.append(f"only {n} {name} case{'s' if n != 1 else ''} (fewer than {minimum}): the comparison "
+            count = f"no {name} cases" if n == 0 else f"only {n} {name} case{'s' if n != 1 else ''}"
+            out.append(f"{count} (fewer than {minimum}): the comparison "
                        "cannot tell a real difference from chance; read it as a description of these cases only")
     return out
