@@ -29,6 +29,8 @@ class Response:
     body: bytes = b""
     content_type: str = "application/octet-stream"
     headers: dict[str, str] = field(default_factory=dict)
+    #: seconds to wait before each byte of the body (a server that trickles its answer)
+    byte_delay: float = 0.0
 
 
 def json_response(payload: object) -> Response:
@@ -43,7 +45,9 @@ class LocalServer:
     """
 
     def __init__(self, routes: dict[str, Response | Callable[[], Response]],
-                 fail_once: set[str] | None = None) -> None:
+                 fail_once: set[str] | None = None, host: str = "127.0.0.1") -> None:
+        if not host.startswith("127."):
+            raise ValueError("LocalServer only listens on loopback addresses (127.x.y.z)")
         self.routes = routes
         self.fail_once = set(fail_once or ())
         self.requests: list[str] = []
@@ -65,13 +69,24 @@ class LocalServer:
                 for name, value in response.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(response.body)
+                if response.byte_delay <= 0:
+                    self.wfile.write(response.body)
+                    return
+                for index in range(len(response.body)):
+                    time.sleep(response.byte_delay)
+                    try:
+                        self.wfile.write(response.body[index:index + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
 

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sibkit import __version__
+from sibkit import __version__, spreadsheet
 from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, breakdown
 from sibkit.indigo.figures import BREAKDOWNS
@@ -57,7 +57,7 @@ def csv_response(frame: pd.DataFrame, name: str) -> Response:
         if out[column].map(lambda v: isinstance(v, tuple)).any():
             out[column] = out[column].map(lambda v: " ".join(v) if isinstance(v, tuple) else v)
     buffer = io.StringIO()
-    out.to_csv(buffer, index=False)
+    spreadsheet.to_csv(out, buffer)
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
