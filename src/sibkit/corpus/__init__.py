@@ -35,6 +35,10 @@ _EXPORTS = {
     "candidate_cases": "study",
     "reading_list_items": "study",
     "fetch_study": "study",
+    "fetch_plan": "study",
+    "study_items": "study",
+    "Item": "gather",
+    "gather_items": "gather",
     "study_status": "study",
 }
 

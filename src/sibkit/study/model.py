@@ -87,10 +87,38 @@ class Outcomes(Strict):
         return value
 
 
+class FetchPolicy(Strict):
+    """How ``sibkit corpus fetch`` gathers the reading list (command-line options override)."""
+
+    delay: float = Field(default=1.0, ge=0)          # seconds between requests to one host (or robots' Crawl-delay)
+    timeout: float = Field(default=30.0, gt=0)       # overall seconds per download
+    max_mb: float = Field(default=100.0, gt=0)       # largest file
+    robots: bool = True                              # respect robots.txt
+    follow_attachments: bool = True                  # follow a landing page to its PDF/DOCX attachments
+    max_attachments: int = Field(default=20, ge=0)   # per landing page
+    asset_hosts: dict[str, list[str]] = Field(default_factory=dict)  # landing site -> hosts of its files
+    login_hosts: list[str] = Field(default_factory=list)             # login-only: marked "not public" unfetched
+    allow_private: bool = False                      # also loopback, private and link-local addresses
+    allow_networks: list[str] = Field(default_factory=list)          # or just these networks, e.g. 127.0.0.1/32
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an IP network (e.g. 127.0.0.1/32)") from None
+        return value
+
+
 class Corpus(Strict):
     database: str | None = None
     folder: str = "corpus"
     indigo_records: bool = True
+    fetch: FetchPolicy = Field(default_factory=FetchPolicy)
 
 
 class Presence(Strict):
