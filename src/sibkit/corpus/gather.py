@@ -248,7 +248,9 @@ class Gatherer:
         if wall:
             return [self._record(ImportOutcome(url, "not_public", wall), item, relation, source_url)], False
         if not download.ok:
-            status = "refused" if download.status == "refused" else "failed"
+            # a live URL with an archive copy to fall back on is "dead"; the copy's own outcome follows
+            status = "refused" if download.status == "refused" else (
+                "dead" if relation == "listed" and item.archive_url else "failed")
             return [self._record(ImportOutcome(url, status, download.message or download.status), item, relation,
                                  source_url)], True
         found = attachments(page, download.final_url or url, self.policy) \
