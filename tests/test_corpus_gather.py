@@ -8,10 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +19,7 @@ from sibkit.corpus.gather import Item, attachment_hosts, gather_items, login_wal
 from sibkit.net import Download
 from sibkit.store import Document, DocumentCase, FetchAttempt, open_store
 from sibkit.study.model import FetchPolicy
-from sibkit.testing import LocalServer, Response
+from sibkit.testing import LocalServer, Response, run_cli
 
 # GB impact bonds that went live 2020-2021 in the export of 2025-05-20 (3 struggling, 1 insufficient data)
 LANDING, REDIRECT, DEAD, LOGIN = "INDIGO-POJ-0177", "INDIGO-POJ-0195", "INDIGO-POJ-0200", "INDIGO-POJ-0319"
@@ -152,19 +149,15 @@ analysis:
     return study
 
 
-def _sibkit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sibkit", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env})
-
-
-def test_a_study_gathers_every_shape_and_the_report_shows_listed_held_coded(tmp_path: Path, indigo_dir: Path) -> None:
+def test_a_study_gathers_every_shape_and_the_report_shows_listed_held_coded(
+        tmp_path: Path, indigo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site, assets = _servers()
-    env = {"SIBKIT_DATA": str(tmp_path / "data")}
+    monkeypatch.setenv("SIBKIT_DATA", str(tmp_path / "data"))
     try:
         listed = _export_listing(indigo_dir, tmp_path / "export", site.url)
         study = _study(tmp_path, tmp_path / "export")
 
-        planned = _sibkit("corpus", "fetch", str(study), "--plan", "--json", env=env)
+        planned = run_cli("corpus", "fetch", str(study), "--plan", "--json")
         assert planned.returncode == 0, planned.stderr
         plan = {row["url"]: row for row in json.loads(planned.stdout)["items"]}
         assert set(plan) == {url for urls in listed.values() for url in urls}
@@ -174,7 +167,7 @@ def test_a_study_gathers_every_shape_and_the_report_shows_listed_held_coded(tmp_
         assert plan[f"{site.url}/gone.pdf"]["fallback"] == f"archive copy {site.url}/archive/gone.pdf"
         assert site.requests == [] and assets.requests == []  # the plan touches no network
 
-        fetched = _sibkit("corpus", "fetch", str(study), env=env)
+        fetched = run_cli("corpus", "fetch", str(study))
         assert fetched.returncode == 0, fetched.stderr
         assert "not_public" in fetched.stderr and "login" in fetched.stderr
         assert "disallowed" in fetched.stderr and "robots.txt" in fetched.stderr
@@ -213,12 +206,12 @@ def test_a_study_gathers_every_shape_and_the_report_shows_listed_held_coded(tmp_
         assert len(documents) == 4  # evaluation.pdf, annex.docx, final.pdf (via /old), the archive copy
 
         # a second run resumes: everything is settled, nothing is asked of the servers
-        again = _sibkit("corpus", "fetch", str(study), env=env)
+        again = run_cli("corpus", "fetch", str(study))
         assert again.returncode == 0, again.stderr
         assert "skipped: 6" in again.stdout
         assert site.requests == first_requests
 
-        ran = _sibkit("run", str(study), env=env)
+        ran = run_cli("run", str(study))
         assert ran.returncode == 0, ran.stderr
         by_case = pd.read_csv(tmp_path / "report" / "evidence_by_case.csv").set_index("case_id")
         assert by_case.loc[[LANDING, REDIRECT, DEAD, LOGIN], ["listed", "held", "coded"]].to_dict("index") == {
