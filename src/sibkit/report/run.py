@@ -123,6 +123,9 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     matrix = associate(counts, study.analysis.presence)
     settings = Settings(study.analysis.seed, study.analysis.permutations, study.analysis.bootstrap)
     parents = {t.id: t.parent for t in codebook.themes}
+    named = [*(study.analysis.primary_themes or []), *(t for p in study.analysis.published for t in p.themes)]
+    study_warnings = [f"analysis: theme {theme!r} is not in the {codebook.name} codebook; left out"
+                      for theme in dict.fromkeys(named) if theme not in parents]
     primary = [t for t in expand_themes(study.analysis.primary_themes or [t.id for t in themes], parents)
                if t in {theme.id for theme in themes}]
     findings = with_families(compare(matrix, classes, settings), primary)
@@ -158,7 +161,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         inputs=inputs, evidence=evidence, evidence_cases=evidence_by_case(evidence, selection.selected),
         evidence_kinds=evidence_by_kind(evidence), replication=replication, detectable=detectable,
         primary_themes=primary, group_warnings=small_group_warnings(n_successful, n_struggling),
-        warnings=list(classification.warnings))
+        warnings=[*classification.warnings, *study_warnings])
     results.warnings += results.group_warnings
     results.limitations = _limitations(results)
     return results
