@@ -292,3 +292,19 @@ def test_landing_page_rules() -> None:
     assert login_wall(moved, None, []) is not None
     assert login_wall(Download(url="https://portal.example/x", status="ok"), None, ["portal.example"]) is not None
     assert login_wall(Download(url="https://x.org/doc.pdf", status="ok"), None, []) is None
+
+
+def test_document_kinds_of_listed_and_held_documents() -> None:
+    from sibkit.corpus.evidence import document_kind
+
+    assert document_kind("INDIGO record: X", "indigo:INDIGO-POJ-0001", declared="indigo_record") == "INDIGO record"
+    assert document_kind("Anything", None, declared="evaluation") == "evaluation"
+    assert document_kind("Case Study - Chances",
+                         "https://golab.bsg.ox.ac.uk/knowledge-bank/case-studies/chances/") == "case study"
+    assert document_kind("Commissioning Better Outcomes Evaluation (3rd Update Report)", None) == "evaluation"
+    assert document_kind("Notice", "https://www.contractsfinder.service.gov.uk/Notice/abc") == "contract or notice"
+    assert document_kind("Email exchange with Bridges Fund Management on 02/02/2022", None) == "correspondence"
+    assert document_kind("CBO project updates 2023-10", None) == "project update"
+    assert document_kind("Press coverage", "https://example.org/x", source_type="Press release") == "news or blog"
+    assert document_kind("Home", "https://example.org/about", source_type="Website") == "web page"
+    assert document_kind("Annex", "https://example.org/annex.pdf") == "other"

@@ -21,7 +21,7 @@ from sibkit.store import CodingState, Store
 
 INDIGO_RECORD = "INDIGO record"
 KINDS = ("evaluation", "case study", "review", "report", "article", "commentary", "news or blog", "contract or notice",
-         "web page", "correspondence", INDIGO_RECORD, "other")
+         "web page", "correspondence", "project update", INDIGO_RECORD, "other")
 _DECLARED = {"evaluation": "evaluation", "review": "review", "commentary": "commentary", "article": "article",
              "indigo_record": INDIGO_RECORD}
 _SOURCE_TYPES = {"evaluation report": "evaluation", "report": "report", "press release": "news or blog",
@@ -35,6 +35,9 @@ _WORDS = [
     (re.compile(r"\b(contract|tender|notice)\b", re.IGNORECASE), "contract or notice"),
     (re.compile(r"\b(report|memorandum)\b", re.IGNORECASE), "report"),
     (re.compile(r"\b(journal|article)\b", re.IGNORECASE), "article"),
+    (re.compile(r"\b(e-?mail|correspondence|exchange with)\b", re.IGNORECASE), "correspondence"),
+    (re.compile(r"\b(updates?|hack and learn|requested changes)\b", re.IGNORECASE), "project update"),
+    (re.compile(r"\bwebsite\b", re.IGNORECASE), "web page"),
 ]
 
 
