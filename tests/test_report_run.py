@@ -46,7 +46,7 @@ def test_the_report_opens_with_the_evidence_base_and_the_exploratory_label(study
     listed = int(selection.loc[selection["step"] == "selected", "distinct_documents"].sum())
     # the first paragraph after the title: the evidence base in numbers
     assert text.startswith("UK social impact bonds that went live 2016-2021 This report rests on 43 coded documents "
-                           "for 43 cases: 43 INDIGO records (INDIGO records are database descriptions of ")
+                           "for 43 cases: 43 INDIGO records (database descriptions of ")
     assert f"INDIGO lists {listed:,} documents for these cases (" in text
     assert "the study's corpus holds 0 documents besides the INDIGO records. 43 of 43 cases are coded from their " \
            "INDIGO record alone. The comparison has 8 successful and 8 struggling cases (27 with insufficient " \
@@ -75,7 +75,10 @@ def test_the_report_has_the_replication_table(study_run: Path) -> None:
     assert sorted(findings["family"].value_counts().items()) == [("primary", 8), ("secondary", 6)]
     text = _text((study_run / "report" / "report.html").read_text(encoding="utf-8"))
     assert "Replication of the published result" in text
-    assert "+13.0 to +23.0 pp Whitehead and Fox, Social Outcomes Conference 2022" in text
+    assert "+13.0 to +23.0 pp [1]" in text
+    assert ("Whitehead and Fox, Social Outcomes Conference 2022: “successful SIBs were 13-23 percentage points "
+            "more often associated with each practice”") in text
+    assert "20% less [2]" in text
     assert "average relative difference" not in text.lower()
     assert "(exact Fisher power) is " in text
     detectable = pd.read_csv(study_run / "report" / "detectable_difference.csv")

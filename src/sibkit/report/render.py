@@ -91,6 +91,7 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
         secondary=ordered[family == "secondary"].to_dict("records"),
         secondary_ids=set(ordered.loc[family == "secondary", "theme"]),
         replication=results.replication.to_dict("records"), evidence_kinds=kinds.to_dict("records"),
+        citations=list(dict.fromkeys(zip(results.replication["source"], results.replication["claim"], strict=True))),
         evidence_total=evidence_total, scenario_labels=scenario_labels, scenario_cells=scenario_cells,
         flow=results.flow.to_dict("records"), total=int(results.flow["in"].iloc[0]) if len(results.flow) else 0,
         classification=results.classification.to_dict("records"),

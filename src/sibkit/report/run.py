@@ -258,7 +258,7 @@ def _record_words(results: StudyResults) -> str:
     if records.empty:
         return ""
     words = records["words"].astype(int)
-    return (f"INDIGO records are database descriptions of {int(words.min()):,}-{int(words.max()):,} words, "
+    return (f"database descriptions of {int(words.min()):,}-{int(words.max()):,} words, "
             f"median {int(words.median()):,}")
 
 
