@@ -281,6 +281,9 @@ def test_landing_page_rules() -> None:
                                               "https://assets.publishing.service.gov.uk/m/b.pdf",
                                               "https://evil.example/c.pdf", "https://www.gov.uk/d.html"]
     assert "assets.publishing.service.gov.uk" in attachment_hosts("https://www.gov.uk/x", {})
+    assert "assets.publishing.service.gov.uk" not in attachment_hosts("https://www.stroud.gov.uk/news", {})
+    cdn = {"example.org": ["files.example-cdn.net"]}
+    assert "files.example-cdn.net" in attachment_hosts("https://www.example.org/r", cdn)
     from sibkit.corpus.gather import attachments
 
     assert [u for u, _ in attachments(page, "https://www.gov.uk/government/publications/x", FetchPolicy())] == [

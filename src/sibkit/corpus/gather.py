@@ -39,7 +39,7 @@ from sibkit.store import DOCUMENT_TYPES, FetchAttempt, Store
 from sibkit.study.model import FetchPolicy
 
 #: publisher sites whose files live on another host (matched against the landing host or a parent domain)
-DEFAULT_ASSET_HOSTS = {"gov.uk": ["assets.publishing.service.gov.uk"]}
+DEFAULT_ASSET_HOSTS = {"www.gov.uk": ["assets.publishing.service.gov.uk"]}
 ATTACHMENT_SUFFIXES = (".pdf", ".docx", ".doc")
 LOGIN_WORDS = ("login", "log-in", "signin", "sign-in", "sign_in", "logon", "sso", "auth")
 #: outcomes after which a listed URL is not fetched again
@@ -334,11 +334,11 @@ def plan(store: Store, items: Sequence[Item], policy: FetchPolicy | None = None)
         elif path.endswith(ATTACHMENT_SUFFIXES):
             action, why = "download", "a document file"
         elif policy.follow_attachments:
-            hosts = sorted(attachment_hosts(item.url, policy.asset_hosts) - {_host(item.url)})
+            site = _site(_host(item.url))
+            hosts = sorted(attachment_hosts(item.url, policy.asset_hosts) - {site, "www." + site})
             action = "download and follow"
-            why = ("a web page: if it links PDF/DOCX files on its site"
-                   + (f" or {', '.join(h for h in hosts if not h.startswith('www.') or h[4:] != _host(item.url))}"
-                      if hosts else "") + ", fetch those; else keep the page")
+            why = ("a web page: if it links PDF/DOCX files on its site" + (f" or {', '.join(hosts)}" if hosts else "")
+                   + ", fetch those; else keep the page")
         else:
             action, why = "download", "a web page, kept as it is"
         if action != "skip" and policy.robots:
