@@ -237,7 +237,7 @@ def test_an_interrupted_fetch_resumes_without_asking_again(tmp_path: Path) -> No
         items = [Item(f"{site.url}/files/evaluation.pdf", "Evaluation", ["C1"]),
                  Item(f"{site.url}/docs/final.pdf", "Final", ["C2"])]
 
-        def stop() -> None:
+        def stop(done: int, total: int) -> None:
             raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt):

@@ -36,8 +36,8 @@ def _register() -> None:
 
     app.add_typer(indigo_app, name="indigo")
     app.add_typer(data_app, name="data")
-    for module in ("sibkit.study.cli", "sibkit.corpus.cli", "sibkit.coding.cli", "sibkit.report.cli",
-                   "sibkit.web.cli"):
+    for module in ("sibkit.study.cli", "sibkit.corpus.cli", "sibkit.coding.cli", "sibkit.report.cli", "sibkit.qca.cli",
+                   "sibkit.web.cli", "sibkit.interop.cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:
@@ -54,7 +54,7 @@ def main() -> None:
     """Entry point: user errors end in one line on stderr and exit status 2 (``--debug``: traceback)."""
     debug = "--debug" in sys.argv[1:]
     try:
-        app()  # standalone: usage errors already end in a message and status 2
+        app(prog_name="sibkit")  # standalone: usage errors already end in a message and status 2
     except SibkitError as exc:
         if debug:
             raise

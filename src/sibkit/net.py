@@ -127,6 +127,8 @@ class Download:
     http_status: int | None = None
     final_url: str = ""
     redirects: list[str] = field(default_factory=list)
+    #: a server answered (at least a status line); False when resolving or connecting failed
+    connected: bool = False
 
     @property
     def ok(self) -> bool:
@@ -227,8 +229,9 @@ class GuardedClient:
 
     def __init__(self, *, timeout: float = 30.0, max_bytes: int = 100 * 1024 * 1024, max_redirects: int = 5,
                  allow_private: bool = False, allow_networks: Sequence[str] = (), resolver: Resolver | None = None,
-                 user_agent: str = DEFAULT_USER_AGENT) -> None:
+                 user_agent: str = DEFAULT_USER_AGENT, connect_timeout: float | None = None) -> None:
         self.timeout = timeout
+        self.connect_timeout = min(connect_timeout or timeout, timeout)
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.allow_private = allow_private
@@ -256,11 +259,14 @@ class GuardedClient:
             result.status, result.message = "bad_url", str(exc)
         except RefusedAddress as exc:
             result.status, result.message = "refused", str(exc)
+        except httpcore.ConnectTimeout:
+            result.status = "timeout"
+            result.message = f"ConnectTimeout: no connection within {self.connect_timeout:g} s"
         except httpcore.TimeoutException:
             result.status, result.message = "timeout", f"no complete answer within {self.timeout:g} s"
         except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError,
                 httpcore.UnsupportedProtocol, OSError) as exc:
-            result.status, result.message = "network_error", _short(exc)
+            result.status, result.message = "network_error", f"{type(exc).__name__}: {_short(exc)}"
         except Exception as exc:  # a bug or an unforeseen library error must still not end a batch
             result.status, result.message = "error", f"{type(exc).__name__}: {_short(exc)}"
         finally:
@@ -274,9 +280,10 @@ class GuardedClient:
         while True:
             result.final_url = str(current)
             with self._pool.stream("GET", _core_url(current), headers=self._headers(current, extra_headers),
-                                   extensions={"timeout": {"connect": self.timeout, "read": self.timeout,
+                                   extensions={"timeout": {"connect": self.connect_timeout, "read": self.timeout,
                                                            "write": self.timeout, "pool": self.timeout}}
                                    ) as response:
+                result.connected = True
                 status = response.status
                 response_headers = httpx.Headers(response.headers)
                 if status in REDIRECT_STATUSES and "location" in response_headers:

@@ -39,16 +39,27 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with every text cell neutralised (also column names)."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+        if _is_text(out[column]):
             out[column] = out[column].map(neutralise)
     out.columns = [neutralise(c) if isinstance(c, str) else c for c in out.columns]
     return out
 
 
+def _is_text(column: pd.Series) -> bool:
+    return column.dtype == object or pd.api.types.is_string_dtype(column)
+
+
 def to_csv(frame: pd.DataFrame, target: Any, **options: Any) -> Any:
-    """``frame.to_csv(target, index=False, ...)`` with formulas neutralised."""
+    """``frame.to_csv(target, index=False, ...)`` with formulas neutralised.
+
+    A cell holding a carriage return is only quoted by Python's csv writer when ``\\r`` is part of
+    the line terminator, so such a table is written with RFC 4180's CRLF line ends."""
     options.setdefault("index", False)
-    return safe_frame(frame).to_csv(target, **options)
+    safe = safe_frame(frame)
+    text_columns = [c for c in safe.columns if _is_text(safe[c])]
+    if any(safe[c].map(lambda v: isinstance(v, str) and "\r" in v).any() for c in text_columns):
+        options.setdefault("lineterminator", "\r\n")
+    return safe.to_csv(target, **options)
 
 
 def cells_as_text(sheet: Any) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sibkit import spreadsheet
 from sibkit.coding.coder import as_store, kwic
 from sibkit.errors import SibkitError
-from sibkit.store import Document, Reference, ReviewDecision, Store
+from sibkit.store import Document, Reference, ReviewDecision, Store, with_retry
 from sibkit.store.models import utcnow
 from sibkit.study import Study
 
@@ -214,9 +214,16 @@ def import_decisions(store: Store, path: Path, coder: str, themes: set[str],
     rows = frame.to_dict("records")
     wanted = [parse_count(str(r.get("id", ""))) for r in rows]
     identities = _identities(store, sorted({i for i in wanted if i is not None}))
-    result = ImportResult()
     decided_at = now or utcnow()
-    with store.session() as session:
+    return with_retry(lambda: _import_rows(store, path, rows, coder, themes, identities, has_fingerprints,
+                                           decided_at), what=f"import of {path.name}")
+
+
+def _import_rows(store: Store, path: Path, rows: list[dict], coder: str, themes: set[str],
+                 identities: dict[int, tuple[int, int, int, str, str]], has_fingerprints: bool,
+                 decided_at: dt.datetime) -> ImportResult:
+    result = ImportResult()
+    with store.session(write=True) as session:
         latest = _latest_decisions(session, coder, list(identities))
         titles = dict(session.execute(select(Document.id, Document.title).where(
             Document.id.in_(sorted({v[0] for v in identities.values()})))).all()) if identities else {}
@@ -284,6 +291,8 @@ def _import_row(session, row: dict, where: str, *, coder: str, themes: set[str],
         _verify(row, reference_id, identity, titles, has_fingerprints)
     else:
         reference_id = _manual_reference(session, row, themes, result)
+        if reference_id not in latest:
+            latest.update(_latest_decisions(session, coder, [reference_id]))
     stored_theme = new_theme if decision == "recode" else None
     if latest.get(reference_id) == (decision, stored_theme, note):
         result.repeated += 1

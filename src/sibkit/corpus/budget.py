@@ -161,6 +161,14 @@ def extract_within_budget(data: bytes, name: str = "", *, max_bytes: int = MAX_F
     return _shared.extract(data, name, max_bytes=max_bytes)
 
 
+def close_worker() -> None:
+    """Stop the process-wide worker (a later extraction starts a new one)."""
+    global _shared
+    if _shared is not None:
+        _shared.close()
+        _shared = None
+
+
 def set_budget(budget: Budget) -> None:
     """Change the process-wide budget (the CLI's options, the hostile-input script)."""
     global _shared

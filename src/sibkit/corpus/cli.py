@@ -6,20 +6,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 
 if TYPE_CHECKING:
     from sibkit.corpus import ImportOutcome
 
+from sibkit.cli_common import StudyArgument, console, errors, print_frame, print_json, progress
 from sibkit.errors import SibkitError
-from sibkit.indigo.cli import console, errors, print_frame, print_json
 
 corpus_app = typer.Typer(no_args_is_help=True, help="Gather a study's documents into its database.")
 
-StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
 AllowPrivateOption = Annotated[bool, typer.Option(
     "--allow-private", help="Also download from loopback, private and link-local addresses (your own network).")]
-
 
 FINE = ("added", "linked", "unchanged")
 #: outcomes that are explained, not failures: a landing page followed, a login-only link, robots.txt,
@@ -94,7 +91,7 @@ def add_command(
                 skipped_rows += 1
                 continue
             target = str(row["path"])
-            if target.startswith(("http://", "https://")):
+            if target.lower().startswith(("http://", "https://")):
                 urls.append({"url": target, "title": row["title"], "case_ids": row["case_ids"], "type": row["type"]})
                 continue
             outcomes.append(add_file(store, Path(target), case_ids=row["case_ids"],  # type: ignore[arg-type]
@@ -112,10 +109,9 @@ def add_command(
         outcomes.append(ImportOutcome(str(path), "failed", "no such file or folder"))
     existing = [p for p in targets if p not in missing]
     if existing:
-        with Progress(transient=True) as progress:
-            task = progress.add_task("Importing", total=None)
+        with progress("Importing") as step:
             result = add_paths(store, existing, case_ids=case or [], doc_type=doc_type, corpus_folder=corpus_folder,
-                               known_cases=known, progress=lambda: progress.advance(task))
+                               known_cases=known, progress=step)
         outcomes += result.outcomes
     report(outcomes, skipped_rows=skipped_rows)
 
@@ -168,10 +164,8 @@ def fetch_command(
     if allow_private:
         overrides["allow_private"] = True
     settings = settings_from(policy.model_copy(update=overrides))
-    with Progress(transient=True) as progress:
-        task = progress.add_task("Fetching", total=None)
-        outcomes = fetch_study(study, store, settings=settings, refresh=refresh,
-                               progress=lambda: progress.advance(task))
+    with progress("Fetching") as step:
+        outcomes = fetch_study(study, store, settings=settings, refresh=refresh, progress=step)
     report(outcomes)
 
 

@@ -100,7 +100,8 @@ def extract(data: bytes, name: str = "", *, max_bytes: int = MAX_FILE_BYTES) -> 
     except _Refused as exc:
         return Extracted(status="failed", message=str(exc), kind=kind)
     except MemoryError:
-        return Extracted(status="failed", message="ran out of memory while extracting the text", kind=kind)
+        return Extracted(status="failed", kind=kind,
+                         message="ran out of memory (over the memory budget) while extracting the text")
     except (RecursionError, Exception) as exc:  # a damaged file must never end the batch
         first = (str(exc).splitlines() or [""])[0][:200]
         return Extracted(status="failed", kind=kind,

@@ -129,12 +129,16 @@ def _name_for(url: str, content_type: str) -> str:
 
 def fetch_reading_list(store: Store, items: list[dict[str, object]], cache_dir: Path,
                        settings: FetchSettings | None = None,
-                       progress: Callable[[], None] | None = None) -> list[ImportOutcome]:
-    """Download and import each ``{"url", "title", "case_ids"}`` item; every attempt is recorded."""
-    fetcher = Fetcher(cache_dir, settings)
+                       progress: Callable[[int, int], None] | None = None, *,
+                       client: GuardedClient | None = None) -> list[ImportOutcome]:
+    """Download and import each ``{"url", "title", "case_ids"}`` item; every attempt is recorded.
+
+    ``client`` replaces the guarded client built from ``settings`` (tests give one with a fake
+    resolver)."""
+    fetcher = Fetcher(cache_dir, settings, client=client)
     outcomes: list[ImportOutcome] = []
     try:
-        for item in items:
+        for done, item in enumerate(items, 1):
             url = printable(str(item.get("url") or ""))
             cases = list(item.get("case_ids") or [])  # type: ignore[call-overload]
             try:
@@ -157,7 +161,7 @@ def fetch_reading_list(store: Store, items: list[dict[str, object]], cache_dir: 
                 outcome = ImportOutcome(url, "failed", f"cannot record the attempt ({type(exc).__name__}: {exc})")
             outcomes.append(outcome)
             if progress:
-                progress()
+                progress(done, len(items))
     finally:
         fetcher.close()
     return outcomes

@@ -298,13 +298,14 @@ def settled_urls(store: Store) -> set[str]:
 
 def gather_items(store: Store, items: Sequence[Item], cache_dir: Path, policy: FetchPolicy | None = None, *,
                  settings: FetchSettings | None = None, refresh: bool = False,
-                 progress: Callable[[], None] | None = None) -> list[ImportOutcome]:
-    """Gather every item not settled before (all of them with ``refresh``)."""
+                 progress: Callable[[int, int], None] | None = None) -> list[ImportOutcome]:
+    """Gather every item not settled before (all of them with ``refresh``); ``progress(done, total)``
+    after each item."""
     done = set() if refresh else settled_urls(store)
     gatherer = Gatherer(store, cache_dir, policy, settings)
     outcomes: list[ImportOutcome] = []
     try:
-        for item in items:
+        for count, item in enumerate(items, 1):
             if item.url in done:
                 outcomes.append(ImportOutcome(item.url, "skipped", "settled by an earlier fetch"))
             else:
@@ -313,7 +314,7 @@ def gather_items(store: Store, items: Sequence[Item], cache_dir: Path, policy: F
                 except Exception as exc:  # one item's surprise must not end the batch
                     outcomes.append(ImportOutcome(item.url, "failed", f"{type(exc).__name__}: {exc}"))
             if progress:
-                progress()
+                progress(count, len(items))
     finally:
         gatherer.close()
     return outcomes

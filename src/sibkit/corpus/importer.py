@@ -23,7 +23,7 @@ from sibkit.corpus.budget import extract_within_budget
 from sibkit.corpus.extraction import KIND_BY_SUFFIX, MAX_FILE_BYTES, Extracted, count_words
 from sibkit.errors import SibkitError
 from sibkit.indigo.values import parse_partial_date
-from sibkit.store import DOCUMENT_TYPES, Document, DocumentCase, Store
+from sibkit.store import DOCUMENT_TYPES, Document, DocumentCase, Store, with_retry
 
 
 @dataclass
@@ -101,8 +101,9 @@ def store_document(store: Store, *, sha256: str, extracted: Extracted, case_ids:
     extracted.title = clean_text(extracted.title)
     for attempt in range(3):
         try:
-            return _store_once(store, sha256=sha256, extracted=extracted, case_ids=case_ids, title=title,
-                               doc_type=doc_type, origin=origin, date=date)
+            return with_retry(lambda: _store_once(store, sha256=sha256, extracted=extracted, case_ids=case_ids,
+                                                  title=title, doc_type=doc_type, origin=origin, date=date),
+                              what=f"import of {origin}")
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -112,7 +113,7 @@ def store_document(store: Store, *, sha256: str, extracted: Extracted, case_ids:
 def _store_once(store: Store, *, sha256: str, extracted: Extracted, case_ids: Iterable[str], title: str,
                 doc_type: str, origin: str, date: str | None = None) -> ImportOutcome:
     cases = sorted(set(case_ids))
-    with store.session() as session:
+    with store.session(write=True) as session:
         document = session.scalar(select(Document).where(Document.sha256 == sha256))
         if document is None:
             document = Document(sha256=sha256, title=title or extracted.title or Path(origin).name,
@@ -178,10 +179,11 @@ def read_regular_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES, root: Path
         raise UnsafeInput("failed", f"{kind}; not read") from None
     except OSError as exc:
         raise UnsafeInput("failed", f"cannot read the file ({exc.strerror or exc})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UnsafeInput("refused", f"{_file_kind(info.st_mode)}, not a regular file; not read")
     with os.fdopen(fd, "rb", buffering=0) as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafeInput("refused", f"{_file_kind(info.st_mode)}, not a regular file; not read")
         if info.st_size > max_bytes:
             raise UnsafeInput("too_large", f"{info.st_size:,} bytes, over the {max_bytes:,} byte limit")
         chunks: list[bytes] = []
@@ -259,30 +261,29 @@ def case_from_folder(path: Path, corpus_folder: Path | None, known_cases: set[st
 
 def add_paths(store: Store, paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type: str = "other",
               corpus_folder: Path | None = None, known_cases: set[str] | None = None,
-              progress=None) -> ImportReport:  # type: ignore[no-untyped-def]
-    """Add files and folders; the folder convention adds each file's case.
+              progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Add files and folders; the folder convention adds each file's case. ``progress(done, total)``.
 
     A file found inside a folder is read only if its real path stays inside that folder (a
     symlink out of it is refused); a file named directly is read wherever it is, if regular."""
     report = ImportReport()
-    for named in paths:
-        root = named if named.is_dir() and not named.is_symlink() else None
-        for path in iter_files([named]):
-            origin = printable(str(path))
-            if path.is_symlink() and os.path.isdir(path):
-                report.outcomes.append(ImportOutcome(origin, "refused", "a symlinked folder; not followed"))
-                continue
-            if path.suffix.lower() not in KIND_BY_SUFFIX and path.suffix:
-                report.outcomes.append(ImportOutcome(origin, "skipped", f"unsupported file type "
-                                                                         f"{printable(path.suffix)}"))
-                continue
+    work = [(path, named if named.is_dir() and not named.is_symlink() else None)
+            for named in paths for path in iter_files([named])]
+    for done, (path, root) in enumerate(work, 1):
+        origin = printable(str(path))
+        if path.is_symlink() and os.path.isdir(path):
+            report.outcomes.append(ImportOutcome(origin, "refused", "a symlinked folder; not followed"))
+        elif path.suffix.lower() not in KIND_BY_SUFFIX and path.suffix:
+            report.outcomes.append(ImportOutcome(origin, "skipped", f"unsupported file type "
+                                                                     f"{printable(path.suffix)}"))
+        else:
             cases = set(case_ids)
             from_folder = case_from_folder(path, corpus_folder, known_cases or set())
             if from_folder:
                 cases.add(from_folder)
             report.outcomes.append(add_file(store, path, case_ids=cases, doc_type=doc_type, root=root))
-            if progress:
-                progress()
+        if progress:
+            progress(done, len(work))
     return report
 
 

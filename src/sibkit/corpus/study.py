@@ -11,6 +11,7 @@ from sibkit.corpus.fetch import FetchSettings
 from sibkit.corpus.gather import Item, gather_items, plan
 from sibkit.corpus.importer import ImportOutcome
 from sibkit.corpus.status import corpus_status, held_document_keys
+from sibkit.errors import SibkitError
 from sibkit.store import Store, open_store
 from sibkit.study import Study, distinct_documents, select
 
@@ -32,6 +33,14 @@ def selected_cases(study: Study, store: Store) -> list[str]:
 
 def candidate_cases(study: Study) -> set[str]:
     return set(study.dataset().projects["id"])
+
+
+def check_case_id(study: Study, case_id: str, option: str = "--case") -> str:
+    """``case_id`` when the dataset has that project; else one clear error naming it."""
+    if case_id not in candidate_cases(study):
+        raise SibkitError(f"{option} {case_id!r}: no such project in the dataset "
+                          "(project ids look like INDIGO-POJ-0001; see `sibkit select STUDY`)")
+    return case_id
 
 
 def reading_list_items(study: Study, case_ids: Sequence[str]) -> list[dict[str, object]]:
@@ -64,7 +73,7 @@ def study_items(study: Study, store: Store) -> list[Item]:
 
 
 def fetch_study(study: Study, store: Store, *, settings: FetchSettings | None = None, cache_dir: Path | None = None,
-                refresh: bool = False, progress: Callable[[], None] | None = None) -> list[ImportOutcome]:
+                refresh: bool = False, progress: Callable[[int, int], None] | None = None) -> list[ImportOutcome]:
     """Gather the selected cases' reading list (landing pages followed, archive copies, login walls,
     robots.txt; see :mod:`sibkit.corpus.gather`), resuming where an earlier run stopped."""
     from sibkit import paths

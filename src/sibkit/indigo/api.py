@@ -33,8 +33,8 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")
 class ApiClient:
     """Fetches INDIGO records; every successful response is cached on disk by URL."""
 
-    def __init__(self, base_url: str, cache_dir: Path | None, *, timeout: float = 30.0, retries: int = 4,
-                 backoff: float = 0.5, refresh: bool = False, progress: bool = True,
+    def __init__(self, base_url: str, cache_dir: Path | None, *, timeout: float = 30.0, connect_timeout: float = 5.0,
+                 retries: int = 4, backoff: float = 0.5, refresh: bool = False, progress: bool = True,
                  allow_private: bool = False) -> None:
         self.base_url = base_url.rstrip("/")
         self.cache_dir = cache_dir
@@ -43,7 +43,10 @@ class ApiClient:
         self.refresh = refresh
         self.progress = progress
         self.requests_made = 0
-        self._client = GuardedClient(timeout=timeout, max_bytes=MAX_RESPONSE_BYTES, allow_private=allow_private)
+        self.connect_timeout = connect_timeout
+        self._connected = False
+        self._client = GuardedClient(timeout=timeout, connect_timeout=connect_timeout, max_bytes=MAX_RESPONSE_BYTES,
+                                     allow_private=allow_private)
 
     def close(self) -> None:
         self._client.close()
@@ -79,8 +82,13 @@ class ApiClient:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             self.requests_made += 1
             download = self._client.get(url)
+            self._connected = self._connected or download.connected
             if download.ok:
                 return download.body
+            if download.status in ("network_error", "timeout") and not self._connected:
+                # the server was never reached: retrying only makes the user wait
+                raise DataSourceError(f"{url}: cannot connect within {self.connect_timeout:g} s "
+                                      f"({download.message}); check the address and your connection")
             last_error = f"{download.status}: {download.message}" if download.message else download.status
             if not download.retryable:
                 raise DataSourceError(download.line())

@@ -47,6 +47,24 @@ def parse_as_of(text: str | None) -> dt.date | None:
         raise SibkitError(f"--as-of {text!r}: expected a date as YYYY-MM-DD") from None
 
 
+def check_filters(dataset: Dataset, filters: Filters) -> None:
+    """Refuse filter values that can never match, naming the option (a typo would silently give 0)."""
+    from sibkit.indigo.values import country_code_problem, unknown_value_problem
+
+    for code in filters.countries:
+        if problem := country_code_problem(code):
+            raise SibkitError(f"--country: {problem}")
+    for option, column, given in (("--sector", "sector", filters.sectors), ("--stage", "stage", filters.stages)):
+        if not given:
+            continue
+        known = sorted({str(v) for v in derived(dataset)[column].dropna()})
+        for value in given:
+            if problem := unknown_value_problem(column, value, known):
+                raise SibkitError(f"{option}: {problem}")
+    if filters.live_from is not None and filters.live_to is not None and filters.live_from > filters.live_to:
+        raise SibkitError(f"--live-from {filters.live_from} is after --live-to {filters.live_to}")
+
+
 def filter_projects(dataset: Dataset, filters: Filters) -> pd.DataFrame:
     """Derived project rows that pass the filters."""
     frame = derived(dataset)
@@ -70,15 +88,48 @@ def filter_projects(dataset: Dataset, filters: Filters) -> pd.DataFrame:
     return frame[keep]
 
 
+def total(values: pd.Series) -> float | None:
+    """The sum of the known values; None (not 0) when no value is known."""
+    known = values.dropna()
+    return float(known.sum()) if len(known) else None
+
+
 def headline(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts and sums over derived project rows; missing values are counted, not guessed."""
     return {
         "projects": len(frame),
-        "service_users": float(frame["service_users"].sum()),
+        "service_users": total(frame["service_users"]),
         "service_users_missing": int(frame["service_users"].isna().sum()),
-        "capital_raised_usd": float(frame["capital_raised_usd"].sum()),
+        "capital_raised_usd": total(frame["capital_raised_usd"]),
         "capital_missing": int(frame["capital_raised_usd"].isna().sum()),
     }
+
+
+def _spread(values: pd.Series) -> dict[str, Any]:
+    present = values.dropna()
+    return {"total": float(present.sum()), "median": float(present.median()) if len(present) else None,
+            "mean": float(present.mean()) if len(present) else None, "based_on": len(present)}
+
+
+def summary(frame: pd.DataFrame, currency: str | None = None) -> dict[str, Any]:
+    """Headline figures with what each rests on: totals, medians and how many projects have a value
+    (service users actual and target apart, capital, duration of service provision in years).
+    With ``currency`` (e.g. "GBP"), capital in that currency too, over projects that state it."""
+    result: dict[str, Any] = {
+        "projects": len(frame),
+        "service_users": _spread(frame["service_users"]),
+        "service_users_actual": _spread(frame["service_users_actual"]),
+        "service_users_target": _spread(frame["service_users_target"]),
+        "capital_raised_usd": _spread(frame["capital_raised_usd"]),
+        "duration_years": _spread(frame["duration_years"]),
+    }
+    both = frame.dropna(subset=["service_users_actual", "service_users_target"])
+    result["actual_vs_target"] = {"actual": float(both["service_users_actual"].sum()),
+                                  "target": float(both["service_users_target"].sum()), "based_on": len(both)}
+    if currency:
+        own = frame[frame["capital_currency"] == currency]
+        result["capital_raised_local"] = {"currency": currency, **_spread(own["capital_raised"])}
+    return result
 
 
 def breakdown(frame: pd.DataFrame, by: str) -> pd.DataFrame:

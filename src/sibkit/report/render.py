@@ -109,8 +109,10 @@ def _scenarios(table: pd.DataFrame) -> tuple[list[str], dict[tuple[str, str], di
         return [], {}
     labels: list[str] = []
     cells: dict[tuple[str, str], dict[str, object]] = {}
+    several_indices = "index" in table.columns and table["index"].nunique() > 1
     for row in table.to_dict("records"):
-        label = f"tolerance {100 * row['tolerance']:.0f}%, {row['presence']}"
+        index = f"{row['index']} index, " if several_indices else ""
+        label = f"tolerance {100 * row['tolerance']:.0f}%, {index}{row['presence']}"
         if label not in labels:
             labels.append(label)
         cells[(row["theme"], label)] = row

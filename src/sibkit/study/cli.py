@@ -10,14 +10,12 @@ import pandas as pd
 import typer
 
 from sibkit import spreadsheet
+from sibkit.cli_common import DataOption, StudyArgument, console, errors, print_frame, print_json
 from sibkit.errors import SibkitError
-from sibkit.indigo.cli import DataOption, console, errors, print_frame, print_json
-from sibkit.study.model import Study, load_study
+from sibkit.study.model import Study, load_study, tolerance_problem
 from sibkit.study.selection import distinct_documents, select
 
 study_app = typer.Typer(no_args_is_help=True, help="Create and check study files.")
-
-StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
 
 
 @study_app.command("init")
@@ -33,10 +31,51 @@ def init_command(path: Annotated[Path, typer.Argument(help="Where to write the e
 
 
 @study_app.command("check")
-def check_command(study_path: StudyArgument) -> None:
-    """Validate a study file and print its settings."""
+def check_command(study_path: StudyArgument,
+                  as_json: Annotated[bool, typer.Option("--json", help="Print every setting, defaults included, "
+                                                        "as JSON.")] = False) -> None:
+    """Validate a study file and summarise what it will do (paths resolved, unset options left out)."""
     study = load_study(study_path)
-    print_json(study.model_dump(mode="json", by_alias=True))
+    if as_json:
+        print_json(study.model_dump(mode="json", by_alias=True))
+        return
+    for line in study_summary(study):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _compact(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_compact(v)}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return "; ".join(_compact(v) for v in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def study_summary(study: Study) -> list[str]:
+    """The resolved study in a few readable lines: what data, which steps, which choices."""
+    from sibkit.study.selection import describe_step
+
+    data = study.data_source() or "the local copy (sibkit data download)"
+    lines = [f"{study.title}  ({study.path})", "OK: the study file is valid.", f"data: {data}", "selection:"]
+    lines += [f"  {n}. {describe_step(step)[0]}" for n, step in enumerate(study.selection, 1)] or ["  (all projects)"]
+    lines.append(f"database: {study.database_url()}")
+    lines.append(f"corpus folder: {study.resolve(study.corpus.folder)}")
+    lines.append(f"report folder: {study.resolve(study.report.folder)}")
+    dump = study.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for section in dump:
+        if section in ("title", "data", "selection", "report"):
+            continue
+        value = dump[section]
+        if section == "corpus":
+            value = {k: v for k, v in value.items() if k not in ("database", "folder")}
+        if isinstance(value, dict):
+            lines.append(f"{section}:")
+            lines += [f"  {key}: {_compact(item)}" for key, item in value.items()]
+        else:
+            lines.append(f"{section}: {_compact(value)}")
+    return lines
 
 
 def load_with_data(study_path: Path, data: str | None) -> Study:
@@ -55,8 +94,10 @@ def select_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print {flow, selected} as JSON.")] = False,
     reading_list: Annotated[bool, typer.Option("--reading-list", help="List each selected case's candidate "
                                                "documents (title, URL, where INDIGO lists it).")] = False,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for selection.csv "
+    output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FOLDER", help="Folder for selection.csv "
                                                 "(default: the study's report folder).")] = None,
+    show_excluded: Annotated[bool, typer.Option("--show-excluded", help="Also list the ids excluded at each step "
+                                                "(selection.csv always has them).")] = False,
 ) -> None:
     """Apply the study's selection criteria in order and show the flow of exclusions."""
     study = load_with_data(study_path, data)
@@ -85,12 +126,15 @@ def select_command(
             continue
         console.print(f"  - {row['excluded']} excluded ({row['reason']}) -> {row['out']} {row['step']}",
                       markup=False)
-        if row["excluded_ids"]:
+        if show_excluded and row["excluded_ids"]:
             console.print(f"      {', '.join(row['excluded_ids'])}", markup=False)
     cases = selection.cases.set_index("case_id").loc[selection.selected].reset_index()
     print_frame(cases[["case_id", "name", "distinct_documents"]], title=f"{len(cases)} selected cases")
     if reading_list:
         print_frame(listing[["case_id", "title", "url", "listed_in"]], title="Candidate reading list")
+    if not show_excluded and any(row["excluded_ids"] for row in selection.flow.to_dict("records")):
+        console.print("Excluded ids: --show-excluded, or the step and reason per case in selection.csv.",
+                      markup=False)
     console.print(f"Flow written to {folder / 'selection.csv'}"
                   + (f", reading list to {folder / 'reading-list.csv'}" if reading_list else ""), markup=False)
 
@@ -119,11 +163,16 @@ def classify_command(
     evidence: Annotated[bool, typer.Option("--evidence", help="Also show each outcome metric's evidence.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for the classification tables "
                                                 "(default with a study: its report folder).")] = None,
+    explain_id: Annotated[str | None, typer.Option("--explain", metavar="ID", help="Explain one case: every metric, "
+                                                   "target, result by period, payment, the rule that decided and "
+                                                   "any missing evidence.")] = None,
 ) -> None:
     """Classify cases as successful, struggling or insufficient data, with the evidence."""
     from sibkit.indigo import load
-    from sibkit.outcomes import classify, classify_study
+    from sibkit.outcomes import INDICES, classify, classify_study, explain, explain_lines
 
+    if tolerance is not None and (problem := tolerance_problem(tolerance)):
+        raise SibkitError(f"--tolerance: {problem}")
     if study_path is not None:
         if project:
             raise SibkitError("give a study file or --project ids, not both")
@@ -131,12 +180,22 @@ def classify_command(
         if tolerance is not None:
             study.outcomes.tolerance = tolerance
         result = classify_study(study, select(study, extra_documents=held_documents(study)))
+        dataset = study.dataset()
         folder = output or study.resolve(study.report.folder)
     else:
         if not project:
             raise SibkitError("give a study file, or --project ID (with --data SOURCE if not using the local copy)")
-        result = classify(load(data), project, tolerance=0.15 if tolerance is None else tolerance)
+        dataset = load(data)
+        result = classify(dataset, project, tolerance=0.15 if tolerance is None else tolerance)
         folder = output
+    if explain_id is not None:
+        account = explain(dataset, result, explain_id)
+        if as_json:
+            print_json(account)
+        else:
+            for line in explain_lines(account):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+        return
     if folder is not None:
         written = result.write_tables(folder)
     for warning in result.warnings:
@@ -146,7 +205,8 @@ def classify_command(
         return
     columns = ["case_id", "stage", "achievement_ratio", "metrics_with_ratio", "payments_made", "maximum_payment",
                "payment_currency", "payment_ratio", "class", "decided_by"]
-    print_frame(result.cases[columns], title=f"Classification (tolerance {result.tolerance:g})")
+    print_frame(result.cases[columns], title=f"Classification (tolerance {result.tolerance:g})",
+                keep=["class", "decided_by"], hint="--json (or the CSV tables)")
     if evidence and len(result.metrics):
         print_frame(result.metrics[["case_id", "metric_id", "target", "achieved", "result_type", "period_end",
                                     "ratio", "note"]], title="Outcome metrics")
@@ -156,10 +216,21 @@ def classify_command(
                     title="Manual overrides")
     counts = result.cases["class"].value_counts()
     console.print(", ".join(f"{k}: {v}" for k, v in counts.items()), markup=False)
+    by_index = {name: result.cases[f"class_by_{name}"].value_counts().to_dict() for name in INDICES}
+    console.print("By index (the achievement rule reading each): " + "; ".join(
+        f"{name}{' (decides)' if name == result.index else ''}: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts_.items())) for name, counts_ in by_index.items()),
+        markup=False)
+    disagree = result.cases[result.cases["indices_disagree"]]
+    if len(disagree):
+        print_frame(disagree[["case_id", "achievement_ratio", "weighted_index", "share_at_target", "payment_ratio",
+                              *(f"class_by_{name}" for name in INDICES)]],
+                    title="Cases whose class depends on the index")
     if result.sensitivity is not None:
         changed = result.sensitivity[result.sensitivity["changes"]]
         if len(changed):
-            print_frame(changed, title="Cases whose class depends on the tolerance")
+            print_frame(changed[["case_id", *(c for c in changed.columns if c.startswith("class_at_")), "changes"]],
+                        title=f"Cases whose class depends on the tolerance ({result.index} index)")
         else:
             console.print("No case changes class across the sensitivity tolerances.", markup=False)
     if folder is not None:

@@ -1,7 +1,7 @@
 """The study file: one YAML file that declares every choice of a study, validated.
 
 Sections: ``data``, ``selection`` (ordered steps), ``outcomes``, ``corpus``, ``codebook``,
-``analysis``, ``report``. Unknown keys are refused with a message naming the key.
+``analysis``, ``qca``, ``report``. Unknown keys are refused with a message naming the key.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sibkit.errors import SibkitError
+from sibkit.yamlfile import load_yaml
 
 
 class Strict(BaseModel):
@@ -71,19 +71,38 @@ class Step(Strict):
 RuleName = Literal["achievement", "payment"]
 
 
+def tolerance_problem(value: float) -> str | None:
+    """Why ``value`` is not a tolerance (a share between 0 and 1), with the likely meaning."""
+    if 0 <= value < 1:
+        return None
+    if 1 <= value < 100:
+        return f"tolerance {value:g} is not between 0 and 1; for {value:g}% write {value / 100:g}"
+    return f"tolerance {value:g} is not between 0 and 1 (e.g. 0.15 for 15%)"
+
+
 class Outcomes(Strict):
-    tolerance: float = Field(default=0.15, ge=0, lt=1)
+    tolerance: float = 0.15
     sensitivity: list[float] = Field(default_factory=lambda: [0.10, 0.15])
     rules: list[RuleName] = Field(default_factory=lambda: ["achievement", "payment"], min_length=1)
     classify_in_implementation: bool = True
     overrides: str | None = None
+    # which reading of the outcome metrics the achievement rule uses: median ratio, weighted
+    # achievement index (weights: maximum outcome payments), share of metrics at or above target
+    index: Literal["median", "weighted", "share"] = "median"
+
+    @field_validator("tolerance")
+    @classmethod
+    def _tolerance(cls, value: float) -> float:
+        if problem := tolerance_problem(value):
+            raise ValueError(problem)
+        return value
 
     @field_validator("sensitivity")
     @classmethod
     def _in_range(cls, value: list[float]) -> list[float]:
         for tolerance in value:
-            if not 0 <= tolerance < 1:
-                raise ValueError(f"tolerance {tolerance} is not between 0 and 1")
+            if problem := tolerance_problem(tolerance):
+                raise ValueError(problem)
         return value
 
 
@@ -182,10 +201,40 @@ class Analysis(Strict):
     alternative_presence: list[Presence] = Field(
         default_factory=lambda: [Presence(min_references=2), Presence(min_rate=5.0)])
     seed: int = 12345
-    permutations: int = Field(default=9999, ge=99)
-    bootstrap: int = Field(default=2000, ge=100)
+    # upper bounds keep memory and time sane: each costs resamples x cases numbers per theme
+    permutations: int = Field(default=9999, ge=99, le=100_000)
+    bootstrap: int = Field(default=2000, ge=100, le=100_000)
     primary_themes: list[str] | None = None  # theme ids (a parent stands for its children); None: all themes
     published: list[Published] = Field(default_factory=list)
+
+
+class Anchors(Strict):
+    """Direct-method calibration anchors (references per 10,000 words) for fuzzy-set QCA."""
+
+    full_out: float
+    crossover: float
+    full_in: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Anchors:
+        if not (self.full_out < self.crossover < self.full_in or self.full_out > self.crossover > self.full_in):
+            raise ValueError("the crossover must lie strictly between full_out and full_in")
+        return self
+
+
+class Qca(Strict):
+    """Qualitative Comparative Analysis: which combinations of themes go with the outcome."""
+
+    conditions: list[str] = Field(default_factory=list)   # theme ids
+    outcome: Literal["successful", "struggling"] = "successful"
+    fuzzy: bool = False
+    anchors: Anchors = Field(default_factory=lambda: Anchors(full_out=0.5, crossover=2.0, full_in=8.0))
+    theme_anchors: dict[str, Anchors] = Field(default_factory=dict)
+    frequency: int = Field(default=1, ge=1)
+    consistency: float = Field(default=0.8, gt=0, le=1)
+    pri: float | None = Field(default=None, ge=0, le=1)
+    expectations: dict[str, Literal["present", "absent"]] = Field(default_factory=dict)
+    cases_per_row: float = Field(default=0.5, gt=0)
 
 
 class Report(Strict):
@@ -202,6 +251,7 @@ class Study(Strict):
     corpus: Corpus = Field(default_factory=Corpus)
     codebook: str = "relational-sib"
     analysis: Analysis = Field(default_factory=Analysis)
+    qca: Qca = Field(default_factory=Qca)
     report: Report = Field(default_factory=Report)
 
     _path: Path | None = PrivateAttr(default=None)
@@ -296,12 +346,7 @@ def _allowed_keys(location: tuple[Any, ...]) -> list[str]:
 
 
 def parse_study(text: str, source: str = "study") -> Study:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise SibkitError(f"{source}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    raw = load_yaml(text, source)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -310,6 +355,8 @@ def parse_study(text: str, source: str = "study") -> Study:
         study = Study.model_validate(raw)
     except ValidationError as exc:
         raise SibkitError(validation_message(source, exc)) from None
+    except RecursionError:
+        raise SibkitError(f"{source}: nested too deeply to be a study file") from None
     study._text = text
     return study
 

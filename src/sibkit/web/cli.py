@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sibkit.indigo.cli import DataOption, console
+from sibkit.cli_common import DataOption, console
 
 
 def serve_command(
@@ -17,7 +17,8 @@ def serve_command(
     = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     screenshots: Annotated[Path | None, typer.Option("--screenshots", help="Instead of serving, save PNG "
-                                                     "screenshots of the dashboard and a project page here.")] = None,
+                                                     "screenshots of the dashboard, the explorer and a project page "
+                                                     "at 1440 and 390 px wide here.")] = None,
 ) -> None:
     """Serve the web app (read-only)."""
     import uvicorn
