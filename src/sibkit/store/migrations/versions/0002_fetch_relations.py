@@ -2,14 +2,14 @@
 the archive copy of a live URL (``relation``), and from which URL (``source_url``).
 
 Revision ID: fetch_relations
-Revises: 0002
+Revises: interop (chained after main's REFI-QDA tables)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "fetch_relations"
-down_revision = "0002"
+down_revision = "interop"
 branch_labels = None
 depends_on = None
 
