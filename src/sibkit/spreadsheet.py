@@ -57,7 +57,7 @@ def to_csv(frame: pd.DataFrame, target: Any, **options: Any) -> Any:
     options.setdefault("index", False)
     safe = safe_frame(frame)
     text_columns = [c for c in safe.columns if _is_text(safe[c])]
-    if any(safe[c].map(lambda v: isinstance(v, str) and "\r" in v).any() for c in text_columns):
+    if any(safe[c].map(lambda v: isinstance(v, str) and "\r" in v).to_numpy(dtype=bool).any() for c in text_columns):
         options.setdefault("lineterminator", "\r\n")
     return safe.to_csv(target, **options)
 
