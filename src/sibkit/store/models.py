@@ -64,6 +64,10 @@ class FetchAttempt(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"), nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: how the URL was reached: ``listed`` (INDIGO's reading list), ``attachment`` (linked from the
+    #: landing page ``source_url``) or ``archive`` (the web archive copy of the live ``source_url``)
+    relation: Mapped[str] = mapped_column(String(12), default="listed", server_default="listed")
+    source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Reference(Base):
