@@ -69,8 +69,13 @@ def test_the_report_has_the_replication_table(study_run: Path) -> None:
     practices = replication[replication["unit"] == "pp"]
     assert set(practices["published_low"]) == {13} and set(practices["published_high"]) == {23}
     assert set(practices["n_successful"]) == {8} and set(practices["n_struggling"]) == {8}
-    # with 8 cases a side every Newcombe interval includes zero and the published range: undetermined
-    assert set(replication["verdict"]) == {"undetermined"}
+    # with 8 cases a side every Newcombe interval includes zero, so no practice can be "consistent"; an
+    # interval wholly below +13 pp (e.g. 0 of 8 vs 2 of 8: -25 pp, -59.1 to +12.0) is "not consistent"
+    assert (practices["ci_low"] < 0).all() and (practices["ci_high"] > 0).all()
+    expected = ["not consistent" if high < 13 or low > 23 else "undetermined"
+                for low, high in zip(practices["ci_low"], practices["ci_high"], strict=True)]
+    assert practices["verdict"].tolist() == expected
+    assert replication["verdict"].iloc[-1] == "undetermined"
     findings = pd.read_csv(study_run / "report" / "findings.csv")
     assert sorted(findings["family"].value_counts().items()) == [("primary", 8), ("secondary", 6)]
     text = _text((study_run / "report" / "report.html").read_text(encoding="utf-8"))

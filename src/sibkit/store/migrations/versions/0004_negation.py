@@ -1,7 +1,7 @@
 """References remember whether their hit lies in a negated clause.
 
 Revision ID: negation
-Revises: interop (chained after main's REFI-QDA migration)
+Revises: interop
 """
 
 import sqlalchemy as sa

@@ -2,7 +2,7 @@
 the archive copy of a live URL (``relation``), and from which URL (``source_url``).
 
 Revision ID: fetch_relations
-Revises: interop (chained after main's REFI-QDA tables)
+Revises: negation
 """
 
 import sqlalchemy as sa
