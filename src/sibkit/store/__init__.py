@@ -25,6 +25,9 @@ from sibkit.store.models import (
     Memo,
     Reference,
     ReviewDecision,
+    User,
+    WebSession,
+    WorkbenchSetting,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -100,4 +103,5 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
 
 
 __all__ = ["DOCUMENT_TYPES", "Base", "CodingState", "Document", "DocumentCase", "FetchAttempt", "Memo",
-           "Reference", "ReviewDecision", "Store", "head_revision", "open_store"]
+           "Reference", "ReviewDecision", "Store", "User", "WebSession", "WorkbenchSetting", "head_revision",
+           "open_store"]

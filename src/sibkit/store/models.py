@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 DOCUMENT_TYPES = ("evaluation", "review", "commentary", "article", "indigo_record", "other")
@@ -85,6 +85,7 @@ class Reference(Base):
 
 class ReviewDecision(Base):
     __tablename__ = "review_decisions"
+    __table_args__ = (Index("ix_review_decisions_coder_reference", "coder", "reference_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference_id: Mapped[int] = mapped_column(ForeignKey("references.id", ondelete="RESTRICT"), index=True)
@@ -93,6 +94,8 @@ class ReviewDecision(Base):
     decision: Mapped[str] = mapped_column(String(10))
     new_theme: Mapped[str | None] = mapped_column(String(80), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    previous_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The same coder's decision on this reference that this one follows (None for the first)."""
 
 
 class CodingState(Base):
@@ -124,3 +127,37 @@ class Memo(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (Index("ix_memos_target", "target_kind", "target_id"),)
+
+
+ROLES = ("admin", "coder", "viewer")
+
+
+class User(Base):
+    """An account of the review workbench in team mode (``sibkit users add``); never deleted, only disabled."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(10), default="coder")
+    password_hash: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser: the SHA-256 of its cookie token (the token itself is never stored)."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class WorkbenchSetting(Base):
+    """Study-wide settings of the review workbench (e.g. ``blind``: a round in progress)."""
+
+    __tablename__ = "workbench_settings"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
