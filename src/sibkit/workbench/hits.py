@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -192,7 +193,7 @@ def document_segments(store: Store, document_id: int, focus: int | None) -> tupl
     segments: list[dict[str, Any]] = []
     active: list[tuple[int, int, str]] = []  # (end, reference id, theme) of the references covering a segment
     anchored = False
-    for left, right in zip(cuts, cuts[1:], strict=False):
+    for left, right in pairwise(cuts):
         active = [a for a in active if a[0] > left] + opening.get(left, [])
         is_focus = any(i == focus for _, i, _ in active)
         segments.append({"text": text[left:right], "themes": sorted({t for _, _, t in active}), "focus": is_focus,
