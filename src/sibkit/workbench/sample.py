@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select
 from sibkit.store import Document, DocumentCase, Reference, Store
 
 SENTENCE = "The provider and the commissioner held close partnership working meetings every month."
-HOSTILE = 'A hostile line: <script>alert("x")</script> and <img src=x "onerror=alert(1)> stay text.'
+HOSTILE = 'A hostile line: <script>alert("x")</script> and <img src=x "onerror=alert(1)> stay text \U0001F642.'
 THEMES = (("partnership", "Partnership"), ("coproduction", "Co-production"), ("learning", "Mutual learning"))
 
 

@@ -28,6 +28,17 @@
     }
   });
 
+  // Enter on the recode choice sends it (a select does not submit its form by itself).
+  var recode = document.getElementById("recode-theme");
+  if (recode) {
+    recode.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        recode.form.requestSubmit();
+      }
+    });
+  }
+
   // The memo's target follows the "On" choice (reference, document, case).
   var kind = document.getElementById("memo-kind");
   var memoTarget = document.getElementById("memo-target");
