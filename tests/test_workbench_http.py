@@ -201,3 +201,27 @@ def test_team_mode_roles_login_limit_and_blind_rounds(store) -> None:
     with store.session() as session:
         assert session.query(Memo).one().author == "ann"
     assert list(decision_log(store)["coder"]) == ["ann"]
+
+
+def test_sibkit_serve_mounts_the_workbench_beside_the_dashboard(tmp_path: Path, indigo_dir: Path, dataset) -> None:
+    from sibkit.study import load_study
+    from sibkit.web import create_app
+
+    path = tmp_path / "study.yaml"
+    path.write_text(f"title: Sample\ndata: {indigo_dir}\n", encoding="utf-8")
+    study = load_study(path)
+    study._dataset = dataset
+    store = open_store(study.database_url())
+    first, *_ = add_sample_corpus(store, documents=1, references_per_document=2)
+    with BackgroundServer(create_app(dataset, study, coder="ann")) as server, \
+            httpx.Client(base_url=server.url) as client:
+        assert 'href="/review"' in client.get("/").text
+        page = client.get("/review/queue")
+        assert page.status_code == 200 and _hit(page.text) == first
+        answer = client.post("/review/decide", data={"csrf": _csrf(page.text), "reference_id": first,
+                                                     "decision": "accept", "next": "/review/queue"})
+        assert answer.status_code == 303  # the page cache lets the workbench write, and does not cache it
+        assert _hit(client.get("/review/queue").text) != first
+        assert client.get("/review/queue").headers["content-security-policy"].startswith("default-src 'self'")
+        assert client.post("/projects", data={}).status_code == 405  # the rest stays read-only
+    assert list(decision_log(store)["coder"]) == ["ann"]

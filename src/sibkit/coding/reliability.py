@@ -252,3 +252,10 @@ def coders_in(source: Store | Study) -> list[str]:
     from sibkit.coding.coder import as_store
 
     return sorted(set(standing_decisions(as_store(source))["coder"]))
+
+
+def study_agreement(source: Store | Study) -> pd.DataFrame:
+    """Agreement per reference among all coders when two or more have decided; else an empty table."""
+    if len(coders_in(source)) < 2:
+        return pd.DataFrame(columns=COLUMNS)
+    return reliability(source)

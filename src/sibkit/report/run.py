@@ -57,6 +57,7 @@ class StudyResults:
     inputs: pd.DataFrame
     limitations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def dataset_hash(dataset: Dataset) -> str:
@@ -127,6 +128,9 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         survivors=survivors, examples=examples, themes=theme_table, inputs=inputs,
         warnings=list(classification.warnings))
     results.limitations = _limitations(results)
+    from sibkit.coding.reliability import study_agreement
+
+    results.agreement = study_agreement(store)
     return results
 
 
@@ -193,6 +197,7 @@ def as_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
         "corpus": results.corpus, "documents": results.documents, "case_theme_matrix": results.matrix,
         "findings": results.findings, "sensitivity": results.sensitivity, "sensitivity_summary": results.survivors,
         "examples": results.examples, "themes": results.themes, "inputs": results.inputs,
+        **({"agreement": results.agreement} if len(results.agreement) else {}),
     }
 
 
