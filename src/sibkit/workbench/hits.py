@@ -57,7 +57,8 @@ def standing(coder: str | None = None) -> Any:
                   inner.c.new_theme).where(inner.c.rank == 1).subquery()
 
 
-def _filtered(query: Any, filters: Filters, mine: Any) -> Any:
+def _filtered(query: Any, filters: Filters) -> Any:
+    """``query`` over references narrowed by the filters (status: by ``filters.coder``'s standing decisions)."""
     if filters.theme:
         query = query.where(Reference.theme == filters.theme)
     if filters.origin:
@@ -65,46 +66,63 @@ def _filtered(query: Any, filters: Filters, mine: Any) -> Any:
     if filters.case:
         query = query.where(Reference.document_id.in_(
             select(DocumentCase.document_id).where(DocumentCase.case_id == filters.case)))
-    if filters.status == "unreviewed":
-        query = query.where(or_(mine.c.decision.is_(None), mine.c.decision == "clear"))
-    elif filters.status in _STATUS_DECISION:
-        query = query.where(mine.c.decision == _STATUS_DECISION[filters.status])
+    if filters.status != "all":
+        mine = standing(filters.coder)
+        if filters.status == "unreviewed":
+            query = query.where(Reference.id.not_in(select(mine.c.reference_id).where(mine.c.decision != "clear")))
+        else:
+            query = query.where(Reference.id.in_(select(mine.c.reference_id).where(
+                mine.c.decision == _STATUS_DECISION[filters.status])))
     return query
 
 
 def next_reference(store: Store, filters: Filters, after: int = 0) -> int | None:
     """The first reference of the queue after reference id ``after`` (queue order: reference id)."""
-    mine = standing(filters.coder)
-    query = (select(Reference.id).outerjoin(mine, mine.c.reference_id == Reference.id)
-             .where(Reference.id > after).order_by(Reference.id).limit(1))
+    query = select(Reference.id).where(Reference.id > after).order_by(Reference.id).limit(1)
     with store.session() as session:
-        return session.scalar(_filtered(query, filters, mine))
+        return session.scalar(_filtered(query, filters))
+
+
+def total_references(store: Store, filters: Filters) -> int:
+    """References the filters select, whatever their status."""
+    overall = Filters(theme=filters.theme, case=filters.case, origin=filters.origin, status="all")
+    with store.session() as session:
+        return int(session.scalar(_filtered(select(func.count(Reference.id)), overall)) or 0)
+
+
+def decided_count(store: Store, filters: Filters, coder: str) -> int:
+    """How many of the references the filters select (whatever their status) ``coder`` has decided."""
+    overall = Filters(theme=filters.theme, case=filters.case, origin=filters.origin, status="all")
+    mine = standing(coder)
+    decided = select(func.count()).select_from(mine).join(Reference, Reference.id == mine.c.reference_id).where(
+        mine.c.decision != "clear")
+    with store.session() as session:
+        return int(session.scalar(_filtered(decided, overall)) or 0)
 
 
 def progress(store: Store, filters: Filters, coder: str) -> tuple[int, int]:
     """(references the filters select, ignoring status; how many of them ``coder`` has decided)."""
-    mine = standing(coder)
-    overall = Filters(theme=filters.theme, case=filters.case, origin=filters.origin, status="all")
-    query = select(func.count(Reference.id), func.count(mine.c.reference_id)).outerjoin(
-        mine, and_(mine.c.reference_id == Reference.id, mine.c.decision != "clear"))
-    with store.session() as session:
-        total, done = session.execute(_filtered(query, overall, mine)).one()
-    return int(total), int(done)
+    return total_references(store, filters), decided_count(store, filters, coder)
 
 
 def progress_by(store: Store, coder: str, by: str) -> list[dict[str, Any]]:
     """Per theme (``by="theme"``) or per case: references, decided by ``coder``, decided by anyone."""
     mine = standing(coder)
-    anyone = (select(ReviewDecision.reference_id).where(ReviewDecision.decision != "clear")
-              .distinct().subquery())
+    anyone = standing()
     key = Reference.theme if by == "theme" else DocumentCase.case_id
-    query = (select(key, func.count(Reference.id), func.count(mine.c.reference_id), func.count(anyone.c.reference_id))
-             .outerjoin(mine, and_(mine.c.reference_id == Reference.id, mine.c.decision != "clear"))
-             .outerjoin(anyone, anyone.c.reference_id == Reference.id).group_by(key).order_by(key))
-    if by != "theme":
-        query = query.join(DocumentCase, DocumentCase.document_id == Reference.document_id)
-    with store.session() as session:
-        return [{"key": k, "total": t, "mine": m, "anyone": a} for k, t, m, a in session.execute(query)]
+
+    def counted(query: Any) -> dict[str, int]:
+        if by != "theme":
+            query = query.join(DocumentCase, DocumentCase.document_id == Reference.document_id)
+        with store.session() as session:
+            return dict(session.execute(query.group_by(key)).all())  # type: ignore[arg-type]
+
+    totals = counted(select(key, func.count(Reference.id)))
+    own = counted(select(key, func.count(Reference.id)).join(mine, mine.c.reference_id == Reference.id)
+                  .where(mine.c.decision != "clear"))
+    decided = select(anyone.c.reference_id).where(anyone.c.decision != "clear").distinct().subquery()
+    shared = counted(select(key, func.count(Reference.id)).join(decided, decided.c.reference_id == Reference.id))
+    return [{"key": k, "total": totals[k], "mine": own.get(k, 0), "anyone": shared.get(k, 0)} for k in sorted(totals)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,23 +8,29 @@ refused when the browser says it comes from another site.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import hmac
 import ipaddress
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from sibkit.errors import SibkitError
 from sibkit.workbench import auth, hits
 from sibkit.workbench.hits import Filters
 
+T = TypeVar("T")
 COOKIE = "sibkit_session"
 PREFIX = "/review"
 STATIC = {"workbench.js": "text/javascript; charset=utf-8", "workbench.css": "text/css; charset=utf-8"}
@@ -59,6 +65,29 @@ class Workbench:
         self.env = Environment(loader=PackageLoader("sibkit.workbench", "templates"),
                                autoescape=select_autoescape(["html"]))
         self.env.globals.update(prefix=PREFIX, themes=themes, title=title)
+        self.totals: dict[tuple[str, str, str], tuple[float, int]] = {}
+        # SQLite lets one writer in at a time and makes the others poll with growing sleeps (seconds under
+        # 20 coders); taking turns in this process first keeps each decision a few milliseconds
+        self.write_turn = threading.Lock() if store.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+
+    async def write(self, work: Callable[[], T]) -> T:
+        """Run a database write off the event loop, one at a time per process on SQLite."""
+
+        def in_turn() -> T:
+            with self.write_turn:
+                return work()
+
+        return await run_in_threadpool(in_turn)
+
+    def total(self, filters: Filters) -> int:
+        """References a queue's filters select (kept a minute: only coding a span by hand adds one here, and
+        it clears this; a new run of ``sibkit code`` shows within the minute)."""
+        key = (filters.theme, filters.case, filters.origin)
+        cached = self.totals.get(key)
+        if cached is None or cached[0] < time.monotonic() - 60:
+            cached = (time.monotonic(), hits.total_references(self.store, filters))
+            self.totals[key] = cached
+        return cached[1]
 
     @classmethod
     def for_study(cls, study: Any, single_user: str = "") -> Workbench:
@@ -78,14 +107,14 @@ class Workbench:
         return hmac.new(self.secret, b"login", hashlib.sha256).hexdigest()
 
     def actor(self, request: Request) -> auth.Actor:
+        found = auth.actor_of(self.store, request.cookies.get(COOKIE))
+        if found is not None:
+            return found
         if not auth.has_accounts(self.store):
             if not _is_loopback(request.client.host if request.client else None):
                 raise Forbidden("single-user mode answers this machine only; add accounts with `sibkit users add`")
             return auth.Actor(self.single_user, "admin", self.local_csrf(), single_user=True)
-        found = auth.actor_of(self.store, request.cookies.get(COOKIE))
-        if found is None:
-            raise Forbidden("sign in first", status=401)
-        return found
+        raise Forbidden("sign in first", status=401)
 
     def check_post(self, request: Request, form: Any, expected: str) -> None:
         """Refuse a POST from another site or origin (Sec-Fetch-Site, Origin) or without this session's CSRF
@@ -136,7 +165,7 @@ def build_router(bench: Workbench) -> APIRouter:
         return bench.actor(request)
 
     async def posted(request: Request, *, decide: bool = False, admin: bool = False) -> tuple[auth.Actor, Any]:
-        actor = guard(request)
+        actor = await run_in_threadpool(guard, request)
         form = await request.form()
         bench.check_post(request, form, actor.csrf)
         if decide and not actor.can_decide:
@@ -169,7 +198,7 @@ def build_router(bench: Workbench) -> APIRouter:
         wanted = request.query_params.get("ref")
         reference_id = int(wanted) if wanted else hits.next_reference(bench.store, filters, after)
         hit = hits.hit_in_context(bench.store, reference_id) if reference_id else None
-        total, done = hits.progress(bench.store, filters, actor.name)
+        total, done = bench.total(filters), hits.decided_count(bench.store, filters, actor.name)
         memos = []
         if hit is not None:
             if blind:
@@ -202,8 +231,9 @@ def build_router(bench: Workbench) -> APIRouter:
         new_theme = str(form.get("new_theme", "")) or None
         if decision in bench.theme_ids:
             decision, new_theme = "recode", decision
-        hits.decide(bench.store, actor.name, int(str(form.get("reference_id", "0"))), decision, new_theme,
-                    bench.theme_ids)
+        reference = int(str(form.get("reference_id", "0")))
+        await bench.write(lambda: hits.decide(bench.store, actor.name, reference, decision, new_theme,
+                                              bench.theme_ids))
         if request.headers.get("accept") == "application/json":
             return Response('{"ok": true}', media_type="application/json")
         return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
@@ -211,7 +241,7 @@ def build_router(bench: Workbench) -> APIRouter:
     @router.post("/undo")
     async def undo(request: Request) -> Response:
         actor, form = await posted(request, decide=True)
-        reference_id = hits.undo(bench.store, actor.name)
+        reference_id = await bench.write(lambda: hits.undo(bench.store, actor.name))
         if reference_id is None:
             return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
         return RedirectResponse(f"{PREFIX}/queue?status=all&ref={reference_id}&undone=1", status_code=303)
@@ -223,15 +253,17 @@ def build_router(bench: Workbench) -> APIRouter:
             document_id, start, end = (int(str(form.get(k, ""))) for k in ("document_id", "start", "end"))
         except ValueError:
             raise SibkitError("select a span of the text first (start and end are character offsets)") from None
-        reference_id = hits.code_span(bench.store, actor.name, document_id, start, end, str(form.get("theme", "")),
-                                      str(form.get("selected", "")), bench.theme_ids)
+        theme, selected = str(form.get("theme", "")), str(form.get("selected", ""))
+        reference_id = await bench.write(lambda: hits.code_span(bench.store, actor.name, document_id, start, end, theme,
+                                                                selected, bench.theme_ids))
+        bench.totals.clear()
         return RedirectResponse(f"{PREFIX}/documents/{document_id}?ref={reference_id}#hit", status_code=303)
 
     @router.post("/memo")
     async def memo(request: Request) -> Response:
         actor, form = await posted(request, decide=True)
-        hits.add_memo(bench.store, actor.name, str(form.get("target_kind", "")), str(form.get("target_id", "")),
-                      str(form.get("text", "")))
+        kind, target, text = (str(form.get(k, "")) for k in ("target_kind", "target_id", "text"))
+        await bench.write(lambda: hits.add_memo(bench.store, actor.name, kind, target, text))
         return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
 
     @router.get("/admin", response_class=HTMLResponse)
@@ -250,7 +282,8 @@ def build_router(bench: Workbench) -> APIRouter:
     @router.post("/admin/blind")
     async def set_blind(request: Request) -> Response:
         _, form = await posted(request, admin=True)
-        hits.set_setting(bench.store, "blind", "on" if form.get("blind") == "on" else "off")
+        blind = "on" if form.get("blind") == "on" else "off"
+        await bench.write(lambda: hits.set_setting(bench.store, "blind", blind))
         return RedirectResponse(f"{PREFIX}/admin", status_code=303)
 
     @router.get("/login", response_class=HTMLResponse)
@@ -268,7 +301,7 @@ def build_router(bench: Workbench) -> APIRouter:
         if wait:
             return bench.render("login.html", status=429, actor=None, csrf=bench.login_csrf(),
                                 message=f"Too many failed attempts; try again in {wait // 60 + 1} minutes.")
-        token = auth.sign_in(bench.store, name, password)
+        token = await run_in_threadpool(auth.sign_in, bench.store, name, password)
         if token is None:
             bench.limiter.failed(*keys)
             return bench.render("login.html", status=401, actor=None, csrf=bench.login_csrf(),
@@ -281,7 +314,7 @@ def build_router(bench: Workbench) -> APIRouter:
     @router.post("/logout")
     async def logout(request: Request) -> Response:
         await posted(request)
-        auth.sign_out(bench.store, request.cookies.get(COOKIE))
+        await run_in_threadpool(auth.sign_out, bench.store, request.cookies.get(COOKIE))
         response = RedirectResponse(f"{PREFIX}/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
