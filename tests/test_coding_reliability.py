@@ -17,7 +17,7 @@ from sklearn.metrics import cohen_kappa_score
 from typer.testing import CliRunner
 
 from sibkit.cli import app
-from sibkit.coding.reliability import (
+from sibkit.coding.agreement import (
     cohen_kappa,
     fleiss_kappa,
     krippendorff_alpha,

@@ -25,7 +25,7 @@ _EXPORTS = {
     "Hit": "matcher",
     "compile_codebook": "matcher",
     "match_text": "matcher",
-    "reliability": "reliability",
+    "reliability": "agreement",
     "decision_log": "review",
     "export_rows": "review",
     "import_decisions": "review",

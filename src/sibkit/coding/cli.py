@@ -107,7 +107,7 @@ def reliability_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """How far coders agree: percent agreement, Cohen's and Fleiss' kappa, Krippendorff's alpha."""
-    from sibkit.coding.reliability import reliability
+    from sibkit.coding.agreement import reliability
     _, store = _store(study_path)
     table = reliability(store, coders=coders.split(",") if coders else None, theme=theme, unit=unit,
                         include_automatic=automatic)

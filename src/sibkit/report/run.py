@@ -128,7 +128,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         survivors=survivors, examples=examples, themes=theme_table, inputs=inputs,
         warnings=list(classification.warnings))
     results.limitations = _limitations(results)
-    from sibkit.coding.reliability import study_agreement
+    from sibkit.coding.agreement import study_agreement
 
     results.agreement = study_agreement(store)
     return results

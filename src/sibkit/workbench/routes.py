@@ -271,7 +271,7 @@ def build_router(bench: Workbench) -> APIRouter:
         actor = guard(request)
         if not actor.is_admin:
             raise Forbidden("only an admin can see this page")
-        from sibkit.coding.reliability import coders_in, reliability
+        from sibkit.coding.agreement import coders_in, reliability
 
         coders = coders_in(bench.store)
         table = reliability(bench.store) if len(coders) >= 2 else None
