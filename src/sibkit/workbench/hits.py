@@ -148,6 +148,7 @@ class Hit:
     sentence_after: str = ""
     paragraph_after: str = ""
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    score: float | None = None  # a suggestion's score, where references carry one
 
 
 def _cut(before: str, after: str) -> tuple[int, int]:
@@ -182,7 +183,8 @@ def hit_in_context(store: Store, reference_id: int) -> Hit | None:
     return Hit(reference.id, reference.document_id, title, doc_type, reference.page, reference.theme, reference.term,
                reference.origin, reference.start, reference.end, case_ids,
                paragraph_before=before[:sentence_start], sentence_before=before[sentence_start:], text=text,
-               sentence_after=after[:sentence_end], paragraph_after=after[sentence_end:], decisions=decisions)
+               sentence_after=after[:sentence_end], paragraph_after=after[sentence_end:], decisions=decisions,
+               score=getattr(reference, "score", None))
 
 
 def _decisions_on(session: Session, reference_id: int) -> list[dict[str, Any]]:

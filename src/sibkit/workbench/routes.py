@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from sibkit.errors import SibkitError
+from sibkit.store import Store
 from sibkit.workbench import auth, hits
 from sibkit.workbench.hits import Filters
 
@@ -54,8 +55,11 @@ def _is_loopback(host: str | None) -> bool:
 class Workbench:
     """The workbench over one study: its database, codebook themes, and who the single user is."""
 
-    def __init__(self, store: Any, themes: list[tuple[str, str]], *, title: str = "", single_user: str = "") -> None:
-        self.store = store
+    def __init__(self, store: Store | Callable[[], Store], themes: list[tuple[str, str]], *, title: str = "",
+                 single_user: str = "") -> None:
+        self._store = store if isinstance(store, Store) else None
+        self._open_store = store if not isinstance(store, Store) else None
+        self._opening = threading.Lock()
         self.themes = themes
         self.theme_ids = {t for t, _ in themes}
         self.title = title
@@ -66,9 +70,30 @@ class Workbench:
                                autoescape=select_autoescape(["html"]))
         self.env.globals.update(prefix=PREFIX, themes=themes, title=title)
         self.totals: dict[tuple[str, str, str], tuple[float, int]] = {}
+        self._write_turn: Any = self._turn_for(self._store) if self._store is not None else None
+
+    @property
+    def store(self) -> Store:
+        """The study's database, opened (and created) on the first request, not when the app is made."""
+        if self._store is None:
+            with self._opening:
+                if self._store is None and self._open_store is not None:
+                    store = self._open_store()
+                    self._write_turn = self._turn_for(store)
+                    self._store = store
+        assert self._store is not None
+        return self._store
+
+    @staticmethod
+    def _turn_for(store: Store) -> Any:
         # SQLite lets one writer in at a time and makes the others poll with growing sleeps (seconds under
         # 20 coders); taking turns in this process first keeps each decision a few milliseconds
-        self.write_turn = threading.Lock() if store.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        return threading.Lock() if store.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+
+    @property
+    def write_turn(self) -> Any:
+        self.store  # noqa: B018 (opens the store, which sets the turn)
+        return self._write_turn
 
     async def write(self, work: Callable[[], T]) -> T:
         """Run a database write off the event loop, one at a time per process on SQLite."""
@@ -95,7 +120,7 @@ class Workbench:
         from sibkit.corpus import open_study_store
 
         codebook = study_codebook(study)
-        return cls(open_study_store(study), [(t.id, t.name) for t in codebook.themes], title=study.title,
+        return cls(lambda: open_study_store(study), [(t.id, t.name) for t in codebook.themes], title=study.title,
                    single_user=single_user)
 
     # -- who is asking -------------------------------------------------------------------------
