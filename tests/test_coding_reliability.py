@@ -79,6 +79,7 @@ def test_fleiss_worked_example_gives_0_210() -> None:
     assert round(kappa, 3) == 0.210
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # scikit-learn's note on a single label (kappa undefined)
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("xyz"), st.sampled_from("xyz")), min_size=2, max_size=40))
 def test_cohen_kappa_agrees_with_scikit_learn(pairs: list[tuple[str, str]]) -> None:

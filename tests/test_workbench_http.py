@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
 from typer.testing import CliRunner
@@ -229,11 +229,19 @@ def test_sibkit_serve_mounts_the_workbench_beside_the_dashboard(tmp_path: Path, 
     assert list(decision_log(store)["coder"]) == ["ann"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.fixture(scope="module")
+def context_store(tmp_path_factory):
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('context') / 'c.sqlite'}")
+    yield store
+    store.close()
+
+
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.sampled_from(["Word", " ", ". ", "\n", "\n\n", "? ", "é", "\U0001F642", "<b>"]), min_size=1,
                 max_size=60), st.data())
-def test_a_hit_in_context_and_a_document_cut_keep_every_character(tmp_path_factory, parts, data) -> None:
+def test_a_hit_in_context_and_a_document_cut_keep_every_character(context_store, parts, data) -> None:
     import hashlib
+    import uuid
 
     from sibkit.store import Document, Reference
     from sibkit.workbench import hits
@@ -241,11 +249,12 @@ def test_a_hit_in_context_and_a_document_cut_keep_every_character(tmp_path_facto
     text = "".join(parts)
     start = data.draw(st.integers(0, len(text) - 1))
     end = data.draw(st.integers(start + 1, len(text)))
-    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('context') / 'c.sqlite'}")
+    store = context_store
     with store.session() as session:
-        document = Document(sha256=hashlib.sha256(text.encode()).hexdigest(), text=text)
+        document = Document(sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest(), text=text)
         session.add(document)
         session.flush()
+        document_id = document.id
         reference = Reference(document_id=document.id, theme="t", start=start, end=end)
         other = Reference(document_id=document.id, theme="u", start=0, end=max(1, start))
         session.add_all([reference, other])
@@ -256,9 +265,8 @@ def test_a_hit_in_context_and_a_document_cut_keep_every_character(tmp_path_facto
     around = hit.paragraph_before + hit.sentence_before + hit.text + hit.sentence_after + hit.paragraph_after
     assert text[start - len(hit.paragraph_before + hit.sentence_before):].startswith(around)
     assert "\n\n" not in hit.paragraph_before + hit.sentence_before and "\n\n" not in hit.sentence_after
-    _, segments = hits.document_segments(store, 1, reference_id)
+    _, segments = hits.document_segments(store, document_id, reference_id)
     assert "".join(s["text"] for s in segments) == text
     anchor = next(i for i, s in enumerate(segments) if s["anchor"])
     assert sum(len(s["text"]) for s in segments[:anchor]) == start
     assert "".join(s["text"] for s in segments if s["focus"]) == text[start:end]
-    store.close()

@@ -178,6 +178,13 @@ def _filters(request: Request, actor: auth.Actor, blind: bool) -> Filters:
                    coder=coder)
 
 
+def _number(value: object, name: str) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise SibkitError(f"{name} {str(value)[:40]!r} is not a number") from None
+
+
 def _safe_next(value: str) -> str:
     """Redirect only within the workbench (never to another site)."""
     return value if value.startswith(PREFIX + "/") and not value.startswith("//") and "\\" not in value else PREFIX
@@ -219,9 +226,9 @@ def build_router(bench: Workbench) -> APIRouter:
         actor = guard(request)
         blind = bench.blind_for(actor)
         filters = _filters(request, actor, blind)
-        after = int(request.query_params.get("after", "0") or 0)
+        after = _number(request.query_params.get("after", "0") or 0, "after")
         wanted = request.query_params.get("ref")
-        reference_id = int(wanted) if wanted else hits.next_reference(bench.store, filters, after)
+        reference_id = _number(wanted, "ref") if wanted else hits.next_reference(bench.store, filters, after)
         hit = hits.hit_in_context(bench.store, reference_id) if reference_id else None
         total, done = bench.total(filters), hits.decided_count(bench.store, filters, actor.name)
         memos = []
@@ -244,7 +251,7 @@ def build_router(bench: Workbench) -> APIRouter:
     def document(request: Request, document_id: int) -> HTMLResponse:
         actor = guard(request)
         focus = request.query_params.get("ref")
-        doc, segments = hits.document_segments(bench.store, document_id, int(focus) if focus else None)
+        doc, segments = hits.document_segments(bench.store, document_id, _number(focus, "ref") if focus else None)
         memos = hits.memos_on(bench.store, [("document", str(document_id))])
         return bench.render("document.html", actor=actor, document=doc, segments=segments, memos=memos,
                             focus=focus, here=f"{PREFIX}/documents/{document_id}" + (f"?ref={focus}" if focus else ""))
@@ -256,7 +263,7 @@ def build_router(bench: Workbench) -> APIRouter:
         new_theme = str(form.get("new_theme", "")) or None
         if decision in bench.theme_ids:
             decision, new_theme = "recode", decision
-        reference = int(str(form.get("reference_id", "0")))
+        reference = _number(form.get("reference_id", ""), "reference_id")
         await bench.write(lambda: hits.decide(bench.store, actor.name, reference, decision, new_theme,
                                               bench.theme_ids))
         if request.headers.get("accept") == "application/json":
