@@ -129,6 +129,8 @@ def test_single_user_mode_answers_this_machine_only(store, tmp_path: Path) -> No
     with pytest.raises(SibkitError, match="no accounts"):
         check_binding(load_study(study), "0.0.0.0")
     check_binding(load_study(study), "127.0.0.1")
+    refused = run_cli("serve", str(study), "--host", "0.0.0.0")  # refused before anything listens
+    assert refused.returncode == 2 and "has no accounts, so it serves this machine only" in refused.stderr
     ran = CliRunner().invoke(app, ["users", "add", str(study), "admin1", "--role", "admin", "--password-stdin"],
                              input=PASSWORD + "\n")
     assert ran.exit_code == 0, ran.output
