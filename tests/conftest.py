@@ -23,6 +23,18 @@ def require_shared(path: Path) -> Path:
     pytest.skip(message)
 
 
+def require_chromium() -> Path:
+    """Debian's Chromium for the browser tests: skipped with the reason when absent, fatal under CI."""
+    from sibkit.web.server import CHROMIUM
+
+    if CHROMIUM.exists():
+        return CHROMIUM
+    message = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium; .ci/run installs it)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def indigo_dir() -> Path:
     return require_shared(INDIGO_EXPORT)
@@ -53,7 +65,8 @@ def postgres():
     from sibkit.testing import PostgresServer, postgres_bin
 
     if postgres_bin() is None:
-        message = "PostgreSQL server binaries are not installed (Debian package postgresql)"
+        message = ("PostgreSQL server binaries are not installed (apt-get install postgresql; .ci/run installs "
+                   "them)")
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

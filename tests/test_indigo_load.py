@@ -200,8 +200,10 @@ def test_api_that_is_down_is_one_clear_error(tmp_path: Path) -> None:
     from sibkit.indigo.api import ApiClient
 
     client = ApiClient(f"http://127.0.0.1:{port}", tmp_path, retries=1, backoff=0.01, progress=False)
-    with pytest.raises(DataSourceError, match="failed after 2 tries"):
+    # never reached: no retries, one line at once saying so (was: every retry, then "failed after N tries")
+    with pytest.raises(DataSourceError, match=r"cannot connect within 5 s \(ConnectError"):
         client.list_ids("project")
+    assert client.requests_made == 1
     client.close()
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import require_chromium
+
+from sibkit.web.server import BROWSER_ARGS, CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +65,7 @@ def test_a_second_run_gives_the_same_report(study_run: Path, tmp_path: Path) -> 
 
 @pytest.mark.browser
 def test_the_report_opens_offline_in_chromium(study_run: Path) -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Debian's chromium is not installed")
-        pytest.skip("Debian's chromium is not installed")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     requests: list[str] = []

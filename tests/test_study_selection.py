@@ -114,10 +114,10 @@ selection:
 @pytest.mark.parametrize(("text", "message"), [
     ("selection: [{countries: [GB], stages: [Complete]}]", "selection[0]: each step needs exactly one of"),
     ("selecton: []", "selecton: unknown key (allowed: title, data, selection"),
-    ("outcomes: {tolerance: 1.5}", "outcomes.tolerance: Input should be less than 1"),
+    ("outcomes: {tolerance: 1.5}", "outcomes.tolerance: tolerance 1.5 is not between 0 and 1"),
     ("selection: [{live_years: {from: 2021, to: 2016}}]", "'from' (2021) is after 'to' (2016)"),
     ("analysis: {presence: {}}", "give exactly one of min_references or min_rate"),
-    ("data: [unclosed", "is not valid YAML"),
+    ("data: [unclosed", "line 1: a '[' is not closed with ']'"),
 ])
 def test_malformed_study_files_are_one_clear_line(text: str, message: str) -> None:
     with pytest.raises(SibkitError) as caught:

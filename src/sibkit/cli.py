@@ -54,7 +54,7 @@ def main() -> None:
     """Entry point: user errors end in one line on stderr and exit status 2 (``--debug``: traceback)."""
     debug = "--debug" in sys.argv[1:]
     try:
-        app()  # standalone: usage errors already end in a message and status 2
+        app(prog_name="sibkit")  # standalone: usage errors already end in a message and status 2
     except SibkitError as exc:
         if debug:
             raise

@@ -7,15 +7,12 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress
 
+from sibkit.cli_common import StudyArgument, console, errors, print_frame, print_json, progress
 from sibkit.errors import SibkitError
-from sibkit.indigo.cli import console, errors, print_frame, print_json
 
 review_app = typer.Typer(no_args_is_help=True, help="Review automatic hits in a spreadsheet.")
 codebook_app = typer.Typer(no_args_is_help=True, help="Look at and check codebooks.")
-
-StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
 
 
 def _store(study_path: Path):  # type: ignore[no-untyped-def]
@@ -31,9 +28,8 @@ def code_command(study_path: StudyArgument) -> None:
     from sibkit.coding import code_documents, study_codebook
     study, store = _store(study_path)
     codebook = study_codebook(study)
-    with Progress(transient=True) as progress:
-        task = progress.add_task("Coding", total=None)
-        report = code_documents(store, codebook, progress=lambda: progress.advance(task))
+    with progress("Coding") as step:
+        report = code_documents(store, codebook, progress=step)
     console.print(f"Coded {report.documents_coded} documents ({report.documents_unchanged} unchanged): "
                   f"{report.references_added} references added, {report.references_removed} removed"
                   + (f"; themes re-coded: {', '.join(report.themes_changed)}" if report.themes_changed else ""),
@@ -49,8 +45,12 @@ def kwic_command(
 ) -> None:
     """Keyword in context: every hit of a theme, with its document and page."""
     from sibkit.coding import kwic, study_codebook
+    from sibkit.corpus import check_case_id
+
     study, store = _store(study_path)
     study_codebook(study).theme(theme)  # one clear error for an unknown theme
+    if case is not None:
+        check_case_id(study, case)
     table = kwic(store, theme, case, width)
     if as_json:
         print_json(table.assign(case_ids=table["case_ids"].map(list)).to_dict("records"))
@@ -72,9 +72,13 @@ def review_export_command(
 ) -> None:
     """Write one row per unreviewed hit, with an empty decision column to fill in."""
     from sibkit.coding import export_rows, study_codebook, write_review_file
+    from sibkit.corpus import check_case_id
+
     study, store = _store(study_path)
     if theme:
         study_codebook(study).theme(theme)
+    if case is not None:
+        check_case_id(study, case)
     frame = export_rows(store, theme=theme, case_id=case, width=width)
     write_review_file(frame, output)
     console.print(f"Wrote {len(frame)} hits to {output}; fill the decision column with accept, reject or a "

@@ -14,10 +14,10 @@ import re
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sibkit.errors import SibkitError
+from sibkit.yamlfile import load_yaml
 
 _NEAR = re.compile(r"^(?P<a>.+?)\s+NEAR/(?P<n>\d+)\s+(?P<b>.+)$")
 _THEME_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -167,10 +167,7 @@ def _format_errors(source: str, raw: dict, error: ValidationError) -> str:
 
 
 def parse_codebook(text: str, source: str = "codebook") -> Codebook:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SibkitError(f"{source}: is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    raw = load_yaml(text, source)
     if not isinstance(raw, dict):
         raise SibkitError(f"{source}: expected a mapping with name and themes")
     try:

@@ -60,8 +60,9 @@ class CodingReport:
 
 
 def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebook | None = None,
-                   progress: Callable[[], None] | None = None) -> CodingReport:
-    """Code every readable document linked to a case; one transaction per document."""
+                   progress: Callable[[int, int], None] | None = None) -> CodingReport:
+    """Code every readable document linked to a case; one transaction per document.
+    ``progress(done, total)`` after each document."""
     compiled = compiled or compile_codebook(codebook)
     hashes = {theme.id: theme.hash() for theme in codebook.themes if theme.terms}
     codebook_hash = codebook.hash()
@@ -72,7 +73,9 @@ def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebo
         states: dict[tuple[int, str], str] = {(s.document_id, s.theme): s.hash
                                               for s in session.scalars(select(CodingState))}
     changed_themes: set[str] = set()
-    for document_id in documents:
+    for done, document_id in enumerate(documents, 1):
+        if progress:
+            progress(done - 1, len(documents))
         stale = {theme for theme, digest in hashes.items() if states.get((document_id, theme)) != digest}
         gone = {theme for (doc, theme) in states if doc == document_id and theme not in hashes}
         if not stale and not gone:
@@ -102,8 +105,8 @@ def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebo
             for theme in stale:
                 session.add(CodingState(document_id=document_id, theme=theme, hash=hashes[theme]))
         report.documents_coded += 1
-        if progress:
-            progress()
+    if progress and documents:
+        progress(len(documents), len(documents))
     report.themes_changed = sorted(changed_themes)
     return report
 

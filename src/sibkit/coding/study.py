@@ -14,7 +14,7 @@ def study_codebook(study: Study) -> Codebook:
     return load_codebook(study.codebook, study.base_dir)
 
 
-def code_study(study: Study, progress: Callable[[], None] | None = None) -> CodingReport:
+def code_study(study: Study, progress: Callable[[int, int], None] | None = None) -> CodingReport:
     """Code every readable document of the study with its codebook."""
     from sibkit.corpus import open_study_store
 

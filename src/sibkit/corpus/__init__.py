@@ -28,6 +28,7 @@ _EXPORTS = {
     "min_documents": "study",
     "selected_cases": "study",
     "candidate_cases": "study",
+    "check_case_id": "study",
     "reading_list_items": "study",
     "fetch_study": "study",
     "study_status": "study",

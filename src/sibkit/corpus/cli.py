@@ -6,17 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 
 if TYPE_CHECKING:
     from sibkit.corpus import ImportOutcome
 
+from sibkit.cli_common import StudyArgument, console, errors, print_frame, print_json, progress
 from sibkit.errors import SibkitError
-from sibkit.indigo.cli import console, errors, print_frame, print_json
 
 corpus_app = typer.Typer(no_args_is_help=True, help="Gather a study's documents into its database.")
-
-StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
 
 
 def report(outcomes: list[ImportOutcome]) -> None:
@@ -92,10 +89,9 @@ def add_command(
         outcomes.append(ImportOutcome(str(path), "failed", "no such file or folder"))
     existing = [p for p in targets if p.exists()]
     if existing:
-        with Progress(transient=True) as progress:
-            task = progress.add_task("Importing", total=None)
+        with progress("Importing") as step:
             result = add_paths(store, existing, case_ids=case or [], doc_type=doc_type, corpus_folder=corpus_folder,
-                               known_cases=known, progress=lambda: progress.advance(task))
+                               known_cases=known, progress=step)
         outcomes += result.outcomes
     report(outcomes)
 
@@ -124,9 +120,8 @@ def fetch_command(
     study = load_study(study_path)
     store = open_study_store(study)
     settings = FetchSettings(timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), per_host_delay=delay)
-    with Progress(transient=True) as progress:
-        task = progress.add_task("Fetching", total=None)
-        outcomes = fetch_study(study, store, settings=settings, progress=lambda: progress.advance(task))
+    with progress("Fetching") as step:
+        outcomes = fetch_study(study, store, settings=settings, progress=step)
     report(outcomes)
 
 

@@ -118,12 +118,12 @@ def _name_for(url: str, content_type: str) -> str:
 
 def fetch_reading_list(store: Store, items: list[dict[str, object]], cache_dir: Path,
                        settings: FetchSettings | None = None,
-                       progress: Callable[[], None] | None = None) -> list[ImportOutcome]:
+                       progress: Callable[[int, int], None] | None = None) -> list[ImportOutcome]:
     """Download and import each ``{"url", "title", "case_ids"}`` item; every attempt is recorded."""
     fetcher = Fetcher(cache_dir, settings)
     outcomes: list[ImportOutcome] = []
     try:
-        for item in items:
+        for done, item in enumerate(items, 1):
             url = str(item["url"])
             cases = list(item.get("case_ids") or [])  # type: ignore[call-overload]
             try:
@@ -139,7 +139,7 @@ def fetch_reading_list(store: Store, items: list[dict[str, object]], cache_dir: 
                                          message=outcome.message, document_id=outcome.document_id))
             outcomes.append(outcome)
             if progress:
-                progress()
+                progress(done, len(items))
     finally:
         fetcher.close()
     return outcomes

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,21 +136,21 @@ def case_from_folder(path: Path, corpus_folder: Path | None, known_cases: set[st
 
 def add_paths(store: Store, paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type: str = "other",
               corpus_folder: Path | None = None, known_cases: set[str] | None = None,
-              progress=None) -> ImportReport:  # type: ignore[no-untyped-def]
-    """Add files and folders; the folder convention adds each file's case."""
+              progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Add files and folders; the folder convention adds each file's case. ``progress(done, total)``."""
     report = ImportReport()
     files = list(iter_files(paths))
-    for path in files:
+    for done, path in enumerate(files, 1):
         if path.suffix.lower() not in KIND_BY_SUFFIX and path.suffix:
             report.outcomes.append(ImportOutcome(str(path), "skipped", f"unsupported file type {path.suffix}"))
-            continue
-        cases = set(case_ids)
-        from_folder = case_from_folder(path, corpus_folder, known_cases or set())
-        if from_folder:
-            cases.add(from_folder)
-        report.outcomes.append(add_file(store, path, case_ids=cases, doc_type=doc_type))
+        else:
+            cases = set(case_ids)
+            from_folder = case_from_folder(path, corpus_folder, known_cases or set())
+            if from_folder:
+                cases.add(from_folder)
+            report.outcomes.append(add_file(store, path, case_ids=cases, doc_type=doc_type))
         if progress:
-            progress()
+            progress(done, len(files))
     return report
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from sibkit.corpus.fetch import FetchSettings, fetch_reading_list
 from sibkit.corpus.importer import ImportOutcome
 from sibkit.corpus.status import corpus_status, held_document_keys
+from sibkit.errors import SibkitError
 from sibkit.store import Store, open_store
 from sibkit.study import Study, distinct_documents, select
 
@@ -33,6 +34,14 @@ def candidate_cases(study: Study) -> set[str]:
     return set(study.dataset().projects["id"])
 
 
+def check_case_id(study: Study, case_id: str, option: str = "--case") -> str:
+    """``case_id`` when the dataset has that project; else one clear error naming it."""
+    if case_id not in candidate_cases(study):
+        raise SibkitError(f"{option} {case_id!r}: no such project in the dataset "
+                          "(project ids look like INDIGO-POJ-0001; see `sibkit select STUDY`)")
+    return case_id
+
+
 def reading_list_items(study: Study, case_ids: Sequence[str]) -> list[dict[str, object]]:
     """One item per distinct URL on the selected cases' reading lists, with every case it serves."""
     items: dict[str, dict[str, object]] = {}
@@ -47,7 +56,7 @@ def reading_list_items(study: Study, case_ids: Sequence[str]) -> list[dict[str, 
 
 
 def fetch_study(study: Study, store: Store, *, settings: FetchSettings | None = None, cache_dir: Path | None = None,
-          progress: Callable[[], None] | None = None) -> list[ImportOutcome]:
+          progress: Callable[[int, int], None] | None = None) -> list[ImportOutcome]:
     items = reading_list_items(study, selected_cases(study, store))
     from sibkit import paths
 

@@ -31,7 +31,8 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")
 class ApiClient:
     """Fetches INDIGO records; every successful response is cached on disk by URL."""
 
-    def __init__(self, base_url: str, cache_dir: Path | None, *, timeout: float = 30.0, retries: int = 4,
+    def __init__(self, base_url: str, cache_dir: Path | None, *, timeout: float = 30.0, connect_timeout: float = 5.0,
+                 retries: int = 4,
                  backoff: float = 0.5, refresh: bool = False, progress: bool = True) -> None:
         self.base_url = base_url.rstrip("/")
         self.cache_dir = cache_dir
@@ -40,7 +41,9 @@ class ApiClient:
         self.refresh = refresh
         self.progress = progress
         self.requests_made = 0
-        self._client = httpx.Client(timeout=timeout, follow_redirects=True,
+        self.connect_timeout = connect_timeout
+        self._connected = False
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout), follow_redirects=True,
                                     headers={"User-Agent": "sibkit (impact bond research toolkit)"})
 
     def close(self) -> None:
@@ -83,6 +86,7 @@ class ApiClient:
                         continue
                     if response.status_code != 200:
                         raise DataSourceError(f"{url}: HTTP {response.status_code}")
+                    self._connected = True
                     chunks, size = [], 0
                     for chunk in response.iter_bytes():
                         size += len(chunk)
@@ -90,6 +94,12 @@ class ApiClient:
                             raise DataSourceError(f"{url}: response over {MAX_RESPONSE_BYTES} bytes")
                         chunks.append(chunk)
                     return b"".join(chunks)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if not self._connected:  # the server was never reached: retrying only makes the user wait
+                    raise DataSourceError(f"{url}: cannot connect within {self.connect_timeout:g} s "
+                                          f"({type(exc).__name__}: {exc}); check the address and your "
+                                          "connection") from None
+                last_error = f"{type(exc).__name__}: {exc}"
             except httpx.TransportError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
         raise DataSourceError(f"{url}: failed after {self.retries + 1} tries ({last_error}); "

@@ -3,95 +3,74 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from sibkit.indigo.figures import Filters, parse_as_of, stats
+from sibkit.cli_common import DataOption, console, print_frame, print_json, warn
+from sibkit.indigo.figures import Filters, check_filters, parse_as_of, stats
 from sibkit.indigo.loader import download, load
 from sibkit.indigo.quality import quality
 
 indigo_app = typer.Typer(no_args_is_help=True, help="Look at the INDIGO impact bond dataset.")
 data_app = typer.Typer(no_args_is_help=True, help="Manage the local copy of the INDIGO dataset.")
 
-DataOption = Annotated[str | None, typer.Option(
-    "--data", help="Dataset source: CSV export folder, .zip, or API base URL (default: the local cache).")]
-
-# full-width tables when the output is a file or a pipe, rather than rich's 80 columns
-console = Console(width=None if sys.stdout.isatty() else 200)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-
-
-def print_json(payload: Any) -> None:
-    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
-
-
-def print_frame(frame: pd.DataFrame, title: str | None = None) -> None:
-    """A DataFrame as a terminal table (numbers right-aligned, big numbers grouped)."""
-    table = Table(title=title, show_lines=False)
-    for column in frame.columns:
-        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(format_value(v) for v in row))
-    console.print(table)
-
-
-def format_value(value: object) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 or value == int(value) else f"{value:.3g}"
-    return str(value)
-
-
 def warn_issues(dataset: Any) -> None:
     """One line on stderr when the dataset had load problems (details: ``sibkit indigo quality``)."""
     if dataset.issues:
-        errors.print(f"warning: {len(dataset.issues)} problems while loading {dataset.source} "
-                     f"(first: {dataset.issues[0]}); see `sibkit indigo quality`", markup=False, highlight=False,
-                     soft_wrap=True)
+        warn(f"{len(dataset.issues)} problems while loading {dataset.source} (first: {dataset.issues[0]}); "
+             "see `sibkit indigo quality`")
 
 
 @indigo_app.command("stats")
 def stats_command(
     data: DataOption = None,
-    country: Annotated[list[str] | None, typer.Option("--country", help="ISO country code (repeatable).")] = None,
-    sector: Annotated[list[str] | None, typer.Option("--sector", help="Policy sector (repeatable).")] = None,
-    stage: Annotated[list[str] | None, typer.Option("--stage", help="Stage of development (repeatable).")] = None,
-    live_from: Annotated[int | None, typer.Option("--live-from", help="First year the project went live.")] = None,
-    live_to: Annotated[int | None, typer.Option("--live-to", help="Last year the project went live.")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Count contracts signed on or before YYYY-MM-DD.")]
+    country: Annotated[list[str] | None, typer.Option("--country", metavar="CODE",
+                                                      help="ISO 3166-1 alpha-2 country code, e.g. GB (repeatable).")]
     = None,
-    by: Annotated[str | None, typer.Option("--by", help="Breakdown: country, sector, year or stage.")] = None,
+    sector: Annotated[list[str] | None, typer.Option("--sector", metavar="SECTOR",
+                                                     help="Policy sector (repeatable).")] = None,
+    stage: Annotated[list[str] | None, typer.Option("--stage", metavar="STAGE",
+                                                    help="Stage of development (repeatable).")] = None,
+    live_from: Annotated[int | None, typer.Option("--live-from", metavar="YEAR",
+                                                  help="First year the project went live.")] = None,
+    live_to: Annotated[int | None, typer.Option("--live-to", metavar="YEAR",
+                                                help="Last year the project went live.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE",
+                                              help="Count contracts signed on or before YYYY-MM-DD.")] = None,
+    by: Annotated[str | None, typer.Option("--by", metavar="FIELD",
+                                           help="Breakdown: country, sector, year or stage.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Headline figures: impact bonds, service users, capital raised (USD)."""
     filters = Filters(countries=tuple(country or ()), sectors=tuple(sector or ()), stages=tuple(stage or ()),
                       live_from=live_from, live_to=live_to, as_of=parse_as_of(as_of))
     dataset = load(data)
+    check_filters(dataset, filters)
     result = stats(dataset, filters, by)
     if as_json:
         print_json(result)
         return
     warn_issues(dataset)
     console.print(f"Impact bonds: [bold]{result['projects']:,}[/bold]")
-    console.print(f"Service users: [bold]{result['service_users']:,.0f}[/bold] "
+    console.print(f"Service users: [bold]{format_total(result['service_users'])}[/bold] "
                   f"({result['service_users_missing']} projects without a figure)")
-    console.print(f"Capital raised: [bold]USD {result['capital_raised_usd']:,.0f}[/bold] "
+    console.print(f"Capital raised: [bold]USD {format_total(result['capital_raised_usd'])}[/bold] "
                   f"({result['capital_missing']} projects without a figure)")
     if by:
         print_frame(pd.DataFrame(result["breakdown"]), title=f"By {by}")
+
+
+def format_total(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
 
 
 @indigo_app.command("quality")
 def quality_command(
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    limit: Annotated[int, typer.Option("--limit", help="Problems to list (0: all).")] = 30,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="Problems to list (0: all).")] = 30,
 ) -> None:
     """Completeness by priority level, values that do not parse, broken references."""
     dataset = load(data)
@@ -114,8 +93,9 @@ def quality_command(
 
 @data_app.command("download")
 def download_command(
-    source: Annotated[str | None, typer.Option("--from", help="API base URL, or a local CSV export folder or .zip "
-                                               "(default: GO Lab's live API).")] = None,
+    source: Annotated[str | None, typer.Option(
+        "--from", metavar="SOURCE",
+        help="API base URL, or a local CSV export folder or .zip (default: GO Lab's live API).")] = None,
 ) -> None:
     """Fill the local data cache ($SIBKIT_DATA or the platform data folder)."""
     target = download(source, progress=True)

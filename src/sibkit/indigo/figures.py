@@ -47,6 +47,24 @@ def parse_as_of(text: str | None) -> dt.date | None:
         raise SibkitError(f"--as-of {text!r}: expected a date as YYYY-MM-DD") from None
 
 
+def check_filters(dataset: Dataset, filters: Filters) -> None:
+    """Refuse filter values that can never match, naming the option (a typo would silently give 0)."""
+    from sibkit.indigo.values import country_code_problem, unknown_value_problem
+
+    for code in filters.countries:
+        if problem := country_code_problem(code):
+            raise SibkitError(f"--country: {problem}")
+    for option, column, given in (("--sector", "sector", filters.sectors), ("--stage", "stage", filters.stages)):
+        if not given:
+            continue
+        known = sorted({str(v) for v in derived(dataset)[column].dropna()})
+        for value in given:
+            if problem := unknown_value_problem(column, value, known):
+                raise SibkitError(f"{option}: {problem}")
+    if filters.live_from is not None and filters.live_to is not None and filters.live_from > filters.live_to:
+        raise SibkitError(f"--live-from {filters.live_from} is after --live-to {filters.live_to}")
+
+
 def filter_projects(dataset: Dataset, filters: Filters) -> pd.DataFrame:
     """Derived project rows that pass the filters."""
     frame = derived(dataset)
@@ -70,13 +88,19 @@ def filter_projects(dataset: Dataset, filters: Filters) -> pd.DataFrame:
     return frame[keep]
 
 
+def total(values: pd.Series) -> float | None:
+    """The sum of the known values; None (not 0) when no value is known."""
+    known = values.dropna()
+    return float(known.sum()) if len(known) else None
+
+
 def headline(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts and sums over derived project rows; missing values are counted, not guessed."""
     return {
         "projects": len(frame),
-        "service_users": float(frame["service_users"].sum()),
+        "service_users": total(frame["service_users"]),
         "service_users_missing": int(frame["service_users"].isna().sum()),
-        "capital_raised_usd": float(frame["capital_raised_usd"].sum()),
+        "capital_raised_usd": total(frame["capital_raised_usd"]),
         "capital_missing": int(frame["capital_raised_usd"].isna().sum()),
     }
 

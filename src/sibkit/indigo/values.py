@@ -79,6 +79,22 @@ def _iso_codes() -> frozenset[str]:
     return frozenset(country.alpha_2 for country in pycountry.countries)
 
 
+def country_code_problem(code: str) -> str | None:
+    """Why ``code`` is not an ISO 3166-1 alpha-2 code (None when it is one): the same words everywhere."""
+    text = code.strip().upper()
+    if text in _iso_codes():
+        return None
+    hint = "the United Kingdom is GB" if text in ("UK", "EN", "ENG") else "e.g. GB, US, FR"
+    return f"{code!r} is not an ISO 3166-1 alpha-2 country code ({hint})"
+
+
+def unknown_value_problem(kind: str, value: str, known: list[str]) -> str | None:
+    """Why ``value`` is not one of the dataset's ``known`` values of a field (None when it is)."""
+    if value.casefold() in {k.casefold() for k in known}:
+        return None
+    return f"{value!r} is not a {kind} in the dataset (values: {', '.join(known)})"
+
+
 def parse_country(raw: object) -> str | None:
     """An ISO 3166-1 alpha-2 code in upper case; None when empty.
 

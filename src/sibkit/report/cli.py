@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from sibkit.indigo.cli import console, errors
+from sibkit.cli_common import console, errors
 
 
 def run_command(

@@ -9,14 +9,12 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from sibkit.cli_common import DataOption, StudyArgument, console, errors, print_frame, print_json
 from sibkit.errors import SibkitError
-from sibkit.indigo.cli import DataOption, console, errors, print_frame, print_json
-from sibkit.study.model import Study, load_study
+from sibkit.study.model import Study, load_study, tolerance_problem
 from sibkit.study.selection import distinct_documents, select
 
 study_app = typer.Typer(no_args_is_help=True, help="Create and check study files.")
-
-StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
 
 
 @study_app.command("init")
@@ -32,10 +30,51 @@ def init_command(path: Annotated[Path, typer.Argument(help="Where to write the e
 
 
 @study_app.command("check")
-def check_command(study_path: StudyArgument) -> None:
-    """Validate a study file and print its settings."""
+def check_command(study_path: StudyArgument,
+                  as_json: Annotated[bool, typer.Option("--json", help="Print every setting, defaults included, "
+                                                        "as JSON.")] = False) -> None:
+    """Validate a study file and summarise what it will do (paths resolved, unset options left out)."""
     study = load_study(study_path)
-    print_json(study.model_dump(mode="json", by_alias=True))
+    if as_json:
+        print_json(study.model_dump(mode="json", by_alias=True))
+        return
+    for line in study_summary(study):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _compact(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_compact(v)}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return "; ".join(_compact(v) for v in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def study_summary(study: Study) -> list[str]:
+    """The resolved study in a few readable lines: what data, which steps, which choices."""
+    from sibkit.study.selection import describe_step
+
+    data = study.data_source() or "the local copy (sibkit data download)"
+    lines = [f"{study.title}  ({study.path})", "OK: the study file is valid.", f"data: {data}", "selection:"]
+    lines += [f"  {n}. {describe_step(step)[0]}" for n, step in enumerate(study.selection, 1)] or ["  (all projects)"]
+    lines.append(f"database: {study.database_url()}")
+    lines.append(f"corpus folder: {study.resolve(study.corpus.folder)}")
+    lines.append(f"report folder: {study.resolve(study.report.folder)}")
+    dump = study.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for section in dump:
+        if section in ("title", "data", "selection", "report"):
+            continue
+        value = dump[section]
+        if section == "corpus":
+            value = {k: v for k, v in value.items() if k not in ("database", "folder")}
+        if isinstance(value, dict):
+            lines.append(f"{section}:")
+            lines += [f"  {key}: {_compact(item)}" for key, item in value.items()]
+        else:
+            lines.append(f"{section}: {_compact(value)}")
+    return lines
 
 
 def load_with_data(study_path: Path, data: str | None) -> Study:
@@ -54,8 +93,10 @@ def select_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print {flow, selected} as JSON.")] = False,
     reading_list: Annotated[bool, typer.Option("--reading-list", help="List each selected case's candidate "
                                                "documents (title, URL, where INDIGO lists it).")] = False,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for selection.csv "
+    output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FOLDER", help="Folder for selection.csv "
                                                 "(default: the study's report folder).")] = None,
+    show_excluded: Annotated[bool, typer.Option("--show-excluded", help="Also list the ids excluded at each step "
+                                                "(selection.csv always has them).")] = False,
 ) -> None:
     """Apply the study's selection criteria in order and show the flow of exclusions."""
     study = load_with_data(study_path, data)
@@ -84,12 +125,15 @@ def select_command(
             continue
         console.print(f"  - {row['excluded']} excluded ({row['reason']}) -> {row['out']} {row['step']}",
                       markup=False)
-        if row["excluded_ids"]:
+        if show_excluded and row["excluded_ids"]:
             console.print(f"      {', '.join(row['excluded_ids'])}", markup=False)
     cases = selection.cases.set_index("case_id").loc[selection.selected].reset_index()
     print_frame(cases[["case_id", "name", "distinct_documents"]], title=f"{len(cases)} selected cases")
     if reading_list:
         print_frame(listing[["case_id", "title", "url", "listed_in"]], title="Candidate reading list")
+    if not show_excluded and any(row["excluded_ids"] for row in selection.flow.to_dict("records")):
+        console.print("Excluded ids: --show-excluded, or the step and reason per case in selection.csv.",
+                      markup=False)
     console.print(f"Flow written to {folder / 'selection.csv'}"
                   + (f", reading list to {folder / 'reading-list.csv'}" if reading_list else ""), markup=False)
 
@@ -123,6 +167,8 @@ def classify_command(
     from sibkit.indigo import load
     from sibkit.outcomes import classify, classify_study
 
+    if tolerance is not None and (problem := tolerance_problem(tolerance)):
+        raise SibkitError(f"--tolerance: {problem}")
     if study_path is not None:
         if project:
             raise SibkitError("give a study file or --project ids, not both")
@@ -145,7 +191,8 @@ def classify_command(
         return
     columns = ["case_id", "stage", "achievement_ratio", "metrics_with_ratio", "payments_made", "maximum_payment",
                "payment_currency", "payment_ratio", "class", "decided_by"]
-    print_frame(result.cases[columns], title=f"Classification (tolerance {result.tolerance:g})")
+    print_frame(result.cases[columns], title=f"Classification (tolerance {result.tolerance:g})",
+                keep=["class", "decided_by"], hint="--json (or the CSV tables)")
     if evidence and len(result.metrics):
         print_frame(result.metrics[["case_id", "metric_id", "target", "achieved", "result_type", "period_end",
                                     "ratio", "note"]], title="Outcome metrics")

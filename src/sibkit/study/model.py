@@ -10,10 +10,10 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sibkit.errors import SibkitError
+from sibkit.yamlfile import load_yaml
 
 
 class Strict(BaseModel):
@@ -71,19 +71,35 @@ class Step(Strict):
 RuleName = Literal["achievement", "payment"]
 
 
+def tolerance_problem(value: float) -> str | None:
+    """Why ``value`` is not a tolerance (a share between 0 and 1), with the likely meaning."""
+    if 0 <= value < 1:
+        return None
+    if 1 <= value < 100:
+        return f"tolerance {value:g} is not between 0 and 1; for {value:g}% write {value / 100:g}"
+    return f"tolerance {value:g} is not between 0 and 1 (e.g. 0.15 for 15%)"
+
+
 class Outcomes(Strict):
-    tolerance: float = Field(default=0.15, ge=0, lt=1)
+    tolerance: float = 0.15
     sensitivity: list[float] = Field(default_factory=lambda: [0.10, 0.15])
     rules: list[RuleName] = Field(default_factory=lambda: ["achievement", "payment"], min_length=1)
     classify_in_implementation: bool = True
     overrides: str | None = None
 
+    @field_validator("tolerance")
+    @classmethod
+    def _tolerance(cls, value: float) -> float:
+        if problem := tolerance_problem(value):
+            raise ValueError(problem)
+        return value
+
     @field_validator("sensitivity")
     @classmethod
     def _in_range(cls, value: list[float]) -> list[float]:
         for tolerance in value:
-            if not 0 <= tolerance < 1:
-                raise ValueError(f"tolerance {tolerance} is not between 0 and 1")
+            if problem := tolerance_problem(tolerance):
+                raise ValueError(problem)
         return value
 
 
@@ -228,12 +244,7 @@ def _allowed_keys(location: tuple[Any, ...]) -> list[str]:
 
 
 def parse_study(text: str, source: str = "study") -> Study:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise SibkitError(f"{source}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    raw = load_yaml(text, source)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -110,7 +110,7 @@ class Selection:
         return {"flow": flow, "selected": list(self.selected)}
 
 
-def _describe(step: Step) -> tuple[str, str]:
+def describe_step(step: Step) -> tuple[str, str]:
     """(step label, reason given to the cases it excludes)."""
     criterion = step.criterion
     if criterion == "countries":
@@ -154,7 +154,7 @@ def select(study: Study, dataset: Dataset | None = None,
     flow_rows = []
     fate: dict[str, tuple[str, str]] = {}
     for step in study.selection:
-        label, reason = _describe(step)
+        label, reason = describe_step(step)
         before = list(current)
         criterion = step.criterion
         reasons: dict[str, str] = {}
@@ -195,7 +195,7 @@ def select(study: Study, dataset: Dataset | None = None,
 
 def _check_values(study: Study, projects: pd.DataFrame) -> None:
     """Refuse values that can never match (a typo would otherwise silently exclude every case)."""
-    import pycountry
+    from sibkit.indigo.values import country_code_problem, unknown_value_problem
 
     source = study._path.name if study._path is not None else "study"
     known = set(projects.index)
@@ -203,18 +203,16 @@ def _check_values(study: Study, projects: pd.DataFrame) -> None:
         where = f"{source}: selection[{number}]"
         for listed in (step.include or []) + (step.exclude or []):
             if listed.id not in known:
-                raise SibkitError(f"{where} ('{_describe(step)[0]}') names project {listed.id!r}, which is not in "
+                raise SibkitError(f"{where} ('{describe_step(step)[0]}') names project {listed.id!r}, which is not in "
                                   "the dataset; project ids look like INDIGO-POJ-0001")
         for code in step.countries or []:
-            if pycountry.countries.get(alpha_2=code) is None:
-                raise SibkitError(f"{where}.countries: {code!r} is not an ISO 3166-1 alpha-2 country code "
-                                  "(e.g. GB, US, FR)")
+            if problem := country_code_problem(code):
+                raise SibkitError(f"{where}.countries: {problem}")
         for column, given in (("stage", step.stages), ("sector", step.sectors)):
             values = sorted({str(v) for v in projects[column].dropna()})
             for value in given or []:
-                if value.casefold() not in {v.casefold() for v in values}:
-                    raise SibkitError(f"{where}.{column}s: {value!r} is not a {column} in the dataset "
-                                      f"(values: {', '.join(values)})")
+                if problem := unknown_value_problem(column, value, values):
+                    raise SibkitError(f"{where}.{column}s: {problem}")
 
 
 def _found(step: Step, project: pd.Series, documents: int) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sibkit.indigo.cli import DataOption, console
+from sibkit.cli_common import DataOption, console
 
 
 def serve_command(

@@ -240,9 +240,10 @@ def _ticks(low: float, high: float, step: float) -> list[float]:
 
 
 def bar_chart(table: pd.DataFrame, label: str, value: str, width: int = 420) -> dict[str, Any]:
-    """Horizontal bars for an SVG chart: one per row."""
-    maximum = float(table[value].max()) if len(table) and table[value].max() > 0 else 1.0
-    bars = [{"label": str(r[label]), "value": float(r[value]), "length": round((width - 230) * float(r[value])
-                                                                               / maximum, 1)}
-            for r in table.to_dict("records")]
+    """Horizontal bars for an SVG chart: one per row (a missing value draws no bar)."""
+    values = pd.to_numeric(table[value], errors="coerce") if len(table) else pd.Series(dtype=float)
+    maximum = float(values.max()) if len(values) and values.max() > 0 else 1.0
+    bars = [{"label": str(r[label]), "value": None if pd.isna(v) else float(v),
+             "length": 0.0 if pd.isna(v) else round((width - 230) * float(v) / maximum, 1)}
+            for r, v in zip(table.to_dict("records"), values, strict=True)]
     return {"bars": bars, "width": width, "height": 22 * len(bars) + 6}

@@ -1,0 +1,178 @@
+"""Terminal output and arguments shared by every area's ``cli.py``: tables, JSON, progress, STUDY.
+
+Tables never cut an identifier (a case id such as ``INDIGO-POJ-0109`` is printed whole even at 80
+columns), headers are words, shares are percentages and a missing figure is ``–``. Progress is a bar
+on a terminal and one line per step elsewhere (CI logs, pipes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MISSING = "–"
+
+StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).", metavar="STUDY")]
+DataOption = Annotated[str | None, typer.Option(
+    "--data", metavar="SOURCE",
+    help="Dataset source: CSV export folder, .zip, or API base URL (default: the local cache).")]
+
+# header words for column names that do not read well with underscores replaced by spaces
+HEADERS = {
+    "case_id": "case id", "capital_raised_usd": "capital raised (USD)", "capital_missing": "capital missing",
+    "service_users_missing": "service users missing", "distinct_documents": "distinct documents",
+    "payment_currency": "currency", "metrics_with_ratio": "metrics with a ratio",
+}
+_TOKEN = re.compile(r"^\S{1,40}$")
+
+
+def _width(stream: TextIO) -> int | None:
+    """COLUMNS when set; the terminal's width; else wide (files and pipes keep whole rows)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if stream.isatty() else 200
+
+
+console = Console(width=_width(sys.stdout), highlight=False)
+errors = Console(stderr=True, width=_width(sys.stderr), highlight=False)
+
+
+def print_json(payload: Any) -> None:
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr, never wrapped or styled."""
+    errors.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def heading(column: object) -> str:
+    """A column name as words: ``service_users`` -> ``service users``."""
+    name = str(column)
+    return HEADERS.get(name, name.replace("_", " "))
+
+
+def is_share(column: object) -> bool:
+    """Columns holding a share of 1 (printed as a percentage)."""
+    return "share" in str(column).lower()
+
+
+def format_value(value: object, percent: bool = False) -> str:
+    """A cell as text: ``–`` when missing, grouped thousands, shares as percentages."""
+    if value is None or (isinstance(value, str) and value == ""):
+        return MISSING
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return MISSING
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    if isinstance(value, float) and value != value:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if percent and isinstance(value, int | float):
+        return f"{value * 100:.0f}%" if abs(value * 100 - round(value * 100)) < 0.05 else f"{value * 100:.1f}%"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 or value == int(value) else f"{value:.3g}"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10000 else str(value)
+    if isinstance(value, list | tuple | set):
+        return ", ".join(str(v) for v in value) or MISSING
+    return str(value)
+
+
+def _is_identifier_column(values: Sequence[str]) -> bool:
+    present = [v for v in values if v != MISSING]
+    return bool(present) and all(_TOKEN.match(v) for v in present)
+
+
+def print_frame(frame: pd.DataFrame, title: str | None = None, *, percent: Sequence[str] = (),
+                keep: Sequence[str] = (), hint: str | None = None) -> None:
+    """A DataFrame as a terminal table.
+
+    Identifier and number columns are never cut or wrapped; text columns wrap. When the table cannot
+    fit the console even so, columns are left out from the right (never the first one nor those in
+    ``keep``) and a line names them and ``hint``, the option that gives every column (``--json``).
+    """
+    import pandas as pd
+
+    shares = {c for c in frame.columns if c in percent or is_share(c)}
+    cells = {c: [format_value(v, c in shares) for v in frame[c].tolist()] for c in frame.columns}
+    numeric = {c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])}
+    fixed = {c for c in frame.columns if c in numeric or _is_identifier_column(cells[c])}
+
+    def narrowest(column: object) -> int:
+        longest = max((len(v) for v in cells[column]), default=1)
+        header = max((len(word) for word in heading(column).split()), default=1)
+        return max(longest if column in fixed else min(longest, 16), header)
+
+    def natural(column: object) -> int:
+        return max([len(heading(column)), *(len(v) for v in cells[column])])
+
+    shown = list(frame.columns)
+    dropped: list[str] = []
+    squeeze = sum(natural(c) + 3 for c in shown) + 1 > console.width
+    if squeeze:
+        protected = {shown[0], *keep} if shown else set(keep)
+        while sum(narrowest(c) + 3 for c in shown) + 1 > console.width:
+            removable = [c for c in shown if c not in protected]
+            if not removable:
+                break
+            shown.remove(removable[-1])
+            dropped.insert(0, heading(removable[-1]))
+    table = Table(title=title, show_lines=False)
+    for column in shown:
+        table.add_column(heading(column), justify="right" if column in numeric else "left", overflow="fold",
+                         width=narrowest(column) if squeeze and column in fixed else None,
+                         min_width=narrowest(column))
+    for index in range(len(frame)):
+        table.add_row(*(cells[c][index] for c in shown))
+    console.print(table)
+    if dropped:
+        more = f"; {hint} gives every column" if hint else ""
+        console.print(f"(not shown at this width: {', '.join(dropped)}{more})", markup=False)
+
+
+class StepProgress:
+    """What ``progress()`` yields: call it with ``(done, total)`` after each item."""
+
+    def __init__(self, bar: Any, task: Any, description: str) -> None:
+        self.bar, self.task, self.description = bar, task, description
+
+    def __call__(self, done: int, total: int | None = None, label: str = "") -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+            return
+        of = f"/{total}" if total is not None else ""
+        errors.print(f"{self.description} {done}{of}" + (f": {label}" if label else ""), markup=False,
+                     highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def progress(description: str) -> Iterator[StepProgress]:
+    """A progress bar with its total on a terminal; one line per step on stderr otherwise (CI logs, pipes)."""
+    if not errors.is_terminal:
+        yield StepProgress(None, None, description)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=errors, transient=True) as bar:
+        yield StepProgress(bar, bar.add_task(description, total=None), description)
