@@ -3,16 +3,16 @@ hostile text, a cross-site form, and a team of coders on PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from conftest import require_chromium
 from sqlalchemy import select
 
 from sibkit.coding.review import decision_log
 from sibkit.store import Document, Memo, Reference, open_store
 from sibkit.testing import LocalServer, Response
-from sibkit.web.server import BROWSER_ARGS, CHROMIUM, BackgroundServer
+from sibkit.web.server import BROWSER_ARGS, BackgroundServer
 from sibkit.workbench.auth import add_user
 from sibkit.workbench.routes import Workbench, standalone_app
 from sibkit.workbench.sample import THEMES, add_sample_corpus
@@ -23,14 +23,11 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Debian's chromium is not installed")
-        pytest.skip("Debian's chromium is not installed")
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=BROWSER_ARGS)
         yield launched
         launched.close()
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sibkit.cli_common import StudyArgument, console, errors, print_frame, print_json, progress
+from sibkit.cli_common import StudyArgument, console, errors, print_frame, print_json, progress, warn
 from sibkit.errors import SibkitError
 
 review_app = typer.Typer(no_args_is_help=True, help="Review automatic hits in a spreadsheet.")
@@ -125,7 +125,7 @@ def reliability_command(
                   + (f" (theme {theme})" if theme else "") + ". Cohen's kappa needs exactly two coders; Fleiss' kappa "
                   "uses only the units every coder rated (fleiss_units).", markup=False, soft_wrap=True)
     if rated < 30:
-        errors.print(f"warning: only {rated} units: the coefficients are very uncertain", markup=False)
+        warn(f"only {rated} units: the coefficients are very uncertain")
     print_frame(table.drop(columns=["unit", "coders"]).round(3), title=f"Agreement per theme ({unit}s)")
 
 

@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from sibkit.indigo.cli import console, print_frame
+from sibkit.cli_common import StudyArgument, console, print_frame
 
 users_app = typer.Typer(no_args_is_help=True, help="Accounts of the review workbench (team mode).")
-StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).")]
 
 
 def _store(study_path: Path):  # type: ignore[no-untyped-def]
