@@ -171,3 +171,34 @@ def test_data_download_then_stats_use_the_cache(indigo_dir: Path, tmp_path: Path
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["projects"] == 319
+
+
+def test_summary_gives_medians_actual_against_target_and_gbp_for_the_uk(dataset, indigo_dir: Path,
+                                                                          reference) -> None:
+    import statistics
+
+    from sibkit.indigo.figures import filter_projects, summary
+
+    with (indigo_dir / "projects.csv").open(encoding="utf-8") as handle:
+        rows = {row["ID"]: row for row in csv.DictReader(handle)}
+    uk = [r for r in reference if "GB" in r["countries"]]
+    got = summary(filter_projects(dataset, Filters(countries=("GB",))), "GBP")
+    users = [r["users"] for r in uk if r["users"] is not None]
+    assert got["projects"] == len(uk) == 100
+    assert got["service_users"]["median"] == statistics.median(users)
+    assert got["service_users"]["based_on"] == len(users)
+    both = [(number(rows[r["id"]][ACTUAL]), number(rows[r["id"]][TARGET])) for r in uk]
+    both = [(a, t) for a, t in both if a is not None and t is not None]
+    assert got["actual_vs_target"] == {"actual": math.fsum(a for a, _ in both),
+                                       "target": math.fsum(t for _, t in both), "based_on": len(both)}
+    local = "Overall project finance - Total investment commitment - Amount - {} - (Value)"
+    currency = "Overall project finance - Total investment commitment - Currency - (Value)"
+    gbp = []  # the commitment in pounds: exact, else the minimum, else the maximum
+    for r in uk:
+        row = rows[r["id"]]
+        amounts = [number(row[local.format(k)]) for k in ("Exact", "Min", "Max")]
+        if row[currency] == "GBP" and any(a is not None for a in amounts):
+            gbp.append(next(a for a in amounts if a is not None))
+    assert got["capital_raised_local"]["currency"] == "GBP"
+    assert got["capital_raised_local"]["total"] == pytest.approx(math.fsum(gbp), rel=1e-12)
+    assert got["capital_raised_local"]["based_on"] == len(gbp)

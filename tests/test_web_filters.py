@@ -56,6 +56,7 @@ def test_screenshots_are_png_files(tmp_path: Path, dataset) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed")
     written = screenshots(create_app(dataset), tmp_path / "shots")
-    assert [p.name for p in written] == ["dashboard.png", "dashboard-uk-2016-2021.png", "project.png"]
+    assert [p.name for p in written] == [f"{name}-{width}.png" for width in (1440, 390)
+                                         for name in ("dashboard", "dashboard-uk", "explorer", "project")]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -60,7 +60,7 @@ def test_study_pages_show_the_flow_cases_and_documents(tmp_path: Path, indigo_di
                                       "date": None}]
 
         cases_csv = httpx.get(server.url + "/download/study/cases.csv")
-        rows = list(csv.DictReader(io.StringIO(cases_csv.text)))
+        rows = list(csv.DictReader(io.StringIO(cases_csv.content.decode("utf-8-sig"))))
         assert {r["case_id"] for r in rows} == {c["case_id"] for c in body["cases"]}
         project = httpx.get(server.url + "/projects/INDIGO-POJ-0110").text
         assert "Study class" in project

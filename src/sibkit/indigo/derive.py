@@ -4,7 +4,11 @@
 - ``live_date``: start date of service provision, else date outcomes contract signed;
 - ``contract_date``: date outcomes contract signed, else start date of service provision;
 - ``capital_raised_usd``: total investment commitment in USD, exact, else min, else max;
-- ``service_users``: actual unique service users engaged (total), else the targeted number.
+- ``service_users``: actual unique service users engaged (total), else the targeted number;
+  ``service_users_actual`` and ``service_users_target`` keep the two apart;
+- ``capital_currency`` and ``capital_raised``: the same commitment in its own currency;
+- ``end_date``: actual end of service provision, else the anticipated end;
+- ``duration_years``: from ``live_date`` to ``end_date`` in years (partial dates at their first day).
 
 The capital and service-user rules follow GO Lab's impact bond landscape figures.
 """
@@ -17,7 +21,8 @@ from sibkit.indigo.dataset import Dataset
 from sibkit.indigo.values import date_floor
 
 DERIVED_COLUMNS = ["id", "name", "stage", "sector", "countries", "live_date", "live_year",
-                   "contract_date", "capital_raised_usd", "service_users"]
+                   "contract_date", "capital_raised_usd", "service_users", "service_users_actual",
+                   "service_users_target", "capital_currency", "capital_raised", "end_date", "duration_years"]
 
 
 def _first_present(*columns: pd.Series) -> pd.Series:
@@ -54,6 +59,18 @@ def _build(dataset: Dataset) -> pd.DataFrame:
                              projects[capital_prefix + "max"])
     users = _first_present(projects["service_and_beneficiaries_actual_number_service_users_or_beneficiaries_total"],
                            projects["service_and_beneficiaries_targeted_number_service_users_or_beneficiaries_total"])
+    local_prefix = "overall_project_finance_total_investment_commitment_amount_"
+    capital_local = _first_present(projects[local_prefix + "exact"], projects[local_prefix + "min"],
+                                   projects[local_prefix + "max"])
+    actual = projects["service_and_beneficiaries_actual_number_service_users_or_beneficiaries_total"]
+    target = projects["service_and_beneficiaries_targeted_number_service_users_or_beneficiaries_total"]
+    end = _first_present(projects["dates_actual_end_date_of_service_provision"],
+                         projects["dates_anticipated_end_date_of_service_provision"])
+    durations = []
+    for start_text, end_text in zip(live, end, strict=True):
+        start_day, end_day = date_floor(start_text), date_floor(end_text)
+        durations.append(round((end_day - start_day).days / 365.25, 2)
+                         if start_day and end_day and end_day > start_day else None)
     live_year = pd.array([int(d[:4]) if pd.notna(d) else None for d in live], dtype="Int64")
     return pd.DataFrame({
         "id": projects["id"],
@@ -66,6 +83,12 @@ def _build(dataset: Dataset) -> pd.DataFrame:
         "contract_date": contract.astype("string"),
         "capital_raised_usd": capital.astype("float64"),
         "service_users": users.astype("float64"),
+        "service_users_actual": actual.astype("float64"),
+        "service_users_target": target.astype("float64"),
+        "capital_currency": projects["overall_project_finance_total_investment_commitment_currency"].astype("string"),
+        "capital_raised": capital_local.astype("float64"),
+        "end_date": end.astype("string"),
+        "duration_years": pd.array(durations, dtype="Float64").astype("float64"),
     })
 
 

@@ -105,6 +105,33 @@ def headline(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def _spread(values: pd.Series) -> dict[str, Any]:
+    present = values.dropna()
+    return {"total": float(present.sum()), "median": float(present.median()) if len(present) else None,
+            "mean": float(present.mean()) if len(present) else None, "based_on": len(present)}
+
+
+def summary(frame: pd.DataFrame, currency: str | None = None) -> dict[str, Any]:
+    """Headline figures with what each rests on: totals, medians and how many projects have a value
+    (service users actual and target apart, capital, duration of service provision in years).
+    With ``currency`` (e.g. "GBP"), capital in that currency too, over projects that state it."""
+    result: dict[str, Any] = {
+        "projects": len(frame),
+        "service_users": _spread(frame["service_users"]),
+        "service_users_actual": _spread(frame["service_users_actual"]),
+        "service_users_target": _spread(frame["service_users_target"]),
+        "capital_raised_usd": _spread(frame["capital_raised_usd"]),
+        "duration_years": _spread(frame["duration_years"]),
+    }
+    both = frame.dropna(subset=["service_users_actual", "service_users_target"])
+    result["actual_vs_target"] = {"actual": float(both["service_users_actual"].sum()),
+                                  "target": float(both["service_users_target"].sum()), "based_on": len(both)}
+    if currency:
+        own = frame[frame["capital_currency"] == currency]
+        result["capital_raised_local"] = {"currency": currency, **_spread(own["capital_raised"])}
+    return result
+
+
 def breakdown(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     """Headline figures per country, sector, live year or stage (a project in two countries
     counts in both)."""

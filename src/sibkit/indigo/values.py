@@ -108,3 +108,13 @@ def parse_country(raw: object) -> str | None:
     if text not in _iso_codes():
         raise ValueError(f"{raw!r} is not an ISO 3166-1 alpha-2 country code")
     return text
+
+
+@lru_cache(maxsize=512)
+def country_name(code: str) -> str:
+    """A country's short English name from its alpha-2 code (``GB`` -> ``United Kingdom``); the code
+    itself when unknown."""
+    country = pycountry.countries.get(alpha_2=str(code).upper())
+    if country is None:
+        return str(code)
+    return getattr(country, "common_name", None) or country.name

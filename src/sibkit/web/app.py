@@ -8,6 +8,8 @@ sibkit itself, read-only (GET only), strict security headers. With a study, the 
 from __future__ import annotations
 
 import io
+import logging
+import zipfile
 from collections import OrderedDict
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -19,13 +21,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sibkit import __version__
 from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, breakdown
 from sibkit.indigo.figures import BREAKDOWNS
-from sibkit.web.views import FILTER_KEYS, Views, bar_chart, filters_from_query, query_of
+from sibkit.indigo.values import country_name
+from sibkit.web.views import FILTER_KEYS, SORTS, Views, explore_from_query, filters_from_query, missing, query_of
+
+log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -52,14 +58,24 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: _json_safe(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def csv_response(frame: pd.DataFrame, name: str) -> Response:
+def flat_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tuples (a project's countries) joined by spaces so that a cell holds text."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].map(lambda v: isinstance(v, tuple)).any():
+        if out[column].map(lambda v: isinstance(v, tuple)).to_numpy(dtype=bool).any():
             out[column] = out[column].map(lambda v: " ".join(v) if isinstance(v, tuple) else v)
+    return out
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """CSV with a UTF-8 byte order mark, so that Excel reads accents and other scripts correctly."""
     buffer = io.StringIO()
-    out.to_csv(buffer, index=False)
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+    flat_frame(frame).to_csv(buffer, index=False)
+    return "\ufeff" + buffer.getvalue()
+
+
+def csv_response(frame: pd.DataFrame, name: str) -> Response:
+    return Response(csv_text(frame).encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
@@ -69,6 +85,66 @@ def safe_href(url: object) -> str | None:
         return None
     parts = urlsplit(url.strip())
     return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def dataset_xlsx(dataset: Dataset, derived_projects: pd.DataFrame) -> bytes:
+    """Every INDIGO table as one sheet (plus the derived project fields), text never read as a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    used: set[str] = set()
+    for name, frame in [("derived_projects", derived_projects), *dataset.tables.items()]:
+        title = name[:31]
+        while title in used:
+            title = title[:29] + f"{len(used) % 100:02d}"
+        used.add(title)
+        sheet = book.create_sheet(title)
+        flat = flat_frame(frame)
+        sheet.append(list(flat.columns))
+        for row in flat.itertuples(index=False):
+            cells = []
+            for value in row:
+                if missing(value):
+                    cells.append(None)
+                elif isinstance(value, str):
+                    cell = WriteOnlyCell(sheet, value=value)
+                    cell.data_type = "s"  # "=..." stays text
+                    cells.append(cell)
+                else:
+                    cells.append(value.item() if hasattr(value, "item") else value)
+            sheet.append(cells)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def present(value: object) -> bool:
+    return not missing(value)
+
+
+def big(value: object) -> str:
+    """A rounded large number: 878 million, 3.2 million, 12,400 (no false precision)."""
+    if missing(value):
+        return "–"
+    number = float(value)  # type: ignore[arg-type]
+    for size, word in ((1e9, "billion"), (1e6, "million")):
+        if abs(number) >= size:
+            scaled = number / size
+            return f"{scaled:,.1f} {word}" if scaled < 100 else f"{scaled:,.0f} {word}"
+    if abs(number) >= 10_000:
+        return f"{round(number, -2):,.0f}"
+    return f"{number:,.0f}"
+
+
+def label(column: str) -> str:
+    """A column name as a heading: ``money_amount_usd`` -> ``Money amount (USD)``."""
+    named = {"lat_lng_lat": "Latitude", "lat_lng_lng": "Longitude", "id": "ID", "source_ids": "Sources",
+             "organisation_id": "Organisation"}
+    if column in named:
+        return named[column]
+    text = column.replace("_usd", " (USD)").replace("_id", "").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
 
 
 def _format(value: object) -> str:
@@ -87,7 +163,10 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
     env = Environment(loader=PackageLoader("sibkit.web", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["fmt"] = _format
     env.filters["href"] = safe_href
+    env.filters.update(present=present, big=big, country=country_name, label=label)
+    env.tests["present"] = present
     env.globals.update(version=__version__, study=study, FILTER_KEYS=FILTER_KEYS)
+    total = len(dataset.projects)
     app = FastAPI(title="sibkit", version=__version__, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     study_cache: dict[str, Any] = {}
@@ -97,6 +176,19 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": str(exc)}, status_code=400)
         return HTMLResponse(env.get_template("error.html").render(message=str(exc)), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(("/api/", "/download/")):
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        title = "Page not found" if exc.status_code == 404 else "Problem"
+        message = (f"There is no page at {request.url.path}." if exc.status_code == 404 else str(exc.detail))
+        return HTMLResponse(env.get_template("error.html").render(title=title, message=message),
+                            status_code=exc.status_code)
+
+    def not_found(message: str) -> HTMLResponse:
+        return HTMLResponse(env.get_template("error.html").render(title="Not found", message=message),
+                            status_code=404)
 
     def page(name: str, **context: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**context))
@@ -111,33 +203,56 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
     def dashboard(request: Request) -> HTMLResponse:
         filters = filters_from_query(query(request))
         data = views.dashboard(filters)
-        qs = urlencode(query_of(filters))
-        charts = {
-            "year": bar_chart(data["charts"]["year"], "year", "projects"),
-            "capital": bar_chart(data["charts"]["year"].assign(capital=data["charts"]["year"]["capital_raised_usd"]
-                                                                / 1e6), "year", "capital"),
-            "sector": bar_chart(data["charts"]["sector"], "sector", "projects"),
-            "country": bar_chart(data["charts"]["country"], "country", "projects"),
-        }
-        return page("dashboard.html", filters=filters, figures=data["figures"], charts=charts, map=data["map"],
-                    options=views.options, qs=qs, shown=len(data["projects"]))
+        return page("dashboard.html", filters=filters, summary=data["summary"], charts=data["charts"],
+                    map=data["map"], options=views.options, qs=urlencode(query_of(filters)),
+                    chip_list=views.chips(filters, "/"), unknown=data["unknown"], total=total,
+                    names=views.by_id["name"])
 
     @app.get("/projects", response_class=HTMLResponse)
     def project_list(request: Request) -> HTMLResponse:
         params = query(request)
         filters = filters_from_query(params)
-        frame = views.project_list(params.get("id"), filters)
-        ids = [("id", project_id) for project_id in params.get("id", [])]
-        return page("projects.html", projects=frame.to_dict("records"), qs=urlencode(query_of(filters) + ids))
+        explore = explore_from_query(params)
+        ids = params.get("id", [])
+        result = views.explore(filters, explore, ids)
+        base = query_of(filters) + [("id", i) for i in ids]
+
+        def url(pairs: list[tuple[str, str]]) -> str:
+            return "/projects" + ("?" + urlencode(pairs) if pairs else "")
+
+        sort_links = {}
+        for key in SORTS:
+            flip = explore.sort == key and not explore.descending
+            sort_links[key] = url(base + explore.pairs(page=1, sort=("-" if flip else "") + key))
+        page_links = {n: url(base + explore.pairs(page=n)) for n in range(1, result["pages"] + 1)}
+        return page("projects.html", filters=filters, options=views.options, explore=explore, result=result,
+                    ids=ids, chip_list=views.chips(filters, "/projects"), unknown=views.unknown_values(filters),
+                    qs=urlencode(query_of(filters)), qs_all=urlencode(base + explore.pairs(page=1)),
+                    sort_links=sort_links, page_links=page_links, total=total)
 
     @app.get("/projects/{project_id}", response_class=HTMLResponse)
     def project_page(project_id: str) -> HTMLResponse:
         try:
             data = views.project(project_id)
         except KeyError:
-            return HTMLResponse(env.get_template("error.html").render(message=f"No project {project_id!r}."),
-                                status_code=404)
+            return not_found(f"No project {project_id!r} in INDIGO.")
         return page("project.html", **data, study_case=_study_case(project_id))
+
+    @app.get("/organisations/{organisation_id}", response_class=HTMLResponse)
+    def organisation_page(organisation_id: str) -> HTMLResponse:
+        try:
+            data = views.organisation(organisation_id)
+        except KeyError:
+            return not_found(f"No organisation {organisation_id!r} in INDIGO.")
+        return page("organisation.html", **data)
+
+    @app.get("/funds/{fund_id}", response_class=HTMLResponse)
+    def fund_page(fund_id: str) -> HTMLResponse:
+        try:
+            data = views.fund(fund_id)
+        except KeyError:
+            return not_found(f"No outcome fund {fund_id!r} in INDIGO.")
+        return page("fund.html", **data)
 
     # -- downloads and API ---------------------------------------------------------------
 
@@ -147,7 +262,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
         filters = filters_from_query(params)
         by = (params.get("by") or [None])[0]
         data = views.dashboard(filters)
-        body: dict[str, Any] = {**data["figures"], "filters": filters.describe()}
+        body: dict[str, Any] = {**data["figures"], "summary": data["summary"], "filters": filters.describe()}
         if by:
             if by not in BREAKDOWNS:
                 raise SibkitError(f"by={by!r}: expected one of {', '.join(BREAKDOWNS)}")
@@ -172,7 +287,25 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
     @app.get("/download/projects.csv")
     def download_projects(request: Request) -> Response:
         params = query(request)
-        return csv_response(views.project_list(params.get("id"), filters_from_query(params)), "projects")
+        frame = views.explore(filters_from_query(params), explore_from_query(params), params.get("id"),
+                              paged=False)["rows"]
+        return csv_response(frame, "projects")
+
+    @app.get("/download/indigo-csv.zip")
+    def download_zip() -> Response:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in dataset.tables:
+                archive.writestr(f"{name}.csv", csv_text(dataset[name]).encode("utf-8"))
+            archive.writestr("derived_projects.csv", csv_text(views.derived).encode("utf-8"))
+        return Response(buffer.getvalue(), media_type="application/zip",
+                        headers={"Content-Disposition": 'attachment; filename="indigo-csv.zip"'})
+
+    @app.get("/download/indigo.xlsx")
+    def download_xlsx() -> Response:
+        return Response(dataset_xlsx(dataset, views.derived),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": 'attachment; filename="indigo.xlsx"'})
 
     @app.get("/download/breakdown-{by}.csv")
     def download_breakdown(by: str, request: Request) -> Response:
@@ -313,7 +446,19 @@ class PageCache:
             if message["type"] == "http.response.start":
                 started.update(headers=message["headers"])
 
-        await self.app(scope, receive, capture)
+        try:
+            await self.app(scope, receive, capture)
+        except Exception:
+            log.exception("error answering %s", scope["path"])
+            if started:
+                raise
+            body = (b"<!doctype html><html lang=en><meta charset=utf-8><title>Server error</title>"
+                    b"<h1>Something went wrong</h1><p>The error was logged. <a href=/>Back to the dashboard</a></p>")
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": [*self.headers, (b"content-type", b"text/html; charset=utf-8"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
         if started.get("status") == 200 and scope["path"] != "/healthz" and scope["method"] == "GET":
             body = b"".join(chunks)
             if key not in self.cache and len(body) <= self.max_bytes // 8:

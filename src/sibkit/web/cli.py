@@ -17,7 +17,8 @@ def serve_command(
     = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     screenshots: Annotated[Path | None, typer.Option("--screenshots", help="Instead of serving, save PNG "
-                                                     "screenshots of the dashboard and a project page here.")] = None,
+                                                     "screenshots of the dashboard, the explorer and a project page "
+                                                     "at 1440 and 390 px wide here.")] = None,
     coder: Annotated[str, typer.Option("--coder", help="Your name on review decisions in single-user mode "
                                        "(default: your login name).")] = "",
 ) -> None:

@@ -48,23 +48,29 @@ class BackgroundServer:
         self.thread.join(timeout=10)
 
 
+SCREEN_WIDTHS = (1440, 390)
+
+
 def screenshots(app: Any, folder: Path, project_id: str = "INDIGO-POJ-0168") -> list[Path]:
-    """PNG screenshots of the dashboard and a project page, taken in headless Chromium."""
+    """Full-page PNG screenshots of the dashboard (whole field and one country), the explorer and a
+    project page, each at a desktop and a phone width, taken in headless Chromium."""
     sync_playwright = require("playwright.sync_api", "screenshots", "sibkit serve --screenshots").sync_playwright
     if not CHROMIUM.exists():
         raise SibkitError(f"screenshots need Chromium at {CHROMIUM}: apt-get install chromium") from None
 
     folder.mkdir(parents=True, exist_ok=True)
-    shots = [("dashboard.png", "/", True),
-             ("dashboard-uk-2016-2021.png", "/?country=GB&live_from=2016&live_to=2021", True),
-             ("project.png", f"/projects/{project_id}", False)]  # a project page's top: some run very long
+    shots = [("dashboard", "/"), ("dashboard-uk", "/?country=GB"), ("explorer", "/projects?country=GB&sort=-users"),
+             ("project", f"/projects/{project_id}")]
     written = []
     with BackgroundServer(app) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
-        for name, path, full_page in shots:
-            page.goto(server.url + path)
-            page.screenshot(path=str(folder / name), full_page=full_page)
-            written.append(folder / name)
+        for width in SCREEN_WIDTHS:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            for name, path in shots:
+                page.goto(server.url + path)
+                target = folder / f"{name}-{width}.png"
+                page.screenshot(path=str(target), full_page=True)
+                written.append(target)
+            page.close()
         browser.close()
     return written

@@ -9,12 +9,15 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 
 from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, Filters, breakdown, derived, filter_projects, headline, quality
-from sibkit.indigo.figures import parse_as_of
+from sibkit.indigo.figures import parse_as_of, summary
+from sibkit.indigo.values import country_code_problem, country_name, unknown_value_problem
+from sibkit.web.worldmap import PHONE, build_map
 
 FILTER_KEYS = ("country", "sector", "stage", "live_from", "live_to", "as_of")
 
@@ -55,13 +58,57 @@ def query_of(filters: Filters) -> list[tuple[str, str]]:
     return pairs
 
 
+SORTS = {"name": "name", "country": "country_names", "sector": "sector", "stage": "stage", "live": "live_date",
+         "users": "service_users", "capital": "capital_raised_usd"}
+PER_PAGE = 25
+
+
 @dataclass(frozen=True)
-class Marker:
-    x: float
-    y: float
-    count: int
-    label: str
-    href: str
+class Explore:
+    """The explorer's own choices beside the filters: text search, sort and page."""
+
+    search: str = ""
+    sort: str = "name"
+    descending: bool = False
+    page: int = 1
+
+    def pairs(self, page: int | None = None, sort: str | None = None) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        if self.search:
+            out.append(("q", self.search))
+        key = sort if sort is not None else ("-" if self.descending else "") + self.sort
+        if key != "name":
+            out.append(("sort", key))
+        number = self.page if page is None else page
+        if number > 1:
+            out.append(("page", str(number)))
+        return out
+
+
+def explore_from_query(query: dict[str, list[str]]) -> Explore:
+    """Search, sort and page from the URL; unknown sorts fall back to the name, bad pages to 1."""
+    search = " ".join((query.get("q") or [""])[0].split())[:200]
+    sort = (query.get("sort") or ["name"])[0].strip()
+    descending = sort.startswith("-")
+    sort = sort.lstrip("-")
+    if sort not in SORTS:
+        sort, descending = "name", False
+    try:
+        page = max(1, int((query.get("page") or ["1"])[0]))
+    except ValueError:
+        page = 1
+    return Explore(search, sort, descending, page)
+
+
+def missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+ROLE_TABLES = (  # (table, the role when INDIGO gives no category)
+    ("outcome_payment_commitments", "Outcome payer"), ("investments", "Investor"),
+    ("service_provisions", "Service provider"), ("intermediary_services", "Intermediary"),
+)
 
 
 class Views:
@@ -70,93 +117,148 @@ class Views:
     def __init__(self, dataset: Dataset, study: Any = None) -> None:
         self.dataset = dataset
         self.study = study
-        self.derived = derived(dataset)
+        self.derived = derived(dataset).assign(
+            country_names=lambda f: f["countries"].map(lambda codes: ", ".join(country_name(c) for c in codes)))
         self.by_id = self.derived.set_index("id", drop=False)
         self.dashboard = lru_cache(maxsize=256)(self._dashboard)
         self.project = lru_cache(maxsize=512)(self._project)
         self.project_rows = {project_id: position for position, project_id in enumerate(dataset.projects["id"])}
         self.organisations = dict(zip(dataset.organisations["id"], dataset.organisations["name"], strict=True))
+        self.funds = dict(zip(dataset.funds["id"], dataset.funds["name"], strict=True))
         self.options = {
-            "country": sorted({c for codes in self.derived["countries"] for c in codes}),
+            "country": sorted({c for codes in self.derived["countries"] for c in codes}, key=country_name),
             "sector": sorted(self.derived["sector"].dropna().unique()),
             "stage": sorted(self.derived["stage"].dropna().unique()),
         }
+        self.search_text = (self.derived["id"] + " " + self.derived["name"].fillna("") + " "
+                            + self.derived["sector"].fillna("") + " " + self.derived["country_names"]
+                            + " " + self.derived["countries"].map(" ".join)).str.casefold()
+        self.roles = self._roles()
+
+    def _roles(self) -> pd.DataFrame:
+        """Every (organisation, project, role) in INDIGO's project tables."""
+        frames = []
+        for table, default in ROLE_TABLES:
+            rows = self.dataset[table]
+            frame = pd.DataFrame({"organisation_id": rows["organisation_id"], "project_id": rows["project_id"],
+                                  "role": default,
+                                  "detail": rows["organisation_role_category"].astype("string").str.strip()})
+            frames.append(frame)
+        roles = pd.concat(frames, ignore_index=True).dropna(subset=["organisation_id", "project_id"])
+        return roles.drop_duplicates().sort_values(["role", "organisation_id", "project_id"], kind="stable")
+
+    # -- filters ----------------------------------------------------------------------------
+
+    def unknown_values(self, filters: Filters) -> list[str]:
+        """One sentence per filter value that matches no project, saying why."""
+        notes = []
+        for code in filters.countries:
+            if code not in self.options["country"]:
+                problem = country_code_problem(code)
+                notes.append(f"Country: {problem}." if problem else
+                             f"Country {code!r}: no impact bond in INDIGO is in {country_name(code)}.")
+        for key, values in (("sector", filters.sectors), ("stage", filters.stages)):
+            for value in values:
+                if problem := unknown_value_problem(key, value, list(self.options[key])):
+                    notes.append(f"{key.capitalize()}: {problem}.")
+        if filters.live_from and filters.live_to and filters.live_from > filters.live_to:
+            notes.append(f"Live from {filters.live_from} is after live to {filters.live_to}.")
+        return notes
+
+    def chips(self, filters: Filters, base: str) -> list[dict[str, str]]:
+        """One removable chip per active filter value: its label and the URL without it."""
+        pairs = query_of(filters)
+        chips = []
+        for index, (key, value) in enumerate(pairs):
+            rest = pairs[:index] + pairs[index + 1:]
+            label = {"country": f"Country: {country_name(value)}", "sector": f"Sector: {value}",
+                     "stage": f"Stage: {value}", "live_from": f"Live from {value}", "live_to": f"Live to {value}",
+                     "as_of": f"Contracts signed by {value}"}[key]
+            chips.append({"label": label, "href": base + ("?" + urlencode(rest) if rest else "")})
+        return chips
 
     # -- dashboard --------------------------------------------------------------------------
 
     def _dashboard(self, filters: Filters) -> dict[str, Any]:
+        frame = self.filtered(filters)
+        qs = query_of(filters)
+
+        def link(**change: str) -> str:
+            keys = set(change)
+            if "live_year" in keys:
+                year = change.pop("live_year")
+                change.update(live_from=year, live_to=year)
+                keys = {"live_from", "live_to"}
+            kept = [(k, v) for k, v in qs if k not in keys]
+            return "/projects?" + urlencode(kept + list(change.items()))
+
+        by_country = breakdown(frame, "country")
+        by_country = by_country[by_country["country"] != "(none)"]
+        counts = dict(zip(by_country["country"], by_country["projects"], strict=True))
+        year = breakdown(frame, "year")
+        charts = {
+            "year": chart("Impact bonds by year live", year, "year", "projects", "Year live", "Impact bonds",
+                          lambda y: link(live_year=y)),
+            "capital": chart("Capital raised by year live (USD million)",
+                             year.assign(capital=year["capital_raised_usd"] / 1e6), "year", "capital", "Year live",
+                             "USD million", lambda y: link(live_year=y)),
+            "stage": chart("Impact bonds by stage", breakdown(frame, "stage"), "stage", "projects", "Stage",
+                           "Impact bonds", lambda s: link(stage=s)),
+            "sector": chart("Impact bonds by policy sector", breakdown(frame, "sector"), "sector", "projects",
+                            "Policy sector", "Impact bonds", lambda s: link(sector=s)),
+            "country": chart("Impact bonds by country (top 15)",
+                             by_country.head(15).assign(name=by_country["country"].map(country_name)), "name",
+                             "projects", "Country", "Impact bonds", None,
+                             hrefs=[link(country=c) for c in by_country["country"].head(15)]),
+        }
+        single_gb = filters.countries == ("GB",)
+        dashboard_query = [(k, v) for k, v in qs if k != "country"]
+        def draw(box: tuple[float, float] | None = None) -> dict[str, Any]:
+            return build_map(frame, self.dataset.delivery_locations, counts, whole_field=not qs,
+                             country_href=lambda c: "/?" + urlencode([("country", c), *dashboard_query]),
+                             project_name=lambda i: str(self.by_id.at[i, "name"]), box=box)
+
+        world = draw()
+        world["counts"] = sorted(counts.items(), key=lambda item: (-item[1], country_name(item[0])))
+        # a zoomed map is drawn a second time in a portrait box for phones (CSS shows one of them)
+        world["phone"] = draw(PHONE) if world["view"].zoomed else None
+        return {"figures": headline(frame), "summary": summary(frame, "GBP" if single_gb else None),
+                "charts": charts, "projects": frame, "map": world, "unknown": self.unknown_values(filters),
+                "counts": counts}
+
+    def filtered(self, filters: Filters) -> pd.DataFrame:
         frame = filter_projects(self.dataset, filters)
-        charts = {}
-        for by in ("year", "sector", "country"):
-            table = breakdown(frame, by)
-            if by == "country":
-                table = table.head(15)
-            charts[by] = table
-        return {"figures": headline(frame), "charts": charts, "projects": frame,
-                "map": self.map_markers(set(frame["id"]))}
+        return self.derived.loc[frame.index]
 
-    def map_markers(self, project_ids: set[str], width: int = 900, height: int = 450) -> dict[str, Any]:
-        """Delivery locations of the projects, projected to fit the view and clustered on a grid."""
-        locations = self.dataset.delivery_locations
-        points = locations[locations["project_id"].isin(project_ids)].dropna(subset=["lat_lng_lat", "lat_lng_lng"])
-        points = points[points["lat_lng_lat"].between(-90, 90) & points["lat_lng_lng"].between(-180, 180)]
-        if points.empty:
-            return {"markers": [], "width": width, "height": height, "graticule": [], "bounds": None}
-        lat_min, lat_max = points["lat_lng_lat"].min(), points["lat_lng_lat"].max()
-        lng_min, lng_max = points["lat_lng_lng"].min(), points["lat_lng_lng"].max()
-        pad_lat, pad_lng = max(1.0, (lat_max - lat_min) * 0.08), max(1.0, (lng_max - lng_min) * 0.08)
-        lat_min, lat_max = max(-85, lat_min - pad_lat), min(85, lat_max + pad_lat)
-        lng_min, lng_max = max(-180, lng_min - pad_lng), min(180, lng_max + pad_lng)
-        # keep the aspect of an equirectangular map: widen the narrower side
-        span_lng, span_lat = lng_max - lng_min, lat_max - lat_min
-        if span_lng / span_lat < width / height:
-            grow = (span_lat * width / height - span_lng) / 2
-            lng_min, lng_max = lng_min - grow, lng_max + grow
-        else:
-            grow = (span_lng * height / width - span_lat) / 2
-            lat_min, lat_max = lat_min - grow, lat_max + grow
+    # -- explorer ---------------------------------------------------------------------------
 
-        def project(lat: float, lng: float) -> tuple[float, float]:
-            return ((lng - lng_min) / (lng_max - lng_min) * width, (lat_max - lat) / (lat_max - lat_min) * height)
+    def explore(self, filters: Filters, explore: Explore, ids: list[str] | None = None,
+                paged: bool = True) -> dict[str, Any]:
+        """The projects passing the filters and the search, sorted; one page of them unless not ``paged``."""
+        frame = self.project_list(ids, filters)
+        if explore.search:
+            words = explore.search.casefold().split()
+            text = self.search_text.loc[frame.index]
+            keep = pd.Series(True, index=frame.index)
+            for word in words:
+                keep &= text.str.contains(word, regex=False)
+            frame = frame[keep]
+        column = SORTS[explore.sort]
+        frame = frame.sort_values([column, "name"], ascending=[not explore.descending, True], na_position="last",
+                                  kind="stable", key=lambda s: s.str.casefold() if s.dtype == object else s)
+        if not paged:
+            return {"rows": frame, "total": len(frame)}
+        pages = max(1, math.ceil(len(frame) / PER_PAGE))
+        page = min(explore.page, pages)
+        return {"rows": frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE], "total": len(frame), "page": page,
+                "pages": pages, "first": (page - 1) * PER_PAGE + 1 if len(frame) else 0,
+                "last": min(page * PER_PAGE, len(frame))}
 
-        radius = 24.0  # pixels: a location this close to a cluster's centre joins it
-        clusters: list[list[tuple[float, float, str]]] = []
-        centres: list[tuple[float, float]] = []
-        ordered = sorted(zip(points["lat_lng_lat"], points["lat_lng_lng"], points["project_id"], strict=True),
-                         key=lambda p: (p[0], p[1], p[2]))
-        for lat, lng, project_id in ordered:
-            x, y = project(lat, lng)
-            near = next((i for i, (cx, cy) in enumerate(centres) if (cx - x) ** 2 + (cy - y) ** 2 <= radius ** 2),
-                        None)
-            if near is None:
-                clusters.append([(x, y, project_id)])
-                centres.append((x, y))
-            else:
-                members = clusters[near]
-                members.append((x, y, project_id))
-                centres[near] = (sum(m[0] for m in members) / len(members), sum(m[1] for m in members) / len(members))
-        markers = []
-        for members in clusters:
-            ids = sorted({m[2] for m in members})
-            x = sum(m[0] for m in members) / len(members)
-            y = sum(m[1] for m in members) / len(members)
-            if len(ids) == 1:
-                name = self.by_id.at[ids[0], "name"]
-                markers.append(Marker(round(x, 1), round(y, 1), 1, str(name), f"/projects/{ids[0]}"))
-            else:
-                markers.append(Marker(round(x, 1), round(y, 1), len(ids), f"{len(ids)} impact bonds",
-                                      "/projects?" + "&".join(f"id={i}" for i in ids)))
-        step = _nice_step(max(lng_max - lng_min, lat_max - lat_min) / 6)
-        graticule = []
-        for lng in _ticks(lng_min, lng_max, step):
-            x, _ = project(0, lng)
-            graticule.append(("v", round(x, 1), f"{lng:g}°"))
-        for lat in _ticks(lat_min, lat_max, step):
-            _, y = project(lat, 0)
-            graticule.append(("h", round(y, 1), f"{lat:g}°"))
-        markers.sort(key=lambda m: (m.count, m.y, m.x))
-        return {"markers": markers, "width": width, "height": height, "graticule": graticule,
-                "bounds": (lat_min, lat_max, lng_min, lng_max)}
+    def project_list(self, ids: list[str] | None, filters: Filters) -> pd.DataFrame:
+        frame = self.filtered(filters)
+        if ids:
+            frame = frame[frame["id"].isin(ids)]
+        return frame
 
     # -- projects ---------------------------------------------------------------------------
 
@@ -169,17 +271,24 @@ class Views:
         tables = {}
         for table in ("outcome_metrics", "results", "outcome_payments", "outcome_payment_commitments", "investments",
                       "intermediary_services", "service_provisions", "delivery_locations", "documents", "sources",
-                      "outcome_pricings", "transactions"):
+                      "outcome_pricings", "transactions", "outcome_funds"):
             tables[table] = _non_empty_columns(ds.rows_for(table, project_id))
-        metrics = []
-        results = tables["results"].to_dict("records")
-        for metric in tables["outcome_metrics"].to_dict("records"):
-            own = [r for r in results if r.get("outcome_metric_id") == metric["id"]]
-            metrics.append({"metric": metric, "results": own})
-        sections = _sections(row)
-        organisations = self.organisations
-        return {"row": row, "derived": self.by_id.loc[project_id], "sections": sections, "tables": tables,
-                "metrics": metrics, "organisations": organisations, "flags": self.flags(project_id)}
+        parties: dict[str, list[tuple[str, str, str]]] = {}
+        own_roles = self.roles[self.roles["project_id"] == project_id]
+        for role, organisation_id, detail in zip(own_roles["role"], own_roles["organisation_id"], own_roles["detail"],
+                                                 strict=True):
+            entry = (organisation_id, self.organisations.get(organisation_id, organisation_id),
+                     "" if missing(detail) else str(detail))
+            if entry not in parties.setdefault(role, []):
+                parties[role].append(entry)
+        funds = [(f, self.funds.get(f, f), f in self.funds)
+                 for f in tables["outcome_funds"].get("id", pd.Series(dtype=str)).dropna()]
+        sources = tables["sources"].to_dict("records")
+        source_ids = {str(s.get("id")) for s in sources}
+        return {"row": row, "derived": self.by_id.loc[project_id], "sections": _sections(row, source_ids),
+                "tables": tables, "metrics": outcome_rows(tables), "parties": parties, "funds": funds,
+                "organisations": self.organisations, "flags": self.flags(project_id), "sources": sources,
+                "country_names": [country_name(c) for c in self.by_id.at[project_id, "countries"]]}
 
     def flags(self, project_id: str) -> list[str]:
         """Data-quality flags for one project: missing priority-1 facts and broken references."""
@@ -190,29 +299,130 @@ class Views:
         derived_row = self.by_id.loc[project_id]
         for label, key in (("live date", "live_date"), ("capital raised (USD)", "capital_raised_usd"),
                            ("service users", "service_users")):
-            value = derived_row[key]
-            if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            if missing(derived_row[key]):
                 flags.append(f"no {label} in INDIGO")
         return flags
 
     def _quality(self) -> Any:
         return self.dataset.cached("quality", lambda: quality(self.dataset))
 
-    def project_list(self, ids: list[str] | None, filters: Filters) -> pd.DataFrame:
-        frame = filter_projects(self.dataset, filters)
-        if ids:
-            frame = frame[frame["id"].isin(ids)]
-        return frame
+    # -- organisations and funds ------------------------------------------------------------
+
+    def organisation(self, organisation_id: str) -> dict[str, Any]:
+        rows = self.dataset.organisations
+        match = rows[rows["id"] == organisation_id]
+        if match.empty:
+            raise KeyError(organisation_id)
+        row = match.iloc[0]
+        own = self.roles[self.roles["organisation_id"] == organisation_id]
+        projects = []
+        for project_id, group in own.groupby("project_id", sort=True):
+            if project_id in self.by_id.index:
+                projects.append({"id": project_id, "name": self.by_id.at[project_id, "name"],
+                                 "roles": ", ".join(sorted(set(group["role"]))),
+                                 "countries": self.by_id.at[project_id, "country_names"],
+                                 "stage": self.by_id.at[project_id, "stage"]})
+        fund_rows = self.dataset.fund_organisations
+        funds = [(f, self.funds.get(f, f)) for f in sorted(set(fund_rows[fund_rows["organisation_id"]
+                                                                         == organisation_id]["fund_id"]))]
+        facts = [(label, row[key]) for key, label in (
+            ("type", "Type"), ("country", "Country"), ("jurisdiction", "Jurisdiction"), ("website", "Website"),
+            ("description", "Description"), ("trading_name", "Trading name")) if key in row.index]
+        return {"row": row, "projects": projects, "funds": funds, "facts": facts}
+
+    def fund(self, fund_id: str) -> dict[str, Any]:
+        rows = self.dataset.funds
+        match = rows[rows["id"] == fund_id]
+        if match.empty:
+            raise KeyError(fund_id)
+        row = match.iloc[0]
+        links = self.dataset.outcome_funds
+        project_ids = sorted(set(links[links["id"] == fund_id]["project_id"].dropna()))
+        projects = [{"id": p, "name": self.by_id.at[p, "name"], "countries": self.by_id.at[p, "country_names"],
+                     "stage": self.by_id.at[p, "stage"]} for p in project_ids if p in self.by_id.index]
+        members = self.dataset.fund_organisations
+        organisations = [(o, self.organisations.get(o, o))
+                         for o in sorted(set(members[members["fund_id"] == fund_id]["organisation_id"].dropna()))]
+        areas = self.dataset.fund_geographic_areas_for_outcome_payment
+        countries = [country_name(c) for c in sorted(set(areas[areas["fund_id"] == fund_id]["country"].dropna()))]
+        facts = [(label, row[key]) for key, label in (
+            ("stage_development", "Stage"), ("host_institution_of_outcome_fund", "Host institution"),
+            ("mechanism", "Mechanism"), ("dates_launch_date", "Launched"),
+            ("dates_anticipated_end_date", "Anticipated end"), ("dates_actual_end_date", "Ended"),
+            ("purpose_and_classifications_purpose", "Purpose"),
+            ("service_and_beneficiaries_target_population", "Target population")) if key in row.index]
+        return {"row": row, "projects": projects, "organisations": organisations, "countries": countries,
+                "facts": facts}
+
+
+def number(value: object) -> float | None:
+    """A number from a cell that may hold text ("1,200"); None when it is not one number."""
+    if missing(value):
+        return None
+    try:
+        result = float(str(value).replace(",", "").strip())
+    except ValueError:
+        return None
+    return None if math.isnan(result) else result
+
+
+def outcome_rows(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """One row per outcome metric joining its definition, target, results by period, price and payments."""
+    def records(name: str) -> list[dict[str, Any]]:
+        return tables[name].to_dict("records") if len(tables[name]) else []
+
+    results, prices, payments = records("results"), records("outcome_pricings"), records("outcome_payments")
+    rows = []
+    for metric in records("outcome_metrics"):
+        metric_id = metric.get("id")
+        own_results = sorted((r for r in results if r.get("outcome_metric_id") == metric_id),
+                             key=lambda r: (str(r.get("period_start_date") or ""), str(r.get("period_end_date") or "")))
+        own_prices = [p for p in prices if p.get("outcome_metric_id") == metric_id]
+        own_payments = [p for p in payments if p.get("outcome_metric_id") == metric_id]
+        target = metric.get("targeted_number_of_service_users_or_beneficiaries_total")
+        achieved_values = [number(r.get("outcomes_achieved")) for r in own_results]
+        achieved_values = [v for v in achieved_values if v is not None]
+        achieved = float(sum(achieved_values)) if achieved_values else None
+        share = (achieved / float(target)) if achieved is not None and not missing(target) and float(target) > 0 \
+            else None
+        paid: dict[str, float] = {}
+        for payment in own_payments:
+            if not missing(payment.get("money_amount")):
+                currency = str(payment.get("money_currency") or "")
+                paid[currency] = paid.get(currency, 0.0) + float(payment["money_amount"])
+        rows.append({"metric": metric, "results": own_results, "prices": own_prices, "payments": own_payments,
+                     "paid": paid, "target": None if missing(target) else float(target), "achieved": achieved,
+                     "share": share})
+    return rows
+
+
+def chart(title: str, table: pd.DataFrame, label: str, value: str, label_heading: str, value_heading: str,
+          href: Any, hrefs: list[str] | None = None) -> dict[str, Any]:
+    """A bar chart drawn as an HTML table (its own data table and accessible name): one row per bar,
+    the bar's length as a share of the largest value, a link to the explorer where it has one."""
+    values = [float(v) if not missing(v) else 0.0 for v in table[value]] if len(table) else []
+    maximum = max(values, default=0.0) or 1.0
+    bars = []
+    for index, (key, number) in enumerate(zip(table[label] if len(table) else [], values, strict=True)):
+        text = str(key)
+        link = hrefs[index] if hrefs is not None else (href(text) if href and text != "(none)" else None)
+        bars.append({"label": "not in INDIGO" if text == "(none)" else text, "value": number,
+                     "percent": round(100 * number / maximum, 1), "href": link})
+    return {"title": title, "bars": bars, "label_heading": label_heading, "value_heading": value_heading}
 
 
 def _non_empty_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows without the project_id column and without columns that are empty in every row."""
-    keep = [name for name in frame.columns if name != "project_id" and frame[name].notna().to_numpy().any()]
-    return frame.loc[:, keep]
+    if frame.empty:
+        return frame.iloc[:, 0:0]
+    filled = frame.notna().to_numpy().any(axis=0)
+    return frame.loc[:, [name for name, keep in zip(frame.columns, filled, strict=True)
+                         if keep and name != "project_id"]]
 
 
-def _sections(row: pd.Series) -> list[tuple[str, list[tuple[str, Any]]]]:
-    """Project fields grouped by INDIGO section, human labels, empty values left out."""
+def _sections(row: pd.Series, source_ids: set[str]) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """Project fields grouped by INDIGO section, human labels, empty values left out; source id
+    fields become lists of source ids (linked on the page when the source is listed)."""
     from sibkit.indigo.dataset import columns_of
 
     groups: dict[str, list[tuple[str, Any]]] = {}
@@ -223,27 +433,8 @@ def _sections(row: pd.Series) -> list[tuple[str, list[tuple[str, Any]]]]:
         parts = [p.strip() for p in title.split(" - ") if p.strip() not in ("(Value)",)]
         section = parts[0] if len(parts) > 1 else "Project"
         label = " – ".join(parts[1:]) if len(parts) > 1 else parts[0]
-        groups.setdefault(section, []).append((label.replace("(Value)", "").strip(" -"), value))
+        label = label.replace("(Value)", "").replace("(Source ID's)", "Sources").strip(" -") or "Sources"
+        if name.endswith("source_ids"):
+            value = [(i, i in source_ids) for i in str(value).replace(";", ",").replace(" ", ",").split(",") if i]
+        groups.setdefault(section, []).append((label, value))
     return list(groups.items())
-
-
-def _nice_step(raw: float) -> float:
-    for step in (1, 2, 5, 10, 15, 20, 30, 45, 60, 90):
-        if raw <= step:
-            return float(step)
-    return 90.0
-
-
-def _ticks(low: float, high: float, step: float) -> list[float]:
-    start = math.ceil(low / step) * step
-    return [start + i * step for i in range(int((high - start) // step) + 1)]
-
-
-def bar_chart(table: pd.DataFrame, label: str, value: str, width: int = 420) -> dict[str, Any]:
-    """Horizontal bars for an SVG chart: one per row (a missing value draws no bar)."""
-    values = pd.to_numeric(table[value], errors="coerce") if len(table) else pd.Series(dtype=float)
-    maximum = float(values.max()) if len(values) and values.max() > 0 else 1.0
-    bars = [{"label": str(r[label]), "value": None if pd.isna(v) else float(v),
-             "length": 0.0 if pd.isna(v) else round((width - 230) * float(v) / maximum, 1)}
-            for r, v in zip(table.to_dict("records"), values, strict=True)]
-    return {"bars": bars, "width": width, "height": 22 * len(bars) + 6}
