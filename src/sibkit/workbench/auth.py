@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from sibkit.errors import SibkitError
 from sibkit.store import Store, User, WebSession
@@ -125,6 +125,7 @@ def sign_in(store: Store, name: str, password: str) -> str | None:
             return None
         token = secrets.token_urlsafe(32)
         now = utcnow()
+        session.execute(delete(WebSession).where(WebSession.expires_at < now))  # housekeeping
         session.add(WebSession(token_hash=_token_hash(token), user_id=user.id, csrf=secrets.token_urlsafe(32),
                                created_at=now, expires_at=now + dt.timedelta(hours=SESSION_HOURS)))
         return token
@@ -177,3 +178,6 @@ class LoginLimiter:
         with self.lock:
             for key in keys:
                 self._recent(key, now).append(now)
+            if len(self.failures) > 10_000:  # forget addresses and names with no recent failure
+                for key in [k for k in self.failures if not self._recent(k, now)]:
+                    del self.failures[key]
