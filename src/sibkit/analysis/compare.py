@@ -10,6 +10,7 @@ Benjamini-Hochberg q-values across themes (statsmodels). Small samples: never a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -119,18 +120,29 @@ def average_relative_difference(findings: pd.DataFrame) -> float:
     return float(values.mean()) if len(values) else float("nan")
 
 
+def _scenario_columns(class_table: pd.DataFrame, index: str) -> list[tuple[str, str, float]]:
+    """(column, achievement index, tolerance): ``class_at_<t>`` under the study's index, then
+    ``class_<other index>_at_<t>`` for the other indices the classification kept."""
+    found = [(c, index, float(c.removeprefix("class_at_"))) for c in class_table.columns if c.startswith("class_at_")]
+    for column in class_table.columns:
+        match = re.fullmatch(r"class_([a-z]+)_at_([0-9.]+)", column)
+        if match and match.group(1) != index:
+            found.append((column, match.group(1), float(match.group(2))))
+    return found
+
+
 def sensitivity(counts: pd.DataFrame, class_table: pd.DataFrame, presences: Sequence[Presence],
-                settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The comparison under every tolerance (columns ``class_at_*`` of ``class_table``) and every
-    presence rule; and, per theme, whether 'successful cases are more often associated' holds in all."""
+                settings: Settings | None = None, index: str = "median") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The comparison under every tolerance (columns ``class_at_*`` of ``class_table``), every other
+    achievement index the table holds (``class_<index>_at_*``) and every presence rule; and, per theme,
+    whether 'successful cases are more often associated' holds in all."""
     rows = []
-    tolerance_columns = [c for c in class_table.columns if c.startswith("class_at_")]
-    for column in tolerance_columns:
+    for column, index_name, tolerance in _scenario_columns(class_table, index):
         classes = class_table.set_index("case_id")[column]
         for presence in presences:
             findings = compare(associate(counts, presence), classes, settings)
             for finding in findings.to_dict("records"):
-                rows.append({"tolerance": float(column.removeprefix("class_at_")), "presence": presence.label(),
+                rows.append({"tolerance": tolerance, "index": index_name, "presence": presence.label(),
                              **{k: finding[k] for k in ("theme", "n_successful", "n_struggling", "share_successful",
                                                         "share_struggling", "difference_pp", "fisher_p", "q")}})
     table = pd.DataFrame(rows)

@@ -2,6 +2,7 @@
 
 from sibkit.outcomes.classify import (
     CLASSES,
+    INDICES,
     INSUFFICIENT,
     STRUGGLING,
     SUCCESSFUL,
@@ -9,11 +10,14 @@ from sibkit.outcomes.classify import (
     achievement,
     classify,
     decide,
+    indices,
     parse_count,
     payment,
     sensitivity_table,
 )
+from sibkit.outcomes.explain import explain, explain_lines
 from sibkit.outcomes.study import classify_study
 
-__all__ = ["CLASSES", "INSUFFICIENT", "STRUGGLING", "SUCCESSFUL", "Classification", "achievement", "classify",
-           "classify_study", "decide", "parse_count", "payment", "sensitivity_table"]
+__all__ = ["CLASSES", "INDICES", "INSUFFICIENT", "STRUGGLING", "SUCCESSFUL", "Classification", "achievement",
+           "classify", "classify_study", "decide", "explain", "explain_lines", "indices", "parse_count", "payment",
+           "sensitivity_table"]

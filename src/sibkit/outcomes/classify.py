@@ -73,6 +73,8 @@ class Override:
     klass: str
     reason: str
     source: str
+    document: str = ""  # a document held in the study's corpus: its id, SHA-256 (or a prefix) or exact title
+    page: int | None = None
 
 
 @dataclass
@@ -84,6 +86,8 @@ class Classification:
     tolerance: float
     warnings: list[str] = field(default_factory=list)
     sensitivity: pd.DataFrame | None = None  # case_id, class at each tolerance, changes
+    rules: tuple[str, ...] = ("achievement", "payment")
+    index: str = "median"
 
     def write_tables(self, folder: Path) -> list[Path]:
         """classification.csv (per case), classification-metrics.csv and, if any, classification-sensitivity.csv."""
@@ -124,7 +128,8 @@ def _json(value: object) -> object:
 
 
 def read_overrides(path: Path, case_ids: Iterable[str]) -> tuple[dict[str, Override], list[str]]:
-    """Manual overrides (case_id, class, reason, source); bad rows become warnings, not errors."""
+    """Manual overrides (case_id, class, reason, source, and optionally document and page: a passage of a
+    document held in the study's corpus); bad rows become warnings, not errors."""
     wanted = set(case_ids)
     overrides: dict[str, Override] = {}
     warnings: list[str] = []
@@ -136,7 +141,8 @@ def read_overrides(path: Path, case_ids: Iterable[str]) -> tuple[dict[str, Overr
         reader = csv.DictReader(handle)
         missing = {"case_id", "class"} - set(reader.fieldnames or [])
         if missing:
-            raise SibkitError(f"{path}: overrides need the columns case_id, class, reason, source "
+            raise SibkitError(f"{path}: overrides need the columns case_id, class, reason, source (document, page "
+                              "optional) "
                               f"(missing: {', '.join(sorted(missing))})")
         for line, row in enumerate(reader, start=2):
             case_id = (row.get("case_id") or "").strip()
@@ -150,15 +156,27 @@ def read_overrides(path: Path, case_ids: Iterable[str]) -> tuple[dict[str, Overr
                 continue
             if case_id in overrides:
                 warnings.append(f"{path.name} row {line}: a second override for {case_id}; this later row wins")
+            page_text = (row.get("page") or "").strip()
+            page = None
+            if page_text:
+                if not page_text.isdigit() or int(page_text) < 1:
+                    warnings.append(f"{path.name} row {line}: page {page_text!r} is not a page number (1, 2, ...); "
+                                    "override kept without its page")
+                else:
+                    page = int(page_text)
             overrides[case_id] = Override(case_id, klass, (row.get("reason") or "").strip(),
-                                          (row.get("source") or "").strip())
+                                          (row.get("source") or "").strip(), (row.get("document") or "").strip(), page)
     return overrides, warnings
 
 
 _NEEDED = {
     "outcome_metrics": ["project_id", "id", "definition", "targeted_number_of_service_users_or_beneficiaries_total"],
-    "results": ["project_id", "outcome_metric_id", "result_type", "period_end_date", "outcomes_achieved"],
-    "outcome_payments": ["project_id", "type", "money_amount", "money_amount_usd", "money_currency"],
+    "results": ["project_id", "outcome_metric_id", "result_type", "period_start_date", "period_end_date",
+                "outcomes_achieved"],
+    "outcome_payments": ["project_id", "type", "money_amount", "money_amount_usd", "money_currency",
+                         "outcome_metric_id", "period_start_date", "period_end_date"],
+    "outcome_pricings": ["project_id", "outcome_metric_id", "currency", "price_per_unit_amount",
+                         "price_per_unit_amount_usd", "maximum_price_if_all_targets_achieved_amount"],
     "outcome_payment_commitments": ["project_id", *(
         f"{figure}_{part}" for figure in ("total_outcome_payments", "maximum_potential_outcome_payment")
         for part in ("amount", "amount_usd", "currency"))],
@@ -169,7 +187,10 @@ def _rows(dataset: Dataset, table: str, project_id: str) -> list[dict[str, objec
     """One project's rows of a table as plain records, narrowed to the columns classification reads."""
     def build() -> dict[str, list[dict[str, object]]]:
         grouped: dict[str, list[dict[str, object]]] = {}
-        for record in dataset[table][_NEEDED[table]].to_dict("records"):
+        frame = dataset[table]
+        columns = [c for c in _NEEDED[table] if c in frame.columns]
+        for record in frame[columns].to_dict("records"):
+            record.update({c: None for c in _NEEDED[table] if c not in record})
             grouped.setdefault(str(record["project_id"]), []).append(record)
         return grouped
 
@@ -197,6 +218,7 @@ def _latest(results: list[dict[str, object]]) -> dict[str, object] | None:
 def achievement(dataset: Dataset, project_id: str) -> tuple[float | None, list[dict[str, object]]]:
     """The case's achievement ratio (median over metrics) and per-metric evidence."""
     results = _rows(dataset, "results", project_id)
+    prices = {str(p["outcome_metric_id"]): p for p in _rows(dataset, "outcome_pricings", project_id)}
     evidence: list[dict[str, object]] = []
     ratios: list[float] = []
     for metric in _rows(dataset, "outcome_metrics", project_id):
@@ -219,14 +241,67 @@ def achievement(dataset: Dataset, project_id: str) -> tuple[float | None, list[d
             ratio = achieved / target
             ratios.append(ratio)
             note = ""
+        price = prices.get(str(metric["id"]), {})
         evidence.append({
             "metric_id": metric["id"], "definition": _value(metric["definition"]), "target": target,
+            "price": _number(price.get("price_per_unit_amount")),
+            "price_usd": _number(price.get("price_per_unit_amount_usd")),
+            "price_currency": _value(price.get("currency")),
+            "stated_maximum": _number(price.get("maximum_price_if_all_targets_achieved_amount")),
             "achieved": achieved, "result_type": _value(chosen["result_type"]) if chosen is not None else None,
             "period_end": _value(chosen["period_end_date"]) if chosen is not None else None,
             "ratio": ratio, "note": note, "results": len(own), "unparsed_results": len(unparsed),
             "unparsed_text": _shorten(unparsed[0]) if unparsed else None,
         })
+    _weights(evidence)
     return (statistics.median(ratios) if ratios else None), evidence
+
+
+def _weights(evidence: list[dict[str, object]]) -> None:
+    """Each metric's maximum outcome payment (price x target, else INDIGO's stated maximum for the metric)
+    and its weight: its share of the maximum payments of the metrics that have both a ratio and a maximum.
+    Amounts in the prices' one currency, else in USD (price in USD x target)."""
+    currencies = {e["price_currency"] for e in evidence if e["price"] is not None and e["price_currency"]}
+    in_usd = len(currencies) > 1
+    for e in evidence:
+        price = e["price_usd"] if in_usd else e["price"]
+        if price is not None and e["target"] is not None and e["target"] > 0:
+            e["max_payment"], e["max_payment_from"] = price * e["target"], "price x target" + (" (USD)" if in_usd
+                                                                                                 else "")
+        elif e["stated_maximum"] is not None and not in_usd:
+            e["max_payment"], e["max_payment_from"] = e["stated_maximum"], "stated maximum if all targets achieved"
+        else:
+            e["max_payment"], e["max_payment_from"] = None, ("no price" if e["price"] is None and e["price_usd"] is None
+                                                             else "no numeric target")
+        e["max_payment_currency"] = "USD" if in_usd else next(iter(currencies), None)
+    total = math.fsum(e["max_payment"] for e in evidence if e["ratio"] is not None and e["max_payment"])
+    for e in evidence:
+        e["weight"] = (e["max_payment"] / total if total and e["ratio"] is not None and e["max_payment"] else None)
+
+
+INDICES = ("median", "weighted", "share")
+INDEX_COLUMNS = {"median": "achievement_ratio", "weighted": "weighted_index", "share": "share_at_target"}
+INDEX_LABELS = {"median": "median achievement ratio", "weighted": "weighted achievement index",
+                "share": "share of metrics at or above target"}
+
+
+def indices(evidence: Sequence[dict[str, object]]) -> dict[str, float | int | None]:
+    """The three readings of a case's outcome metrics.
+
+    - median: median over metrics with a ratio of achieved / target;
+    - weighted: sum of weight x ratio over metrics with a ratio and a maximum payment (weights from
+      ``_weights``, summing to 1), None when no such metric;
+    - share: metrics with ratio >= 1 (at or above target) / metrics with a ratio.
+    """
+    ratios = [float(e["ratio"]) for e in evidence if e["ratio"] is not None]
+    weighted = [(float(e["weight"]), float(e["ratio"])) for e in evidence
+                if e["ratio"] is not None and e.get("weight") is not None]
+    return {
+        "achievement_ratio": statistics.median(ratios) if ratios else None,
+        "weighted_index": math.fsum(w * r for w, r in weighted) if weighted else None,
+        "share_at_target": sum(r >= 1 - 1e-12 for r in ratios) / len(ratios) if ratios else None,
+        "metrics_weighted": len(weighted),
+    }
 
 
 def _shorten(text: str, limit: int = 120) -> str:
@@ -313,8 +388,15 @@ def decide(ratios: dict[str, float | None], rules: Sequence[str], tolerance: flo
 
 def classify(dataset: Dataset, project_ids: Sequence[str], *, tolerance: float = 0.15,
              rules: Sequence[str] = ("achievement", "payment"), classify_in_implementation: bool = True,
-             overrides: Path | str | None = None, sensitivity: Sequence[float] = ()) -> Classification:
-    """Classify each named project; unknown ids are one clear error."""
+             overrides: Path | str | None = None, sensitivity: Sequence[float] = (),
+             index: str = "median") -> Classification:
+    """Classify each named project; unknown ids are one clear error.
+
+    ``index``: which reading of the outcome metrics the achievement rule uses (``median``, ``weighted``,
+    ``share``; see ``indices``); the classes under the other two are kept beside it.
+    """
+    if index not in INDICES:
+        raise SibkitError(f"unknown achievement index {index!r}; indices are {', '.join(INDICES)}")
     for value in (tolerance, *sensitivity):
         if not 0 <= value < 1:
             raise SibkitError(f"tolerance {value:g} is not between 0 and 1 (e.g. 0.15 for within 15%)")
@@ -332,13 +414,18 @@ def classify(dataset: Dataset, project_ids: Sequence[str], *, tolerance: float =
     case_rows, metric_rows = [], []
     for pid in project_ids:
         ratio_a, evidence = achievement(dataset, pid)
+        readings = indices(evidence)
         pay = payment(dataset, pid)
         project = _project(dataset, pid)
         stage = _value(project["stage_development"])
-        ratios = {"achievement": ratio_a, "payment": pay["payment_ratio"]}
-        klass, decided_by = decide(ratios, rules, tolerance)
+        by_index = {}
+        for name in INDICES:
+            by_index[name] = decide({"achievement": readings[INDEX_COLUMNS[name]], "payment": pay["payment_ratio"]},
+                                    rules, tolerance)
+        klass, decided_by = by_index[index]
         if not classify_in_implementation and str(stage or "").casefold() != "complete":
             klass, decided_by = INSUFFICIENT, f"not classified: stage {stage or 'unknown'}"
+            by_index = {name: (INSUFFICIENT, decided_by) for name in INDICES}
         computed = klass
         override = manual.get(pid)
         if override:
@@ -349,32 +436,50 @@ def classify(dataset: Dataset, project_ids: Sequence[str], *, tolerance: float =
             "metrics": len(evidence), **pay, "class": klass, "computed_class": computed, "decided_by": decided_by,
             "overridden": override is not None, "override_reason": override.reason if override else None,
             "override_source": override.source if override else None,
+            "override_document": (override.document or None) if override else None,
+            "override_page": override.page if override else None,
+            "achievement_index": index, "weighted_index": readings["weighted_index"],
+            "share_at_target": readings["share_at_target"], "metrics_weighted": readings["metrics_weighted"],
+            **{f"class_by_{name}": by_index[name][0] for name in INDICES},
+            "indices_disagree": len({by_index[name][0] for name in INDICES}) > 1,
         })
         metric_rows += [{"case_id": pid, **e} for e in evidence]
     cases = pd.DataFrame(case_rows)
     metrics = pd.DataFrame(metric_rows, columns=["case_id", "metric_id", "definition", "target", "achieved",
                                                  "result_type", "period_end", "ratio", "note", "results",
-                                                 "unparsed_results", "unparsed_text"])
-    result = Classification(cases=cases, metrics=metrics, tolerance=tolerance, warnings=warnings)
+                                                 "unparsed_results", "unparsed_text", "price", "price_usd",
+                                                 "price_currency", "stated_maximum", "max_payment",
+                                                 "max_payment_from", "max_payment_currency", "weight"])
+    result = Classification(cases=cases, metrics=metrics, tolerance=tolerance, warnings=warnings,
+                            rules=tuple(rules), index=index)
     if sensitivity:
-        result.sensitivity = sensitivity_table(cases, rules, sensitivity)
+        result.sensitivity = sensitivity_table(cases, rules, sensitivity, index)
     return result
 
 
-def sensitivity_table(cases: pd.DataFrame, rules: Sequence[str], tolerances: Sequence[float]) -> pd.DataFrame:
-    """The class of each case under each tolerance (overrides kept), and whether it changes."""
+def sensitivity_table(cases: pd.DataFrame, rules: Sequence[str], tolerances: Sequence[float],
+                      index: str = "median") -> pd.DataFrame:
+    """The class of each case under each tolerance with the study's index (``class_at_<tolerance>``,
+    and ``changes``), and under each index and tolerance (``class_<index>_at_<tolerance>``, and
+    ``changes_with_index``: the class differs between indices at some tolerance). Overrides kept."""
     rows = []
     for row in cases.to_dict("records"):
-        entry = {"case_id": row["case_id"]}
-        for tolerance in tolerances:
-            klass, _ = decide({"achievement": row["achievement_ratio"], "payment": row["payment_ratio"]},
-                              rules, tolerance)
-            if row["overridden"]:
-                klass = row["class"]
-            elif row["decided_by"].startswith("not classified"):
-                klass = INSUFFICIENT
-            entry[f"class_at_{tolerance:g}"] = klass
-        classes = {v for k, v in entry.items() if k.startswith("class_at_")}
-        entry["changes"] = len(classes) > 1
+        entry: dict[str, object] = {"case_id": row["case_id"]}
+        grid: dict[str, object] = {}
+        for name in INDICES:
+            for tolerance in tolerances:
+                klass, _ = decide({"achievement": row.get(INDEX_COLUMNS[name]), "payment": row["payment_ratio"]},
+                                  rules, tolerance)
+                if row["overridden"]:
+                    klass = row["class"]
+                elif row["decided_by"].startswith("not classified"):
+                    klass = INSUFFICIENT
+                grid[f"class_{name}_at_{tolerance:g}"] = klass
+                if name == index:
+                    entry[f"class_at_{tolerance:g}"] = klass
+        entry["changes"] = len({v for k, v in entry.items() if k.startswith("class_at_")}) > 1
+        entry.update(grid)
+        entry["changes_with_index"] = any(
+            len({grid[f"class_{name}_at_{tolerance:g}"] for name in INDICES}) > 1 for tolerance in tolerances)
         rows.append(entry)
     return pd.DataFrame(rows)

@@ -30,6 +30,7 @@ from sibkit.corpus import (
 from sibkit.corpus import open_study_store as open_store_for
 from sibkit.indigo import Dataset
 from sibkit.outcomes import INSUFFICIENT, classify_study
+from sibkit.outcomes.overrides import override_passages
 from sibkit.study import Study, select
 
 
@@ -58,6 +59,9 @@ class StudyResults:
     limitations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
+    qca: Any = None  # sibkit.qca.QcaResult when the study declares QCA conditions
+    qca_note: str = ""  # why there is no QCA result
+    override_passages: list[dict[str, Any]] = field(default_factory=list)
 
 
 def dataset_hash(dataset: Dataset) -> str:
@@ -103,7 +107,8 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     settings = Settings(study.analysis.seed, study.analysis.permutations, study.analysis.bootstrap)
     findings = compare(matrix, classes, settings)
     presences = [study.analysis.presence, *study.analysis.alternative_presence]
-    sens_table, survivors = sensitivity(counts, classification.sensitivity, presences, settings)
+    sens_table, survivors = sensitivity(counts, classification.sensitivity, presences, settings,
+                                        index=study.outcomes.index)
     corpus = corpus_status(store, selection.selected, min_documents(study))
     documents = linked_documents(store)
     documents = documents[documents["case_id"].isin(selection.selected)].reset_index(drop=True)
@@ -127,11 +132,27 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         average_relative_difference=average_relative_difference(findings), sensitivity=sens_table,
         survivors=survivors, examples=examples, themes=theme_table, inputs=inputs,
         warnings=list(classification.warnings))
+    results.qca, results.qca_note = _qca(study, counts, classes)
+    results.override_passages, notes = override_passages(store, classification.cases)
+    results.warnings += notes
     results.limitations = _limitations(results)
     from sibkit.coding.agreement import study_agreement
 
     results.agreement = study_agreement(store)
     return results
+
+
+def _qca(study: Study, counts: pd.DataFrame, classes: pd.Series) -> tuple[Any, str]:
+    """The study's QCA, or why there is none (no conditions declared, too many for the cases, ...)."""
+    from sibkit.errors import SibkitError
+    from sibkit.qca.study import qca_from
+
+    if not study.qca.conditions:
+        return None, "The study declares no QCA conditions (qca.conditions in the study file)."
+    try:
+        return qca_from(counts, classes, study), ""
+    except SibkitError as exc:
+        return None, f"QCA not run: {exc}."
 
 
 def _examples(table: pd.DataFrame, themes: list[str], per_theme: int = 3) -> pd.DataFrame:
@@ -198,6 +219,8 @@ def as_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
         "findings": results.findings, "sensitivity": results.sensitivity, "sensitivity_summary": results.survivors,
         "examples": results.examples, "themes": results.themes, "inputs": results.inputs,
         **({"agreement": results.agreement} if len(results.agreement) else {}),
+        **({"qca_truth_table": results.qca.truth_table, "qca_solutions": results.qca.solutions,
+            "qca_terms": results.qca.terms, "qca_necessity": results.qca.necessity} if results.qca is not None else {}),
     }
 
 

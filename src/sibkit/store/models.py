@@ -39,6 +39,7 @@ class Document(Base):
     status: Mapped[str] = mapped_column(String(20), default="ok")
     message: Mapped[str] = mapped_column(Text, default="")
     added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    guid: Mapped[str | None] = mapped_column(String(38), nullable=True)  # REFI-QDA source GUID, when imported
 
     cases: Mapped[list[DocumentCase]] = relationship(back_populates="document", cascade="all, delete-orphan")
 
@@ -81,6 +82,8 @@ class Reference(Base):
     origin: Mapped[str] = mapped_column(String(10), default="auto")
     codebook_hash: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    selection_guid: Mapped[str | None] = mapped_column(String(38), nullable=True)  # REFI-QDA, when imported
+    coding_guid: Mapped[str | None] = mapped_column(String(38), nullable=True)
 
 
 class ReviewDecision(Base):
@@ -161,3 +164,72 @@ class WorkbenchSetting(Base):
     __tablename__ = "workbench_settings"
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
+
+
+# REFI-QDA exchange (``sibkit.interop``): what an imported project holds beyond documents, references and
+# memos, with its GUIDs kept, so that exporting it again gives the other tool back its own identifiers.
+
+
+class QdaUser(Base):
+    __tablename__ = "qda_users"
+    guid: Mapped[str] = mapped_column(String(38), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+
+
+class QdaCode(Base):
+    """A code of an imported project and the theme it became."""
+
+    __tablename__ = "qda_codes"
+    guid: Mapped[str] = mapped_column(String(38), primary_key=True)
+    theme: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    parent_guid: Mapped[str | None] = mapped_column(String(38), nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    codable: Mapped[bool] = mapped_column(Boolean, default=True)
+    color: Mapped[str | None] = mapped_column(String(7), nullable=True)
+
+
+class QdaCase(Base):
+    __tablename__ = "qda_cases"
+    guid: Mapped[str] = mapped_column(String(38), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class QdaVariable(Base):
+    __tablename__ = "qda_variables"
+    guid: Mapped[str] = mapped_column(String(38), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(10), default="Text")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class QdaValue(Base):
+    """A variable's value for a case (target_id: case id) or a document (target_id: document id)."""
+
+    __tablename__ = "qda_values"
+    __table_args__ = (UniqueConstraint("variable_guid", "target_kind", "target_id", name="uq_qda_value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variable_guid: Mapped[str] = mapped_column(ForeignKey("qda_variables.guid", ondelete="CASCADE"))
+    target_kind: Mapped[str] = mapped_column(String(10))
+    target_id: Mapped[str] = mapped_column(String(80))
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class QdaSet(Base):
+    """A named set of codes, sources and notes; members are ``{"kind": ..., "guid": ...}``."""
+
+    __tablename__ = "qda_sets"
+    guid: Mapped[str] = mapped_column(String(38), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    members: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+
+class QdaNote(Base):
+    """The GUID an imported note had, for the memo it became."""
+
+    __tablename__ = "qda_notes"
+    guid: Mapped[str] = mapped_column(String(38), primary_key=True)
+    memo_id: Mapped[int] = mapped_column(ForeignKey("memos.id", ondelete="CASCADE"), unique=True)

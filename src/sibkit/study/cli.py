@@ -162,10 +162,13 @@ def classify_command(
     evidence: Annotated[bool, typer.Option("--evidence", help="Also show each outcome metric's evidence.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for the classification tables "
                                                 "(default with a study: its report folder).")] = None,
+    explain_id: Annotated[str | None, typer.Option("--explain", metavar="ID", help="Explain one case: every metric, "
+                                                   "target, result by period, payment, the rule that decided and "
+                                                   "any missing evidence.")] = None,
 ) -> None:
     """Classify cases as successful, struggling or insufficient data, with the evidence."""
     from sibkit.indigo import load
-    from sibkit.outcomes import classify, classify_study
+    from sibkit.outcomes import INDICES, classify, classify_study, explain, explain_lines
 
     if tolerance is not None and (problem := tolerance_problem(tolerance)):
         raise SibkitError(f"--tolerance: {problem}")
@@ -176,12 +179,22 @@ def classify_command(
         if tolerance is not None:
             study.outcomes.tolerance = tolerance
         result = classify_study(study, select(study, extra_documents=held_documents(study)))
+        dataset = study.dataset()
         folder = output or study.resolve(study.report.folder)
     else:
         if not project:
             raise SibkitError("give a study file, or --project ID (with --data SOURCE if not using the local copy)")
-        result = classify(load(data), project, tolerance=0.15 if tolerance is None else tolerance)
+        dataset = load(data)
+        result = classify(dataset, project, tolerance=0.15 if tolerance is None else tolerance)
         folder = output
+    if explain_id is not None:
+        account = explain(dataset, result, explain_id)
+        if as_json:
+            print_json(account)
+        else:
+            for line in explain_lines(account):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+        return
     if folder is not None:
         written = result.write_tables(folder)
     for warning in result.warnings:
@@ -202,10 +215,21 @@ def classify_command(
                     title="Manual overrides")
     counts = result.cases["class"].value_counts()
     console.print(", ".join(f"{k}: {v}" for k, v in counts.items()), markup=False)
+    by_index = {name: result.cases[f"class_by_{name}"].value_counts().to_dict() for name in INDICES}
+    console.print("By index (the achievement rule reading each): " + "; ".join(
+        f"{name}{' (decides)' if name == result.index else ''}: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts_.items())) for name, counts_ in by_index.items()),
+        markup=False)
+    disagree = result.cases[result.cases["indices_disagree"]]
+    if len(disagree):
+        print_frame(disagree[["case_id", "achievement_ratio", "weighted_index", "share_at_target", "payment_ratio",
+                              *(f"class_by_{name}" for name in INDICES)]],
+                    title="Cases whose class depends on the index")
     if result.sensitivity is not None:
         changed = result.sensitivity[result.sensitivity["changes"]]
         if len(changed):
-            print_frame(changed, title="Cases whose class depends on the tolerance")
+            print_frame(changed[["case_id", *(c for c in changed.columns if c.startswith("class_at_")), "changes"]],
+                        title=f"Cases whose class depends on the tolerance ({result.index} index)")
         else:
             console.print("No case changes class across the sensitivity tolerances.", markup=False)
     if folder is not None:

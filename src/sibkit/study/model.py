@@ -1,7 +1,7 @@
 """The study file: one YAML file that declares every choice of a study, validated.
 
 Sections: ``data``, ``selection`` (ordered steps), ``outcomes``, ``corpus``, ``codebook``,
-``analysis``, ``report``. Unknown keys are refused with a message naming the key.
+``analysis``, ``qca``, ``report``. Unknown keys are refused with a message naming the key.
 """
 
 from __future__ import annotations
@@ -86,6 +86,9 @@ class Outcomes(Strict):
     rules: list[RuleName] = Field(default_factory=lambda: ["achievement", "payment"], min_length=1)
     classify_in_implementation: bool = True
     overrides: str | None = None
+    # which reading of the outcome metrics the achievement rule uses: median ratio, weighted
+    # achievement index (weights: maximum outcome payments), share of metrics at or above target
+    index: Literal["median", "weighted", "share"] = "median"
 
     @field_validator("tolerance")
     @classmethod
@@ -136,6 +139,35 @@ class Analysis(Strict):
     bootstrap: int = Field(default=2000, ge=100)
 
 
+class Anchors(Strict):
+    """Direct-method calibration anchors (references per 10,000 words) for fuzzy-set QCA."""
+
+    full_out: float
+    crossover: float
+    full_in: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Anchors:
+        if not (self.full_out < self.crossover < self.full_in or self.full_out > self.crossover > self.full_in):
+            raise ValueError("the crossover must lie strictly between full_out and full_in")
+        return self
+
+
+class Qca(Strict):
+    """Qualitative Comparative Analysis: which combinations of themes go with the outcome."""
+
+    conditions: list[str] = Field(default_factory=list)   # theme ids
+    outcome: Literal["successful", "struggling"] = "successful"
+    fuzzy: bool = False
+    anchors: Anchors = Field(default_factory=lambda: Anchors(full_out=0.5, crossover=2.0, full_in=8.0))
+    theme_anchors: dict[str, Anchors] = Field(default_factory=dict)
+    frequency: int = Field(default=1, ge=1)
+    consistency: float = Field(default=0.8, gt=0, le=1)
+    pri: float | None = Field(default=None, ge=0, le=1)
+    expectations: dict[str, Literal["present", "absent"]] = Field(default_factory=dict)
+    cases_per_row: float = Field(default=0.5, gt=0)
+
+
 class Report(Strict):
     folder: str = "report"
 
@@ -150,6 +182,7 @@ class Study(Strict):
     corpus: Corpus = Field(default_factory=Corpus)
     codebook: str = "relational-sib"
     analysis: Analysis = Field(default_factory=Analysis)
+    qca: Qca = Field(default_factory=Qca)
     report: Report = Field(default_factory=Report)
 
     _path: Path | None = PrivateAttr(default=None)

@@ -1,14 +1,14 @@
 """Review workbench: the decision each decision follows, accounts, browser sessions, settings.
 
 Revision ID: workbench
-Revises: 0002
+Revises: interop (chained after main's REFI-QDA tables)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "workbench"
-down_revision = "0002"
+down_revision = "interop"
 branch_labels = None
 depends_on = None
 

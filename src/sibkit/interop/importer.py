@@ -1,0 +1,437 @@
+"""A REFI-QDA project into a study: sources become documents, codes themes, cases cases (with their
+variables and sets), codings manual references accepted by their original coder, notes memos.
+
+Everything goes in one transaction: a failed import leaves the study as it was. GUIDs are kept, so
+importing the same project twice adds nothing the second time, and exporting it again gives the
+other tool back its own identifiers. Problems name the element (and its line in the ``.qde``) and
+the rest goes on; what sibkit cannot hold is counted in ``unsupported``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sibkit.coding.codebook import Codebook, Theme
+from sibkit.corpus.extraction import count_words
+from sibkit.corpus.normalise import page_of
+from sibkit.errors import SibkitError
+from sibkit.interop.archive import Limits
+from sibkit.interop.codes import codebook_yaml, slug, themes_from_codes
+from sibkit.interop.guids import guid_key, stable_guid
+from sibkit.interop.reader import QdaProject, TextDocument, read_qdpx
+from sibkit.store import Document, DocumentCase, Memo, Reference, ReviewDecision, Store
+from sibkit.store.models import QdaCase, QdaCode, QdaNote, QdaSet, QdaUser, QdaValue, QdaVariable, utcnow
+from sibkit.study import Study
+
+_SELECTION_NOTE = re.compile(r'^sibkit: origin (?P<origin>[a-z_]+), term (?P<term>".*")$')
+_UNREVIEWED = re.compile(r"^sibkit: references of origin '(?P<origin>[a-z_]+)', not reviewed")
+_DOCUMENT_NOTE = "sibkit document: "
+IMPORTED_TERM = "(imported)"
+
+
+@dataclass
+class QdpxImport:
+    """What an import did: counts by kind, themes new to the study's codebook, what was not supported."""
+
+    source: str
+    origin: str = ""
+    added: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
+    themes: dict[str, str] = field(default_factory=dict)  # code GUID (as written) -> theme id
+    new_themes: list[Theme] = field(default_factory=list)
+    codebook_path: Path | None = None
+    unsupported: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    offsets: dict[str, str] = field(default_factory=dict)  # document name -> how offsets were counted
+
+    def lines(self) -> list[str]:
+        kinds = ("documents", "references", "decisions", "cases", "variables", "values", "memos", "sets", "codes")
+        added = ", ".join(f"{self.added[k]} {k}" for k in kinds if self.added[k]) or "nothing new"
+        out = [f"{self.source} ({self.origin or 'unknown tool'}): added {added}"]
+        again = ", ".join(f"{n} {k}" for k, n in sorted(self.unchanged.items()) if n)
+        if again:
+            out.append(f"already in the study: {again}")
+        for name, reading in sorted(self.offsets.items()):
+            out.append(f"offsets of {name!r} read as {reading} (the selections' text matched that way)")
+        if self.unsupported:
+            out.append("not supported, not imported: " + ", ".join(f"{n} {k}" for k, n in sorted(
+                self.unsupported.items())))
+        return out
+
+
+def _coder(project: QdaProject, user: str | None, result: QdpxImport, where: str) -> str:
+    if user and user in project.users:
+        return (project.users[user][1] or project.users[user][0])[:80]
+    if user:
+        result.problems.append(f"{where}: creatingUser {user} is not a User of this project; coder recorded as "
+                               "'unknown coder'")
+    return "unknown coder"
+
+
+def _document_meta(description: str) -> dict[str, object]:
+    for line in description.splitlines():
+        if line.startswith(_DOCUMENT_NOTE):
+            try:
+                meta = json.loads(line.removeprefix(_DOCUMENT_NOTE))
+            except json.JSONDecodeError:
+                return {}
+            return meta if isinstance(meta, dict) else {}
+    return {}
+
+
+class _Importer:
+    def __init__(self, project: QdaProject, session: Session, codebook: Codebook, result: QdpxImport,
+                 originals: Path | None) -> None:
+        self.project, self.session, self.codebook, self.result = project, session, codebook, result
+        self.originals = originals
+        self.documents: dict[str, Document] = {}  # source GUID key -> document
+        self.selections: dict[str, tuple[int, list[int]]] = {}  # selection key -> (document id, reference ids)
+        self.codings: dict[str, int] = {}  # coding key -> reference id
+        self.cases: dict[str, str] = {}  # case GUID key -> case id
+        self.now = utcnow()
+        self.tool = project.origin or "a REFI-QDA project"
+        self.where = project.source or result.source
+
+    def run(self) -> None:
+        self.users()
+        self.codes()
+        self.variables()
+        for document in self.project.documents:
+            self.document(document)
+        self.case_links()
+        self.notes()
+        self.sets()
+
+    def users(self) -> None:
+        known = {u.name: u for u in self.session.scalars(select(QdaUser))}
+        guids = {guid_key(u.guid) for u in known.values()}
+        for key, (guid, name) in self.project.users.items():
+            name = (name or guid)[:80]
+            if name not in known and key not in guids:
+                self.session.add(QdaUser(guid=guid, name=name))
+                known[name] = QdaUser(guid=guid, name=name)
+                guids.add(key)
+
+    def codes(self) -> None:
+        stored = {guid_key(c.guid): c for c in self.session.scalars(select(QdaCode))}
+        known = {key: code.theme for key, code in stored.items()}
+        by_name = {t.name.casefold(): t.id for t in self.codebook.themes}
+        for code in self.project.codes:
+            key = guid_key(code.guid)
+            if key not in known and code.name.casefold() in by_name:
+                known[key] = by_name[code.name.casefold()]
+        taken = {code.theme for key, code in stored.items()}
+        themes = themes_from_codes(self.project.codes, self.where, self.result.problems, known=known,
+                                   taken=taken - set(known.values()))
+        self.theme_of = {key: theme.id for key, theme in themes.items()}
+        in_codebook = {t.id for t in self.codebook.themes}
+        for code in self.project.codes:
+            key = guid_key(code.guid)
+            theme = themes[key]
+            self.result.themes[code.guid] = theme.id
+            if theme.id not in in_codebook and theme.id not in {t.id for t in self.result.new_themes}:
+                self.result.new_themes.append(theme)
+            if key in stored:
+                self.result.unchanged["codes"] += 1
+                continue
+            clash = self.session.scalar(select(QdaCode).where(QdaCode.theme == theme.id))
+            if clash is not None:
+                self.result.unchanged["codes"] += 1
+                continue
+            self.session.add(QdaCode(guid=code.guid, theme=theme.id, name=code.name, parent_guid=code.parent_guid,
+                                     description=code.description, codable=code.codable, color=code.color))
+            self.result.added["codes"] += 1
+
+    def variables(self) -> None:
+        stored = {guid_key(v.guid) for v in self.session.scalars(select(QdaVariable))}
+        for key, variable in self.project.variables.items():
+            if key in stored:
+                continue
+            self.session.add(QdaVariable(guid=variable.guid, name=variable.name, type=variable.type,
+                                         description=variable.description))
+            self.result.added["variables"] += 1
+        self.session.flush()
+        self.variable_guids = {guid_key(v.guid): v.guid for v in self.session.scalars(select(QdaVariable))}
+
+    def value(self, variable: str, kind: str, target: str, value: str, where: str) -> None:
+        guid = self.variable_guids.get(variable)
+        if guid is None:
+            self.result.problems.append(f"{where}: VariableRef {variable} is not a Variable of this project; "
+                                        "value skipped")
+            return
+        existing = self.session.scalar(select(QdaValue).where(QdaValue.variable_guid == guid,
+                                                              QdaValue.target_kind == kind,
+                                                              QdaValue.target_id == target))
+        if existing is None:
+            self.session.add(QdaValue(variable_guid=guid, target_kind=kind, target_id=target, value=value))
+            self.result.added["values"] += 1
+        elif existing.value != value:
+            existing.value = value
+            self.result.added["values"] += 1
+
+    def document(self, source: TextDocument) -> None:
+        where = f"{self.where}: line {source.line}: source {source.name!r}"
+        meta = _document_meta(source.description)
+        text_sha = hashlib.sha256(source.text.encode("utf-8")).hexdigest()
+        wanted = [str(meta["sha256"])] if isinstance(meta.get("sha256"), str) else []
+        if source.original is not None:
+            wanted.append(hashlib.sha256(source.original).hexdigest())
+        wanted.append(text_sha)
+        document = self.session.scalar(select(Document).where(Document.guid == source.guid))
+        if document is not None and document.text != source.text:
+            document = None
+        for sha in wanted:
+            if document is not None:
+                break
+            found = self.session.scalar(select(Document).where(Document.sha256 == sha))
+            if found is not None and found.text == source.text:
+                document = found
+            elif found is not None and sha == wanted[-1]:
+                self.result.problems.append(f"{where}: a document with this text's SHA-256 differs; skipped")
+                return
+        if document is not None:
+            self.result.unchanged["documents"] += 1
+            if document.guid is None:
+                document.guid = source.guid
+        else:
+            taken = {sha for sha in wanted if self.session.scalar(select(Document.id).where(Document.sha256 == sha))}
+            if taken:
+                self.result.problems.append(f"{where}: the study holds this document with different text (another "
+                                            "extraction); the imported text is stored as a document of its own")
+            sha = next(sha for sha in wanted if sha not in taken)
+            doc_type = str(meta.get("type") or "other")
+            from sibkit.store import DOCUMENT_TYPES
+
+            origin = str(meta.get("origin") or f"{self.result.source}: {source.name}")
+            if source.original is not None and self.originals is not None and \
+                    hashlib.sha256(source.original).hexdigest() == sha:
+                suffix = Path(source.original_name).suffix.lower()
+                if suffix in (".pdf", ".docx"):  # keep the original beside the study, so exports carry it again
+                    self.originals.mkdir(parents=True, exist_ok=True)
+                    kept = self.originals / f"{sha[:16]}{suffix}"
+                    kept.write_bytes(source.original)
+                    origin = str(kept)
+            document = Document(sha256=sha, title=source.name, doc_type=doc_type if doc_type in DOCUMENT_TYPES
+                                else "other", date=str(meta["date"]) if meta.get("date") else None,
+                                origin=origin,
+                                media_type="text/plain", text=source.text, pages=[0],
+                                word_count=count_words(source.text), status="ok", message="", guid=source.guid)
+            self.session.add(document)
+            self.session.flush()
+            self.result.added["documents"] += 1
+        if source.offsets != "code points":
+            self.result.offsets[source.name] = source.offsets
+        self.documents[guid_key(source.guid)] = document
+        for variable, value in source.values:
+            self.value(variable, "document", str(document.id), value, where)
+        length = len(source.text)
+        existing = {(r.theme, r.start, r.end, r.origin, r.term): r for r in self.session.scalars(
+            select(Reference).where(Reference.document_id == document.id))}
+        decided = set(self.session.execute(select(ReviewDecision.reference_id, ReviewDecision.coder).join(
+            Reference, Reference.id == ReviewDecision.reference_id).where(Reference.document_id == document.id)))
+        pending: list[tuple[object, list[tuple[Reference, object, str | None, dt.datetime | None]]]] = []
+        with self.session.no_autoflush:
+            for selection in source.selections:
+                swhere = f"{self.where}: line {selection.line}: PlainTextSelection {selection.guid}"
+                if not 0 <= selection.start < selection.end <= length:
+                    self.result.problems.append(f"{swhere} in source {source.name!r}: characters {selection.start}-"
+                                                f"{selection.end} are outside its text ({length} characters); skipped")
+                    continue
+                pending.append((selection, self.references(document, selection.start, selection.end,
+                                                           selection.codings, selection.description, selection.guid,
+                                                           selection.created, existing)))
+            if source.whole_codings and length:
+                pending.append((None, self.references(document, 0, length, source.whole_codings, "", None, None,
+                                                      existing)))
+        self.session.flush()  # one flush per document: every new reference gets its id
+        for selection, made in pending:
+            for reference, coding, coder, decided_at in made:
+                self.codings[guid_key(coding.guid)] = reference.id  # type: ignore[attr-defined]
+                if coder is not None and (reference.id, coder) not in decided:
+                    decided.add((reference.id, coder))
+                    self.session.add(ReviewDecision(reference_id=reference.id, coder=coder,
+                                                    decided_at=decided_at or self.now, decision="accept",
+                                                    note=f"imported from {self.tool}"[:2000]))
+                    self.result.added["decisions"] += 1
+            if selection is None:
+                continue
+            ids = [reference.id for reference, *_ in made]
+            self.selections[guid_key(selection.guid)] = (document.id, ids)  # type: ignore[attr-defined]
+            comment = selection.description.strip()  # type: ignore[attr-defined]
+            if comment and ids and not _SELECTION_NOTE.match(comment):  # a quotation comment (ATLAS.ti)
+                self.comment(selection, comment, ids[0])
+
+    def references(self, document: Document, start: int, end: int, codings: list, description: str,
+                   selection_guid: str | None, created: dt.datetime | None,
+                   existing: dict[tuple, Reference]) -> list[tuple[Reference, object, str | None, dt.datetime | None]]:
+        """The references of one selection's codings (new ones added, not yet flushed), each with its
+        coding, the coder who accepts it (None: left unreviewed) and when."""
+        made = []
+        match = _SELECTION_NOTE.match(description.strip())
+        origin, term = "manual", IMPORTED_TERM
+        if match:
+            origin, term = match.group("origin"), json.loads(match.group("term"))
+        for coding in codings:
+            cwhere = f"{self.where}: line {coding.line}: Coding {coding.guid}"
+            theme = self.theme_of.get(coding.code)
+            if theme is None:
+                self.result.problems.append(f"{cwhere}: CodeRef {coding.code} is not a Code of this project; "
+                                            "coding skipped")
+                continue
+            unreviewed = any(_UNREVIEWED.match(self.project.notes[n].text) for n in coding.notes
+                             if n in self.project.notes)
+            key = (theme, start, end, origin, term)
+            reference = existing.get(key)
+            if reference is None:
+                reference = Reference(document_id=document.id, theme=theme, term=term, start=start, end=end,
+                                      page=page_of(start, document.pages or [0]), origin=origin, codebook_hash="",
+                                      selection_guid=selection_guid, coding_guid=coding.guid or None)
+                self.session.add(reference)
+                existing[key] = reference
+                self.result.added["references"] += 1
+            else:
+                self.result.unchanged["references"] += 1
+            coder = None if unreviewed else _coder(self.project, coding.user, self.result, cwhere)
+            made.append((reference, coding, coder, coding.created or created))
+        return made
+
+    def comment(self, selection, text: str, reference_id: int) -> None:  # type: ignore[no-untyped-def]
+        """A selection's description becomes a memo on its reference (kept under the selection's GUID)."""
+        guid = stable_guid("comment", guid_key(selection.guid))  # the selection keeps its own GUID
+        if self.session.get(QdaNote, guid) is not None:
+            self.result.unchanged["memos"] += 1
+            return
+        user = selection.codings[0].user if selection.codings else None
+        author = _coder(self.project, user, self.result, f"{self.where}: line {selection.line}")
+        memo = Memo(target_kind="reference", target_id=str(reference_id), author=author, text=text,
+                    created_at=selection.created or self.now)
+        self.session.add(memo)
+        self.session.flush()
+        self.session.add(QdaNote(guid=guid, memo_id=memo.id))
+        self.result.added["memos"] += 1
+
+    def case_links(self) -> None:
+        stored = {guid_key(c.guid): c for c in self.session.scalars(select(QdaCase))}
+        by_id = {c.case_id: c for c in stored.values()}
+        for case in self.project.cases:
+            where = f"{self.where}: line {case.line}: Case {case.name!r}"
+            key = guid_key(case.guid)
+            if key in stored:
+                case_id = stored[key].case_id
+                self.result.unchanged["cases"] += 1
+            else:
+                name = " ".join(case.name.split()) or key[:8]
+                case_id = name if len(name) <= 40 else f"{name[:31]}-{key[:8]}"
+                if case_id not in by_id:
+                    row = QdaCase(guid=case.guid, case_id=case_id, name=case.name, description=case.description)
+                    self.session.add(row)
+                    by_id[case_id] = row
+                    self.result.added["cases"] += 1
+            self.cases[key] = case_id
+            documents = set()
+            for source in case.sources:
+                if source in self.documents:
+                    documents.add(self.documents[source].id)
+                else:
+                    self.result.problems.append(f"{where}: SourceRef {source} is not a text source of this project; "
+                                                "link skipped")
+            for selection in case.selections:
+                if selection in self.selections:
+                    documents.add(self.selections[selection][0])
+                else:
+                    self.result.problems.append(f"{where}: SelectionRef {selection} is not a text selection of this "
+                                                "project; link skipped")
+            for document_id in sorted(documents):
+                if self.session.get(DocumentCase, (document_id, case_id)) is None:
+                    self.session.add(DocumentCase(document_id=document_id, case_id=case_id))
+            for variable, value in case.values:
+                self.value(variable, "case", case_id, value, where)
+
+    def notes(self) -> None:
+        kept = {guid_key(n.guid) for n in self.session.scalars(select(QdaNote))}
+        sources = {key: doc.id for key, doc in self.documents.items()}
+        for key, note in self.project.notes.items():
+            if _UNREVIEWED.match(note.text):
+                continue  # sibkit's own marker for unreviewed references, not a person's memo
+            if key in kept:
+                self.result.unchanged["memos"] += 1
+                continue
+            kind, target = self.project.note_targets.get(key, ("project", ""))
+            if kind == "link":
+                kind = ("case" if target in self.cases else "source" if target in sources
+                        else "selection" if target in self.selections else "project")
+            if kind == "source" and target in sources:
+                memo_kind, memo_target = "document", str(sources[target])
+            elif kind == "selection" and self.selections.get(target, (0, []))[1]:
+                memo_kind, memo_target = "reference", str(self.selections[target][1][0])
+            elif kind == "coding" and target in self.codings:
+                memo_kind, memo_target = "reference", str(self.codings[target])
+            elif kind == "case" and target in self.cases:
+                memo_kind, memo_target = "case", self.cases[target]
+            else:
+                memo_kind, memo_target = "study", ""
+            author = _coder(self.project, note.user, self.result, f"{self.where}: Note {note.guid}")
+            text = note.text if not note.description else f"{note.description}\n\n{note.text}".strip()
+            if note.name and not note.name.startswith("Memo on "):
+                text = f"{note.name}\n\n{text}".strip()
+            memo = Memo(target_kind=memo_kind, target_id=memo_target, author=author, text=text,
+                        created_at=note.created or self.now)
+            self.session.add(memo)
+            self.session.flush()
+            self.session.add(QdaNote(guid=note.guid, memo_id=memo.id))
+            self.result.added["memos"] += 1
+
+    def sets(self) -> None:
+        stored = {guid_key(s.guid): s for s in self.session.scalars(select(QdaSet))}
+        for item in self.project.sets:
+            if item.name.startswith("Document type: ") or guid_key(item.guid) in stored:
+                self.result.unchanged["sets"] += 1
+                continue
+            self.session.add(QdaSet(guid=item.guid, name=item.name, description=item.description,
+                                    members=item.members))
+            self.result.added["sets"] += 1
+
+
+def import_project(project: QdaProject, store: Store, codebook: Codebook, source: str,
+                   originals: Path | None = None) -> QdpxImport:
+    """Store a parsed project in a study database (one transaction) against the study's codebook;
+    original PDF and DOCX files are kept in the folder ``originals`` when given."""
+    result = QdpxImport(source, project.origin, unsupported=Counter(project.unsupported),
+                        problems=list(project.problems))
+    with store.session() as session:
+        _Importer(project, session, codebook, result, originals).run()
+    return result
+
+
+def import_qdpx(path: Path, study: Study, store: Store | None = None, *, codebook_out: Path | None = None,
+                limits: Limits | None = None) -> QdpxImport:
+    """Import a ``.qdpx`` file into a study (original PDF and DOCX files go to ``originals/`` beside
+    the study file). Codes that are not themes of the study's codebook are
+    added to a copy of it, written to ``codebook_out`` (default: ``<study>-codebook.yaml`` beside
+    the study file): point the study's ``codebook`` at it to count them."""
+    from sibkit.coding.study import study_codebook
+    from sibkit.corpus import open_study_store
+
+    if not path.is_file():
+        raise SibkitError(f"{path}: no such file")
+    project = read_qdpx(path, limits)
+    store = store or open_study_store(study)
+    codebook = study_codebook(study)
+    result = import_project(project, store, codebook, path.name, originals=study.base_dir / "originals")
+    if result.new_themes:
+        merged = Codebook(name=f"{codebook.name}+{slug(path.stem, 'imported')}", version=codebook.version,
+                          description=codebook.description, source=codebook.source,
+                          themes=[*codebook.themes, *result.new_themes])
+        target = codebook_out or study.base_dir / f"{study.path.stem}-codebook.yaml"
+        target.write_text(codebook_yaml(merged), encoding="utf-8")
+        result.codebook_path = target
+    return result

@@ -1,0 +1,496 @@
+"""Reading a REFI-QDA project (``.qdpx``) into plain objects, whatever tool wrote it.
+
+Handles the shapes NVivo, ATLAS.ti, MAXQDA and QualCoder write: ``sources/`` or ``Sources/``,
+``internal://`` and plain or ``relative://`` paths, a ``.qde`` not named ``project.qde``, text given
+inline (``PlainTextContent``), PDF sources with a text ``Representation``, codes nested in codes,
+GUIDs with or without braces in any case, a byte-order mark, CRLF line ends. Offsets are read as
+code points of the source text; when a source has CRLF line ends or characters outside the Basic
+Multilingual Plane and the selections carry their text as ``name``, the reading that makes the names
+match the text is used (some tools count CRLF as one character, some count UTF-16 units). Elements
+sibkit cannot hold are counted in ``unsupported``; bad elements become ``problems`` naming them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
+
+from lxml import etree
+
+from sibkit.errors import SibkitError
+from sibkit.interop.archive import Limits, QdpxArchive, unsafe_member
+from sibkit.interop.codes import ParsedCode, parse_codes
+from sibkit.interop.guids import guid_key, is_guid
+from sibkit.interop.xmlsafe import child, child_text, children, local, parse_xml
+
+
+@dataclass
+class Coding:
+    guid: str
+    code: str  # GUID key of the code
+    user: str | None  # GUID key of the user
+    created: dt.datetime | None
+    notes: list[str] = field(default_factory=list)
+    line: int | None = None
+
+
+@dataclass
+class Selection:
+    guid: str
+    start: int
+    end: int
+    name: str
+    description: str
+    codings: list[Coding]
+    notes: list[str]
+    created: dt.datetime | None
+    line: int | None
+
+
+@dataclass
+class TextDocument:
+    guid: str
+    name: str
+    text: str
+    description: str
+    selections: list[Selection]
+    whole_codings: list[Coding]
+    notes: list[str]
+    values: list[tuple[str, str]]
+    original: bytes | None = None
+    original_name: str = ""
+    offsets: str = "code points"
+    line: int | None = None
+
+
+@dataclass
+class Case:
+    guid: str
+    name: str
+    description: str
+    sources: list[str]
+    selections: list[str]
+    values: list[tuple[str, str]]
+    line: int | None = None
+
+
+@dataclass
+class Variable:
+    guid: str
+    name: str
+    type: str
+    description: str
+
+
+@dataclass
+class Note:
+    guid: str
+    name: str
+    text: str
+    user: str | None
+    created: dt.datetime | None
+    description: str
+
+
+@dataclass
+class QdaSet:
+    guid: str
+    name: str
+    description: str
+    members: list[dict[str, str]]
+
+
+@dataclass
+class QdaProject:
+    """Everything sibkit can use from a project, plus what it cannot (``unsupported``) and ``problems``."""
+
+    name: str = ""
+    origin: str = ""
+    source: str = ""  # the archive and project file, as problems name them
+    users: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (guid as written, name)
+    codes: list[ParsedCode] = field(default_factory=list)
+    variables: dict[str, Variable] = field(default_factory=dict)
+    cases: list[Case] = field(default_factory=list)
+    documents: list[TextDocument] = field(default_factory=list)
+    notes: dict[str, Note] = field(default_factory=dict)
+    note_targets: dict[str, tuple[str, str]] = field(default_factory=dict)  # note key -> (kind, guid key)
+    sets: list[QdaSet] = field(default_factory=list)
+    unsupported: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+
+    def tables(self) -> dict[str, object]:
+        """The project as pandas DataFrames: documents, codes, codings, cases, notes."""
+        import pandas as pd
+
+        codes = {guid_key(c.guid): c for c in self.codes}
+        return {
+            "documents": pd.DataFrame([(d.guid, d.name, len(d.text), len(d.selections), d.offsets)
+                                       for d in self.documents],
+                                      columns=["guid", "name", "characters", "selections", "offsets"]),
+            "codes": pd.DataFrame([(c.guid, c.name, c.codable, c.parent_guid, c.description) for c in self.codes],
+                                  columns=["guid", "name", "codable", "parent_guid", "description"]),
+            "codings": pd.DataFrame([(d.name, s.start, s.end, codes[g.code].name if g.code in codes else g.code,
+                                      self.users.get(g.user or "", ("", ""))[1], d.text[s.start:s.end])
+                                     for d in self.documents for s in d.selections for g in s.codings],
+                                    columns=["document", "start", "end", "code", "coder", "text"]),
+            "cases": pd.DataFrame([(c.guid, c.name, len(c.sources)) for c in self.cases],
+                                  columns=["guid", "name", "sources"]),
+            "notes": pd.DataFrame([(n.guid, n.name, n.text) for n in self.notes.values()],
+                                  columns=["guid", "name", "text"]),
+        }
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+def _decode(data: bytes, where: str, problems: list[str]) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        problems.append(f"{where}: not UTF-8 as REFI-QDA requires; read as {best.encoding if best else 'latin-1'}")
+        return str(best) if best is not None else data.decode("latin-1")
+
+
+_WS = re.compile(r"\s+")
+
+
+def _comparable(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def _shows(shown: str, name: str) -> bool:
+    """Whether a selection's text is what its name says (names may be cut short with an ellipsis)."""
+    shown, name = _comparable(shown), _comparable(name)
+    if name.endswith(("…", "...")):
+        stem = name.rstrip("….").rstrip()
+        return bool(stem) and shown.startswith(stem)
+    return bool(name) and shown == name
+
+
+class _Reader:
+    def __init__(self, archive: QdpxArchive, source: str) -> None:
+        self.archive = archive
+        self.source = source
+        self.project = QdaProject(source=source)
+        self.extracted = False
+
+    # -- paths
+    def _resolve(self, path: str, element: etree._Element) -> tuple[bytes | None, str]:
+        """The bytes a source path names, and its file name; None (and a problem or a count) otherwise."""
+        where = f"{self.source}: line {element.sourceline}: {local(element)} {element.get('name', '')!r}"
+        scheme, _, rest = path.partition("://")
+        if not _:
+            scheme, rest = "", path
+        scheme = scheme.lower()
+        name = rest.lstrip("/") if scheme != "absolute" else rest
+        if scheme in ("absolute", "file", "http", "https"):
+            self.project.unsupported["external sources not read (absolute paths or URLs)"] += 1
+            self.project.problems.append(f"{where}: external file {path!r} not read (only files inside the archive "
+                                         "or relative to it are)")
+            return None, ""
+        if unsafe_member(name):
+            self.project.problems.append(f"{where}: path {path!r} points outside the archive (path traversal); "
+                                         "source skipped")
+            return None, ""
+        if scheme in ("", "internal"):
+            info = self.archive.find(name) or self.archive.find(unquote(name))
+            if info is not None:
+                return self.archive.read(info), PurePosixPath(info.filename).name
+        if scheme in ("", "relative"):
+            found = self._external(name)
+            if found is not None:
+                return found.read_bytes(), found.name
+        self.project.problems.append(f"{where}: file {path!r} is not in the archive; source skipped")
+        return None, ""
+
+    def _external(self, name: str) -> Path | None:
+        """A ``relative://`` text file beside the archive, never outside that folder. The project's
+        ``basePath`` names a folder on the machine that wrote it and is not followed (a hostile file
+        could point it at ``/``)."""
+        base = self.archive.path.resolve().parent
+        try:
+            candidate = (base / name).resolve()
+        except OSError:
+            return None
+        if candidate.suffix.lower() not in (".txt", ".docx", ".pdf") or not candidate.is_relative_to(base):
+            return None
+        if not candidate.is_file() or candidate.stat().st_size > self.archive.limits.member_bytes:
+            return None
+        return candidate
+
+    def _text_of(self, element: etree._Element, kind: str) -> tuple[str | None, bytes | None, str]:
+        """The plain text of a TextSource (or a Representation), and the original rich file when held."""
+        where = f"{self.source}: line {element.sourceline}: {kind} {element.get('name', '')!r}"
+        inline = child(element, "PlainTextContent")
+        original, original_name = None, ""
+        rich = element.get("richTextPath")
+        if rich:
+            original, original_name = self._resolve(rich, element)
+        if inline is not None:
+            return inline.text or "", original, original_name
+        plain = element.get("plainTextPath")
+        if plain:
+            data, _ = self._resolve(plain, element)
+            if data is None:
+                return None, original, original_name
+            return _decode(data, where, self.project.problems), original, original_name
+        if original is not None:
+            from sibkit.corpus.extraction import extract
+
+            extracted = extract(original, original_name)
+            if extracted.status == "ok":
+                self.extracted = True
+                if element.findall(".//{*}PlainTextSelection"):
+                    self.project.problems.append(f"{where}: no plain text given, only {original_name}; text extracted "
+                                                 "by sibkit, selections skipped (their offsets would not match)")
+                return extracted.text, original, original_name
+        self.project.problems.append(f"{where}: has neither PlainTextContent nor a readable plainTextPath; skipped")
+        return None, original, original_name
+
+    # -- elements
+    def _notes_of(self, element: etree._Element, kind: str, target: str) -> list[str]:
+        keys = [guid_key(ref.get("targetGUID") or "") for ref in children(element, "NoteRef")]
+        for key in keys:
+            self.project.note_targets.setdefault(key, (kind, target))
+        return keys
+
+    def _coding(self, element: etree._Element) -> Coding | None:
+        ref = child(element, "CodeRef")
+        if ref is None or not is_guid(ref.get("targetGUID")):
+            self.project.problems.append(f"{self.source}: line {element.sourceline}: Coding {element.get('guid')} "
+                                         "has no valid CodeRef; skipped")
+            return None
+        coding = Coding(element.get("guid") or "", guid_key(ref.get("targetGUID") or ""),
+                        guid_key(element.get("creatingUser") or "") or None, _time(element.get("creationDateTime")),
+                        line=element.sourceline)
+        coding.notes = self._notes_of(element, "coding", guid_key(coding.guid))
+        return coding
+
+    def _selections(self, element: etree._Element, document: TextDocument) -> None:
+        for selection in children(element, "PlainTextSelection"):
+            guid = selection.get("guid") or ""
+            try:
+                start, end = int(selection.get("startPosition", "")), int(selection.get("endPosition", ""))
+            except ValueError:
+                self.project.problems.append(f"{self.source}: line {selection.sourceline}: PlainTextSelection {guid}: "
+                                             "startPosition and endPosition must be whole numbers; skipped")
+                continue
+            codings = [c for c in (self._coding(c) for c in children(selection, "Coding")) if c is not None]
+            document.selections.append(Selection(
+                guid, start, end, selection.get("name") or "", child_text(selection, "Description"), codings,
+                self._notes_of(selection, "selection", guid_key(guid)), _time(selection.get("creationDateTime")),
+                selection.sourceline))
+
+    def _document(self, element: etree._Element, text_element: etree._Element, kind: str) -> None:
+        guid = element.get("guid") or ""
+        if not is_guid(guid):
+            self.project.problems.append(f"{self.source}: line {element.sourceline}: {kind} {element.get('name')!r} "
+                                         "has no valid guid; skipped")
+            return
+        self.extracted = False
+        text, original, original_name = self._text_of(text_element, kind)
+        if kind == "PDFSource":
+            if original is None and element.get("path"):
+                original, original_name = self._resolve(element.get("path") or "", element)
+            if text is None and original is not None:
+                from sibkit.corpus.extraction import extract
+
+                extracted = extract(original, original_name or "source.pdf")
+                text = extracted.text if extracted.status == "ok" else None
+        if text is None:
+            self.project.unsupported[f"{kind} without readable text"] += 1
+            return
+        document = TextDocument(guid, element.get("name") or original_name or guid, text,
+                                child_text(element, "Description"), [], [], [],
+                                [(_variable_ref(v), _value_text(v))
+                                 for v in children(element, "VariableValue")],
+                                original, original_name, line=element.sourceline)
+        if self.extracted:
+            self.project.unsupported["selections on sources without plain text"] += len(
+                children(text_element, "PlainTextSelection"))
+        else:
+            self._selections(text_element, document)
+        for coding in children(element, "Coding") + (children(text_element, "Coding") if text_element is not element
+                                                     else []):
+            parsed = self._coding(coding)
+            if parsed is not None:
+                document.whole_codings.append(parsed)
+        document.notes = self._notes_of(element, "source", guid_key(guid))
+        if text_element is not element:
+            document.notes += self._notes_of(text_element, "source", guid_key(guid))
+        _choose_offsets(document)
+        self.project.documents.append(document)
+
+    def _unsupported_source(self, element: etree._Element) -> None:
+        kind = local(element)
+        label = {"AudioSource": "audio sources", "VideoSource": "video sources",
+                 "PictureSource": "picture sources"}[kind]
+        self.project.unsupported[label] += 1
+        selections = [e for e in element.iter() if local(e).endswith("Selection")]
+        if selections:
+            self.project.unsupported[label.removesuffix(" sources") + " selections"] += len(selections)
+        codings = [e for e in element.iter() if local(e) == "Coding"]
+        if codings:
+            self.project.unsupported[f"codings of {label}"] += len(codings)
+
+    def read(self, root: etree._Element) -> QdaProject:
+        project = self.project
+        if local(root) != "Project":
+            raise SibkitError(f"{self.source}: the root element is <{local(root)}>, not <Project>")
+        project.name = root.get("name") or ""
+        project.origin = root.get("origin") or ""
+        for section in root:
+            name = local(section)
+            if name == "Users":
+                for user in children(section, "User"):
+                    if is_guid(user.get("guid")):
+                        project.users[guid_key(user.get("guid") or "")] = (user.get("guid") or "",
+                                                                           user.get("name") or user.get("id") or "")
+            elif name == "CodeBook":
+                codes = child(section, "Codes")
+                if codes is not None:
+                    project.codes = parse_codes(codes, self.source, project.problems)
+            elif name == "Variables":
+                for variable in children(section, "Variable"):
+                    project.variables[guid_key(variable.get("guid") or "")] = Variable(
+                        variable.get("guid") or "", variable.get("name") or "",
+                        variable.get("typeOfVariable") or "Text", child_text(variable, "Description"))
+            elif name == "Cases":
+                for case in children(section, "Case"):
+                    if case.findall("{*}CodeRef"):
+                        project.unsupported["codings of whole cases"] += len(case.findall("{*}CodeRef"))
+                    project.cases.append(Case(
+                        case.get("guid") or "", case.get("name") or "", child_text(case, "Description"),
+                        [guid_key(r.get("targetGUID") or "") for r in children(case, "SourceRef")],
+                        [guid_key(r.get("targetGUID") or "") for r in children(case, "SelectionRef")],
+                        [(_variable_ref(v), _value_text(v))
+                         for v in children(case, "VariableValue")], case.sourceline))
+            elif name == "Sources":
+                for source in section:
+                    kind = local(source)
+                    if kind == "TextSource":
+                        self._document(source, source, kind)
+                    elif kind == "PDFSource":
+                        regions = children(source, "PDFSelection")
+                        if regions:
+                            project.unsupported["PDF region selections"] += len(regions)
+                            coded = sum(len(children(r, "Coding")) for r in regions)
+                            if coded:
+                                project.unsupported["codings of PDF regions"] += coded
+                        representation = child(source, "Representation")
+                        self._document(source, representation if representation is not None else source, kind)
+                    elif kind in ("AudioSource", "VideoSource", "PictureSource"):
+                        self._unsupported_source(source)
+            elif name == "Notes":
+                for note in children(section, "Note"):
+                    text, _, _ = self._text_of(note, "Note")
+                    project.notes[guid_key(note.get("guid") or "")] = Note(
+                        note.get("guid") or "", note.get("name") or "", text or "",
+                        guid_key(note.get("creatingUser") or "") or None, _time(note.get("creationDateTime")),
+                        child_text(note, "Description"))
+            elif name == "Sets":
+                for item in children(section, "Set"):
+                    members = [{"kind": {"MemberCode": "code", "MemberSource": "source", "MemberNote": "note"}[
+                        local(m)], "guid": m.get("targetGUID") or ""} for m in item
+                        if local(m) in ("MemberCode", "MemberSource", "MemberNote")]
+                    project.sets.append(QdaSet(item.get("guid") or "", item.get("name") or "",
+                                               child_text(item, "Description"), members))
+            elif name == "Links":
+                for link in children(section, "Link"):
+                    origin, target = guid_key(link.get("originGUID") or ""), guid_key(link.get("targetGUID") or "")
+                    if origin in project.notes:
+                        project.note_targets.setdefault(origin, ("link", target))
+                    else:
+                        project.unsupported["links"] += 1
+            elif name == "Graphs":
+                project.unsupported["graphs"] += len(children(section, "Graph"))
+            elif name == "NoteRef":
+                project.note_targets.setdefault(guid_key(section.get("targetGUID") or ""), ("project", ""))
+        return project
+
+
+def _variable_ref(element: etree._Element) -> str:
+    ref = child(element, "VariableRef")
+    return guid_key(ref.get("targetGUID") or "") if ref is not None else ""
+
+
+def _value_text(element: etree._Element) -> str:
+    for kind in ("TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue", "DateTimeValue"):
+        found = child(element, kind)
+        if found is not None:
+            return (found.text or "").strip() if kind != "TextValue" else (found.text or "")
+    return ""
+
+
+def _choose_offsets(document: TextDocument) -> None:
+    """Map selection offsets to code points of the stored text when the tool counted otherwise."""
+    text = document.text
+    named = [s for s in document.selections if _comparable(s.name)]
+    readings: dict[str, Callable[[int, int], tuple[int, int]]] = {}
+    if "\r\n" in text:
+        kept = [i for i, ch in enumerate(text) if not (ch == "\r" and text[i + 1:i + 2] == "\n")]
+
+        def without_cr(start: int, end: int) -> tuple[int, int]:
+            first = kept[start] if start < len(kept) else len(text)
+            last = kept[end - 1] + 1 if 0 < end <= len(kept) else (len(text) if end > len(kept) else 0)
+            return first, last
+
+        readings["CRLF counted as one character"] = without_cr
+    if any(ord(ch) > 0xFFFF for ch in text):
+        units, total = [], 0
+        for ch in text:
+            units.append(total)
+            total += 2 if ord(ch) > 0xFFFF else 1
+        readings["UTF-16 units"] = lambda start, end: (bisect.bisect_left(units, start), bisect.bisect_left(units, end))
+    if not named or not readings:
+        return
+
+    def score(mapping: Callable[[int, int], tuple[int, int]]) -> int:
+        hits = 0
+        for selection in named:
+            start, end = mapping(selection.start, selection.end)
+            hits += _shows(text[start:end], selection.name)
+        return hits
+
+    best_label, best_score = "code points", score(lambda start, end: (start, end))
+    for label, mapping in readings.items():
+        found = score(mapping)
+        if found > best_score:
+            best_label, best_score = label, found
+    if best_label != "code points":
+        mapping = readings[best_label]
+        for selection in document.selections:
+            selection.start, selection.end = mapping(selection.start, selection.end)
+        document.offsets = best_label
+
+
+def read_qdpx(path: Path, limits: Limits | None = None) -> QdaProject:
+    """Parse a ``.qdpx`` archive (never writing anything); problems are collected, not raised,
+    except for archive-level ones (not a ZIP, zip bomb, path traversal, invalid XML, entities)."""
+    archive = QdpxArchive(path, limits)
+    try:
+        source = f"{path.name}:{archive.qde_name}"
+        root = parse_xml(archive.project_bytes(), source)
+        return _Reader(archive, source).read(root)
+    finally:
+        archive.close()
