@@ -13,26 +13,26 @@ INDIGO_EXPORT = SHARED / "indigo" / "impact-bond-dataset-2025-05-20"
 REFI_QDA = SHARED / "refi-qda"
 
 
-def require_shared(path: Path) -> Path:
-    """Skip with a reason when ``../shared`` is absent; fail under CI (CI=true)."""
-    if path.exists():
-        return path
-    message = f"{path} is absent: the tests need ../shared beside the repository"
+def missing(message: str) -> None:
+    """Something a test needs is not on this machine: skip with the reason, but fail under CI (CI=true)."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_shared(path: Path) -> Path:
+    if not path.exists():
+        missing(f"{path} is absent: the tests need ../shared beside the repository")
+    return path
 
 
 def require_chromium() -> Path:
-    """Debian's Chromium for the browser tests: skipped with the reason when absent, fatal under CI."""
+    """Debian's Chromium for the browser tests."""
     from sibkit.web.server import CHROMIUM
 
-    if CHROMIUM.exists():
-        return CHROMIUM
-    message = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium; .ci/run installs it)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    if not CHROMIUM.exists():
+        missing(f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium; .ci/run installs it)")
+    return CHROMIUM
 
 
 @pytest.fixture(scope="session")
@@ -65,11 +65,7 @@ def postgres():
     from sibkit.testing import PostgresServer, postgres_bin
 
     if postgres_bin() is None:
-        message = ("PostgreSQL server binaries are not installed (apt-get install postgresql; .ci/run installs "
-                   "them)")
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("PostgreSQL server binaries are not installed (apt-get install postgresql; .ci/run installs them)")
     server = PostgresServer()
     yield server
     server.stop()

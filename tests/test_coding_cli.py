@@ -92,12 +92,12 @@ def test_code_kwic_and_review_round_trip(tmp_path: Path, indigo_dir: Path, datas
     sheet = openpyxl.load_workbook(export).active
     header = [c.value for c in sheet[1]]
     assert header == ["id", "case_ids", "document", "page", "theme", "term", "context", "decision", "new_theme",
-                      "note"]
+                      "note", "fingerprint"]
     body = [dict(zip(header, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=2)]
     assert len(body) == len(own)
     interim = {(r["theme"], r["context"].split("[[")[1].split("]]")[0]): r for r in body if r["id"] in interim_ids}
     first = interim[("partnership", "Partnership working")]
-    assert first["context"].startswith("=SUM(1,1) Interim evaluation. [[Partnership working]]")
+    assert first["context"].startswith("'=SUM(1,1) Interim evaluation. [[Partnership working]]")  # neutralised
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
     decisions = {first["id"]: "accept", interim[("coproduction", "co-produced")]["id"]: "reject",
                  interim[("partnership", "partnership\nworking")]["id"]: "coproduction"}

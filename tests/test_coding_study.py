@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -167,13 +168,15 @@ def test_bad_review_rows_are_reported_and_the_rest_stored(store, tmp_path: Path)
     document_id = add_text(store, "Partnership working matters.", ["A"], "a.txt")
     code_documents(store, parse_codebook(BOOK))
     path = tmp_path / "review.csv"
-    path.write_text("id,decision,new_theme,note,document_id,start,end,theme\n"
-                    "1,accept,,,,,,\n"
-                    "999,accept,,,,,,\n"
-                    "1,maybe,,,,,,\n"
-                    "1,recode,nowhere,,,,,\n"
-                    f",accept,,a span I coded,{document_id},20,28,coproduction\n"
-                    f",accept,,,{document_id},20,500,coproduction\n", encoding="utf-8")
+    exported = export_rows(store)
+    assert list(exported["id"]) == [1]
+    rows = [exported.iloc[0].to_dict() | {"decision": "accept"},
+            {"id": 999, "decision": "accept"}, {"id": 1, "decision": "maybe"},
+            {"id": 1, "decision": "recode", "new_theme": "nowhere"},
+            {"decision": "accept", "note": "a span I coded", "document_id": document_id, "start": 20, "end": 28,
+             "theme": "coproduction"},
+            {"decision": "accept", "document_id": document_id, "start": 20, "end": 500, "theme": "coproduction"}]
+    pd.DataFrame(rows, dtype=object).fillna("").to_csv(path, index=False)
     result = import_decisions(store, path, "ana", {"partnership", "coproduction"})
     assert result.decisions == 2 and result.manual_references == 1
     assert result.problems == [

@@ -33,7 +33,8 @@ def test_folder_convention_manifest_indigo_records_and_status(tmp_path: Path, in
     assert done.returncode == 0, done.stderr
     assert "added: 2" in done.stdout
     done = sibkit("corpus", "add", str(study), "--manifest", str(tmp_path / "manifest.csv"))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # some rows failed: the exit status says so
+    assert "3 item(s) not imported" in done.stderr
     assert "case 'INDIGO-POJ-9999' is not in the dataset; row skipped" in done.stderr
     assert "'pamphlet' is not one of" in done.stderr and "missing.txt: failed" in done.stderr
     assert "added: 1" in done.stdout

@@ -179,14 +179,14 @@ def api_server(indigo_dir: Path) -> Iterator[LocalServer]:
 
 def test_api_gives_identical_tables_and_caches(api_server: LocalServer, dataset, tmp_path: Path) -> None:
     cache = tmp_path / "http-cache"
-    from_api = load(api_server.url, cache_dir=cache)
+    from_api = load(api_server.url, cache_dir=cache, allow_private=True)
     for table in TABLES:
         assert_frame_equal(from_api[table], dataset[table], obj=table)
     assert "INDIGO-POJ-9999" not in set(from_api.projects["id"])  # not public: dropped
     assert "/app/api1/project/INDIGO-POJ-9999" not in api_server.requests
     assert api_server.requests.count("/app/api1/project/INDIGO-POJ-0002") == 2  # 503, then retried
     made = len(api_server.requests)
-    again = load(api_server.url, cache_dir=cache)
+    again = load(api_server.url, cache_dir=cache, allow_private=True)
     assert len(api_server.requests) == made  # the second load makes no request
     assert_frame_equal(again.projects, dataset.projects)
 
@@ -199,12 +199,20 @@ def test_api_that_is_down_is_one_clear_error(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     from sibkit.indigo.api import ApiClient
 
-    client = ApiClient(f"http://127.0.0.1:{port}", tmp_path, retries=1, backoff=0.01, progress=False)
+    client = ApiClient(f"http://127.0.0.1:{port}", tmp_path, retries=1, backoff=0.01, progress=False,
+                       allow_private=True)
     # never reached: no retries, one line at once saying so (was: every retry, then "failed after N tries")
     with pytest.raises(DataSourceError, match=r"cannot connect within 5 s \(ConnectError"):
         client.list_ids("project")
     assert client.requests_made == 1
     client.close()
+
+
+def test_api_on_a_private_address_is_refused_unless_allowed(api_server: LocalServer, tmp_path: Path) -> None:
+    asked = len(api_server.requests)
+    with pytest.raises(DataSourceError, match="non-public address"):
+        load(api_server.url, cache_dir=tmp_path / "cache")
+    assert len(api_server.requests) == asked
 
 
 def test_download_fills_the_cache_used_by_default(indigo_dir: Path, dataset) -> None:

@@ -409,6 +409,8 @@ def test_any_reading_of_offsets_finds_the_named_text(data, text: str, reading: s
     end = data.draw(st.integers(start + 1, len(text)))
     name = text[start:end]
     assume(_comparable(name))
+    # a tool that counts a CRLF as one character cannot start or end a selection between its CR and LF
+    assume(not any(text[p - 1:p + 1] == "\r\n" for p in (start, end) if 0 < p < len(text)))
 
     def units(position: int) -> int:
         before = text[:position]

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
 import pytest
+from conftest import require_chromium
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,10 +52,9 @@ def test_a_shared_view_reads_back_the_same_filters() -> None:
 @pytest.mark.browser
 def test_screenshots_are_png_files(tmp_path: Path, dataset) -> None:
     from sibkit.web import create_app
-    from sibkit.web.server import CHROMIUM, screenshots
+    from sibkit.web.server import screenshots
 
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
+    require_chromium()
     written = screenshots(create_app(dataset), tmp_path / "shots")
     assert [p.name for p in written] == [f"{name}-{width}.png" for width in (1440, 390)
                                          for name in ("dashboard", "dashboard-uk", "explorer", "project")]

@@ -29,10 +29,19 @@ class Response:
     body: bytes = b""
     content_type: str = "application/octet-stream"
     headers: dict[str, str] = field(default_factory=dict)
+    #: seconds to wait before each byte of the body (a server that trickles its answer)
+    byte_delay: float = 0.0
 
 
 def json_response(payload: object) -> Response:
     return Response(200, json.dumps(payload).encode(), "application/json")
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up early (a size limit, a time-out) is expected, not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class LocalServer:
@@ -43,7 +52,9 @@ class LocalServer:
     """
 
     def __init__(self, routes: dict[str, Response | Callable[[], Response]],
-                 fail_once: set[str] | None = None) -> None:
+                 fail_once: set[str] | None = None, host: str = "127.0.0.1") -> None:
+        if not host.startswith("127."):
+            raise ValueError("LocalServer only listens on loopback addresses (127.x.y.z)")
         self.routes = routes
         self.fail_once = set(fail_once or ())
         self.requests: list[str] = []
@@ -65,13 +76,24 @@ class LocalServer:
                 for name, value in response.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(response.body)
+                if response.byte_delay <= 0:
+                    self.wfile.write(response.body)
+                    return
+                for index in range(len(response.body)):
+                    time.sleep(response.byte_delay)
+                    try:
+                        self.wfile.write(response.body[index:index + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.httpd = _QuietServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
 

@@ -98,8 +98,16 @@ def review_import_command(
     result = import_decisions(store, review_file, coder, themes)
     for problem in result.problems:
         errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if result.already_imported:
+        errors.print(f"note: {review_file.name} was imported before: all {result.repeated} decisions repeat "
+                     f"{coder}'s latest ones, so nothing was stored again", markup=False, highlight=False)
+    elif result.repeated:
+        errors.print(f"note: {result.repeated} decisions repeat {coder}'s latest ones and were not stored again",
+                     markup=False, highlight=False)
     console.print(f"Stored {result.decisions} decisions by {coder} ({result.manual_references} manual references); "
                   f"{len(result.problems)} rows skipped", markup=False)
+    if result.problems:
+        raise typer.Exit(1)
 
 
 def reliability_command(

@@ -1,74 +1,185 @@
 """The review loop without the web: export unreviewed hits to XLSX or CSV, import decisions.
 
 Every decision is appended (coder, time, decision) in one transaction per imported file; rows
-that cannot be read are reported by row number and skipped, the others are kept.
+that cannot be read, or no longer match the hit they were exported for (a fingerprint of the
+reference and of what the row showed), are reported by row number and skipped, the others are
+kept. Importing a file twice appends nothing the second time.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import hashlib
+import io
+import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
+from sibkit import spreadsheet
 from sibkit.coding.coder import as_store, kwic
 from sibkit.errors import SibkitError
-from sibkit.store import Document, Reference, ReviewDecision, Store
+from sibkit.store import Document, Reference, ReviewDecision, Store, with_retry
 from sibkit.store.models import utcnow
 from sibkit.study import Study
 
-EXPORT_COLUMNS = ["id", "case_ids", "document", "page", "theme", "term", "context", "decision", "new_theme", "note"]
+EXPORT_COLUMNS = ["id", "case_ids", "document", "page", "theme", "term", "context", "decision", "new_theme", "note",
+                  "fingerprint"]
 HIT_OPEN, HIT_CLOSE = "[[", "]]"
 DECISIONS = ("accept", "reject", "recode")
+#: the sheet a review workbook is read from (by name, never "the first sheet")
+SHEET = "review"
+MAX_REVIEW_FILE_BYTES = 200 * 1024 * 1024
+MAX_NOTE_CHARS = 10_000
+MAX_CODER_CHARS = 80
+_COUNT = re.compile(r"\+?(\d{1,15})(?:\.0*)?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def fingerprint(reference_id: int, document_id: int, start: int, end: int, theme: str, term: str,
+                cells: dict[str, str]) -> str:
+    """A short hash tying an exported row to its reference (document, offsets, theme, term) and to
+    what the row showed the reviewer (document title, theme, term, context)."""
+    parts = [str(reference_id), str(document_id), str(start), str(end), theme, term,
+             *(str(cells.get(name, "")) for name in ("document", "theme", "term", "context"))]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
 def export_rows(store: Store | Study, *, theme: str | None = None, case_id: str | None = None, width: int = 80,
                 include_reviewed: bool = False) -> pd.DataFrame:
-    """One row per unreviewed hit, the hit marked [[like this]] in its context; decision empty."""
+    """One row per unreviewed hit, the hit marked [[like this]] in its context; decision empty; a
+    fingerprint that import checks so a decision cannot land on another hit."""
     table = kwic(store, theme, case_id, width)
-    if not include_reviewed:
-        table = table[~table["reviewed"]]
-    return pd.DataFrame({
+    if not include_reviewed and len(table):
+        table = table[~table["reviewed"].astype(bool)]
+    if table.empty:
+        return pd.DataFrame(columns=EXPORT_COLUMNS)
+    frame = pd.DataFrame({
         "id": table["reference_id"], "case_ids": table["case_ids"].map(" ".join), "document": table["title"],
         "page": table["page"], "theme": table["theme"], "term": table["term"],
         "context": table["left"] + " " + HIT_OPEN + table["text"] + HIT_CLOSE + " " + table["right"],
-        "decision": "", "new_theme": "", "note": "",
+        "decision": "", "new_theme": "", "note": "", "fingerprint": "",
     }, columns=EXPORT_COLUMNS)
+    identities = _identities(as_store(store), [int(i) for i in frame["id"]])
+    frame["fingerprint"] = [
+        fingerprint(int(row["id"]), *identities[int(row["id"])], cells={k: str(row[k]) for k in row})
+        for row in frame.to_dict("records")]
+    return frame
+
+
+def _identities(store: Store, ids: list[int]) -> dict[int, tuple[int, int, int, str, str]]:
+    """reference id -> (document id, start, end, theme, term), read in batches."""
+    found: dict[int, tuple[int, int, int, str, str]] = {}
+    with store.session() as session:
+        for offset in range(0, len(ids), 500):
+            batch = ids[offset:offset + 500]
+            for rid, did, start, end, theme, term in session.execute(
+                    select(Reference.id, Reference.document_id, Reference.start, Reference.end, Reference.theme,
+                           Reference.term).where(Reference.id.in_(batch))):
+                found[rid] = (did, start, end, theme, term)
+    return found
 
 
 def write_review_file(frame: pd.DataFrame, path: Path) -> None:
+    """The review file as XLSX (sheet ``review``) or CSV; text that looks like a formula is neutralised."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            frame.to_excel(writer, index=False, sheet_name="review")
-            sheet = writer.sheets["review"]
-            for column, width in zip("ABCDEFGHIJ", (8, 18, 30, 6, 22, 20, 100, 10, 16, 30), strict=True):
+            spreadsheet.safe_frame(frame).to_excel(writer, index=False, sheet_name=SHEET)
+            sheet = writer.sheets[SHEET]
+            for column, width in zip("ABCDEFGHIJK", (8, 18, 30, 6, 22, 20, 100, 10, 16, 30, 22), strict=True):
                 sheet.column_dimensions[column].width = width
             sheet.freeze_panes = "A2"
-            for row in sheet.iter_rows(min_row=2):  # document text starting with "=" stays text, never a formula
-                for cell in row:
-                    if cell.data_type == "f":
-                        cell.data_type = "s"
+            spreadsheet.cells_as_text(sheet)  # document text starting with "=" stays text, never a formula
     elif suffix == ".csv":
-        frame.to_csv(path, index=False)
+        spreadsheet.to_csv(frame, path)
     else:
         raise SibkitError(f"{path}: write the review file as .xlsx or .csv")
 
 
 def read_review_file(path: Path) -> pd.DataFrame:
+    """Every cell as text (formula neutralisation undone), from the ``review`` sheet of an XLSX or a CSV."""
     suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise SibkitError(f"{path}: review files are .xlsx or .csv")
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise SibkitError(f"{path}: not a regular file")
+    except OSError as exc:
+        raise SibkitError(f"{path}: cannot read the review file ({exc.strerror or exc})") from None
+    if size > MAX_REVIEW_FILE_BYTES:
+        raise SibkitError(f"{path}: {size:,} bytes, over the {MAX_REVIEW_FILE_BYTES:,} byte limit for a review file")
     try:
         if suffix == ".xlsx":
-            frame = pd.read_excel(path, dtype=str, engine="openpyxl")
-        elif suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            _check_workbook(path)
+            frame = pd.read_excel(path, sheet_name=SHEET, dtype=str, engine="openpyxl")
         else:
-            raise SibkitError(f"{path}: review files are .xlsx or .csv")
-    except (OSError, ValueError) as exc:
-        raise SibkitError(f"{path}: cannot read the review file ({exc})") from None
-    return frame.fillna("")
+            from sibkit.corpus.importer import CSV_FIELD_LIMIT, decode_table_bytes
+
+            csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+            text = decode_table_bytes(path.read_bytes())
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, engine="python")
+    except SibkitError:
+        raise
+    except ValueError as exc:
+        if f"'{SHEET}'" in str(exc) or "not found" in str(exc):
+            raise SibkitError(f"{path}: no sheet named {SHEET!r}; sibkit reads that sheet by name (write the file "
+                              "with `sibkit review export`)") from None
+        raise SibkitError(f"{path}: cannot read the review file ({_first_line(exc)})") from None
+    except Exception as exc:  # truncated zip, XML with a DOCTYPE, broken CSV: one line, not a traceback
+        raise SibkitError(f"{path}: cannot read the review file ({type(exc).__name__}: {_first_line(exc)})") from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame.fillna("").astype(str).map(spreadsheet.restore)
+
+
+def _check_workbook(path: Path) -> None:
+    """Refuse an XLSX that is no zip, unpacks to far more than it weighs, or declares a DOCTYPE."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            total = sum(i.file_size for i in infos)
+            if len(infos) > 10_000 or total > 10 * MAX_REVIEW_FILE_BYTES or any(
+                    i.file_size > 1024 * 1024 and i.file_size / max(1, i.compress_size) > 200 for i in infos):
+                raise SibkitError(f"{path}: the workbook unpacks to {total:,} bytes: refused as a zip bomb")
+            for info in infos:
+                if info.filename.endswith(".xml") or info.filename.endswith(".rels"):
+                    with archive.open(info) as part:
+                        head = part.read(2048)
+                    if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+                        raise SibkitError(f"{path}: part {info.filename} declares a DOCTYPE: refused")
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError) as exc:
+        raise SibkitError(f"{path}: not a readable .xlsx workbook ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def parse_count(text: str) -> int | None:
+    """A whole number ≥ 0 written as digits (``12``, or ``12.0`` as a spreadsheet may store it); anything
+    else (``1e400``, ``inf``, ``-1``, ``1.5``, 16+ digits) is None."""
+    match = _COUNT.fullmatch(text.strip())
+    return int(match.group(1)) if match else None
+
+
+def check_coder(coder: str) -> str:
+    """The coder's name as stored: non-empty, at most 80 characters, no control characters."""
+    coder = (coder or "").strip()
+    if not coder:
+        raise SibkitError("--coder is required: decisions are stored with who made them")
+    if len(coder) > MAX_CODER_CHARS:
+        raise SibkitError(f"--coder is {len(coder)} characters long; at most {MAX_CODER_CHARS}")
+    if _CONTROL.search(coder):
+        raise SibkitError("--coder contains a control character")
+    return coder
 
 
 @dataclass
@@ -76,86 +187,170 @@ class ImportResult:
     decisions: int = 0
     manual_references: int = 0
     problems: list[str] = field(default_factory=list)
+    #: decided rows that repeat the coder's latest decision on that reference (not stored again)
+    repeated: int = 0
+
+    @property
+    def already_imported(self) -> bool:
+        """Every decided row repeats what the coder last decided: the file was imported before."""
+        return self.repeated > 0 and self.decisions == 0 and self.manual_references == 0
 
 
 def import_decisions(store: Store, path: Path, coder: str, themes: set[str],
                      now: dt.datetime | None = None) -> ImportResult:
     """Append each row's decision (accept, reject, recode to another theme, or a theme id meaning
-    recode) for ``coder``; rows without an id but with document, start, end and theme add manual
-    references, accepted by the coder."""
-    coder = coder.strip()
-    if not coder:
-        raise SibkitError("--coder is required: decisions are stored with who made them")
+    recode) for ``coder``; rows without an id but with document_id, start, end and theme add manual
+    references, accepted by the coder.
+
+    Each row with an id must carry the fingerprint written by :func:`export_rows` and still match
+    its reference, else it is refused (by row). A decision equal to the coder's latest on that
+    reference is not appended again. Rows are stored in one transaction, each row in its own
+    savepoint, so a row the database refuses is reported and the others are kept."""
+    coder = check_coder(coder)
     frame = read_review_file(path)
     if "decision" not in frame.columns:
         raise SibkitError(f"{path}: no 'decision' column; export a review file with `sibkit review export`")
-    result = ImportResult()
+    has_fingerprints = "fingerprint" in frame.columns
+    rows = frame.to_dict("records")
+    wanted = [parse_count(str(r.get("id", ""))) for r in rows]
+    identities = _identities(store, sorted({i for i in wanted if i is not None}))
     decided_at = now or utcnow()
-    with store.session() as session:
-        known_refs = set(session.scalars(select(Reference.id)))
-        for line, row in enumerate(frame.to_dict("records"), start=2):
+    return with_retry(lambda: _import_rows(store, path, rows, coder, themes, identities, has_fingerprints,
+                                           decided_at), what=f"import of {path.name}")
+
+
+def _import_rows(store: Store, path: Path, rows: list[dict], coder: str, themes: set[str],
+                 identities: dict[int, tuple[int, int, int, str, str]], has_fingerprints: bool,
+                 decided_at: dt.datetime) -> ImportResult:
+    result = ImportResult()
+    with store.session(write=True) as session:
+        latest = _latest_decisions(session, coder, list(identities))
+        titles = dict(session.execute(select(Document.id, Document.title).where(
+            Document.id.in_(sorted({v[0] for v in identities.values()})))).all()) if identities else {}
+        for line, row in enumerate(rows, start=2):
             where = f"{path.name} row {line}"
-            decision = str(row.get("decision", "")).strip().lower()
-            ref_text = str(row.get("id", "")).strip()
-            if not decision and ref_text:
-                continue  # not decided yet
-            new_theme = str(row.get("new_theme", "")).strip() or None
-            if decision in themes:
-                decision, new_theme = "recode", decision
-            if decision not in DECISIONS:
-                result.problems.append(f"{where}: decision {decision!r} is not accept, reject, recode or a theme id")
-                continue
-            if decision == "recode" and (new_theme is None or new_theme not in themes):
-                result.problems.append(f"{where}: recode needs new_theme, one of the codebook's themes "
-                                       f"(got {new_theme!r})")
-                continue
-            if ref_text:
-                try:
-                    reference_id = int(float(ref_text))
-                except ValueError:
-                    result.problems.append(f"{where}: id {ref_text!r} is not a reference number")
-                    continue
-                if reference_id not in known_refs:
-                    result.problems.append(f"{where}: reference {reference_id} is not in this study's database")
-                    continue
-            else:
-                created = _manual_reference(session, row, themes, where, result)
-                if created is None:
-                    continue
-                reference_id = created
-                result.manual_references += 1
-            session.add(ReviewDecision(reference_id=reference_id, coder=coder, decided_at=decided_at,
-                                       decision=decision, new_theme=new_theme if decision == "recode" else None,
-                                       note=str(row.get("note", "")).strip()))
-            result.decisions += 1
+            try:
+                with session.begin_nested():
+                    _import_row(session, row, where, coder=coder, themes=themes, identities=identities,
+                                titles=titles, latest=latest, has_fingerprints=has_fingerprints,
+                                decided_at=decided_at, result=result)
+            except _RowRefused as exc:
+                result.problems.append(f"{where}: {exc}")
+            except SQLAlchemyError as exc:
+                result.problems.append(f"{where}: the database refused the row "
+                                       f"({_first_line(getattr(exc, 'orig', None) or exc)})")
     return result
 
 
-def _manual_reference(session, row: dict, themes: set[str], where: str,  # type: ignore[no-untyped-def]
-                      result: ImportResult) -> int | None:
+class _RowRefused(Exception):
+    pass
+
+
+def _latest_decisions(session, coder: str, ids: list[int]) -> dict[int, tuple[str, str | None, str]]:  # type: ignore[no-untyped-def]
+    latest: dict[int, tuple[str, str | None, str]] = {}
+    for offset in range(0, len(ids), 500):
+        batch = ids[offset:offset + 500]
+        for rid, decision, new_theme, note in session.execute(
+                select(ReviewDecision.reference_id, ReviewDecision.decision, ReviewDecision.new_theme,
+                       ReviewDecision.note).where(ReviewDecision.coder == coder,
+                                                  ReviewDecision.reference_id.in_(batch))
+                .order_by(ReviewDecision.id)):
+            latest[rid] = (decision, new_theme, note or "")
+    return latest
+
+
+def _import_row(session, row: dict, where: str, *, coder: str, themes: set[str],  # type: ignore[no-untyped-def]
+                identities: dict[int, tuple[int, int, int, str, str]], titles: dict[int, str],
+                latest: dict[int, tuple[str, str | None, str]], has_fingerprints: bool, decided_at: dt.datetime,
+                result: ImportResult) -> None:
+    decision = str(row.get("decision", "")).strip().lower()
+    ref_text = str(row.get("id", "")).strip()
+    if not decision and ref_text:
+        return  # not decided yet
+    if not decision and not any(str(row.get(k, "")).strip() for k in ("document_id", "start", "end")):
+        return  # an empty line
+    new_theme = str(row.get("new_theme", "")).strip() or None
+    if decision in themes:
+        decision, new_theme = "recode", decision
+    if decision not in DECISIONS:
+        raise _RowRefused(f"decision {decision[:40]!r} is not accept, reject, recode or a theme id")
+    if decision == "recode" and (new_theme is None or new_theme not in themes):
+        raise _RowRefused(f"recode needs new_theme, one of the codebook's themes (got {new_theme!r})")
+    note = str(row.get("note", "")).strip()
+    if _CONTROL.search(note):
+        raise _RowRefused("the note contains a control character (such as NUL); remove it")
+    if len(note) > MAX_NOTE_CHARS:
+        raise _RowRefused(f"the note has {len(note):,} characters; at most {MAX_NOTE_CHARS:,}")
+    if ref_text:
+        reference_id = parse_count(ref_text)
+        if reference_id is None:
+            raise _RowRefused(f"id {ref_text[:40]!r} is not a reference number")
+        identity = identities.get(reference_id)
+        if identity is None:
+            raise _RowRefused(f"reference {reference_id} is not in this study's database")
+        _verify(row, reference_id, identity, titles, has_fingerprints)
+    else:
+        reference_id = _manual_reference(session, row, themes, result)
+        if reference_id not in latest:
+            latest.update(_latest_decisions(session, coder, [reference_id]))
+    stored_theme = new_theme if decision == "recode" else None
+    if latest.get(reference_id) == (decision, stored_theme, note):
+        result.repeated += 1
+        return
+    session.add(ReviewDecision(reference_id=reference_id, coder=coder, decided_at=decided_at, decision=decision,
+                               new_theme=stored_theme, note=note))
+    session.flush()
+    latest[reference_id] = (decision, stored_theme, note)
+    result.decisions += 1
+
+
+def _verify(row: dict, reference_id: int, identity: tuple[int, int, int, str, str], titles: dict[int, str],
+            has_fingerprints: bool) -> None:
+    """Refuse a row that no longer describes its reference."""
+    if not has_fingerprints:
+        raise _RowRefused("no fingerprint column, so the row cannot be checked against its reference; "
+                          "decide on a file written by `sibkit review export`")
+    given = str(row.get("fingerprint", "")).strip()
+    if not given:
+        raise _RowRefused(f"no fingerprint for reference {reference_id}; not imported")
+    cells = {k: str(row.get(k, "")) for k in ("document", "theme", "term", "context")}
+    if given != fingerprint(reference_id, *identity, cells=cells):
+        document_id, start, end, theme, term = identity
+        changed = [name for name, now in (("theme", theme), ("term", term),
+                                          ("document", titles.get(document_id, "")))
+                   if name in row and str(row[name]).strip() != str(now).strip()]
+        detail = f" ({', '.join(changed)} changed)" if changed else ""
+        raise _RowRefused(f"does not match reference {reference_id} (document {document_id}, {start}-{end}, "
+                          f"{theme}){detail}: edited or moved rows are not imported")
+
+
+def _manual_reference(session, row: dict, themes: set[str], result: ImportResult) -> int:  # type: ignore[no-untyped-def]
     from sibkit.corpus.normalise import page_of
 
-    try:
-        document_id = int(float(str(row.get("document_id", "")).strip()))
-        start = int(float(str(row.get("start", "")).strip()))
-        end = int(float(str(row.get("end", "")).strip()))
-    except ValueError:
-        result.problems.append(f"{where}: a manual reference needs document_id, start and end as numbers")
-        return None
+    values = [parse_count(str(row.get(k, ""))) for k in ("document_id", "start", "end")]
+    if any(v is None for v in values):
+        raise _RowRefused("a manual reference needs document_id, start and end as whole numbers")
+    document_id, start, end = (int(v) for v in values)  # type: ignore[arg-type]
     theme = str(row.get("theme", "")).strip()
     if theme not in themes:
-        result.problems.append(f"{where}: theme {theme!r} is not in the codebook")
-        return None
+        raise _RowRefused(f"theme {theme[:80]!r} is not in the codebook")
     document = session.get(Document, document_id)
     if document is None or not 0 <= start < end <= len(document.text):
-        result.problems.append(f"{where}: document {document_id} has no characters {start}-{end}")
-        return None
-    reference = Reference(document_id=document_id, theme=theme, term=str(row.get("term", "")).strip() or "(manual)",
-                          start=start, end=end, page=page_of(start, document.pages), origin="manual",
-                          codebook_hash="")
+        raise _RowRefused(f"document {document_id} has no characters {start}-{end}")
+    term = str(row.get("term", "")).strip()[:200] or "(manual)"
+    if _CONTROL.search(term):
+        raise _RowRefused("the term contains a control character")
+    existing = session.scalar(select(Reference.id).where(
+        Reference.document_id == document_id, Reference.theme == theme, Reference.term == term,
+        Reference.start == start, Reference.end == end, Reference.origin == "manual"))
+    if existing is not None:
+        return int(existing)
+    reference = Reference(document_id=document_id, theme=theme, term=term, start=start, end=end,
+                          page=page_of(start, document.pages), origin="manual", codebook_hash="")
     session.add(reference)
     session.flush()
-    return reference.id
+    result.manual_references += 1
+    return int(reference.id)
 
 
 def decision_log(source: Store | Study) -> pd.DataFrame:

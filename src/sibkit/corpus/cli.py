@@ -15,16 +15,26 @@ from sibkit.errors import SibkitError
 
 corpus_app = typer.Typer(no_args_is_help=True, help="Gather a study's documents into its database.")
 
+AllowPrivateOption = Annotated[bool, typer.Option(
+    "--allow-private", help="Also download from loopback, private and link-local addresses (your own network).")]
 
-def report(outcomes: list[ImportOutcome]) -> None:
-    """A summary line, and one line per problem (the batch has gone on regardless)."""
+FINE = ("added", "linked", "unchanged")
+
+
+def report(outcomes: list[ImportOutcome], *, skipped_rows: int = 0) -> None:
+    """A summary line, and one line per problem (the batch has gone on regardless); exit status 1
+    when any item failed or was refused, so a script sees it."""
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        if outcome.status not in ("added", "linked", "unchanged"):
+        if outcome.status not in FINE:
             errors.print(f"warning: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)
     console.print(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "nothing to do",
                   markup=False)
+    failed = skipped_rows + sum(n for status, n in counts.items() if status not in (*FINE, "empty", "skipped"))
+    if failed:
+        errors.print(f"{failed} item(s) not imported; see the warnings above", markup=False, highlight=False)
+        raise typer.Exit(1)
 
 
 @corpus_app.command("add")
@@ -39,6 +49,9 @@ def add_command(
     = "other",
     manifest: Annotated[Path | None, typer.Option("--manifest", help="CSV of path (or URL), case_ids, title, "
                                                   "type, date.")] = None,
+    allow_private: AllowPrivateOption = False,
+    allow_outside: Annotated[bool, typer.Option("--allow-outside", help="Let manifest rows name files outside "
+                                                "the manifest's folder.")] = False,
 ) -> None:
     """Import PDF, DOCX, HTML, TXT and Markdown documents and link them to cases."""
     from sibkit.corpus import (
@@ -49,7 +62,7 @@ def add_command(
         open_study_store,
         read_manifest,
     )
-    from sibkit.corpus.fetch import fetch_reading_list
+    from sibkit.corpus.fetch import FetchSettings, fetch_reading_list
     from sibkit.corpus.importer import add_file
     from sibkit.study import load_study
     study = load_study(study_path)
@@ -60,8 +73,10 @@ def add_command(
         raise SibkitError(f"--case {unknown[0]!r} is not a project in the study's dataset")
     store = open_study_store(study)
     outcomes: list[ImportOutcome] = []
+    skipped_rows = 0
     if manifest is not None:
-        rows, problems = read_manifest(manifest)
+        rows, problems = read_manifest(manifest, allow_outside=allow_outside)
+        skipped_rows += len(problems)
         for problem in problems:
             errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
         urls = []
@@ -70,30 +85,32 @@ def add_command(
             if bad:
                 errors.print(f"warning: {row['where']}: case {bad[0]!r} is not in the dataset; row skipped",
                              markup=False, highlight=False, soft_wrap=True)
+                skipped_rows += 1
                 continue
             target = str(row["path"])
-            if target.startswith(("http://", "https://")):
+            if target.lower().startswith(("http://", "https://")):
                 urls.append({"url": target, "title": row["title"], "case_ids": row["case_ids"], "type": row["type"]})
                 continue
-            path = Path(target) if Path(target).is_absolute() else manifest.parent / target
-            outcomes.append(add_file(store, path, case_ids=row["case_ids"], title=str(row["title"]),  # type: ignore[arg-type]
-                                     doc_type=str(row["type"]), date=row["date"]))  # type: ignore[arg-type]
+            outcomes.append(add_file(store, Path(target), case_ids=row["case_ids"],  # type: ignore[arg-type]
+                                     title=str(row["title"]), doc_type=str(row["type"]), date=row["date"],  # type: ignore[arg-type]
+                                     root=None if allow_outside else manifest.parent))
         if urls:
             from sibkit import paths as sibkit_paths
 
-            outcomes += fetch_reading_list(store, urls, sibkit_paths.data_dir() / "fetch-cache")
+            outcomes += fetch_reading_list(store, urls, sibkit_paths.data_dir() / "fetch-cache",
+                                           FetchSettings(allow_private=allow_private))
     corpus_folder = study.resolve(study.corpus.folder)
     targets = list(paths or ([] if manifest else [corpus_folder]))
-    missing = [p for p in targets if not p.exists()]
+    missing = [p for p in targets if not p.exists() and not p.is_symlink()]
     for path in missing:
         outcomes.append(ImportOutcome(str(path), "failed", "no such file or folder"))
-    existing = [p for p in targets if p.exists()]
+    existing = [p for p in targets if p not in missing]
     if existing:
         with progress("Importing") as step:
             result = add_paths(store, existing, case_ids=case or [], doc_type=doc_type, corpus_folder=corpus_folder,
                                known_cases=known, progress=step)
         outcomes += result.outcomes
-    report(outcomes)
+    report(outcomes, skipped_rows=skipped_rows)
 
 
 @corpus_app.command("add-indigo")
@@ -113,13 +130,15 @@ def fetch_command(
     delay: Annotated[float, typer.Option("--delay", help="Seconds between requests to one host.")] = 1.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a request gives up.")] = 30.0,
     max_mb: Annotated[float, typer.Option("--max-mb", help="Largest file to download, in MB.")] = 100.0,
+    allow_private: AllowPrivateOption = False,
 ) -> None:
     """Download the selected cases' candidate reading list (INDIGO documents and sources)."""
     from sibkit.corpus import FetchSettings, fetch_study, open_study_store
     from sibkit.study import load_study
     study = load_study(study_path)
     store = open_study_store(study)
-    settings = FetchSettings(timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), per_host_delay=delay)
+    settings = FetchSettings(timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), per_host_delay=delay,
+                             allow_private=allow_private)
     with progress("Fetching") as step:
         outcomes = fetch_study(study, store, settings=settings, progress=step)
     report(outcomes)

@@ -8,9 +8,11 @@ in unknown encodings. Every failure becomes a status and a one-line message.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import charset_normalizer
@@ -19,6 +21,9 @@ from sibkit.corpus.normalise import join_pages, normalise_page, strip_repeated_l
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
+#: largest uncompressed size of any one zip entry (a DOCX's document.xml is rarely over a few MB)
+MAX_ZIP_ENTRY_BYTES = 100 * 1024 * 1024
+MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_RATIO = 200
 MAX_PDF_PAGES = 5000
 
@@ -44,8 +49,25 @@ class Extracted:
         return MEDIA_TYPES.get(self.kind, "application/octet-stream")
 
 
+_UTF16_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_BOM_CODECS = {codecs.BOM_UTF32_LE: "utf-32", codecs.BOM_UTF32_BE: "utf-32", codecs.BOM_UTF16_LE: "utf-16",
+               codecs.BOM_UTF16_BE: "utf-16"}
+
+
+def _wide_text(data: bytes) -> str | None:
+    """The codec of UTF-16/32 text with a byte-order mark, else None."""
+    for bom in _UTF16_BOMS:
+        if data.startswith(bom):
+            return _BOM_CODECS[bom]
+    return None
+
+
 def sniff(data: bytes) -> str | None:
     """The kind of a file from its first bytes (not its name)."""
+    wide = _wide_text(data)
+    if wide is not None:
+        head = data[:4096].decode(wide, errors="ignore").lstrip().lower().encode("utf-8", "ignore")
+        return "html" if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head else "text"
     head = data[:2048].lstrip()
     if head.startswith(b"%PDF"):
         return "pdf"
@@ -77,6 +99,13 @@ def extract(data: bytes, name: str = "", *, max_bytes: int = MAX_FILE_BYTES) -> 
         result = {"pdf": _pdf, "docx": _docx, "html": _html, "text": _text}[kind](data)
     except _Refused as exc:
         return Extracted(status="failed", message=str(exc), kind=kind)
+    except MemoryError:
+        return Extracted(status="failed", kind=kind,
+                         message="ran out of memory (over the memory budget) while extracting the text")
+    except (RecursionError, Exception) as exc:  # a damaged file must never end the batch
+        first = (str(exc).splitlines() or [""])[0][:200]
+        return Extracted(status="failed", kind=kind,
+                         message=f"damaged or unreadable {kind.upper()} ({type(exc).__name__}: {first})")
     result.kind = kind
     if note:
         result.message = "; ".join(m for m in (note, result.message) if m)
@@ -130,15 +159,31 @@ def _check_zip(data: bytes) -> zipfile.ZipFile:
     except zipfile.BadZipFile:
         raise _Refused("not a readable DOCX (broken zip container)") from None
     infos = archive.infolist()
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise _Refused(f"DOCX has {len(infos):,} zip entries, over the {MAX_ZIP_ENTRIES:,} limit")
     total = sum(info.file_size for info in infos)
     packed = max(1, sum(info.compress_size for info in infos))
     if total > MAX_UNZIPPED_BYTES or total / packed > MAX_ZIP_RATIO:
         raise _Refused(f"DOCX unpacks to {total:,} bytes ({total // packed}x its size): refused as a zip bomb")
+    for info in infos:  # each entry on its own, so a padding entry cannot dilute the ratio
+        ratio = info.file_size / max(1, info.compress_size)
+        if info.file_size > MAX_ZIP_ENTRY_BYTES or (info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO):
+            raise _Refused(f"DOCX entry {info.filename} unpacks to {info.file_size:,} bytes ({ratio:.0f}x): "
+                           "refused as a zip bomb")
+        if info.flag_bits & 0x1:
+            raise _Refused(f"DOCX entry {info.filename} is encrypted; save an unprotected copy")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Refused(f"DOCX entry {info.filename} uses compression method {info.compress_type}, "
+                           "which Word does not write")
     if "word/document.xml" not in archive.namelist():
         raise _Refused("a zip file without word/document.xml: not a DOCX")
     for member in ("word/document.xml", "[Content_Types].xml"):
         if member in archive.namelist():
-            head = archive.read(member)[:4096]
+            try:
+                with archive.open(member) as stream:
+                    head = stream.read(4096)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+                raise _Refused(f"not a readable DOCX (entry {member}: {type(exc).__name__}: {exc})") from None
             if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
                 raise _Refused(f"DOCX part {member} declares XML entities: refused (possible XXE attack)")
     return archive
@@ -151,7 +196,7 @@ def _docx(data: bytes) -> Extracted:
     _check_zip(data)
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
         raise _Refused(f"not a readable DOCX ({exc})") from None
     except Exception as exc:  # lxml errors on malformed XML
         raise _Refused(f"not a readable DOCX ({type(exc).__name__}: {exc})") from None
@@ -166,6 +211,9 @@ def _docx(data: bytes) -> Extracted:
 
 def decode_text(data: bytes) -> tuple[str, str]:
     """Text from bytes: UTF-8 if it is, else the best guess; (text, note on the encoding)."""
+    wide = _wide_text(data)
+    if wide is not None:
+        return data.decode(wide, errors="replace"), f"read as {wide.upper()} (byte-order mark)"
     try:
         return data.decode("utf-8-sig"), ""
     except UnicodeDecodeError:

@@ -1,5 +1,6 @@
-"""Downloading a study's candidate reading list: http(s) only, size and time limits, retries with
-back-off, a polite per-host delay, a cache keyed by URL, and a record of every attempt."""
+"""Downloading a study's candidate reading list through the guarded client (:mod:`sibkit.net`:
+http(s) only, public addresses only unless allowed, size, redirect and overall time limits), with
+retries and back-off, a polite per-host delay, a cache keyed by URL, and a record of every attempt."""
 
 from __future__ import annotations
 
@@ -7,25 +8,26 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit
-
-import httpx
 
 from sibkit.corpus.extraction import MAX_FILE_BYTES
-from sibkit.corpus.importer import ImportOutcome, add_bytes
+from sibkit.corpus.importer import ImportOutcome, add_bytes, guarded, printable
+from sibkit.net import BadUrl, GuardedClient, parse_url
 from sibkit.store import FetchAttempt, Store
-
-RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
 @dataclass
 class FetchSettings:
+    #: overall seconds per download (connecting, redirects and the whole body)
     timeout: float = 30.0
     max_bytes: int = MAX_FILE_BYTES
     retries: int = 2
     backoff: float = 1.0
     per_host_delay: float = 1.0
+    max_redirects: int = 5
+    #: also fetch from loopback, private and link-local addresses (the user's own network)
+    allow_private: bool = False
 
 
 class FetchError(Exception):
@@ -33,27 +35,31 @@ class FetchError(Exception):
 
 
 class Fetcher:
-    """GETs URLs politely, caching bodies on disk by URL."""
+    """GETs URLs politely through :class:`sibkit.net.GuardedClient`, caching bodies on disk by URL."""
 
-    def __init__(self, cache_dir: Path, settings: FetchSettings | None = None) -> None:
+    def __init__(self, cache_dir: Path, settings: FetchSettings | None = None, *,
+                 client: GuardedClient | None = None) -> None:
         self.cache_dir = cache_dir
         self.settings = settings or FetchSettings()
         self._last_request: dict[str, float] = {}
-        self._client = httpx.Client(timeout=self.settings.timeout, follow_redirects=True, max_redirects=5,
-                                    headers={"User-Agent": "sibkit (impact bond research; polite fetcher)"})
+        self._client = client or GuardedClient(
+            timeout=self.settings.timeout, max_bytes=self.settings.max_bytes,
+            max_redirects=self.settings.max_redirects, allow_private=self.settings.allow_private,
+            user_agent="sibkit (impact bond research; polite fetcher)")
 
     def close(self) -> None:
         self._client.close()
 
     def _cache_path(self, url: str) -> Path:
-        digest = hashlib.sha256(url.encode()).hexdigest()
+        digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_dir / digest[:2] / digest
 
     def get(self, url: str) -> tuple[bytes, str]:
         """(body, content type); raises FetchError with a one-line reason."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError("not an http(s) URL")
+        try:
+            host = parse_url(url).host
+        except BadUrl as exc:
+            raise FetchError(str(exc)) from None
         cached = self._cache_path(url)
         if cached.exists():
             return cached.read_bytes(), (cached.with_suffix(".type").read_text()
@@ -62,36 +68,17 @@ class Fetcher:
         for attempt in range(self.settings.retries + 1):
             if attempt:
                 time.sleep(self.settings.backoff * 2 ** (attempt - 1))
-            self._wait_for(parts.hostname)
-            try:
-                with self._client.stream("GET", url) as response:
-                    if response.status_code in RETRY_STATUSES:
-                        last_error = f"HTTP {response.status_code}"
-                        continue
-                    if response.status_code != 200:
-                        raise FetchError(f"HTTP {response.status_code}")
-                    declared = int(response.headers.get("Content-Length") or 0)
-                    if declared > self.settings.max_bytes:
-                        raise FetchError(f"{declared:,} bytes, over the {self.settings.max_bytes:,} byte limit")
-                    chunks, size = [], 0
-                    for chunk in response.iter_bytes():
-                        size += len(chunk)
-                        if size > self.settings.max_bytes:
-                            raise FetchError(f"over the {self.settings.max_bytes:,} byte limit")
-                        chunks.append(chunk)
-                    body = b"".join(chunks)
-                    content_type = response.headers.get("Content-Type", "")
-            except httpx.TimeoutException:
-                last_error = f"timed out after {self.settings.timeout:g} s"
-                continue
-            except httpx.TransportError as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
-                continue
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            cached.with_suffix(".tmp").write_bytes(body)
-            cached.with_suffix(".tmp").replace(cached)
-            cached.with_suffix(".type").write_text(content_type)
-            return body, content_type
+            self._wait_for(host)
+            download = self._client.get(url)
+            if download.ok:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.with_suffix(".tmp").write_bytes(download.body)
+                cached.with_suffix(".tmp").replace(cached)
+                cached.with_suffix(".type").write_text(download.content_type)
+                return download.body, download.content_type
+            last_error = download.message or download.status
+            if not download.retryable:
+                raise FetchError(last_error)
         raise FetchError(f"failed after {self.settings.retries + 1} tries ({last_error})")
 
     def _wait_for(self, host: str) -> None:
@@ -104,7 +91,10 @@ class Fetcher:
 
 
 def _name_for(url: str, content_type: str) -> str:
-    path = urlsplit(url).path
+    try:
+        path = parse_url(url).path
+    except BadUrl:
+        path = ""
     name = path.rsplit("/", 1)[-1] or "index"
     if "." not in name:
         if "pdf" in content_type:
@@ -118,25 +108,36 @@ def _name_for(url: str, content_type: str) -> str:
 
 def fetch_reading_list(store: Store, items: list[dict[str, object]], cache_dir: Path,
                        settings: FetchSettings | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> list[ImportOutcome]:
-    """Download and import each ``{"url", "title", "case_ids"}`` item; every attempt is recorded."""
-    fetcher = Fetcher(cache_dir, settings)
+                       progress: Callable[[int, int], None] | None = None, *,
+                       client: GuardedClient | None = None) -> list[ImportOutcome]:
+    """Download and import each ``{"url", "title", "case_ids"}`` item; every attempt is recorded.
+
+    ``client`` replaces the guarded client built from ``settings`` (tests give one with a fake
+    resolver)."""
+    fetcher = Fetcher(cache_dir, settings, client=client)
     outcomes: list[ImportOutcome] = []
     try:
         for done, item in enumerate(items, 1):
-            url = str(item["url"])
+            url = printable(str(item.get("url") or ""))
             cases = list(item.get("case_ids") or [])  # type: ignore[call-overload]
             try:
                 body, content_type = fetcher.get(url)
             except FetchError as exc:
                 outcome = ImportOutcome(url, "failed", str(exc))
+            except Exception as exc:  # one item's surprise must not end the batch
+                outcome = ImportOutcome(url, "failed", f"{type(exc).__name__}: {exc}")
             else:
-                outcome = add_bytes(store, body, origin=url, name=_name_for(url, content_type), case_ids=cases,
-                                    title=str(item.get("title") or ""), doc_type=str(item.get("type") or "other"),
-                                    max_bytes=fetcher.settings.max_bytes)
-            with store.session() as session:
-                session.add(FetchAttempt(url=url, case_id=cases[0] if cases else None, status=outcome.status,
-                                         message=outcome.message, document_id=outcome.document_id))
+                outcome = guarded(url, partial(
+                    add_bytes, store, body, origin=url, name=_name_for(url, content_type), case_ids=cases,
+                    title=str(item.get("title") or ""), doc_type=str(item.get("type") or "other"),
+                    max_bytes=fetcher.settings.max_bytes))
+            try:
+                with store.session() as session:
+                    session.add(FetchAttempt(url=url[:4000], case_id=cases[0] if cases else None,
+                                             status=outcome.status, message=outcome.message,
+                                             document_id=outcome.document_id))
+            except Exception as exc:
+                outcome = ImportOutcome(url, "failed", f"cannot record the attempt ({type(exc).__name__}: {exc})")
             outcomes.append(outcome)
             if progress:
                 progress(done, len(items))

@@ -2,7 +2,9 @@
 
 ``GET <base>/app/api1/<model>`` lists ``{"<model>s": [{"id": ..., "public": bool}, ...]}`` and
 ``GET <base>/app/api1/<model>/<id>`` returns ``{"<model>": {"id": ..., "data": {...}}}``
-(see INDIGO's README). Non-public records are skipped.
+(see INDIGO's README). Non-public records are skipped. Requests go through the guarded client
+(:mod:`sibkit.net`): public addresses only unless ``allow_private``, an overall deadline per
+request, a redirect and a size limit.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sibkit.errors import DataSourceError
+from sibkit.net import GuardedClient
 
 #: GO Lab's public INDIGO data store
 DEFAULT_API = "https://golab-indigo-data-store.herokuapp.com"
@@ -32,8 +34,8 @@ class ApiClient:
     """Fetches INDIGO records; every successful response is cached on disk by URL."""
 
     def __init__(self, base_url: str, cache_dir: Path | None, *, timeout: float = 30.0, connect_timeout: float = 5.0,
-                 retries: int = 4,
-                 backoff: float = 0.5, refresh: bool = False, progress: bool = True) -> None:
+                 retries: int = 4, backoff: float = 0.5, refresh: bool = False, progress: bool = True,
+                 allow_private: bool = False) -> None:
         self.base_url = base_url.rstrip("/")
         self.cache_dir = cache_dir
         self.retries = retries
@@ -43,8 +45,8 @@ class ApiClient:
         self.requests_made = 0
         self.connect_timeout = connect_timeout
         self._connected = False
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=connect_timeout), follow_redirects=True,
-                                    headers={"User-Agent": "sibkit (impact bond research toolkit)"})
+        self._client = GuardedClient(timeout=timeout, connect_timeout=connect_timeout, max_bytes=MAX_RESPONSE_BYTES,
+                                     allow_private=allow_private)
 
     def close(self) -> None:
         self._client.close()
@@ -78,30 +80,18 @@ class ApiClient:
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                self.requests_made += 1
-                with self._client.stream("GET", url) as response:
-                    if response.status_code in (429, 500, 502, 503, 504):
-                        last_error = f"HTTP {response.status_code}"
-                        continue
-                    if response.status_code != 200:
-                        raise DataSourceError(f"{url}: HTTP {response.status_code}")
-                    self._connected = True
-                    chunks, size = [], 0
-                    for chunk in response.iter_bytes():
-                        size += len(chunk)
-                        if size > MAX_RESPONSE_BYTES:
-                            raise DataSourceError(f"{url}: response over {MAX_RESPONSE_BYTES} bytes")
-                        chunks.append(chunk)
-                    return b"".join(chunks)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if not self._connected:  # the server was never reached: retrying only makes the user wait
-                    raise DataSourceError(f"{url}: cannot connect within {self.connect_timeout:g} s "
-                                          f"({type(exc).__name__}: {exc}); check the address and your "
-                                          "connection") from None
-                last_error = f"{type(exc).__name__}: {exc}"
-            except httpx.TransportError as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
+            self.requests_made += 1
+            download = self._client.get(url)
+            self._connected = self._connected or download.connected
+            if download.ok:
+                return download.body
+            if download.status in ("network_error", "timeout") and not self._connected:
+                # the server was never reached: retrying only makes the user wait
+                raise DataSourceError(f"{url}: cannot connect within {self.connect_timeout:g} s "
+                                      f"({download.message}); check the address and your connection")
+            last_error = f"{download.status}: {download.message}" if download.message else download.status
+            if not download.retryable:
+                raise DataSourceError(download.line())
         raise DataSourceError(f"{url}: failed after {self.retries + 1} tries ({last_error}); "
                               "check the address and your connection")
 

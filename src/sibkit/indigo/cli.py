@@ -96,9 +96,11 @@ def download_command(
     source: Annotated[str | None, typer.Option(
         "--from", metavar="SOURCE",
         help="API base URL, or a local CSV export folder or .zip (default: GO Lab's live API).")] = None,
+    allow_private: Annotated[bool, typer.Option("--allow-private", help="Also download from loopback, private and "
+                                                "link-local addresses (your own network).")] = False,
 ) -> None:
     """Fill the local data cache ($SIBKIT_DATA or the platform data folder)."""
-    target = download(source, progress=True)
+    target = download(source, progress=True, allow_private=allow_private)
     dataset = load(None)
     warn_issues(dataset)
     console.print(f"Saved {len(dataset.projects)} projects, {len(dataset.organisations)} organisations, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,7 +165,12 @@ def type_tables(raw_tables: Mapping[str, pd.DataFrame], issues: list[LoadIssue])
 def _read_csv(text: str, file_name: str, table: str, issues: list[LoadIssue]) -> pd.DataFrame:
     """Raw table from one CSV file's text: columns renamed by title, problems reported."""
     columns = columns_of(table)
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    csv.field_size_limit(max(csv.field_size_limit(), 16 * 1024 * 1024))  # long narrative fields
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        issues.append(LoadIssue(file_name, None, None, f"not readable as CSV ({exc}); table left empty"))
+        rows = []
     if not rows:
         issues.append(LoadIssue(file_name, None, None, "file is empty (no header row); table left empty"))
         rows = [[]]
@@ -254,7 +260,14 @@ def raw_from_zip(path: Path, issues: list[LoadIssue]) -> dict[str, pd.DataFrame]
 
         def read(name: str) -> bytes | None:
             info = members.get(name)
-            return archive.read(info) if info else None
+            if info is None:
+                return None
+            try:
+                return archive.read(info)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+                issues.append(LoadIssue(name, None, None, f"damaged in the zip ({type(exc).__name__}: {exc}); "
+                                                          "table left empty"))
+                return None
 
         return _raw_from_files(read, str(path), issues)
 

@@ -26,12 +26,13 @@ def is_url(source: str) -> bool:
 
 
 def load(source: str | Path | None = None, *, refresh: bool = False, progress: bool = False,
-         cache_dir: Path | None = None) -> Dataset:
+         cache_dir: Path | None = None, allow_private: bool = False) -> Dataset:
     """Load the INDIGO dataset from a CSV export folder, a ``.zip`` of it, or the API's base URL.
 
     With no source, the user's data cache (filled by ``sibkit data download``) is used.
     API responses are cached on disk (``cache_dir``, default the user's HTTP cache) so a second
-    load makes no request; ``refresh`` ignores that cache.
+    load makes no request; ``refresh`` ignores that cache. An API on a loopback, private or
+    link-local address is refused unless ``allow_private``.
     """
     issues: list[LoadIssue] = []
     if source is None:
@@ -43,7 +44,7 @@ def load(source: str | Path | None = None, *, refresh: bool = False, progress: b
         label = str(folder)
     elif isinstance(source, str) and is_url(source):
         client = ApiClient(source, cache_dir if cache_dir is not None else paths.http_cache_dir(),
-                           refresh=refresh, progress=progress)
+                           refresh=refresh, progress=progress, allow_private=allow_private)
         try:
             raw = raw_from_records(client.fetch_all(), issues)
         finally:
@@ -63,14 +64,15 @@ def load(source: str | Path | None = None, *, refresh: bool = False, progress: b
     return Dataset(tables=type_tables(raw, issues), source=label, issues=issues)
 
 
-def download(source: str | Path | None = None, *, progress: bool = True, refresh: bool = True) -> Path:
+def download(source: str | Path | None = None, *, progress: bool = True, refresh: bool = True,
+             allow_private: bool = False) -> Path:
     """Fill the user's data cache from the live API (default) or a local folder/zip.
 
     The cache is written as a CSV export beside a ``manifest.json`` naming the source and date;
     it replaces the previous cache only once complete.
     """
     origin = source if source is not None else DEFAULT_API
-    dataset = load(origin, refresh=refresh, progress=progress)
+    dataset = load(origin, refresh=refresh, progress=progress, allow_private=allow_private)
     target = paths.indigo_cache_dir()
     staging = target.with_name(target.name + ".new")
     if staging.exists():

@@ -452,6 +452,8 @@ def _choose_offsets(document: TextDocument) -> None:
 
         def without_cr(start: int, end: int) -> tuple[int, int]:
             first = kept[start] if start < len(kept) else len(text)
+            if first < len(text) and text[first] == "\n" and text[first - 1:first] == "\r":
+                first -= 1  # a selection that starts at a line break starts at its CR
             last = kept[end - 1] + 1 if 0 < end <= len(kept) else (len(text) if end > len(kept) else 0)
             return first, last
 

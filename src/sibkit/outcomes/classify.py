@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sibkit import spreadsheet
 from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset
 from sibkit.indigo.values import date_floor, parse_number
@@ -97,7 +98,7 @@ class Classification:
             tables["classification-sensitivity.csv"] = self.sensitivity
         written = []
         for name, frame in tables.items():
-            frame.to_csv(folder / name, index=False)
+            spreadsheet.to_csv(frame, folder / name)
             written.append(folder / name)
         return written
 

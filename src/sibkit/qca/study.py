@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sibkit import spreadsheet
 from sibkit.errors import SibkitError
 from sibkit.outcomes import STRUGGLING, SUCCESSFUL
 from sibkit.qca.method import QcaResult, analyse, calibrate, max_conditions
@@ -107,6 +108,6 @@ def write_tables(result: QcaResult, folder: Path) -> list[Path]:
     written = []
     for name, frame in (("qca-truth-table", result.truth_table), ("qca-solutions", result.solutions),
                         ("qca-terms", result.terms), ("qca-necessity", result.necessity), ("qca-data", result.data)):
-        frame.to_csv(folder / f"{name}.csv", index=False)
+        spreadsheet.to_csv(frame, folder / f"{name}.csv")
         written.append(folder / f"{name}.csv")
     return written

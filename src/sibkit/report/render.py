@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from sibkit import spreadsheet
 from sibkit.report.charts import findings_chart, heatmap, theme_charts
 from sibkit.report.run import StudyResults, as_tables
 
@@ -53,10 +54,8 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
         (folder / f"{name}.png").write_bytes(png)
     tables = as_tables(results)
     for name, table in tables.items():
-        table.to_csv(folder / f"{name}.csv", index=False)
-    with pd.ExcelWriter(folder / "report.xlsx", engine="openpyxl") as writer:
-        for name, table in tables.items():
-            table.to_excel(writer, sheet_name=name[:31], index=False)
+        spreadsheet.to_csv(table, folder / f"{name}.csv")
+    spreadsheet.write_xlsx(tables, folder / "report.xlsx")
     _fix_xlsx_dates(folder / "report.xlsx")
     html = environment().get_template("report.html.j2").render(
         r=results, names=names, charts={k: _data_uri(v) for k, v in charts.items()}, stamp=stamp,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -31,6 +35,7 @@ from sibkit.store.models import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 def _alembic_config() -> Config:
@@ -39,12 +44,56 @@ def _alembic_config() -> Config:
     return config
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+#: how long a writer keeps retrying a locked SQLite database before it gives up (seconds)
+LOCK_DEADLINE = 120.0
+
+
+def _sqlite_pragmas(dbapi_connection, _record, busy_timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    # sibkit emits BEGIN itself (see _sqlite_begin), so that DDL is transactional and writers can
+    # take the write lock up front (BEGIN IMMEDIATE) instead of failing to upgrade a read lock
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    for attempt in range(50):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except Exception as exc:  # another process is creating the file at this moment
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.05 + random.random() * 0.1)
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def is_locked_error(exc: BaseException) -> bool:
+    """SQLite's "database is locked" / "busy" (another process holds the write lock)."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return isinstance(exc, OperationalError) and ("locked" in text or "busy" in text)
+
+
+def with_retry(work: Callable[[], T], *, deadline: float = LOCK_DEADLINE, what: str = "write") -> T:
+    """Run ``work`` (one whole transaction) again, with growing random back-off, while SQLite says the
+    database is locked; after ``deadline`` seconds give up with a :class:`SibkitError` saying so."""
+    started = time.monotonic()
+    pause = 0.05
+    while True:
+        try:
+            return work()
+        except OperationalError as exc:
+            if not is_locked_error(exc):
+                raise
+            waited = time.monotonic() - started
+            if waited + pause > deadline:
+                raise SibkitError(f"the study database stayed locked by another process for {waited:.0f} s; "
+                                  f"gave up the {what} (nothing of it was stored); try again") from None
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 2.0)
 
 
 class Store:
@@ -55,9 +104,13 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A transaction; ``write=True`` takes SQLite's write lock at the start (BEGIN IMMEDIATE), so a
+        busy database makes it wait (and :func:`with_retry` retry) rather than fail half-way."""
         session = self._sessions()
         try:
+            if write and self.engine.dialect.name == "sqlite":
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             yield session
             session.commit()
         except BaseException:
@@ -78,8 +131,9 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
 
 
-def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Open (and bring up to date) the database at a SQLAlchemy URL; SQLite in WAL mode."""
+def open_store(url: str, *, migrate: bool = True, busy_timeout: float = 10.0) -> Store:
+    """Open (and bring up to date) the database at a SQLAlchemy URL; SQLite in WAL mode, each
+    statement waiting up to ``busy_timeout`` seconds for another process's lock."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("postgresql://"):
@@ -89,19 +143,31 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     except Exception as exc:  # bad URL or missing driver
         raise SibkitError(f"cannot open the study database {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_timeout=busy_timeout))
+        event.listen(engine, "begin", _sqlite_begin)
     store = Store(engine)
     if migrate:
         try:
-            with engine.begin() as connection:
-                config = _alembic_config()
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+            with_retry(lambda: _migrate(engine), what="database creation")
         except OperationalError as exc:
             raise SibkitError(f"cannot open the study database {engine.url!r}: {exc.orig}") from None
     return store
 
 
+def _migrate(engine: Engine) -> None:
+    """Bring the schema to head under a lock, so that many processes opening a new study at once
+    create it once: SQLite's write lock (BEGIN IMMEDIATE; DDL is transactional), PostgreSQL's
+    transaction-level advisory lock."""
+    with engine.connect() as plain:
+        connection = plain.execution_options(sqlite_begin="IMMEDIATE")
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(5121100)")
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+
 __all__ = ["DOCUMENT_TYPES", "Base", "CodingState", "Document", "DocumentCase", "FetchAttempt", "Memo",
            "Reference", "ReviewDecision", "Store", "User", "WebSession", "WorkbenchSetting", "head_revision",
-           "open_store"]
+           "is_locked_error", "open_store", "with_retry"]

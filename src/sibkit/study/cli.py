@@ -9,6 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from sibkit import spreadsheet
 from sibkit.cli_common import DataOption, StudyArgument, console, errors, print_frame, print_json
 from sibkit.errors import SibkitError
 from sibkit.study.model import Study, load_study, tolerance_problem
@@ -103,12 +104,12 @@ def select_command(
     selection = select(study, extra_documents=held_documents(study))
     folder = output or study.resolve(study.report.folder)
     folder.mkdir(parents=True, exist_ok=True)
-    selection.cases.drop(columns=["distinct_documents"]).to_csv(folder / "selection.csv", index=False)
+    spreadsheet.to_csv(selection.cases.drop(columns=["distinct_documents"]), folder / "selection.csv")
     if reading_list:
         frames = [distinct_documents(study.dataset(), cid).assign(case_id=cid) for cid in selection.selected]
         listing = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
             columns=["key", "title", "url", "listed_in", "case_id"])
-        listing[["case_id", "title", "url", "listed_in"]].to_csv(folder / "reading-list.csv", index=False)
+        spreadsheet.to_csv(listing[["case_id", "title", "url", "listed_in"]], folder / "reading-list.csv")
     if as_json:
         payload = selection.to_json()
         if reading_list:

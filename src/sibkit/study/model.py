@@ -135,8 +135,9 @@ class Analysis(Strict):
     alternative_presence: list[Presence] = Field(
         default_factory=lambda: [Presence(min_references=2), Presence(min_rate=5.0)])
     seed: int = 12345
-    permutations: int = Field(default=9999, ge=99)
-    bootstrap: int = Field(default=2000, ge=100)
+    # upper bounds keep memory and time sane: each costs resamples x cases numbers per theme
+    permutations: int = Field(default=9999, ge=99, le=100_000)
+    bootstrap: int = Field(default=2000, ge=100, le=100_000)
 
 
 class Anchors(Strict):
@@ -286,6 +287,8 @@ def parse_study(text: str, source: str = "study") -> Study:
         study = Study.model_validate(raw)
     except ValidationError as exc:
         raise SibkitError(validation_message(source, exc)) from None
+    except RecursionError:
+        raise SibkitError(f"{source}: nested too deeply to be a study file") from None
     study._text = text
     return study
 

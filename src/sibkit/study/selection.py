@@ -28,9 +28,12 @@ _NON_WORD = re.compile(r"[\W_]+")
 def normalise_url(url: str) -> str:
     """``https://www.Example.org/a/b/?x=1#top`` -> ``example.org/a/b?x=1``."""
     url = _ACCESS_NOTE.sub("", url).strip().rstrip(".,;")
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        host = (parts.hostname or "").lower().removeprefix("www.")
+        port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
+    except ValueError:  # a port out of range, an unclosed [IPv6 bracket: keep the text as its own key
+        return " ".join(url.lower().split())
     path = parts.path.rstrip("/")
     query = f"?{parts.query}" if parts.query else ""
     return f"{host}{port}{path}{query}"

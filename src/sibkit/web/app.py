@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sibkit import __version__
+from sibkit import __version__, spreadsheet
 from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, breakdown
 from sibkit.indigo.figures import BREAKDOWNS
@@ -70,7 +70,7 @@ def flat_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def csv_text(frame: pd.DataFrame) -> str:
     """CSV with a UTF-8 byte order mark, so that Excel reads accents and other scripts correctly."""
     buffer = io.StringIO()
-    flat_frame(frame).to_csv(buffer, index=False)
+    spreadsheet.to_csv(flat_frame(frame), buffer)
     return "\ufeff" + buffer.getvalue()
 
 
@@ -83,7 +83,10 @@ def safe_href(url: object) -> str | None:
     """Only http(s) URLs become links (no javascript: or data: URLs from the data)."""
     if not isinstance(url, str):
         return None
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed [IPv6 bracket in the data: shown as text, not a link
+        return None
     return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 

@@ -79,7 +79,7 @@ def add_user(store: Store, name: str, password: str, role: str = "coder") -> Non
         raise SibkitError(f"role {role!r}: expected one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise SibkitError(f"the password needs at least {MIN_PASSWORD} characters")
-    with store.session() as session:
+    with store.session(write=True) as session:
         if session.scalar(select(User.id).where(User.name == name)) is not None:
             raise SibkitError(f"user {name!r} exists already")
         session.add(User(name=name, role=role, password_hash=hash_password(password), disabled=False))
@@ -87,7 +87,7 @@ def add_user(store: Store, name: str, password: str, role: str = "coder") -> Non
 
 def disable_user(store: Store, name: str) -> None:
     """Disable an account and end its sessions (accounts are never deleted: decisions name them)."""
-    with store.session() as session:
+    with store.session(write=True) as session:
         user = session.scalar(select(User).where(User.name == name))
         if user is None:
             raise SibkitError(f"no user {name!r}")
@@ -118,7 +118,7 @@ def _token_hash(token: str) -> str:
 
 def sign_in(store: Store, name: str, password: str) -> str | None:
     """A new session token for a right name and password of an enabled account, else None."""
-    with store.session() as session:
+    with store.session(write=True) as session:
         user = session.scalar(select(User).where(User.name == name))
         stored = user.password_hash if user is not None else hash_password("not a user: spend the same time")
         if not verify_password(password, stored) or user is None or user.disabled:
@@ -145,7 +145,7 @@ def actor_of(store: Store, token: str | None) -> Actor | None:
 
 def sign_out(store: Store, token: str | None) -> None:
     if token:
-        with store.session() as session:
+        with store.session(write=True) as session:
             web_session = session.get(WebSession, _token_hash(token))
             if web_session is not None:
                 session.delete(web_session)

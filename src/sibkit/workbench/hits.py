@@ -239,7 +239,7 @@ def decide(store: Store, coder: str, reference_id: int, decision: str, new_theme
         raise SibkitError(f"decision {decision!r}: expected accept, reject or recode")
     if decision == "recode" and new_theme not in themes:
         raise SibkitError(f"recode needs one of the codebook's themes (got {new_theme!r})")
-    with store.session() as session:
+    with store.session(write=True) as session:
         if session.get(Reference, reference_id) is None:
             raise SibkitError(f"no reference {reference_id}")
         previous = _latest_row(session, reference_id, coder)
@@ -254,7 +254,7 @@ def decide(store: Store, coder: str, reference_id: int, decision: str, new_theme
 def undo(store: Store, coder: str) -> int | None:
     """Withdraw the coder's latest decision not yet undone, appending the decision it followed (or
     ``clear``); returns the reference it concerned, or None when there is nothing to undo."""
-    with store.session() as session:
+    with store.session(write=True) as session:
         rows = session.scalars(select(ReviewDecision).where(ReviewDecision.coder == coder)
                                .order_by(ReviewDecision.id.desc()).limit(500)).all()
         undone = {r.previous_id for r in rows if r.note == "undo"}
@@ -276,7 +276,7 @@ def code_span(store: Store, coder: str, document_id: int, start: int, end: int, 
 
     if theme not in themes:
         raise SibkitError(f"theme {theme!r} is not in the codebook")
-    with store.session() as session:
+    with store.session(write=True) as session:
         document = session.get(Document, document_id)
         if document is None or not 0 <= start < end <= len(document.text):
             raise SibkitError(f"document {document_id} has no characters {start}-{end}")
@@ -298,7 +298,7 @@ def add_memo(store: Store, author: str, target_kind: str, target_id: str, text: 
         raise SibkitError("the memo is empty")
     if len(text) > 20000:
         raise SibkitError("a memo holds at most 20,000 characters")
-    with store.session() as session:
+    with store.session(write=True) as session:
         memo = Memo(target_kind=target_kind, target_id=str(target_id), author=author, text=text)
         session.add(memo)
         session.flush()
@@ -325,7 +325,7 @@ def setting(store: Store, key: str, default: str = "") -> str:
 
 
 def set_setting(store: Store, key: str, value: str) -> None:
-    with store.session() as session:
+    with store.session(write=True) as session:
         row = session.get(WorkbenchSetting, key)
         if row is None:
             session.add(WorkbenchSetting(key=key, value=value))

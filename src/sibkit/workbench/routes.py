@@ -27,7 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from sibkit.errors import SibkitError
-from sibkit.store import Store
+from sibkit.store import Store, with_retry
 from sibkit.workbench import auth, hits
 from sibkit.workbench.hits import Filters
 
@@ -100,7 +100,7 @@ class Workbench:
 
         def in_turn() -> T:
             with self.write_turn:
-                return work()
+                return with_retry(work, what="decision")
 
         return await run_in_threadpool(in_turn)
 
