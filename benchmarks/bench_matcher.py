@@ -127,7 +127,7 @@ def run_child(mode: str, corpus: str, codebook_json: str) -> dict:
         start = time.perf_counter()
         for index, doc in enumerate(stream_documents(Path(corpus))):
             megabytes += len(doc.encode()) / 1e6
-            hits.update((index, *h) for h in compiled.match(doc))
+            hits.update((index, h.theme, h.term, h.start, h.end) for h in compiled.match(doc))
     elif mode == "re":
         from sibkit.coding.matcher import fold_case
 
@@ -136,8 +136,9 @@ def run_child(mode: str, corpus: str, codebook_json: str) -> dict:
         for theme in codebook.themes:
             for term in theme.terms:
                 for form in phrase_forms(term.term, term.variants):
-                    body = "".join(r"\s+" if c == " " else re.escape(c) for c in fold_case(form.rstrip("*")))
-                    tail = r"\w*" if form.endswith("*") else r"(?!\w)"
+                    body = "".join(r"\s+" if c == " " else r"\w*" if c == "*" else re.escape(c)
+                                   for c in fold_case(form))
+                    tail = "" if form.endswith("*") else r"(?!\w)"
                     patterns.append((theme.id, term.term, re.compile(r"(?<!\w)(?=(" + body + tail + "))")))
         start = time.perf_counter()
         for index, doc in enumerate(stream_documents(Path(corpus))):

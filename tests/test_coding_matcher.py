@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sibkit.coding.codebook import Codebook, Term, Theme, parse_codebook
+from sibkit.coding.codebook import Codebook, Term, Theme, near_parts, parse_codebook
 from sibkit.coding.matcher import Hit, compile_codebook, fold_case, phrase_forms, word_starts
 from sibkit.errors import SibkitError
 
@@ -17,14 +18,10 @@ from sibkit.errors import SibkitError
 
 
 def form_regex(form: str) -> re.Pattern[str]:
-    wildcard = form.endswith("*")
-    body = form.rstrip("*")
-    pattern = "".join(r"\s+" if ch == " " else re.escape(ch) for ch in body)
-    if re.match(r"\w", body[0]):
+    pattern = "".join(r"\s+" if ch == " " else r"\w*" if ch == "*" else re.escape(ch) for ch in form)
+    if re.match(r"\w", form[0]):
         pattern = r"(?<!\w)" + pattern
-    if wildcard:
-        pattern += r"\w*"
-    elif re.match(r"\w", body[-1]):
+    if re.match(r"\w", form[-1]):
         pattern += r"(?!\w)"
     return re.compile(pattern)
 
@@ -33,12 +30,19 @@ def reference_spans(text: str, phrase: str, variants: bool = True, case_sensitiv
     haystack = text if case_sensitive else fold_case(text)
     spans = set()
     for form in phrase_forms(" ".join(phrase.split()), variants):
-        regex = form_regex(form if case_sensitive else fold_case(form))
-        for position in range(len(haystack)):
-            found = regex.match(haystack, position)
-            if found:
-                spans.add((position, found.end()))
+        form = form if case_sensitive else fold_case(form)
+        if re.split(r"[ *]", form)[0] not in haystack:
+            continue  # the form's first literal characters are nowhere in the text: no match (saves time)
+        for found in every_position_regex(form).finditer(haystack):
+            spans.add((found.start(), found.end(1)))
     return spans
+
+
+@functools.cache
+def every_position_regex(form: str) -> re.Pattern[str]:
+    """A match of the form tried at every position: a lookahead finds, at each position, what
+    ``form_regex(form).match`` would (compiled once per form: the codebook has thousands)."""
+    return re.compile(f"(?=({form_regex(form).pattern}))")
 
 
 def words_between(text: str, first: tuple[int, int], second: tuple[int, int]) -> int:
@@ -51,30 +55,57 @@ def word_index(text: str, position: int) -> int:
     return sum(1 for m in re.finditer(r"\w+", text) if m.start() <= position) - 1
 
 
+def reference_near(text: str, near: tuple[str, int, str], variants: bool = True,
+                   case_sensitive: bool = False) -> set:
+    """Spans of ``A NEAR/n B``: each A with its closest B (fewest words between, then first)."""
+    a_spans = reference_spans(text, near[0], variants, case_sensitive)
+    b_spans = reference_spans(text, near[2], variants, case_sensitive)
+    found = set()
+    for a in a_spans:
+        candidates = []
+        for b in b_spans:
+            if b[0] < a[1] and a[0] < b[1]:
+                continue
+            if b[0] >= a[1]:
+                between = word_index(text, b[0]) - word_index(text, a[1] - 1) - 1
+            else:
+                between = word_index(text, a[0]) - word_index(text, b[1] - 1) - 1
+            if between <= near[1]:
+                candidates.append((between, b[0], b))
+        if candidates:
+            b = min(candidates)[2]
+            found.add((min(a[0], b[0]), max(a[1], b[1])))
+    return found
+
+
+def reference_negated(text: str, start: int) -> bool:
+    """A cue among the five words before ``start`` in its clause (words as in the matcher's docs)."""
+    clause = max([m.end() for m in re.finditer(r"[.;:!?]|\b(?:but|however|although|though)\b", text, re.IGNORECASE)
+                  if m.end() <= start], default=0)
+    words = [(m.start(), m.end(), m.group().lower()) for m in re.finditer(r"\w+(?:['’]\w+)*", text)]
+    window = [i for i, (s, e, _) in enumerate(words) if s >= clause and e <= start][-5:]
+    cues = {"not", "no", "never", "without", "nor", "neither", "lack", "lacks", "lacked", "lacking", "failed", "fail",
+            "fails", "failing", "absence", "absent", "cannot", "none", "nothing", "little", "unable", "refused"}
+    for i in window:
+        word = words[i][2]
+        if word == "not" and i + 1 < len(words) and words[i + 1][2] == "only":
+            continue
+        if word in cues or word.endswith("n't") or word.endswith("n’t"):
+            return True
+    return False
+
+
 def reference_match(text: str, codebook: Codebook) -> list[Hit]:
     hits = set()
     for theme in codebook.themes:
-        skips = set().union(*[reference_spans(text, c) for c in theme.skip_contexts]) if theme.skip_contexts else set()
+        skips = set()
+        for context in theme.skip_contexts:
+            near = near_parts(context)
+            skips |= reference_near(text, near) if near else reference_spans(text, context)
         for term in theme.terms:
             near = term.near
             if near:
-                a_spans = reference_spans(text, near[0], term.variants, term.case_sensitive)
-                b_spans = reference_spans(text, near[2], term.variants, term.case_sensitive)
-                found = set()
-                for a in a_spans:
-                    candidates = []
-                    for b in b_spans:
-                        if b[0] < a[1] and a[0] < b[1]:
-                            continue
-                        if b[0] >= a[1]:
-                            between = word_index(text, b[0]) - word_index(text, a[1] - 1) - 1
-                        else:
-                            between = word_index(text, a[0]) - word_index(text, b[1] - 1) - 1
-                        if between <= near[1]:
-                            candidates.append((between, b[0], b))
-                    if candidates:
-                        b = min(candidates)[2]
-                        found.add((min(a[0], b[0]), max(a[1], b[1])))
+                found = reference_near(text, near, term.variants, term.case_sensitive)
             else:
                 found = reference_spans(text, term.term, term.variants, term.case_sensitive)
             excluded = set().union(*[reference_spans(text, e, term.variants) for e in term.exclude]) \
@@ -82,7 +113,7 @@ def reference_match(text: str, codebook: Codebook) -> list[Hit]:
             for start, end in found:
                 if any(s <= start and end <= e for s, e in excluded | skips):
                     continue
-                hits.add(Hit(theme.id, term.term, start, end))
+                hits.add(Hit(theme.id, term.term, start, end, reference_negated(text, start)))
     return sorted(hits, key=lambda h: (h.start, h.end, h.theme, h.term))
 
 
@@ -154,8 +185,51 @@ def test_overlapping_terms_are_all_found() -> None:
     assert found == [("integrated partnership", 0, 22), ("partnership", 11, 22), ("partnership working", 11, 30)]
 
 
+def test_spaced_phrases_also_find_hyphenated_and_closed_forms() -> None:
+    text = "Joint-working, jointworking and joint  working; joint-work-ing is not one."
+    assert spans(text, one_theme("joint working")) == [("Joint-working", 0, 13), ("jointworking", 15, 27),
+                                                       ("joint  working", 32, 46)]
+    assert phrase_forms("key worker") == {"key worker", "key-worker", "keyworker"}
+    assert phrase_forms("work* closely") == {"work* closely", "work*-closely"}  # no closed form after a wildcard
+
+
+def test_a_wildcard_may_end_any_word_also_inside_near_operands() -> None:
+    text = "They worked closely; working very closely; the team adapted its service models."
+    assert spans(text, one_theme("work* closely")) == [("worked closely", 5, 19)]
+    # 'adapt*' and 'servic* model*' have one word between them ("its")
+    assert spans(text, one_theme("adapt* NEAR/1 servic* model*")) == [("adapted its service models", 52, 78)]
+    assert spans(text, one_theme("adapt* NEAR/0 servic* model*")) == []
+
+
+def test_negated_hits_are_found_and_marked() -> None:
+    compiled = compile_codebook(one_theme("co-produc*", "joint working"))
+    expected = {
+        "The plan was co-produced.": [("co-produced", False)],
+        "There was no evidence that it was co-produced.": [("co-produced", True)],  # 'no' 4 words before
+        # 'No' is 9 words before, outside the window of five
+        "No one disputed that, after many months, the plan was co-produced.": [("co-produced", False)],
+        # the clause ends at ';'
+        "It was not co-produced; joint working grew.": [("co-produced", True), ("joint working", False)],
+        "Not only joint working but co-production too.": [("joint working", False), ("co-production", False)],
+        "The partners didn't commit to joint working.": [("joint working", True)],
+        "A lack of joint working, but co-produced plans.": [("joint working", True), ("co-produced", False)],
+        # "not'co-produced" is one word (an inner apostrophe): nothing before the hit in its clause
+        "Plans: not'co-produced.": [("co-produced", False)],
+    }
+    for text, hits in expected.items():
+        assert [(text[h.start:h.end], h.negated) for h in compiled.match(text)] == hits, text
+
+
+def test_skip_contexts_may_be_near_pairs() -> None:
+    text = "An innovative way of financing the service; an innovative service for families."
+    codebook = one_theme("innovat*", skip=("innovat* NEAR/2 financ*",))  # the second is 3 words away
+    assert spans(text, codebook) == [("innovative", 47, 57)]
+
+
 @pytest.mark.parametrize(("yaml_text", "message"), [
     ("name: x\nthemes: [{id: a, name: A, terms: ['co-*produc']}]", "theme 'a', term 'co-*produc': a wildcard * may"),
+    ("name: x\nthemes: [{id: a, name: A, skip_contexts: ['fin*ance']}]",
+     "theme 'a', skip_contexts: skip context 'fin*ance': a wildcard"),
     ("name: x\nthemes: [{id: a, name: A, parent: b}]", "parent 'b' is not a theme"),
     ("name: x\nthemes: [{id: a, name: A}, {id: a, name: B}]", "theme id 'a' is used twice"),
     ("name: x\nthemes: [{id: a, name: A, terms: [{term: x, colour: red}]}]", "theme 'a', term 'x', colour: unknown"),
@@ -174,12 +248,14 @@ def test_codebook_errors_name_the_theme_and_term(yaml_text: str, message: str) -
 VOCABULARY = ["co", "production", "produce", "partner", "partnership", "close", "working", "organisation",
               "organization", "café", "İstanbul", "ﬁrm", "straße", "shared", "responsibility", "theory", "of",
               "change", "it's", "o'neill", "capability", "fund", "x"]
-SEPARATORS = [" ", "  ", "\n", "\t", "-", " - ", ", ", ". ", "'", "’", "\u00a0", "—", ""]
+NEGATION_VOCABULARY = ["not", "No", "never", "without", "lack", "failed", "didn't", "wasn’t", "only", "but",
+                       "However"]
+SEPARATORS = [" ", "  ", "\n", "\t", "-", " - ", ", ", ". ", "'", "’", "\u00a0", "—", "", "; "]
 
 
 @st.composite
 def texts(draw: st.DrawFn, favourite: tuple[str, ...] = ()) -> str:
-    pool = VOCABULARY + [w.upper() for w in VOCABULARY[:6]] + list(favourite) * 12
+    pool = VOCABULARY + [w.upper() for w in VOCABULARY[:6]] + list(favourite) * 12 + NEGATION_VOCABULARY * 2
     words = draw(st.lists(st.sampled_from(pool), min_size=3 if favourite else 0, max_size=40))
     out = ""
     for word in words:
@@ -190,12 +266,12 @@ def texts(draw: st.DrawFn, favourite: tuple[str, ...] = ()) -> str:
 @st.composite
 def phrases(draw: st.DrawFn, wildcard: bool = True) -> str:
     words = draw(st.lists(st.sampled_from([w for w in VOCABULARY if "'" not in w]), min_size=1, max_size=3))
+    if wildcard:  # a wildcard may end any word: cut some words short and star them
+        words = [word[:draw(st.integers(min_value=1, max_value=len(word)))] + "*" if draw(st.integers(0, 3)) == 0
+                 else word for word in words]
     phrase = words[0]
     for word in words[1:]:
         phrase += draw(st.sampled_from([" ", "-"])) + word
-    if wildcard and draw(st.booleans()):
-        cut = draw(st.integers(min_value=1, max_value=len(words[-1])))
-        phrase = phrase[: len(phrase) - len(words[-1]) + cut] + "*"
     return phrase
 
 
@@ -214,7 +290,10 @@ def codebooks(draw: st.DrawFn) -> Codebook:
                 continue  # a theme lists each term once (the codebook rejects repeats)
             terms.append(Term(term=term, exclude=exclude, variants=draw(st.booleans()),
                               case_sensitive=draw(st.integers(0, 5)) == 0))
-        skip = [draw(phrases(wildcard=False))] if draw(st.integers(0, 4)) == 0 else []
+        skip = []
+        if draw(st.integers(0, 3)) == 0:  # a phrase, or a NEAR pair of phrases
+            skip.append(draw(phrases()) if draw(st.booleans()) else
+                        f"{draw(phrases())} NEAR/{draw(st.integers(0, 3))} {draw(phrases())}")
         themes.append(Theme(id=f"theme{index}", name=f"Theme {index}", terms=terms, skip_contexts=skip))
     return Codebook(name="generated", themes=themes)
 

@@ -154,4 +154,20 @@ def sensitivity(counts: pd.DataFrame, class_table: pd.DataFrame, presences: Sequ
                                      max_difference_pp=("difference_pp", "max"))
                .reset_index())
     summary["survives"] = summary["successful_more_often"] == summary["scenarios"]
+    tested = table.assign(significant=table["fisher_p"] < 0.05)
+    extra = tested.groupby("theme").agg(significant=("significant", "sum"), max_p=("fisher_p", "max"),
+                                        min_p=("fisher_p", "min"))
+    extra["scenario_results"] = tested.groupby("theme").apply(_scenario_text, include_groups=False)
+    summary = summary.join(extra, on="theme")
     return table, summary
+
+
+def _scenario_text(rows: pd.DataFrame) -> str:
+    """Every scenario's difference and p-value, e.g. ``tolerance 0.10, >= 1 references: +12.5 pp, p = 0.45``."""
+    parts = []
+    for row in rows.to_dict("records"):
+        p = row["fisher_p"]
+        index = f"{row['index']} index, " if "index" in row else ""
+        parts.append(f"tolerance {row['tolerance']:.2f}, {index}{row['presence']}: {row['difference_pp']:+.1f} pp, "
+                     + (f"p = {p:.3f}" if p == p else "no test"))
+    return "; ".join(parts)

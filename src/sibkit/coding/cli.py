@@ -161,6 +161,106 @@ def codebook_check_command(path: Annotated[Path, typer.Argument(help="A codebook
                   f"{sum(len(t.terms) for t in codebook.themes)} terms: valid", markup=False)
 
 
+@codebook_app.command("evaluate")
+def codebook_evaluate_command(
+    first: Annotated[str, typer.Argument(metavar="[CODEBOOK] LABELLED",
+                                         help="A codebook (built-in name or YAML file; default relational-sib), "
+                                              "then a labelled file (.csv, .tsv or .xlsx).")],
+    second: Annotated[str | None, typer.Argument(metavar="", show_default=False)] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Only passages of this split (e.g. dev, test).")] = None,
+    details: Annotated[bool, typer.Option("--details", help="Also list every miss and false alarm.")] = False,
+    count_negated: Annotated[bool, typer.Option("--count-negated", help="Count hits in negated clauses.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Measure a codebook on labelled passages: precision, recall and F1 per theme."""
+    from sibkit.coding import evaluate_codebook, load_codebook
+    codebook_name, labelled = (first, second) if second is not None else ("relational-sib", first)
+    evaluation = evaluate_codebook(load_codebook(codebook_name), Path(labelled), split=split,
+                                   count_negated=count_negated)
+    for problem in evaluation.problems:
+        errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if as_json:
+        payload = {"codebook": evaluation.codebook, "split": split, "passages": evaluation.passages,
+                   "labelled_passages": evaluation.labelled_passages,
+                   "themes": _records(evaluation.themes), "averages": _records(evaluation.averages),
+                   "confusion": _records(evaluation.confusion)}
+        if details:
+            payload["details"] = _records(evaluation.details)
+        print_json(payload)
+        return
+    console.print(evaluation.summary() + (f", split {split}" if split else ""), markup=False)
+    print_frame(evaluation.themes.round(3), title="Per theme")
+    print_frame(evaluation.averages.round(3), title="Averages")
+    if not evaluation.confusion.empty:
+        print_frame(evaluation.confusion, title="False alarms: the theme that fired, the passage's labels")
+    if details:
+        for row in evaluation.details.itertuples(index=False):
+            fired = f" (fired: {row.fired_terms})" if row.fired_terms else ""
+            console.print(f"{row.id} {row.kind} {row.theme}{fired} [labels: {row.labels or 'none'}] {row.text}",
+                          markup=False, highlight=False, soft_wrap=True)
+
+
+@codebook_app.command("terms")
+def codebook_terms_command(
+    study_path: StudyArgument,
+    theme: Annotated[str | None, typer.Option("--theme", help="Only this theme's terms.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Per search term, from the study's review decisions: hits, accepted, rejected, precision, cases reached."""
+    from sibkit.coding import study_codebook, term_table
+    study, store = _store(study_path)
+    codebook = study_codebook(study)
+    if theme:
+        codebook.theme(theme)
+    table = term_table(store, codebook)
+    if theme:
+        table = table[table["theme"] == theme]
+    if as_json:
+        print_json(_records(table))
+        return
+    reviewed = int(table["reviewed"].sum())
+    console.print(f"{codebook.name} {codebook.version}: {int(table['hits'].sum())} automatic references, "
+                  f"{reviewed} reviewed; precision is accepted / reviewed (empty where none was reviewed)",
+                  markup=False)
+    print_frame(table.round(3), title="Terms")
+
+
+@codebook_app.command("diff")
+def codebook_diff_command(
+    old: Annotated[str, typer.Argument(help="The codebook in use (built-in name or YAML file).")],
+    new: Annotated[str, typer.Argument(help="The changed codebook.")],
+    study_path: StudyArgument,
+    details: Annotated[bool, typer.Option("--details", help="List every added and removed reference.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Which references a codebook change would add and remove in the study (nothing is stored)."""
+    from sibkit.coding import codebook_diff, diff_summary, load_codebook
+    _study, store = _store(study_path)
+    old_book, new_book = load_codebook(old, Path.cwd()), load_codebook(new, Path.cwd())
+    diff = codebook_diff(old_book, new_book, store)
+    summary = diff_summary(diff, old_book, new_book)
+    if as_json:
+        print_json({"old": f"{old_book.name} {old_book.version}", "new": f"{new_book.name} {new_book.version}",
+                    "themes": _records(summary),
+                    "references": _records(diff.assign(case_ids=diff["case_ids"].map(list)))})
+        return
+    console.print(f"{old_book.name} {old_book.version} -> {new_book.name} {new_book.version}: "
+                  f"{int((diff['change'] == 'added').sum())} references added, "
+                  f"{int((diff['change'] == 'removed').sum())} removed", markup=False)
+    print_frame(summary, title="Per theme")
+    if details:
+        for row in diff.itertuples(index=False):
+            console.print(f"{row.change} {row.theme} ({row.term}): {row.text!r} in {row.title} "
+                          f"[{' '.join(row.case_ids)}]" + (f" (review: {row.review})" if row.review else ""),
+                          markup=False, highlight=False, soft_wrap=True)
+
+
+def _records(frame):  # type: ignore[no-untyped-def]
+    """A DataFrame as JSON records, NaN as null."""
+    return [{key: (None if isinstance(value, float) and value != value else value) for key, value in row.items()}
+            for row in frame.to_dict("records")]
+
+
 def register(app: typer.Typer) -> None:
     app.command("code")(code_command)
     app.command("kwic")(kwic_command)

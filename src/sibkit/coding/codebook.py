@@ -1,9 +1,11 @@
 """Codebooks: themes (a tree) with definitions and terms, read from YAML and validated.
 
 A term is a word or phrase, case-insensitive and whole-word by default, with options:
-``co-produc*`` (a wildcard at the end of the last word), automatic hyphen/space/closed and
-British/American variants, ``A NEAR/n B`` (both within n words, either order), exclusions
-(phrases whose match cancels a hit inside them) and example sentences.
+``co-produc*`` or ``work* closely`` (a wildcard may end any word), automatic hyphen/space/closed
+and British/American variants, ``A NEAR/n B`` (both within n words, either order; wildcards
+allowed in both operands), exclusions (phrases whose match cancels a hit inside them) and example
+sentences. A theme's ``skip_contexts`` (phrases, or ``A NEAR/n B`` pairs) remove every hit of the
+theme that lies inside them: a sense of a word the theme does not mean.
 """
 
 from __future__ import annotations
@@ -21,6 +23,30 @@ from sibkit.yamlfile import load_yaml
 
 _NEAR = re.compile(r"^(?P<a>.+?)\s+NEAR/(?P<n>\d+)\s+(?P<b>.+)$")
 _THEME_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# bumped when the matcher finds something different for the same terms (2: negation, spaced forms
+# of spaced phrases, wildcards on any word, NEAR skip contexts): a theme's hash changes, so
+# `sibkit code` re-codes it
+MATCHER_VERSION = 2
+
+
+def check_term_text(value: str) -> str:
+    """A term (or skip context) with single spaces; ValueError naming what is wrong with it."""
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("a term cannot be empty")
+    near = _NEAR.match(value)
+    parts = [near.group("a"), near.group("b")] if near else [value]
+    for part in parts:
+        if "NEAR/" in part:
+            raise ValueError("only one NEAR/n per term")
+        words = re.split(r"[ -]", part)
+        if any(not w for w in words):
+            raise ValueError("empty word (check spaces and hyphens)")
+        if any(w.count("*") > 1 or ("*" in w and not w.endswith("*")) for w in words):
+            raise ValueError("a wildcard * may only end a word")
+        if any(w == "*" for w in words):
+            raise ValueError("a wildcard needs at least one letter before it")
+    return value
 
 
 class Strict(BaseModel):
@@ -38,28 +64,17 @@ class Term(Strict):
     @field_validator("term")
     @classmethod
     def _valid(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("a term cannot be empty")
-        near = _NEAR.match(value)
-        parts = [near.group("a"), near.group("b")] if near else [value]
-        for part in parts:
-            if "NEAR/" in part:
-                raise ValueError("only one NEAR/n per term")
-            words = re.split(r"[ -]", part)
-            if any(not w for w in words):
-                raise ValueError("empty word (check spaces and hyphens)")
-            if any("*" in w for w in words[:-1]) or words[-1].count("*") > 1 or (
-                    "*" in words[-1] and not words[-1].endswith("*")):
-                raise ValueError("a wildcard * may only end the last word")
-            if words[-1] == "*":
-                raise ValueError("a wildcard needs at least one letter before it")
-        return value
+        return check_term_text(value)
 
     @property
     def near(self) -> tuple[str, int, str] | None:
-        match = _NEAR.match(self.term)
-        return (match.group("a"), int(match.group("n")), match.group("b")) if match else None
+        return near_parts(self.term)
+
+
+def near_parts(text: str) -> tuple[str, int, str] | None:
+    """``(A, n, B)`` for ``A NEAR/n B``, else None."""
+    match = _NEAR.match(text)
+    return (match.group("a"), int(match.group("n")), match.group("b")) if match else None
 
 
 class Theme(Strict):
@@ -79,6 +94,17 @@ class Theme(Strict):
             return [{"term": item} if isinstance(item, str) else item for item in value]
         return value
 
+    @field_validator("skip_contexts")
+    @classmethod
+    def _valid_contexts(cls, value: list[str]) -> list[str]:
+        checked = []
+        for context in value:
+            try:
+                checked.append(check_term_text(context))
+            except ValueError as exc:
+                raise ValueError(f"skip context {context!r}: {exc}") from None
+        return checked
+
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
@@ -96,8 +122,16 @@ class Theme(Strict):
 
     def hash(self) -> str:
         """Content hash of everything that changes what this theme finds."""
-        payload = self.model_dump(include={"terms", "skip_contexts"})
+        payload = {"matcher": MATCHER_VERSION, **self.model_dump(include={"terms", "skip_contexts"})}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+class Change(Strict):
+    """One entry of a codebook's changelog."""
+
+    version: str
+    date: str = ""
+    changes: list[str] = Field(default_factory=list)
 
 
 class Codebook(Strict):
@@ -105,6 +139,7 @@ class Codebook(Strict):
     version: str = "1"
     description: str = ""
     source: str = ""
+    changelog: list[Change] = Field(default_factory=list)
     themes: list[Theme]
 
     @model_validator(mode="after")
@@ -176,7 +211,7 @@ def parse_codebook(text: str, source: str = "codebook") -> Codebook:
         raise SibkitError(_format_errors(source, raw, exc)) from None
 
 
-BUILT_IN = ("relational-sib",)
+BUILT_IN = ("relational-sib", "relational-sib-1")
 
 
 def load_codebook(name_or_path: str | Path, base_dir: Path | None = None) -> Codebook:

@@ -30,7 +30,8 @@ def as_store(source: Store | Study) -> Store:
 
 
 def merge_hits(hits: Sequence[Hit]) -> list[Hit]:
-    """Overlapping hits of one theme become one reference; it keeps the longest hit's term."""
+    """Overlapping hits of one theme become one reference; it keeps the longest hit's term, and is
+    negated only when every hit in it is."""
     merged: list[Hit] = []
     for theme in sorted({h.theme for h in hits}):
         current: Hit | None = None
@@ -40,7 +41,7 @@ def merge_hits(hits: Sequence[Hit]) -> list[Hit]:
                 term = current.term
                 if hit.end - hit.start > best_length:
                     term, best_length = hit.term, hit.end - hit.start
-                current = Hit(theme, term, current.start, max(current.end, hit.end))
+                current = Hit(theme, term, current.start, max(current.end, hit.end), current.negated and hit.negated)
             else:
                 if current is not None:
                     merged.append(current)
@@ -98,7 +99,7 @@ def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebo
                     continue
                 session.add(Reference(document_id=document_id, theme=hit.theme, term=hit.term, start=hit.start,
                                       end=hit.end, page=page_of(hit.start, document.pages), origin="auto",
-                                      codebook_hash=codebook_hash))
+                                      codebook_hash=codebook_hash, negated=hit.negated))
                 report.references_added += 1
             session.execute(delete(CodingState).where(CodingState.document_id == document_id,
                                                       CodingState.theme.in_(stale | gone)))
@@ -148,13 +149,14 @@ def references(source: Store | Study) -> pd.DataFrame:
     """Every reference with its document, cases, review state and the theme it counts for.
 
     Columns: reference_id, document_id, case_ids (tuple), title, doc_type, page, theme, term, start,
-    end, origin, reviewed, counts_for (theme after review; None when rejected), text (the hit).
+    end, origin, negated (the hit lies in a negated clause), text (the hit), reviewed, counts_for
+    (theme after review; None when rejected).
     """
     store = as_store(source)
     with store.session() as session:
         rows = session.execute(select(Reference.id, Reference.document_id, Document.title, Document.doc_type,
                                       Reference.page, Reference.theme, Reference.term, Reference.start, Reference.end,
-                                      Reference.origin)
+                                      Reference.origin, Reference.negated)
                                .join(Document, Document.id == Reference.document_id)
                                .order_by(Reference.document_id, Reference.start, Reference.id)).all()
         links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
@@ -164,9 +166,9 @@ def references(source: Store | Study) -> pd.DataFrame:
     for document_id, case_id in links:
         cases.setdefault(document_id, []).append(case_id)
     frame = pd.DataFrame([(r[0], r[1], tuple(sorted(cases.get(r[1], []))), r[2], r[3], r[4], r[5], r[6], r[7], r[8],
-                           r[9], texts[r[1]][r[7]:r[8]]) for r in rows],
+                           r[9], bool(r[10]), texts[r[1]][r[7]:r[8]]) for r in rows],
                          columns=["reference_id", "document_id", "case_ids", "title", "doc_type", "page", "theme",
-                                  "term", "start", "end", "origin", "text"])
+                                  "term", "start", "end", "origin", "negated", "text"])
     outcomes = review_outcomes(store).set_index("reference_id")
     frame["reviewed"] = frame["reference_id"].isin(outcomes.index) | (frame["origin"] == "manual")
     counts_for = []
@@ -180,10 +182,19 @@ def references(source: Store | Study) -> pd.DataFrame:
     return frame
 
 
-def document_counts(source: Store | Study) -> pd.DataFrame:
-    """Per document and theme: references, references per 10,000 words, coverage (share of characters)."""
+def _counted(refs: pd.DataFrame, source: Store | Study, count_negated: bool | None) -> pd.DataFrame:
+    """The references that count: negated hits nobody reviewed are left out unless the study (or
+    ``count_negated``) says otherwise."""
+    if count_negated is None:
+        count_negated = source.count_negated if isinstance(source, Study) else False
+    return refs if count_negated else refs[~(refs["negated"] & ~refs["reviewed"])]
+
+
+def document_counts(source: Store | Study, count_negated: bool | None = None) -> pd.DataFrame:
+    """Per document and theme: references, references per 10,000 words, coverage (share of characters).
+    Negated hits nobody reviewed count only with ``count_negated`` (default: the study's setting)."""
     store = as_store(source)
-    refs = references(store)
+    refs = _counted(references(store), source, count_negated)
     with store.session() as session:
         documents = pd.DataFrame(session.execute(select(Document.id, Document.title, Document.word_count,
                                                         Document.text)).all(),
@@ -215,7 +226,7 @@ def _union_length(spans: list[tuple[int, int]]) -> int:
 
 
 def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = None,
-                      themes: Sequence[str] | None = None) -> pd.DataFrame:
+                      themes: Sequence[str] | None = None, count_negated: bool | None = None) -> pd.DataFrame:
     """The case x theme table the analysis starts from, one row per (case, theme).
 
     Given a study, ``case_ids`` default to its selected cases (counting the documents its corpus
@@ -226,7 +237,8 @@ def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = No
     reviewed: whether any reference of the case and theme has been reviewed; effective_references:
     accepted ones when reviewed, all otherwise; words: words in the case's readable documents;
     rate_per_10k and coverage use effective references; documents_mentioning: documents with at
-    least one effective reference.
+    least one effective reference. Negated hits nobody reviewed are left out of every count unless
+    ``count_negated`` (default: the study's ``count_negated``, else False).
     """
     store = as_store(source)
     if case_ids is None or themes is None:
@@ -240,7 +252,7 @@ def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = No
             from sibkit.coding.codebook import load_codebook
 
             themes = [t.id for t in load_codebook(source.codebook, source.base_dir).themes if t.terms]
-    refs = references(store)
+    refs = _counted(references(store), source, count_negated)
     with store.session() as session:
         query = (select(DocumentCase.case_id, Document.id, Document.word_count, Document.text)
                  .join(Document, Document.id == DocumentCase.document_id).where(Document.status == "ok"))

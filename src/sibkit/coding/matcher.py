@@ -5,7 +5,9 @@ changing its length, runs of white space are collapsed to one space (with an off
 and one Aho-Corasick automaton (pyahocorasick) finds every literal form of every term at once,
 overlaps included. Each candidate is then checked for word boundaries (Python's ``\\w``),
 extended over the rest of the word for a trailing wildcard, and mapped back to the original
-offsets. NEAR/n pairs and exclusions are resolved on the hits. The semantics are those of the
+offsets; a wildcard inside a phrase is extended the same way and the rest of the phrase checked
+with a small pattern. NEAR/n pairs, exclusions and skip contexts are resolved on the hits, and
+each hit is marked negated or not. The semantics are those of the
 slow reference matcher in tests/test_coding_matcher.py, and property tests check they agree.
 """
 
@@ -16,13 +18,14 @@ import functools
 import itertools
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import ahocorasick
 import numpy as np
 
-from sibkit.coding.codebook import Codebook, Term
+from sibkit.coding.codebook import Codebook, Term, near_parts
 
 _WORDS = re.compile(r"\w+")
 _WORD_TAIL = re.compile(r"\w*")
@@ -110,14 +113,17 @@ def spelling_variants(word: str) -> set[str]:
 
 
 def phrase_forms(phrase: str, variants: bool = True) -> set[str]:
-    """Every literal form of a phrase: hyphenated words also spaced and closed
-    (co-production, co production, coproduction), each word in British and American spelling."""
+    """Every literal form of a phrase: words joined by a hyphen or a space also hyphenated, spaced
+    and closed (co-production, co production, coproduction; joint working, joint-working,
+    jointworking), each word in British and American spelling. After a wildcard word there is no
+    closed form (``work*closely`` would be ambiguous)."""
     tokens = re.split(r"([ -])", phrase)
-    words, separators = tokens[0::2], tokens[1::2]
+    words = tokens[0::2]
     if not variants:
         return {phrase}
     word_options = [sorted(spelling_variants(w)) for w in words]
-    separator_options = [["-", " ", ""] if s == "-" else [s] for s in separators]
+    separator_options = [["-", " "] if before.endswith("*") else ["-", " ", ""]
+                         for before in words[:-1]]
     forms = set()
     for chosen_words in itertools.product(*word_options):
         for chosen_separators in itertools.product(*separator_options):
@@ -133,14 +139,65 @@ class Hit(NamedTuple):
     term: str
     start: int
     end: int
+    negated: bool = False
+
+
+# Negation: a hit is negated when one of these cues is among the NEGATION_WINDOW words before it in
+# the same clause (a clause ends at . ; : ! ? or at "but", "however", "although", "though").
+# "not only" is not a negation. Words are runs of \w with inner apostrophes (didn't, wasn’t).
+NEGATION_WINDOW = 5
+NEGATION_WORDS = frozenset({"not", "no", "never", "without", "nor", "neither", "lack", "lacks", "lacked", "lacking",
+                            "failed", "fail", "fails", "failing", "absence", "absent", "cannot", "none", "nothing",
+                            "little", "unable", "refused"})
+_CLAUSE_END = re.compile(r"[.;:!?]|\b(?:but|however|although|though)\b", re.IGNORECASE)
+_NEGATION_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def negated_at(text: str, start: int) -> bool:
+    """Whether a hit starting at ``start`` is negated: a cue among the ``NEGATION_WINDOW`` words
+    before it in its clause. Only the text just before the hit is read (widened until it holds
+    enough whole words), so a long document costs no more than a short one."""
+    size = 80
+    while True:
+        low = max(0, start - size)
+        tokens = list(_NEGATION_TOKEN.finditer(text, low, start))
+        if tokens:  # a word running on past the hit's start (not'co, o'neill) is not before it
+            whole = _NEGATION_TOKEN.match(text, tokens[-1].start())
+            if whole is not None and whole.end() > start:
+                tokens.pop()
+        if low > 0 and tokens:
+            tokens.pop(0)  # may be the cut-off end of a longer word
+        if low == 0 or len(tokens) > NEGATION_WINDOW:
+            break
+        size *= 4
+    clause = max((m.end() for m in _CLAUSE_END.finditer(text, low, start)), default=0)
+    window = [t for t in tokens if t.start() >= clause][-NEGATION_WINDOW:]
+    for index, token in enumerate(window):
+        word = token.group().lower()
+        if word == "not":
+            following = window[index + 1] if index + 1 < len(window) else _NEGATION_TOKEN.search(text, token.end())
+            if following is not None and following.group().lower() == "only":
+                continue
+        if word in NEGATION_WORDS or word.endswith(("n't", "n’t")):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
 class _Literal:
-    key: tuple[str, str, str]  # (theme, term, role): role is "term", "a", "b", "exclude", "skip"
-    text: str  # folded unless case-sensitive, single spaces
+    key: tuple[str, str, str]  # (theme, term, role): "term", "a", "b", "exclude", "skip", "skip-a", "skip-b"
+    text: str  # folded unless case-sensitive, single spaces; up to the first wildcard
     wildcard: bool
     case_sensitive: bool
+    rest: re.Pattern[str] | None = None  # after a wildcard inside the phrase: the rest of the phrase
+
+
+def _rest_pattern(rest: str) -> re.Pattern[str]:
+    """The part of a form after its first wildcard, as a pattern for the collapsed text."""
+    pattern = "".join(r"\w*" if ch == "*" else re.escape(ch) for ch in rest)
+    if not rest.endswith("*") and _is_word(rest[-1]):
+        pattern += r"(?!\w)"
+    return re.compile(pattern)
 
 
 class _Collapsed:
@@ -164,13 +221,21 @@ class CompiledCodebook:
         self.literals: list[_Literal] = []
         self.near: dict[tuple[str, str], int] = {}
         self.exclusions: set[tuple[str, str]] = set()
+        self.skips: dict[str, list[str]] = {}
         for theme in codebook.themes:
             for term in theme.terms:
                 self._add_term(theme.id, term)
                 if term.exclude:
                     self.exclusions.add((theme.id, term.term))
             for context in theme.skip_contexts:
-                self._add(theme.id, "*", "skip", context, True, False)
+                near = near_parts(context)
+                if near:
+                    self._add(theme.id, context, "skip-a", near[0], True, False)
+                    self._add(theme.id, context, "skip-b", near[2], True, False)
+                    self.near[(theme.id, context)] = near[1]
+                else:
+                    self._add(theme.id, context, "skip", context, True, False)
+                self.skips.setdefault(theme.id, []).append(context)
         self._automata: dict[bool, ahocorasick.Automaton] = {}
         for case_sensitive in (False, True):
             automaton = ahocorasick.Automaton()
@@ -186,11 +251,11 @@ class CompiledCodebook:
 
     def _add(self, theme: str, term: str, role: str, phrase: str, variants: bool, case_sensitive: bool) -> None:
         for form in phrase_forms(" ".join(phrase.split()), variants):
-            wildcard = form.endswith("*")
-            text = form.rstrip("*")
             if not case_sensitive:
-                text = fold_case(text)
-            self.literals.append(_Literal((theme, term, role), text, wildcard, case_sensitive))
+                form = fold_case(form)
+            head, star, rest = form.partition("*")
+            self.literals.append(_Literal((theme, term, role), head, bool(star), case_sensitive,
+                                          _rest_pattern(rest) if rest else None))
 
     def _add_term(self, theme: str, term: Term) -> None:
         near = term.near
@@ -223,6 +288,11 @@ class CompiledCodebook:
                     stop = after
                     if literal.wildcard:
                         stop = _WORD_TAIL.match(haystack, stop).end()  # type: ignore[union-attr]
+                        if literal.rest is not None:
+                            rest = literal.rest.match(haystack, stop)
+                            if rest is None:
+                                continue
+                            stop = rest.end()
                     elif stop < size and _is_word(haystack[stop]) and _is_word(haystack[stop - 1]):
                         continue
                     keys.append(literal.key)
@@ -237,25 +307,40 @@ class CompiledCodebook:
         return found
 
     def match(self, text: str) -> list[Hit]:
-        """Every hit of every theme's terms in ``text``, sorted by position."""
+        """Every hit of every theme's terms in ``text``, sorted by position; a hit in a negated
+        clause is marked ``negated`` (see ``NEGATION_WORDS``)."""
         spans = self._spans(text)
-        hits: set[Hit] = set()
+        hits: set[tuple[str, str, int, int]] = set()
+        skipped: dict[str, set[tuple[int, int]]] = {}  # per theme: the spans of its skip contexts
         starts: np.ndarray | None = None
         for (theme, term, role), found in spans.items():
             if role == "term":
-                hits.update(Hit(theme, term, s, e) for s, e in found)
-            elif role == "a" and (theme, term, "b") in spans:
+                hits.update((theme, term, s, e) for s, e in found)
+            elif role == "skip":
+                skipped.setdefault(theme, set()).update(found)
+            elif role in ("a", "skip-a") and (theme, term, role[:-1] + "b") in spans:
                 if starts is None:
                     starts = word_starts(text)
-                others = sorted(spans[(theme, term, "b")])
+                others = sorted(spans[(theme, term, role[:-1] + "b")])
                 limit = self.near[(theme, term)]
+                pairs = set()
                 for a_start, a_end in found:
                     best = _nearest(starts, (a_start, a_end), others, limit)
                     if best is not None:
-                        hits.add(Hit(theme, term, min(a_start, best[0]), max(a_end, best[1])))
-        if self.exclusions or any(role == "skip" for _, _, role in spans):
-            hits = {hit for hit in hits if not _excluded(hit, spans)}
-        return sorted(hits, key=lambda h: (h.start, h.end, h.theme, h.term))
+                        pairs.add((min(a_start, best[0]), max(a_end, best[1])))
+                if role == "a":
+                    hits.update((theme, term, s, e) for s, e in pairs)
+                else:
+                    skipped.setdefault(theme, set()).update(pairs)
+        if self.exclusions or skipped:
+            hits = {hit for hit in hits if not _excluded(hit, spans.get((hit[0], hit[1], "exclude"), ()),
+                                                         skipped.get(hit[0], ()))}
+        negation: dict[int, bool] = {}
+        for _, _, start, _ in hits:
+            if start not in negation:
+                negation[start] = negated_at(text, start)
+        return sorted((Hit(theme, term, start, end, negation[start]) for theme, term, start, end in hits),
+                      key=lambda h: (h.start, h.end, h.theme, h.term))
 
 
 def _word_index(starts: np.ndarray, position: int) -> int:
@@ -289,10 +374,11 @@ def _nearest(starts: np.ndarray, span: tuple[int, int], others: list[tuple[int, 
     return best
 
 
-def _excluded(hit: Hit, spans: dict[tuple[str, str, str], set[tuple[int, int]]]) -> bool:
-    for role_key in ((hit.theme, hit.term, "exclude"), (hit.theme, "*", "skip")):
-        for start, end in spans.get(role_key, ()):
-            if start <= hit.start and hit.end <= end:
+def _excluded(hit: tuple[str, str, int, int], *span_sets: Iterable[tuple[int, int]]) -> bool:
+    """Whether the hit lies inside one of the given spans (its term's exclusions, its theme's skips)."""
+    for spans in span_sets:
+        for start, end in spans:
+            if start <= hit[2] and hit[3] <= end:
                 return True
     return False
 

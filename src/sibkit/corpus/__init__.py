@@ -11,6 +11,11 @@ from sibkit.lazy import lazy_exports
 _EXPORTS = {
     "Extracted": "extraction",
     "extract": "extraction",
+    "KINDS": "evidence",
+    "document_kind": "evidence",
+    "evidence_by_case": "evidence",
+    "evidence_by_kind": "evidence",
+    "evidence_table": "evidence",
     "FetchSettings": "fetch",
     "fetch_reading_list": "fetch",
     "ImportOutcome": "importer",
@@ -31,6 +36,10 @@ _EXPORTS = {
     "check_case_id": "study",
     "reading_list_items": "study",
     "fetch_study": "study",
+    "fetch_plan": "study",
+    "study_items": "study",
+    "Item": "gather",
+    "gather_items": "gather",
     "study_status": "study",
 }
 

@@ -19,6 +19,9 @@ AllowPrivateOption = Annotated[bool, typer.Option(
     "--allow-private", help="Also download from loopback, private and link-local addresses (your own network).")]
 
 FINE = ("added", "linked", "unchanged")
+#: outcomes that are explained, not failures: a landing page followed, a login-only link, robots.txt,
+#: an item settled by an earlier run, a dead live URL (its archive copy's outcome is reported separately)
+EXPLAINED = ("landing", "not_public", "disallowed", "skipped", "empty", "dead")
 
 
 def report(outcomes: list[ImportOutcome], *, skipped_rows: int = 0) -> None:
@@ -27,11 +30,11 @@ def report(outcomes: list[ImportOutcome], *, skipped_rows: int = 0) -> None:
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        if outcome.status not in FINE:
+        if outcome.status not in (*FINE, "landing", "skipped"):
             errors.print(f"warning: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)
     console.print(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "nothing to do",
                   markup=False)
-    failed = skipped_rows + sum(n for status, n in counts.items() if status not in (*FINE, "empty", "skipped"))
+    failed = skipped_rows + sum(n for status, n in counts.items() if status not in (*FINE, *EXPLAINED))
     if failed:
         errors.print(f"{failed} item(s) not imported; see the warnings above", markup=False, highlight=False)
         raise typer.Exit(1)
@@ -127,20 +130,42 @@ def add_indigo_command(study_path: StudyArgument) -> None:
 @corpus_app.command("fetch")
 def fetch_command(
     study_path: StudyArgument,
-    delay: Annotated[float, typer.Option("--delay", help="Seconds between requests to one host.")] = 1.0,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a request gives up.")] = 30.0,
-    max_mb: Annotated[float, typer.Option("--max-mb", help="Largest file to download, in MB.")] = 100.0,
+    show_plan: Annotated[bool, typer.Option("--plan", help="List what would be fetched and why; fetch nothing.")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --plan: print the plan as JSON.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Fetch again URLs settled by an earlier run.")] = False,
+    delay: Annotated[float | None, typer.Option("--delay", help="Seconds between requests to one host "
+                                                "(default: the study's corpus.fetch.delay, 1).")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds before a download gives up "
+                                                  "(default: corpus.fetch.timeout, 30).")] = None,
+    max_mb: Annotated[float | None, typer.Option("--max-mb", help="Largest file to download, in MB "
+                                                 "(default: corpus.fetch.max_mb, 100).")] = None,
     allow_private: AllowPrivateOption = False,
 ) -> None:
-    """Download the selected cases' candidate reading list (INDIGO documents and sources)."""
-    from sibkit.corpus import FetchSettings, fetch_study, open_study_store
+    """Gather the selected cases' reading list: documents, landing pages' attachments, archive copies
+    of dead links; login-only links marked not public; robots.txt respected; resumes where it stopped."""
+    from sibkit.corpus import fetch_plan, fetch_study, open_study_store
+    from sibkit.corpus.gather import settings_from
     from sibkit.study import load_study
     study = load_study(study_path)
     store = open_study_store(study)
-    settings = FetchSettings(timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), per_host_delay=delay,
-                             allow_private=allow_private)
+    if show_plan:
+        table = fetch_plan(study, store)
+        if as_json:
+            print_json({"items": table.to_dict("records")})
+            return
+        print_frame(table[["url", "cases", "kind", "action", "why", "fallback"]], title="Fetch plan")
+        counts = table["action"].value_counts().to_dict()
+        console.print(f"{len(table)} listed URLs: " + ", ".join(f"{n} {a}" for a, n in counts.items()), markup=False)
+        return
+    policy = study.corpus.fetch
+    overrides = {key: value for key, value in (("delay", delay), ("timeout", timeout), ("max_mb", max_mb))
+                 if value is not None}
+    if allow_private:
+        overrides["allow_private"] = True
+    settings = settings_from(policy.model_copy(update=overrides))
     with progress("Fetching") as step:
-        outcomes = fetch_study(study, store, settings=settings, progress=step)
+        outcomes = fetch_study(study, store, settings=settings, refresh=refresh, progress=step)
     report(outcomes)
 
 

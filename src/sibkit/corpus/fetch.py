@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sibkit.corpus.extraction import MAX_FILE_BYTES
 from sibkit.corpus.importer import ImportOutcome, add_bytes, guarded, printable
-from sibkit.net import BadUrl, GuardedClient, parse_url
+from sibkit.net import BadUrl, Download, GuardedClient, parse_url
 from sibkit.store import FetchAttempt, Store
 
 
@@ -28,6 +28,8 @@ class FetchSettings:
     max_redirects: int = 5
     #: also fetch from loopback, private and link-local addresses (the user's own network)
     allow_private: bool = False
+    #: or only from these networks (CIDR), e.g. a test server on 127.0.0.1/32
+    allow_networks: tuple[str, ...] = ()
 
 
 class FetchError(Exception):
@@ -42,10 +44,11 @@ class Fetcher:
         self.cache_dir = cache_dir
         self.settings = settings or FetchSettings()
         self._last_request: dict[str, float] = {}
+        self._host_delay: dict[str, float] = {}
         self._client = client or GuardedClient(
             timeout=self.settings.timeout, max_bytes=self.settings.max_bytes,
             max_redirects=self.settings.max_redirects, allow_private=self.settings.allow_private,
-            user_agent="sibkit (impact bond research; polite fetcher)")
+            allow_networks=self.settings.allow_networks, user_agent="sibkit (impact bond research; polite fetcher)")
 
     def close(self) -> None:
         self._client.close()
@@ -56,15 +59,26 @@ class Fetcher:
 
     def get(self, url: str) -> tuple[bytes, str]:
         """(body, content type); raises FetchError with a one-line reason."""
+        download = self.download(url)
+        if not download.ok:
+            raise FetchError(download.message or download.status)
+        return download.body, download.content_type
+
+    def download(self, url: str) -> Download:
+        """The URL's :class:`~sibkit.net.Download` (from the cache when fetched before), after the polite
+        delay, retried with back-off on time-outs, network errors, 429 and 5xx; never raises."""
         try:
             host = parse_url(url).host
         except BadUrl as exc:
-            raise FetchError(str(exc)) from None
+            return Download(url=url, status="bad_url", message=str(exc))
         cached = self._cache_path(url)
         if cached.exists():
-            return cached.read_bytes(), (cached.with_suffix(".type").read_text()
-                                         if cached.with_suffix(".type").exists() else "")
-        last_error = ""
+            meta = cached.with_suffix(".url")
+            return Download(url=url, status="ok", body=cached.read_bytes(), http_status=200,
+                            content_type=(cached.with_suffix(".type").read_text()
+                                          if cached.with_suffix(".type").exists() else ""),
+                            final_url=meta.read_text() if meta.exists() else url)
+        download = Download(url=url, status="error")
         for attempt in range(self.settings.retries + 1):
             if attempt:
                 time.sleep(self.settings.backoff * 2 ** (attempt - 1))
@@ -75,16 +89,23 @@ class Fetcher:
                 cached.with_suffix(".tmp").write_bytes(download.body)
                 cached.with_suffix(".tmp").replace(cached)
                 cached.with_suffix(".type").write_text(download.content_type)
-                return download.body, download.content_type
-            last_error = download.message or download.status
+                cached.with_suffix(".url").write_text(download.final_url or url)
+                return download
             if not download.retryable:
-                raise FetchError(last_error)
-        raise FetchError(f"failed after {self.settings.retries + 1} tries ({last_error})")
+                return download
+        if self.settings.retries:
+            download.message = f"failed after {self.settings.retries + 1} tries ({download.message or download.status})"
+        return download
+
+    def delay_host(self, host: str, seconds: float) -> None:
+        """Wait at least ``seconds`` between requests to ``host`` (e.g. robots.txt's Crawl-delay)."""
+        self._host_delay[host] = max(seconds, self._host_delay.get(host, 0.0))
 
     def _wait_for(self, host: str) -> None:
         last = self._last_request.get(host)
         if last is not None:
-            wait = self.settings.per_host_delay - (time.monotonic() - last)
+            delay = max(self.settings.per_host_delay, self._host_delay.get(host, 0.0))
+            wait = delay - (time.monotonic() - last)
             if wait > 0:
                 time.sleep(wait)
         self._last_request[host] = time.monotonic()

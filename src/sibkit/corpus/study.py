@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sibkit.corpus.fetch import FetchSettings, fetch_reading_list
+from sibkit.corpus.fetch import FetchSettings
+from sibkit.corpus.gather import Item, gather_items, plan
 from sibkit.corpus.importer import ImportOutcome
 from sibkit.corpus.status import corpus_status, held_document_keys
 from sibkit.errors import SibkitError
@@ -43,25 +44,48 @@ def check_case_id(study: Study, case_id: str, option: str = "--case") -> str:
 
 
 def reading_list_items(study: Study, case_ids: Sequence[str]) -> list[dict[str, object]]:
-    """One item per distinct URL on the selected cases' reading lists, with every case it serves."""
+    """One item per distinct URL on the selected cases' reading lists, with every case it serves
+    (url, title, case_ids, archive_url, kind)."""
+    from sibkit.corpus.evidence import document_kind
+
     items: dict[str, dict[str, object]] = {}
     for case_id in case_ids:
         for row in distinct_documents(study.dataset(), case_id).to_dict("records"):
             url = row["url"]
             if not url or not str(url).startswith(("http://", "https://")):
                 continue
-            item = items.setdefault(row["key"], {"url": url, "title": row["title"] or "", "case_ids": []})
+            archive = row.get("archive_url")
+            item = items.setdefault(row["key"], {
+                "url": url, "title": row["title"] or "", "case_ids": [],
+                "archive_url": archive if isinstance(archive, str) and archive.startswith(("http://", "https://"))
+                else None,
+                "kind": document_kind(row["title"], url, row.get("source_type") if isinstance(
+                    row.get("source_type"), str) else None)})
             item["case_ids"].append(case_id)  # type: ignore[union-attr]
     return list(items.values())
 
 
+def study_items(study: Study, store: Store) -> list[Item]:
+    """The selected cases' reading list as items to gather."""
+    return [Item(url=str(i["url"]), title=str(i["title"]), case_ids=list(i["case_ids"]),  # type: ignore[call-overload]
+                 archive_url=i["archive_url"], kind=str(i["kind"]))  # type: ignore[arg-type]
+            for i in reading_list_items(study, selected_cases(study, store))]
+
+
 def fetch_study(study: Study, store: Store, *, settings: FetchSettings | None = None, cache_dir: Path | None = None,
-          progress: Callable[[int, int], None] | None = None) -> list[ImportOutcome]:
-    items = reading_list_items(study, selected_cases(study, store))
+                refresh: bool = False, progress: Callable[[int, int], None] | None = None) -> list[ImportOutcome]:
+    """Gather the selected cases' reading list (landing pages followed, archive copies, login walls,
+    robots.txt; see :mod:`sibkit.corpus.gather`), resuming where an earlier run stopped."""
     from sibkit import paths
 
     cache = cache_dir or paths.data_dir() / "fetch-cache"
-    return fetch_reading_list(store, items, cache, settings, progress)
+    return gather_items(store, study_items(study, store), cache, study.corpus.fetch, settings=settings,
+                        refresh=refresh, progress=progress)
+
+
+def fetch_plan(study: Study, store: Store) -> pd.DataFrame:
+    """What ``fetch_study`` would do with each listed URL, and why (no network)."""
+    return plan(store, study_items(study, store), study.corpus.fetch)
 
 
 def study_status(study: Study, store: Store) -> pd.DataFrame:

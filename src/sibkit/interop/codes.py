@@ -40,7 +40,10 @@ def describe_theme(theme: Theme) -> str:
     if "terms" in rest:
         rest["terms"] = [term["term"] if set(term) == {"term"} else term for term in rest["terms"]]
     ordered = {"id": rest.pop("id"), **rest}
-    block = yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False, width=1000).rstrip("\n")
+    block = yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False, width=1000)
+    if yaml.safe_load(block) != ordered:  # a character YAML reads as a line break (NEL, LS, PS): escape them
+        block = yaml.safe_dump(ordered, allow_unicode=True, sort_keys=False, width=1000, default_style='"')
+    block = block.rstrip("\n")
     definition = theme.definition.strip()
     return (f"{definition}\n\n" if definition else "") + f"{MARKER}\n{block}"
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_EXPORTS = ("StudyResults", "as_tables", "run_study", "summary", "write_report")
+_EXPORTS = ("StudyResults", "as_tables", "evidence_statement", "is_exploratory", "record_only_cases", "run_study",
+            "summary", "write_report")
 
 
 def __getattr__(name: str) -> Any:

@@ -44,15 +44,18 @@ def findings_chart(findings: pd.DataFrame, names: dict[str, str]) -> bytes:
         return _png(figure)
 
 
-def heatmap(matrix: pd.DataFrame, names: dict[str, str], case_order: list[str], classes: dict[str, str]) -> bytes:
-    """References per 10,000 words, case x theme."""
+def heatmap(matrix: pd.DataFrame, names: dict[str, str], case_order: list[str], classes: dict[str, str],
+            marked: set[str] | None = None, mark: str = "") -> bytes:
+    """References per 10,000 words, case x theme (cases in ``marked`` labelled with ``mark``)."""
+    marked = marked or set()
     with plt.rc_context(STYLE):
         table = matrix.pivot(index="case_id", columns="theme", values="rate_per_10k").reindex(case_order)
         figure, axes = plt.subplots(figsize=(0.45 * len(table.columns) + 3.5, 0.28 * len(table) + 1.8))
         image = axes.imshow(table.to_numpy(dtype=float), aspect="auto", cmap="Greens")
         axes.set_xticks(range(len(table.columns)), [names.get(t, t) for t in table.columns], rotation=60,
                         ha="right")
-        axes.set_yticks(range(len(table)), [f"{c} ({classes.get(c, '')})" for c in table.index])
+        labels = [f"{c}{' ' + mark if c in marked else ''} ({classes.get(c, '')})" for c in table.index]
+        axes.set_yticks(range(len(table)), labels)
         figure.colorbar(image, ax=axes, label="references per 10,000 words", shrink=0.6)
         return _png(figure)
 

@@ -27,6 +27,12 @@ def run_command(
         results = run_study(study, step=lambda name: progress.update(task, description=name))
         progress.update(task, description="Writing the report")
         folder = write_report(results, output)
+    from sibkit.report.run import is_exploratory, record_only_cases
+
+    if is_exploratory(results):
+        errors.print(f"warning: exploratory: {len(record_only_cases(results))} of {len(results.selected)} cases are "
+                     "coded from their INDIGO record alone (database descriptions, not evaluation documents)",
+                     markup=False, highlight=False, soft_wrap=True)
     for warning in results.warnings:
         errors.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     classes = results.classification["class"].value_counts()

@@ -11,7 +11,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sibkit import spreadsheet
 from sibkit.report.charts import findings_chart, heatmap, theme_charts
-from sibkit.report.run import StudyResults, as_tables
+from sibkit.report.run import (
+    StudyResults,
+    as_tables,
+    detectable_sentence,
+    evidence_statement,
+    is_exploratory,
+    record_only_cases,
+)
 
 
 def _number(value: object, digits: int = 2) -> str:
@@ -28,11 +35,21 @@ def _percent(value: object) -> str:
     return f"{100 * float(value):.0f}%"  # type: ignore[arg-type]
 
 
+def _signed(value: object, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):+.{digits}f}"  # type: ignore[arg-type]
+
+
+RECORD_ONLY_MARK = "†"
+
+
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("sibkit.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _number
     env.filters["pct"] = _percent
+    env.filters["signed"] = _signed
     return env
 
 
@@ -49,7 +66,8 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
     charts = {"findings": findings_chart(results.findings, names),
               "themes": theme_charts(results.findings.sort_values("theme"), names)}
     if order:
-        charts["heatmap"] = heatmap(results.matrix[results.matrix["case_id"].isin(order)], names, order, classes)
+        charts["heatmap"] = heatmap(results.matrix[results.matrix["case_id"].isin(order)], names, order, classes,
+                                    marked=set(record_only_cases(results)), mark=RECORD_ONLY_MARK)
     for name, png in charts.items():
         (folder / f"{name}.png").write_bytes(png)
     tables = as_tables(results)
@@ -57,18 +75,49 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
         spreadsheet.to_csv(table, folder / f"{name}.csv")
     spreadsheet.write_xlsx(tables, folder / "report.xlsx")
     _fix_xlsx_dates(folder / "report.xlsx")
+    ordered = results.findings.sort_values("difference_pp", ascending=False)
+    family = ordered["family"] if "family" in ordered.columns else pd.Series("primary", index=ordered.index)
+    kinds = results.evidence_kinds
+    evidence_total = {column: int(kinds[column].sum()) if len(kinds) else 0 for column in ("listed", "held", "coded")}
+    evidence_total["held_records"] = int(kinds.loc[kinds["kind"] == "INDIGO record", "held"].sum()) if len(kinds) else 0
+    corpus = results.corpus.merge(results.evidence_cases, on="case_id", how="left") if len(results.evidence_cases) \
+        else results.corpus.assign(listed=0, held=0, coded=0, coded_indigo_record=0)
+    scenario_labels, scenario_cells = _scenarios(results.sensitivity)
     html = environment().get_template("report.html.j2").render(
         r=results, names=names, charts={k: _data_uri(v) for k, v in charts.items()}, stamp=stamp,
-        findings=results.findings.sort_values("difference_pp", ascending=False).to_dict("records"),
+        statement=evidence_statement(results), exploratory=is_exploratory(results),
+        record_only=set(record_only_cases(results)), mark=RECORD_ONLY_MARK, detectable=detectable_sentence(results),
+        primary=ordered[family == "primary"].to_dict("records"),
+        secondary=ordered[family == "secondary"].to_dict("records"),
+        secondary_ids=set(ordered.loc[family == "secondary", "theme"]),
+        replication=results.replication.to_dict("records"), evidence_kinds=kinds.to_dict("records"),
+        citations=list(dict.fromkeys(zip(results.replication["source"], results.replication["claim"], strict=True))),
+        evidence_total=evidence_total, scenario_labels=scenario_labels, scenario_cells=scenario_cells,
         flow=results.flow.to_dict("records"), total=int(results.flow["in"].iloc[0]) if len(results.flow) else 0,
         classification=results.classification.to_dict("records"),
         examples=results.examples.to_dict("records") if len(results.examples) else [],
         sensitivity=results.survivors.to_dict("records"), limitations=results.limitations,
-        inputs=results.inputs.to_dict("records"), corpus=results.corpus.to_dict("records"),
+        inputs=results.inputs.to_dict("records"), corpus=corpus.to_dict("records"),
         reviewed_cases=set(results.counts.loc[results.counts["reviewed"].astype(bool), "case_id"]),
         n_classes=results.classification["class"].value_counts().to_dict(),
         agreement=results.agreement.to_dict("records"))
     (folder / "report.html").write_text(html, encoding="utf-8")
+
+
+def _scenarios(table: pd.DataFrame) -> tuple[list[str], dict[tuple[str, str], dict[str, object]]]:
+    """Scenario column labels (tolerance x presence rule) and each theme's cell in them."""
+    if table.empty:
+        return [], {}
+    labels: list[str] = []
+    cells: dict[tuple[str, str], dict[str, object]] = {}
+    several_indices = "index" in table.columns and table["index"].nunique() > 1
+    for row in table.to_dict("records"):
+        index = f"{row['index']} index, " if several_indices else ""
+        label = f"tolerance {100 * row['tolerance']:.0f}%, {index}{row['presence']}"
+        if label not in labels:
+            labels.append(label)
+        cells[(row["theme"], label)] = row
+    return labels, cells
 
 
 def _fix_xlsx_dates(path: Path) -> None:

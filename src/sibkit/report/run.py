@@ -17,12 +17,26 @@ from typing import Any
 import pandas as pd
 
 from sibkit import __version__
-from sibkit.analysis import Settings, associate, average_relative_difference, compare, sensitivity
+from sibkit.analysis import (
+    Settings,
+    associate,
+    compare,
+    detectable_difference,
+    expand_themes,
+    overall_relative_association,
+    replication_table,
+    sensitivity,
+    small_group_warnings,
+    with_families,
+)
 from sibkit.coding import case_theme_counts, code_documents, kwic, study_codebook
 from sibkit.corpus import (
     add_indigo_records,
     add_paths,
     corpus_status,
+    evidence_by_case,
+    evidence_by_kind,
+    evidence_table,
     held_document_keys,
     linked_documents,
     min_documents,
@@ -32,6 +46,7 @@ from sibkit.indigo import Dataset
 from sibkit.outcomes import INSUFFICIENT, classify_study
 from sibkit.outcomes.overrides import override_passages
 from sibkit.study import Study, select
+from sibkit.study.selection import reading_list
 
 
 @dataclass
@@ -50,12 +65,19 @@ class StudyResults:
     counts: pd.DataFrame
     matrix: pd.DataFrame
     findings: pd.DataFrame
-    average_relative_difference: float
+    overall: dict[str, float]
     sensitivity: pd.DataFrame
     survivors: pd.DataFrame
     examples: pd.DataFrame
     themes: pd.DataFrame
     inputs: pd.DataFrame
+    evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    evidence_cases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    evidence_kinds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replication: pd.DataFrame = field(default_factory=pd.DataFrame)
+    detectable: pd.DataFrame = field(default_factory=pd.DataFrame)
+    primary_themes: list[str] = field(default_factory=list)
+    group_warnings: list[str] = field(default_factory=list)
     limitations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -102,23 +124,35 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     classes = classification.cases.set_index("case_id")["class"]
     say("Comparing groups")
     themes = [t for t in codebook.themes if t.terms]
-    counts = case_theme_counts(store, selection.selected, [t.id for t in themes])
+    counts = case_theme_counts(store, selection.selected, [t.id for t in themes], count_negated=study.count_negated)
     matrix = associate(counts, study.analysis.presence)
     settings = Settings(study.analysis.seed, study.analysis.permutations, study.analysis.bootstrap)
-    findings = compare(matrix, classes, settings)
+    parents = {t.id: t.parent for t in codebook.themes}
+    named = [*(study.analysis.primary_themes or []), *(t for p in study.analysis.published for t in p.themes)]
+    study_warnings = [f"analysis: theme {theme!r} is not in the {codebook.name} codebook; left out"
+                      for theme in dict.fromkeys(named) if theme not in parents]
+    primary = [t for t in expand_themes(study.analysis.primary_themes or [t.id for t in themes], parents)
+               if t in {theme.id for theme in themes}]
+    findings = with_families(compare(matrix, classes, settings), primary)
+    overall = overall_relative_association(matrix, classes, primary, settings.bootstrap, settings.seed)
+    n_successful, n_struggling = int(overall["n_successful"]), int(overall["n_struggling"])
+    detectable = pd.DataFrame([(baseline, *detectable_difference(n_successful, n_struggling, baseline))
+                               for baseline in (0.2, 0.5)], columns=["struggling_share", "detectable_pp", "method"])
+    replication = replication_table(findings, study.analysis.published, parents, overall)
     presences = [study.analysis.presence, *study.analysis.alternative_presence]
     sens_table, survivors = sensitivity(counts, classification.sensitivity, presences, settings,
                                         index=study.outcomes.index)
     corpus = corpus_status(store, selection.selected, min_documents(study))
     documents = linked_documents(store)
     documents = documents[documents["case_id"].isin(selection.selected)].reset_index(drop=True)
+    evidence = evidence_table(store, reading_list(dataset), selection.selected)
     examples = _examples(kwic(store, width=70), [t.id for t in themes])
     theme_table = pd.DataFrame([(t.id, t.name, t.parent or "", t.definition, len(t.terms)) for t in codebook.themes],
                                columns=["theme", "name", "parent", "definition", "terms"])
     inputs = pd.DataFrame([
         ("study file", str(study.path.name), study.content_hash()),
         ("INDIGO dataset", str(study.data or "local copy"), dataset_hash(dataset)),
-        ("codebook", f"{codebook.name} {codebook.version}", codebook.hash()),
+        ("codebook", f"{codebook.name} version {codebook.version}", codebook.hash()),
         ("documents", f"{len(documents['document_id'].unique())} documents", _frame_hash(documents)),
         ("references and review decisions", f"{int(counts['references'].sum())} references",
          _frame_hash(counts)),
@@ -129,9 +163,12 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         classification=classification.cases, metrics=classification.metrics,
         class_sensitivity=classification.sensitivity if classification.sensitivity is not None else pd.DataFrame(),
         corpus=corpus, documents=documents, counts=counts, matrix=matrix, findings=findings,
-        average_relative_difference=average_relative_difference(findings), sensitivity=sens_table,
-        survivors=survivors, examples=examples, themes=theme_table, inputs=inputs,
-        warnings=list(classification.warnings))
+        overall=overall, sensitivity=sens_table, survivors=survivors, examples=examples, themes=theme_table,
+        inputs=inputs, evidence=evidence, evidence_cases=evidence_by_case(evidence, selection.selected),
+        evidence_kinds=evidence_by_kind(evidence), replication=replication, detectable=detectable,
+        primary_themes=primary, group_warnings=small_group_warnings(n_successful, n_struggling),
+        warnings=[*classification.warnings, *study_warnings])
+    results.warnings += results.group_warnings
     results.qca, results.qca_note = _qca(study, counts, classes)
     results.override_passages, notes = override_passages(store, classification.cases)
     results.warnings += notes
@@ -186,11 +223,83 @@ def _limitations(results: StudyResults) -> list[str]:
     if groups is not None:
         notes.append(f"The comparison has {int(groups['n_successful'])} successful and {int(groups['n_struggling'])} "
                      "struggling cases: differences of one or two cases move shares by many percentage points; "
-                     "read intervals and q-values, not p-values alone.")
+                     "read intervals and q-values, not p-values alone. " + detectable_sentence(results))
     overridden = int(results.classification["overridden"].sum())
     if overridden:
         notes.append(f"{overridden} classifications come from manual overrides.")
     return notes
+
+
+def record_only_cases(results: StudyResults) -> list[str]:
+    """Selected cases whose coded evidence is their INDIGO record alone."""
+    table = results.evidence_cases
+    return [] if table.empty else list(table.loc[table["record_only"], "case_id"])
+
+
+def is_exploratory(results: StudyResults) -> bool:
+    """Most cases are coded from their INDIGO record alone (a database description)."""
+    return 2 * len(record_only_cases(results)) > len(results.selected)
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def evidence_statement(results: StudyResults) -> str:
+    """The evidence base in numbers, one paragraph: what was coded, listed and held, the groups."""
+    kinds = results.evidence_kinds
+    cases = len(results.selected)
+    coded = int(kinds["coded"].sum()) if len(kinds) else 0
+    listed = int(kinds["listed"].sum()) if len(kinds) else 0
+    held_listed = int(kinds.loc[kinds["kind"] != "INDIGO record", "held"].sum()) if len(kinds) else 0
+    parts = []
+    for row in kinds.to_dict("records") if len(kinds) else []:
+        if row["coded"]:
+            name = "INDIGO record" if row["kind"] == "INDIGO record" else row["kind"]
+            parts.append(_plural(int(row["coded"]), name, "INDIGO records" if name == "INDIGO record" else None))
+    words = _record_words(results)
+    text = (f"This report rests on {_plural(coded, 'coded document')} for {_plural(cases, 'case')}"
+            + (f": {', '.join(parts)}" if parts else "") + (f" ({words})" if words else "") + ". ")
+    listed_parts = [f"{int(r['listed']):,} {r['kind']}" for r in kinds.to_dict("records") if r["listed"]] \
+        if len(kinds) else []
+    text += (f"INDIGO lists {_plural(listed, 'document')} for these cases"
+             + (f" ({', '.join(listed_parts)})" if listed_parts else "")
+             + f"; the study's corpus holds {_plural(held_listed, 'document')} besides the INDIGO records. ")
+    only = len(record_only_cases(results))
+    text += f"{only} of {cases} cases are coded from their INDIGO record alone. "
+    n_s, n_t = int(results.overall.get("n_successful", 0)), int(results.overall.get("n_struggling", 0))
+    left_out = cases - n_s - n_t
+    text += (f"The comparison has {n_s} successful and {n_t} struggling cases"
+             + (f" ({left_out} with insufficient outcome data left out)." if left_out else "."))
+    return text
+
+
+def _record_words(results: StudyResults) -> str:
+    documents = results.documents
+    if documents.empty:
+        return ""
+    records = documents[(documents["doc_type"] == "indigo_record") & (documents["status"] == "ok")]
+    records = records.drop_duplicates("document_id")
+    if records.empty:
+        return ""
+    words = records["words"].astype(int)
+    return (f"database descriptions of {int(words.min()):,}-{int(words.max()):,} words, "
+            f"median {int(words.median()):,}")
+
+
+def detectable_sentence(results: StudyResults) -> str:
+    """The minimum detectable difference for the group sizes, in words."""
+    if results.detectable.empty:
+        return ""
+    parts = []
+    for row in results.detectable.to_dict("records"):
+        share = f"{100 * row['struggling_share']:.0f}%"
+        value = row["detectable_pp"]
+        parts.append(f"{value:.1f} percentage points when {share} of struggling cases show a practice" if value == value
+                     else f"no difference short of 100% when {share} of struggling cases show it")
+    method = results.detectable["method"].iloc[0]
+    return ("With these group sizes, the smallest difference Fisher's test detects with 80% power at α 0.05 "
+            f"({method} power) is " + "; and ".join(parts) + ".")
 
 
 def timestamp() -> str:
@@ -212,12 +321,23 @@ def write_report(results: StudyResults, folder: Path | None = None) -> Path:
 def as_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
     """Every table of the report, by file name."""
     flow = results.flow.assign(excluded_ids=results.flow["excluded_ids"].map(" ".join))
+    only = set(record_only_cases(results))
+
+    def marked(table: pd.DataFrame) -> pd.DataFrame:
+        if "case_id" not in table.columns:
+            return table
+        return table.assign(record_only=table["case_id"].isin(only))
+
     return {
-        "selection_flow": flow, "selection": results.selection, "classification": results.classification,
+        "selection_flow": flow, "selection": results.selection, "classification": marked(results.classification),
         "outcome_metrics_evidence": results.metrics, "classification_sensitivity": results.class_sensitivity,
-        "corpus": results.corpus, "documents": results.documents, "case_theme_matrix": results.matrix,
-        "findings": results.findings, "sensitivity": results.sensitivity, "sensitivity_summary": results.survivors,
-        "examples": results.examples, "themes": results.themes, "inputs": results.inputs,
+        "corpus": marked(results.corpus), "documents": results.documents,
+        "case_theme_matrix": marked(results.matrix), "findings": results.findings,
+        "replication": results.replication, "detectable_difference": results.detectable,
+        "sensitivity": results.sensitivity, "sensitivity_summary": results.survivors,
+        "evidence": results.evidence, "evidence_by_case": results.evidence_cases,
+        "evidence_by_kind": results.evidence_kinds, "examples": results.examples, "themes": results.themes,
+        "inputs": results.inputs,
         **({"agreement": results.agreement} if len(results.agreement) else {}),
         **({"qca_truth_table": results.qca.truth_table, "qca_solutions": results.qca.solutions,
             "qca_terms": results.qca.terms, "qca_necessity": results.qca.necessity} if results.qca is not None else {}),
@@ -227,4 +347,4 @@ def as_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
 def summary(results: StudyResults) -> dict[str, Any]:
     classes = results.classification["class"].value_counts().to_dict()
     return {"selected": len(results.selected), "classes": classes,
-            "average_relative_difference": results.average_relative_difference}
+            "overall_relative_association": results.overall.get("value"), "exploratory": is_exploratory(results)}

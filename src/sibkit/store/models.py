@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 DOCUMENT_TYPES = ("evaluation", "review", "commentary", "article", "indigo_record", "other")
@@ -63,6 +64,10 @@ class FetchAttempt(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"), nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: how the URL was reached: ``listed`` (INDIGO's reading list), ``attachment`` (linked from the
+    #: landing page ``source_url``) or ``archive`` (the web archive copy of the live ``source_url``)
+    relation: Mapped[str] = mapped_column(String(12), default="listed", server_default="listed")
+    source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Reference(Base):
@@ -82,6 +87,8 @@ class Reference(Base):
     origin: Mapped[str] = mapped_column(String(10), default="auto")
     codebook_hash: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # the hit lies in a negated clause ("no evidence of co-production"): stored, not counted by default
+    negated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     selection_guid: Mapped[str | None] = mapped_column(String(38), nullable=True)  # REFI-QDA, when imported
     coding_guid: Mapped[str | None] = mapped_column(String(38), nullable=True)
 

@@ -106,10 +106,38 @@ class Outcomes(Strict):
         return value
 
 
+class FetchPolicy(Strict):
+    """How ``sibkit corpus fetch`` gathers the reading list (command-line options override)."""
+
+    delay: float = Field(default=1.0, ge=0)          # seconds between requests to one host (or robots' Crawl-delay)
+    timeout: float = Field(default=30.0, gt=0)       # overall seconds per download
+    max_mb: float = Field(default=100.0, gt=0)       # largest file
+    robots: bool = True                              # respect robots.txt
+    follow_attachments: bool = True                  # follow a landing page to its PDF/DOCX attachments
+    max_attachments: int = Field(default=20, ge=0)   # per landing page
+    asset_hosts: dict[str, list[str]] = Field(default_factory=dict)  # landing site -> hosts of its files
+    login_hosts: list[str] = Field(default_factory=list)             # login-only: marked "not public" unfetched
+    allow_private: bool = False                      # also loopback, private and link-local addresses
+    allow_networks: list[str] = Field(default_factory=list)          # or just these networks, e.g. 127.0.0.1/32
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an IP network (e.g. 127.0.0.1/32)") from None
+        return value
+
+
 class Corpus(Strict):
     database: str | None = None
     folder: str = "corpus"
     indigo_records: bool = True
+    fetch: FetchPolicy = Field(default_factory=FetchPolicy)
 
 
 class Presence(Strict):
@@ -130,6 +158,44 @@ class Presence(Strict):
         return f">= {self.min_rate:g} references per 10,000 words"
 
 
+class Range(Strict):
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.low > self.high:
+            raise ValueError(f"'low' ({self.low:g}) is above 'high' ({self.high:g})")
+        return self
+
+
+class Published(Strict):
+    """A published result to set beside ours: a difference in percentage points (successful minus
+    struggling) for each of ``themes`` (a parent theme stands for its children), or an overall
+    relative association (how much less often struggling cases are associated, 0.2 = one fifth)."""
+
+    source: str = Field(min_length=1)
+    claim: str = ""
+    themes: list[str] = Field(default_factory=list)
+    difference_pp: Range | None = None
+    overall_relative_association: Range | None = None
+
+    @field_validator("difference_pp", "overall_relative_association", mode="before")
+    @classmethod
+    def _single_value(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {"low": value, "high": value}
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Published:
+        if (self.difference_pp is None) == (self.overall_relative_association is None):
+            raise ValueError("give exactly one of difference_pp or overall_relative_association")
+        if self.difference_pp is not None and not self.themes:
+            raise ValueError("difference_pp needs the themes it was published for")
+        return self
+
+
 class Analysis(Strict):
     presence: Presence = Field(default_factory=lambda: Presence(min_references=1))
     alternative_presence: list[Presence] = Field(
@@ -138,6 +204,8 @@ class Analysis(Strict):
     # upper bounds keep memory and time sane: each costs resamples x cases numbers per theme
     permutations: int = Field(default=9999, ge=99, le=100_000)
     bootstrap: int = Field(default=2000, ge=100, le=100_000)
+    primary_themes: list[str] | None = None  # theme ids (a parent stands for its children); None: all themes
+    published: list[Published] = Field(default_factory=list)
 
 
 class Anchors(Strict):
@@ -182,6 +250,9 @@ class Study(Strict):
     outcomes: Outcomes = Field(default_factory=Outcomes)
     corpus: Corpus = Field(default_factory=Corpus)
     codebook: str = "relational-sib"
+    # a hit in a negated clause ("no evidence of co-production") is stored and shown, but counts
+    # only when this is true
+    count_negated: bool = False
     analysis: Analysis = Field(default_factory=Analysis)
     qca: Qca = Field(default_factory=Qca)
     report: Report = Field(default_factory=Report)

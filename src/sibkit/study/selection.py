@@ -77,21 +77,26 @@ def _build_reading_list(dataset: Dataset) -> pd.DataFrame:
     rows = []
     for doc in dataset.documents.itertuples(index=False):
         url, title = _text(doc.url), _text(doc.title)
-        rows.append((doc.project_id, document_key(url, title), title, url, "documents"))
+        rows.append((doc.project_id, document_key(url, title), title, url, "documents", None, None))
     for src in dataset.sources.itertuples(index=False):
         name = _text(src.name)
-        url = _text(src.url) or find_url(name) or _text(src.archive_url)
-        rows.append((src.project_id, document_key(url, name), name, url, "sources"))
-    frame = pd.DataFrame(rows, columns=["case_id", "key", "title", "url", "listed_in"])
+        archive = _text(src.archive_url)
+        url = _text(src.url) or find_url(name) or archive
+        rows.append((src.project_id, document_key(url, name), name, url, "sources", _text(src.type),
+                     archive if archive != url else None))
+    frame = pd.DataFrame(rows, columns=["case_id", "key", "title", "url", "listed_in", "source_type", "archive_url"])
     frame = frame.dropna(subset=["key"])
     grouped = frame.groupby(["case_id", "key"], sort=False).agg(
         title=("title", "first"), url=("url", "first"),
-        listed_in=("listed_in", lambda s: "+".join(sorted(set(s))))).reset_index()
+        listed_in=("listed_in", lambda s: "+".join(sorted(set(s)))), source_type=("source_type", "first"),
+        archive_url=("archive_url", "first"),
+    ).reset_index()
     return grouped
 
 
 def distinct_documents(dataset: Dataset, project_id: str) -> pd.DataFrame:
-    """The candidate reading list of one case: key, title, url, listed_in."""
+    """The candidate reading list of one case: key, title, url, listed_in, source_type (INDIGO's),
+    archive_url (a web archive copy, when INDIGO gives one besides the live URL)."""
     frame = reading_list(dataset)
     return frame[frame["case_id"] == project_id].drop(columns="case_id").reset_index(drop=True)
 

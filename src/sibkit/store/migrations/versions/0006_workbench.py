@@ -1,14 +1,14 @@
 """Review workbench: the decision each decision follows, accounts, browser sessions, settings.
 
 Revision ID: workbench
-Revises: interop (chained after main's REFI-QDA tables)
+Revises: fetch_relations (chained after the migrations on main)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "workbench"
-down_revision = "interop"
+down_revision = "fetch_relations"
 branch_labels = None
 depends_on = None
 

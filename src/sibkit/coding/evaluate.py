@@ -1,0 +1,166 @@
+"""Measure a codebook against passages a person has labelled: precision, recall and F1 per theme.
+
+A labelled file (CSV, TSV or XLSX) has one passage per row: a ``text`` column and a ``themes``
+column with zero or more theme ids separated by ``;`` (or ``,``). Optional columns: ``id``
+(defaults to the row number), ``split`` (e.g. dev / test; ``split=`` picks rows), and any others,
+which are ignored. A theme *fires* on a passage when the codebook finds at least one counted hit
+of it there (hits in a negated clause do not count unless ``count_negated``). Only themes with
+terms are measured; a label naming a theme the codebook lacks is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sibkit.coding.codebook import Codebook
+from sibkit.coding.matcher import compile_codebook
+from sibkit.errors import SibkitError
+
+_LABEL_SEPARATOR = re.compile(r"[;,]")
+THEME_COLUMNS = ["theme", "passages", "fired", "true_pos", "false_pos", "misses", "precision", "recall", "f1"]
+
+
+@dataclass
+class Evaluation:
+    """The result of :func:`evaluate_codebook`.
+
+    themes: one row per theme (columns in ``THEME_COLUMNS``); precision is NaN when the theme
+    never fired, recall NaN when no passage carries it. averages: micro (pooled counts) and macro
+    (mean over themes, NaN values left out) precision, recall and F1. confusion: fired theme,
+    the labels of the passage it fired on wrongly (``(none)`` for an unlabelled passage), count.
+    details: every miss and false alarm with the passage and the term that fired.
+    """
+
+    codebook: str
+    passages: int
+    labelled_passages: int
+    themes: pd.DataFrame
+    averages: pd.DataFrame
+    confusion: pd.DataFrame
+    details: pd.DataFrame
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.codebook} on {self.passages} passages ({self.labelled_passages} with at least one label, "
+                f"{self.passages - self.labelled_passages} with none)")
+
+
+def read_labelled(path: Path) -> pd.DataFrame:
+    """A labelled file as a DataFrame with columns id, split, text, themes (a tuple of ids)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        elif suffix == ".tsv":
+            raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        elif suffix == ".xlsx":
+            raw = pd.read_excel(path, dtype=str, keep_default_na=False)
+        else:
+            raise SibkitError(f"{path}: a labelled file is .csv, .tsv or .xlsx")
+    except FileNotFoundError:
+        raise SibkitError(f"{path}: no such file") from None
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise SibkitError(f"{path}: cannot read the labelled passages ({exc})") from None
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    for needed in ("text", "themes"):
+        if needed not in raw.columns:
+            raise SibkitError(f"{path}: no {needed!r} column (found: {', '.join(raw.columns)})")
+    ids = raw["id"] if "id" in raw.columns else pd.Series([str(i + 2) for i in range(len(raw))])
+    splits = raw["split"] if "split" in raw.columns else pd.Series([""] * len(raw))
+    return pd.DataFrame({
+        "id": ids.astype(str).str.strip().values,
+        "split": splits.astype(str).str.strip().str.lower().values,
+        "text": raw["text"].astype(str).values,
+        "themes": [parse_labels(v) for v in raw["themes"]],
+    })
+
+
+def parse_labels(value: object) -> tuple[str, ...]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ()
+    return tuple(sorted({part.strip() for part in _LABEL_SEPARATOR.split(str(value)) if part.strip()}))
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else math.nan
+
+
+def _f1(precision: float, recall: float) -> float:
+    if math.isnan(precision) or math.isnan(recall) or precision + recall == 0:
+        return math.nan if math.isnan(precision) or math.isnan(recall) else 0.0
+    return 2 * precision * recall / (precision + recall)
+
+
+def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *, split: str | None = None,
+                      count_negated: bool = False) -> Evaluation:
+    """Run the codebook over every labelled passage and compare what fires with the labels."""
+    frame = labelled if isinstance(labelled, pd.DataFrame) else read_labelled(Path(labelled))
+    if split:
+        frame = frame[frame["split"] == split.lower()]
+        if frame.empty:
+            raise SibkitError(f"no passage has split {split!r}")
+    measured = [t.id for t in codebook.themes if t.terms]
+    known = set(measured)
+    problems: list[str] = []
+    compiled = compile_codebook(codebook)
+    tp = dict.fromkeys(measured, 0)
+    fp = dict.fromkeys(measured, 0)
+    fn = dict.fromkeys(measured, 0)
+    support = dict.fromkeys(measured, 0)
+    fired_count = dict.fromkeys(measured, 0)
+    confusion: dict[tuple[str, str], int] = {}
+    details = []
+    labelled_passages = 0
+    for passage_id, text, labels in zip(frame["id"], frame["text"], frame["themes"], strict=True):
+        unknown = [label for label in labels if label not in known]
+        for label in unknown:
+            problems.append(f"passage {passage_id}: label {label!r} is not a theme with terms in {codebook.name}; "
+                            "skipped")
+        labels = tuple(label for label in labels if label in known)
+        labelled_passages += bool(labels)
+        fired: dict[str, list[str]] = {}
+        for hit in compiled.match(text):
+            if hit.negated and not count_negated:
+                continue
+            terms = fired.setdefault(hit.theme, [])
+            if hit.term not in terms:
+                terms.append(hit.term)
+        for theme in measured:
+            on, wanted = theme in fired, theme in labels
+            support[theme] += wanted
+            fired_count[theme] += on
+            if on and wanted:
+                tp[theme] += 1
+            elif on:
+                fp[theme] += 1
+                key = (theme, "; ".join(labels) or "(none)")
+                confusion[key] = confusion.get(key, 0) + 1
+                details.append((passage_id, theme, "false alarm", "; ".join(fired[theme]), "; ".join(labels), text))
+            elif wanted:
+                fn[theme] += 1
+                details.append((passage_id, theme, "miss", "", "; ".join(labels), text))
+    rows = []
+    for theme in measured:
+        precision = _ratio(tp[theme], tp[theme] + fp[theme])
+        recall = _ratio(tp[theme], tp[theme] + fn[theme])
+        rows.append((theme, support[theme], fired_count[theme], tp[theme], fp[theme], fn[theme], precision, recall,
+                     _f1(precision, recall)))
+    themes = pd.DataFrame(rows, columns=THEME_COLUMNS)
+    total_tp, total_fp, total_fn = sum(tp.values()), sum(fp.values()), sum(fn.values())
+    micro_p, micro_r = _ratio(total_tp, total_tp + total_fp), _ratio(total_tp, total_tp + total_fn)
+    averages = pd.DataFrame([
+        ("micro", micro_p, micro_r, _f1(micro_p, micro_r)),
+        ("macro", themes["precision"].mean(), themes["recall"].mean(), themes["f1"].mean()),
+    ], columns=["average", "precision", "recall", "f1"])
+    confusion_frame = pd.DataFrame([(fired_theme, labels, count) for (fired_theme, labels), count in
+                                    sorted(confusion.items(), key=lambda kv: (-kv[1], kv[0]))],
+                                   columns=["fired", "labelled", "passages"])
+    details_frame = pd.DataFrame(details, columns=["id", "theme", "kind", "fired_terms", "labels", "text"])
+    return Evaluation(codebook=f"{codebook.name} {codebook.version}", passages=len(frame),
+                      labelled_passages=labelled_passages, themes=themes, averages=averages,
+                      confusion=confusion_frame, details=details_frame, problems=problems)

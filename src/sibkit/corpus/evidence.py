@@ -1,0 +1,132 @@
+"""What the evidence is: per case and kind of document, how many are *listed* (INDIGO's reading
+list), *held* (readable in the study's corpus) and *coded* (coded with the codebook).
+
+Kinds are read from what is known: a held document's declared type; otherwise INDIGO's source type,
+then words of the title and the address (``evaluation``, ``case study``, GOV.UK / Contracts Finder
+notices, ...). Each case's INDIGO record is a kind of its own ("INDIGO record"): a database
+description, not an evaluation document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import pandas as pd
+from sqlalchemy import select
+
+from sibkit.corpus.status import linked_documents
+from sibkit.store import CodingState, Store
+
+INDIGO_RECORD = "INDIGO record"
+KINDS = ("evaluation", "case study", "review", "report", "article", "commentary", "news or blog", "contract or notice",
+         "web page", "correspondence", "project update", INDIGO_RECORD, "other")
+_DECLARED = {"evaluation": "evaluation", "review": "review", "commentary": "commentary", "article": "article",
+             "indigo_record": INDIGO_RECORD}
+_SOURCE_TYPES = {"evaluation report": "evaluation", "report": "report", "press release": "news or blog",
+                 "news piece": "news or blog", "contract": "contract or notice", "website": "web page",
+                 "email correspondence": "correspondence"}
+_WORDS = [
+    (re.compile(r"\bevaluat", re.IGNORECASE), "evaluation"),
+    (re.compile(r"\bcase[ -]?stud", re.IGNORECASE), "case study"),
+    (re.compile(r"\b(review|lessons learn)", re.IGNORECASE), "review"),
+    (re.compile(r"\b(blog|news|press release)", re.IGNORECASE), "news or blog"),
+    (re.compile(r"\b(contract|tender|notice)\b", re.IGNORECASE), "contract or notice"),
+    (re.compile(r"\b(report|memorandum)\b", re.IGNORECASE), "report"),
+    (re.compile(r"\b(journal|article)\b", re.IGNORECASE), "article"),
+    (re.compile(r"\b(e-?mail|correspondence|exchange with)\b", re.IGNORECASE), "correspondence"),
+    (re.compile(r"\b(updates?|hack and learn|requested changes)\b", re.IGNORECASE), "project update"),
+    (re.compile(r"\bwebsite\b", re.IGNORECASE), "web page"),
+]
+
+
+def document_kind(title: str | None, url: str | None = None, source_type: str | None = None,
+                  declared: str | None = None) -> str:
+    """The kind of a listed or held document (one of ``KINDS``)."""
+    if declared in _DECLARED:
+        return _DECLARED[declared]
+    if source_type and source_type.strip().casefold() in _SOURCE_TYPES:
+        kind = _SOURCE_TYPES[source_type.strip().casefold()]
+        if kind not in ("web page", "report"):
+            return kind
+    path = urlsplit(url or "").path.casefold() if url else ""
+    host = (urlsplit(url).hostname or "") if url else ""
+    if "case-stud" in path:
+        return "case study"
+    if "contractsfinder" in host or "find-tender" in host:
+        return "contract or notice"
+    for pattern, kind in _WORDS:
+        if pattern.search(title or "") or pattern.search(path):
+            return kind
+    if source_type and source_type.strip().casefold() in _SOURCE_TYPES:
+        return _SOURCE_TYPES[source_type.strip().casefold()]
+    return "web page" if url and not path.endswith((".pdf", ".docx", ".doc")) else "other"
+
+
+def coded_document_ids(store: Store) -> set[int]:
+    """Documents coded with at least one theme."""
+    with store.session() as session:
+        return set(session.execute(select(CodingState.document_id).distinct()).scalars())
+
+
+def evidence_table(store: Store, listed: pd.DataFrame, case_ids: Sequence[str]) -> pd.DataFrame:
+    """Long table case_id, kind, listed, held, coded (only rows with a non-zero count).
+
+    ``listed``: the reading list (case_id, title, url, source_type), e.g.
+    ``sibkit.study.selection.reading_list(dataset)``."""
+    wanted = list(case_ids)
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+
+    def bump(case_id: str, kind: str, column: str) -> None:
+        counts.setdefault((case_id, kind), {"listed": 0, "held": 0, "coded": 0})[column] += 1
+
+    own = listed[listed["case_id"].isin(wanted)]
+    for row in own.to_dict("records"):
+        bump(row["case_id"], document_kind(_text(row.get("title")), _text(row.get("url")),
+                                           _text(row.get("source_type"))), "listed")
+    coded = coded_document_ids(store)
+    links = linked_documents(store)
+    links = links[links["case_id"].isin(wanted) & (links["status"] == "ok")]
+    for row in links.to_dict("records"):
+        origin = str(row["origin"] or "")
+        kind = document_kind(row["title"], origin if origin.startswith(("http://", "https://")) else None,
+                             declared=row["doc_type"])
+        bump(row["case_id"], kind, "held")
+        if int(row["document_id"]) in coded:
+            bump(row["case_id"], kind, "coded")
+    order = {case_id: i for i, case_id in enumerate(wanted)}
+    rows = [{"case_id": case_id, "kind": kind, **values} for (case_id, kind), values in counts.items()]
+    table = pd.DataFrame(rows, columns=["case_id", "kind", "listed", "held", "coded"])
+    if table.empty:
+        return table
+    table["_case"] = table["case_id"].map(order)
+    table["_kind"] = table["kind"].map({k: i for i, k in enumerate(KINDS)})
+    return table.sort_values(["_case", "_kind"]).drop(columns=["_case", "_kind"]).reset_index(drop=True)
+
+
+def evidence_by_case(table: pd.DataFrame, case_ids: Sequence[str]) -> pd.DataFrame:
+    """Per case: listed, held, coded in all; coded INDIGO records; coded documents other than the record;
+    ``record_only`` when the record is all that was coded for the case."""
+    rows = []
+    for case_id in case_ids:
+        own = table[table["case_id"] == case_id]
+        record = own[own["kind"] == INDIGO_RECORD]
+        coded_other = int(own.loc[own["kind"] != INDIGO_RECORD, "coded"].sum())
+        rows.append({"case_id": case_id, "listed": int(own["listed"].sum()), "held": int(own["held"].sum()),
+                     "coded": int(own["coded"].sum()), "coded_indigo_record": int(record["coded"].sum()),
+                     "coded_documents": coded_other, "record_only": coded_other == 0})
+    return pd.DataFrame(rows, columns=["case_id", "listed", "held", "coded", "coded_indigo_record", "coded_documents",
+                                       "record_only"])
+
+
+def evidence_by_kind(table: pd.DataFrame) -> pd.DataFrame:
+    """Totals over cases per kind (a document serving two cases counts for each)."""
+    if table.empty:
+        return pd.DataFrame(columns=["kind", "listed", "held", "coded"])
+    totals = table.groupby("kind")[["listed", "held", "coded"]].sum()
+    return totals.reindex([k for k in KINDS if k in totals.index]).reset_index()
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)

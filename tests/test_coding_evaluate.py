@@ -1,0 +1,137 @@
+"""``sibkit codebook evaluate``: per-theme precision and recall on labelled passages, worked out by hand."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from sibkit.coding import evaluate_codebook, parse_codebook, read_labelled
+from sibkit.errors import SibkitError
+
+CODEBOOK = """
+name: tiny
+version: "3"
+themes:
+  - id: parent
+    name: Parent (no terms, not measured)
+  - id: a
+    name: A
+    parent: parent
+    terms: [alpha]
+  - id: b
+    name: B
+    terms: [beta]
+"""
+# id, text, labels
+PASSAGES = [
+    ("1", "Alpha here.", "a"),               # a fires, right
+    ("2", "Beta and alpha.", "a"),           # a right; b fires on a passage labelled a only
+    ("3", "Nothing to find.", "b"),          # b missed
+    ("4", "beta", "b"),                      # b right
+    ("5", "There was no alpha at all.", ""),  # a fires only in a negated clause: not counted by default
+    ("6", "alpha", "a; b"),                  # a right, b missed
+    ("7", "gamma", "zzz"),                   # an unknown label: reported, skipped
+]
+
+
+def write_csv(path: Path, sep: str = ",") -> Path:
+    pd.DataFrame(PASSAGES, columns=["id", "text", "themes"]).to_csv(path, index=False, sep=sep)
+    return path
+
+
+def test_figures_worked_out_by_hand(tmp_path: Path) -> None:
+    evaluation = evaluate_codebook(parse_codebook(CODEBOOK), write_csv(tmp_path / "l.csv"))
+    table = evaluation.themes.set_index("theme")
+    assert list(table.index) == ["a", "b"]  # the parent has no terms
+    # a: labelled on 1, 2, 6; fires on 1, 2, 6 (5 is negated) -> 3 right, 0 false, 0 missed
+    assert table.loc["a", ["passages", "fired", "true_pos", "false_pos", "misses"]].tolist() == [3, 3, 3, 0, 0]
+    assert table.loc["a", ["precision", "recall", "f1"]].tolist() == [1.0, 1.0, 1.0]
+    # b: labelled on 3, 4, 6; fires on 2, 4 -> 1 right (4), 1 false (2), 2 missed (3, 6)
+    assert table.loc["b", ["passages", "fired", "true_pos", "false_pos", "misses"]].tolist() == [3, 2, 1, 1, 2]
+    assert table.loc["b", "precision"] == 0.5
+    assert table.loc["b", "recall"] == pytest.approx(1 / 3)
+    assert table.loc["b", "f1"] == pytest.approx(0.4)  # 2 * 1/2 * 1/3 / (1/2 + 1/3)
+    averages = evaluation.averages.set_index("average")
+    # micro: 4 right, 1 false, 2 missed -> 4/5, 4/6, F1 8/11; macro: means of the two themes
+    assert averages.loc["micro"].tolist() == pytest.approx([0.8, 2 / 3, 8 / 11])
+    assert averages.loc["macro"].tolist() == pytest.approx([0.75, 2 / 3, 0.7])
+    assert evaluation.confusion.values.tolist() == [["b", "a", 1]]
+    assert evaluation.details[["id", "theme", "kind", "fired_terms"]].values.tolist() == [
+        ["2", "b", "false alarm", "beta"], ["3", "b", "miss", ""], ["6", "b", "miss", ""]]
+    assert (evaluation.passages, evaluation.labelled_passages) == (7, 5)
+    assert evaluation.codebook == "tiny 3"
+    assert evaluation.problems == ["passage 7: label 'zzz' is not a theme with terms in tiny; skipped"]
+
+
+def test_negated_hits_count_when_asked(tmp_path: Path) -> None:
+    evaluation = evaluate_codebook(parse_codebook(CODEBOOK), write_csv(tmp_path / "l.csv"), count_negated=True)
+    row = evaluation.themes.set_index("theme").loc["a"]
+    assert (row["false_pos"], row["precision"]) == (1, 0.75)
+    assert evaluation.confusion.values.tolist() == [["a", "(none)", 1], ["b", "a", 1]]
+
+
+def test_a_theme_that_never_fires_has_no_precision(tmp_path: Path) -> None:
+    path = tmp_path / "l.csv"
+    pd.DataFrame([("x", "b")], columns=["text", "themes"]).to_csv(path, index=False)
+    table = evaluate_codebook(parse_codebook(CODEBOOK), path).themes.set_index("theme")
+    assert math.isnan(table.loc["b", "precision"]) and table.loc["b", "recall"] == 0.0
+    assert math.isnan(table.loc["a", "recall"])  # no passage carries a
+
+
+def test_csv_tsv_and_xlsx_read_the_same(tmp_path: Path) -> None:
+    xlsx = tmp_path / "l.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["ID", "Text", "Themes", "split"])
+    for passage_id, text, labels in PASSAGES:
+        sheet.append([int(passage_id), text, labels or None, "dev"])
+    book.save(xlsx)
+    frames = [read_labelled(write_csv(tmp_path / "l.csv")), read_labelled(write_csv(tmp_path / "l.tsv", "\t")),
+              read_labelled(xlsx)]
+    for frame in frames:
+        assert frame["themes"].tolist() == [("a",), ("a",), ("b",), ("b",), (), ("a", "b"), ("zzz",)]
+        assert frame["id"].tolist() == [p[0] for p in PASSAGES]
+    assert frames[2]["split"].tolist() == ["dev"] * 7
+
+
+def test_split_and_bad_files(tmp_path: Path) -> None:
+    path = tmp_path / "l.csv"
+    pd.DataFrame([("1", "dev", "alpha", "a"), ("2", "test", "beta", "a")],
+                 columns=["id", "split", "text", "themes"]).to_csv(path, index=False)
+    codebook = parse_codebook(CODEBOOK)
+    assert evaluate_codebook(codebook, path, split="test").themes.set_index("theme").loc["a", "misses"] == 1
+    with pytest.raises(SibkitError, match="no passage has split 'other'"):
+        evaluate_codebook(codebook, path, split="other")
+    no_labels = tmp_path / "n.csv"
+    no_labels.write_text("text\nalpha\n", encoding="utf-8")
+    with pytest.raises(SibkitError, match=r"n\.csv: no 'themes' column"):
+        read_labelled(no_labels)
+    with pytest.raises(SibkitError, match=r"\.csv, \.tsv or \.xlsx"):
+        read_labelled(tmp_path / "l.txt")
+
+
+def test_cli_json_and_one_line_errors(tmp_path: Path) -> None:
+    (tmp_path / "tiny.yaml").write_text(CODEBOOK, encoding="utf-8")
+    path = write_csv(tmp_path / "l.csv")
+    done = subprocess.run([sys.executable, "-m", "sibkit", "codebook", "evaluate", str(tmp_path / "tiny.yaml"),
+                           str(path), "--json", "--details"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["codebook"] == "tiny 3"
+    assert [(t["theme"], t["true_pos"], t["false_pos"], t["misses"]) for t in payload["themes"]] == [
+        ("a", 3, 0, 0), ("b", 1, 1, 2)]
+    assert len(payload["details"]) == 3
+    assert "label 'zzz'" in done.stderr
+    text = subprocess.run([sys.executable, "-m", "sibkit", "codebook", "evaluate", str(tmp_path / "tiny.yaml"),
+                           str(path)], capture_output=True, text=True, timeout=120)
+    assert "tiny 3 on 7 passages (5 with at least one label, 2 with none)" in text.stdout
+    missing = subprocess.run([sys.executable, "-m", "sibkit", "codebook", "evaluate", str(tmp_path / "none.csv")],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and missing.stderr.strip().endswith("none.csv: no such file")
