@@ -41,6 +41,7 @@ def test_rejected_hits_are_not_counted_and_the_report_says_so(tmp_path: Path, in
         writer.writeheader()
         writer.writerows({**hit, "decision": "reject"} for hit in hits)
     _sibkit("review", "import", str(study), str(tmp_path / "review.csv"), "--coder", "tester")
+    _sibkit("review", "import", str(study), str(tmp_path / "review.csv"), "--coder", "second")  # agrees
 
     _sibkit("run", str(study))
     report = tmp_path / "report"
@@ -50,6 +51,10 @@ def test_rejected_hits_are_not_counted_and_the_report_says_so(tmp_path: Path, in
             assert row["reviewed"] == "True" and int(row["effective_references"]) == 0, row
             assert int(row["references"]) > 0 and row["associated"] == "False", row
     html = (report / "report.html").read_text(encoding="utf-8")
+    agreement = {row["theme"]: row for row in _rows(report / "agreement.csv")}
+    assert agreement["(all)"]["coders"] == "second, tester" and agreement["(all)"]["units"] == str(len(hits))
+    assert float(agreement["(all)"]["percent_agreement"]) == 1.0
+    assert "<h2>Agreement between coders</h2>" in html and "2 coders (second, tester)" in html
     corpus_section = html.split("<h2>Corpus</h2>", 1)[1]
     corpus_row = re.search(rf"<td>{REJECTED_CASE}(?: †)?</td>.*?</tr>", corpus_section, flags=re.DOTALL)
     assert corpus_row and "accepted references (reviewed)" in corpus_row.group(0)

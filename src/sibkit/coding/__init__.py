@@ -28,6 +28,7 @@ _EXPORTS = {
     "Hit": "matcher",
     "compile_codebook": "matcher",
     "match_text": "matcher",
+    "reliability": "agreement",
     "codebook_diff": "terms",
     "diff_summary": "terms",
     "term_table": "terms",

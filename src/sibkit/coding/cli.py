@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sibkit.cli_common import StudyArgument, console, errors, print_frame, print_json, progress
+from sibkit.cli_common import StudyArgument, console, errors, print_frame, print_json, progress, warn
 from sibkit.errors import SibkitError
 
 review_app = typer.Typer(no_args_is_help=True, help="Review automatic hits in a spreadsheet.")
@@ -108,6 +108,33 @@ def review_import_command(
                   f"{len(result.problems)} rows skipped", markup=False)
     if result.problems:
         raise typer.Exit(1)
+
+
+def reliability_command(
+    study_path: StudyArgument,
+    coders: Annotated[str | None, typer.Option("--coders", help="Comma-separated coders (default: all).")] = None,
+    theme: Annotated[str | None, typer.Option("--theme", help="Only this theme.")] = None,
+    unit: Annotated[str, typer.Option("--unit", help="reference, document or case.")] = "reference",
+    automatic: Annotated[bool, typer.Option("--automatic", help="Count the codebook as one more coder.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """How far coders agree: percent agreement, Cohen's and Fleiss' kappa, Krippendorff's alpha."""
+    from sibkit.coding.agreement import reliability
+    _, store = _store(study_path)
+    table = reliability(store, coders=coders.split(",") if coders else None, theme=theme, unit=unit,
+                        include_automatic=automatic)
+    if as_json:
+        print_json([{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+                    for row in table.to_dict("records")])
+        return
+    chosen = table["coders"].iloc[0].split(", ") if len(table) else []
+    rated = int(table["units"].iloc[-1]) if len(table) else 0
+    console.print(f"{len(chosen)} coders ({', '.join(chosen)}); {rated} {unit}s rated by two or more of them"
+                  + (f" (theme {theme})" if theme else "") + ". Cohen's kappa needs exactly two coders; Fleiss' kappa "
+                  "uses only the units every coder rated (fleiss_units).", markup=False, soft_wrap=True)
+    if rated < 30:
+        warn(f"only {rated} units: the coefficients are very uncertain")
+    print_frame(table.drop(columns=["unit", "coders"]).round(3), title=f"Agreement per theme ({unit}s)")
 
 
 @codebook_app.command("show")
@@ -237,5 +264,6 @@ def _records(frame):  # type: ignore[no-untyped-def]
 def register(app: typer.Typer) -> None:
     app.command("code")(code_command)
     app.command("kwic")(kwic_command)
+    app.command("reliability")(reliability_command)
     app.add_typer(review_app, name="review")
     app.add_typer(codebook_app, name="codebook")

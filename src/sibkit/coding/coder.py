@@ -126,12 +126,13 @@ def _decisions(store: Store) -> pd.DataFrame:
 def review_outcomes(store: Store) -> pd.DataFrame:
     """Per reviewed reference: the theme it counts for after review, or None when rejected.
 
-    Each coder's latest decision counts; across coders the most frequent outcome wins, and a tie
-    counts as rejected (conservative)."""
+    Each coder's latest decision counts ("clear", as an undo appends, withdraws it); across coders the
+    most frequent outcome wins, and a tie counts as rejected (conservative)."""
     decisions = _decisions(store)
     if decisions.empty:
         return pd.DataFrame(columns=["reference_id", "outcome_theme", "coders"])
     latest = decisions.sort_values(["decided_at", "id"]).groupby(["reference_id", "coder"]).tail(1)
+    latest = latest[latest["decision"] != "clear"]  # a coder who withdrew (undid) their decision has none
     rows = []
     for reference_id, group in latest.groupby("reference_id"):
         votes: dict[str | None, int] = {}

@@ -381,9 +381,13 @@ def _manual_reference(session, row: dict, themes: set[str], result: ImportResult
 
 
 def decision_log(source: Store | Study) -> pd.DataFrame:
-    """The whole review log, oldest first."""
+    """The whole review log, oldest first (``previous_id``: the same coder's decision this one follows,
+    set by the workbench; for an undo, noted ``undo``, the decision it withdraws; ``clear`` withdraws a
+    decision with none to restore)."""
     with as_store(source).session() as session:
         rows = session.execute(select(ReviewDecision.id, ReviewDecision.reference_id, ReviewDecision.coder,
                                       ReviewDecision.decided_at, ReviewDecision.decision, ReviewDecision.new_theme,
-                                      ReviewDecision.note).order_by(ReviewDecision.id)).all()
-    return pd.DataFrame(rows, columns=["id", "reference_id", "coder", "decided_at", "decision", "new_theme", "note"])
+                                      ReviewDecision.note, ReviewDecision.previous_id)
+                               .order_by(ReviewDecision.id)).all()
+    return pd.DataFrame(rows, columns=["id", "reference_id", "coder", "decided_at", "decision", "new_theme", "note",
+                                       "previous_id"]).astype({"previous_id": "Int64"})

@@ -99,7 +99,8 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
         sensitivity=results.survivors.to_dict("records"), limitations=results.limitations,
         inputs=results.inputs.to_dict("records"), corpus=corpus.to_dict("records"),
         reviewed_cases=set(results.counts.loc[results.counts["reviewed"].astype(bool), "case_id"]),
-        n_classes=results.classification["class"].value_counts().to_dict())
+        n_classes=results.classification["class"].value_counts().to_dict(),
+        agreement=results.agreement.to_dict("records"))
     (folder / "report.html").write_text(html, encoding="utf-8")
 
 

@@ -82,6 +82,7 @@ class StudyResults:
     limitations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     suggestions: dict[str, Any] = field(default_factory=dict)
+    agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
     qca: Any = None  # sibkit.qca.QcaResult when the study declares QCA conditions
     qca_note: str = ""  # why there is no QCA result
     override_passages: list[dict[str, Any]] = field(default_factory=list)
@@ -176,6 +177,9 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     results.override_passages, notes = override_passages(store, classification.cases)
     results.warnings += notes
     results.limitations = _limitations(results)
+    from sibkit.coding.agreement import study_agreement
+
+    results.agreement = study_agreement(store)
     return results
 
 
@@ -338,6 +342,7 @@ def as_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
         "evidence": results.evidence, "evidence_by_case": results.evidence_cases,
         "evidence_by_kind": results.evidence_kinds, "examples": results.examples, "themes": results.themes,
         "inputs": results.inputs,
+        **({"agreement": results.agreement} if len(results.agreement) else {}),
         **({"qca_truth_table": results.qca.truth_table, "qca_solutions": results.qca.solutions,
             "qca_terms": results.qca.terms, "qca_necessity": results.qca.necessity} if results.qca is not None else {}),
     }

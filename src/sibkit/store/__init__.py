@@ -31,6 +31,9 @@ from sibkit.store.models import (
     ReviewDecision,
     SentenceEmbeddings,
     Suggestion,
+    User,
+    WebSession,
+    WorkbenchSetting,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -62,6 +65,9 @@ def _sqlite_pragmas(dbapi_connection, _record, busy_timeout: float = 10.0) -> No
             if "locked" not in str(exc) or attempt == 49:
                 raise
             time.sleep(0.05 + random.random() * 0.1)
+    # WAL with synchronous=NORMAL: every commit is atomic and survives a crash of the program; only a
+    # power cut can lose the last commits (never corrupt the file). FULL syncs the disk on each commit.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
@@ -168,5 +174,6 @@ def _migrate(engine: Engine) -> None:
 
 
 __all__ = ["DOCUMENT_TYPES", "Base", "CodingState", "Document", "DocumentCase", "FetchAttempt", "Memo",
-           "Reference", "ReviewDecision", "SentenceEmbeddings", "Store", "Suggestion", "head_revision",
+           "Reference", "ReviewDecision", "SentenceEmbeddings", "Store", "Suggestion", "User", "WebSession",
+           "WorkbenchSetting", "head_revision",
            "is_locked_error", "open_store", "with_retry"]

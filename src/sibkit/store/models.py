@@ -117,6 +117,7 @@ class Reference(Base):
 
 class ReviewDecision(Base):
     __tablename__ = "review_decisions"
+    __table_args__ = (Index("ix_review_decisions_coder_reference", "coder", "reference_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference_id: Mapped[int] = mapped_column(ForeignKey("references.id", ondelete="RESTRICT"), index=True)
@@ -125,6 +126,8 @@ class ReviewDecision(Base):
     decision: Mapped[str] = mapped_column(String(10))
     new_theme: Mapped[str | None] = mapped_column(String(80), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    previous_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The same coder's decision on this reference that this one follows (None for the first)."""
 
 
 class CodingState(Base):
@@ -186,6 +189,42 @@ class Suggestion(Base):
     paragraph_start: Mapped[int] = mapped_column(Integer)  # the sentence's paragraph: its context in review
     paragraph_end: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+ROLES = ("admin", "coder", "viewer")
+
+
+class User(Base):
+    """An account of the review workbench in team mode (``sibkit users add``); never deleted, only disabled."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(10), default="coder")
+    password_hash: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser: the SHA-256 of its cookie token (the token itself is never stored)."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class WorkbenchSetting(Base):
+    """Study-wide settings of the review workbench (e.g. ``blind``: a round in progress)."""
+
+    __tablename__ = "workbench_settings"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
 # REFI-QDA exchange (``sibkit.interop``): what an imported project holds beyond documents, references and
 # memos, with its GUIDs kept, so that exporting it again gives the other tool back its own identifiers.
 

@@ -1,7 +1,8 @@
 """The web app: dashboard, map, project pages, study pages, CSV downloads and a JSON API.
 
 Server-rendered (FastAPI + Jinja2 with autoescaping), no JavaScript needed, every asset served by
-sibkit itself, read-only (GET only), strict security headers.
+sibkit itself, read-only (GET only), strict security headers. With a study, the review workbench
+(``sibkit.workbench``) adds its pages under ``/review``: they write, so they pass the cache by.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def _format(value: object) -> str:
     return str(value)
 
 
-def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
+def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
     """The app over one dataset (and optionally a loaded study)."""
     views = Views(dataset, study)
     env = Environment(loader=PackageLoader("sibkit.web", "templates"), autoescape=select_autoescape(["html"]))
@@ -388,17 +389,25 @@ def create_app(dataset: Dataset, study: Any = None) -> FastAPI:
         return JSONResponse({"ok": True, "projects": len(dataset.projects), "version": __version__})
 
     app.state.views = views
-    app.add_middleware(PageCache)
+    live: tuple[str, ...] = ()
+    if study is not None:  # the review workbench: its own package, pages under /review, never cached
+        from sibkit.workbench import mount_workbench
+
+        live = mount_workbench(app, study, coder)
+    app.add_middleware(PageCache, live_prefixes=live)
     return app
 
 
 class PageCache:
-    """ASGI middleware: security headers on every response, read-only (GET and HEAD), and finished
+    """ASGI middleware: security headers on every response, read-only (GET and HEAD) except under
+    ``live_prefixes`` (pages that change, passed through uncached), and finished
     responses cached by URL (the dataset never changes while the app runs), served without
     running the route again. Bounded by a number of pages and a total of bytes (least recently used go)."""
 
-    def __init__(self, app: ASGIApp, size: int = 512, max_bytes: int = 64 * 2**20) -> None:
+    def __init__(self, app: ASGIApp, size: int = 512, max_bytes: int = 64 * 2**20,
+                 live_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.live_prefixes = live_prefixes
         self.size = size
         self.max_bytes = max_bytes
         self.bytes = 0
@@ -408,6 +417,9 @@ class PageCache:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if any(scope["path"] == p or scope["path"].startswith(p + "/") for p in self.live_prefixes):
+            await self.app(scope, receive, self._with_headers(send))  # pages that change: any method, no cache
             return
         if scope["method"] not in ("GET", "HEAD"):
             body = b"sibkit's web app is read-only"
@@ -426,16 +438,16 @@ class PageCache:
             return
         started: dict[str, Any] = {}
         chunks: list[bytes] = []
+        send_with_headers = self._with_headers(send)
 
         async def capture(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                names = {name for name, _ in message.get("headers", [])}
-                headers = [*message.get("headers", []), *(h for h in self.headers if h[0] not in names)]
-                message = {**message, "headers": headers}
-                started.update(status=message["status"], headers=headers)
+                started.update(status=message["status"])
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-            await send(message)
+            await send_with_headers(message)
+            if message["type"] == "http.response.start":
+                started.update(headers=message["headers"])
 
         try:
             await self.app(scope, receive, capture)
@@ -457,3 +469,14 @@ class PageCache:
                 self.bytes += len(body)
             while len(self.cache) > self.size or self.bytes > self.max_bytes:
                 self.bytes -= len(self.cache.popitem(last=False)[1][2])
+
+    def _with_headers(self, send: Send) -> Send:
+        """``send`` adding the security headers a response does not set itself."""
+
+        async def wrapped(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in self.headers if h[0] not in names)]
+            await send(message)
+
+        return wrapped

@@ -19,8 +19,10 @@ def serve_command(
     screenshots: Annotated[Path | None, typer.Option("--screenshots", help="Instead of serving, save PNG "
                                                      "screenshots of the dashboard, the explorer and a project page "
                                                      "at 1440 and 390 px wide here.")] = None,
+    coder: Annotated[str, typer.Option("--coder", help="Your name on review decisions in single-user mode "
+                                       "(default: your login name).")] = "",
 ) -> None:
-    """Serve the web app (read-only)."""
+    """Serve the web app; with a study, also its review workbench (/review)."""
     import uvicorn
 
     from sibkit.indigo import load
@@ -28,8 +30,12 @@ def serve_command(
     from sibkit.web import create_app
 
     study = load_with_data(study_path, data) if study_path else None
+    if study is not None:
+        from sibkit.workbench.serving import check_binding
+
+        check_binding(study, host)
     dataset = study.dataset() if study else load(data)
-    app = create_app(dataset, study)
+    app = create_app(dataset, study, coder=coder)
     if screenshots is not None:
         from sibkit.web.server import screenshots as take
 

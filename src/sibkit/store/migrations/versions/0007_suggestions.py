@@ -1,14 +1,14 @@
 """Suggested references (origin ``semantic``): why each was suggested, and a cache of sentence embeddings.
 
 Revision ID: suggestions
-Revises: fetch_relations
+Revises: workbench
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "suggestions"
-down_revision = "fetch_relations"
+down_revision = "workbench"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,380 @@
+"""The review workbench's pages under ``/review``: an APIRouter mounted into ``sibkit serve``'s app.
+
+Single-user mode (no accounts in the study's database): the person at this machine, on 127.0.0.1 only,
+no login. Team mode (accounts exist): every page needs a signed-in account; viewers read, coders and
+admins decide, admins switch blind rounds and see agreement. Every POST carries a CSRF token and is
+refused when the browser says it comes from another site.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from sibkit.errors import SibkitError
+from sibkit.store import Store, with_retry
+from sibkit.workbench import auth, hits
+from sibkit.workbench.hits import Filters
+
+T = TypeVar("T")
+COOKIE = "sibkit_session"
+PREFIX = "/review"
+STATIC = {"workbench.js": "text/javascript; charset=utf-8", "workbench.css": "text/css; charset=utf-8"}
+
+
+class Forbidden(Exception):
+    """A request this actor may not make (403), or a login needed (redirect)."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Workbench:
+    """The workbench over one study: its database, codebook themes, and who the single user is."""
+
+    def __init__(self, store: Store | Callable[[], Store], themes: list[tuple[str, str]], *, title: str = "",
+                 single_user: str = "") -> None:
+        self._store = store if isinstance(store, Store) else None
+        self._open_store = store if not isinstance(store, Store) else None
+        self._opening = threading.Lock()
+        self.themes = themes
+        self.theme_ids = {t for t, _ in themes}
+        self.title = title
+        self.single_user = single_user or getpass.getuser() or "me"
+        self.secret = secrets.token_bytes(32)
+        self.limiter = auth.LoginLimiter()
+        self.env = Environment(loader=PackageLoader("sibkit.workbench", "templates"),
+                               autoescape=select_autoescape(["html"]))
+        self.env.globals.update(prefix=PREFIX, themes=themes, title=title)
+        self.totals: dict[tuple[str, str, str], tuple[float, int]] = {}
+        self._write_turn: Any = self._turn_for(self._store) if self._store is not None else None
+
+    @property
+    def store(self) -> Store:
+        """The study's database, opened (and created) on the first request, not when the app is made."""
+        if self._store is None:
+            with self._opening:
+                if self._store is None and self._open_store is not None:
+                    store = self._open_store()
+                    self._write_turn = self._turn_for(store)
+                    self._store = store
+        assert self._store is not None
+        return self._store
+
+    @staticmethod
+    def _turn_for(store: Store) -> Any:
+        # SQLite lets one writer in at a time and makes the others poll with growing sleeps (seconds under
+        # 20 coders); taking turns in this process first keeps each decision a few milliseconds
+        return threading.Lock() if store.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+
+    @property
+    def write_turn(self) -> Any:
+        self.store  # noqa: B018 (opens the store, which sets the turn)
+        return self._write_turn
+
+    async def write(self, work: Callable[[], T]) -> T:
+        """Run a database write off the event loop, one at a time per process on SQLite."""
+
+        def in_turn() -> T:
+            with self.write_turn:
+                return with_retry(work, what="decision")
+
+        return await run_in_threadpool(in_turn)
+
+    def total(self, filters: Filters) -> int:
+        """References a queue's filters select (kept a minute: only coding a span by hand adds one here, and
+        it clears this; a new run of ``sibkit code`` shows within the minute)."""
+        key = (filters.theme, filters.case, filters.origin)
+        cached = self.totals.get(key)
+        if cached is None or cached[0] < time.monotonic() - 60:
+            cached = (time.monotonic(), hits.total_references(self.store, filters))
+            self.totals[key] = cached
+        return cached[1]
+
+    @classmethod
+    def for_study(cls, study: Any, single_user: str = "") -> Workbench:
+        from sibkit.coding import study_codebook
+        from sibkit.corpus import open_study_store
+
+        codebook = study_codebook(study)
+        return cls(lambda: open_study_store(study), [(t.id, t.name) for t in codebook.themes], title=study.title,
+                   single_user=single_user)
+
+    # -- who is asking -------------------------------------------------------------------------
+
+    def local_csrf(self) -> str:
+        return hmac.new(self.secret, b"single-user", hashlib.sha256).hexdigest()
+
+    def login_csrf(self) -> str:
+        return hmac.new(self.secret, b"login", hashlib.sha256).hexdigest()
+
+    def actor(self, request: Request) -> auth.Actor:
+        found = auth.actor_of(self.store, request.cookies.get(COOKIE))
+        if found is not None:
+            return found
+        if not auth.has_accounts(self.store):
+            if not _is_loopback(request.client.host if request.client else None):
+                raise Forbidden("single-user mode answers this machine only; add accounts with `sibkit users add`")
+            return auth.Actor(self.single_user, "admin", self.local_csrf(), single_user=True)
+        raise Forbidden("sign in first", status=401)
+
+    def check_post(self, request: Request, form: Any, expected: str) -> None:
+        """Refuse a POST from another site or origin (Sec-Fetch-Site, Origin) or without this session's CSRF
+        token. (Under our ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` with same-origin
+        forms, so Sec-Fetch-Site decides then.)"""
+        site = request.headers.get("sec-fetch-site")
+        origin = request.headers.get("origin")
+        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        if site is not None and site not in ("same-origin", "none"):
+            raise Forbidden(f"a form from another site was refused ({site})")
+        if (origin not in (None, "null") and origin != own) or (origin == "null" and site is None):
+            raise Forbidden(f"a form from another site was refused (origin {origin})")
+        if not hmac.compare_digest(str(form.get("csrf", "")), expected):
+            raise Forbidden("this form has expired (CSRF token missing or wrong); reload the page")
+
+    def blind_for(self, actor: auth.Actor) -> bool:
+        """Whether ``actor`` must not see other coders' decisions now."""
+        return not actor.is_admin and hits.setting(self.store, "blind") == "on"
+
+    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
+
+
+def _filters(request: Request, actor: auth.Actor, blind: bool) -> Filters:
+    params = request.query_params
+    status = params.get("status", "unreviewed")
+    origin = params.get("origin", "")
+    coder = params.get("coder", "") or actor.name
+    if status not in hits.STATUSES:
+        raise SibkitError(f"status {status!r}: expected one of {', '.join(hits.STATUSES)}")
+    if origin and origin not in hits.ORIGINS:
+        raise SibkitError(f"origin {origin!r}: expected one of {', '.join(hits.ORIGINS)}")
+    if blind and coder != actor.name:
+        raise Forbidden("in a blind round you see only your own decisions")
+    return Filters(theme=params.get("theme", ""), case=params.get("case", ""), status=status, origin=origin,
+                   coder=coder)
+
+
+def _number(value: object, name: str) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise SibkitError(f"{name} {str(value)[:40]!r} is not a number") from None
+
+
+def _safe_next(value: str) -> str:
+    """Redirect only within the workbench (never to another site)."""
+    return value if value.startswith(PREFIX + "/") and not value.startswith("//") and "\\" not in value else PREFIX
+
+
+def build_router(bench: Workbench) -> APIRouter:
+    router = APIRouter(prefix=PREFIX)
+
+    def guard(request: Request) -> auth.Actor:
+        return bench.actor(request)
+
+    async def posted(request: Request, *, decide: bool = False, admin: bool = False) -> tuple[auth.Actor, Any]:
+        actor = await run_in_threadpool(guard, request)
+        form = await request.form()
+        bench.check_post(request, form, actor.csrf)
+        if decide and not actor.can_decide:
+            raise Forbidden(f"{actor.name} is a viewer: viewers read, coders decide")
+        if admin and not actor.is_admin:
+            raise Forbidden("only an admin can do this")
+        return actor, form
+
+    @router.get("/static/{name}")
+    def static(name: str) -> Response:
+        if name not in STATIC:
+            return Response("not found", status_code=404)
+        return Response((Path(__file__).parent / "static" / name).read_bytes(), media_type=STATIC[name],
+                        headers={"Cache-Control": "max-age=300"})
+
+    @router.get("", response_class=HTMLResponse)
+    def overview(request: Request) -> HTMLResponse:
+        actor = guard(request)
+        blind = bench.blind_for(actor)
+        return bench.render("overview.html", actor=actor, blind=blind,
+                            by_theme=hits.progress_by(bench.store, actor.name, "theme"),
+                            by_case=hits.progress_by(bench.store, actor.name, "case"))
+
+    @router.get("/queue", response_class=HTMLResponse)
+    def queue(request: Request) -> HTMLResponse:
+        actor = guard(request)
+        blind = bench.blind_for(actor)
+        filters = _filters(request, actor, blind)
+        after = _number(request.query_params.get("after", "0") or 0, "after")
+        wanted = request.query_params.get("ref")
+        reference_id = _number(wanted, "ref") if wanted else hits.next_reference(bench.store, filters, after)
+        hit = hits.hit_in_context(bench.store, reference_id) if reference_id else None
+        total, done = bench.total(filters), hits.decided_count(bench.store, filters, actor.name)
+        memos = []
+        if hit is not None:
+            if blind:
+                hit.decisions = [d for d in hit.decisions if d["coder"] == actor.name]
+            targets = [("reference", str(hit.reference_id)), ("document", str(hit.document_id))]
+            memos = hits.memos_on(bench.store, targets + [("case", c) for c in hit.case_ids])
+        here = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": after})
+        # after a decision the queue goes on from here: an unreviewed queue loses the decided hit anyway
+        go_on = after if filters.status == "unreviewed" or hit is None else hit.reference_id
+        next_url = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": go_on})
+        skip_url = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": hit.reference_id}) if hit else None
+        mine = next((d for d in hit.decisions if d["coder"] == actor.name), None) if hit else None
+        return bench.render("queue.html", actor=actor, blind=blind, filters=filters, hit=hit, mine=mine,
+                            total=total, done=done, here=here, next_url=next_url, skip_url=skip_url, memos=memos,
+                            statuses=hits.STATUSES, origins=hits.ORIGINS)
+
+    @router.get("/documents/{document_id}", response_class=HTMLResponse)
+    def document(request: Request, document_id: int) -> HTMLResponse:
+        actor = guard(request)
+        focus = request.query_params.get("ref")
+        doc, segments = hits.document_segments(bench.store, document_id, _number(focus, "ref") if focus else None)
+        memos = hits.memos_on(bench.store, [("document", str(document_id))])
+        return bench.render("document.html", actor=actor, document=doc, segments=segments, memos=memos,
+                            focus=focus, here=f"{PREFIX}/documents/{document_id}" + (f"?ref={focus}" if focus else ""))
+
+    @router.post("/decide")
+    async def decide(request: Request) -> Response:
+        actor, form = await posted(request, decide=True)
+        decision = str(form.get("decision", ""))
+        new_theme = str(form.get("new_theme", "")) or None
+        if decision in bench.theme_ids:
+            decision, new_theme = "recode", decision
+        reference = _number(form.get("reference_id", ""), "reference_id")
+        await bench.write(lambda: hits.decide(bench.store, actor.name, reference, decision, new_theme,
+                                              bench.theme_ids))
+        if request.headers.get("accept") == "application/json":
+            return Response('{"ok": true}', media_type="application/json")
+        return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+
+    @router.post("/undo")
+    async def undo(request: Request) -> Response:
+        actor, form = await posted(request, decide=True)
+        reference_id = await bench.write(lambda: hits.undo(bench.store, actor.name))
+        if reference_id is None:
+            return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+        return RedirectResponse(f"{PREFIX}/queue?status=all&ref={reference_id}&undone=1", status_code=303)
+
+    @router.post("/code")
+    async def code(request: Request) -> Response:
+        actor, form = await posted(request, decide=True)
+        try:
+            document_id, start, end = (int(str(form.get(k, ""))) for k in ("document_id", "start", "end"))
+        except ValueError:
+            raise SibkitError("select a span of the text first (start and end are character offsets)") from None
+        theme, selected = str(form.get("theme", "")), str(form.get("selected", ""))
+        reference_id = await bench.write(lambda: hits.code_span(bench.store, actor.name, document_id, start, end, theme,
+                                                                selected, bench.theme_ids))
+        bench.totals.clear()
+        return RedirectResponse(f"{PREFIX}/documents/{document_id}?ref={reference_id}#hit", status_code=303)
+
+    @router.post("/memo")
+    async def memo(request: Request) -> Response:
+        actor, form = await posted(request, decide=True)
+        kind, target, text = (str(form.get(k, "")) for k in ("target_kind", "target_id", "text"))
+        await bench.write(lambda: hits.add_memo(bench.store, actor.name, kind, target, text))
+        return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+
+    @router.get("/admin", response_class=HTMLResponse)
+    def admin(request: Request) -> HTMLResponse:
+        actor = guard(request)
+        if not actor.is_admin:
+            raise Forbidden("only an admin can see this page")
+        from sibkit.coding.agreement import coders_in, reliability
+
+        coders = coders_in(bench.store)
+        table = reliability(bench.store) if len(coders) >= 2 else None
+        return bench.render("admin.html", actor=actor, blind=hits.setting(bench.store, "blind") == "on",
+                            coders=coders, agreement=table.to_dict("records") if table is not None else None,
+                            users=auth.list_users(bench.store).to_dict("records"))
+
+    @router.post("/admin/blind")
+    async def set_blind(request: Request) -> Response:
+        _, form = await posted(request, admin=True)
+        blind = "on" if form.get("blind") == "on" else "off"
+        await bench.write(lambda: hits.set_setting(bench.store, "blind", blind))
+        return RedirectResponse(f"{PREFIX}/admin", status_code=303)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request) -> HTMLResponse:
+        return bench.render("login.html", actor=None, csrf=bench.login_csrf(), message="")
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        bench.check_post(request, form, bench.login_csrf())
+        name, password = str(form.get("name", "")), str(form.get("password", ""))
+        client = request.client.host if request.client else "?"
+        keys = (f"ip:{client}", f"user:{name}")
+        wait = bench.limiter.wait_seconds(*keys)
+        if wait:
+            return bench.render("login.html", status=429, actor=None, csrf=bench.login_csrf(),
+                                message=f"Too many failed attempts; try again in {wait // 60 + 1} minutes.")
+        token = await run_in_threadpool(auth.sign_in, bench.store, name, password)
+        if token is None:
+            bench.limiter.failed(*keys)
+            return bench.render("login.html", status=401, actor=None, csrf=bench.login_csrf(),
+                                message="Wrong name or password, or the account is disabled.")
+        response = RedirectResponse(PREFIX, status_code=303)
+        response.set_cookie(COOKIE, token, max_age=auth.SESSION_HOURS * 3600, httponly=True, samesite="strict",
+                            path="/", secure=request.url.scheme == "https")
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        await posted(request)
+        await run_in_threadpool(auth.sign_out, bench.store, request.cookies.get(COOKIE))
+        response = RedirectResponse(f"{PREFIX}/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    return router
+
+
+def install(app: FastAPI, bench: Workbench) -> None:
+    """Add the workbench's routes and error pages to an app."""
+    app.include_router(build_router(bench))
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        if exc.status == 401 and request.method == "GET":
+            return RedirectResponse(f"{PREFIX}/login", status_code=303)
+        return bench.render("message.html", status=exc.status, actor=None, message=str(exc))
+
+
+def standalone_app(bench: Workbench) -> FastAPI:
+    """The workbench alone (tests, benchmarks): the same routes, security headers, no dashboard."""
+    from sibkit.web.app import PageCache
+
+    app = FastAPI(title="sibkit review", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(SibkitError)
+    async def user_error(request: Request, exc: SibkitError) -> Response:
+        return bench.render("message.html", status=400, actor=None, message=str(exc))
+
+    install(app, bench)
+    app.add_middleware(PageCache, live_prefixes=(PREFIX,))
+    return app

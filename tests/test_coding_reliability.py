@@ -1,0 +1,215 @@
+"""Agreement between coders: published worked examples, independent implementations, a real study database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import krippendorff
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import cohen_kappa_score
+from typer.testing import CliRunner
+
+from sibkit.cli import app
+from sibkit.coding.agreement import (
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha,
+    percent_agreement,
+    reliability,
+)
+from sibkit.errors import SibkitError
+from sibkit.store import Document, DocumentCase, Reference, ReviewDecision, open_store
+
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", Annenberg School for Communication,
+# example C (any number of observers, missing data): 4 observers, 12 units, values 1-5, "." missing.
+KRIPPENDORFF_C = {
+    "A": "1 2 3 3 2 1 4 1 2 . . .",
+    "B": "1 2 3 3 2 2 4 1 2 5 . 3",
+    "C": ". 3 3 3 2 3 4 2 2 5 1 .",
+    "D": "1 2 3 3 2 4 4 1 2 5 1 .",
+}
+
+
+def _ratings(matrix: dict[str, str]) -> dict[int, dict[str, str]]:
+    out: dict[int, dict[str, str]] = {}
+    for coder, row in matrix.items():
+        for unit, value in enumerate(row.split()):
+            if value != ".":
+                out.setdefault(unit, {})[coder] = value
+    return out
+
+
+def test_krippendorffs_own_example_c_gives_0_743() -> None:
+    # Worked out by hand: unit 12 has one value and is not pairable, so n = 40 pairable values
+    # (3 + 9 x 4 - ... : units 1 and 10 have 3, unit 11 has 2, units 2-9 have 4). Only units 2 (2,2,3,2),
+    # 6 (1,2,3,4) and 8 (1,1,2,1) disagree: 6/3 + 12/3 + 6/3 = 8 = sum of o_ck over c != k.
+    # n_c: 1 -> 9, 2 -> 13, 3 -> 10, 4 -> 5, 5 -> 3; sum_{c != k} n_c n_k = 40^2 - 384 = 1216.
+    # alpha = 1 - (n - 1) * 8 / 1216 = 1 - 312/1216 = 0.74342..., Krippendorff's published 0.743.
+    alpha, n = krippendorff_alpha(_ratings(KRIPPENDORFF_C))
+    assert n == 40
+    assert alpha == pytest.approx(1 - Fraction(312, 1216), abs=1e-12)
+    assert round(alpha, 3) == 0.743
+    rows = [[float(v) if v != "." else np.nan for v in row.split()] for row in KRIPPENDORFF_C.values()]
+    assert alpha == pytest.approx(krippendorff.alpha(reliability_data=rows, level_of_measurement="nominal"))
+
+
+def test_fleiss_worked_example_gives_0_210() -> None:
+    # The worked example of the "Fleiss' kappa" article (Wikipedia; after Fleiss 1971): 10 subjects,
+    # 14 raters each, 5 categories, counts per subject. P-bar = 0.378, P_e = 0.2128..., kappa = 0.210.
+    counts = [(0, 0, 0, 0, 14), (0, 2, 6, 4, 2), (0, 0, 3, 5, 6), (0, 3, 9, 2, 0), (2, 2, 8, 1, 1),
+              (7, 7, 0, 0, 0), (3, 2, 6, 3, 0), (2, 5, 3, 2, 2), (6, 5, 2, 1, 0), (0, 2, 2, 3, 7)]
+    ratings = {}
+    for subject, row in enumerate(counts):
+        values = [category for category, count in enumerate(row) for _ in range(count)]
+        ratings[subject] = {f"rater{i}": v for i, v in enumerate(values)}
+    p_bar = sum(Fraction(sum(c * c for c in row) - 14, 14 * 13) for row in counts) / 10
+    shares = [Fraction(sum(row[j] for row in counts), 140) for j in range(5)]
+    p_e = sum(p * p for p in shares)
+    expected = (p_bar - p_e) / (1 - p_e)
+    kappa, units = fleiss_kappa(ratings, [f"rater{i}" for i in range(14)])
+    assert units == 10
+    assert kappa == pytest.approx(float(expected), abs=1e-12)
+    assert round(kappa, 3) == 0.210
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # scikit-learn's note on a single label (kappa undefined)
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("xyz"), st.sampled_from("xyz")), min_size=2, max_size=40))
+def test_cohen_kappa_agrees_with_scikit_learn(pairs: list[tuple[str, str]]) -> None:
+    ratings = {i: {"a": a, "b": b} for i, (a, b) in enumerate(pairs)}
+    ours = cohen_kappa(ratings, "a", "b")
+    theirs = cohen_kappa_score([a for a, _ in pairs], [b for _, b in pairs])
+    if math.isnan(ours):
+        assert len({*(a for a, _ in pairs), *(b for _, b in pairs)}) == 1
+    else:
+        assert ours == pytest.approx(theirs, abs=1e-9)
+    assert percent_agreement(ratings) == pytest.approx(sum(a == b for a, b in pairs) / len(pairs))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([1.0, 2.0, 3.0, np.nan]), min_size=6, max_size=6), min_size=3,
+                max_size=3))
+def test_alpha_agrees_with_the_krippendorff_package_with_missing_values(rows: list[list[float]]) -> None:
+    ratings = {u: {f"c{i}": row[u] for i, row in enumerate(rows) if not math.isnan(row[u])} for u in range(6)}
+    ours, _ = krippendorff_alpha(ratings)
+    pairable = [v for values in ratings.values() if len(values) >= 2 for v in values.values()]
+    if len(set(pairable)) < 2:
+        assert math.isnan(ours)  # no variation: alpha is undefined
+        return
+    assert ours == pytest.approx(krippendorff.alpha(reliability_data=rows, level_of_measurement="nominal"),
+                                 abs=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# from a study's review log
+
+DECISIONS = {  # reference index -> {coder: decision}; "recode" goes to "coproduction"
+    0: {"ann": "accept", "bob": "accept", "cat": "accept"},
+    1: {"ann": "accept", "bob": "reject", "cat": "accept"},
+    2: {"ann": "reject", "bob": "reject"},
+    3: {"ann": "recode", "bob": "accept", "cat": "recode"},
+    4: {"ann": "accept", "bob": "accept", "cat": "reject"},
+    5: {"bob": "accept"},
+}
+
+
+@pytest.fixture()
+def study_store(tmp_path: Path):
+    store = open_store(f"sqlite:///{tmp_path / 'study.sqlite'}")
+    now = dt.datetime(2026, 1, 1)
+    with store.session() as session:
+        ids = []
+        for d in range(2):
+            document = Document(sha256=hashlib.sha256(str(d).encode()).hexdigest(), title=f"doc {d}",
+                                text="partnership " * 20)
+            document.cases.append(DocumentCase(case_id=f"CASE-{d}"))
+            session.add(document)
+            session.flush()
+            for r in range(3):
+                reference = Reference(document_id=document.id, theme="partnership", term="partnership",
+                                      start=12 * r, end=12 * r + 11, origin="auto")
+                session.add(reference)
+                session.flush()
+                ids.append(reference.id)
+        for index, by_coder in DECISIONS.items():
+            for coder, decision in by_coder.items():
+                session.add(ReviewDecision(reference_id=ids[index], coder=coder, decided_at=now, decision=decision,
+                                           new_theme="coproduction" if decision == "recode" else None))
+        # bob first rejected reference 0, then changed his mind (the later decision counts); cat decided on
+        # reference 5 and withdrew it (an undo appends "clear")
+        session.add(ReviewDecision(reference_id=ids[0], coder="bob", decided_at=now - dt.timedelta(days=1),
+                                   decision="reject"))
+        session.add(ReviewDecision(reference_id=ids[5], coder="cat", decided_at=now, decision="accept"))
+        session.add(ReviewDecision(reference_id=ids[5], coder="cat", decided_at=now + dt.timedelta(seconds=1),
+                                   decision="clear"))
+    return store
+
+
+def _reference_rows(coders: list[str]) -> list[list[float]]:
+    codes = {"accept": 1.0, "reject": 2.0, "recode": 3.0}
+    return [[codes[DECISIONS[i][c]] if c in DECISIONS[i] else np.nan for i in range(6)] for c in coders]
+
+
+def test_reference_agreement_from_the_review_log(study_store) -> None:
+    table = reliability(study_store).set_index("theme")
+    overall = table.loc["(all)"]
+    assert overall["coders"] == "ann, bob, cat"
+    assert overall["units"] == 5  # reference 5: only bob stands (cat withdrew)
+    expected_alpha = krippendorff.alpha(reliability_data=_reference_rows(["ann", "bob", "cat"]),
+                                        level_of_measurement="nominal")
+    assert overall["krippendorff_alpha"] == pytest.approx(expected_alpha)
+    # units all three rated: 0, 1, 3, 4; pairs agreeing: 3/3, 1/3, 1/3, 1/3; unit 2 (ann, bob): 1/1
+    assert overall["percent_agreement"] == pytest.approx((1 + 1 / 3 + 1 / 3 + 1 / 3 + 1) / 5)
+    assert overall["fleiss_units"] == 4
+    assert math.isnan(overall["cohen_kappa"])  # three coders
+    assert table.loc["partnership", "krippendorff_alpha"] == pytest.approx(expected_alpha)
+
+    pair = reliability(study_store, coders=["ann", "bob"]).set_index("theme").loc["(all)"]
+    both = [i for i in range(6) if {"ann", "bob"} <= DECISIONS[i].keys()]
+    assert pair["cohen_kappa"] == pytest.approx(cohen_kappa_score([DECISIONS[i]["ann"] for i in both],
+                                                                  [DECISIONS[i]["bob"] for i in both]))
+
+
+def test_document_and_case_units_and_the_automatic_coder(study_store) -> None:
+    documents = reliability(study_store, coders=["ann", "bob"], unit="document").set_index("theme")
+    # document 0 (references 0-2): ann and bob both count partnership present (reference 0); document 1
+    # (3-5): ann recoded 3 to coproduction and accepted 4 -> partnership present, coproduction present;
+    # bob accepted 3 and 4 -> partnership present; bob never judged coproduction in document 1 but did
+    # decide on reference 3, whose outcome theme under ann is coproduction -> absent for bob.
+    assert documents.loc["partnership", "percent_agreement"] == 1.0
+    assert documents.loc["coproduction", "percent_agreement"] == 0.0
+    cases = reliability(study_store, coders=["ann", "bob"], unit="case")
+    assert list(cases["percent_agreement"]) == list(documents["percent_agreement"])  # one document per case
+
+    automatic = reliability(study_store, coders=["ann"], include_automatic=True).set_index("theme").loc["(all)"]
+    # the codebook "accepts" all six; ann accepted 0, 1, 4, rejected 2, recoded 3: 3 of 5 agree
+    assert automatic["coders"] == "ann, (automatic)"
+    assert automatic["percent_agreement"] == pytest.approx(3 / 5)
+
+
+def test_errors_name_the_problem(study_store) -> None:
+    with pytest.raises(SibkitError, match="no decisions by zed"):
+        reliability(study_store, coders=["ann", "zed"])
+    with pytest.raises(SibkitError, match="two or more coders"):
+        reliability(study_store, coders=["ann"])
+    with pytest.raises(SibkitError, match="--unit 'page'"):
+        reliability(study_store, unit="page")
+
+
+def test_cli_prints_what_the_numbers_rest_on(tmp_path: Path, study_store) -> None:
+    study = tmp_path / "s.yaml"
+    study.write_text(f"title: t\ndata: {tmp_path}\ncorpus:\n  database: sqlite:///{tmp_path / 'study.sqlite'}\n",
+                     encoding="utf-8")
+    result = CliRunner().invoke(app, ["reliability", str(study), "--coders", "ann,bob", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"theme": "(all)"' in result.output
+    result = CliRunner().invoke(app, ["reliability", str(study)])
+    assert result.exit_code == 0, result.output
+    assert "3 coders (ann, bob, cat)" in result.output and "5 references" in result.output

@@ -1,0 +1,206 @@
+"""The review workbench in Debian's Chromium (Playwright): the keyboard, undo, coding a span, memos,
+hostile text, a cross-site form, and a team of coders on PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import require_chromium
+from sqlalchemy import select
+
+from sibkit.coding.review import decision_log
+from sibkit.store import Document, Memo, Reference, open_store
+from sibkit.testing import LocalServer, Response
+from sibkit.web.server import BROWSER_ARGS, BackgroundServer
+from sibkit.workbench.auth import add_user
+from sibkit.workbench.routes import Workbench, standalone_app
+from sibkit.workbench.sample import THEMES, add_sample_corpus
+
+PASSWORD = "correct horse battery"
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=BROWSER_ARGS)
+        yield launched
+        launched.close()
+
+
+class Watch:
+    """Console errors (a CSP violation is one) and dialogs (a script that ran) of a page."""
+
+    def __init__(self, page) -> None:  # type: ignore[no-untyped-def]
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+
+
+def _press(page, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Press a key that leads to another page, and wait for it."""
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def _hit(page) -> int:  # type: ignore[no-untyped-def]
+    return int(page.locator("#hit-card").get_attribute("data-reference"))
+
+
+@pytest.fixture()
+def single_user(tmp_path: Path):
+    store = open_store(f"sqlite:///{tmp_path / 'study.sqlite'}")
+    ids = add_sample_corpus(store, documents=2, references_per_document=3, hostile=True)
+    with BackgroundServer(standalone_app(Workbench(store, list(THEMES), single_user="ann"))) as server:
+        yield store, ids, server.url
+
+
+def test_review_with_the_keyboard_undo_code_a_span_and_write_a_memo(browser, single_user) -> None:
+    store, ids, url = single_user
+    page = browser.new_page(viewport={"width": 1366, "height": 768})  # a laptop screen
+    watch = Watch(page)
+    page.goto(url + "/review/queue")
+    assert _hit(page) == ids[0]
+    context = page.locator("#context").inner_text()
+    assert '<script>alert("x")</script>' in context and '"onerror=alert(1)>' in context
+    assert page.locator("#context mark").inner_text() == "partnership working"
+
+    _press(page, "a")
+    assert _hit(page) == ids[1] and page.locator("#progress").inner_text() == "1 of 6"
+    _press(page, "r")
+    assert _hit(page) == ids[2]
+    page.keyboard.press("c")  # recode: focus the theme list, choose with a letter, send with Enter
+    assert page.evaluate("document.activeElement.id") == "recode-theme"
+    page.keyboard.press("p")  # ids[2] is coded "learning"; the list offers the other themes
+    assert page.input_value("#recode-theme") == "partnership"
+    _press(page, "Enter")
+    assert _hit(page) == ids[3]
+    _press(page, "u")  # undo the recode: reference 3 is back, undecided
+    assert _hit(page) == ids[2] and page.locator("#decisions").inner_text() == "No decision yet."
+    _press(page, "s")  # skip it
+    assert _hit(page) == ids[3]
+
+    _press(page, "o")  # the whole document, scrolled to the hit
+    assert page.locator("#hit").inner_text() == "partnership working"
+    assert page.locator("#hit").evaluate(
+        "e => { const r = e.getBoundingClientRect(); const c = document.getElementById('doctext')"
+        ".getBoundingClientRect(); return r.top >= c.top && r.bottom <= c.bottom; }")
+    # select "commissioner held" (after an emoji: offsets are code points, not UTF-16 units) and code it
+    page.evaluate("""() => {
+        const walker = document.createTreeWalker(document.getElementById('doctext'), NodeFilter.SHOW_TEXT);
+        let node;
+        while ((node = walker.nextNode()) && !node.data.includes('commissioner held')) {}
+        const at = node.data.indexOf('commissioner held');
+        const range = document.createRange();
+        range.setStart(node, at); range.setEnd(node, at + 'commissioner held'.length);
+        const selection = window.getSelection(); selection.removeAllRanges(); selection.addRange(range);
+        document.getElementById('doctext').dispatchEvent(new MouseEvent('mouseup', {bubbles: true}));
+    }""")
+    with store.session() as session:
+        document_id = session.scalar(select(Reference.document_id).where(Reference.id == ids[3]))
+        text = session.get(Document, document_id).text
+    start = text.index("commissioner held")
+    assert page.input_value("#code-start") == str(start)
+    assert page.input_value("#code-end") == str(start + len("commissioner held"))
+    page.select_option("#code-theme", "coproduction")
+    with page.expect_navigation():
+        page.click("#code-save")
+    assert page.locator("#hit").inner_text() == "commissioner held"
+
+    _press(page, "b")  # back to the hit, then a memo with the keyboard alone
+    page.keyboard.press("m")
+    page.keyboard.type("Check this <b>one</b> again")
+    page.keyboard.press("Tab")
+    _press(page, "Enter")
+    assert "Check this <b>one</b> again" in page.locator("#memo-list").inner_text()
+    assert watch.errors == [] and watch.dialogs == []
+    page.close()
+
+    with store.session() as session:
+        manual = session.scalars(select(Reference).where(Reference.origin == "manual")).one()
+        assert (manual.start, manual.end, manual.theme) == (start, start + len("commissioner held"), "coproduction")
+        memo = session.scalars(select(Memo)).one()
+        assert (memo.author, memo.target_kind, memo.text) == ("ann", "reference", "Check this <b>one</b> again")
+    log = decision_log(store)
+    assert list(zip(log["reference_id"], log["decision"], log["note"], strict=True)) == [
+        (ids[0], "accept", ""), (ids[1], "reject", ""), (ids[2], "recode", ""), (ids[2], "clear", "undo"),
+        (manual.id, "accept", "coded by hand")]
+
+
+def test_a_form_on_another_site_cannot_decide(browser, single_user) -> None:
+    store, ids, url = single_user
+    page = browser.new_page()
+    token = page.goto(url + "/review/queue") and page.locator('input[name="csrf"]').first.input_value()
+    # even with the token (as if it had leaked), a form posted from another site is refused
+    attack = (f'<form id="f" method="post" action="{url}/review/decide"><input name="csrf" value="{token}">'
+              f'<input name="reference_id" value="{ids[0]}"><input name="decision" value="reject"></form>'
+              '<script>document.getElementById("f").submit()</script>').encode()
+    with LocalServer({"/": Response(200, attack, "text/html")}) as evil:
+        page.goto(evil.url.replace("127.0.0.1", "localhost") + "/")
+        page.wait_for_url(url + "/review/decide")
+        assert "another site was refused" in page.locator("#message").inner_text()
+    page.close()
+    assert decision_log(store).empty
+
+
+def _sign_in(browser, url: str, name: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url + "/review/queue")
+    page.fill('input[name="name"]', name)
+    page.fill('input[name="password"]', PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(url + "/review")
+    return context, page
+
+
+@pytest.mark.postgres
+def test_two_coders_at_once_on_postgresql_a_viewer_and_a_blind_round(browser, postgres) -> None:
+    store = open_store(postgres.new_database())
+    ids = add_sample_corpus(store, documents=1, references_per_document=3)
+    for name, role in (("lead", "admin"), ("ann", "coder"), ("bob", "coder"), ("vic", "viewer")):
+        add_user(store, name, PASSWORD, role)
+    with BackgroundServer(standalone_app(Workbench(store, list(THEMES)))) as server:
+        url = server.url
+        lead, lead_page = _sign_in(browser, url, "lead")
+        lead_page.goto(url + "/review/admin")
+        with lead_page.expect_navigation():
+            lead_page.click("#blind-toggle")
+        assert "blind round is in progress" in lead_page.locator("#blind-state").inner_text()
+
+        (ann, ann_page), (bob, bob_page) = _sign_in(browser, url, "ann"), _sign_in(browser, url, "bob")
+        ann_page.goto(url + "/review/queue")
+        bob_page.goto(url + "/review/queue")
+        assert _hit(ann_page) == _hit(bob_page) == ids[0]  # both read the same hit, then decide at once
+        with ann_page.expect_navigation(), bob_page.expect_navigation():
+            ann_page.keyboard.press("a")
+            bob_page.keyboard.press("r")
+        bob_page.goto(f"{url}/review/queue?status=all&ref={ids[0]}")
+        assert bob_page.locator("#decisions").inner_text() == "bob: reject"  # blind: not ann's accept
+
+        vic, vic_page = _sign_in(browser, url, "vic")
+        vic_page.goto(url + "/review/queue")
+        assert vic_page.locator("#accept").count() == 0
+        vic_page.keyboard.press("a")  # no accept for a viewer; a forged POST is refused too
+        status = vic_page.evaluate("""async (ref) => {
+            const form = new URLSearchParams({reference_id: ref, decision: 'accept', csrf: ''});
+            return (await fetch('/review/decide', {method: 'POST', body: form})).status; }""", ids[0])
+        assert status == 403
+
+        lead_page.goto(url + "/review/admin")
+        with lead_page.expect_navigation():
+            lead_page.click("#blind-toggle")  # close the round
+        bob_page.reload()
+        assert bob_page.locator("#decisions").inner_text() == "ann: accept bob: reject"
+        lead_page.goto(url + "/review/admin")
+        assert lead_page.locator("#agreement").count() == 1
+        for context in (lead, ann, bob, vic):
+            context.close()
+    log = decision_log(store)
+    assert sorted(zip(log["coder"], log["decision"], strict=True)) == [("ann", "accept"), ("bob", "reject")]
+    store.close()
