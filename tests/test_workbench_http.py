@@ -272,3 +272,46 @@ def test_a_hit_in_context_and_a_document_cut_keep_every_character(context_store,
     anchor = next(i for i, s in enumerate(segments) if s["anchor"])
     assert sum(len(s["text"]) for s in segments[:anchor]) == start
     assert "".join(s["text"] for s in segments if s["focus"]) == text[start:end]
+
+
+def test_the_queue_puts_suggestions_after_keyword_hits_best_first(store) -> None:
+    from sibkit.store import Reference, Suggestion
+    from sibkit.workbench import hits
+
+    with store.session() as session:
+        document_id = session.scalars(select_first_document()).first()
+        # three suggestions: learned score 0.2; none learned (similarity 0.7); learned score 0.9
+        added = []
+        for number, (similarity, learned) in enumerate(((0.65, 0.2), (0.7, None), (0.64, 0.9))):
+            reference = Reference(document_id=document_id, theme=THEMES[0][0], term="", start=10 * number,
+                                  end=10 * number + 5, origin="semantic")
+            session.add(reference)
+            session.flush()
+            session.add(Suggestion(reference_id=reference.id, model="stand-in", score=similarity,
+                                   rank_score=learned, paragraph_start=0, paragraph_end=5))
+            added.append(reference.id)
+        keyword = sorted(session.scalars(select_ids().where(Reference.origin != "semantic")))
+    filters = hits.Filters(status="all")
+    order, after = [], 0
+    while (following := hits.next_reference(store, filters, after)) is not None:
+        order.append(following)
+        after = following
+    # keyword hits by id, then the suggestions by learned score where there is one, else similarity:
+    # 0.9 (the third), 0.7 (the second), 0.2 (the first)
+    assert order == [*keyword, added[2], added[1], added[0]]
+
+
+def select_first_document():
+    from sqlalchemy import select
+
+    from sibkit.store import Document
+
+    return select(Document.id).order_by(Document.id)
+
+
+def select_ids():
+    from sqlalchemy import select
+
+    from sibkit.store import Reference
+
+    return select(Reference.id)

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from sibkit.errors import SibkitError
 from sibkit.store import Document, DocumentCase, Memo, Reference, ReviewDecision, Store, WorkbenchSetting
-from sibkit.store.models import MEMO_TARGETS
+from sibkit.store.models import MEMO_TARGETS, Suggestion
 
 STATUSES = ("unreviewed", "accepted", "rejected", "recoded", "all")
 ORIGINS = ("auto", "semantic", "manual")
@@ -76,10 +76,30 @@ def _filtered(query: Any, filters: Filters) -> Any:
     return query
 
 
+def _queue_key() -> tuple[Any, Any]:
+    """Queue order: keyword and manual hits by id, then suggestions best first (the score learned from
+    review where a theme has one, else the similarity score), ties by id."""
+    is_suggestion = case((Reference.origin == "semantic", 1), else_=0)
+    rank = case((Reference.origin == "semantic", func.coalesce(Suggestion.rank_score, Suggestion.score, 0.0)),
+                else_=0.0)
+    return is_suggestion, rank
+
+
 def next_reference(store: Store, filters: Filters, after: int = 0) -> int | None:
-    """The first reference of the queue after reference id ``after`` (queue order: reference id)."""
-    query = select(Reference.id).where(Reference.id > after).order_by(Reference.id).limit(1)
+    """The first reference of the queue after reference ``after`` (0: from the start)."""
+    is_suggestion, rank = _queue_key()
+    query = (select(Reference.id).outerjoin(Suggestion, Suggestion.reference_id == Reference.id)
+             .order_by(is_suggestion, rank.desc(), Reference.id).limit(1))
     with store.session() as session:
+        if after:
+            position = session.execute(select(is_suggestion, rank).select_from(Reference).outerjoin(
+                Suggestion, Suggestion.reference_id == Reference.id).where(Reference.id == after)).first()
+            if position is not None:
+                kind, score = position
+                query = query.where(or_(is_suggestion > kind, and_(is_suggestion == kind, or_(
+                    rank < score, and_(rank == score, Reference.id > after)))))
+            else:
+                query = query.where(Reference.id > after)
         return session.scalar(_filtered(query, filters))
 
 
