@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from sibkit.errors import SibkitError
 from sibkit.interop import import_qdpx, read_qdpx
 from sibkit.store import Document, Reference, open_store
 from sibkit.study import load_study
+from sibkit.testing import make_zip as make_qdpx
 from sibkit.testing import run_cli
 
 TEXT = "Alpha beta gamma.\n"
@@ -38,13 +38,6 @@ PROJECT = """<?xml version="1.0" encoding="UTF-8"?>
   </Sources>
 </Project>
 """
-
-
-def make_qdpx(path: Path, members: dict[str, bytes | str]) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data.encode("utf-8") if isinstance(data, str) else data)
-    return path
 
 
 @pytest.fixture()

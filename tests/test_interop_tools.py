@@ -4,7 +4,6 @@ folder names, GUID style, nesting, where text and notes live)."""
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,9 @@ from sibkit.interop import import_qdpx, read_qdpx
 from sibkit.store import Document, DocumentCase, Memo, ReviewDecision, open_store
 from sibkit.store.models import QdaSet, QdaValue
 from sibkit.study import load_study
+from sibkit.testing import make_zip as make_qdpx
 
 HEAD = '<?xml version="1.0" encoding="utf-8"?>\n'
-
-
-def make_qdpx(path: Path, members: dict[str, bytes | str]) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data.encode("utf-8") if isinstance(data, str) else data)
-    return path
 
 
 @pytest.fixture()

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -204,3 +205,11 @@ def run_cli(*args: str) -> Ran:
     finally:
         sys.argv = saved
     return Ran(code if isinstance(code, int) else (0 if code is None else 1), out.getvalue(), err.getvalue())
+
+
+def make_zip(path: Path, members: dict[str, bytes | str]) -> Path:
+    """A ZIP archive of ``members`` (name -> bytes, or text written as UTF-8), e.g. a hand-made .qdpx."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data.encode("utf-8") if isinstance(data, str) else data)
+    return path
