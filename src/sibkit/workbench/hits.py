@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from sibkit.errors import SibkitError
@@ -76,31 +76,35 @@ def _filtered(query: Any, filters: Filters) -> Any:
     return query
 
 
-def _queue_key() -> tuple[Any, Any]:
-    """Queue order: keyword and manual hits by id, then suggestions best first (the score learned from
-    review where a theme has one, else the similarity score), ties by id."""
-    is_suggestion = case((Reference.origin == "semantic", 1), else_=0)
-    rank = case((Reference.origin == "semantic", func.coalesce(Suggestion.rank_score, Suggestion.score, 0.0)),
-                else_=0.0)
-    return is_suggestion, rank
+def _suggestion_rank() -> Any:
+    """A suggestion's place in the queue: the score learned from review where its theme has one, else
+    the similarity score (higher first)."""
+    return func.coalesce(Suggestion.rank_score, Suggestion.score, 0.0)
 
 
 def next_reference(store: Store, filters: Filters, after: int = 0) -> int | None:
-    """The first reference of the queue after reference ``after`` (0: from the start)."""
-    is_suggestion, rank = _queue_key()
-    query = (select(Reference.id).outerjoin(Suggestion, Suggestion.reference_id == Reference.id)
-             .order_by(is_suggestion, rank.desc(), Reference.id).limit(1))
+    """The first reference of the queue after reference ``after`` (0: from the start).
+
+    Queue order: keyword and manual hits by id (an index scan), then suggestions best first, ties by id.
+    """
+    rank = _suggestion_rank()
     with store.session() as session:
-        if after:
-            position = session.execute(select(is_suggestion, rank).select_from(Reference).outerjoin(
-                Suggestion, Suggestion.reference_id == Reference.id).where(Reference.id == after)).first()
-            if position is not None:
-                kind, score = position
-                query = query.where(or_(is_suggestion > kind, and_(is_suggestion == kind, or_(
-                    rank < score, and_(rank == score, Reference.id > after)))))
-            else:
-                query = query.where(Reference.id > after)
-        return session.scalar(_filtered(query, filters))
+        position = session.execute(
+            select(Reference.origin, rank).select_from(Reference)
+            .outerjoin(Suggestion, Suggestion.reference_id == Reference.id).where(Reference.id == after)
+        ).first() if after else None
+        suggestions = (select(Reference.id).outerjoin(Suggestion, Suggestion.reference_id == Reference.id)
+                       .where(Reference.origin == "semantic").order_by(rank.desc(), Reference.id).limit(1))
+        if position is None or position[0] != "semantic":
+            keyword = (select(Reference.id).where(Reference.origin != "semantic", Reference.id > after)
+                       .order_by(Reference.id).limit(1))
+            found = session.scalar(_filtered(keyword, filters))
+            if found is not None:
+                return found
+        else:
+            score = position[1]
+            suggestions = suggestions.where(or_(rank < score, and_(rank == score, Reference.id > after)))
+        return session.scalar(_filtered(suggestions, filters))
 
 
 def total_references(store: Store, filters: Filters) -> int:
