@@ -1,65 +1,113 @@
-"""Import throughput (documents/s) into SQLite and PostgreSQL, against writing the same files'
-text to a plain folder (the baseline), in one run.
+"""Import and coding throughput (documents/s) into SQLite and PostgreSQL: the batched pipeline with
+--jobs 1 and 2 against the per-document path (one transaction per document, ORM objects: the
+baseline), and a plain file copy, in one run.
 
-    python benchmarks/bench_import.py [--documents 300] [--postgres URL]
+    python benchmarks/bench_import.py [--documents 1000] [--kb 30] [--postgres URL]
 
-Without --postgres a throw-away server is started (Debian's postgresql must be installed).
+The documents are real English prose with codebook phrases (see bench_scale.py), about --kb
+kilobytes each. Without --postgres a throw-away server is started (Debian's postgresql must be
+installed).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from sibkit.corpus import add_paths
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_scale import per_document_coding, write_corpus
+
+from sibkit.coding import code_documents, load_codebook
+from sibkit.corpus import add_file, add_paths
+from sibkit.corpus.importer import iter_files
 from sibkit.store import open_store
 from sibkit.testing import PostgresServer, postgres_bin
 
-PARAGRAPH = ("The partnership adapted its service model after the first cohort, and the commissioner, "
-             "provider and investor shared responsibility for the outcomes. ")
+CASE = "INDIGO-POJ-0110"
+
+
+def timed(work, *args) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    work(*args)
+    return time.perf_counter() - start
+
+
+def per_document_import(url: str, folder: Path, count: int) -> None:
+    store = open_store(url)
+    added = sum(add_file(store, path, case_ids=[CASE]).status == "added" for path in iter_files([folder]))
+    assert added == count, added
+    store.close()
+
+
+def batched_import(url: str, folder: Path, count: int, jobs: int) -> None:
+    store = open_store(url)
+    report = add_paths(store, [folder], case_ids=[CASE], jobs=jobs)
+    assert report.count("added") == count, report.counts
+    store.close()
+
+
+def batched_code(url: str, jobs: int) -> None:
+    store = open_store(url)
+    code_documents(store, load_codebook("relational-sib"), jobs=jobs)
+    store.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--documents", type=int, default=300)
-    parser.add_argument("--postgres", help="SQLAlchemy URL of an empty PostgreSQL database")
+    parser.add_argument("--documents", type=int, default=1000)
+    parser.add_argument("--kb", type=float, default=30)
+    parser.add_argument("--postgres", help="SQLAlchemy URL of a PostgreSQL server's empty database (used for "
+                                           "the first run; later runs need a throw-away server)")
     args = parser.parse_args()
+    codebook = load_codebook("relational-sib")
+    rows: list[tuple[str, str, float, float | None]] = []  # step, target, seconds, baseline seconds
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "docs"
-        folder.mkdir()
-        for index in range(args.documents):
-            (folder / f"doc{index:05}.txt").write_text(f"Document {index}.\n" + PARAGRAPH * 200, encoding="utf-8")
-        start = time.perf_counter()
+        size = write_corpus(folder, args.documents, args.kb)
         out = Path(tmp) / "plain"
-        out.mkdir()
-        for path in sorted(folder.iterdir()):
-            (out / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-        baseline = time.perf_counter() - start
-        rows = [("plain file copy (baseline)", baseline)]
-        targets = [("SQLite", f"sqlite:///{Path(tmp) / 'bench.sqlite'}")]
+
+        def copy() -> None:
+            for path in iter_files([folder]):
+                target = out / path.relative_to(folder)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(path.read_bytes())
+
+        rows.append(("plain file copy", "disk", timed(copy), None))
         server = None
-        if args.postgres:
-            targets.append(("PostgreSQL", args.postgres))
-        elif postgres_bin() is not None:
+        targets: list[tuple[str, object]] = [("SQLite", lambda name: f"sqlite:///{Path(tmp) / name}.sqlite")]
+        if postgres_bin() is not None:
             server = PostgresServer()
-            targets.append(("PostgreSQL", server.new_database()))
+            targets.append(("PostgreSQL", lambda name: server.new_database()))  # type: ignore[union-attr]
         try:
-            for name, url in targets:
-                store = open_store(url)
-                start = time.perf_counter()
-                report = add_paths(store, [folder])
-                rows.append((f"sibkit import into {name}", time.perf_counter() - start))
-                assert report.count("added") == args.documents
-                store.close()
+            for target, new_url in targets:
+                baseline_url = new_url("baseline")  # type: ignore[operator]
+                old_import = timed(per_document_import, baseline_url, folder, args.documents)
+                rows.append(("import, per document (baseline)", target, old_import, None))
+                old_code = timed(per_document_coding, open_store(baseline_url), codebook)
+                for jobs in (1, 2):
+                    url = new_url(f"jobs{jobs}")  # type: ignore[operator]
+                    rows.append((f"import, batched, --jobs {jobs}", target,
+                                 timed(batched_import, url, folder, args.documents, jobs), old_import))
+                    rows.append((f"code, batched, --jobs {jobs}", target, timed(batched_code, url, jobs),
+                                 old_code))
+                rows.append(("code, per document (baseline)", target, old_code, None))
         finally:
             if server:
                 server.stop()
-    print(f"{args.documents} text documents of ~{len(PARAGRAPH) * 200 // 1000} kB each")
-    print(f"{'target':34} {'seconds':>8} {'documents/s':>12} {'x baseline':>11}")
-    for name, seconds in rows:
-        print(f"{name:34} {seconds:8.2f} {args.documents / seconds:12.0f} {seconds / baseline:11.1f}")
+    print(f"{args.documents:,} text documents, {size / 1e6:.1f} MB (~{args.kb:g} kB each, real prose)")
+    print(f"{'step':34} {'target':10} {'seconds':>8} {'docs/s':>8} {'MB/s':>6} {'x baseline':>10}")
+    for step, target, seconds, baseline in rows:
+        ratio = f"{baseline / seconds:10.1f}" if baseline else f"{'':10}"
+        print(f"{step:34} {target:10} {seconds:8.2f} {args.documents / seconds:8.0f} {size / 1e6 / seconds:6.1f} "
+              f"{ratio}")
+    sqlite = {step: seconds for step, target, seconds, _ in rows if target == "SQLite"}
+    postgres = {step: seconds for step, target, seconds, _ in rows if target == "PostgreSQL"}
+    for step in (s for s in postgres if "batched" in s):
+        print(f"PostgreSQL / SQLite time, {step}: {postgres[step] / sqlite[step]:.2f}")
 
 
 if __name__ == "__main__":

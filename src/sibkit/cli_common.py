@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 MISSING = "–"
 
 StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).", metavar="STUDY")]
+JobsOption = Annotated[int, typer.Option(
+    "--jobs", "-j", min=0, help="Worker processes for extraction/matching (0: one per core); one process writes.")]
 DataOption = Annotated[str | None, typer.Option(
     "--data", metavar="SOURCE",
     help="Dataset source: CSV export folder, .zip, or API base URL (default: the local cache).")]

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sibkit.cli_common import StudyArgument, console, errors, print_frame, print_json, progress, warn
+from sibkit.cli_common import JobsOption, StudyArgument, console, errors, print_frame, print_json, progress, warn
 from sibkit.errors import SibkitError
 
 review_app = typer.Typer(no_args_is_help=True, help="Review automatic hits in a spreadsheet.")
@@ -23,13 +23,17 @@ def _store(study_path: Path):  # type: ignore[no-untyped-def]
     return study, open_study_store(study)
 
 
-def code_command(study_path: StudyArgument) -> None:
+def code_command(study_path: StudyArgument, jobs: JobsOption = 1) -> None:
     """Code every document of the study with its codebook (only changed themes are re-coded)."""
     from sibkit.coding import code_documents, study_codebook
+    from sibkit.parallel import resolve_jobs
+    jobs = resolve_jobs(jobs)
     study, store = _store(study_path)
     codebook = study_codebook(study)
     with progress("Coding") as step:
-        report = code_documents(store, codebook, progress=step)
+        report = code_documents(store, codebook, progress=step, jobs=jobs)
+    for problem in report.problems:
+        errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Coded {report.documents_coded} documents ({report.documents_unchanged} unchanged): "
                   f"{report.references_added} references added, {report.references_removed} removed"
                   + (f"; themes re-coded: {', '.join(report.themes_changed)}" if report.themes_changed else ""),

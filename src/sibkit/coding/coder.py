@@ -2,21 +2,24 @@
 
 Hits of one theme that overlap in a document are merged into one reference (as QDA tools count
 coding references). Re-coding replaces only the automatic references of themes whose terms
-changed, per document, and never a reference a person has decided on.
+changed, per document, and never a reference a person has decided on. Matching runs on worker
+processes (``jobs``); one writer stores a batch of documents per transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, insert, select
 
 from sibkit.coding.codebook import Codebook
 from sibkit.coding.matcher import CompiledCodebook, Hit, compile_codebook
 from sibkit.corpus.normalise import page_of
-from sibkit.store import CodingState, Document, DocumentCase, Reference, ReviewDecision, Store
+from sibkit.parallel import ordered_map
+from sibkit.store import CodingState, Document, DocumentCase, Reference, ReviewDecision, Store, with_retry
+from sibkit.store.models import utcnow
 from sibkit.study import Study
 
 
@@ -58,58 +61,179 @@ class CodingReport:
     references_added: int = 0
     references_removed: int = 0
     themes_changed: list[str] = field(default_factory=list)
+    #: one line per document that could not be coded (it is coded again by the next run)
+    problems: list[str] = field(default_factory=list)
+
+
+#: documents coded per transaction (a killed run loses at most this many; the next run codes them)
+BATCH_SIZE = 200
+
+
+@dataclass(frozen=True)
+class CodingJob:
+    """One document to code: its text and page starts, and the themes to (re)code in it."""
+
+    document_id: int
+    text: str
+    pages: list[int]
+    stale: frozenset[str]
+    gone: frozenset[str]
+
+
+#: (theme, term, start, end, page, negated) of one reference
+HitRow = tuple[str, str, int, int, int, bool]
+
+_compiled: CompiledCodebook | None = None  # the codebook of this process's matching (set once per worker)
+
+
+def _init_matcher(compiled: CompiledCodebook) -> None:
+    global _compiled
+    _compiled = compiled
+
+
+def match_job(job: CodingJob, compiled: CompiledCodebook | None = None) -> tuple[CodingJob, list[HitRow] | str]:
+    """The merged references of one document for its stale themes (a pure function of the text, so
+    it runs on any worker), or a one-line problem; never raises."""
+    matcher = compiled or _compiled
+    assert matcher is not None
+    try:
+        hits = merge_hits([h for h in matcher.match(job.text) if h.theme in job.stale])
+        return job, [(h.theme, h.term, h.start, h.end, page_of(h.start, job.pages), bool(h.negated)) for h in hits]
+    except Exception as exc:  # one document's failure never ends the run
+        return job, f"document {job.document_id}: not coded ({type(exc).__name__}: {exc})"
+
+
+def _coding_jobs(store: Store, hashes: dict[str, str], page_size: int) -> Iterator[CodingJob | int]:
+    """The documents to code, read a page of ids at a time (never the whole corpus at once): a
+    :class:`CodingJob` for a document with stale or removed themes, its id when it is up to date."""
+    last = 0
+    readable = (Document.status == "ok") & Document.id.in_(select(DocumentCase.document_id))
+    while True:
+        with store.session() as session:
+            ids = session.scalars(select(Document.id).where(readable, Document.id > last)
+                                  .order_by(Document.id).limit(page_size)).all()
+            if not ids:
+                return
+            states: dict[int, dict[str, str]] = {}
+            for document_id, theme, digest in session.execute(
+                    select(CodingState.document_id, CodingState.theme, CodingState.hash)
+                    .where(CodingState.document_id.in_(ids))):
+                states.setdefault(document_id, {})[theme] = digest
+            work: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+            for document_id in ids:
+                have = states.get(document_id, {})
+                stale = frozenset(theme for theme, digest in hashes.items() if have.get(theme) != digest)
+                gone = frozenset(theme for theme in have if theme not in hashes)
+                if stale or gone:
+                    work[document_id] = (stale, gone)
+            texts = {row[0]: row for row in session.execute(
+                select(Document.id, Document.text, Document.pages).where(Document.id.in_(sorted(work))))} \
+                if work else {}
+        for document_id in ids:
+            if document_id in work:
+                _, text, pages = texts[document_id]
+                yield CodingJob(document_id, text, list(pages or [0]), *work[document_id])
+            else:
+                yield document_id
+        last = ids[-1]
+
+
+def _write_coded(store: Store, done: list[tuple[CodingJob, list[HitRow]]], hashes: dict[str, str],
+                 codebook_hash: str) -> tuple[int, int]:
+    """Replace the automatic references and coding states of a batch of coded documents in one
+    transaction (Core statements, ``executemany`` inserts); never touches a decided reference.
+    Returns (references added, references removed)."""
+    refs, states = Reference.__table__, CodingState.__table__
+    groups: dict[frozenset[str], list[int]] = {}
+    for job, _ in done:
+        groups.setdefault(job.stale | job.gone, []).append(job.document_id)
+    ids = sorted(job.document_id for job, _ in done)
+    added = removed = 0
+    with store.session(write=True) as session:
+        connection = session.connection()
+        decided = select(ReviewDecision.reference_id)
+        for themes, group in groups.items():
+            result = connection.execute(delete(refs).where(
+                refs.c.document_id.in_(group), refs.c.origin == "auto", refs.c.theme.in_(sorted(themes)),
+                refs.c.id.not_in(decided)))
+            removed += result.rowcount or 0
+            connection.execute(delete(states).where(states.c.document_id.in_(group),
+                                                    states.c.theme.in_(sorted(themes))))
+        kept = set(connection.execute(select(refs.c.document_id, refs.c.theme, refs.c.term, refs.c.start,
+                                             refs.c.end).where(refs.c.document_id.in_(ids),
+                                                               refs.c.origin == "auto")).all())
+        now = utcnow()
+        rows = [{"document_id": job.document_id, "theme": theme, "term": term, "start": start, "end": end,
+                 "page": page, "origin": "auto", "codebook_hash": codebook_hash, "negated": negated,
+                 "created_at": now}
+                for job, hits in done for theme, term, start, end, page, negated in hits
+                if (job.document_id, theme, term, start, end) not in kept]
+        if rows:
+            connection.execute(insert(refs), rows)
+            added = len(rows)
+        state_rows = [{"document_id": job.document_id, "theme": theme, "hash": hashes[theme], "coded_at": now}
+                      for job, _ in done for theme in sorted(job.stale)]
+        if state_rows:
+            connection.execute(insert(states), state_rows)
+    return added, removed
 
 
 def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebook | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> CodingReport:
-    """Code every readable document linked to a case; one transaction per document.
-    ``progress(done, total)`` after each document."""
+                   progress: Callable[[int, int], None] | None = None, jobs: int = 1,
+                   batch_size: int = BATCH_SIZE) -> CodingReport:
+    """Code every readable document linked to a case (only the themes whose hash changed).
+
+    Matching (a pure function of each text) runs on ``jobs`` worker processes (here when 1); one
+    writer stores ``batch_size`` documents per transaction, so a killed run resumes after the last
+    committed batch. Documents are read a page at a time. ``progress(done, total)`` after each batch."""
     compiled = compiled or compile_codebook(codebook)
     hashes = {theme.id: theme.hash() for theme in codebook.themes if theme.terms}
     codebook_hash = codebook.hash()
     report = CodingReport()
     with store.session() as session:
-        documents = session.scalars(select(Document.id).where(Document.status == "ok", Document.id.in_(
-            select(DocumentCase.document_id))).order_by(Document.id)).all()
-        states: dict[tuple[int, str], str] = {(s.document_id, s.theme): s.hash
-                                              for s in session.scalars(select(CodingState))}
-    changed_themes: set[str] = set()
-    for done, document_id in enumerate(documents, 1):
+        total = session.scalar(select(func.count()).select_from(Document).where(
+            Document.status == "ok", Document.id.in_(select(DocumentCase.document_id)))) or 0
+    if progress:
+        progress(0, total)
+    if jobs > 1:
+        store.engine.dispose()  # no pooled connection may be inherited by the workers
+    source = _coding_jobs(store, hashes, max(batch_size, 50))
+    todo = (item for item in source if isinstance(item, CodingJob) or _unchanged(report))
+    results = ordered_map(match_job, todo, jobs=jobs, chunk_size=4, initializer=_init_matcher,  # type: ignore[arg-type]
+                          initargs=(compiled,))
+    changed: set[str] = set()
+    batch: list[tuple[CodingJob, list[HitRow]]] = []
+
+    def flush() -> None:
+        added, removed = with_retry(lambda: _write_coded(store, batch, hashes, codebook_hash), what="coding batch")
+        report.references_added += added
+        report.references_removed += removed
+        report.documents_coded += len(batch)
+        for job, _ in batch:
+            changed.update(job.stale | job.gone)
+        batch.clear()
         if progress:
-            progress(done - 1, len(documents))
-        stale = {theme for theme, digest in hashes.items() if states.get((document_id, theme)) != digest}
-        gone = {theme for (doc, theme) in states if doc == document_id and theme not in hashes}
-        if not stale and not gone:
-            report.documents_unchanged += 1
+            progress(report.documents_coded + report.documents_unchanged + len(report.problems), total)
+
+    for job, outcome in results:
+        if isinstance(outcome, str):
+            report.problems.append(outcome)
             continue
-        changed_themes |= stale | gone
-        with store.session() as session:
-            document = session.get(Document, document_id)
-            assert document is not None
-            hits = merge_hits([h for h in compiled.match(document.text) if h.theme in stale])
-            decided = select(ReviewDecision.reference_id)
-            removed = session.execute(delete(Reference).where(
-                Reference.document_id == document_id, Reference.origin == "auto",
-                Reference.theme.in_(stale | gone), Reference.id.not_in(decided)))
-            report.references_removed += removed.rowcount or 0
-            kept = {(r.theme, r.term, r.start, r.end) for r in session.scalars(select(Reference).where(
-                Reference.document_id == document_id, Reference.origin == "auto"))}
-            for hit in hits:
-                if (hit.theme, hit.term, hit.start, hit.end) in kept:
-                    continue
-                session.add(Reference(document_id=document_id, theme=hit.theme, term=hit.term, start=hit.start,
-                                      end=hit.end, page=page_of(hit.start, document.pages), origin="auto",
-                                      codebook_hash=codebook_hash, negated=hit.negated))
-                report.references_added += 1
-            session.execute(delete(CodingState).where(CodingState.document_id == document_id,
-                                                      CodingState.theme.in_(stale | gone)))
-            for theme in stale:
-                session.add(CodingState(document_id=document_id, theme=theme, hash=hashes[theme]))
-        report.documents_coded += 1
-    if progress and documents:
-        progress(len(documents), len(documents))
-    report.themes_changed = sorted(changed_themes)
+        batch.append((job, outcome))
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    if progress:
+        progress(total, total)
+    report.themes_changed = sorted(changed)
     return report
+
+
+def _unchanged(report: CodingReport) -> bool:
+    """Count a document that is up to date (and leave it out of the work)."""
+    report.documents_unchanged += 1
+    return False
 
 
 # ---------------------------------------------------------------------------------------------

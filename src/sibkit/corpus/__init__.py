@@ -22,6 +22,8 @@ _EXPORTS = {
     "ImportReport": "importer",
     "add_file": "importer",
     "add_paths": "importer",
+    "ImportItem": "importer",
+    "import_items": "importer",
     "check_type": "importer",
     "read_manifest": "importer",
     "add_indigo_records": "indigo_records",

@@ -56,6 +56,9 @@ def _address_space() -> int:
 
 def _serve(connection: Connection, memory_bytes: int) -> None:
     """The worker's loop: receive (data, name, max_bytes), send back an Extracted."""
+    from sibkit.parallel import exit_with_parent
+
+    exit_with_parent()  # a killed import leaves no worker behind
     if resource is not None:
         try:
             limit = _address_space() + memory_bytes
@@ -159,6 +162,11 @@ def extract_within_budget(data: bytes, name: str = "", *, max_bytes: int = MAX_F
         _shared = ExtractionWorker()
         atexit.register(_shared.close)
     return _shared.extract(data, name, max_bytes=max_bytes)
+
+
+def current_budget() -> Budget | None:
+    """The budget the process-wide worker was given (None: not started, the defaults apply)."""
+    return _shared.budget if _shared is not None else None
 
 
 def close_worker() -> None:

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from sibkit.corpus import ImportOutcome
+    from sibkit.corpus import ImportOutcome, ImportReport
 
-from sibkit.cli_common import StudyArgument, console, errors, print_frame, print_json, progress
+from sibkit.cli_common import JobsOption, StudyArgument, console, errors, print_frame, print_json, progress
 from sibkit.errors import SibkitError
 
 corpus_app = typer.Typer(no_args_is_help=True, help="Gather a study's documents into its database.")
@@ -24,12 +24,14 @@ FINE = ("added", "linked", "unchanged")
 EXPLAINED = ("landing", "not_public", "disallowed", "skipped", "empty", "dead")
 
 
-def report(outcomes: list[ImportOutcome], *, skipped_rows: int = 0) -> None:
+def report(outcomes: list[ImportOutcome] | ImportReport, *, skipped_rows: int = 0) -> None:
     """A summary line, and one line per problem (the batch has gone on regardless); exit status 1
     when any item failed or was refused, so a script sees it."""
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    from sibkit.corpus import ImportReport
+
+    result = outcomes if isinstance(outcomes, ImportReport) else ImportReport(list(outcomes))
+    counts = dict(result.counts)
+    for outcome in result.outcomes:
         if outcome.status not in (*FINE, "landing", "skipped"):
             errors.print(f"warning: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)
     console.print(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "nothing to do",
@@ -55,10 +57,12 @@ def add_command(
     allow_private: AllowPrivateOption = False,
     allow_outside: Annotated[bool, typer.Option("--allow-outside", help="Let manifest rows name files outside "
                                                 "the manifest's folder.")] = False,
+    jobs: JobsOption = 1,
 ) -> None:
     """Import PDF, DOCX, HTML, TXT and Markdown documents and link them to cases."""
     from sibkit.corpus import (
         ImportOutcome,
+        ImportReport,
         add_paths,
         candidate_cases,
         check_type,
@@ -66,8 +70,10 @@ def add_command(
         read_manifest,
     )
     from sibkit.corpus.fetch import FetchSettings, fetch_reading_list
-    from sibkit.corpus.importer import add_file
+    from sibkit.corpus.importer import ImportItem, import_items
+    from sibkit.parallel import resolve_jobs
     from sibkit.study import load_study
+    jobs = resolve_jobs(jobs)
     study = load_study(study_path)
     doc_type = check_type(doc_type)
     known = candidate_cases(study)
@@ -75,7 +81,7 @@ def add_command(
     if unknown:
         raise SibkitError(f"--case {unknown[0]!r} is not a project in the study's dataset")
     store = open_study_store(study)
-    outcomes: list[ImportOutcome] = []
+    outcomes = ImportReport(keep_all=False)  # counts, and only the outcomes worth a warning line
     skipped_rows = 0
     if manifest is not None:
         rows, problems = read_manifest(manifest, allow_outside=allow_outside)
@@ -83,6 +89,7 @@ def add_command(
         for problem in problems:
             errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
         urls = []
+        items: list[ImportItem] = []
         for row in rows:
             bad = [c for c in row["case_ids"] if c not in known]  # type: ignore[union-attr]
             if bad:
@@ -94,25 +101,27 @@ def add_command(
             if target.lower().startswith(("http://", "https://")):
                 urls.append({"url": target, "title": row["title"], "case_ids": row["case_ids"], "type": row["type"]})
                 continue
-            outcomes.append(add_file(store, Path(target), case_ids=row["case_ids"],  # type: ignore[arg-type]
-                                     title=str(row["title"]), doc_type=str(row["type"]), date=row["date"],  # type: ignore[arg-type]
-                                     root=None if allow_outside else manifest.parent))
+            items.append(ImportItem(Path(target), None if allow_outside else manifest.parent,
+                                    tuple(row["case_ids"]), str(row["title"]), str(row["type"]),  # type: ignore[arg-type]
+                                    row["date"]))  # type: ignore[arg-type]
+        if items:
+            with progress("Importing") as step:
+                import_items(store, items, jobs=jobs, total=len(items), progress=step, report=outcomes)
         if urls:
             from sibkit import paths as sibkit_paths
 
-            outcomes += fetch_reading_list(store, urls, sibkit_paths.data_dir() / "fetch-cache",
-                                           FetchSettings(allow_private=allow_private))
+            outcomes.add(fetch_reading_list(store, urls, sibkit_paths.data_dir() / "fetch-cache",
+                                            FetchSettings(allow_private=allow_private)))
     corpus_folder = study.resolve(study.corpus.folder)
     targets = list(paths or ([] if manifest else [corpus_folder]))
     missing = [p for p in targets if not p.exists() and not p.is_symlink()]
     for path in missing:
-        outcomes.append(ImportOutcome(str(path), "failed", "no such file or folder"))
+        outcomes.add([ImportOutcome(str(path), "failed", "no such file or folder")])
     existing = [p for p in targets if p not in missing]
     if existing:
         with progress("Importing") as step:
-            result = add_paths(store, existing, case_ids=case or [], doc_type=doc_type, corpus_folder=corpus_folder,
-                               known_cases=known, progress=step)
-        outcomes += result.outcomes
+            add_paths(store, existing, case_ids=case or [], doc_type=doc_type, corpus_folder=corpus_folder,
+                      known_cases=known, progress=step, jobs=jobs, report=outcomes)
     report(outcomes, skipped_rows=skipped_rows)
 
 

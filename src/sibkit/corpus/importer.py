@@ -1,29 +1,46 @@
 """Adding documents to a study's database: files, folders, manifests and INDIGO records.
 
-Each document is stored once, by the SHA-256 of its bytes, in its own transaction: a crash
-leaves every earlier document complete and the next run adds the rest. Adding the same file
-again only links it to any new cases.
+Each document is stored once, by the SHA-256 of its bytes. Files and folders go through a pipeline:
+:func:`prepare` (read, hash, extract within the budget, clean: a pure function of one file, run on
+``jobs`` worker processes) and one writer that stores the prepared documents in batches, one
+transaction per batch of up to ``batch_size`` documents (Core ``executemany`` inserts): a crash leaves
+every committed batch complete and the next run adds the rest. A batch the database refuses is
+stored again one document at a time, each in its own error boundary. Adding the same file again
+only links it to any new cases.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import os
 import stat
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from sibkit.corpus import budget as _budget
 from sibkit.corpus.budget import extract_within_budget
 from sibkit.corpus.extraction import KIND_BY_SUFFIX, MAX_FILE_BYTES, Extracted, count_words
 from sibkit.errors import SibkitError
 from sibkit.indigo.values import parse_partial_date
-from sibkit.store import DOCUMENT_TYPES, Document, DocumentCase, Store, with_retry
+from sibkit.parallel import ordered_map
+from sibkit.store import DOCUMENT_TYPES, Document, DocumentCase, Store, open_store, with_retry
+
+T = TypeVar("T")
+
+#: documents stored per transaction (a killed import loses at most this many; the next run adds them)
+BATCH_SIZE = 200
+#: a batch is also committed once this many seconds have passed since the last commit (slow PDFs)
+BATCH_SECONDS = 5.0
 
 
 @dataclass
@@ -40,16 +57,33 @@ class ImportOutcome:
         return f"{text} ({self.message})" if self.message else text
 
 
+FINE = ("added", "linked", "unchanged")
+
+
 @dataclass
 class ImportReport:
+    """Counts per status, and the outcomes: all of them, or (``keep_all=False``, for imports of any
+    size) only the ones that are not fine, so memory does not grow with the corpus."""
+
     outcomes: list[ImportOutcome] = field(default_factory=list)
+    keep_all: bool = True
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.counts.update(o.status for o in self.outcomes)
+
+    def add(self, outcomes: Iterable[ImportOutcome]) -> None:
+        for outcome in outcomes:
+            self.counts[outcome.status] += 1
+            if self.keep_all or outcome.status not in FINE:
+                self.outcomes.append(outcome)
 
     def count(self, status: str) -> int:
-        return sum(o.status == status for o in self.outcomes)
+        return self.counts[status]
 
     @property
     def problems(self) -> list[ImportOutcome]:
-        return [o for o in self.outcomes if o.status not in ("added", "linked", "unchanged")]
+        return [o for o in self.outcomes if o.status not in FINE]
 
 
 def printable(text: str) -> str:
@@ -66,7 +100,7 @@ def _only_escapes(text: str) -> bool:
     return all(not 0xD800 <= ord(ch) <= 0xDFFF or 0xDC80 <= ord(ch) <= 0xDCFF for ch in text)
 
 
-def guarded(origin: str, work: Callable[[], ImportOutcome]) -> ImportOutcome:
+def guarded(origin: str, work: Callable[[], T]) -> T | ImportOutcome:
     """Run one item's work inside its own error boundary: any failure becomes a ``failed`` outcome
     naming the item, so the rest of the batch goes on."""
     try:
@@ -259,31 +293,226 @@ def case_from_folder(path: Path, corpus_folder: Path | None, known_cases: set[st
     return None
 
 
+@dataclass(frozen=True)
+class ImportItem:
+    """One file to import, with what the caller knows about it. ``root``: the folder its real path
+    must stay in (None: a file named directly, read wherever it is)."""
+
+    path: Path
+    root: Path | None = None
+    case_ids: tuple[str, ...] = ()
+    title: str = ""
+    doc_type: str = "other"
+    date: str | None = None
+
+
+@dataclass
+class Prepared:
+    """A file read, hashed, extracted and cleaned, ready for the writer (``known``: the database held
+    its SHA-256 when it was read, so it was not extracted again)."""
+
+    item: ImportItem
+    origin: str
+    sha256: str
+    extracted: Extracted
+    title: str
+    word_count: int
+    known: bool = False
+
+
+#: in a worker process: the study database (read only: which SHA-256 are stored already)
+_worker_store: Store | None = None
+
+
+def _init_worker(url: str, budget: _budget.Budget | None) -> None:
+    """Start of a worker process: its own engine (never the parent's connections, which it inherited
+    by ``fork``) and its own extraction worker within the same budget."""
+    global _worker_store
+    _budget._shared = None  # the parent's extraction worker belongs to the parent: forget, never close
+    if budget is not None:
+        _budget.set_budget(budget)
+    _worker_store = open_store(url, migrate=False)
+
+
+def _is_known(store: Store, sha256: str) -> bool:
+    with store.session() as session:
+        return session.scalar(select(Document.id).where(Document.sha256 == sha256)) is not None
+
+
+def prepare(item: ImportItem, store: Store | None = None, *,
+            max_bytes: int = MAX_FILE_BYTES) -> Prepared | ImportOutcome:
+    """Read, hash and extract one file (within the extraction budget); everything but the write.
+
+    Pure per file (the database is only read), so it runs on any worker; any problem is returned
+    as an outcome naming the file, never raised."""
+    origin = printable(str(item.path))
+    reader = store or _worker_store
+
+    def work() -> Prepared | ImportOutcome:
+        try:
+            data = read_regular_file(item.path, max_bytes=max_bytes, root=item.root)
+        except UnsafeInput as exc:
+            return ImportOutcome(origin, exc.status, str(exc))
+        sha256 = hashlib.sha256(data).hexdigest()
+        known = reader is not None and _is_known(reader, sha256)
+        extracted = Extracted() if known else extract_within_budget(data, printable(item.path.name),
+                                                                    max_bytes=max_bytes)
+        del data
+        if not known and extracted.status == "too_large":
+            return ImportOutcome(origin, "too_large", extracted.message)
+        extracted.text = clean_text(extracted.text)
+        extracted.title = clean_text(extracted.title)
+        title = clean_text(item.title) or extracted.title or Path(origin).name
+        return Prepared(item, clean_text(origin), sha256, extracted, title, count_words(extracted.text), known)
+
+    return guarded(origin, work)
+
+
+def _store_batch(store: Store, batch: list[Prepared]) -> list[ImportOutcome]:
+    """Store a batch of prepared documents in one transaction: the new ones inserted together (Core
+    ``executemany``), links to cases added; outcomes in the batch's order."""
+    documents, links = Document.__table__, DocumentCase.__table__
+    outcomes: list[ImportOutcome] = []
+    with store.session(write=True) as session:
+        connection = session.connection()
+        wanted = sorted({p.sha256 for p in batch})
+        ids = dict(connection.execute(select(documents.c.sha256, documents.c.id)
+                                      .where(documents.c.sha256.in_(wanted))).all())
+        first: dict[str, Prepared] = {}
+        for prepared in batch:
+            if prepared.sha256 not in ids and prepared.sha256 not in first:
+                if prepared.known:
+                    raise SibkitError(f"{prepared.origin}: removed from the database while it was being "
+                                      "imported; run the import again")
+                first[prepared.sha256] = prepared
+        if first:
+            rows = [{"sha256": p.sha256, "title": p.title, "doc_type": p.item.doc_type, "date": p.item.date,
+                     "origin": p.origin, "media_type": p.extracted.media_type, "text": p.extracted.text,
+                     "pages": p.extracted.pages, "word_count": p.word_count, "status": p.extracted.status,
+                     "message": p.extracted.message} for p in first.values()]
+            inserted = connection.execute(insert(documents).returning(documents.c.sha256, documents.c.id,
+                                                                      sort_by_parameter_order=True), rows)
+            ids.update(dict(inserted.all()))
+        linked = set(connection.execute(select(links.c.document_id, links.c.case_id)
+                                        .where(links.c.document_id.in_(sorted(set(ids.values()))))).all())
+        new_links: list[dict[str, object]] = []
+        for prepared in batch:
+            document_id = ids[prepared.sha256]
+            new = [case for case in sorted(set(prepared.item.case_ids)) if (document_id, case) not in linked]
+            linked.update((document_id, case) for case in new)
+            new_links += [{"document_id": document_id, "case_id": case} for case in new]
+            if first.get(prepared.sha256) is prepared:
+                status = "added" if prepared.extracted.status == "ok" else prepared.extracted.status
+                message = prepared.extracted.message
+            elif new:
+                status, message = "linked", f"already stored; now also linked to {', '.join(new)}"
+            else:
+                status, message = "unchanged", ""
+            outcomes.append(ImportOutcome(prepared.origin, status, message, document_id))
+        if new_links:
+            connection.execute(insert(links), new_links)
+    return outcomes
+
+
+def _store_one_by_one(store: Store, batch: list[Prepared]) -> list[ImportOutcome]:
+    """The slow, sure path for a batch the database refused: each document in its own transaction
+    and error boundary (a lost race on a SHA-256 with another process becomes a link)."""
+    return [guarded(p.origin, lambda p=p: store_document(
+        store, sha256=p.sha256, extracted=p.extracted, case_ids=p.item.case_ids, title=p.title,
+        doc_type=p.item.doc_type, origin=p.origin, date=p.item.date)) for p in batch]
+
+
+def write_batch(store: Store, batch: list[Prepared | ImportOutcome]) -> list[ImportOutcome]:
+    """The outcomes of a batch (in order), its prepared documents stored in one transaction, or one
+    by one if that transaction fails."""
+    pending = [p for p in batch if isinstance(p, Prepared)]
+    stored: list[ImportOutcome] = []
+    if pending:
+        try:
+            stored = with_retry(lambda: _store_batch(store, pending), what="import batch")
+        except Exception:  # e.g. a race with another process; retried document by document
+            stored = _store_one_by_one(store, pending)
+    results = iter(stored)
+    return [next(results) if isinstance(p, Prepared) else p for p in batch]
+
+
+def import_items(store: Store, items: Iterable[ImportItem], *, jobs: int = 1, batch_size: int = BATCH_SIZE,
+                 total: int | None = None, progress: Callable[[int, int], None] | None = None,
+                 max_bytes: int = MAX_FILE_BYTES, report: ImportReport | None = None) -> ImportReport:
+    """Import files: :func:`prepare` on ``jobs`` worker processes (in this process when 1), one
+    writer committing every ``batch_size`` documents (or :data:`BATCH_SECONDS`). Items are streamed:
+    only the batches in flight are held in memory. Outcomes are added to ``report`` (else a new one)."""
+    report = report if report is not None else ImportReport()
+    if jobs > 1:
+        store.engine.dispose()  # no pooled connection may be inherited by the workers
+        url = store.engine.url.render_as_string(hide_password=False)
+        prepared = ordered_map(functools.partial(prepare, max_bytes=max_bytes), items, jobs=jobs,
+                               initializer=_init_worker, initargs=(url, _budget.current_budget()))
+    else:
+        prepared = (prepare(item, store, max_bytes=max_bytes) for item in items)
+    batch: list[Prepared | ImportOutcome] = []
+    done, last_commit = 0, time.monotonic()
+    for result in prepared:
+        batch.append(result)
+        if len(batch) >= batch_size or time.monotonic() - last_commit >= BATCH_SECONDS:
+            report.add(write_batch(store, batch))
+            done += len(batch)
+            batch, last_commit = [], time.monotonic()
+            if progress:
+                progress(done, total if total is not None else done)
+    if batch:
+        report.add(write_batch(store, batch))
+        done += len(batch)
+    if progress:
+        progress(done, total if total is not None else done)
+    return report
+
+
+def path_items(paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type: str = "other",
+               corpus_folder: Path | None = None, known_cases: set[str] | None = None,
+               skipped: Callable[[ImportOutcome], None] | None = None) -> Iterator[ImportItem]:
+    """The files to import under ``paths`` (streamed); the folder convention adds each file's case.
+    Symlinked folders and unsupported suffixes go to ``skipped`` as outcomes instead."""
+    for named in paths:
+        root = named if named.is_dir() and not named.is_symlink() else None
+        for path in iter_files([named]):
+            origin = printable(str(path))
+            if path.is_symlink() and os.path.isdir(path):
+                outcome = ImportOutcome(origin, "refused", "a symlinked folder; not followed")
+            elif path.suffix.lower() not in KIND_BY_SUFFIX and path.suffix:
+                outcome = ImportOutcome(origin, "skipped", f"unsupported file type {printable(path.suffix)}")
+            else:
+                cases = set(case_ids)
+                from_folder = case_from_folder(path, corpus_folder, known_cases or set())
+                if from_folder:
+                    cases.add(from_folder)
+                yield ImportItem(path, root, tuple(sorted(cases)), doc_type=doc_type)
+                continue
+            if skipped:
+                skipped(outcome)
+
+
 def add_paths(store: Store, paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type: str = "other",
               corpus_folder: Path | None = None, known_cases: set[str] | None = None,
-              progress: Callable[[int, int], None] | None = None) -> ImportReport:
+              progress: Callable[[int, int], None] | None = None, jobs: int = 1,
+              batch_size: int = BATCH_SIZE, report: ImportReport | None = None) -> ImportReport:
     """Add files and folders; the folder convention adds each file's case. ``progress(done, total)``.
 
     A file found inside a folder is read only if its real path stays inside that folder (a
-    symlink out of it is refused); a file named directly is read wherever it is, if regular."""
-    report = ImportReport()
-    work = [(path, named if named.is_dir() and not named.is_symlink() else None)
-            for named in paths for path in iter_files([named])]
-    for done, (path, root) in enumerate(work, 1):
-        origin = printable(str(path))
-        if path.is_symlink() and os.path.isdir(path):
-            report.outcomes.append(ImportOutcome(origin, "refused", "a symlinked folder; not followed"))
-        elif path.suffix.lower() not in KIND_BY_SUFFIX and path.suffix:
-            report.outcomes.append(ImportOutcome(origin, "skipped", f"unsupported file type "
-                                                                     f"{printable(path.suffix)}"))
-        else:
-            cases = set(case_ids)
-            from_folder = case_from_folder(path, corpus_folder, known_cases or set())
-            if from_folder:
-                cases.add(from_folder)
-            report.outcomes.append(add_file(store, path, case_ids=cases, doc_type=doc_type, root=root))
-        if progress:
-            progress(done, len(work))
+    symlink out of it is refused); a file named directly is read wherever it is, if regular.
+    ``jobs`` worker processes read and extract; one writer stores ``batch_size`` documents per
+    transaction."""
+    skipped: list[ImportOutcome] = []
+
+    def items() -> Iterator[ImportItem]:
+        return path_items(paths, case_ids=case_ids, doc_type=doc_type, corpus_folder=corpus_folder,
+                          known_cases=known_cases, skipped=skipped.append)
+
+    total = sum(1 for _ in path_items(paths, case_ids=case_ids, doc_type=doc_type, corpus_folder=corpus_folder,
+                                      known_cases=known_cases)) if progress else None
+    report = import_items(store, items(), jobs=jobs, batch_size=batch_size, total=total, progress=progress,
+                          report=report)
+    report.add(skipped)
     return report
 
 

@@ -17,6 +17,9 @@ _LIGATURE = re.compile("[\ufb00-\ufb06]")
 _HYPHEN_BREAK = re.compile(r"(\w)[-\u00ad]\n[ \t]*([a-z])")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
+# control characters (Unicode category Cc: U+0000-U+001F, U+007F-U+009F) other than tab and line feed;
+# one regular expression instead of a category look-up per character (that took a third of import time)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]+")
 PAGE_SEPARATOR = "\n\n"
 
 
@@ -26,7 +29,7 @@ def normalise_page(text: str) -> str:
     text = text.replace("\ufffe", "").replace("\x02", "").replace("\u00ad\n", "")  # pdfium's hyphen marks
     text = _LIGATURE.sub(lambda m: LIGATURES[m.group(0)], text)
     text = _HYPHEN_BREAK.sub(r"\1\2", text)
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    text = _CONTROL.sub("", text)
     text = _TRAILING_SPACE.sub("\n", text)
     text = _MANY_BLANK_LINES.sub("\n\n", text)
     return unicodedata.normalize("NFC", text).strip()
