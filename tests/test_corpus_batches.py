@@ -20,6 +20,7 @@ from sibkit.coding import Codebook, code_documents
 from sibkit.coding.coder import merge_hits
 from sibkit.coding.matcher import compile_codebook
 from sibkit.corpus import add_file, add_paths
+from sibkit.corpus.extraction import count_words
 from sibkit.corpus.importer import case_from_folder, iter_files
 from sibkit.corpus.normalise import LIGATURES, drop_controls, normalise_page, page_of
 from sibkit.store import CodingState, Document, DocumentCase, Reference, open_store
@@ -119,6 +120,16 @@ def test_normalising_gives_what_every_step_on_every_text_gave() -> None:
     for page in ("infor-\nmation", "co-\n  operation", "line \t\nnext\n\n\n\nend", "\ufb01nal \ufb04ow",
                  "e\u0301t\u00e9\r\nsecond", "ascii only, nothing to do"):
         assert normalise_page(page) == reference_normalise(page)
+
+
+def test_word_counts_are_the_matches_of_the_plain_pattern() -> None:
+    plain = re.compile(r"\w+(?:['’-]\w+)*")
+    rng = random.Random(3)
+    alphabet = [*"ab é-'’ .\n9_", "co-op", "don't"]
+    for _ in range(2000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
+        assert count_words(sample) == sum(1 for _ in plain.finditer(sample)), repr(sample)
+    assert count_words("The co-operative's well-known, don’t-stop work - 3 times") == 7
 
 
 def test_batches_and_jobs_store_what_one_document_at_a_time_stores(tmp_path: Path) -> None:

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from sibkit.corpus import budget as _budget
 from sibkit.corpus.budget import extract_within_budget
-from sibkit.corpus.extraction import KIND_BY_SUFFIX, MAX_FILE_BYTES, Extracted, count_words
+from sibkit.corpus.extraction import KIND_BY_SUFFIX, MAX_FILE_BYTES, Extracted, count_words, extract, sniff
 from sibkit.errors import SibkitError
 from sibkit.indigo.values import parse_partial_date
 from sibkit.parallel import ordered_map
@@ -334,9 +334,31 @@ def _init_worker(url: str, budget: _budget.Budget | None) -> None:
     _worker_store = open_store(url, migrate=False)
 
 
+_KNOWN = select(Document.__table__.c.id).where(Document.__table__.c.sha256 == bindparam("sha256")).limit(1)
+
+
 def _is_known(store: Store, sha256: str) -> bool:
-    with store.session() as session:
-        return session.scalar(select(Document.id).where(Document.sha256 == sha256)) is not None
+    """Whether a document with this SHA-256 is stored (a Core query in a short read transaction)."""
+    with store.engine.connect() as connection:
+        return connection.execute(_KNOWN, {"sha256": sha256}).first() is not None
+
+
+#: UTF-8 text files up to this size are extracted here rather than in the budgeted worker: decoding
+#: and normalising them is our own linear-time code (no parser library, no encoding guess), taking
+#: milliseconds and a few times the file's size in memory, while the round trip costs as much again
+INLINE_TEXT_BYTES = 1024 * 1024
+
+
+def _extract(data: bytes, name: str, max_bytes: int) -> Extracted:
+    """Extract one file: small UTF-8 text in this process, everything else within the budget."""
+    if len(data) <= min(INLINE_TEXT_BYTES, max_bytes) and sniff(data) == "text":
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return extract(data, name, max_bytes=max_bytes)
+    return extract_within_budget(data, name, max_bytes=max_bytes)
 
 
 def prepare(item: ImportItem, store: Store | None = None, *,
@@ -355,8 +377,7 @@ def prepare(item: ImportItem, store: Store | None = None, *,
             return ImportOutcome(origin, exc.status, str(exc))
         sha256 = hashlib.sha256(data).hexdigest()
         known = reader is not None and _is_known(reader, sha256)
-        extracted = Extracted() if known else extract_within_budget(data, printable(item.path.name),
-                                                                    max_bytes=max_bytes)
+        extracted = Extracted() if known else _extract(data, printable(item.path.name), max_bytes)
         del data
         if not known and extracted.status == "too_large":
             return ImportOutcome(origin, "too_large", extracted.message)
