@@ -283,3 +283,30 @@ def test_a_killed_batched_import_and_coding_resume_to_the_uninterrupted_result(t
             break
         time.sleep(0.2)
     assert leftovers.split() == []
+
+
+def sibkit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sibkit", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_the_command_line_with_jobs(tmp_path: Path, indigo_dir: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    study_text = (root / "examples" / "uk-sibs-2016-2021.yaml").read_text(encoding="utf-8")
+    study_path = tmp_path / "study.yaml"
+    study_path.write_text(study_text.replace("data: null", f"data: {indigo_dir}")
+                          .replace("codebook: relational-sib", "codebook: tiny.yaml"), encoding="utf-8")
+    (tmp_path / "tiny.yaml").write_text(CODEBOOK.model_dump_json(), encoding="utf-8")  # JSON is YAML
+    make_corpus(tmp_path, 12)
+    done = sibkit("corpus", "add", str(study_path), "--jobs", "2")
+    assert done.returncode == 1  # the bad files are reported (empty, binary, FIFO, symlink out), the rest imported
+    assert " ".join(done.stdout.split()).endswith(  # the summary line, however the console wrapped it
+        "added: 13, empty: 1, linked: 1, refused: 2, skipped: 1, unchanged: 1, unsupported: 1")
+    warnings = " ".join(done.stderr.split()).split("warning: ")[1:]
+    assert len(warnings) == 4 and all(w.startswith(str(tmp_path / "corpus")) for w in warnings)
+    assert any("pipe.txt: refused (a FIFO (named pipe), not a regular file; not read)" in w for w in warnings)
+    done = sibkit("code", str(study_path), "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    # 13 readable documents: one partnership hit each, co-production in documents 0, 3, 6 and 9
+    assert done.stdout.strip().startswith("Coded 13 documents (0 unchanged): 17 references added, 0 removed")
+    again = sibkit("code", str(study_path), "-j", "0")
+    assert again.stdout.strip().startswith("Coded 0 documents (13 unchanged)")
