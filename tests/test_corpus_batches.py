@@ -310,3 +310,29 @@ def test_the_command_line_with_jobs(tmp_path: Path, indigo_dir: Path) -> None:
     assert done.stdout.strip().startswith("Coded 13 documents (0 unchanged): 17 references added, 0 removed")
     again = sibkit("code", str(study_path), "-j", "0")
     assert again.stdout.strip().startswith("Coded 0 documents (13 unchanged)")
+
+
+@pytest.mark.postgres
+def test_concurrent_batched_imports_into_postgres_store_each_document_once(tmp_path: Path, postgres) -> None:
+    """PostgreSQL lets batches of several processes race on the unique SHA-256: the loser's batch is
+    stored again one document at a time, as links."""
+    corpus = make_corpus(tmp_path, 40)
+    url = postgres.new_database()
+    open_store(url).close()
+    script = ("import sys\nfrom pathlib import Path\nfrom sibkit.corpus import add_paths\n"
+              "from sibkit.store import open_store\ncorpus = Path(sys.argv[2])\n"
+              "report = add_paths(open_store(sys.argv[1]), [corpus], corpus_folder=corpus,\n"
+              "                   known_cases={'INDIGO-POJ-0110', 'INDIGO-POJ-0109'}, batch_size=3)\n"
+              "print(report.count('failed'))\n")
+    processes = [subprocess.Popen([sys.executable, "-c", script, url, str(corpus)], stdout=subprocess.PIPE,
+                                  text=True) for _ in range(3)]
+    assert [p.communicate(timeout=300)[0].strip() for p in processes] == ["0"] * 3
+    single = f"sqlite:///{tmp_path / 'single.sqlite'}"
+    add_paths(open_store(single), [corpus], corpus_folder=corpus, known_cases={CASE_A, CASE_B})
+    ignore_ids = [row[:1] + row[2:] for row in database_rows(single) if row[0] == "document"]
+    got = [row[:1] + row[2:] for row in database_rows(url) if row[0] == "document"]
+    assert sorted(got) == sorted(ignore_ids)  # every document once, with the same content
+    store = open_store(url)
+    with store.session() as session:
+        # 40 numbered documents, the shared one in both cases, the empty and the binary file in theirs
+        assert session.scalar(select(func.count()).select_from(DocumentCase)) == 40 + 2 + 2

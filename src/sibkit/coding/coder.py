@@ -168,13 +168,13 @@ def _write_coded(store: Store, done: list[tuple[CodingJob, list[HitRow]]], hashe
                  "created_at": now}
                 for job, hits in done for theme, term, start, end, page, negated in hits
                 if (job.document_id, theme, term, start, end) not in kept]
-        if rows:
-            connection.execute(insert(refs), rows)
+        if rows:  # RETURNING makes both SQLite and psycopg send many rows per statement (insertmanyvalues)
+            connection.execute(insert(refs).returning(refs.c.id), rows)
             added = len(rows)
         state_rows = [{"document_id": job.document_id, "theme": theme, "hash": hashes[theme], "coded_at": now}
                       for job, _ in done for theme in sorted(job.stale)]
         if state_rows:
-            connection.execute(insert(states), state_rows)
+            connection.execute(insert(states).returning(states.c.document_id), state_rows)
     return added, removed
 
 

@@ -320,18 +320,18 @@ class Prepared:
     known: bool = False
 
 
-#: in a worker process: the study database (read only: which SHA-256 are stored already)
-_worker_store: Store | None = None
+#: in a worker process: which SHA-256 the study database holds already
+_worker_known: KnownHashes | None = None
 
 
 def _init_worker(url: str, budget: _budget.Budget | None) -> None:
     """Start of a worker process: its own engine (never the parent's connections, which it inherited
     by ``fork``) and its own extraction worker within the same budget."""
-    global _worker_store
+    global _worker_known
     _budget._shared = None  # the parent's extraction worker belongs to the parent: forget, never close
     if budget is not None:
         _budget.set_budget(budget)
-    _worker_store = open_store(url, migrate=False)
+    _worker_known = KnownHashes(open_store(url, migrate=False))
 
 
 _KNOWN = select(Document.__table__.c.id).where(Document.__table__.c.sha256 == bindparam("sha256")).limit(1)
@@ -341,6 +341,20 @@ def _is_known(store: Store, sha256: str) -> bool:
     """Whether a document with this SHA-256 is stored (a Core query in a short read transaction)."""
     with store.engine.connect() as connection:
         return connection.execute(_KNOWN, {"sha256": sha256}).first() is not None
+
+
+class KnownHashes:
+    """``known(sha256)``: whether the database holds a document with that SHA-256, asked on one
+    connection in autocommit mode (one round trip per file, no transaction or snapshot held)."""
+
+    def __init__(self, store: Store) -> None:
+        self.connection = store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def __call__(self, sha256: str) -> bool:
+        return self.connection.execute(_KNOWN, {"sha256": sha256}).first() is not None
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 #: UTF-8 text files up to this size are extracted here rather than in the budgeted worker: decoding
@@ -361,14 +375,14 @@ def _extract(data: bytes, name: str, max_bytes: int) -> Extracted:
     return extract_within_budget(data, name, max_bytes=max_bytes)
 
 
-def prepare(item: ImportItem, store: Store | None = None, *,
+def prepare(item: ImportItem, known: Callable[[str], bool] | None = None, *,
             max_bytes: int = MAX_FILE_BYTES) -> Prepared | ImportOutcome:
     """Read, hash and extract one file (within the extraction budget); everything but the write.
 
-    Pure per file (the database is only read), so it runs on any worker; any problem is returned
-    as an outcome naming the file, never raised."""
+    Pure per file (``known(sha256)`` only reads the database; default: the worker's), so it runs on
+    any worker; any problem is returned as an outcome naming the file, never raised."""
     origin = printable(str(item.path))
-    reader = store or _worker_store
+    is_known = known or _worker_known
 
     def work() -> Prepared | ImportOutcome:
         try:
@@ -376,15 +390,15 @@ def prepare(item: ImportItem, store: Store | None = None, *,
         except UnsafeInput as exc:
             return ImportOutcome(origin, exc.status, str(exc))
         sha256 = hashlib.sha256(data).hexdigest()
-        known = reader is not None and _is_known(reader, sha256)
-        extracted = Extracted() if known else _extract(data, printable(item.path.name), max_bytes)
+        stored = is_known is not None and is_known(sha256)
+        extracted = Extracted() if stored else _extract(data, printable(item.path.name), max_bytes)
         del data
-        if not known and extracted.status == "too_large":
+        if not stored and extracted.status == "too_large":
             return ImportOutcome(origin, "too_large", extracted.message)
         extracted.text = clean_text(extracted.text)
         extracted.title = clean_text(extracted.title)
         title = clean_text(item.title) or extracted.title or Path(origin).name
-        return Prepared(item, clean_text(origin), sha256, extracted, title, count_words(extracted.text), known)
+        return Prepared(item, clean_text(origin), sha256, extracted, title, count_words(extracted.text), stored)
 
     return guarded(origin, work)
 
@@ -430,17 +444,24 @@ def _store_batch(store: Store, batch: list[Prepared]) -> list[ImportOutcome]:
             else:
                 status, message = "unchanged", ""
             outcomes.append(ImportOutcome(prepared.origin, status, message, document_id))
-        if new_links:
-            connection.execute(insert(links), new_links)
+        if new_links:  # RETURNING makes both SQLite and psycopg send many rows per statement (insertmanyvalues)
+            connection.execute(insert(links).returning(links.c.document_id), new_links)
     return outcomes
+
+
+def _store_one(store: Store, prepared: Prepared) -> ImportOutcome:
+    if prepared.known and not _is_known(store, prepared.sha256):  # its text was never extracted
+        return ImportOutcome(prepared.origin, "failed", "removed from the database while it was being imported; "
+                                                        "run the import again")
+    return store_document(store, sha256=prepared.sha256, extracted=prepared.extracted,
+                          case_ids=prepared.item.case_ids, title=prepared.title, doc_type=prepared.item.doc_type,
+                          origin=prepared.origin, date=prepared.item.date)
 
 
 def _store_one_by_one(store: Store, batch: list[Prepared]) -> list[ImportOutcome]:
     """The slow, sure path for a batch the database refused: each document in its own transaction
     and error boundary (a lost race on a SHA-256 with another process becomes a link)."""
-    return [guarded(p.origin, lambda p=p: store_document(
-        store, sha256=p.sha256, extracted=p.extracted, case_ids=p.item.case_ids, title=p.title,
-        doc_type=p.item.doc_type, origin=p.origin, date=p.item.date)) for p in batch]
+    return [guarded(p.origin, lambda p=p: _store_one(store, p)) for p in batch]
 
 
 def write_batch(store: Store, batch: list[Prepared | ImportOutcome]) -> list[ImportOutcome]:
@@ -464,26 +485,32 @@ def import_items(store: Store, items: Iterable[ImportItem], *, jobs: int = 1, ba
     writer committing every ``batch_size`` documents (or :data:`BATCH_SECONDS`). Items are streamed:
     only the batches in flight are held in memory. Outcomes are added to ``report`` (else a new one)."""
     report = report if report is not None else ImportReport()
+    known: KnownHashes | None = None
     if jobs > 1:
         store.engine.dispose()  # no pooled connection may be inherited by the workers
         url = store.engine.url.render_as_string(hide_password=False)
         prepared = ordered_map(functools.partial(prepare, max_bytes=max_bytes), items, jobs=jobs,
                                initializer=_init_worker, initargs=(url, _budget.current_budget()))
     else:
-        prepared = (prepare(item, store, max_bytes=max_bytes) for item in items)
+        known = KnownHashes(store)
+        prepared = (prepare(item, known, max_bytes=max_bytes) for item in items)
     batch: list[Prepared | ImportOutcome] = []
     done, last_commit = 0, time.monotonic()
-    for result in prepared:
-        batch.append(result)
-        if len(batch) >= batch_size or time.monotonic() - last_commit >= BATCH_SECONDS:
+    try:
+        for result in prepared:
+            batch.append(result)
+            if len(batch) >= batch_size or time.monotonic() - last_commit >= BATCH_SECONDS:
+                report.add(write_batch(store, batch))
+                done += len(batch)
+                batch, last_commit = [], time.monotonic()
+                if progress:
+                    progress(done, total if total is not None else done)
+        if batch:
             report.add(write_batch(store, batch))
             done += len(batch)
-            batch, last_commit = [], time.monotonic()
-            if progress:
-                progress(done, total if total is not None else done)
-    if batch:
-        report.add(write_batch(store, batch))
-        done += len(batch)
+    finally:
+        if known is not None:
+            known.close()
     if progress:
         progress(done, total if total is not None else done)
     return report

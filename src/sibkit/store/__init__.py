@@ -72,8 +72,10 @@ def _sqlite_pragmas(dbapi_connection, _record, busy_timeout: float = 10.0) -> No
 
 
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
-    mode = connection.get_execution_options().get("sqlite_begin", "")
-    connection.exec_driver_sql(f"BEGIN {mode}".strip())
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":  # each statement its own transaction
+        return
+    connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', '')}".strip())
 
 
 def is_locked_error(exc: BaseException) -> bool:
