@@ -181,6 +181,11 @@ def main() -> None:
         new_import = measure("import", f"sqlite:///{database}", corpus, args.jobs)
         new_code = measure("code", f"sqlite:///{database}", corpus, args.jobs)
         db_mb = sum(p.stat().st_size for p in base.glob("scale.sqlite*")) / 1e6
+        report(args, size, db_mb, old_import, old_code, new_import, new_code)  # before the clean-up (minutes)
+
+
+def report(args: argparse.Namespace, size: int, db_mb: float, old_import: dict, old_code: dict, new_import: dict,
+           new_code: dict) -> None:
     sample_n = min(args.sample, args.docs)
     print(f"{'step':34} {'documents':>10} {'seconds':>8} {'docs/s':>8} {'MB/s':>6} {'peak MB':>8} {'x baseline':>10}")
     rows = [("import, per document (baseline)", sample_n, old_import, None),
@@ -192,7 +197,7 @@ def main() -> None:
         ratio = rate / (sample_n / baseline["seconds"]) if baseline else 1.0
         print(f"{name:34} {count:>10,} {result['seconds']:8.1f} {rate:8.0f} {rate * args.kb / 1000:6.1f} "
               f"{result['peak_mb']:8.0f} {ratio:10.1f}")
-    print(f"database size: {db_mb:,.0f} MB ({db_mb / (size / 1e6):.2f}x the text)")
+    print(f"database size: {db_mb:,.0f} MB ({db_mb / (size / 1e6):.2f}x the text)", flush=True)
 
 
 if __name__ == "__main__":
