@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from sibkit.errors import SibkitError
@@ -131,11 +132,15 @@ class Workbench:
     def login_csrf(self) -> str:
         return hmac.new(self.secret, b"login", hashlib.sha256).hexdigest()
 
-    def actor(self, request: Request) -> auth.Actor:
-        found = auth.actor_of(self.store, request.cookies.get(COOKIE))
+    def actor(self, request: Request, session: Session | None = None) -> auth.Actor:
+        """Who is asking (within ``session`` when given, else in a transaction of its own)."""
+        if session is None:
+            with self.store.session() as own:
+                return self.actor(request, own)
+        found = auth.actor_in(session, request.cookies.get(COOKIE))
         if found is not None:
             return found
-        if not auth.has_accounts(self.store):
+        if not auth.accounts_in(session):
             if not _is_loopback(request.client.host if request.client else None):
                 raise Forbidden("single-user mode answers this machine only; add accounts with `sibkit users add`")
             return auth.Actor(self.single_user, "admin", self.local_csrf(), single_user=True)
@@ -155,9 +160,11 @@ class Workbench:
         if not hmac.compare_digest(str(form.get("csrf", "")), expected):
             raise Forbidden("this form has expired (CSRF token missing or wrong); reload the page")
 
-    def blind_for(self, actor: auth.Actor) -> bool:
+    def blind_for(self, actor: auth.Actor, session: Session | None = None) -> bool:
         """Whether ``actor`` must not see other coders' decisions now."""
-        return not actor.is_admin and hits.setting(self.store, "blind") == "on"
+        if actor.is_admin:
+            return False
+        return (hits.setting_in(session, "blind") if session is not None else hits.setting(self.store, "blind")) == "on"
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
@@ -223,20 +230,22 @@ def build_router(bench: Workbench) -> APIRouter:
 
     @router.get("/queue", response_class=HTMLResponse)
     def queue(request: Request) -> HTMLResponse:
-        actor = guard(request)
-        blind = bench.blind_for(actor)
-        filters = _filters(request, actor, blind)
-        after = _number(request.query_params.get("after", "0") or 0, "after")
-        wanted = request.query_params.get("ref")
-        reference_id = _number(wanted, "ref") if wanted else hits.next_reference(bench.store, filters, after)
-        hit = hits.hit_in_context(bench.store, reference_id) if reference_id else None
-        total, done = bench.total(filters), hits.decided_count(bench.store, filters, actor.name)
-        memos = []
-        if hit is not None:
-            if blind:
-                hit.decisions = [d for d in hit.decisions if d["coder"] == actor.name]
-            targets = [("reference", str(hit.reference_id)), ("document", str(hit.document_id))]
-            memos = hits.memos_on(bench.store, targets + [("case", c) for c in hit.case_ids])
+        with bench.store.session() as session:  # one transaction: who asks, the hit, progress, memos
+            actor = bench.actor(request, session)
+            blind = bench.blind_for(actor, session)
+            filters = _filters(request, actor, blind)
+            after = _number(request.query_params.get("after", "0") or 0, "after")
+            wanted = request.query_params.get("ref")
+            reference_id = _number(wanted, "ref") if wanted else hits.next_in(session, filters, after)
+            hit = hits.hit_in(session, reference_id) if reference_id else None
+            done = hits.decided_in(session, filters, actor.name)
+            memos = []
+            if hit is not None:
+                if blind:
+                    hit.decisions = [d for d in hit.decisions if d["coder"] == actor.name]
+                targets = [("reference", str(hit.reference_id)), ("document", str(hit.document_id))]
+                memos = hits.memos_in(session, targets + [("case", c) for c in hit.case_ids])
+        total = bench.total(filters)
         here = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": after})
         # after a decision the queue goes on from here: an unreviewed queue loses the decided hit anyway
         go_on = after if filters.status == "unreviewed" or hit is None else hit.reference_id
