@@ -56,12 +56,16 @@ def build(url: str, references: int, coders: int) -> None:
 def serve(url: str, port: int) -> None:
     """Run in the server process: the workbench alone over the study database."""
     import uvicorn
+    if os.environ.get("SWITCH"):
+        sys.setswitchinterval(float(os.environ["SWITCH"]))
 
     from sibkit.store import open_store
     from sibkit.workbench.routes import Workbench, standalone_app
     from sibkit.workbench.sample import THEMES
 
     app = standalone_app(Workbench(open_store(url, migrate=False), list(THEMES), title="benchmark"))
+    if os.environ.get("PYSPY_SELF"):
+        subprocess.Popen(["/tmp/rv/pyspy/bin/py-spy", "record", "-r", "300", "-f", "raw", "-d", os.environ.get("PYSPY_SECS", "10"), "-o", os.environ["PYSPY_SELF"], "-p", str(os.getpid())])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -320,7 +320,8 @@ def document_segments(store: Store, document_id: int, focus: int | None) -> tupl
 
 
 # ---------------------------------------------------------------------------------------------
-# writing: decisions, undo, manual references, memos
+# writing: decisions, undo, manual references, memos, settings; each within the caller's write
+# transaction (``store.session(write=True)``; the workbench batches the writes that arrive together)
 
 
 # the reference and the coder's standing decision on it (the latest, whatever it is, even ``clear``)
@@ -331,64 +332,61 @@ _STANDING_ON = (select(Reference.id, ReviewStanding.decision_id)
 _APPEND = insert(ReviewDecision)
 
 
-def decide(store: Store, coder: str, reference_id: int, decision: str, new_theme: str | None,
+def decide(session: Session, coder: str, reference_id: int, decision: str, new_theme: str | None,
            themes: set[str], note: str = "") -> int:
     """Append a coder's decision; returns its id."""
     if decision not in DECISIONS:
         raise SibkitError(f"decision {decision!r}: expected accept, reject or recode")
     if decision == "recode" and new_theme not in themes:
         raise SibkitError(f"recode needs one of the codebook's themes (got {new_theme!r})")
-    with store.session(write=True) as session:
-        connection = session.connection()
-        found = connection.execute(_STANDING_ON, {"reference": reference_id, "coder": coder}).first()
-        if found is None:
-            raise SibkitError(f"no reference {reference_id}")
-        added = connection.execute(_APPEND, {"reference_id": reference_id, "coder": coder, "decision": decision,
-                                             "new_theme": new_theme if decision == "recode" else None,
-                                             "note": note, "previous_id": found[1], "decided_at": utcnow()})
-        return int(added.inserted_primary_key[0])
+    connection = session.connection()
+    found = connection.execute(_STANDING_ON, {"reference": reference_id, "coder": coder}).first()
+    if found is None:
+        raise SibkitError(f"no reference {reference_id}")
+    added = connection.execute(_APPEND, {"reference_id": reference_id, "coder": coder, "decision": decision,
+                                         "new_theme": new_theme if decision == "recode" else None,
+                                         "note": note, "previous_id": found[1], "decided_at": utcnow()})
+    return int(added.inserted_primary_key[0])
 
 
-def undo(store: Store, coder: str) -> int | None:
+def undo(session: Session, coder: str) -> int | None:
     """Withdraw the coder's latest decision not yet undone, appending the decision it followed (or
     ``clear``); returns the reference it concerned, or None when there is nothing to undo."""
-    with store.session(write=True) as session:
-        rows = session.scalars(select(ReviewDecision).where(ReviewDecision.coder == coder)
-                               .order_by(ReviewDecision.id.desc()).limit(500)).all()
-        undone = {r.previous_id for r in rows if r.note == "undo"}
-        target = next((r for r in rows if r.note != "undo" and r.id not in undone), None)
-        if target is None:
-            return None
-        before = session.get(ReviewDecision, target.previous_id) if target.previous_id else None
-        restored_decision = before.decision if before is not None else "clear"
-        session.add(ReviewDecision(reference_id=target.reference_id, coder=coder, decision=restored_decision,
-                                   new_theme=before.new_theme if before is not None else None, note="undo",
-                                   previous_id=target.id))
-        return target.reference_id
+    rows = session.scalars(select(ReviewDecision).where(ReviewDecision.coder == coder)
+                           .order_by(ReviewDecision.id.desc()).limit(500)).all()
+    undone = {r.previous_id for r in rows if r.note == "undo"}
+    target = next((r for r in rows if r.note != "undo" and r.id not in undone), None)
+    if target is None:
+        return None
+    before = session.get(ReviewDecision, target.previous_id) if target.previous_id else None
+    restored_decision = before.decision if before is not None else "clear"
+    session.add(ReviewDecision(reference_id=target.reference_id, coder=coder, decision=restored_decision,
+                               new_theme=before.new_theme if before is not None else None, note="undo",
+                               previous_id=target.id))
+    return target.reference_id
 
 
-def code_span(store: Store, coder: str, document_id: int, start: int, end: int, theme: str, selected: str,
+def code_span(session: Session, coder: str, document_id: int, start: int, end: int, theme: str, selected: str,
               themes: set[str]) -> int:
     """A manual reference (accepted by the coder who made it); ``selected`` must be the text at start-end."""
     from sibkit.corpus.normalise import page_of
 
     if theme not in themes:
         raise SibkitError(f"theme {theme!r} is not in the codebook")
-    with store.session(write=True) as session:
-        document = session.get(Document, document_id)
-        if document is None or not 0 <= start < end <= len(document.text):
-            raise SibkitError(f"document {document_id} has no characters {start}-{end}")
-        if selected and " ".join(document.text[start:end].split()) != " ".join(selected.split()):
-            raise SibkitError("the selected text does not match the document at that place; select it again")
-        reference = Reference(document_id=document_id, theme=theme, term="(manual)", start=start, end=end,
-                              page=page_of(start, document.pages), origin="manual", codebook_hash="")
-        session.add(reference)
-        session.flush()
-        session.add(ReviewDecision(reference_id=reference.id, coder=coder, decision="accept", note="coded by hand"))
-        return reference.id
+    document = session.get(Document, document_id)
+    if document is None or not 0 <= start < end <= len(document.text):
+        raise SibkitError(f"document {document_id} has no characters {start}-{end}")
+    if selected and " ".join(document.text[start:end].split()) != " ".join(selected.split()):
+        raise SibkitError("the selected text does not match the document at that place; select it again")
+    reference = Reference(document_id=document_id, theme=theme, term="(manual)", start=start, end=end,
+                          page=page_of(start, document.pages), origin="manual", codebook_hash="")
+    session.add(reference)
+    session.flush()
+    session.add(ReviewDecision(reference_id=reference.id, coder=coder, decision="accept", note="coded by hand"))
+    return reference.id
 
 
-def add_memo(store: Store, author: str, target_kind: str, target_id: str, text: str) -> int:
+def add_memo(session: Session, author: str, target_kind: str, target_id: str, text: str) -> int:
     if target_kind not in MEMO_TARGETS:
         raise SibkitError(f"a memo is on a {', '.join(MEMO_TARGETS)}; not {target_kind!r}")
     text = text.strip()
@@ -396,11 +394,10 @@ def add_memo(store: Store, author: str, target_kind: str, target_id: str, text: 
         raise SibkitError("the memo is empty")
     if len(text) > 20000:
         raise SibkitError("a memo holds at most 20,000 characters")
-    with store.session(write=True) as session:
-        memo = Memo(target_kind=target_kind, target_id=str(target_id), author=author, text=text)
-        session.add(memo)
-        session.flush()
-        return memo.id
+    memo = Memo(target_kind=target_kind, target_id=str(target_id), author=author, text=text)
+    session.add(memo)
+    session.flush()
+    return memo.id
 
 
 def memos_on(store: Store, targets: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -442,10 +439,9 @@ def setting_in(session: Session, key: str, default: str = "") -> str:
     return value if value is not None else default
 
 
-def set_setting(store: Store, key: str, value: str) -> None:
-    with store.session(write=True) as session:
-        row = session.get(WorkbenchSetting, key)
-        if row is None:
-            session.add(WorkbenchSetting(key=key, value=value))
-        else:
-            row.value = value
+def set_setting(session: Session, key: str, value: str) -> None:
+    row = session.get(WorkbenchSetting, key)
+    if row is None:
+        session.add(WorkbenchSetting(key=key, value=value))
+    else:
+        row.value = value

@@ -8,7 +8,8 @@ refused when the browser says it comes from another site.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import functools
 import getpass
 import hashlib
 import hmac
@@ -21,20 +22,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from sibkit.errors import SibkitError
-from sibkit.store import Store, with_retry
+from sibkit.store import Store, is_locked_error, with_retry
 from sibkit.workbench import auth, hits
 from sibkit.workbench.hits import Filters
 
 T = TypeVar("T")
 COOKIE = "sibkit_session"
 PREFIX = "/review"
+DATABASE_THREADS = 4  # threads doing the workbench's database work (below the connection pool's 5)
 STATIC = {"workbench.js": "text/javascript; charset=utf-8", "workbench.css": "text/css; charset=utf-8"}
 
 
@@ -68,10 +73,13 @@ class Workbench:
         self.secret = secrets.token_bytes(32)
         self.limiter = auth.LoginLimiter()
         self.env = Environment(loader=PackageLoader("sibkit.workbench", "templates"),
-                               autoescape=select_autoescape(["html"]))
+                               autoescape=select_autoescape(["html"]), auto_reload=False)
         self.env.globals.update(prefix=PREFIX, themes=themes, title=title)
         self.totals: dict[tuple[str, str, str], tuple[float, int]] = {}
-        self._write_turn: Any = self._turn_for(self._store) if self._store is not None else None
+        # per event loop (a server, a test): the database threads, and the turn of writers on SQLite
+        self._loop: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter, anyio.CapacityLimiter] | None = None
+        self._pending: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = []  # writes waiting (SQLite)
+        self._writer: asyncio.Task[None] | None = None
 
     @property
     def store(self) -> Store:
@@ -79,31 +87,51 @@ class Workbench:
         if self._store is None:
             with self._opening:
                 if self._store is None and self._open_store is not None:
-                    store = self._open_store()
-                    self._write_turn = self._turn_for(store)
-                    self._store = store
+                    self._store = self._open_store()
         assert self._store is not None
         return self._store
 
-    @staticmethod
-    def _turn_for(store: Store) -> Any:
-        # SQLite lets one writer in at a time and makes the others poll with growing sleeps (seconds under
-        # 20 coders); taking turns in this process first keeps each decision a few milliseconds
-        return threading.Lock() if store.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+    def _threads(self, *, writer: bool = False) -> anyio.CapacityLimiter:
+        loop = asyncio.get_running_loop()
+        if self._loop is None or self._loop[0] is not loop:  # one per event loop (a server, a test)
+            self._loop = (loop, anyio.CapacityLimiter(DATABASE_THREADS), anyio.CapacityLimiter(1))
+        return self._loop[2] if writer else self._loop[1]
 
-    @property
-    def write_turn(self) -> Any:
-        self.store  # noqa: B018 (opens the store, which sets the turn)
-        return self._write_turn
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        if __import__("os").environ.get("INLINE"):
+            return work(*args)
+        """Run database work off the event loop on one of a few threads (``DATABASE_THREADS``): the work is
+        mostly Python holding the GIL, so more threads would only take turns slower and open more connections."""
+        return await anyio.to_thread.run_sync(work, *args, limiter=self._threads())
 
-    async def write(self, work: Callable[[], T]) -> T:
-        """Run a database write off the event loop, one at a time per process on SQLite."""
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in a write transaction off the event loop; its result, or its exception.
 
-        def in_turn() -> T:
-            with self.write_turn:
-                return with_retry(work, what="decision")
+        SQLite lets one writer in at a time and makes the others poll with growing sleeps, so on SQLite the
+        writes of this process take turns on the event loop, and the ones that arrive while a transaction is
+        being written go together in the next one (one that fails leaves the others: see ``_write_batch``);
+        each is answered once its transaction is committed."""
+        store = self._store if self._store is not None else await self.run(lambda: self.store)
+        if store.engine.dialect.name != "sqlite":
+            return await self.run(lambda: with_retry(lambda: _write_alone(store, work), what="decision"))
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((work, answer))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_pending(store))
+        return await answer
 
-        return await run_in_threadpool(in_turn)
+    async def _write_pending(self, store: Store) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                outcomes = await anyio.to_thread.run_sync(
+                    functools.partial(with_retry, functools.partial(_write_batch, store, batch), what="decision"),
+                    limiter=self._threads(writer=True))
+            except Exception as exc:  # the transaction failed as a whole (locked too long, disk full)
+                outcomes = [(False, exc)] * len(batch)
+            for (_, answer), (ok, value) in zip(batch, outcomes, strict=True):
+                if not answer.done():
+                    answer.set_result(value) if ok else answer.set_exception(value)
 
     def total(self, filters: Filters) -> int:
         """References a queue's filters select (kept a minute: only coding a span by hand adds one here, and
@@ -170,6 +198,40 @@ class Workbench:
         return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
 
 
+def _write_alone(store: Store, work: Callable[[Session], T]) -> T:
+    with store.session(write=True) as session:
+        return work(session)
+
+
+def _write_batch(store: Store, batch: list[tuple[Callable[[Session], Any], Any]]) -> list[tuple[bool, Any]]:
+    """Every write of ``batch`` in one transaction: [(succeeded, result or exception)].
+
+    A write refuses bad input (``SibkitError``) before it changes anything, so that refusal costs it alone;
+    any other error rolls the transaction back and each write is tried again in a transaction of its own."""
+    outcomes: list[tuple[bool, Any]] = []
+    try:
+        with store.session(write=True) as session:
+            for work, _ in batch:
+                try:
+                    outcomes.append((True, work(session)))
+                except SibkitError as exc:
+                    outcomes.append((False, exc))
+        return outcomes
+    except OperationalError as exc:
+        if is_locked_error(exc) or len(batch) == 1:
+            raise  # locked: the whole batch again (with_retry)
+    except Exception:
+        if len(batch) == 1:
+            raise
+    outcomes = []
+    for work, _ in batch:
+        try:
+            outcomes.append((True, with_retry(functools.partial(_write_alone, store, work), what="decision")))
+        except Exception as exc:
+            outcomes.append((False, exc))
+    return outcomes
+
+
 def _filters(request: Request, actor: auth.Actor, blind: bool) -> Filters:
     params = request.query_params
     status = params.get("status", "unreviewed")
@@ -204,7 +266,7 @@ def build_router(bench: Workbench) -> APIRouter:
         return bench.actor(request)
 
     async def posted(request: Request, *, decide: bool = False, admin: bool = False) -> tuple[auth.Actor, Any]:
-        actor = await run_in_threadpool(guard, request)
+        actor = await bench.run(guard, request)
         form = await request.form()
         bench.check_post(request, form, actor.csrf)
         if decide and not actor.can_decide:
@@ -221,7 +283,10 @@ def build_router(bench: Workbench) -> APIRouter:
                         headers={"Cache-Control": "max-age=300"})
 
     @router.get("", response_class=HTMLResponse)
-    def overview(request: Request) -> HTMLResponse:
+    async def overview(request: Request) -> HTMLResponse:
+        return await bench.run(overview_page, request)
+
+    def overview_page(request: Request) -> HTMLResponse:
         actor = guard(request)
         blind = bench.blind_for(actor)
         return bench.render("overview.html", actor=actor, blind=blind,
@@ -229,7 +294,10 @@ def build_router(bench: Workbench) -> APIRouter:
                             by_case=hits.progress_by(bench.store, actor.name, "case"))
 
     @router.get("/queue", response_class=HTMLResponse)
-    def queue(request: Request) -> HTMLResponse:
+    async def queue(request: Request) -> HTMLResponse:
+        return await bench.run(queue_page, request)
+
+    def queue_page(request: Request) -> HTMLResponse:
         with bench.store.session() as session:  # one transaction: who asks, the hit, progress, memos
             actor = bench.actor(request, session)
             blind = bench.blind_for(actor, session)
@@ -257,7 +325,10 @@ def build_router(bench: Workbench) -> APIRouter:
                             statuses=hits.STATUSES, origins=hits.ORIGINS)
 
     @router.get("/documents/{document_id}", response_class=HTMLResponse)
-    def document(request: Request, document_id: int) -> HTMLResponse:
+    async def document(request: Request, document_id: int) -> HTMLResponse:
+        return await bench.run(document_page, request, document_id)
+
+    def document_page(request: Request, document_id: int) -> HTMLResponse:
         actor = guard(request)
         focus = request.query_params.get("ref")
         doc, segments = hits.document_segments(bench.store, document_id, _number(focus, "ref") if focus else None)
@@ -273,8 +344,8 @@ def build_router(bench: Workbench) -> APIRouter:
         if decision in bench.theme_ids:
             decision, new_theme = "recode", decision
         reference = _number(form.get("reference_id", ""), "reference_id")
-        await bench.write(lambda: hits.decide(bench.store, actor.name, reference, decision, new_theme,
-                                              bench.theme_ids))
+        await bench.write(lambda session: hits.decide(session, actor.name, reference, decision, new_theme,
+                                                      bench.theme_ids))
         if request.headers.get("accept") == "application/json":
             return Response('{"ok": true}', media_type="application/json")
         return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
@@ -282,7 +353,7 @@ def build_router(bench: Workbench) -> APIRouter:
     @router.post("/undo")
     async def undo(request: Request) -> Response:
         actor, form = await posted(request, decide=True)
-        reference_id = await bench.write(lambda: hits.undo(bench.store, actor.name))
+        reference_id = await bench.write(lambda session: hits.undo(session, actor.name))
         if reference_id is None:
             return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
         return RedirectResponse(f"{PREFIX}/queue?status=all&ref={reference_id}&undone=1", status_code=303)
@@ -295,8 +366,8 @@ def build_router(bench: Workbench) -> APIRouter:
         except ValueError:
             raise SibkitError("select a span of the text first (start and end are character offsets)") from None
         theme, selected = str(form.get("theme", "")), str(form.get("selected", ""))
-        reference_id = await bench.write(lambda: hits.code_span(bench.store, actor.name, document_id, start, end, theme,
-                                                                selected, bench.theme_ids))
+        reference_id = await bench.write(lambda session: hits.code_span(session, actor.name, document_id, start, end,
+                                                                        theme, selected, bench.theme_ids))
         bench.totals.clear()
         return RedirectResponse(f"{PREFIX}/documents/{document_id}?ref={reference_id}#hit", status_code=303)
 
@@ -304,11 +375,14 @@ def build_router(bench: Workbench) -> APIRouter:
     async def memo(request: Request) -> Response:
         actor, form = await posted(request, decide=True)
         kind, target, text = (str(form.get(k, "")) for k in ("target_kind", "target_id", "text"))
-        await bench.write(lambda: hits.add_memo(bench.store, actor.name, kind, target, text))
+        await bench.write(lambda session: hits.add_memo(session, actor.name, kind, target, text))
         return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
 
     @router.get("/admin", response_class=HTMLResponse)
-    def admin(request: Request) -> HTMLResponse:
+    async def admin(request: Request) -> HTMLResponse:
+        return await bench.run(admin_page, request)
+
+    def admin_page(request: Request) -> HTMLResponse:
         actor = guard(request)
         if not actor.is_admin:
             raise Forbidden("only an admin can see this page")
@@ -324,7 +398,7 @@ def build_router(bench: Workbench) -> APIRouter:
     async def set_blind(request: Request) -> Response:
         _, form = await posted(request, admin=True)
         blind = "on" if form.get("blind") == "on" else "off"
-        await bench.write(lambda: hits.set_setting(bench.store, "blind", blind))
+        await bench.write(lambda session: hits.set_setting(session, "blind", blind))
         return RedirectResponse(f"{PREFIX}/admin", status_code=303)
 
     @router.get("/login", response_class=HTMLResponse)
