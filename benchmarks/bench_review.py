@@ -7,7 +7,8 @@ Builds a study database (SQLite file, or --database a PostgreSQL URL) with made-
 checks its session), and serves the workbench with uvicorn in a separate process. The coders run in a
 third process (so that their work is not the server's), each in its own thread with one keep-alive
 connection (the standard library's http.client: a light client, so the two processes share the CPUs
-mostly for the server). Each coder loops without pause: open its queue page (the next unreviewed hit
+mostly for the server). After one untimed queue page per coder (the server warms up: templates compiled,
+statements cached), each coder loops without pause: open its queue page (the next unreviewed hit
 in context, with progress) and post a decision on it. Printed: p50 and p95 in milliseconds of the queue
 page and of the decision (the POST, answered by its redirect), beside the baseline measured the same way
 in the same run: the sign-in page (the smallest page the workbench renders, no database); and the
@@ -64,8 +65,6 @@ def serve(url: str, port: int) -> None:
     from sibkit.workbench.sample import THEMES
 
     app = standalone_app(Workbench(open_store(url, migrate=False), list(THEMES), title="benchmark"))
-    if os.environ.get("PYSPY_SELF"):
-        subprocess.Popen(["/tmp/rv/pyspy/bin/py-spy", "record", "-r", "300", "-f", "raw", "-d", os.environ.get("PYSPY_SECS", "10"), "-o", os.environ["PYSPY_SELF"], "-p", str(os.getpid())])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -164,6 +163,8 @@ def server_cpu(pid: int) -> float:
 def clients(port: int, count: int, seconds: float, server_pid: int) -> None:
     """Run in the coders' process: both phases; the timings as JSON on stdout."""
     coders = [Coder(port, f"coder{number}") for number in range(count)]
+    for coder in coders:  # warm up (templates compiled, statements cached): each coder's queue page once
+        coder.request("GET", "/review/queue")
     report: dict[str, object] = {}
     for phase, work in (("baseline", baseline_work), ("review", review_work)):
         before = server_cpu(server_pid)

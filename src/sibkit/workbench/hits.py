@@ -425,6 +425,23 @@ def memos_in(session: Session, targets: list[tuple[str, str]]) -> list[dict[str,
     return [{"kind": k, "target": i, "author": a, "text": t, "at": c} for k, i, a, t, c in rows]
 
 
+_DOCUMENT_CASES = select(DocumentCase.case_id).where(DocumentCase.document_id == bindparam("document_id"))
+_HIT_MEMOS = (select(Memo.target_kind, Memo.target_id, Memo.author, Memo.text, Memo.created_at)
+              .where(or_(and_(Memo.target_kind == "reference", Memo.target_id == bindparam("reference")),
+                         and_(Memo.target_kind == "document", Memo.target_id == bindparam("document")),
+                         and_(Memo.target_kind == "case", Memo.target_id.in_(_DOCUMENT_CASES))),
+                     Memo.id.not_in(select(Memo.replaces).where(Memo.replaces.is_not(None))))
+              .order_by(Memo.id))
+
+
+def memos_on_hit(session: Session, hit: Hit) -> list[dict[str, Any]]:
+    """:func:`memos_in` on a hit's reference, its document and the document's cases (one fixed statement)."""
+    rows = session.connection().execute(_HIT_MEMOS, {"reference": str(hit.reference_id),
+                                                     "document": str(hit.document_id),
+                                                     "document_id": hit.document_id}).all()
+    return [{"kind": k, "target": i, "author": a, "text": t, "at": c} for k, i, a, t, c in rows]
+
+
 _SETTING = select(WorkbenchSetting.value).where(WorkbenchSetting.key == bindparam("key"))
 
 

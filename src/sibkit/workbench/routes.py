@@ -98,8 +98,6 @@ class Workbench:
         return self._loop[2] if writer else self._loop[1]
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
-        if __import__("os").environ.get("INLINE"):
-            return work(*args)
         """Run database work off the event loop on one of a few threads (``DATABASE_THREADS``): the work is
         mostly Python holding the GIL, so more threads would only take turns slower and open more connections."""
         return await anyio.to_thread.run_sync(work, *args, limiter=self._threads())
@@ -311,8 +309,7 @@ def build_router(bench: Workbench) -> APIRouter:
             if hit is not None:
                 if blind:
                     hit.decisions = [d for d in hit.decisions if d["coder"] == actor.name]
-                targets = [("reference", str(hit.reference_id)), ("document", str(hit.document_id))]
-                memos = hits.memos_in(session, targets + [("case", c) for c in hit.case_ids])
+                memos = hits.memos_on_hit(session, hit)
         total = bench.total(filters)
         here = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": after})
         # after a decision the queue goes on from here: an unreviewed queue loses the decided hit anyway
