@@ -62,9 +62,11 @@ def test_the_standing_decision_is_the_latest_by_time_then_id(sqlite_store, rows)
     values = [{"reference_id": references[r], "coder": coder, "decision": decision, "note": "",
                "new_theme": "learning" if decision == "recode" else None,
                "decided_at": BASE + dt.timedelta(minutes=minute)} for coder, r, decision, minute in rows]
+    half = len(values) // 2
     with store.session(write=True) as session:
-        session.execute(insert(ReviewDecision), values[: len(values) // 2])  # several rows in one statement
-        for value in values[len(values) // 2:]:
+        if half:
+            session.execute(insert(ReviewDecision), values[:half])  # several rows in one statement
+        for value in values[half:]:
             session.add(ReviewDecision(**value))
     assert kept(store) == expected(store)
 
