@@ -54,11 +54,12 @@ def build(url: str, references: int, coders: int) -> None:
     store.close()
 
 
-def serve(url: str, port: int) -> None:
+def serve(url: str, port: int, switch_interval: float | None = None) -> None:
     """Run in the server process: the workbench alone over the study database."""
     import uvicorn
-    if os.environ.get("SWITCH"):
-        sys.setswitchinterval(float(os.environ["SWITCH"]))
+
+    if switch_interval:  # an experiment: how long a thread keeps the GIL while others wait (Python: 5 ms)
+        sys.setswitchinterval(switch_interval)
 
     from sibkit.store import open_store
     from sibkit.workbench.routes import Workbench, standalone_app
@@ -181,12 +182,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--database", help="a PostgreSQL URL (default: a new SQLite file)")
     parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL server (sibkit.testing)")
+    parser.add_argument("--switch-interval", type=float, default=0.0,
+                        help="the server's sys.setswitchinterval in seconds (an experiment; default Python's)")
     parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     parser.add_argument("--clients", nargs=4, metavar=("PORT", "CODERS", "SECONDS", "SERVER_PID"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]))
+        serve(args.serve[0], int(args.serve[1]), args.switch_interval)
         return
     if args.clients:
         port, count, seconds, pid = args.clients
@@ -206,7 +209,8 @@ def main() -> None:
     build(url, references, args.coders)
     print(f"built {references:,} references and {args.coders} accounts in {time.perf_counter() - started:.1f} s")
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port)])
+    server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port),
+                               "--switch-interval", str(args.switch_interval)])
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -233,9 +237,10 @@ def main() -> None:
             postgres.stop()
     results: dict[str, list[float]] = {**report["baseline"], **report["review"]}
     baseline = percentile(results[BASELINE], 0.95)
+    switch = f", switch interval {args.switch_interval * 1000:g} ms" if args.switch_interval else ""
     print(f"{args.coders} concurrent coders, {references:,} references, {args.seconds:.0f} s per phase, "
           f"{'PostgreSQL' if url.startswith('postgresql') else 'SQLite'} "
-          f"(server: uvicorn, one process; coders: threads in another process, no pause between requests)")
+          f"(server: uvicorn, one process{switch}; coders: threads in another process, no pause between requests)")
     print(f"{'':28} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p95 / baseline':>15}")
     for key, values in results.items():
         p95 = percentile(values, 0.95)
