@@ -255,8 +255,7 @@ _HIT = (select(Reference.id, Reference.document_id, Reference.theme, Reference.t
                func.substr(Document.text, _FIRST + 1, Reference.end + CONTEXT - _FIRST).label("window"))
         .join(Document, Document.id == Reference.document_id)
         .outerjoin(Suggestion, Suggestion.reference_id == Reference.id).where(Reference.id == bindparam("reference")))
-_CASES = (select(DocumentCase.case_id).where(DocumentCase.document_id == bindparam("document"))
-          .order_by(DocumentCase.case_id))
+_CASES = select(DocumentCase.case_id).where(DocumentCase.document_id == bindparam("document"))
 _DECISIONS = (select(ReviewStanding.coder, ReviewStanding.decision, ReviewStanding.new_theme, ReviewStanding.decided_at)
               .where(ReviewStanding.reference_id == bindparam("reference"), ReviewStanding.decision != "clear")
               .order_by(ReviewStanding.coder))
@@ -270,7 +269,7 @@ def hit_in(session: Session, reference_id: int) -> Hit | None:
         return None
     title, doc_type, score, window = reference.title, reference.doc_type, reference.score, reference.window or ""
     first = max(0, reference.start - CONTEXT)
-    case_ids = list(connection.execute(_CASES, {"document": reference.document_id}).scalars())
+    case_ids = sorted(connection.execute(_CASES, {"document": reference.document_id}).scalars())
     decisions = _decisions_on(session, reference_id)
     before, text, after = (window[:reference.start - first], window[reference.start - first:reference.end - first],
                            window[reference.end - first:])
