@@ -204,7 +204,8 @@ def _write_alone(store: Store, work: Callable[[Session], T]) -> T:
 def _write_batch(store: Store, batch: list[tuple[Callable[[Session], Any], Any]]) -> list[tuple[bool, Any]]:
     """Every write of ``batch`` in one transaction: [(succeeded, result or exception)].
 
-    A write refuses bad input (``SibkitError``) before it changes anything, so that refusal costs it alone;
+    A write refuses bad input or a request it may not make (``SibkitError``, ``Forbidden``) before it changes
+    anything, so that refusal costs it alone;
     any other error rolls the transaction back and each write is tried again in a transaction of its own."""
     outcomes: list[tuple[bool, Any]] = []
     try:
@@ -212,7 +213,7 @@ def _write_batch(store: Store, batch: list[tuple[Callable[[Session], Any], Any]]
             for work, _ in batch:
                 try:
                     outcomes.append((True, work(session)))
-                except SibkitError as exc:
+                except (SibkitError, Forbidden) as exc:
                     outcomes.append((False, exc))
         return outcomes
     except OperationalError as exc:
@@ -263,15 +264,19 @@ def build_router(bench: Workbench) -> APIRouter:
     def guard(request: Request) -> auth.Actor:
         return bench.actor(request)
 
-    async def posted(request: Request, *, decide: bool = False, admin: bool = False) -> tuple[auth.Actor, Any]:
-        actor = await bench.run(guard, request)
-        form = await request.form()
+    def allowed(request: Request, form: Any, actor: auth.Actor, *, decide: bool = False,
+                admin: bool = False) -> auth.Actor:
         bench.check_post(request, form, actor.csrf)
         if decide and not actor.can_decide:
             raise Forbidden(f"{actor.name} is a viewer: viewers read, coders decide")
         if admin and not actor.is_admin:
             raise Forbidden("only an admin can do this")
-        return actor, form
+        return actor
+
+    async def posted(request: Request, *, decide: bool = False, admin: bool = False) -> tuple[auth.Actor, Any]:
+        actor = await bench.run(guard, request)
+        form = await request.form()
+        return allowed(request, form, actor, decide=decide, admin=admin), form
 
     @router.get("/static/{name}")
     def static(name: str) -> Response:
@@ -335,14 +340,20 @@ def build_router(bench: Workbench) -> APIRouter:
 
     @router.post("/decide")
     async def decide(request: Request) -> Response:
-        actor, form = await posted(request, decide=True)
+        form = await request.form()
         decision = str(form.get("decision", ""))
         new_theme = str(form.get("new_theme", "")) or None
         if decision in bench.theme_ids:
             decision, new_theme = "recode", decision
-        reference = _number(form.get("reference_id", ""), "reference_id")
-        await bench.write(lambda session: hits.decide(session, actor.name, reference, decision, new_theme,
-                                                      bench.theme_ids))
+
+        def work(session: Session) -> int:
+            # who asks is read in the decision's own transaction (the most frequent POST: one trip to the
+            # database instead of two); a refusal comes before anything is written
+            actor = allowed(request, form, bench.actor(request, session), decide=True)
+            reference = _number(form.get("reference_id", ""), "reference_id")
+            return hits.decide(session, actor.name, reference, decision, new_theme, bench.theme_ids)
+
+        await bench.write(work)
         if request.headers.get("accept") == "application/json":
             return Response('{"ok": true}', media_type="application/json")
         return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
