@@ -90,8 +90,16 @@ class Coder:
         body = urllib.parse.urlencode(form) if form is not None else None
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        self.connection.request(method, path, body, headers)
-        answer = self.connection.getresponse()
+        try:
+            self.connection.request(method, path, body, headers)
+            answer = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if method != "GET":
+                raise
+            # the server closed a connection left idle (uvicorn's keep-alive timeout): a browser opens another
+            self.connection.close()
+            self.connection.request(method, path, body, headers)
+            answer = self.connection.getresponse()
         text = answer.read().decode()
         cookie = answer.getheader("set-cookie")
         if cookie:
