@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from sibkit.errors import SibkitError
-from sibkit.indigo import Dataset, Filters, breakdown, derived, filter_projects, headline, quality
-from sibkit.indigo.figures import parse_as_of, summary
+from sibkit.indigo import Dataset, Filters, derived, headline, quality
+from sibkit.indigo.figures import breakdown_rows, filter_mask, parse_as_of, summary
 from sibkit.indigo.values import country_code_problem, country_name, unknown_value_problem
-from sibkit.web.worldmap import PHONE, build_map
+from sibkit.web.worldmap import PHONE, build_map, prepare_points
 
 FILTER_KEYS = ("country", "sector", "stage", "live_from", "live_to", "as_of")
 
@@ -134,6 +134,8 @@ class Views:
                             + self.derived["sector"].fillna("") + " " + self.derived["country_names"]
                             + " " + self.derived["countries"].map(" ".join)).str.casefold()
         self.roles = self._roles()
+        self.names = dict(zip(self.derived["id"], self.derived["name"], strict=True))
+        self.map_points = prepare_points(dataset.delivery_locations)
 
     def _roles(self) -> pd.DataFrame:
         """Every (organisation, project, role) in INDIGO's project tables."""
@@ -192,31 +194,32 @@ class Views:
             kept = [(k, v) for k, v in qs if k not in keys]
             return "/projects?" + urlencode(kept + list(change.items()))
 
-        by_country = breakdown(frame, "country")
-        by_country = by_country[by_country["country"] != "(none)"]
-        counts = dict(zip(by_country["country"], by_country["projects"], strict=True))
-        year = breakdown(frame, "year")
+        by_country = [row for row in breakdown_rows(frame, "country") if row["country"] != "(none)"]
+        counts = {row["country"]: row["projects"] for row in by_country}
+        year = breakdown_rows(frame, "year")
+        top = by_country[:15]
         charts = {
             "year": chart("Impact bonds by year live", year, "year", "projects", "Year live", "Impact bonds",
                           lambda y: link(live_year=y)),
             "capital": chart("Capital raised by year live (USD million)",
-                             year.assign(capital=year["capital_raised_usd"] / 1e6), "year", "capital", "Year live",
-                             "USD million", lambda y: link(live_year=y)),
-            "stage": chart("Impact bonds by stage", breakdown(frame, "stage"), "stage", "projects", "Stage",
+                             [{**row, "capital": None if row["capital_raised_usd"] is None
+                               else row["capital_raised_usd"] / 1e6} for row in year], "year", "capital",
+                             "Year live", "USD million", lambda y: link(live_year=y)),
+            "stage": chart("Impact bonds by stage", breakdown_rows(frame, "stage"), "stage", "projects", "Stage",
                            "Impact bonds", lambda s: link(stage=s)),
-            "sector": chart("Impact bonds by policy sector", breakdown(frame, "sector"), "sector", "projects",
+            "sector": chart("Impact bonds by policy sector", breakdown_rows(frame, "sector"), "sector", "projects",
                             "Policy sector", "Impact bonds", lambda s: link(sector=s)),
             "country": chart("Impact bonds by country (top 15)",
-                             by_country.head(15).assign(name=by_country["country"].map(country_name)), "name",
+                             [{**row, "name": country_name(row["country"])} for row in top], "name",
                              "projects", "Country", "Impact bonds", None,
-                             hrefs=[link(country=c) for c in by_country["country"].head(15)]),
+                             hrefs=[link(country=row["country"]) for row in top]),
         }
         single_gb = filters.countries == ("GB",)
         dashboard_query = [(k, v) for k, v in qs if k != "country"]
         def draw(box: tuple[float, float] | None = None) -> dict[str, Any]:
-            return build_map(frame, self.dataset.delivery_locations, counts, whole_field=not qs,
+            return build_map(frame, self.map_points, counts, whole_field=not qs,
                              country_href=lambda c: "/?" + urlencode([("country", c), *dashboard_query]),
-                             project_name=lambda i: str(self.by_id.at[i, "name"]), box=box)
+                             project_name=lambda i: str(self.names[i]), box=box)
 
         world = draw()
         world["counts"] = sorted(counts.items(), key=lambda item: (-item[1], country_name(item[0])))
@@ -227,8 +230,8 @@ class Views:
                 "counts": counts}
 
     def filtered(self, filters: Filters) -> pd.DataFrame:
-        frame = filter_projects(self.dataset, filters)
-        return self.derived.loc[frame.index]
+        """The rows of ``derived`` (with ``country_names``) that pass the filters."""
+        return self.derived[filter_mask(self.dataset, filters)]
 
     # -- explorer ---------------------------------------------------------------------------
 
@@ -396,15 +399,16 @@ def outcome_rows(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
     return rows
 
 
-def chart(title: str, table: pd.DataFrame, label: str, value: str, label_heading: str, value_heading: str,
+def chart(title: str, table: list[dict[str, Any]], label: str, value: str, label_heading: str, value_heading: str,
           href: Any, hrefs: list[str] | None = None) -> dict[str, Any]:
-    """A bar chart drawn as an HTML table (its own data table and accessible name): one row per bar,
-    the bar's length as a share of the largest value, a link to the explorer where it has one."""
-    values = [float(v) if not missing(v) else 0.0 for v in table[value]] if len(table) else []
+    """A bar chart drawn as an HTML table (its own data table and accessible name): one row per bar
+    (``table``: breakdown rows), the bar's length as a share of the largest value, a link to the
+    explorer where it has one."""
+    values = [float(row[value]) if not missing(row[value]) else 0.0 for row in table]
     maximum = max(values, default=0.0) or 1.0
     bars = []
-    for index, (key, number) in enumerate(zip(table[label] if len(table) else [], values, strict=True)):
-        text = str(key)
+    for index, (row, number) in enumerate(zip(table, values, strict=True)):
+        text = str(row[label])
         link = hrefs[index] if hrefs is not None else (href(text) if href and text != "(none)" else None)
         bars.append({"label": "not in INDIGO" if text == "(none)" else text, "value": number,
                      "percent": round(100 * number / maximum, 1), "href": link})
