@@ -322,10 +322,9 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     def download_project_table(project_id: str, table: str) -> Response:
         if project_id not in views.by_id.index:
             return Response("no such project", status_code=404)
-        tables = views.project(project_id)["tables"]
-        if table not in tables:
+        if table not in views.project(project_id)["tables"]:
             return Response("no such table", status_code=404)
-        return csv_response(tables[table], f"{project_id}-{table}")
+        return csv_response(views.project_frame(table, project_id), f"{project_id}-{table}")
 
     # -- study pages ---------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 
 from sibkit.errors import SibkitError
@@ -100,6 +101,42 @@ def explore_from_query(query: dict[str, list[str]]) -> Explore:
     return Explore(search, sort, descending, page)
 
 
+def missing_na(value: object) -> bool:
+    """None, NaN or pd.NA (what ``dropna`` drops)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+class Rows:
+    """Some rows of a table as plain Python values: the part of a DataFrame's interface the project
+    page, its JSON and ``outcome_rows`` read, without pandas' cost per slice."""
+
+    def __init__(self, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+        self.columns = columns
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows
+
+    def itertuples(self, index: bool = False, name: str | None = None) -> Any:
+        return iter(self.rows)
+
+    def to_dict(self, orient: str = "records") -> list[dict[str, Any]]:
+        """One dict per row; pd.NA becomes None, as in ``DataFrame.to_dict``."""
+        return [{name: None if value is pd.NA else value for name, value in zip(self.columns, row, strict=True)}
+                for row in self.rows]
+
+    def column(self, name: str) -> list[Any]:
+        """The column's values ([] when the rows do not have it)."""
+        if name not in self.columns:
+            return []
+        position = self.columns.index(name)
+        return [row[position] for row in self.rows]
+
+
 def missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or (
         isinstance(value, str) and not value.strip())
@@ -136,6 +173,7 @@ class Views:
         self.roles = self._roles()
         self.names = dict(zip(self.derived["id"], self.derived["name"], strict=True))
         self.map_points = prepare_points(dataset.delivery_locations)
+        self._problem_flags()  # the quality report, once at start-up rather than on the first project page
 
     def _roles(self) -> pd.DataFrame:
         """Every (organisation, project, role) in INDIGO's project tables."""
@@ -275,7 +313,7 @@ class Views:
         for table in ("outcome_metrics", "results", "outcome_payments", "outcome_payment_commitments", "investments",
                       "intermediary_services", "service_provisions", "delivery_locations", "documents", "sources",
                       "outcome_pricings", "transactions", "outcome_funds"):
-            tables[table] = _non_empty_columns(ds.rows_for(table, project_id))
+            tables[table] = self._project_table(table, project_id)
         parties: dict[str, list[tuple[str, str, str]]] = {}
         own_roles = self.roles[self.roles["project_id"] == project_id]
         for role, organisation_id, detail in zip(own_roles["role"], own_roles["organisation_id"], own_roles["detail"],
@@ -285,7 +323,7 @@ class Views:
             if entry not in parties.setdefault(role, []):
                 parties[role].append(entry)
         funds = [(f, self.funds.get(f, f), f in self.funds)
-                 for f in tables["outcome_funds"].get("id", pd.Series(dtype=str)).dropna()]
+                 for f in tables["outcome_funds"].column("id") if not missing_na(f)]
         sources = tables["sources"].to_dict("records")
         source_ids = {str(s.get("id")) for s in sources}
         return {"row": row, "derived": self.by_id.loc[project_id], "sections": _sections(row, source_ids),
@@ -295,16 +333,50 @@ class Views:
 
     def flags(self, project_id: str) -> list[str]:
         """Data-quality flags for one project: missing priority-1 facts and broken references."""
-        report = self._quality()
-        problems = report.problems
-        own = problems[problems["where"].str.endswith(project_id)]
-        flags = [f"{p.where}: {p.message}" for p in own.itertuples(index=False)]
+        flags = list(self._problem_flags().get(project_id, []))
         derived_row = self.by_id.loc[project_id]
         for label, key in (("live date", "live_date"), ("capital raised (USD)", "capital_raised_usd"),
                            ("service users", "service_users")):
             if missing(derived_row[key]):
                 flags.append(f"no {label} in INDIGO")
         return flags
+
+    def _project_table(self, table: str, project_id: str) -> Rows:
+        """One project's rows of a sub-table without ``project_id`` and the columns empty in all of
+        them, as plain values (the table's cells as Python objects and which are filled are read once)."""
+        def build() -> tuple[list[str], np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+            frame = self.dataset[table]
+            return (list(frame.columns), frame.to_numpy(dtype=object), frame.notna().to_numpy(),
+                    frame.groupby("project_id", sort=False).indices)
+
+        columns, cells, filled, groups = self.dataset.cached(f"web:rows:{table}", build)
+        positions = groups.get(project_id)
+        if positions is None or len(positions) == 0:
+            return Rows([], [])
+        keep = filled[positions].any(axis=0)
+        chosen = [i for i, name in enumerate(columns) if keep[i] and name != "project_id"]
+        return Rows([columns[i] for i in chosen], [tuple(row) for row in cells[np.ix_(positions, chosen)]])
+
+    def project_frame(self, table: str, project_id: str) -> pd.DataFrame:
+        """``_project_table`` as a DataFrame with the table's own column types (for CSV downloads)."""
+        frame = self.dataset.rows_for(table, project_id)
+        return frame[self._project_table(table, project_id).columns]
+
+    def _problem_flags(self) -> dict[str, list[str]]:
+        """Each project's data-quality problems ("where: message"), found once: a problem belongs to
+        every project whose id its ``where`` ends with."""
+        def build() -> dict[str, list[str]]:
+            ids = set(self.by_id.index)
+            problems = self._quality().problems
+            out: dict[str, list[str]] = {}
+            for where, message in zip(problems["where"], problems["message"], strict=True):
+                text = str(where)
+                for start in range(len(text)):
+                    if text[start:] in ids:
+                        out.setdefault(text[start:], []).append(f"{where}: {message}")
+            return out
+
+        return self.dataset.cached("web:problem_flags", build)
 
     def _quality(self) -> Any:
         return self.dataset.cached("quality", lambda: quality(self.dataset))
@@ -369,7 +441,7 @@ def number(value: object) -> float | None:
     return None if math.isnan(result) else result
 
 
-def outcome_rows(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+def outcome_rows(tables: dict[str, Rows]) -> list[dict[str, Any]]:
     """One row per outcome metric joining its definition, target, results by period, price and payments."""
     def records(name: str) -> list[dict[str, Any]]:
         return tables[name].to_dict("records") if len(tables[name]) else []
@@ -413,15 +485,6 @@ def chart(title: str, table: list[dict[str, Any]], label: str, value: str, label
         bars.append({"label": "not in INDIGO" if text == "(none)" else text, "value": number,
                      "percent": round(100 * number / maximum, 1), "href": link})
     return {"title": title, "bars": bars, "label_heading": label_heading, "value_heading": value_heading}
-
-
-def _non_empty_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows without the project_id column and without columns that are empty in every row."""
-    if frame.empty:
-        return frame.iloc[:, 0:0]
-    filled = frame.notna().to_numpy().any(axis=0)
-    return frame.loc[:, [name for name, keep in zip(frame.columns, filled, strict=True)
-                         if keep and name != "project_id"]]
 
 
 def _sections(row: pd.Series, source_ids: set[str]) -> list[tuple[str, list[tuple[str, Any]]]]:
