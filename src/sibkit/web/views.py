@@ -171,6 +171,11 @@ class Views:
                             + self.derived["sector"].fillna("") + " " + self.derived["country_names"]
                             + " " + self.derived["countries"].map(" ".join)).str.casefold()
         self.roles = self._roles()
+        self.roles_by_project: dict[str, list[tuple[str, str, Any]]] = {}
+        for project_id, role, organisation_id, detail in zip(self.roles["project_id"], self.roles["role"],
+                                                             self.roles["organisation_id"], self.roles["detail"],
+                                                             strict=True):
+            self.roles_by_project.setdefault(project_id, []).append((role, organisation_id, detail))
         self.names = dict(zip(self.derived["id"], self.derived["name"], strict=True))
         self.map_points = prepare_points(dataset.delivery_locations)
         self._problem_flags()  # the quality report, once at start-up rather than on the first project page
@@ -315,9 +320,7 @@ class Views:
                       "outcome_pricings", "transactions", "outcome_funds"):
             tables[table] = self._project_table(table, project_id)
         parties: dict[str, list[tuple[str, str, str]]] = {}
-        own_roles = self.roles[self.roles["project_id"] == project_id]
-        for role, organisation_id, detail in zip(own_roles["role"], own_roles["organisation_id"], own_roles["detail"],
-                                                 strict=True):
+        for role, organisation_id, detail in self.roles_by_project.get(project_id, []):
             entry = (organisation_id, self.organisations.get(organisation_id, organisation_id),
                      "" if missing(detail) else str(detail))
             if entry not in parties.setdefault(role, []):

@@ -12,12 +12,13 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 
 from sibkit.indigo.values import country_name
 
@@ -225,13 +226,29 @@ def build_map(frame: pd.DataFrame, locations: pd.DataFrame | MapPoints, counts: 
             continue
         count = counts.get(code, 0)
         shade = 0 if count == 0 else 1 + min(4, int(4 * math.log1p(count) / math.log1p(maximum)))
-        countries.append({"code": code, "name": country_name(code), "path": shape["path"], "count": count,
-                          "shade": shade})
+        name = country_name(code)
+        countries.append({"code": code, "name": name, "path": shape["path"], "count": count, "shade": shade,
+                          "svg": _country_svg(code, name, count, shade)})
     placed_order = sorted(placed, key=lambda m: (m.y, m.x))  # reading order for the keyboard
     return {"view": view, "markers": placed_order, "countries": countries,
             "left_out": [m for m in markers if m not in placed],
             "unmapped": sorted(c for c in counts if c not in anchors),
             "located_projects": len(located)}
+
+
+@cache
+def _escaped_path(code: str) -> str:
+    return str(escape(outlines()[code]["path"]))
+
+
+def _country_svg(code: str, name: str, count: int, shade: int) -> Markup:
+    """A country's outline as SVG (escaped here once, so the template prints it as it is): a link to
+    its projects with its count when it has any."""
+    path = _escaped_path(code)
+    if not count:
+        return Markup(f'<path class="shade-0" d="{path}"></path>')
+    return Markup(f'<a href="/projects?country={escape(code)}" tabindex="-1" aria-hidden="true"><path '
+                  f'class="shade-{shade}" d="{path}"><title>{escape(name)}: {count}</title></path></a>\n    ')
 
 
 def country_anchors(points: pd.DataFrame, shapes: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float]]:
