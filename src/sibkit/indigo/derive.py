@@ -115,6 +115,9 @@ class Columns:
     contract_day: np.ndarray  # datetime64[D], NaT when missing
     service_users: np.ndarray
     capital_raised_usd: np.ndarray
+    # per breakdown: (row of each entry, its group's number, the groups' keys in sorted order); one
+    # entry per row, except "country": one per (project, country), "(none)" for a project without one
+    groups: dict[str, tuple[np.ndarray, np.ndarray, list[str]]]
 
 
 def columns(dataset: Dataset) -> Columns:
@@ -136,7 +139,18 @@ def _columns(frame: pd.DataFrame) -> Columns:
     days = contract_day(frame)
     contract = np.array([np.datetime64(d, "D") if isinstance(d, dt.date) else np.datetime64("NaT", "D")
                          for d in days], dtype="datetime64[D]")
+    groups = {}
+    for by in ("country", "sector", "year", "stage"):
+        if by == "country":
+            per_project = [codes or ("(none)",) for codes in frame["countries"]]
+            rows = np.repeat(np.arange(len(frame)), [len(codes) for codes in per_project])
+            keys = np.array([code for codes in per_project for code in codes], dtype=object)
+        else:
+            rows = np.arange(len(frame))
+            keys = frame["live_year" if by == "year" else by].astype("string").fillna("(none)").to_numpy(dtype=object)
+        labels, numbers = np.unique(keys, return_inverse=True)
+        groups[by] = (rows, numbers, [str(label) for label in labels])
     return Columns(position, in_country, _folded_masks(frame["sector"]), _folded_masks(frame["stage"]),
                    frame["live_year"].astype("float64").to_numpy(), contract,
                    frame["service_users"].to_numpy(dtype="float64"),
-                   frame["capital_raised_usd"].to_numpy(dtype="float64"))
+                   frame["capital_raised_usd"].to_numpy(dtype="float64"), groups)

@@ -171,13 +171,32 @@ def breakdown_rows(frame: pd.DataFrame, by: str) -> list[dict[str, Any]]:
         column = frame["live_year" if by == "year" else by].astype("string")
         keys = column.fillna("(none)").to_numpy(dtype=object)
     groups, inverse = np.unique(keys, return_inverse=True)
-    order = np.argsort(inverse, kind="stable")  # each group's rows in their original order
-    ends = np.cumsum(np.bincount(inverse, minlength=len(groups)))
+    return _grouped(by, [str(key) for key in groups], inverse, users, capital)
+
+
+def breakdown_rows_at(dataset: Dataset, keep: np.ndarray, by: str) -> list[dict[str, Any]]:
+    """``breakdown_rows`` of the rows of ``derived(dataset)`` where ``keep`` (from ``filter_mask``),
+    read from the groups numbered once per dataset."""
+    if by not in BREAKDOWNS:
+        raise SibkitError(f"--by {by!r}: expected one of {', '.join(BREAKDOWNS)}")
+    cols = columns(dataset)
+    rows, numbers, labels = cols.groups[by]
+    chosen = keep[rows]
+    rows, numbers = rows[chosen], numbers[chosen]
+    return _grouped(by, labels, numbers, cols.service_users[rows], cols.capital_raised_usd[rows])
+
+
+def _grouped(by: str, labels: list[str], numbers: np.ndarray, users: np.ndarray,
+             capital: np.ndarray) -> list[dict[str, Any]]:
+    """Headline figures per group (``numbers``: each entry's group, an index into the sorted ``labels``)."""
+    order = np.argsort(numbers, kind="stable")  # each group's rows in their original order
+    ends = np.cumsum(np.bincount(numbers, minlength=len(labels)))
     users, capital = users[order], capital[order]
     result = []
     start = 0
-    for key, end in zip(groups, ends, strict=True):
-        result.append({by: str(key), **_headline(users[start:end], capital[start:end])})
+    for key, end in zip(labels, ends.tolist(), strict=True):
+        if end > start:
+            result.append({by: key, **_headline(users[start:end], capital[start:end])})
         start = end
     if by != "year":
         result.sort(key=lambda row: row[by])

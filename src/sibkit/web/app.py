@@ -170,6 +170,8 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     env.filters.update(present=present, big=big, country=country_name, label=label)
     env.tests["present"] = present
     env.globals.update(version=__version__, study=study, FILTER_KEYS=FILTER_KEYS)
+    for name in env.list_templates():  # compiled once, at start-up
+        env.get_template(name)
     total = len(dataset.projects)
     app = FastAPI(title="sibkit", version=__version__, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
@@ -204,7 +206,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return out
 
     @app.get("/", response_class=HTMLResponse)
-    def dashboard(request: Request) -> HTMLResponse:
+    async def dashboard(request: Request) -> HTMLResponse:
         filters = filters_from_query(query(request))
         data = views.dashboard(filters)
         return page("dashboard.html", filters=filters, summary=data["summary"], charts=data["charts"],
@@ -213,7 +215,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                     names=views.names)
 
     @app.get("/projects", response_class=HTMLResponse)
-    def project_list(request: Request) -> HTMLResponse:
+    async def project_list(request: Request) -> HTMLResponse:
         params = query(request)
         filters = filters_from_query(params)
         explore = explore_from_query(params)
@@ -235,7 +237,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                     sort_links=sort_links, page_links=page_links, total=total)
 
     @app.get("/projects/{project_id}", response_class=HTMLResponse)
-    def project_page(project_id: str) -> HTMLResponse:
+    async def project_page(project_id: str) -> HTMLResponse:
         try:
             data = views.project(project_id)
         except KeyError:
@@ -243,7 +245,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return page("project.html", **data, study_case=_study_case(project_id))
 
     @app.get("/organisations/{organisation_id}", response_class=HTMLResponse)
-    def organisation_page(organisation_id: str) -> HTMLResponse:
+    async def organisation_page(organisation_id: str) -> HTMLResponse:
         try:
             data = views.organisation(organisation_id)
         except KeyError:
@@ -251,7 +253,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return page("organisation.html", **data)
 
     @app.get("/funds/{fund_id}", response_class=HTMLResponse)
-    def fund_page(fund_id: str) -> HTMLResponse:
+    async def fund_page(fund_id: str) -> HTMLResponse:
         try:
             data = views.fund(fund_id)
         except KeyError:
@@ -261,7 +263,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     # -- downloads and API ---------------------------------------------------------------
 
     @app.get("/api/stats")
-    def api_stats(request: Request) -> JSONResponse:
+    async def api_stats(request: Request) -> JSONResponse:
         params = query(request)
         filters = filters_from_query(params)
         by = (params.get("by") or [None])[0]
@@ -274,12 +276,12 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return JSONResponse(body)
 
     @app.get("/api/projects")
-    def api_projects(request: Request) -> JSONResponse:
+    async def api_projects(request: Request) -> JSONResponse:
         params = query(request)
         return JSONResponse(records(views.project_list(params.get("id"), filters_from_query(params))))
 
     @app.get("/api/projects/{project_id}")
-    def api_project(project_id: str) -> JSONResponse:
+    async def api_project(project_id: str) -> JSONResponse:
         if project_id not in views.by_id.index:
             return JSONResponse({"error": f"no project {project_id!r}"}, status_code=404)
         data = views.project(project_id)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, Filters, derived, headline, quality
-from sibkit.indigo.figures import breakdown_rows, filter_mask, parse_as_of, summary
+from sibkit.indigo.figures import breakdown_rows_at, filter_mask, parse_as_of, summary
 from sibkit.indigo.values import country_code_problem, country_name, unknown_value_problem
 from sibkit.web.worldmap import PHONE, build_map, prepare_points
 
@@ -142,6 +142,9 @@ def missing(value: object) -> bool:
         isinstance(value, str) and not value.strip())
 
 
+PROJECT_TABLES = ("outcome_metrics", "results", "outcome_payments", "outcome_payment_commitments", "investments",
+                  "intermediary_services", "service_provisions", "delivery_locations", "documents", "sources",
+                  "outcome_pricings", "transactions", "outcome_funds")
 ROLE_TABLES = (  # (table, the role when INDIGO gives no category)
     ("outcome_payment_commitments", "Outcome payer"), ("investments", "Investor"),
     ("service_provisions", "Service provider"), ("intermediary_services", "Intermediary"),
@@ -178,7 +181,10 @@ class Views:
             self.roles_by_project.setdefault(project_id, []).append((role, organisation_id, detail))
         self.names = dict(zip(self.derived["id"], self.derived["name"], strict=True))
         self.map_points = prepare_points(dataset.delivery_locations)
-        self._problem_flags()  # the quality report, once at start-up rather than on the first project page
+        # at start-up rather than on the first project page: the quality report, the sub-tables' cells
+        self._problem_flags()
+        for table in PROJECT_TABLES:
+            self._project_table(table, "")
 
     def _roles(self) -> pd.DataFrame:
         """Every (organisation, project, role) in INDIGO's project tables."""
@@ -225,7 +231,8 @@ class Views:
     # -- dashboard --------------------------------------------------------------------------
 
     def _dashboard(self, filters: Filters) -> dict[str, Any]:
-        frame = self.filtered(filters)
+        keep = filter_mask(self.dataset, filters)
+        frame = self.derived[keep]
         qs = query_of(filters)
 
         def link(**change: str) -> str:
@@ -237,9 +244,9 @@ class Views:
             kept = [(k, v) for k, v in qs if k not in keys]
             return "/projects?" + urlencode(kept + list(change.items()))
 
-        by_country = [row for row in breakdown_rows(frame, "country") if row["country"] != "(none)"]
+        by_country = [row for row in breakdown_rows_at(self.dataset, keep, "country") if row["country"] != "(none)"]
         counts = {row["country"]: row["projects"] for row in by_country}
-        year = breakdown_rows(frame, "year")
+        year = breakdown_rows_at(self.dataset, keep, "year")
         top = by_country[:15]
         charts = {
             "year": chart("Impact bonds by year live", year, "year", "projects", "Year live", "Impact bonds",
@@ -248,10 +255,10 @@ class Views:
                              [{**row, "capital": None if row["capital_raised_usd"] is None
                                else row["capital_raised_usd"] / 1e6} for row in year], "year", "capital",
                              "Year live", "USD million", lambda y: link(live_year=y)),
-            "stage": chart("Impact bonds by stage", breakdown_rows(frame, "stage"), "stage", "projects", "Stage",
-                           "Impact bonds", lambda s: link(stage=s)),
-            "sector": chart("Impact bonds by policy sector", breakdown_rows(frame, "sector"), "sector", "projects",
-                            "Policy sector", "Impact bonds", lambda s: link(sector=s)),
+            "stage": chart("Impact bonds by stage", breakdown_rows_at(self.dataset, keep, "stage"), "stage",
+                           "projects", "Stage", "Impact bonds", lambda s: link(stage=s)),
+            "sector": chart("Impact bonds by policy sector", breakdown_rows_at(self.dataset, keep, "sector"),
+                            "sector", "projects", "Policy sector", "Impact bonds", lambda s: link(sector=s)),
             "country": chart("Impact bonds by country (top 15)",
                              [{**row, "name": country_name(row["country"])} for row in top], "name",
                              "projects", "Country", "Impact bonds", None,
@@ -315,9 +322,7 @@ class Views:
         ds = self.dataset
         row = ds.projects.iloc[self.project_rows[project_id]]
         tables = {}
-        for table in ("outcome_metrics", "results", "outcome_payments", "outcome_payment_commitments", "investments",
-                      "intermediary_services", "service_provisions", "delivery_locations", "documents", "sources",
-                      "outcome_pricings", "transactions", "outcome_funds"):
+        for table in PROJECT_TABLES:
             tables[table] = self._project_table(table, project_id)
         parties: dict[str, list[tuple[str, str, str]]] = {}
         for role, organisation_id, detail in self.roles_by_project.get(project_id, []):
