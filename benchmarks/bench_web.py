@@ -115,7 +115,7 @@ def old_code(ref: str, folder: Path) -> Path:
     return folder / "src"
 
 
-def profile_new_pages(data: str, urls: Path, count: int = 200) -> None:
+def profile_new_pages(data: str, urls: Path, count: int = 200, sort: str = "tottime") -> None:
     """Render ``count`` new URLs of the mix in this process (no HTTP) under cProfile; print the top lines."""
     from sibkit.indigo import load
     from sibkit.web import create_app
@@ -159,9 +159,9 @@ def profile_new_pages(data: str, urls: Path, count: int = 200) -> None:
     asyncio.run(get_all())
     profiler.disable()
     print(f"\n{count} new URLs rendered in this process: {(time.perf_counter() - started) * 1000 / count:.1f} ms "
-          "each (with the profiler); top lines by own time:")
+          f"each (with the profiler); top lines by {sort}:")
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("TOP", "18")))
+    pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(18)
     print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
 
 
@@ -174,7 +174,8 @@ def main() -> None:
     parser.add_argument("--new-share", type=float, default=0.3)
     parser.add_argument("--before", metavar="REF", help="also measure the mix against this commit's code "
                         "(one process, as it served before), e.g. main")
-    parser.add_argument("--profile", action="store_true", help="profile 200 new URLs of the mix in this process")
+    parser.add_argument("--profile", nargs="?", const="tottime", choices=["tottime", "cumulative"],
+                        help="profile 200 new URLs of the mix in this process (top lines by own or cumulative time)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("this benchmark needs wrk: apt-get install wrk")
@@ -216,7 +217,7 @@ def main() -> None:
             print(f"mix against {args.before}: p95 {before['p95'] / mix['p95']:.1f}x lower, "
                   f"{mix['rps'] / before['rps']:.1f}x the requests/s")
         if args.profile:
-            profile_new_pages(args.data, urls)
+            profile_new_pages(args.data, urls, sort=args.profile)
 
 
 if __name__ == "__main__":

@@ -164,7 +164,8 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     """The app over one dataset (and optionally a loaded study); finished pages are cached up to
     ``cache_bytes`` (least recently used first out)."""
     views = Views(dataset, study)
-    env = Environment(loader=PackageLoader("sibkit.web", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("sibkit.web", "templates"), autoescape=select_autoescape(["html"]),
+                      auto_reload=False)  # the package's templates do not change while it runs
     env.filters["fmt"] = _format
     env.filters["href"] = safe_href
     env.filters.update(present=present, big=big, country=country_name, label=label)
