@@ -99,3 +99,24 @@ def test_serve_with_two_workers_answers_and_refuses_a_study(indigo_dir: Path, tm
     done = subprocess.run([sys.executable, "-m", "sibkit", "serve", str(study), "--workers", "2"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2 and "--workers" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_project_tables_read_once_equal_the_dataframe_slices(dataset) -> None:
+    from sibkit.web.views import PROJECT_TABLES, Views
+
+    views = Views(dataset)
+    for project_id in dataset.projects["id"].iloc[::4]:  # every fourth project (pandas' slices are slow)
+        tables = views.project(project_id)["tables"]
+        for table in PROJECT_TABLES:
+            frame = dataset.rows_for(table, project_id)
+            filled = [c for c in frame.columns if c != "project_id" and frame[c].notna().any()]
+            got = tables[table]
+            assert got.columns == filled, (project_id, table)
+            expected = frame[filled].to_dict("records")
+            assert len(got.to_dict()) == len(expected)
+            for mine, theirs in zip(got.to_dict(), expected, strict=True):
+                assert mine.keys() == theirs.keys()
+                for key, value in theirs.items():
+                    same = mine[key] is value or mine[key] == value or (value != value and mine[key] != mine[key])
+                    assert same, (project_id, table, key, mine[key], value)
+            assert list(views.project_frame(table, project_id).columns) == filled

@@ -241,6 +241,7 @@ def _escaped_path(code: str) -> str:
     return str(escape(outlines()[code]["path"]))
 
 
+@lru_cache(maxsize=8192)
 def _country_svg(code: str, name: str, count: int, shade: int) -> Markup:
     """A country's outline as SVG (escaped here once, so the template prints it as it is): a link to
     its projects with its count when it has any."""
