@@ -160,6 +160,7 @@ class Views:
         self.derived = derived(dataset).assign(
             country_names=lambda f: f["countries"].map(lambda codes: ", ".join(country_name(c) for c in codes)))
         self.by_id = self.derived.set_index("id", drop=False)
+        self.records = self.derived.to_dict("records")  # each row as the explorer lists it, made once
         self.dashboard = lru_cache(maxsize=256)(self._dashboard)
         self.project = lru_cache(maxsize=512)(self._project)
         self.project_rows = {project_id: position for position, project_id in enumerate(dataset.projects["id"])}
@@ -303,7 +304,9 @@ class Views:
             return {"rows": frame, "total": len(frame)}
         pages = max(1, math.ceil(len(frame) / PER_PAGE))
         page = min(explore.page, pages)
-        return {"rows": frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE], "total": len(frame), "page": page,
+        rows = frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE]
+        return {"rows": rows, "records": [self.records[position] for position in rows.index], "total": len(frame),
+                "page": page,
                 "pages": pages, "first": (page - 1) * PER_PAGE + 1 if len(frame) else 0,
                 "last": min(page * PER_PAGE, len(frame))}
 
