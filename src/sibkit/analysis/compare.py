@@ -81,8 +81,9 @@ def compare(matrix: pd.DataFrame, classes: pd.Series, settings: Settings | None 
     rows = []
     groups = classes[classes.isin([SUCCESSFUL, STRUGGLING])]
     for position, (theme, own) in enumerate(matrix.groupby("theme", sort=True)):
+        present = set(own["case_id"])
         own = own[own["case_id"].isin(groups.index)].set_index("case_id").loc[
-            [c for c in groups.index if c in set(own["case_id"])]]
+            [c for c in groups.index if c in present]]
         labels = (groups.loc[own.index] == SUCCESSFUL).to_numpy()
         values = own["associated"].to_numpy(dtype=float)
         rates = own["rate_per_10k"].to_numpy(dtype=float)
