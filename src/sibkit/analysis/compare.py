@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import fisher_exact
-from statsmodels.stats.multitest import multipletests
 
 from sibkit.outcomes import STRUGGLING, SUCCESSFUL
 from sibkit.study.model import Presence
@@ -77,6 +75,9 @@ def compare(matrix: pd.DataFrame, classes: pd.Series, settings: Settings | None 
 
     ``matrix``: case_id, theme, associated, rate_per_10k; ``classes``: class per case_id.
     """
+    from scipy.stats import fisher_exact  # SciPy and statsmodels load when a comparison is computed
+    from statsmodels.stats.multitest import multipletests
+
     settings = settings or Settings()
     rows = []
     groups = classes[classes.isin([SUCCESSFUL, STRUGGLING])]

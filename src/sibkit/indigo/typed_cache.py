@@ -4,30 +4,27 @@ loading the same export again skips parsing and typing (about a second for GO La
 An entry is named by a fingerprint of everything the typed tables depend on: the export's bytes (every
 file the loader reads), sibkit's version, the source of the modules that parse and type them, and the
 versions of Python, pandas and pycountry. A changed export or a changed loader therefore finds no entry;
-nothing ever has to be invalidated. Entries are pickles written by sibkit into the user's own data folder
-(``$SIBKIT_DATA``) and read back only after their header and fingerprint match; anything unreadable is
-ignored and rebuilt. The newest few entries are kept.
+nothing ever has to be invalidated. Entries are stored by ``sibkit.memo`` (pickles in the user's own data
+folder, read back only after their header and fingerprint match; anything unreadable is rebuilt); the
+newest few are kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sibkit import __version__, paths
+from sibkit import __version__, memo, paths
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from sibkit.indigo.dataset import LoadIssue
 
-MAGIC = b"sibkit typed INDIGO tables 1\n"
 KEEP = 4  # entries kept; older ones are removed when a new one is written
 _TYPING_MODULES = ("dataset.py", "values.py", "_fields.py", "typed_cache.py")
 
@@ -69,37 +66,13 @@ def fingerprint(kind: str, files: dict[str, bytes | None]) -> str:
 
 def read(key: str) -> Typed | None:
     """The typed tables and load issues stored under ``key``, or None (absent, damaged, another format)."""
-    path = cache_dir() / f"{key}.pickle"
-    try:
-        with path.open("rb") as handle:
-            if handle.readline() != MAGIC or handle.readline() != key.encode() + b"\n":
-                return None
-            tables, issues = pickle.load(handle)  # our own file, checked above
-    except Exception:  # missing, truncated, or written by an incompatible library: build again
-        return None
-    return tables, issues
+    found, value = memo.fetch(key, cache_dir())
+    return value if found else None
 
 
 def write(key: str, typed: Typed) -> None:
     """Store an entry atomically; a folder that cannot be written just means no cache."""
-    folder = cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".part", delete=False) as handle:
-            part = Path(handle.name)
-            try:
-                handle.write(MAGIC + key.encode() + b"\n")
-                pickle.dump(typed, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:
-                handle.close()
-                part.unlink(missing_ok=True)
-                raise
-        os.replace(part, folder / f"{key}.pickle")
-        entries = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in entries[KEEP:]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass
+    memo.store(key, typed, cache_dir(), keep=KEEP)
 
 
 def typed_tables(kind: str, files: dict[str, bytes | None], build: Callable[[], Typed]) -> Typed:
