@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from sibkit import paths
@@ -73,8 +74,7 @@ def _from_folder(path: Path, label: str) -> Dataset:
         issues: list[LoadIssue] = []
         return type_tables(raw_from_folder(folder, issues, files), issues), issues
 
-    tables, issues = typed_cache.typed_tables("folder", files, build)
-    return Dataset(tables=tables, source=label, issues=issues)
+    return _typed(typed_cache.fingerprint("folder", files), build, label)
 
 
 def _from_zip(path: Path) -> Dataset:
@@ -88,8 +88,14 @@ def _from_zip(path: Path) -> Dataset:
         issues: list[LoadIssue] = []
         return type_tables(raw_from_zip(path, issues), issues), issues
 
-    tables, issues = typed_cache.typed_tables("zip", {"sha256": digest.digest()}, build)
-    return Dataset(tables=tables, source=str(path), issues=issues)
+    return _typed(typed_cache.fingerprint("zip", {"sha256": digest.digest()}), build, str(path))
+
+
+def _typed(key: str, build: Callable[[], typed_cache.Typed], label: str) -> Dataset:
+    tables, issues = typed_cache.typed_tables(key, build)
+    dataset = Dataset(tables=tables, source=label, issues=issues)
+    dataset._cache["content_key"] = key  # names the content, for results computed from it (sibkit.memo)
+    return dataset
 
 
 def download(source: str | Path | None = None, *, progress: bool = True, refresh: bool = True,

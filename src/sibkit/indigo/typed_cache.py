@@ -75,9 +75,8 @@ def write(key: str, typed: Typed) -> None:
     memo.store(key, typed, cache_dir(), keep=KEEP)
 
 
-def typed_tables(kind: str, files: dict[str, bytes | None], build: Callable[[], Typed]) -> Typed:
-    """The typed tables of an export from the cache, else from ``build()`` (then stored)."""
-    key = fingerprint(kind, files)
+def typed_tables(key: str, build: Callable[[], Typed]) -> Typed:
+    """The typed tables of the export whose :func:`fingerprint` is ``key``, else ``build()`` (then stored)."""
     cached = read(key)
     if cached is not None:
         return cached

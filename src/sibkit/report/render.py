@@ -7,9 +7,9 @@ import math
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 
-from sibkit import memo, spreadsheet
+from sibkit import memo, paths, spreadsheet
 from sibkit.report.run import (
     StudyResults,
     as_tables,
@@ -43,8 +43,18 @@ def _signed(value: object, digits: int = 1) -> str:
 RECORD_ONLY_MARK = "†"
 
 
+def _bytecode_cache() -> BytecodeCache | None:
+    """Compiled templates kept in the user's data folder (Jinja checks each against its source)."""
+    folder = paths.data_dir() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("sibkit.report", "templates"),
+    env = Environment(loader=PackageLoader("sibkit.report", "templates"), bytecode_cache=_bytecode_cache(),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _number
     env.filters["pct"] = _percent
@@ -66,10 +76,8 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
                      set(record_only_cases(results)))
     for name, png in charts.items():
         (folder / f"{name}.png").write_bytes(png)
-    tables = as_tables(results)
-    for name, table in tables.items():
-        spreadsheet.to_csv(table, folder / f"{name}.csv")
-    (folder / "report.xlsx").write_bytes(_workbook(tables))
+    for name, data in _table_files(as_tables(results)).items():
+        (folder / name).write_bytes(data)
     ordered = results.findings.sort_values("difference_pp", ascending=False)
     family = ordered["family"] if "family" in ordered.columns else pd.Series("primary", index=ordered.index)
     kinds = results.evidence_kinds
@@ -117,18 +125,23 @@ def _charts(findings: pd.DataFrame, names: dict[str, str], matrix: pd.DataFrame,
                                   libraries=("matplotlib", "numpy", "pandas")), draw)
 
 
-def _workbook(tables: dict[str, pd.DataFrame]) -> bytes:
-    """Every table in one reproducible XLSX workbook; read back from ``sibkit.memo`` when no table changed."""
-    def write() -> bytes:
+def _table_files(tables: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+    """Every table as ``<name>.csv`` and all of them in one reproducible ``report.xlsx``, as file bytes;
+    read back from ``sibkit.memo`` when no table changed (the workbook takes seconds to write)."""
+    def write() -> dict[str, bytes]:
         import tempfile
 
         with tempfile.TemporaryDirectory() as scratch:
-            path = Path(scratch) / "report.xlsx"
-            spreadsheet.write_xlsx(tables, path)
-            _fix_xlsx_dates(path)
-            return path.read_bytes()
+            files = {}
+            for name, table in tables.items():
+                spreadsheet.to_csv(table, Path(scratch) / f"{name}.csv")
+                files[f"{name}.csv"] = (Path(scratch) / f"{name}.csv").read_bytes()
+            spreadsheet.write_xlsx(tables, Path(scratch) / "report.xlsx")
+            _fix_xlsx_dates(Path(scratch) / "report.xlsx")
+            files["report.xlsx"] = (Path(scratch) / "report.xlsx").read_bytes()
+            return files
 
-    return memo.memoised(memo.key(("xlsx", tables), modules=("sibkit.spreadsheet", "sibkit.report.render"),
+    return memo.memoised(memo.key(("tables", tables), modules=("sibkit.spreadsheet", "sibkit.report.render"),
                                   libraries=("openpyxl", "pandas")), write)
 
 

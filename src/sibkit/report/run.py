@@ -89,11 +89,19 @@ class StudyResults:
 
 
 def dataset_hash(dataset: Dataset) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(dataset.tables):
-        digest.update(name.encode())
-        digest.update(dataset.tables[name].to_csv(index=False).encode())
-    return digest.hexdigest()
+    """SHA-256 of every table as CSV (read back from ``sibkit.memo`` for a local export seen before)."""
+    def compute() -> str:
+        digest = hashlib.sha256()
+        for name in sorted(dataset.tables):
+            digest.update(name.encode())
+            digest.update(dataset.tables[name].to_csv(index=False).encode())
+        return digest.hexdigest()
+
+    content = dataset._cache.get("content_key")  # set by the loader for a folder or zip export
+    if content is None:
+        return compute()
+    return memo.memoised(memo.key(("dataset_hash", content), modules=("sibkit.report.run",), libraries=("pandas",)),
+                         compute)
 
 
 def _frame_hash(frame: pd.DataFrame) -> str:
