@@ -72,14 +72,17 @@ def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebo
     with store.session() as session:
         documents = session.scalars(select(Document.id).where(Document.status == "ok", Document.id.in_(
             select(DocumentCase.document_id))).order_by(Document.id)).all()
-        states: dict[tuple[int, str], str] = {(s.document_id, s.theme): s.hash
-                                              for s in session.scalars(select(CodingState))}
+        states: dict[tuple[int, str], str] = {(row.document_id, row.theme): row.hash for row in session.execute(
+            select(CodingState.document_id, CodingState.theme, CodingState.hash))}
+    themes_of: dict[int, set[str]] = {}
+    for doc, theme in states:
+        themes_of.setdefault(doc, set()).add(theme)
     changed_themes: set[str] = set()
     for done, document_id in enumerate(documents, 1):
         if progress:
             progress(done - 1, len(documents))
         stale = {theme for theme, digest in hashes.items() if states.get((document_id, theme)) != digest}
-        gone = {theme for (doc, theme) in states if doc == document_id and theme not in hashes}
+        gone = {theme for theme in themes_of.get(document_id, ()) if theme not in hashes}
         if not stale and not gone:
             report.documents_unchanged += 1
             continue

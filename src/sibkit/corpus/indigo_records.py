@@ -90,11 +90,7 @@ def record_text(dataset: Dataset, project_id: str) -> tuple[str, str]:
 def add_indigo_records(store: Store, dataset: Dataset, case_ids: Sequence[str]) -> list[ImportOutcome]:
     """Add (or refresh) each case's INDIGO record document; an old version is unlinked, not deleted."""
     outcomes = []
-    records = []
-    for case_id in case_ids:
-        title, raw = record_text(dataset, case_id)
-        text, pages = join_pages([normalise_page(raw)])
-        records.append((case_id, title, text, pages, hashlib.sha256(f"indigo-record\n{text}".encode()).hexdigest()))
+    records = _records(dataset, list(case_ids))
     unchanged = _unchanged(store, [(case_id, f"indigo:{case_id}", sha256) for case_id, *_, sha256 in records])
     for case_id, title, text, pages, sha256 in records:
         origin = f"indigo:{case_id}"
@@ -111,6 +107,28 @@ def add_indigo_records(store: Store, dataset: Dataset, case_ids: Sequence[str]) 
         outcomes.append(store_document(store, sha256=sha256, extracted=extracted, case_ids=[case_id], title=title,
                                        doc_type="indigo_record", origin=origin))
     return outcomes
+
+
+def _records(dataset: Dataset, case_ids: list[str]) -> list[tuple[str, str, str, list[int], str]]:
+    """(case, title, normalised text, page starts, SHA-256) of each case's record; read back from
+    ``sibkit.memo`` for an export loaded before (the text depends on nothing else)."""
+    def build() -> list[tuple[str, str, str, list[int], str]]:
+        records = []
+        for case_id in case_ids:
+            title, raw = record_text(dataset, case_id)
+            text, pages = join_pages([normalise_page(raw)])
+            records.append((case_id, title, text, pages,
+                            hashlib.sha256(f"indigo-record\n{text}".encode()).hexdigest()))
+        return records
+
+    from sibkit import memo
+    from sibkit.indigo.typed_cache import content_key
+
+    content = content_key(dataset)
+    if content is None:
+        return build()
+    return memo.memoised(memo.key(("indigo_records", content, case_ids), libraries=("pandas",),
+                                  modules=("sibkit.corpus.indigo_records", "sibkit.corpus.normalise")), build)
 
 
 def _unchanged(store: Store, records: list[tuple[str, str, str]]) -> dict[str, int]:

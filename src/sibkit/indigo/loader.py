@@ -94,7 +94,7 @@ def _from_zip(path: Path) -> Dataset:
 def _typed(key: str, build: Callable[[], typed_cache.Typed], label: str) -> Dataset:
     tables, issues = typed_cache.typed_tables(key, build)
     dataset = Dataset(tables=tables, source=label, issues=issues)
-    dataset._cache["content_key"] = key  # names the content, for results computed from it (sibkit.memo)
+    dataset._cache["content_key"] = (key, dict(tables))  # see typed_cache.content_key
     return dataset
 
 

@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sibkit import __version__, memo, paths
 
@@ -83,3 +83,17 @@ def typed_tables(key: str, build: Callable[[], Typed]) -> Typed:
     typed = build()
     write(key, typed)
     return typed
+
+
+def content_key(dataset: Any) -> str | None:
+    """The fingerprint of the export ``dataset`` was loaded from, while its tables are still the ones
+    loaded (None for a dataset from the API or put together otherwise): results computed from it alone
+    may be memoised under it."""
+    entry = dataset._cache.get("content_key")
+    if entry is None:
+        return None
+    key, frames = entry
+    tables = dataset.tables
+    if tables.keys() != frames.keys() or any(tables[name] is not frame for name, frame in frames.items()):
+        return None
+    return key  # type: ignore[no-any-return]

@@ -97,7 +97,9 @@ def dataset_hash(dataset: Dataset) -> str:
             digest.update(dataset.tables[name].to_csv(index=False).encode())
         return digest.hexdigest()
 
-    content = dataset._cache.get("content_key")  # set by the loader for a folder or zip export
+    from sibkit.indigo.typed_cache import content_key
+
+    content = content_key(dataset)  # a folder or zip export, as loaded
     if content is None:
         return compute()
     return memo.memoised(memo.key(("dataset_hash", content), modules=("sibkit.report.run",), libraries=("pandas",)),
