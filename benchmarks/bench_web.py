@@ -1,127 +1,223 @@
-"""Web response times under 20 concurrent clients against the real server (uvicorn, one process).
+"""The web app under 50 concurrent clients, 30% of requests on URLs never asked before (wrk).
 
-    python benchmarks/bench_web.py [--seconds 10] [--clients 20]
+    python benchmarks/bench_web.py [--seconds 20] [--connections 50] [--workers 2] [--new-share 0.3]
+                                   [--before REF]
 
-Load comes from Debian's `wrk` (20 connections, 2 threads) when installed, else from a pool of
-httpx clients in this process (slower: the client then shares the machine's two cores and
-Python's lock). Prints p50 and p95 in milliseconds for the dashboard, a filtered dashboard and a
-project page, and for the health check (the baseline: the smallest dynamic response, measured the
-same way in the same run), with each p95's ratio to the baseline's. Target: p95 under 100 ms for
-each page. Pages are warmed once first (the app caches finished pages by URL, as a user's second
-visit would find them); --cold also measures the filtered dashboard with a new filter each request.
+Starts `sibkit serve --workers N` on 127.0.0.1 and drives it with Debian's `wrk` and the URL mix in
+`web_mix.lua`: NEW_SHARE of the requests are new dashboard and explorer filter combinations and
+project pages under URLs not asked before (the page cache misses and the route runs), the rest a
+fixed set of 30 URLs (cached after their first visit). Prints p50/p95/p99 in ms and requests/s for
+
+- the mix (the goal: p95 under 50 ms at 50 connections, 2 workers),
+- the baseline: the same server with only the repeated URLs (every answer from the page cache),
+- with --before REF (e.g. main): the mix against that commit's code in one process, as before
+  (its `src` taken with `git archive`, so the old code path is measured in the same run),
+
+and each p95 and requests/s as a ratio to the baseline's. Pages are warmed first (3 s of the
+repeated URLs). `--profile` also renders 200 new URLs of the mix in this process under cProfile and
+prints the top lines (where the time of an uncached page goes).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import cProfile
+import io
+import os
+import pstats
+import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from sibkit.web.server import free_port
 
-PAGES = [("health check (baseline)", "/healthz"), ("dashboard", "/"),
-         ("filtered dashboard", "/?country=GB&live_from=2016&live_to=2021&sector=Homelessness"),
-         ("project page", "/projects/INDIGO-POJ-0168")]
+HERE = Path(__file__).resolve().parent
+MIX = HERE / "web_mix.lua"
+REPO = HERE.parent
 
 
-WRK_SCRIPT = """
-counter = 0
-local threads = 0
-setup = function(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-if FRESH then
-  request = function()
-    counter = counter + 1
-    return wrk.format(nil, wrk.path .. SEPARATOR .. "_fresh=" .. tid .. "-" .. counter)
-  end
-end
-done = function(summary, latency, requests)
-  io.write(string.format("sibkit %d %.3f %.3f\\n", summary.requests, latency:percentile(50) / 1000,
-                         latency:percentile(95) / 1000))
-end
-"""
+def repeated_urls(countries: list[str], sectors: list[str], projects: list[str]) -> list[str]:
+    """30 URLs a crowd keeps asking for: the dashboard, popular filters, the explorer, project pages."""
+    urls = ["/", "/projects", "/?country=GB", "/?country=US", "/?sector=Homelessness", "/?live_from=2016&live_to=2021",
+            "/projects?country=GB&sort=-users", "/api/stats?by=year", "/?country=GB&sector=Homelessness"]
+    urls += [f"/?country={c}" for c in countries[:8]]
+    urls += [f"/?sector={quote(s)}" for s in sectors[:4]]
+    urls += [f"/projects/{p}" for p in projects[:30 - len(urls)]]
+    return urls
 
 
-def with_wrk(url: str, seconds: int, clients: int, fresh: bool) -> tuple[float, float, int]:
-    """wrk's latency percentiles; ``fresh``: every request a new URL (the page cache never hits)."""
-    separator = "&" if "?" in url else "?"
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(f'FRESH = {"true" if fresh else "false"}\nSEPARATOR = "{separator}"\n' + WRK_SCRIPT)
-    done = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "-s", script.name, url],
-                          capture_output=True, text=True, check=True)
-    Path(script.name).unlink()
-    count, p50, p95 = re.search(r"^sibkit (\d+) ([\d.]+) ([\d.]+)$", done.stdout, re.MULTILINE).groups()
-    return float(p50), float(p95), int(count)
+def write_url_lists(base: str, folder: Path) -> Path:
+    rows = httpx.get(base + "/api/projects", timeout=120).json()
+    countries = sorted({c for row in rows for c in row["countries"]})
+    sectors = sorted({row["sector"] for row in rows if row["sector"]})
+    stages = sorted({row["stage"] for row in rows if row["stage"]})
+    projects = [row["id"] for row in rows]
+    random.Random(4).shuffle(projects)
+    lines = [f"repeat {u}" for u in repeated_urls(countries, sectors, projects)]
+    lines += [f"country {c}" for c in countries] + [f"sector {quote(s)}" for s in sectors]
+    lines += [f"stage {quote(s)}" for s in stages] + [f"project {p}" for p in projects]
+    path = folder / "urls.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
-def with_httpx(url: str, seconds: int, clients: int, fresh: bool) -> tuple[float, float, int]:
-    stop = time.monotonic() + seconds
-    separator = "&" if "?" in url else "?"
+def start(command: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            httpx.get(base + "/healthz", timeout=2)
+            return server, base
+        except httpx.TransportError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise SystemExit("the server did not start") from None
+            time.sleep(0.3)
 
-    def one_client(client_number: int) -> list[float]:
-        times = []
-        with httpx.Client(timeout=30) as client:
-            while time.monotonic() < stop:
-                target = f"{url}{separator}_fresh={client_number}-{len(times)}" if fresh else url
-                start = time.perf_counter()
-                client.get(target).raise_for_status()
-                times.append((time.perf_counter() - start) * 1000)
-        return times
 
-    with ThreadPoolExecutor(clients) as pool:
-        times = sorted(t for chunk in pool.map(one_client, range(clients)) for t in chunk)
-    return statistics.median(times), times[int(0.95 * (len(times) - 1))], len(times)
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def wrk(base: str, urls: Path, new_share: float, seconds: int, connections: int) -> dict[str, float]:
+    done = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(MIX),
+                           base, "--", str(urls), str(new_share)], capture_output=True, text=True, check=True)
+    match = re.search(r"^sibkit (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+) (\d+)$", done.stdout, re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"wrk said: {done.stdout}{done.stderr}")
+    count, duration_us, p50, p95, p99, bad_status, socket_errors = match.groups()
+    return {"requests": int(count), "rps": int(count) / (int(duration_us) / 1e6), "p50": float(p50),
+            "p95": float(p95), "p99": float(p99), "errors": int(bad_status) + int(socket_errors)}
+
+
+def old_code(ref: str, folder: Path) -> Path:
+    """``src`` of commit ``ref``, unpacked into ``folder`` (the repository is not touched)."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder / "src"
+
+
+def profile_new_pages(data: str, urls: Path, count: int = 200, sort: str = "tottime") -> None:
+    """Render ``count`` new URLs of the mix in this process (no HTTP) under cProfile; print the top lines."""
+    from sibkit.indigo import load
+    from sibkit.web import create_app
+
+    lists: dict[str, list[str]] = {}
+    for line in urls.read_text(encoding="utf-8").splitlines():
+        kind, value = line.split(" ", 1)
+        lists.setdefault(kind, []).append(value)
+    rng = random.Random(9)
+    paths = []
+    for n in range(count):
+        filters = "&".join([f"country={rng.choice(lists['country'])}"] * (rng.random() < 0.75)
+                           + [f"sector={rng.choice(lists['sector'])}"] * (rng.random() < 0.4)
+                           + [f"live_from={rng.randint(2008, 2024)}"] * (rng.random() < 0.6))
+        kind = rng.random()
+        paths.append(f"/?{filters}" if kind < 0.5 else f"/projects?{filters}&sort=-users" if kind < 0.7
+                     else f"/projects/{rng.choice(lists['project'])}?from={n}")
+    app = create_app(load(data))
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    def sent_to(messages: list[dict]) -> Any:
+        async def send(message: dict) -> None:
+            messages.append(message)
+        return send
+
+    async def get_all() -> None:  # the ASGI app called in this thread, so the profiler sees the routes
+        for path in paths:
+            route, _, query = path.partition("?")
+            scope = {"type": "http", "method": "GET", "path": route, "raw_path": route.encode(),
+                     "query_string": query.encode(), "headers": [(b"host", b"127.0.0.1")], "http_version": "1.1",
+                     "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "root_path": ""}
+            sent: list[dict] = []
+            await app(scope, receive, sent_to(sent))
+            assert sent[0]["status"] == 200, (path, sent[0]["status"])
+
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    asyncio.run(get_all())
+    profiler.disable()
+    print(f"\n{count} new URLs rendered in this process: {(time.perf_counter() - started) * 1000 / count:.1f} ms "
+          f"each (with the profiler); top lines by {sort}:")
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(18)
+    print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="../shared/indigo/impact-bond-dataset-2025-05-20")
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--cold", action="store_true", help="also measure with a new URL each request "
-                        "(the page is rendered every time; the figures per filter stay cached)")
+    parser.add_argument("--data", default=str(REPO.parent / "shared/indigo/impact-bond-dataset-2025-05-20"))
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--new-share", type=float, default=0.3)
+    parser.add_argument("--before", metavar="REF", help="also measure the mix against this commit's code "
+                        "(one process, as it served before), e.g. main")
+    parser.add_argument("--profile", nargs="?", const="tottime", choices=["tottime", "cumulative"],
+                        help="profile 200 new URLs of the mix in this process (top lines by own or cumulative time)")
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "sibkit", "serve", "--data", str(Path(args.data)),
-                               "--port", str(port)], stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    load = with_wrk if shutil.which("wrk") else with_httpx
-    try:
-        deadline = time.monotonic() + 60
-        while True:
+    if not shutil.which("wrk"):
+        raise SystemExit("this benchmark needs wrk: apt-get install wrk")
+    serve = [sys.executable, "-m", "sibkit", "serve", "--data", args.data]
+    rows: list[tuple[str, dict[str, float]]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        server, base = start([*serve, "--workers", str(args.workers)])
+        try:
+            urls = write_url_lists(base, Path(scratch))
+            wrk(base, urls, 0.0, 3, args.connections)  # warm: every worker sees the repeated URLs
+            rows.append((f"mix, {args.new_share:.0%} new URLs, {args.workers} workers",
+                         wrk(base, urls, args.new_share, args.seconds, args.connections)))
+            rows.append((f"baseline: repeated URLs only, {args.workers} workers",
+                         wrk(base, urls, 0.0, args.seconds, args.connections)))
+        finally:
+            stop(server)
+        if args.before:
+            env = {**os.environ, "PYTHONPATH": str(old_code(args.before, Path(scratch) / "before"))}
+            server, base = start(serve, env)
             try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.2)
-        for _, path in PAGES:
-            httpx.get(base + path, timeout=30)
-        tool = "wrk" if load is with_wrk else "httpx threads"
-        print(f"{args.clients} concurrent clients for {args.seconds} s per page ({tool}), one uvicorn process")
-        print(f"{'page':34} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p95 x baseline':>15}")
-        baseline = None
-        runs = [(name, path, False) for name, path in PAGES]
-        runs += [(f"{name}, rendered", path, True) for name, path in PAGES[1:] if args.cold]
-        for name, path, fresh in runs:
-            p50, p95, count = load(base + path, args.seconds, args.clients, fresh)
-            baseline = baseline or p95
-            print(f"{name:34} {count:9} {p50:8.1f} {p95:8.1f} {p95 / baseline:15.1f}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+                wrk(base, urls, 0.0, 3, args.connections)
+                rows.append((f"mix on {args.before} (1 process)",
+                             wrk(base, urls, args.new_share, args.seconds, args.connections)))
+            finally:
+                stop(server)
+        print(f"wrk, {args.connections} connections, {args.seconds} s each, 2 threads; "
+              f"{os.cpu_count()} CPUs shared with wrk")
+        print(f"{'run':44} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} "
+              f"{'p95 x base':>11} {'req/s x base':>13}")
+        baseline = rows[1][1]
+        for name, r in rows:
+            print(f"{name:44} {r['requests']:9} {r['rps']:8.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} "
+                  f"{r['errors']:7} {r['p95'] / baseline['p95']:11.1f} {r['rps'] / baseline['rps']:13.2f}")
+        mix = rows[0][1]
+        verdict = "met" if mix["p95"] < 50 else "missed"
+        print(f"goal p95 < 50 ms for the mix at {args.connections} connections: {verdict} ({mix['p95']:.1f} ms)")
+        if args.before:
+            before = rows[2][1]
+            print(f"mix against {args.before}: p95 {before['p95'] / mix['p95']:.1f}x lower, "
+                  f"{mix['rps'] / before['rps']:.1f}x the requests/s")
+        if args.profile:
+            profile_new_pages(args.data, urls, sort=args.profile)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def reference_projects(folder: Path) -> list[dict]:
         users = number(row[ACTUAL]) if number(row[ACTUAL]) is not None else number(row[TARGET])
         sector = row["Purpose and classifications - Policy sector - (Value)"]
         out.append({"id": row["ID"], "countries": countries, "live": live, "contract": contract,
-                    "capital": capital, "users": users, "sector": sector})
+                    "capital": capital, "users": users, "sector": sector,
+                    "stage": row["Stage of Development - (Value)"]})
     return out
 
 
@@ -103,10 +104,6 @@ def test_filters_country_years_and_as_of(dataset, reference) -> None:
     assert_same_figures(result, totals(uk_live))
     assert result["projects"] == 68
 
-    def first_day(partial: str) -> dt.date:
-        parts = [int(p) for p in partial.split("-")] + [1, 1]
-        return dt.date(parts[0], parts[1], parts[2])
-
     as_of = dt.date(2015, 6, 30)
     signed = [r for r in reference if r["contract"] and first_day(r["contract"]) <= as_of]
     assert_same_figures(stats(dataset, Filters(as_of=as_of)), totals(signed))
@@ -118,6 +115,79 @@ def test_breakdown_by_sector_adds_up(dataset, reference) -> None:
     homelessness = [r for r in reference if r["sector"] == "Homelessness"]
     assert_same_figures(by_sector["Homelessness"], totals(homelessness))
     assert sum(row["projects"] for row in result["breakdown"]) == 319
+
+
+def first_day(partial: str) -> dt.date:
+    parts = [int(p) for p in partial.split("-")] + [1, 1]
+    return dt.date(parts[0], parts[1], parts[2])
+
+
+def passes(row: dict, filters: Filters) -> bool:
+    """The filters' definition applied to one reference row."""
+    year = int(row["live"][:4]) if row["live"] else None
+    return ((not filters.countries or bool({c.upper() for c in filters.countries} & row["countries"]))
+            and (not filters.sectors or row["sector"].casefold() in {s.casefold() for s in filters.sectors})
+            and (not filters.stages or row["stage"].casefold() in {s.casefold() for s in filters.stages})
+            and (filters.live_from is None or (year is not None and year >= filters.live_from))
+            and (filters.live_to is None or (year is not None and year <= filters.live_to))
+            and (filters.as_of is None or (bool(row["contract"]) and first_day(row["contract"]) <= filters.as_of)))
+
+
+def assert_same_sums(got: dict, rows: list[dict]) -> None:
+    """``got`` holds the figures of ``rows``; a sum with no known value is None, not 0."""
+    want = totals(rows)
+    for key in ("projects", "service_users_missing", "capital_missing"):
+        assert got[key] == want[key], key
+    for key, missing_key in (("service_users", "service_users_missing"), ("capital_raised_usd", "capital_missing")):
+        if want[missing_key] == len(rows):
+            assert got[key] is None, key
+        else:
+            assert got[key] == pytest.approx(want[key], rel=1e-12), key
+
+
+def many_filters(reference: list[dict]) -> list[Filters]:
+    """Every country, sector and stage alone (in odd cases too), years, dates, combinations, unknowns."""
+    countries = sorted({c for r in reference for c in r["countries"]})
+    sectors = sorted({r["sector"] for r in reference if r["sector"]})
+    stages = sorted({r["stage"] for r in reference if r["stage"]})
+    out = [Filters()]
+    out += [Filters(countries=(c if i % 2 else c.lower(),)) for i, c in enumerate(countries)]
+    out += [Filters(sectors=(s.upper() if i % 3 == 0 else s,)) for i, s in enumerate(sectors)]
+    out += [Filters(stages=(s,)) for s in stages]
+    out += [Filters(live_from=y) for y in range(2009, 2026, 2)] + [Filters(live_to=y) for y in range(2010, 2026, 3)]
+    out += [Filters(as_of=dt.date(y, 6, 30)) for y in range(2011, 2025, 2)]
+    out += [Filters(countries=("GB", "US", "ZZ"), sectors=(sectors[0], sectors[-1], "no such sector"),
+                    live_from=2014, live_to=2022),
+            Filters(countries=("NL",), stages=(stages[0],), as_of=dt.date(2019, 1, 1)),
+            Filters(countries=("ZZ",)), Filters(live_from=2020, live_to=2015)]
+    return out
+
+
+def test_vectorised_filters_and_breakdowns_equal_a_per_row_computation(dataset, reference) -> None:
+    from sibkit.indigo.figures import breakdown, filter_projects, headline
+
+    for filters in many_filters(reference):
+        frame = filter_projects(dataset, filters)
+        expected = [r for r in reference if passes(r, filters)]
+        assert list(frame["id"]) == [r["id"] for r in expected], filters
+        assert_same_sums(headline(frame), expected)
+        for by in ("country", "sector", "stage", "year"):
+            groups: dict[str, list[dict]] = {}
+            for row in expected:
+                if by == "country":
+                    keys = sorted(row["countries"]) or ["(none)"]
+                elif by == "year":
+                    keys = [row["live"][:4] if row["live"] else "(none)"]
+                else:
+                    keys = [row[by] or "(none)"]
+                for key in keys:
+                    groups.setdefault(key, []).append(row)
+            order = sorted(groups) if by == "year" else sorted(groups, key=lambda k: (-len(groups[k]), k))
+            table = breakdown(frame, by)
+            assert list(table[by]) == order, (filters, by)
+            for got, key in zip(table.to_dict("records"), order, strict=True):
+                assert_same_sums({k: None if isinstance(v, float) and math.isnan(v) else v for k, v in got.items()},
+                                 groups[key])
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,10 @@ The capital and service-user rules follow GO Lab's impact bond landscape figures
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from sibkit.indigo.dataset import Dataset
@@ -95,3 +99,58 @@ def _build(dataset: Dataset) -> pd.DataFrame:
 def contract_day(frame: pd.DataFrame) -> pd.Series:
     """``contract_date`` as a date (first day of a partial date), None when missing."""
     return frame["contract_date"].map(date_floor, na_action="ignore")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The derived fields the filters and figures read, as NumPy arrays computed once per dataset
+    (row ``i`` is row ``i`` of ``derived()``): countries as a project × country matrix, sector and
+    stage case-folded, years as floats (NaN when missing), contract days as ``datetime64[D]``."""
+
+    country_codes: dict[str, int]
+    in_country: np.ndarray  # bool, projects × country_codes
+    sector_folded: dict[str, np.ndarray]  # case-folded sector -> bool mask
+    stage_folded: dict[str, np.ndarray]
+    live_year: np.ndarray  # float64
+    contract_day: np.ndarray  # datetime64[D], NaT when missing
+    service_users: np.ndarray
+    capital_raised_usd: np.ndarray
+    # per breakdown: (row of each entry, its group's number, the groups' keys in sorted order); one
+    # entry per row, except "country": one per (project, country), "(none)" for a project without one
+    groups: dict[str, tuple[np.ndarray, np.ndarray, list[str]]]
+
+
+def columns(dataset: Dataset) -> Columns:
+    """The precomputed columns of ``derived(dataset)`` (cached on the dataset)."""
+    return dataset.cached("derived_columns", lambda: _columns(derived(dataset)))
+
+
+def _folded_masks(values: pd.Series) -> dict[str, np.ndarray]:
+    folded = np.array([v.casefold() if isinstance(v, str) else None for v in values], dtype=object)
+    return {key: folded == key for key in {v for v in folded if v is not None}}
+
+
+def _columns(frame: pd.DataFrame) -> Columns:
+    codes = sorted({c for row in frame["countries"] for c in row})
+    position = {code: i for i, code in enumerate(codes)}
+    in_country = np.zeros((len(frame), len(codes)), dtype=bool)
+    for row, own in enumerate(frame["countries"]):
+        in_country[row, [position[c] for c in own]] = True
+    days = contract_day(frame)
+    contract = np.array([np.datetime64(d, "D") if isinstance(d, dt.date) else np.datetime64("NaT", "D")
+                         for d in days], dtype="datetime64[D]")
+    groups = {}
+    for by in ("country", "sector", "year", "stage"):
+        if by == "country":
+            per_project = [codes or ("(none)",) for codes in frame["countries"]]
+            rows = np.repeat(np.arange(len(frame)), [len(codes) for codes in per_project])
+            keys = np.array([code for codes in per_project for code in codes], dtype=object)
+        else:
+            rows = np.arange(len(frame))
+            keys = frame["live_year" if by == "year" else by].astype("string").fillna("(none)").to_numpy(dtype=object)
+        labels, numbers = np.unique(keys, return_inverse=True)
+        groups[by] = (rows, numbers, [str(label) for label in labels])
+    return Columns(position, in_country, _folded_masks(frame["sector"]), _folded_masks(frame["stage"]),
+                   frame["live_year"].astype("float64").to_numpy(), contract,
+                   frame["service_users"].to_numpy(dtype="float64"),
+                   frame["capital_raised_usd"].to_numpy(dtype="float64"), groups)

@@ -9,11 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from sibkit.errors import SibkitError
 from sibkit.indigo.dataset import Dataset
-from sibkit.indigo.derive import contract_day, derived
+from sibkit.indigo.derive import columns, derived
 
 Breakdown = Literal["country", "sector", "year", "stage"]
 BREAKDOWNS: tuple[str, ...] = ("country", "sector", "year", "stage")
@@ -65,27 +66,34 @@ def check_filters(dataset: Dataset, filters: Filters) -> None:
         raise SibkitError(f"--live-from {filters.live_from} is after --live-to {filters.live_to}")
 
 
+def filter_mask(dataset: Dataset, filters: Filters) -> np.ndarray:
+    """Which rows of ``derived(dataset)`` pass the filters, as a boolean array (vectorised over the
+    columns precomputed once per dataset)."""
+    cols = columns(dataset)
+    keep = np.ones(len(cols.live_year), dtype=bool)
+    if filters.countries:
+        wanted = [cols.country_codes[c] for c in {c.upper() for c in filters.countries} if c in cols.country_codes]
+        keep &= cols.in_country[:, wanted].any(axis=1)
+    for given, masks in ((filters.sectors, cols.sector_folded), (filters.stages, cols.stage_folded)):
+        if given:
+            any_of = np.zeros_like(keep)
+            for value in {v.casefold() for v in given}:
+                if value in masks:
+                    any_of |= masks[value]
+            keep &= any_of
+    with np.errstate(invalid="ignore"):  # NaN (no year) compares False
+        if filters.live_from is not None:
+            keep &= cols.live_year >= filters.live_from
+        if filters.live_to is not None:
+            keep &= cols.live_year <= filters.live_to
+    if filters.as_of is not None:
+        keep &= cols.contract_day <= np.datetime64(filters.as_of, "D")  # NaT compares False
+    return keep
+
+
 def filter_projects(dataset: Dataset, filters: Filters) -> pd.DataFrame:
     """Derived project rows that pass the filters."""
-    frame = derived(dataset)
-    keep = pd.Series(True, index=frame.index)
-    if filters.countries:
-        wanted = {c.upper() for c in filters.countries}
-        keep &= frame["countries"].map(lambda codes: bool(wanted.intersection(codes)))
-    if filters.sectors:
-        wanted = {s.casefold() for s in filters.sectors}
-        keep &= frame["sector"].map(lambda s: pd.notna(s) and s.casefold() in wanted).astype(bool)
-    if filters.stages:
-        wanted = {s.casefold() for s in filters.stages}
-        keep &= frame["stage"].map(lambda s: pd.notna(s) and s.casefold() in wanted).astype(bool)
-    if filters.live_from is not None:
-        keep &= (frame["live_year"] >= filters.live_from).fillna(False).astype(bool)
-    if filters.live_to is not None:
-        keep &= (frame["live_year"] <= filters.live_to).fillna(False).astype(bool)
-    if filters.as_of is not None:
-        as_of = filters.as_of
-        keep &= contract_day(frame).map(lambda d: d is not None and pd.notna(d) and d <= as_of).astype(bool)
-    return frame[keep]
+    return derived(dataset)[filter_mask(dataset, filters)]
 
 
 def total(values: pd.Series) -> float | None:
@@ -96,18 +104,28 @@ def total(values: pd.Series) -> float | None:
 
 def headline(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts and sums over derived project rows; missing values are counted, not guessed."""
-    return {
-        "projects": len(frame),
-        "service_users": total(frame["service_users"]),
-        "service_users_missing": int(frame["service_users"].isna().sum()),
-        "capital_raised_usd": total(frame["capital_raised_usd"]),
-        "capital_missing": int(frame["capital_raised_usd"].isna().sum()),
-    }
+    return _headline(frame["service_users"].to_numpy(dtype="float64"),
+                     frame["capital_raised_usd"].to_numpy(dtype="float64"))
 
 
-def _spread(values: pd.Series) -> dict[str, Any]:
-    present = values.dropna()
-    return {"total": float(present.sum()), "median": float(present.median()) if len(present) else None,
+def _total(values: np.ndarray) -> tuple[float | None, int]:
+    """The sum of the known values (None when none is known; summed in row order as pandas does)
+    and how many are missing."""
+    known = values[~np.isnan(values)]
+    return (float(known.sum()) if len(known) else None), len(values) - len(known)
+
+
+def _headline(users: np.ndarray, capital: np.ndarray) -> dict[str, Any]:
+    users_total, users_missing = _total(users)
+    capital_total, capital_missing = _total(capital)
+    return {"projects": len(users), "service_users": users_total, "service_users_missing": users_missing,
+            "capital_raised_usd": capital_total, "capital_missing": capital_missing}
+
+
+def _spread(values: pd.Series | np.ndarray) -> dict[str, Any]:
+    array = np.asarray(values, dtype="float64")
+    present = array[~np.isnan(array)]
+    return {"total": float(present.sum()), "median": float(np.median(present)) if len(present) else None,
             "mean": float(present.mean()) if len(present) else None, "based_on": len(present)}
 
 
@@ -123,36 +141,73 @@ def summary(frame: pd.DataFrame, currency: str | None = None) -> dict[str, Any]:
         "capital_raised_usd": _spread(frame["capital_raised_usd"]),
         "duration_years": _spread(frame["duration_years"]),
     }
-    both = frame.dropna(subset=["service_users_actual", "service_users_target"])
-    result["actual_vs_target"] = {"actual": float(both["service_users_actual"].sum()),
-                                  "target": float(both["service_users_target"].sum()), "based_on": len(both)}
+    actual = frame["service_users_actual"].to_numpy(dtype="float64")
+    target = frame["service_users_target"].to_numpy(dtype="float64")
+    both = ~(np.isnan(actual) | np.isnan(target))
+    result["actual_vs_target"] = {"actual": float(actual[both].sum()), "target": float(target[both].sum()),
+                                  "based_on": int(both.sum())}
     if currency:
-        own = frame[frame["capital_currency"] == currency]
-        result["capital_raised_local"] = {"currency": currency, **_spread(own["capital_raised"])}
+        own = (frame["capital_currency"] == currency).fillna(False).to_numpy(dtype=bool)
+        result["capital_raised_local"] = {"currency": currency,
+                                          **_spread(frame["capital_raised"].to_numpy(dtype="float64")[own])}
+    return result
+
+
+BREAKDOWN_COLUMNS = ["projects", "service_users", "service_users_missing", "capital_raised_usd", "capital_missing"]
+
+
+def breakdown_rows(frame: pd.DataFrame, by: str) -> list[dict[str, Any]]:
+    """``breakdown`` as a list of rows (no DataFrame: the dashboard draws these directly)."""
+    if by not in BREAKDOWNS:
+        raise SibkitError(f"--by {by!r}: expected one of {', '.join(BREAKDOWNS)}")
+    users = frame["service_users"].to_numpy(dtype="float64")
+    capital = frame["capital_raised_usd"].to_numpy(dtype="float64")
+    if by == "country":  # one row per (project, country); a project without a country under "(none)"
+        per_project = [codes or ("(none)",) for codes in frame["countries"]]
+        rows = np.repeat(np.arange(len(frame)), [len(codes) for codes in per_project])
+        keys = np.array([code for codes in per_project for code in codes], dtype=object)
+        users, capital = users[rows], capital[rows]
+    else:
+        column = frame["live_year" if by == "year" else by].astype("string")
+        keys = column.fillna("(none)").to_numpy(dtype=object)
+    groups, inverse = np.unique(keys, return_inverse=True)
+    return _grouped(by, [str(key) for key in groups], inverse, users, capital)
+
+
+def breakdown_rows_at(dataset: Dataset, keep: np.ndarray, by: str) -> list[dict[str, Any]]:
+    """``breakdown_rows`` of the rows of ``derived(dataset)`` where ``keep`` (from ``filter_mask``),
+    read from the groups numbered once per dataset."""
+    if by not in BREAKDOWNS:
+        raise SibkitError(f"--by {by!r}: expected one of {', '.join(BREAKDOWNS)}")
+    cols = columns(dataset)
+    rows, numbers, labels = cols.groups[by]
+    chosen = keep[rows]
+    rows, numbers = rows[chosen], numbers[chosen]
+    return _grouped(by, labels, numbers, cols.service_users[rows], cols.capital_raised_usd[rows])
+
+
+def _grouped(by: str, labels: list[str], numbers: np.ndarray, users: np.ndarray,
+             capital: np.ndarray) -> list[dict[str, Any]]:
+    """Headline figures per group (``numbers``: each entry's group, an index into the sorted ``labels``)."""
+    order = np.argsort(numbers, kind="stable")  # each group's rows in their original order
+    ends = np.cumsum(np.bincount(numbers, minlength=len(labels)))
+    users, capital = users[order], capital[order]
+    result = []
+    start = 0
+    for key, end in zip(labels, ends.tolist(), strict=True):
+        if end > start:
+            result.append({by: key, **_headline(users[start:end], capital[start:end])})
+        start = end
+    if by != "year":
+        result.sort(key=lambda row: row[by])
+        result.sort(key=lambda row: -row["projects"])  # stable: ties stay in name order
     return result
 
 
 def breakdown(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     """Headline figures per country, sector, live year or stage (a project in two countries
     counts in both)."""
-    if by not in BREAKDOWNS:
-        raise SibkitError(f"--by {by!r}: expected one of {', '.join(BREAKDOWNS)}")
-    if by == "country":
-        exploded = frame.explode("countries")
-        keys = exploded["countries"].fillna("(none)")
-        frame = exploded
-    elif by == "year":
-        keys = frame["live_year"].astype("string").fillna("(none)")
-    else:
-        keys = frame[by].astype("string").fillna("(none)")
-    rows = []
-    for key, group in frame.groupby(keys.to_numpy(), sort=True):
-        rows.append({by: str(key), **headline(group)})
-    result = pd.DataFrame(rows, columns=[by, "projects", "service_users", "service_users_missing",
-                                         "capital_raised_usd", "capital_missing"])
-    if by == "year":
-        return result
-    return result.sort_values(["projects", by], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return pd.DataFrame(breakdown_rows(frame, by), columns=[by, *BREAKDOWN_COLUMNS])
 
 
 def stats(dataset: Dataset, filters: Filters | None = None, by: str | None = None) -> dict[str, Any]:

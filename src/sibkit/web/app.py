@@ -160,15 +160,19 @@ def _format(value: object) -> str:
     return str(value)
 
 
-def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
-    """The app over one dataset (and optionally a loaded study)."""
+def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes: int = 64 * 2**20) -> FastAPI:
+    """The app over one dataset (and optionally a loaded study); finished pages are cached up to
+    ``cache_bytes`` (least recently used first out)."""
     views = Views(dataset, study)
-    env = Environment(loader=PackageLoader("sibkit.web", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("sibkit.web", "templates"), autoescape=select_autoescape(["html"]),
+                      auto_reload=False)  # the package's templates do not change while it runs
     env.filters["fmt"] = _format
     env.filters["href"] = safe_href
     env.filters.update(present=present, big=big, country=country_name, label=label)
     env.tests["present"] = present
     env.globals.update(version=__version__, study=study, FILTER_KEYS=FILTER_KEYS)
+    for name in env.list_templates():  # compiled once, at start-up
+        env.get_template(name)
     total = len(dataset.projects)
     app = FastAPI(title="sibkit", version=__version__, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
@@ -203,16 +207,16 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
         return out
 
     @app.get("/", response_class=HTMLResponse)
-    def dashboard(request: Request) -> HTMLResponse:
+    async def dashboard(request: Request) -> HTMLResponse:
         filters = filters_from_query(query(request))
         data = views.dashboard(filters)
         return page("dashboard.html", filters=filters, summary=data["summary"], charts=data["charts"],
                     map=data["map"], options=views.options, qs=urlencode(query_of(filters)),
                     chip_list=views.chips(filters, "/"), unknown=data["unknown"], total=total,
-                    names=views.by_id["name"])
+                    names=views.names)
 
     @app.get("/projects", response_class=HTMLResponse)
-    def project_list(request: Request) -> HTMLResponse:
+    async def project_list(request: Request) -> HTMLResponse:
         params = query(request)
         filters = filters_from_query(params)
         explore = explore_from_query(params)
@@ -234,7 +238,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
                     sort_links=sort_links, page_links=page_links, total=total)
 
     @app.get("/projects/{project_id}", response_class=HTMLResponse)
-    def project_page(project_id: str) -> HTMLResponse:
+    async def project_page(project_id: str) -> HTMLResponse:
         try:
             data = views.project(project_id)
         except KeyError:
@@ -242,7 +246,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
         return page("project.html", **data, study_case=_study_case(project_id))
 
     @app.get("/organisations/{organisation_id}", response_class=HTMLResponse)
-    def organisation_page(organisation_id: str) -> HTMLResponse:
+    async def organisation_page(organisation_id: str) -> HTMLResponse:
         try:
             data = views.organisation(organisation_id)
         except KeyError:
@@ -250,7 +254,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
         return page("organisation.html", **data)
 
     @app.get("/funds/{fund_id}", response_class=HTMLResponse)
-    def fund_page(fund_id: str) -> HTMLResponse:
+    async def fund_page(fund_id: str) -> HTMLResponse:
         try:
             data = views.fund(fund_id)
         except KeyError:
@@ -260,7 +264,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
     # -- downloads and API ---------------------------------------------------------------
 
     @app.get("/api/stats")
-    def api_stats(request: Request) -> JSONResponse:
+    async def api_stats(request: Request) -> JSONResponse:
         params = query(request)
         filters = filters_from_query(params)
         by = (params.get("by") or [None])[0]
@@ -273,12 +277,12 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
         return JSONResponse(body)
 
     @app.get("/api/projects")
-    def api_projects(request: Request) -> JSONResponse:
+    async def api_projects(request: Request) -> JSONResponse:
         params = query(request)
         return JSONResponse(records(views.project_list(params.get("id"), filters_from_query(params))))
 
     @app.get("/api/projects/{project_id}")
-    def api_project(project_id: str) -> JSONResponse:
+    async def api_project(project_id: str) -> JSONResponse:
         if project_id not in views.by_id.index:
             return JSONResponse({"error": f"no project {project_id!r}"}, status_code=404)
         data = views.project(project_id)
@@ -321,10 +325,9 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
     def download_project_table(project_id: str, table: str) -> Response:
         if project_id not in views.by_id.index:
             return Response("no such project", status_code=404)
-        tables = views.project(project_id)["tables"]
-        if table not in tables:
+        if table not in views.project(project_id)["tables"]:
             return Response("no such table", status_code=404)
-        return csv_response(tables[table], f"{project_id}-{table}")
+        return csv_response(views.project_frame(table, project_id), f"{project_id}-{table}")
 
     # -- study pages ---------------------------------------------------------------------
 
@@ -394,24 +397,59 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "") -> FastAPI:
         from sibkit.workbench import mount_workbench
 
         live = mount_workbench(app, study, coder)
-    app.add_middleware(PageCache, live_prefixes=live)
+    app.add_middleware(PageCache, live_prefixes=live, max_bytes=cache_bytes)
     return app
+
+
+Cached = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class ByteLRU:
+    """Finished responses by URL, bounded by bytes (body, headers and key together): storing one
+    evicts the least recently used until the total fits; an entry over an eighth of the bound is not kept."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.entries: OrderedDict[str, tuple[Cached, int]] = OrderedDict()
+
+    @staticmethod
+    def cost(key: str, value: Cached) -> int:
+        return len(key) + len(value[2]) + sum(len(name) + len(text) for name, text in value[1])
+
+    def get(self, key: str) -> Cached | None:
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        self.entries.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: str, value: Cached) -> None:
+        cost = self.cost(key, value)
+        if key in self.entries or cost > self.max_bytes // 8:
+            return
+        self.entries[key] = (value, cost)
+        self.bytes += cost
+        while self.bytes > self.max_bytes:
+            self.bytes -= self.entries.popitem(last=False)[1][1]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.entries
 
 
 class PageCache:
     """ASGI middleware: security headers on every response, read-only (GET and HEAD) except under
     ``live_prefixes`` (pages that change, passed through uncached), and finished
     responses cached by URL (the dataset never changes while the app runs), served without
-    running the route again. Bounded by a number of pages and a total of bytes (least recently used go)."""
+    running the route again, in a ``ByteLRU`` of ``max_bytes``."""
 
-    def __init__(self, app: ASGIApp, size: int = 512, max_bytes: int = 64 * 2**20,
-                 live_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = 64 * 2**20, live_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.live_prefixes = live_prefixes
-        self.size = size
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self.cache: OrderedDict[str, tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+        self.cache = ByteLRU(max_bytes)
         self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -431,7 +469,6 @@ class PageCache:
         key = scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1")
         hit = self.cache.get(key)
         if hit is not None:
-            self.cache.move_to_end(key)
             status, headers, body = hit
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
@@ -463,12 +500,7 @@ class PageCache:
             await send({"type": "http.response.body", "body": body})
             return
         if started.get("status") == 200 and scope["path"] != "/healthz" and scope["method"] == "GET":
-            body = b"".join(chunks)
-            if key not in self.cache and len(body) <= self.max_bytes // 8:
-                self.cache[key] = (200, started["headers"], body)
-                self.bytes += len(body)
-            while len(self.cache) > self.size or self.bytes > self.max_bytes:
-                self.bytes -= len(self.cache.popitem(last=False)[1][2])
+            self.cache.put(key, (200, started["headers"], b"".join(chunks)))
 
     def _with_headers(self, send: Send) -> Send:
         """``send`` adding the security headers a response does not set itself."""

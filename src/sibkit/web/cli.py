@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from sibkit.cli_common import DataOption, console
+from sibkit.errors import SibkitError
 
 
 def serve_command(
@@ -21,6 +22,11 @@ def serve_command(
                                                      "at 1440 and 390 px wide here.")] = None,
     coder: Annotated[str, typer.Option("--coder", help="Your name on review decisions in single-user mode "
                                        "(default: your login name).")] = "",
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes, each with the data "
+                                         "loaded and its own page cache (more than 1: the dashboard only, "
+                                         "no study).")] = 1,
+    cache_mb: Annotated[float, typer.Option("--cache-mb", min=0, help="Page cache size per process in MiB "
+                                            "(least recently used pages go first).")] = 64,
 ) -> None:
     """Serve the web app; with a study, also its review workbench (/review)."""
     import uvicorn
@@ -29,13 +35,24 @@ def serve_command(
     from sibkit.study.cli import load_with_data
     from sibkit.web import create_app
 
+    cache_bytes = int(cache_mb * 2**20)
+    if workers > 1:
+        if study_path is not None or screenshots is not None:
+            raise SibkitError("--workers above 1 serves the dashboard only: the study's pages and its review "
+                              "workbench run in one process (leave --workers out)")
+        from sibkit.web.server import serve_workers
+
+        console.print(f"sibkit is serving on http://{host}:{port}/ with {workers} processes (Ctrl-C to stop)",
+                      markup=False)
+        serve_workers(data, host, port, workers, cache_bytes)
+        return
     study = load_with_data(study_path, data) if study_path else None
     if study is not None:
         from sibkit.workbench.serving import check_binding
 
         check_binding(study, host)
     dataset = study.dataset() if study else load(data)
-    app = create_app(dataset, study, coder=coder)
+    app = create_app(dataset, study, coder=coder, cache_bytes=cache_bytes)
     if screenshots is not None:
         from sibkit.web.server import screenshots as take
 
@@ -43,7 +60,7 @@ def serve_command(
             console.print(f"Saved {path}", markup=False)
         return
     console.print(f"sibkit is serving on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 def register(app: typer.Typer) -> None:

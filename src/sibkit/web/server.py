@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import threading
 import time
@@ -16,6 +18,26 @@ from sibkit.optional import require
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--no-first-run"]
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+SERVE_ENV = "SIBKIT_SERVE"  # how `sibkit serve --workers N` tells each worker process what to load
+
+
+def serve_workers(data: str | None, host: str, port: int, workers: int, cache_bytes: int) -> None:
+    """uvicorn with ``workers`` processes, each loading the dataset itself through ``app_from_environment``."""
+    os.environ[SERVE_ENV] = json.dumps({"data": data, "cache_bytes": cache_bytes})
+    uvicorn.run("sibkit.web.server:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+def app_from_environment() -> Any:
+    """The app for one worker process of ``serve_workers`` (a uvicorn factory): the dataset named in
+    ``$SIBKIT_SERVE``, loaded in this process."""
+    from sibkit.indigo import load
+    from sibkit.web import create_app
+
+    settings = json.loads(os.environ.get(SERVE_ENV) or "{}")
+    return create_app(load(settings.get("data")), cache_bytes=int(settings.get("cache_bytes", 64 * 2**20)))
 
 
 def free_port() -> int:

@@ -11,13 +11,14 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 
 from sibkit.errors import SibkitError
-from sibkit.indigo import Dataset, Filters, breakdown, derived, filter_projects, headline, quality
-from sibkit.indigo.figures import parse_as_of, summary
+from sibkit.indigo import Dataset, Filters, derived, headline, quality
+from sibkit.indigo.figures import breakdown_rows_at, filter_mask, parse_as_of, summary
 from sibkit.indigo.values import country_code_problem, country_name, unknown_value_problem
-from sibkit.web.worldmap import PHONE, build_map
+from sibkit.web.worldmap import PHONE, build_map, prepare_points
 
 FILTER_KEYS = ("country", "sector", "stage", "live_from", "live_to", "as_of")
 
@@ -100,11 +101,50 @@ def explore_from_query(query: dict[str, list[str]]) -> Explore:
     return Explore(search, sort, descending, page)
 
 
+def missing_na(value: object) -> bool:
+    """None, NaN or pd.NA (what ``dropna`` drops)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+class Rows:
+    """Some rows of a table as plain Python values: the part of a DataFrame's interface the project
+    page, its JSON and ``outcome_rows`` read, without pandas' cost per slice."""
+
+    def __init__(self, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+        self.columns = columns
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows
+
+    def itertuples(self, index: bool = False, name: str | None = None) -> Any:
+        return iter(self.rows)
+
+    def to_dict(self, orient: str = "records") -> list[dict[str, Any]]:
+        """One dict per row; pd.NA becomes None, as in ``DataFrame.to_dict``."""
+        return [{name: None if value is pd.NA else value for name, value in zip(self.columns, row, strict=True)}
+                for row in self.rows]
+
+    def column(self, name: str) -> list[Any]:
+        """The column's values ([] when the rows do not have it)."""
+        if name not in self.columns:
+            return []
+        position = self.columns.index(name)
+        return [row[position] for row in self.rows]
+
+
 def missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or (
         isinstance(value, str) and not value.strip())
 
 
+PROJECT_TABLES = ("outcome_metrics", "results", "outcome_payments", "outcome_payment_commitments", "investments",
+                  "intermediary_services", "service_provisions", "delivery_locations", "documents", "sources",
+                  "outcome_pricings", "transactions", "outcome_funds")
 ROLE_TABLES = (  # (table, the role when INDIGO gives no category)
     ("outcome_payment_commitments", "Outcome payer"), ("investments", "Investor"),
     ("service_provisions", "Service provider"), ("intermediary_services", "Intermediary"),
@@ -120,6 +160,7 @@ class Views:
         self.derived = derived(dataset).assign(
             country_names=lambda f: f["countries"].map(lambda codes: ", ".join(country_name(c) for c in codes)))
         self.by_id = self.derived.set_index("id", drop=False)
+        self.records = self.derived.to_dict("records")  # each row as the explorer lists it, made once
         self.dashboard = lru_cache(maxsize=256)(self._dashboard)
         self.project = lru_cache(maxsize=512)(self._project)
         self.project_rows = {project_id: position for position, project_id in enumerate(dataset.projects["id"])}
@@ -134,6 +175,17 @@ class Views:
                             + self.derived["sector"].fillna("") + " " + self.derived["country_names"]
                             + " " + self.derived["countries"].map(" ".join)).str.casefold()
         self.roles = self._roles()
+        self.roles_by_project: dict[str, list[tuple[str, str, Any]]] = {}
+        for project_id, role, organisation_id, detail in zip(self.roles["project_id"], self.roles["role"],
+                                                             self.roles["organisation_id"], self.roles["detail"],
+                                                             strict=True):
+            self.roles_by_project.setdefault(project_id, []).append((role, organisation_id, detail))
+        self.names = dict(zip(self.derived["id"], self.derived["name"], strict=True))
+        self.map_points = prepare_points(dataset.delivery_locations)
+        # at start-up rather than on the first project page: the quality report, the sub-tables' cells
+        self._problem_flags()
+        for table in PROJECT_TABLES:
+            self._project_table(table, "")
 
     def _roles(self) -> pd.DataFrame:
         """Every (organisation, project, role) in INDIGO's project tables."""
@@ -180,7 +232,8 @@ class Views:
     # -- dashboard --------------------------------------------------------------------------
 
     def _dashboard(self, filters: Filters) -> dict[str, Any]:
-        frame = self.filtered(filters)
+        keep = filter_mask(self.dataset, filters)
+        frame = self.derived[keep]
         qs = query_of(filters)
 
         def link(**change: str) -> str:
@@ -192,31 +245,32 @@ class Views:
             kept = [(k, v) for k, v in qs if k not in keys]
             return "/projects?" + urlencode(kept + list(change.items()))
 
-        by_country = breakdown(frame, "country")
-        by_country = by_country[by_country["country"] != "(none)"]
-        counts = dict(zip(by_country["country"], by_country["projects"], strict=True))
-        year = breakdown(frame, "year")
+        by_country = [row for row in breakdown_rows_at(self.dataset, keep, "country") if row["country"] != "(none)"]
+        counts = {row["country"]: row["projects"] for row in by_country}
+        year = breakdown_rows_at(self.dataset, keep, "year")
+        top = by_country[:15]
         charts = {
             "year": chart("Impact bonds by year live", year, "year", "projects", "Year live", "Impact bonds",
                           lambda y: link(live_year=y)),
             "capital": chart("Capital raised by year live (USD million)",
-                             year.assign(capital=year["capital_raised_usd"] / 1e6), "year", "capital", "Year live",
-                             "USD million", lambda y: link(live_year=y)),
-            "stage": chart("Impact bonds by stage", breakdown(frame, "stage"), "stage", "projects", "Stage",
-                           "Impact bonds", lambda s: link(stage=s)),
-            "sector": chart("Impact bonds by policy sector", breakdown(frame, "sector"), "sector", "projects",
-                            "Policy sector", "Impact bonds", lambda s: link(sector=s)),
+                             [{**row, "capital": None if row["capital_raised_usd"] is None
+                               else row["capital_raised_usd"] / 1e6} for row in year], "year", "capital",
+                             "Year live", "USD million", lambda y: link(live_year=y)),
+            "stage": chart("Impact bonds by stage", breakdown_rows_at(self.dataset, keep, "stage"), "stage",
+                           "projects", "Stage", "Impact bonds", lambda s: link(stage=s)),
+            "sector": chart("Impact bonds by policy sector", breakdown_rows_at(self.dataset, keep, "sector"),
+                            "sector", "projects", "Policy sector", "Impact bonds", lambda s: link(sector=s)),
             "country": chart("Impact bonds by country (top 15)",
-                             by_country.head(15).assign(name=by_country["country"].map(country_name)), "name",
+                             [{**row, "name": country_name(row["country"])} for row in top], "name",
                              "projects", "Country", "Impact bonds", None,
-                             hrefs=[link(country=c) for c in by_country["country"].head(15)]),
+                             hrefs=[link(country=row["country"]) for row in top]),
         }
         single_gb = filters.countries == ("GB",)
         dashboard_query = [(k, v) for k, v in qs if k != "country"]
         def draw(box: tuple[float, float] | None = None) -> dict[str, Any]:
-            return build_map(frame, self.dataset.delivery_locations, counts, whole_field=not qs,
+            return build_map(frame, self.map_points, counts, whole_field=not qs,
                              country_href=lambda c: "/?" + urlencode([("country", c), *dashboard_query]),
-                             project_name=lambda i: str(self.by_id.at[i, "name"]), box=box)
+                             project_name=lambda i: str(self.names[i]), box=box)
 
         world = draw()
         world["counts"] = sorted(counts.items(), key=lambda item: (-item[1], country_name(item[0])))
@@ -227,8 +281,8 @@ class Views:
                 "counts": counts}
 
     def filtered(self, filters: Filters) -> pd.DataFrame:
-        frame = filter_projects(self.dataset, filters)
-        return self.derived.loc[frame.index]
+        """The rows of ``derived`` (with ``country_names``) that pass the filters."""
+        return self.derived[filter_mask(self.dataset, filters)]
 
     # -- explorer ---------------------------------------------------------------------------
 
@@ -250,7 +304,9 @@ class Views:
             return {"rows": frame, "total": len(frame)}
         pages = max(1, math.ceil(len(frame) / PER_PAGE))
         page = min(explore.page, pages)
-        return {"rows": frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE], "total": len(frame), "page": page,
+        rows = frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE]
+        return {"rows": rows, "records": [self.records[position] for position in rows.index], "total": len(frame),
+                "page": page,
                 "pages": pages, "first": (page - 1) * PER_PAGE + 1 if len(frame) else 0,
                 "last": min(page * PER_PAGE, len(frame))}
 
@@ -269,20 +325,16 @@ class Views:
         ds = self.dataset
         row = ds.projects.iloc[self.project_rows[project_id]]
         tables = {}
-        for table in ("outcome_metrics", "results", "outcome_payments", "outcome_payment_commitments", "investments",
-                      "intermediary_services", "service_provisions", "delivery_locations", "documents", "sources",
-                      "outcome_pricings", "transactions", "outcome_funds"):
-            tables[table] = _non_empty_columns(ds.rows_for(table, project_id))
+        for table in PROJECT_TABLES:
+            tables[table] = self._project_table(table, project_id)
         parties: dict[str, list[tuple[str, str, str]]] = {}
-        own_roles = self.roles[self.roles["project_id"] == project_id]
-        for role, organisation_id, detail in zip(own_roles["role"], own_roles["organisation_id"], own_roles["detail"],
-                                                 strict=True):
+        for role, organisation_id, detail in self.roles_by_project.get(project_id, []):
             entry = (organisation_id, self.organisations.get(organisation_id, organisation_id),
                      "" if missing(detail) else str(detail))
             if entry not in parties.setdefault(role, []):
                 parties[role].append(entry)
         funds = [(f, self.funds.get(f, f), f in self.funds)
-                 for f in tables["outcome_funds"].get("id", pd.Series(dtype=str)).dropna()]
+                 for f in tables["outcome_funds"].column("id") if not missing_na(f)]
         sources = tables["sources"].to_dict("records")
         source_ids = {str(s.get("id")) for s in sources}
         return {"row": row, "derived": self.by_id.loc[project_id], "sections": _sections(row, source_ids),
@@ -292,16 +344,50 @@ class Views:
 
     def flags(self, project_id: str) -> list[str]:
         """Data-quality flags for one project: missing priority-1 facts and broken references."""
-        report = self._quality()
-        problems = report.problems
-        own = problems[problems["where"].str.endswith(project_id)]
-        flags = [f"{p.where}: {p.message}" for p in own.itertuples(index=False)]
+        flags = list(self._problem_flags().get(project_id, []))
         derived_row = self.by_id.loc[project_id]
         for label, key in (("live date", "live_date"), ("capital raised (USD)", "capital_raised_usd"),
                            ("service users", "service_users")):
             if missing(derived_row[key]):
                 flags.append(f"no {label} in INDIGO")
         return flags
+
+    def _project_table(self, table: str, project_id: str) -> Rows:
+        """One project's rows of a sub-table without ``project_id`` and the columns empty in all of
+        them, as plain values (the table's cells as Python objects and which are filled are read once)."""
+        def build() -> tuple[list[str], np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+            frame = self.dataset[table]
+            return (list(frame.columns), frame.to_numpy(dtype=object), frame.notna().to_numpy(),
+                    frame.groupby("project_id", sort=False).indices)
+
+        columns, cells, filled, groups = self.dataset.cached(f"web:rows:{table}", build)
+        positions = groups.get(project_id)
+        if positions is None or len(positions) == 0:
+            return Rows([], [])
+        keep = filled[positions].any(axis=0)
+        chosen = [i for i, name in enumerate(columns) if keep[i] and name != "project_id"]
+        return Rows([columns[i] for i in chosen], [tuple(row) for row in cells[np.ix_(positions, chosen)]])
+
+    def project_frame(self, table: str, project_id: str) -> pd.DataFrame:
+        """``_project_table`` as a DataFrame with the table's own column types (for CSV downloads)."""
+        frame = self.dataset.rows_for(table, project_id)
+        return frame[self._project_table(table, project_id).columns]
+
+    def _problem_flags(self) -> dict[str, list[str]]:
+        """Each project's data-quality problems ("where: message"), found once: a problem belongs to
+        every project whose id its ``where`` ends with."""
+        def build() -> dict[str, list[str]]:
+            ids = set(self.by_id.index)
+            problems = self._quality().problems
+            out: dict[str, list[str]] = {}
+            for where, message in zip(problems["where"], problems["message"], strict=True):
+                text = str(where)
+                for start in range(len(text)):
+                    if text[start:] in ids:
+                        out.setdefault(text[start:], []).append(f"{where}: {message}")
+            return out
+
+        return self.dataset.cached("web:problem_flags", build)
 
     def _quality(self) -> Any:
         return self.dataset.cached("quality", lambda: quality(self.dataset))
@@ -366,7 +452,7 @@ def number(value: object) -> float | None:
     return None if math.isnan(result) else result
 
 
-def outcome_rows(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+def outcome_rows(tables: dict[str, Rows]) -> list[dict[str, Any]]:
     """One row per outcome metric joining its definition, target, results by period, price and payments."""
     def records(name: str) -> list[dict[str, Any]]:
         return tables[name].to_dict("records") if len(tables[name]) else []
@@ -396,28 +482,20 @@ def outcome_rows(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
     return rows
 
 
-def chart(title: str, table: pd.DataFrame, label: str, value: str, label_heading: str, value_heading: str,
+def chart(title: str, table: list[dict[str, Any]], label: str, value: str, label_heading: str, value_heading: str,
           href: Any, hrefs: list[str] | None = None) -> dict[str, Any]:
-    """A bar chart drawn as an HTML table (its own data table and accessible name): one row per bar,
-    the bar's length as a share of the largest value, a link to the explorer where it has one."""
-    values = [float(v) if not missing(v) else 0.0 for v in table[value]] if len(table) else []
+    """A bar chart drawn as an HTML table (its own data table and accessible name): one row per bar
+    (``table``: breakdown rows), the bar's length as a share of the largest value, a link to the
+    explorer where it has one."""
+    values = [float(row[value]) if not missing(row[value]) else 0.0 for row in table]
     maximum = max(values, default=0.0) or 1.0
     bars = []
-    for index, (key, number) in enumerate(zip(table[label] if len(table) else [], values, strict=True)):
-        text = str(key)
+    for index, (row, number) in enumerate(zip(table, values, strict=True)):
+        text = str(row[label])
         link = hrefs[index] if hrefs is not None else (href(text) if href and text != "(none)" else None)
         bars.append({"label": "not in INDIGO" if text == "(none)" else text, "value": number,
                      "percent": round(100 * number / maximum, 1), "href": link})
     return {"title": title, "bars": bars, "label_heading": label_heading, "value_heading": value_heading}
-
-
-def _non_empty_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows without the project_id column and without columns that are empty in every row."""
-    if frame.empty:
-        return frame.iloc[:, 0:0]
-    filled = frame.notna().to_numpy().any(axis=0)
-    return frame.loc[:, [name for name, keep in zip(frame.columns, filled, strict=True)
-                         if keep and name != "project_id"]]
 
 
 def _sections(row: pd.Series, source_ids: set[str]) -> list[tuple[str, list[tuple[str, Any]]]]:

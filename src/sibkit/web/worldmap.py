@@ -12,11 +12,13 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 
 from sibkit.indigo.values import country_name
 
@@ -135,30 +137,63 @@ def country_radius(count: int) -> float:
     return round(min(26.0, 11.0 + 2.2 * math.sqrt(count)), 1)
 
 
-def build_map(frame: pd.DataFrame, locations: pd.DataFrame, counts: dict[str, int], whole_field: bool,
-              country_href: Callable[[str], str], project_name: Callable[[str], str],
-              box: tuple[float, float] | None = None) -> dict[str, Any]:
-    """Everything the map template draws for the filtered projects ``frame`` (derived rows).
+@dataclass(frozen=True)
+class MapPoints:
+    """Delivery locations prepared once for every map: the valid points, each project's own point
+    (the location nearest the mean of its locations) and, for countries without an outline, which
+    points lie in them (their anchor is the median of the filtered projects' points there)."""
 
-    ``counts``: projects per country code (the figures' country breakdown); ``whole_field``: no
-    filter, so the world view is shown; ``box``: the size of a zoomed view (see ``PHONE``).
-    """
-    shapes = outlines()
-    ids = set(frame["id"])
-    points = locations[locations["project_id"].isin(ids)].dropna(subset=["lat_lng_lat", "lat_lng_lng"])
+    project_ids: list[str]
+    lng: np.ndarray
+    lat: np.ndarray
+    own_point: dict[str, tuple[float, float]]
+    outside_outlines: dict[str, np.ndarray]  # country code -> positions in the arrays
+
+
+def prepare_points(locations: pd.DataFrame) -> MapPoints:
+    """``MapPoints`` from INDIGO's delivery locations table."""
+    points = locations.dropna(subset=["lat_lng_lat", "lat_lng_lng", "project_id"])
     points = points[points["lat_lng_lat"].between(-90, 90) & points["lat_lng_lng"].between(-180, 180)]
     by_project: dict[str, list[tuple[float, float]]] = {}
     for project_id, lat, lng in sorted(zip(points["project_id"], points["lat_lng_lat"], points["lat_lng_lng"],
                                            strict=True)):
         by_project.setdefault(project_id, []).append((lng, lat))
-    anchors = country_anchors(points, shapes)
+    own_point = {}
+    for project_id, own in by_project.items():
+        mean_lng = sum(p[0] for p in own) / len(own)
+        mean_lat = sum(p[1] for p in own) / len(own)
+        own_point[project_id] = min(own, key=lambda p: ((p[0] - mean_lng) ** 2 + (p[1] - mean_lat) ** 2, p))
+    shapes = outlines()
+    country = points["location_country"].to_numpy(dtype=object)
+    outside = {}
+    for code in sorted({str(c) for c in country if isinstance(c, str)} - set(shapes)):
+        outside[code] = np.flatnonzero(country == code)
+    return MapPoints(list(points["project_id"]), points["lat_lng_lng"].to_numpy(dtype="float64"),
+                     points["lat_lng_lat"].to_numpy(dtype="float64"), own_point, outside)
+
+
+def build_map(frame: pd.DataFrame, locations: pd.DataFrame | MapPoints, counts: dict[str, int], whole_field: bool,
+              country_href: Callable[[str], str], project_name: Callable[[str], str],
+              box: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Everything the map template draws for the filtered projects ``frame`` (derived rows).
+
+    ``locations``: the delivery locations table or, faster, its ``prepare_points``; ``counts``:
+    projects per country code (the figures' country breakdown); ``whole_field``: no filter, so the
+    world view is shown; ``box``: the size of a zoomed view (see ``PHONE``).
+    """
+    shapes = outlines()
+    prepared = locations if isinstance(locations, MapPoints) else prepare_points(locations)
+    ids = set(frame["id"])
+    anchors = {code: (shape["label"][0], shape["label"][1]) for code, shape in shapes.items()}
+    for code, positions in prepared.outside_outlines.items():
+        chosen = [i for i in positions if prepared.project_ids[i] in ids]
+        if chosen:
+            anchors[code] = (float(np.median(prepared.lng[chosen])), float(np.median(prepared.lat[chosen])))
 
     def project_point(project_id: str, codes: tuple[str, ...]) -> tuple[float, float] | None:
-        own = by_project.get(project_id)
-        if own:  # the location nearest the mean of the project's locations
-            mean_lng = sum(p[0] for p in own) / len(own)
-            mean_lat = sum(p[1] for p in own) / len(own)
-            return min(own, key=lambda p: ((p[0] - mean_lng) ** 2 + (p[1] - mean_lat) ** 2, p))
+        own = prepared.own_point.get(project_id)
+        if own is not None:
+            return own
         return next((anchors[c] for c in codes if c in anchors), None)
 
     project_points = {pid: project_point(pid, codes) for pid, codes in zip(frame["id"], frame["countries"],
@@ -191,13 +226,30 @@ def build_map(frame: pd.DataFrame, locations: pd.DataFrame, counts: dict[str, in
             continue
         count = counts.get(code, 0)
         shade = 0 if count == 0 else 1 + min(4, int(4 * math.log1p(count) / math.log1p(maximum)))
-        countries.append({"code": code, "name": country_name(code), "path": shape["path"], "count": count,
-                          "shade": shade})
+        name = country_name(code)
+        countries.append({"code": code, "name": name, "path": shape["path"], "count": count, "shade": shade,
+                          "svg": _country_svg(code, name, count, shade)})
     placed_order = sorted(placed, key=lambda m: (m.y, m.x))  # reading order for the keyboard
     return {"view": view, "markers": placed_order, "countries": countries,
             "left_out": [m for m in markers if m not in placed],
             "unmapped": sorted(c for c in counts if c not in anchors),
             "located_projects": len(located)}
+
+
+@cache
+def _escaped_path(code: str) -> str:
+    return str(escape(outlines()[code]["path"]))
+
+
+@lru_cache(maxsize=8192)
+def _country_svg(code: str, name: str, count: int, shade: int) -> Markup:
+    """A country's outline as SVG (escaped here once, so the template prints it as it is): a link to
+    its projects with its count when it has any."""
+    path = _escaped_path(code)
+    if not count:
+        return Markup(f'<path class="shade-0" d="{path}"></path>')
+    return Markup(f'<a href="/projects?country={escape(code)}" tabindex="-1" aria-hidden="true"><path '
+                  f'class="shade-{shade}" d="{path}"><title>{escape(name)}: {count}</title></path></a>\n    ')
 
 
 def country_anchors(points: pd.DataFrame, shapes: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float]]:
