@@ -10,7 +10,8 @@ import types
 import pytest
 
 
-@pytest.mark.parametrize("package_name", ["sibkit.corpus", "sibkit.coding", "sibkit.report"])
+@pytest.mark.parametrize("package_name", ["sibkit.corpus", "sibkit.coding", "sibkit.report", "sibkit.indigo",
+                                          "sibkit.study", "sibkit.web"])
 def test_public_names_are_not_shadowed_by_submodules(package_name: str) -> None:
     package = importlib.import_module(package_name)
     for module in pkgutil.iter_modules(package.__path__):

@@ -1,16 +1,89 @@
-"""The ``sibkit`` command line. Each concept adds its commands from its own module."""
+"""The ``sibkit`` command line. Each concept adds its commands from its own module.
+
+Start-up stays quick: area modules import their libraries inside their commands, and the root group
+turns an area's functions into click commands only when that command runs (``sibkit --help`` reads
+just their names and first lines). ``tests/test_cli_startup.py`` keeps heavy libraries out.
+"""
 
 from __future__ import annotations
 
+import inspect
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
+from typer.models import CommandInfo, TyperInfo
 
 from sibkit import __version__
 from sibkit.errors import SibkitError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+#: every area's commands and groups, registered by ``register(areas)``; made into click commands on use
+areas = typer.Typer(add_completion=False)
+
+
+class _Pending:
+    """A command or group of ``areas`` that has not been made into a click command yet."""
+
+    def __init__(self, info: CommandInfo | TyperInfo) -> None:
+        self.info = info
+
+
+class LazyGroup(TyperGroup):
+    """The root group: ``areas``' commands are converted (their parameters read) only when resolved.
+
+    Help lists them from stand-ins holding the name and help text only; the order and text are what
+    typer would give, since each is built the way typer builds a group's commands.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._listing = False
+        pending: dict[str, Any] = {}
+        for command_info in areas.registered_commands:
+            name = command_info.name or typer.main.get_command_name(command_info.callback.__name__)
+            pending[name] = _Pending(command_info)
+        for group_info in areas.registered_groups:
+            pending[group_info.name or ""] = _Pending(group_info)
+        self.commands.update({name: item for name, item in pending.items() if name not in self.commands})
+
+    def _build(self, name: str, info: CommandInfo | TyperInfo) -> Any:
+        holder = typer.Typer(add_completion=False, rich_markup_mode=self.rich_markup_mode)
+        if isinstance(info, CommandInfo):
+            holder.registered_commands.append(info)
+            holder.callback()(lambda: None)  # a group holding the one command, as typer would build it
+        else:
+            holder.registered_groups.append(info)
+        return typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
+
+    def _stand_in(self, name: str, info: CommandInfo | TyperInfo) -> TyperCommand:
+        if isinstance(info, CommandInfo):
+            text = inspect.getdoc(info.callback) if info.help is None else inspect.cleandoc(info.help)
+            return TyperCommand(name=name, help=text, short_help=info.short_help, hidden=info.hidden,
+                                deprecated=info.deprecated, rich_help_panel=info.rich_help_panel)
+        solved = typer.main.solve_typer_info_defaults(info)
+        return TyperCommand(name=name, help=solved.help, short_help=solved.short_help, hidden=solved.hidden,
+                            deprecated=solved.deprecated, rich_help_panel=solved.rich_help_panel)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        item = self.commands.get(cmd_name)
+        if not isinstance(item, _Pending):
+            return item
+        if self._listing:
+            return self._stand_in(cmd_name, item.info)
+        command = self._build(cmd_name, item.info)
+        self.commands[cmd_name] = command
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, cls=LazyGroup,
                   help="sibkit: evidence about impact bonds, from the INDIGO dataset to a reproducible study.")
 
 _state = {"debug": False}
@@ -34,8 +107,8 @@ def _root(
 def _register() -> None:
     from sibkit.indigo.cli import data_app, indigo_app
 
-    app.add_typer(indigo_app, name="indigo")
-    app.add_typer(data_app, name="data")
+    areas.add_typer(indigo_app, name="indigo")
+    areas.add_typer(data_app, name="data")
     for module in ("sibkit.study.cli", "sibkit.corpus.cli", "sibkit.coding.cli", "sibkit.report.cli", "sibkit.qca.cli",
                    "sibkit.web.cli", "sibkit.interop.cli", "sibkit.workbench.cli", "sibkit.suggest.cli"):
         try:
@@ -44,7 +117,7 @@ def _register() -> None:
             if exc.name and module.startswith(exc.name):
                 continue  # that part of sibkit is not built yet
             raise
-        mod.register(app)
+        mod.register(areas)
 
 
 _register()

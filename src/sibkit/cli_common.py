@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,6 +112,7 @@ def print_frame(frame: pd.DataFrame, title: str | None = None, *, percent: Seque
     ``keep``) and a line names them and ``hint``, the option that gives every column (``--json``).
     """
     import pandas as pd
+    from rich.table import Table
 
     shares = {c for c in frame.columns if c in percent or is_share(c)}
     cells = {c: [format_value(v, c in shares) for v in frame[c].tolist()] for c in frame.columns}

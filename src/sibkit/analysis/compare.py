@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import fisher_exact
-from statsmodels.stats.multitest import multipletests
 
 from sibkit.outcomes import STRUGGLING, SUCCESSFUL
 from sibkit.study.model import Presence
@@ -77,12 +75,16 @@ def compare(matrix: pd.DataFrame, classes: pd.Series, settings: Settings | None 
 
     ``matrix``: case_id, theme, associated, rate_per_10k; ``classes``: class per case_id.
     """
+    from scipy.stats import fisher_exact  # SciPy and statsmodels load when a comparison is computed
+    from statsmodels.stats.multitest import multipletests
+
     settings = settings or Settings()
     rows = []
     groups = classes[classes.isin([SUCCESSFUL, STRUGGLING])]
     for position, (theme, own) in enumerate(matrix.groupby("theme", sort=True)):
+        present = set(own["case_id"])
         own = own[own["case_id"].isin(groups.index)].set_index("case_id").loc[
-            [c for c in groups.index if c in set(own["case_id"])]]
+            [c for c in groups.index if c in present]]
         labels = (groups.loc[own.index] == SUCCESSFUL).to_numpy()
         values = own["associated"].to_numpy(dtype=float)
         rates = own["rate_per_10k"].to_numpy(dtype=float)

@@ -27,9 +27,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom, fisher_exact
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import confint_proportions_2indep
 
 from sibkit.outcomes import STRUGGLING, SUCCESSFUL
 from sibkit.study.model import Published
@@ -68,6 +65,8 @@ def newcombe_interval(a: int, n1: int, b: int, n2: int) -> tuple[float, float]:
     """95% interval of a/n1 - b/n2 (Newcombe's hybrid score interval); NaNs when a group is empty."""
     if not n1 or not n2:
         return math.nan, math.nan
+    from statsmodels.stats.proportion import confint_proportions_2indep  # SciPy and statsmodels load on use
+
     low, high = confint_proportions_2indep(a, n1, b, n2, method="newcomb", compare="diff")
     return float(low), float(high)
 
@@ -85,6 +84,8 @@ def with_families(findings: pd.DataFrame, primary: Sequence[str]) -> pd.DataFram
     for family in ("primary", "secondary"):
         tested = (out["family"] == family) & out["fisher_p"].notna()
         if tested.any():
+            from statsmodels.stats.multitest import multipletests
+
             out.loc[tested, "q"] = multipletests(out.loc[tested, "fisher_p"], method="fdr_bh")[1]
     return out
 
@@ -92,6 +93,8 @@ def with_families(findings: pd.DataFrame, primary: Sequence[str]) -> pd.DataFram
 @lru_cache(maxsize=64)
 def _fisher_rejections(n1: int, n2: int, alpha: float) -> np.ndarray:
     """reject[a, b]: whether Fisher's two-sided test rejects at ``alpha`` with a of n1 and b of n2."""
+    from scipy.stats import fisher_exact
+
     reject = np.zeros((n1 + 1, n2 + 1), dtype=float)
     for a in range(n1 + 1):
         for b in range(n2 + 1):
@@ -101,6 +104,8 @@ def _fisher_rejections(n1: int, n2: int, alpha: float) -> np.ndarray:
 
 def fisher_power(share_1: float | np.ndarray, share_2: float, n1: int, n2: int, alpha: float = 0.05) -> np.ndarray:
     """Exact power of the two-sided Fisher test when the true shares are ``share_1`` and ``share_2``."""
+    from scipy.stats import binom
+
     reject = _fisher_rejections(n1, n2, alpha)
     first = binom.pmf(np.arange(n1 + 1)[None, :], n1, np.atleast_1d(share_1)[:, None])
     second = binom.pmf(np.arange(n2 + 1), n2, share_2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, func, insert, select
@@ -393,35 +394,45 @@ def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = No
         docs = pd.DataFrame(session.execute(query).all(), columns=["case_id", "document_id", "words", "text"])
     docs["length"] = docs["text"].str.len()
     exploded = refs.explode("case_ids").rename(columns={"case_ids": "case_id"})
-    docs_by_case = {case: frame for case, frame in docs.groupby("case_id")}
-    refs_by_case = {case: frame for case, frame in exploded.groupby("case_id")}
-    empty_docs, empty_refs = docs.iloc[0:0], exploded.iloc[0:0]
+    words_by_case = docs.groupby("case_id")["words"].sum().to_dict()
+    length_by_case = docs.groupby("case_id")["length"].sum().to_dict()
+    # plain tuples grouped once: (case, theme) and (case, counts_for) -> references (per-row pandas is slow)
+    by_theme: dict[tuple[object, object], list[tuple[Any, ...]]] = {}
+    by_count: dict[tuple[object, object], list[tuple[Any, ...]]] = {}
+    columns = [exploded[c].tolist() for c in ("case_id", "theme", "counts_for", "origin", "reviewed", "document_id",
+                                              "start", "end")]
+    for ref in zip(*columns, strict=True):
+        case, theme, counts_for = ref[0], ref[1], ref[2]
+        if pd.isna(case):
+            continue
+        if not pd.isna(theme):
+            by_theme.setdefault((case, theme), []).append(ref)
+        if not pd.isna(counts_for):
+            by_count.setdefault((case, counts_for), []).append(ref)
     rows = []
     for case_id in case_ids:
-        own_docs = docs_by_case.get(case_id, empty_docs)
-        words = int(own_docs["words"].sum())
-        length = int(own_docs["length"].sum())
-        own = refs_by_case.get(case_id, empty_refs)
-        by_theme = {theme: frame for theme, frame in own.groupby("theme")}
-        by_count = {theme: frame for theme, frame in own.groupby("counts_for")}
+        words = int(words_by_case.get(case_id, 0))
+        length = int(length_by_case.get(case_id, 0))
         for theme in themes:
-            raw = by_theme.get(theme, empty_refs)
-            counted = by_count.get(theme, empty_refs)
-            suggested = counted[counted["origin"] == "semantic"]
-            raw_found, counted_found = raw[raw["origin"] != "semantic"], counted[counted["origin"] != "semantic"]
-            reviewed = bool(raw_found["reviewed"].any() or counted_found["reviewed"].any())
-            effective = counted_found[counted_found["reviewed"]] if reviewed else raw_found
-            if len(suggested):
-                effective = pd.concat([effective, suggested])
-            covered = sum(_union_length(list(zip(g["start"], g["end"], strict=True)))
-                          for _, g in effective.groupby("document_id"))
+            raw = by_theme.get((case_id, theme), [])
+            counted = by_count.get((case_id, theme), [])
+            suggested = [r for r in counted if r[3] == "semantic"]
+            raw_found = [r for r in raw if r[3] != "semantic"]
+            counted_found = [r for r in counted if r[3] != "semantic"]
+            reviewed = any(bool(r[4]) for r in raw_found) or any(bool(r[4]) for r in counted_found)
+            effective = [r for r in counted_found if r[4]] if reviewed else raw_found
+            effective = effective + suggested
+            spans: dict[object, list[tuple[int, int]]] = {}
+            for r in effective:
+                spans.setdefault(r[5], []).append((r[6], r[7]))
+            covered = sum(_union_length(group) for group in spans.values())
             rows.append({
                 "case_id": case_id, "theme": theme, "references": len(raw),
-                "accepted_references": int(counted["reviewed"].sum()),
+                "accepted_references": sum(bool(r[4]) for r in counted),
                 "reviewed": reviewed, "effective_references": len(effective), "words": words,
                 "rate_per_10k": 1e4 * len(effective) / words if words else 0.0,
                 "coverage": covered / length if length else 0.0,
-                "documents_mentioning": int(effective["document_id"].nunique()),
+                "documents_mentioning": len(spans),
             })
     return pd.DataFrame(rows)
 

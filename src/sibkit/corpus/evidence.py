@@ -108,13 +108,17 @@ def evidence_table(store: Store, listed: pd.DataFrame, case_ids: Sequence[str]) 
 def evidence_by_case(table: pd.DataFrame, case_ids: Sequence[str]) -> pd.DataFrame:
     """Per case: listed, held, coded in all; coded INDIGO records; coded documents other than the record;
     ``record_only`` when the record is all that was coded for the case."""
+    by_case: dict[object, list[tuple[object, int, int, int]]] = {}  # grouped once (per-case filters are slow)
+    for case, kind, listed, held, coded in zip(table["case_id"], table["kind"], table["listed"], table["held"],
+                                               table["coded"], strict=True):
+        by_case.setdefault(case, []).append((kind, int(listed), int(held), int(coded)))
     rows = []
     for case_id in case_ids:
-        own = table[table["case_id"] == case_id]
-        record = own[own["kind"] == INDIGO_RECORD]
-        coded_other = int(own.loc[own["kind"] != INDIGO_RECORD, "coded"].sum())
-        rows.append({"case_id": case_id, "listed": int(own["listed"].sum()), "held": int(own["held"].sum()),
-                     "coded": int(own["coded"].sum()), "coded_indigo_record": int(record["coded"].sum()),
+        own = by_case.get(case_id, [])
+        coded_other = sum(coded for kind, _, _, coded in own if kind != INDIGO_RECORD)
+        rows.append({"case_id": case_id, "listed": sum(row[1] for row in own), "held": sum(row[2] for row in own),
+                     "coded": sum(row[3] for row in own),
+                     "coded_indigo_record": sum(coded for kind, _, _, coded in own if kind == INDIGO_RECORD),
                      "coded_documents": coded_other, "record_only": coded_other == 0})
     return pd.DataFrame(rows, columns=["case_id", "listed", "held", "coded", "coded_indigo_record", "coded_documents",
                                        "record_only"])

@@ -47,16 +47,23 @@ def corpus_status(store: Store, case_ids: Sequence[str], min_documents: int = 0)
     latest: dict[str, tuple[str | None, str]] = {}
     for url, case_id, status, _id in sorted(attempts, key=lambda a: a[3]):
         latest[url] = (case_id, status)
+    by_case: dict[object, list[tuple[object, object]]] = {}  # (status, doc_type) per link, grouped once
+    for case, status, doc_type in zip(links["case_id"], links["status"], links["doc_type"], strict=True):
+        by_case.setdefault(case, []).append((status, doc_type))
+    failed: dict[object, int] = {}
+    for case, status in latest.values():
+        if status == "failed":
+            failed[case] = failed.get(case, 0) + 1
     rows = []
     for case_id in case_ids:
-        own = links[links["case_id"] == case_id]
-        readable = own[own["status"] == "ok"]
+        own = by_case.get(case_id, [])
+        readable = [doc_type for status, doc_type in own if status == "ok"]
         entry: dict[str, object] = {"case_id": case_id}
         for doc_type in DOCUMENT_TYPES:
-            entry[doc_type] = int((readable["doc_type"] == doc_type).sum())
-        entry["documents"] = int((readable["doc_type"] != "indigo_record").sum())
-        entry["problem_documents"] = int((own["status"] != "ok").sum())
-        entry["failed_downloads"] = sum(1 for c, s in latest.values() if c == case_id and s == "failed")
+            entry[doc_type] = sum(1 for kind in readable if kind == doc_type)
+        entry["documents"] = sum(1 for kind in readable if kind != "indigo_record")
+        entry["problem_documents"] = sum(1 for status, _ in own if status != "ok")
+        entry["failed_downloads"] = failed.get(case_id, 0)
         entry["lacking"] = max(0, min_documents - int(entry["documents"]))  # type: ignore[call-overload]
         rows.append(entry)
     return pd.DataFrame(rows)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from sibkit.corpus.fetch import FetchSettings
-from sibkit.corpus.gather import Item, gather_items, plan
 from sibkit.corpus.importer import ImportOutcome
 from sibkit.corpus.status import corpus_status, held_document_keys
 from sibkit.errors import SibkitError
 from sibkit.store import Store, open_store
 from sibkit.study import Study, distinct_documents, select
+
+if TYPE_CHECKING:  # the network client (httpx) loads only when a study fetches
+    from sibkit.corpus.fetch import FetchSettings
+    from sibkit.corpus.gather import Item
 
 
 def open_study_store(study: Study) -> Store:
@@ -67,6 +70,8 @@ def reading_list_items(study: Study, case_ids: Sequence[str]) -> list[dict[str, 
 
 def study_items(study: Study, store: Store) -> list[Item]:
     """The selected cases' reading list as items to gather."""
+    from sibkit.corpus.gather import Item
+
     return [Item(url=str(i["url"]), title=str(i["title"]), case_ids=list(i["case_ids"]),  # type: ignore[call-overload]
                  archive_url=i["archive_url"], kind=str(i["kind"]))  # type: ignore[arg-type]
             for i in reading_list_items(study, selected_cases(study, store))]
@@ -77,6 +82,7 @@ def fetch_study(study: Study, store: Store, *, settings: FetchSettings | None = 
     """Gather the selected cases' reading list (landing pages followed, archive copies, login walls,
     robots.txt; see :mod:`sibkit.corpus.gather`), resuming where an earlier run stopped."""
     from sibkit import paths
+    from sibkit.corpus.gather import gather_items
 
     cache = cache_dir or paths.data_dir() / "fetch-cache"
     return gather_items(store, study_items(study, store), cache, study.corpus.fetch, settings=settings,
@@ -85,6 +91,8 @@ def fetch_study(study: Study, store: Store, *, settings: FetchSettings | None = 
 
 def fetch_plan(study: Study, store: Store) -> pd.DataFrame:
     """What ``fetch_study`` would do with each listed URL, and why (no network)."""
+    from sibkit.corpus.gather import plan
+
     return plan(store, study_items(study, store), study.corpus.fetch)
 
 

@@ -1,12 +1,28 @@
-"""The GO Lab INDIGO impact bond dataset: loading, derived fields, figures and data quality."""
+"""The GO Lab INDIGO impact bond dataset: loading, derived fields, figures and data quality.
 
-from sibkit.indigo.dataset import Dataset, LoadIssue, columns_of, to_records, write_export
-from sibkit.indigo.derive import derived
-from sibkit.indigo.figures import Filters, breakdown, filter_projects, headline, stats
-from sibkit.indigo.loader import download, load
-from sibkit.indigo.quality import QualityReport, quality
+Names are imported from their modules on first use (PEP 562): the command line starts without pandas.
+"""
 
-__all__ = [
-    "Dataset", "Filters", "LoadIssue", "QualityReport", "breakdown", "columns_of", "derived", "download",
-    "filter_projects", "headline", "load", "quality", "stats", "to_records", "write_export",
-]
+from __future__ import annotations
+
+from sibkit.lazy import lazy_exports
+
+_EXPORTS = {
+    "Dataset": "dataset",
+    "LoadIssue": "dataset",
+    "columns_of": "dataset",
+    "to_records": "dataset",
+    "write_export": "dataset",
+    "derived": "derive",
+    "Filters": "figures",
+    "breakdown": "figures",
+    "filter_projects": "figures",
+    "headline": "figures",
+    "stats": "figures",
+    "download": "loader",
+    "load": "loader",
+    "QualityReport": "quality",
+    "quality": "quality",
+}
+
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 
 from sibkit.cli_common import DataOption, console, print_frame, print_json, warn
-from sibkit.indigo.figures import Filters, check_filters, parse_as_of, stats
-from sibkit.indigo.loader import download, load
-from sibkit.indigo.quality import quality
 
 indigo_app = typer.Typer(no_args_is_help=True, help="Look at the INDIGO impact bond dataset.")
 data_app = typer.Typer(no_args_is_help=True, help="Manage the local copy of the INDIGO dataset.")
@@ -44,6 +40,9 @@ def stats_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Headline figures: impact bonds, service users, capital raised (USD)."""
+    from sibkit.indigo.figures import Filters, check_filters, parse_as_of, stats
+    from sibkit.indigo.loader import load
+
     filters = Filters(countries=tuple(country or ()), sectors=tuple(sector or ()), stages=tuple(stage or ()),
                       live_from=live_from, live_to=live_to, as_of=parse_as_of(as_of))
     dataset = load(data)
@@ -59,6 +58,8 @@ def stats_command(
     console.print(f"Capital raised: [bold]USD {format_total(result['capital_raised_usd'])}[/bold] "
                   f"({result['capital_missing']} projects without a figure)")
     if by:
+        import pandas as pd
+
         print_frame(pd.DataFrame(result["breakdown"]), title=f"By {by}")
 
 
@@ -73,6 +74,11 @@ def quality_command(
     limit: Annotated[int, typer.Option("--limit", metavar="N", help="Problems to list (0: all).")] = 30,
 ) -> None:
     """Completeness by priority level, values that do not parse, broken references."""
+    import pandas as pd
+
+    from sibkit.indigo.loader import load
+    from sibkit.indigo.quality import quality
+
     dataset = load(data)
     report = quality(dataset)
     if as_json:
@@ -100,6 +106,8 @@ def download_command(
                                                 "link-local addresses (your own network).")] = False,
 ) -> None:
     """Fill the local data cache ($SIBKIT_DATA or the platform data folder)."""
+    from sibkit.indigo.loader import download, load
+
     target = download(source, progress=True, allow_private=allow_private)
     dataset = load(None)
     warn_issues(dataset)

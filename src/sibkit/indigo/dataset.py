@@ -232,18 +232,32 @@ def _raw_from_files(read: Callable[[str], bytes | None], origin: str,
     return raw
 
 
-def raw_from_folder(folder: Path, issues: list[LoadIssue]) -> dict[str, pd.DataFrame]:
-    """Raw tables from a folder holding the CSV export (possibly one level down)."""
+def export_folder(folder: Path) -> Path:
+    """The folder holding the CSV export: ``folder``, or its one sub-folder holding ``projects.csv``."""
     if not (folder / "projects.csv").exists():
         inner = [p.parent for p in folder.glob("*/projects.csv")]
         if len(inner) == 1:
-            folder = inner[0]
+            return inner[0]
+    return folder
 
-    def read(name: str) -> bytes | None:
-        path = folder / name
-        return path.read_bytes() if path.is_file() else None
 
-    return _raw_from_files(read, str(folder), issues)
+def export_files(folder: Path) -> dict[str, bytes | None]:
+    """Each file the loader reads from an export folder (None when missing), by name."""
+    files: dict[str, bytes | None] = {}
+    for spec in TABLES.values():
+        path = folder / spec["file"]
+        files[spec["file"]] = path.read_bytes() if path.is_file() else None
+    return files
+
+
+def raw_from_folder(folder: Path, issues: list[LoadIssue],
+                    files: dict[str, bytes | None] | None = None) -> dict[str, pd.DataFrame]:
+    """Raw tables from a folder holding the CSV export (possibly one level down); ``files``, when given,
+    are its files already read (``export_files``)."""
+    folder = export_folder(folder)
+    if files is None:
+        files = export_files(folder)
+    return _raw_from_files(files.get, str(folder), issues)
 
 
 def raw_from_zip(path: Path, issues: list[LoadIssue]) -> dict[str, pd.DataFrame]:

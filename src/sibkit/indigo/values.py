@@ -7,8 +7,6 @@ import math
 import re
 from functools import lru_cache
 
-import pycountry
-
 PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
@@ -76,6 +74,8 @@ def date_floor(partial: object) -> dt.date | None:
 
 @lru_cache(maxsize=1)
 def _iso_codes() -> frozenset[str]:
+    import pycountry  # its import reads package metadata: only when a country is checked
+
     return frozenset(country.alpha_2 for country in pycountry.countries)
 
 
@@ -114,6 +114,8 @@ def parse_country(raw: object) -> str | None:
 def country_name(code: str) -> str:
     """A country's short English name from its alpha-2 code (``GB`` -> ``United Kingdom``); the code
     itself when unknown."""
+    import pycountry
+
     country = pycountry.countries.get(alpha_2=str(code).upper())
     if country is None:
         return str(code)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sibkit.cli_common import console, errors
 
@@ -17,6 +16,8 @@ def run_command(
                                                 "report.folder).")] = None,
 ) -> None:
     """Run the whole study (selection, corpus, coding, classification, comparison) and write its report."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from sibkit.report.run import run_study, write_report  # heavy (SciPy, statsmodels): only when run
     from sibkit.study import load_study
 

@@ -7,10 +7,9 @@ import math
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 
-from sibkit import spreadsheet
-from sibkit.report.charts import findings_chart, heatmap, theme_charts
+from sibkit import memo, paths, spreadsheet
 from sibkit.report.run import (
     StudyResults,
     as_tables,
@@ -44,8 +43,18 @@ def _signed(value: object, digits: int = 1) -> str:
 RECORD_ONLY_MARK = "†"
 
 
+def _bytecode_cache() -> BytecodeCache | None:
+    """Compiled templates kept in the user's data folder (Jinja checks each against its source)."""
+    folder = paths.data_dir() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("sibkit.report", "templates"),
+    env = Environment(loader=PackageLoader("sibkit.report", "templates"), bytecode_cache=_bytecode_cache(),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _number
     env.filters["pct"] = _percent
@@ -63,18 +72,12 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
     classes = dict(zip(results.classification["case_id"], results.classification["class"], strict=True))
     compared = [c for c in results.selected if classes.get(c) in ("successful", "struggling")]
     order = sorted(compared, key=lambda c: (classes[c] != "successful", c))
-    charts = {"findings": findings_chart(results.findings, names),
-              "themes": theme_charts(results.findings.sort_values("theme"), names)}
-    if order:
-        charts["heatmap"] = heatmap(results.matrix[results.matrix["case_id"].isin(order)], names, order, classes,
-                                    marked=set(record_only_cases(results)), mark=RECORD_ONLY_MARK)
+    charts = _charts(results.findings, names, results.matrix[results.matrix["case_id"].isin(order)], order, classes,
+                     set(record_only_cases(results)))
     for name, png in charts.items():
         (folder / f"{name}.png").write_bytes(png)
-    tables = as_tables(results)
-    for name, table in tables.items():
-        spreadsheet.to_csv(table, folder / f"{name}.csv")
-    spreadsheet.write_xlsx(tables, folder / "report.xlsx")
-    _fix_xlsx_dates(folder / "report.xlsx")
+    for name, data in _table_files(as_tables(results)).items():
+        (folder / name).write_bytes(data)
     ordered = results.findings.sort_values("difference_pp", ascending=False)
     family = ordered["family"] if "family" in ordered.columns else pd.Series("primary", index=ordered.index)
     kinds = results.evidence_kinds
@@ -102,6 +105,44 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
         n_classes=results.classification["class"].value_counts().to_dict(),
         agreement=results.agreement.to_dict("records"))
     (folder / "report.html").write_text(html, encoding="utf-8")
+
+
+def _charts(findings: pd.DataFrame, names: dict[str, str], matrix: pd.DataFrame, order: list[str],
+            classes: dict[str, str], marked: set[str]) -> dict[str, bytes]:
+    """The report's PNG charts; reproducible bytes, so read back from ``sibkit.memo`` when their data
+    did not change (matplotlib is then not even imported)."""
+    def draw() -> dict[str, bytes]:
+        from sibkit.report.charts import findings_chart, heatmap, theme_charts
+
+        charts = {"findings": findings_chart(findings, names), "themes": theme_charts(findings.sort_values("theme"),
+                                                                                       names)}
+        if order:
+            charts["heatmap"] = heatmap(matrix, names, order, classes, marked=marked, mark=RECORD_ONLY_MARK)
+        return charts
+
+    inputs = ("charts", findings, names, matrix, order, classes, marked, RECORD_ONLY_MARK)
+    return memo.memoised(memo.key(inputs, modules=("sibkit.report.charts", "sibkit.report.render"),
+                                  libraries=("matplotlib", "numpy", "pandas")), draw)
+
+
+def _table_files(tables: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+    """Every table as ``<name>.csv`` and all of them in one reproducible ``report.xlsx``, as file bytes;
+    read back from ``sibkit.memo`` when no table changed (the workbook takes seconds to write)."""
+    def write() -> dict[str, bytes]:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as scratch:
+            files = {}
+            for name, table in tables.items():
+                spreadsheet.to_csv(table, Path(scratch) / f"{name}.csv")
+                files[f"{name}.csv"] = (Path(scratch) / f"{name}.csv").read_bytes()
+            spreadsheet.write_xlsx(tables, Path(scratch) / "report.xlsx")
+            _fix_xlsx_dates(Path(scratch) / "report.xlsx")
+            files["report.xlsx"] = (Path(scratch) / "report.xlsx").read_bytes()
+            return files
+
+    return memo.memoised(memo.key(("tables", tables), modules=("sibkit.spreadsheet", "sibkit.report.render"),
+                                  libraries=("openpyxl", "pandas")), write)
 
 
 def _scenarios(table: pd.DataFrame) -> tuple[list[str], dict[tuple[str, str], dict[str, object]]]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from sibkit import __version__
+from sibkit import __version__, memo
 from sibkit.analysis import (
     Settings,
     associate,
@@ -89,11 +89,21 @@ class StudyResults:
 
 
 def dataset_hash(dataset: Dataset) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(dataset.tables):
-        digest.update(name.encode())
-        digest.update(dataset.tables[name].to_csv(index=False).encode())
-    return digest.hexdigest()
+    """SHA-256 of every table as CSV (read back from ``sibkit.memo`` for a local export seen before)."""
+    def compute() -> str:
+        digest = hashlib.sha256()
+        for name in sorted(dataset.tables):
+            digest.update(name.encode())
+            digest.update(dataset.tables[name].to_csv(index=False).encode())
+        return digest.hexdigest()
+
+    from sibkit.indigo.typed_cache import content_key
+
+    content = content_key(dataset)  # a folder or zip export, as loaded
+    if content is None:
+        return compute()
+    return memo.memoised(memo.key(("dataset_hash", content), modules=("sibkit.report.run",), libraries=("pandas",)),
+                         compute)
 
 
 def _frame_hash(frame: pd.DataFrame) -> str:
@@ -136,15 +146,11 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
                       for theme in dict.fromkeys(named) if theme not in parents]
     primary = [t for t in expand_themes(study.analysis.primary_themes or [t.id for t in themes], parents)
                if t in {theme.id for theme in themes}]
-    findings = with_families(compare(matrix, classes, settings), primary)
-    overall = overall_relative_association(matrix, classes, primary, settings.bootstrap, settings.seed)
-    n_successful, n_struggling = int(overall["n_successful"]), int(overall["n_struggling"])
-    detectable = pd.DataFrame([(baseline, *detectable_difference(n_successful, n_struggling, baseline))
-                               for baseline in (0.2, 0.5)], columns=["struggling_share", "detectable_pp", "method"])
-    replication = replication_table(findings, study.analysis.published, parents, overall)
     presences = [study.analysis.presence, *study.analysis.alternative_presence]
-    sens_table, survivors = sensitivity(counts, classification.sensitivity, presences, settings,
-                                        index=study.outcomes.index)
+    findings, overall, detectable, replication, sens_table, survivors = _analysis(
+        counts, matrix, classes, classification.sensitivity, settings, primary, study.analysis.published, parents,
+        presences, study.outcomes.index)
+    n_successful, n_struggling = int(overall["n_successful"]), int(overall["n_struggling"])
     corpus = corpus_status(store, selection.selected, min_documents(study))
     documents = linked_documents(store)
     documents = documents[documents["case_id"].isin(selection.selected)].reset_index(drop=True)
@@ -181,6 +187,34 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
 
     results.agreement = study_agreement(store)
     return results
+
+
+#: what the statistics depend on besides their inputs (a change to any of them computes them again)
+ANALYSIS_CODE = ("sibkit.analysis.compare", "sibkit.analysis.replication", "sibkit.report.run")
+ANALYSIS_LIBRARIES = ("numpy", "pandas", "scipy", "statsmodels")
+
+
+def _analysis(counts: pd.DataFrame, matrix: pd.DataFrame, classes: pd.Series, class_sensitivity: pd.DataFrame | None,
+              settings: Settings, primary: list[str], published: list[Any], parents: dict[str, str | None],
+              presences: list[Any], index: str) -> tuple[Any, ...]:
+    """Findings, overall association, detectable difference, replication, sensitivity and its summary.
+
+    Seeded, so a pure function of its inputs: read back from ``sibkit.memo`` when none changed (the
+    permutation tests and bootstraps of every scenario are most of a run's time)."""
+    def compute() -> tuple[Any, ...]:
+        findings = with_families(compare(matrix, classes, settings), primary)
+        overall = overall_relative_association(matrix, classes, primary, settings.bootstrap, settings.seed)
+        n_successful, n_struggling = int(overall["n_successful"]), int(overall["n_struggling"])
+        detectable = pd.DataFrame([(baseline, *detectable_difference(n_successful, n_struggling, baseline))
+                                   for baseline in (0.2, 0.5)],
+                                  columns=["struggling_share", "detectable_pp", "method"])
+        replication = replication_table(findings, published, parents, overall)
+        sens_table, survivors = sensitivity(counts, class_sensitivity, presences, settings, index=index)
+        return findings, overall, detectable, replication, sens_table, survivors
+
+    inputs = ("analysis", counts, matrix, classes, class_sensitivity, settings, primary, published, parents,
+              presences, index)
+    return memo.memoised(memo.key(inputs, modules=ANALYSIS_CODE, libraries=ANALYSIS_LIBRARIES), compute)
 
 
 def _qca(study: Study, counts: pd.DataFrame, classes: pd.Series) -> tuple[Any, str]:

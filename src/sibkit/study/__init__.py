@@ -1,15 +1,27 @@
-"""Studies: the study file, case selection with its flow of exclusions."""
+"""Studies: the study file, case selection with its flow of exclusions.
 
-from sibkit.study.model import Analysis, Outcomes, Presence, Step, Study, load_study, parse_study
-from sibkit.study.selection import (
-    Selection,
-    distinct_documents,
-    document_key,
-    normalise_title,
-    normalise_url,
-    reading_list,
-    select,
-)
+Names are imported from their modules on first use (PEP 562): the command line starts without pydantic.
+"""
 
-__all__ = ["Analysis", "Outcomes", "Presence", "Selection", "Step", "Study", "distinct_documents", "document_key",
-           "load_study", "normalise_title", "normalise_url", "parse_study", "reading_list", "select"]
+from __future__ import annotations
+
+from sibkit.lazy import lazy_exports
+
+_EXPORTS = {
+    "Analysis": "model",
+    "Outcomes": "model",
+    "Presence": "model",
+    "Step": "model",
+    "Study": "model",
+    "load_study": "model",
+    "parse_study": "model",
+    "Selection": "selection",
+    "distinct_documents": "selection",
+    "document_key": "selection",
+    "normalise_title": "selection",
+    "normalise_url": "selection",
+    "reading_list": "selection",
+    "select": "selection",
+}
+
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

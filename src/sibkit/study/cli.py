@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
-from sibkit import spreadsheet
 from sibkit.cli_common import DataOption, StudyArgument, console, errors, print_frame, print_json
 from sibkit.errors import SibkitError
-from sibkit.study.model import Study, load_study, tolerance_problem
-from sibkit.study.selection import distinct_documents, select
+
+if TYPE_CHECKING:
+    from sibkit.study.model import Study
 
 study_app = typer.Typer(no_args_is_help=True, help="Create and check study files.")
 
@@ -35,6 +34,8 @@ def check_command(study_path: StudyArgument,
                   as_json: Annotated[bool, typer.Option("--json", help="Print every setting, defaults included, "
                                                         "as JSON.")] = False) -> None:
     """Validate a study file and summarise what it will do (paths resolved, unset options left out)."""
+    from sibkit.study.model import load_study
+
     study = load_study(study_path)
     if as_json:
         print_json(study.model_dump(mode="json", by_alias=True))
@@ -86,6 +87,8 @@ def study_summary(study: Study) -> list[str]:
 
 def load_with_data(study_path: Path, data: str | None) -> Study:
     """The study, reading the dataset from ``--data`` instead of the study's own ``data`` when given."""
+    from sibkit.study.model import load_study
+
     study = load_study(study_path)
     if data is not None:
         from sibkit.indigo import load
@@ -106,6 +109,11 @@ def select_command(
                                                 "(selection.csv always has them).")] = False,
 ) -> None:
     """Apply the study's selection criteria in order and show the flow of exclusions."""
+    import pandas as pd
+
+    from sibkit import spreadsheet
+    from sibkit.study.selection import distinct_documents, select
+
     study = load_with_data(study_path, data)
     selection = select(study, extra_documents=held_documents(study))
     folder = output or study.resolve(study.report.folder)
@@ -176,6 +184,8 @@ def classify_command(
     """Classify cases as successful, struggling or insufficient data, with the evidence."""
     from sibkit.indigo import load
     from sibkit.outcomes import INDICES, classify, classify_study, explain, explain_lines
+    from sibkit.study.model import tolerance_problem
+    from sibkit.study.selection import select
 
     if tolerance is not None and (problem := tolerance_problem(tolerance)):
         raise SibkitError(f"--tolerance: {problem}")

@@ -70,7 +70,17 @@ def _text(value: object) -> str | None:
 
 def reading_list(dataset: Dataset) -> pd.DataFrame:
     """Every project's candidate documents, de-duplicated per project (cached on the dataset)."""
-    return dataset.cached("reading_list", lambda: _build_reading_list(dataset))
+    def build() -> pd.DataFrame:
+        from sibkit import memo
+        from sibkit.indigo.typed_cache import content_key
+
+        content = content_key(dataset)
+        if content is None:
+            return _build_reading_list(dataset)
+        return memo.memoised(memo.key(("reading_list", content), modules=("sibkit.study.selection",),
+                                      libraries=("pandas",)), lambda: _build_reading_list(dataset))
+
+    return dataset.cached("reading_list", build)
 
 
 def _build_reading_list(dataset: Dataset) -> pd.DataFrame:

@@ -1,5 +1,10 @@
-"""The web app (``sibkit serve``): dashboard, map, project pages and the study's cases."""
+"""The web app (``sibkit serve``): dashboard, map, project pages and the study's cases.
 
-from sibkit.web.app import create_app
+``create_app`` is imported on first use (PEP 562): the command line starts without FastAPI.
+"""
 
-__all__ = ["create_app"]
+from __future__ import annotations
+
+from sibkit.lazy import lazy_exports
+
+__getattr__, __all__ = lazy_exports(__name__, {"create_app": "app"})
