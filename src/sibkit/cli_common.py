@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MISSING = "–"
+LOG_LINE_SECONDS = 1.0  # progress lines in a log (not a terminal): at most one a second
 
 StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).", metavar="STUDY")]
 JobsOption = Annotated[int, typer.Option(
@@ -157,11 +159,17 @@ class StepProgress:
 
     def __init__(self, bar: Any, task: Any, description: str) -> None:
         self.bar, self.task, self.description = bar, task, description
+        self.last_line = 0.0
 
     def __call__(self, done: int, total: int | None = None, label: str = "") -> None:
         if self.bar is not None:
             self.bar.update(self.task, completed=done, total=total)
             return
+        # In a log, a line for the first and the last item and at most one a second between them.
+        now = time.monotonic()
+        if done not in (0, 1, total) and now - self.last_line < LOG_LINE_SECONDS:
+            return
+        self.last_line = now
         of = f"/{total}" if total is not None else ""
         errors.print(f"{self.description} {done}{of}" + (f": {label}" if label else ""), markup=False,
                      highlight=False, soft_wrap=True)

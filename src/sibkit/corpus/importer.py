@@ -499,20 +499,17 @@ def import_items(store: Store, items: Iterable[ImportItem], *, jobs: int = 1, ba
     try:
         for result in prepared:
             batch.append(result)
+            done += 1
             if len(batch) >= batch_size or time.monotonic() - last_commit >= BATCH_SECONDS:
                 report.add(write_batch(store, batch))
-                done += len(batch)
                 batch, last_commit = [], time.monotonic()
-                if progress:
-                    progress(done, total if total is not None else done)
+            if progress:
+                progress(done, total if total is not None else done)
         if batch:
             report.add(write_batch(store, batch))
-            done += len(batch)
     finally:
         if known is not None:
             known.close()
-    if progress:
-        progress(done, total if total is not None else done)
     return report
 
 
