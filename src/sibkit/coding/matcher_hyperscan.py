@@ -188,8 +188,11 @@ class HyperscanScanner:
             else:
                 self._finish(text if case_sensitive else folded, data, candidates, self._exact, found)
         for case_sensitive, indexes in self._slow.items():
-            if indexes and not ascii_text:
-                self._python_only(text if case_sensitive else folded, indexes, found)
+            if ascii_text:  # a head with a non-ASCII character is nowhere in an ASCII text
+                indexes = [index for index in indexes if self.literals[index].text.isascii()]
+            if indexes:
+                haystack = text if case_sensitive else folded or text.lower()
+                self._python_only(haystack, indexes, found)
         return found
 
     def _candidates(self, data: bytes, reports: list[tuple[int, int]], entries: list[_Entry],
