@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import importlib
 import itertools
 import os
 import re
@@ -231,7 +232,7 @@ ENGINE_VARIABLE = "SIBKIT_MATCHER_ENGINE"
 def hyperscan_available() -> bool:
     """Whether the ``hyperscan`` package (the ``fast`` extra) can be imported on this machine."""
     try:
-        import hyperscan  # noqa: F401
+        importlib.import_module("hyperscan")
     except ImportError:
         return False
     return True
