@@ -4,16 +4,27 @@
 
 Builds a study database (SQLite file, or --database a PostgreSQL URL) with made-up documents and
 --references coded references (--full: 100,000), one account per coder (team mode: every request
-checks its session), and serves the workbench with uvicorn in a separate process. Each coder, in its
-own thread, then loops: open its queue page (the next unreviewed hit in context, with progress) and
-post a decision on it. Printed: p50 and p95 in milliseconds of the queue page and of the decision
-(the POST and its redirect), beside the baseline measured the same way in the same run: the sign-in
-page (the smallest page the workbench renders, no database). Aim: p95 under 100 ms.
+checks its session), and serves the workbench with uvicorn in a separate process. The coders run in a
+third process (so that their work is not the server's), each in its own thread with one keep-alive
+connection (the standard library's http.client: a light client, so the two processes share the CPUs
+mostly for the server). After one untimed queue page per coder (the server warms up: templates compiled,
+statements cached), each coder loops without pause: open its queue page (the next unreviewed hit
+in context, with progress) and post a decision on it. Printed: p50 and p95 in milliseconds of the queue
+page and of the decision (the POST, answered by its redirect), beside the baseline measured the same way
+in the same run: the sign-in page (the smallest page the workbench renders, no database); and the
+server's CPU time per request (Linux). Aim: p95 under 100 ms.
+
+With no pause between requests, 20 coders keep the server busy all the time: a request waits for the
+others in the queue, so each figure is about 20 times the server's time for one request (Little's law).
+To profile the server: py-spy record -o profile.txt -f raw -- python benchmarks/bench_review.py --serve URL PORT
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import os
 import re
 import statistics
 import subprocess
@@ -21,11 +32,12 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
 PASSWORD = "benchmark password"
+BASELINE = "sign-in page (baseline)"
 
 
 def build(url: str, references: int, coders: int) -> None:
@@ -42,9 +54,12 @@ def build(url: str, references: int, coders: int) -> None:
     store.close()
 
 
-def serve(url: str, port: int) -> None:
+def serve(url: str, port: int, switch_interval: float | None = None) -> None:
     """Run in the server process: the workbench alone over the study database."""
     import uvicorn
+
+    if switch_interval:  # an experiment: how long a thread keeps the GIL while others wait (Python: 5 ms)
+        sys.setswitchinterval(switch_interval)
 
     from sibkit.store import open_store
     from sibkit.workbench.routes import Workbench, standalone_app
@@ -59,31 +74,85 @@ def percentile(values: list[float], share: float) -> float:
         else (values[0] if values else float("nan"))
 
 
-def signed_in(base: str, name: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=60)
-    page = client.get("/review/login").text
-    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    answer = client.post("/review/login", data={"csrf": token, "name": name, "password": PASSWORD})
-    if answer.status_code != 303:
-        raise SystemExit(f"{name} could not sign in: {answer.status_code}")
-    return client
+class Coder:
+    """One coder's browser: a keep-alive connection and its session cookie."""
+
+    def __init__(self, port: int, name: str) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookie = ""
+        page = self.request("GET", "/review/login")[1]
+        status, _ = self.request("POST", "/review/login", {"csrf": _csrf(page), "name": name, "password": PASSWORD})
+        if status != 303 or not self.cookie:
+            raise SystemExit(f"{name} could not sign in: {status}")
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = urllib.parse.urlencode(form) if form is not None else None
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            self.connection.request(method, path, body, headers)
+            answer = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if method != "GET":
+                raise
+            # the server closed a connection left idle (uvicorn's keep-alive timeout): a browser opens another
+            self.connection.close()
+            self.connection.request(method, path, body, headers)
+            answer = self.connection.getresponse()
+        text = answer.read().decode()
+        cookie = answer.getheader("set-cookie")
+        if cookie:
+            self.cookie = cookie.split(";")[0]
+        return answer.status, text
 
 
-def load(clients: list[httpx.Client], seconds: float, work) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
-    """Run ``work(client, times)`` in a loop on every client at once for ``seconds``."""
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def timed(times: dict[str, list[float]], key: str, call: Callable[[], tuple[int, str]]) -> tuple[int, str]:
+    start = time.perf_counter()
+    answer = call()
+    times.setdefault(key, []).append((time.perf_counter() - start) * 1000)
+    return answer
+
+
+def baseline_work(coder: Coder, times: dict[str, list[float]]) -> None:
+    status, _ = timed(times, BASELINE, lambda: coder.request("GET", "/review/login"))
+    if status != 200:
+        raise SystemExit(f"the sign-in page failed: {status}")
+
+
+def review_work(coder: Coder, times: dict[str, list[float]]) -> None:
+    status, page = timed(times, "queue page", lambda: coder.request("GET", "/review/queue"))
+    if status != 200:
+        raise SystemExit(f"the queue page failed: {status} {page[:200]}")
+    found = re.search(r'data-reference="(\d+)"', page)
+    if found is None:
+        return
+    form = {"csrf": _csrf(page), "reference_id": found.group(1), "decision": "accept", "next": "/review/queue"}
+    status, text = timed(times, "decision round trip", lambda: coder.request("POST", "/review/decide", form))
+    if status != 303:
+        raise SystemExit(f"a decision failed: {status} {text[:200]}")
+
+
+def load(coders: list[Coder], seconds: float, work: Callable[[Coder, dict[str, list[float]]], None]) \
+        -> dict[str, list[float]]:
+    """Run ``work(coder, times)`` in a loop on every coder at once (a thread each) for ``seconds``."""
     stop = time.monotonic() + seconds
     results: dict[str, list[float]] = {}
     lock = threading.Lock()
 
-    def run(client: httpx.Client) -> None:
+    def run(coder: Coder) -> None:
         times: dict[str, list[float]] = {}
         while time.monotonic() < stop:
-            work(client, times)
+            work(coder, times)
         with lock:
             for key, values in times.items():
                 results.setdefault(key, []).extend(values)
 
-    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    threads = [threading.Thread(target=run, args=(coder,)) for coder in coders]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -91,28 +160,26 @@ def load(clients: list[httpx.Client], seconds: float, work) -> dict[str, list[fl
     return results
 
 
-def timed(times: dict[str, list[float]], key: str, call):  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
-    answer = call()
-    times.setdefault(key, []).append((time.perf_counter() - start) * 1000)
-    return answer
+def server_cpu(pid: int) -> float:
+    """Seconds of CPU the server process has used (Linux; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def baseline_work(client: httpx.Client, times: dict[str, list[float]]) -> None:
-    timed(times, "sign-in page (baseline)", lambda: client.get("/review/login")).raise_for_status()
-
-
-def review_work(client: httpx.Client, times: dict[str, list[float]]) -> None:
-    page = timed(times, "queue page", lambda: client.get("/review/queue"))
-    page.raise_for_status()
-    found = re.search(r'data-reference="(\d+)"', page.text)
-    if found is None:
-        return
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    form = {"csrf": token, "reference_id": found.group(1), "decision": "accept", "next": "/review/queue"}
-    answer = timed(times, "decision round trip", lambda: client.post("/review/decide", data=form))
-    if answer.status_code != 303:
-        raise SystemExit(f"a decision failed: {answer.status_code} {answer.text[:200]}")
+def clients(port: int, count: int, seconds: float, server_pid: int) -> None:
+    """Run in the coders' process: both phases; the timings as JSON on stdout."""
+    coders = [Coder(port, f"coder{number}") for number in range(count)]
+    for coder in coders:  # warm up (templates compiled, statements cached): each coder's queue page once
+        coder.request("GET", "/review/queue")
+    report: dict[str, object] = {}
+    for phase, work in (("baseline", baseline_work), ("review", review_work)):
+        before = server_cpu(server_pid)
+        report[phase] = load(coders, seconds, work)
+        report[phase + " cpu"] = server_cpu(server_pid) - before
+    json.dump(report, sys.stdout)
 
 
 def main() -> None:
@@ -123,10 +190,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--database", help="a PostgreSQL URL (default: a new SQLite file)")
     parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL server (sibkit.testing)")
+    parser.add_argument("--switch-interval", type=float, default=0.0,
+                        help="the server's sys.setswitchinterval in seconds (an experiment; default Python's)")
     parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--clients", nargs=4, metavar=("PORT", "CODERS", "SECONDS", "SERVER_PID"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]))
+        serve(args.serve[0], int(args.serve[1]), args.switch_interval)
+        return
+    if args.clients:
+        port, count, seconds, pid = args.clients
+        clients(int(port), int(count), float(seconds), int(pid))
         return
     from sibkit.web.server import free_port
 
@@ -142,38 +217,48 @@ def main() -> None:
     build(url, references, args.coders)
     print(f"built {references:,} references and {args.coders} accounts in {time.perf_counter() - started:.1f} s")
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port)])
-    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port),
+                               "--switch-interval", str(args.switch_interval)])
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(base + "/review/login", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the workbench server did not start") from None
-                time.sleep(0.2)
-        clients = [signed_in(base, f"coder{number}") for number in range(args.coders)]
-        results = load(clients, args.seconds, baseline_work)
-        results.update(load(clients, args.seconds, review_work))
-        for client in clients:
-            client.close()
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                probe.request("GET", "/review/login")
+                if probe.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the workbench server did not start")
+            time.sleep(0.2)
+        coders = subprocess.run([sys.executable, __file__, "--clients", str(port), str(args.coders),
+                                 str(args.seconds), str(server.pid)], capture_output=True, text=True)
+        if coders.returncode != 0:
+            raise SystemExit(f"the coders failed: {coders.stderr[-2000:]}")
+        report = json.loads(coders.stdout)
     finally:
         server.terminate()
         server.wait(timeout=30)
         folder.cleanup()
         if postgres is not None:
             postgres.stop()
-    baseline = percentile(results["sign-in page (baseline)"], 0.95)
+    results: dict[str, list[float]] = {**report["baseline"], **report["review"]}
+    baseline = percentile(results[BASELINE], 0.95)
+    switch = f", switch interval {args.switch_interval * 1000:g} ms" if args.switch_interval else ""
     print(f"{args.coders} concurrent coders, {references:,} references, {args.seconds:.0f} s per phase, "
           f"{'PostgreSQL' if url.startswith('postgresql') else 'SQLite'} "
-          f"(server: uvicorn, one process; clients: threads in this process)")
+          f"(server: uvicorn, one process{switch}; coders: threads in another process, no pause between requests)")
     print(f"{'':28} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p95 / baseline':>15}")
     for key, values in results.items():
         p95 = percentile(values, 0.95)
         print(f"{key:28} {len(values):9d} {percentile(values, 0.5):8.1f} {p95:8.1f} {p95 / baseline:15.2f}")
     decided = len(results.get("decision round trip", []))
+    pages = len(results[BASELINE])
+    baseline_cpu = report["baseline cpu"] / pages * 1000
+    review_cpu = report["review cpu"] / max(1, len(results.get("queue page", []))) * 1000
+    print(f"server CPU: {baseline_cpu:.2f} ms per sign-in page; {review_cpu:.2f} ms per queue page and its decision "
+          f"({review_cpu / baseline_cpu:.1f} x)")
     print(f"{decided} decisions stored; aim: p95 under 100 ms")
 
 

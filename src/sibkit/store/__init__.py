@@ -29,6 +29,7 @@ from sibkit.store.models import (
     Memo,
     Reference,
     ReviewDecision,
+    ReviewStanding,
     SentenceEmbeddings,
     Suggestion,
     User,
@@ -174,6 +175,6 @@ def _migrate(engine: Engine) -> None:
 
 
 __all__ = ["DOCUMENT_TYPES", "Base", "CodingState", "Document", "DocumentCase", "FetchAttempt", "Memo",
-           "Reference", "ReviewDecision", "SentenceEmbeddings", "Store", "Suggestion", "User", "WebSession",
-           "WorkbenchSetting", "head_revision",
+           "Reference", "ReviewDecision", "ReviewStanding", "SentenceEmbeddings", "Store", "Suggestion", "User",
+           "WebSession", "WorkbenchSetting", "head_revision",
            "is_locked_error", "open_store", "with_retry"]

@@ -130,6 +130,24 @@ class ReviewDecision(Base):
     """The same coder's decision on this reference that this one follows (None for the first)."""
 
 
+class ReviewStanding(Base):
+    """Each coder's standing decision on a reference: their latest ``ReviewDecision`` (by time, then id).
+
+    Derived from the append-only log, never written by sibkit's code: a trigger on ``review_decisions``
+    keeps it (migration ``review_standing``), so reading a coder's standing decision is an index lookup.
+    """
+
+    __tablename__ = "review_standing"
+    __table_args__ = (Index("ix_review_standing_reference_id", "reference_id"),)
+
+    coder: Mapped[str] = mapped_column(String(80), primary_key=True)
+    reference_id: Mapped[int] = mapped_column(ForeignKey("references.id", ondelete="CASCADE"), primary_key=True)
+    decision_id: Mapped[int] = mapped_column(Integer)
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decision: Mapped[str] = mapped_column(String(10))
+    new_theme: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
 class CodingState(Base):
     """Which version (hash) of each theme a document was last coded with, so that re-coding after a
     codebook change touches only the changed themes."""

@@ -18,7 +18,8 @@ from collections import deque
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import Session
 
 from sibkit.errors import SibkitError
 from sibkit.store import Store, User, WebSession
@@ -102,10 +103,18 @@ def list_users(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["name", "role", "disabled", "created_at"])
 
 
+_ACCOUNTS = select(User.id).where(User.disabled.is_(False)).limit(1)
+
+
 def has_accounts(store: Store) -> bool:
     """Whether team mode is on: at least one account that is not disabled."""
     with store.session() as session:
-        return session.scalar(select(User.id).where(User.disabled.is_(False)).limit(1)) is not None
+        return accounts_in(session)
+
+
+def accounts_in(session: Session) -> bool:
+    """:func:`has_accounts` within a transaction."""
+    return session.connection().execute(_ACCOUNTS).first() is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,13 +140,22 @@ def sign_in(store: Store, name: str, password: str) -> str | None:
         return token
 
 
+_ACTOR = (select(User.name, User.role, User.disabled, WebSession.csrf, WebSession.expires_at)
+          .join(WebSession, WebSession.user_id == User.id).where(WebSession.token_hash == bindparam("token_hash")))
+
+
 def actor_of(store: Store, token: str | None) -> Actor | None:
     if not token:
         return None
     with store.session() as session:
-        row = session.execute(select(User.name, User.role, User.disabled, WebSession.csrf, WebSession.expires_at)
-                              .join(WebSession, WebSession.user_id == User.id)
-                              .where(WebSession.token_hash == _token_hash(token))).first()
+        return actor_in(session, token)
+
+
+def actor_in(session: Session, token: str | None) -> Actor | None:
+    """:func:`actor_of` within a transaction."""
+    if not token:
+        return None
+    row = session.connection().execute(_ACTOR, {"token_hash": _token_hash(token)}).first()
     if row is None or row.disabled or row.expires_at < utcnow():
         return None
     return Actor(row.name, row.role, row.csrf)

@@ -3,22 +3,36 @@ undo, manual references, memos and the study-wide settings.
 
 Every decision is an appended ``ReviewDecision`` row naming the same coder's decision it follows
 (``previous_id``); undo appends too (the decision it restores, or ``clear``, noted ``undo``). A coder's
-standing decision on a reference is their latest row (by time, then id), as in the XLSX loop.
+standing decision on a reference is their latest row (by time, then id), as in the XLSX loop; the workbench
+reads it from ``review_standing``, which a database trigger keeps from that log (an index lookup).
+
+The queue page reads everything it shows in one transaction: the functions taking a ``Session`` are the
+page's parts, those taking a ``Store`` open a transaction of their own.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from sibkit.errors import SibkitError
-from sibkit.store import Document, DocumentCase, Memo, Reference, ReviewDecision, Store, WorkbenchSetting
-from sibkit.store.models import MEMO_TARGETS, Suggestion
+from sibkit.store import (
+    Document,
+    DocumentCase,
+    Memo,
+    Reference,
+    ReviewDecision,
+    ReviewStanding,
+    Store,
+    WorkbenchSetting,
+)
+from sibkit.store.models import MEMO_TARGETS, Suggestion, utcnow
 
 STATUSES = ("unreviewed", "accepted", "rejected", "recoded", "all")
 ORIGINS = ("auto", "semantic", "manual")
@@ -45,34 +59,52 @@ class Filters:
 
 
 def standing(coder: str | None = None) -> Any:
-    """Subquery: each coder's latest decision per reference (reference_id, coder, id, decision, new_theme)."""
-    rank = func.row_number().over(partition_by=(ReviewDecision.reference_id, ReviewDecision.coder),
-                                  order_by=(ReviewDecision.decided_at.desc(), ReviewDecision.id.desc()))
-    inner = select(ReviewDecision.reference_id, ReviewDecision.coder, ReviewDecision.id, ReviewDecision.decision,
-                   ReviewDecision.new_theme, rank.label("rank"))
+    """Subquery: each coder's standing (latest) decision per reference (reference_id, coder, id, decision,
+    new_theme), from ``review_standing``."""
+    query = select(ReviewStanding.reference_id, ReviewStanding.coder, ReviewStanding.decision_id.label("id"),
+                   ReviewStanding.decision, ReviewStanding.new_theme)
     if coder is not None:
-        inner = inner.where(ReviewDecision.coder == coder)
-    inner = inner.subquery()
-    return select(inner.c.reference_id, inner.c.coder, inner.c.id, inner.c.decision,
-                  inner.c.new_theme).where(inner.c.rank == 1).subquery()
+        query = query.where(ReviewStanding.coder == coder)
+    return query.subquery()
 
 
-def _filtered(query: Any, filters: Filters) -> Any:
-    """``query`` over references narrowed by the filters (status: by ``filters.coder``'s standing decisions)."""
-    if filters.theme:
-        query = query.where(Reference.theme == filters.theme)
-    if filters.origin:
-        query = query.where(Reference.origin == filters.origin)
-    if filters.case:
+# The queue page's statements are built once per shape of the filters (which of them are set) with bound
+# parameters, and run on the transaction's connection: building a statement costs more than running it.
+Shape = tuple[bool, bool, bool, str]
+
+
+def _shape(filters: Filters) -> Shape:
+    return bool(filters.theme), bool(filters.origin), bool(filters.case), filters.status
+
+
+def _params(filters: Filters, **more: Any) -> dict[str, Any]:
+    return {"theme": filters.theme, "origin": filters.origin, "case": filters.case, "coder": filters.coder, **more}
+
+
+def _narrowed(query: Any, shape: Shape) -> Any:
+    """``query`` over references narrowed by theme, origin and case (not status)."""
+    theme, origin, in_case, _ = shape
+    if theme:
+        query = query.where(Reference.theme == bindparam("theme"))
+    if origin:
+        query = query.where(Reference.origin == bindparam("origin"))
+    if in_case:
         query = query.where(Reference.document_id.in_(
-            select(DocumentCase.document_id).where(DocumentCase.case_id == filters.case)))
-    if filters.status != "all":
-        mine = standing(filters.coder)
-        if filters.status == "unreviewed":
-            query = query.where(Reference.id.not_in(select(mine.c.reference_id).where(mine.c.decision != "clear")))
+            select(DocumentCase.document_id).where(DocumentCase.case_id == bindparam("case"))))
+    return query
+
+
+def _filtered(query: Any, shape: Shape) -> Any:
+    """``query`` over references narrowed by the filters (status: by the ``coder`` parameter's standing
+    decisions, one primary-key lookup per reference)."""
+    query = _narrowed(query, shape)
+    status = shape[3]
+    if status != "all":
+        mine = (ReviewStanding.coder == bindparam("coder"), ReviewStanding.reference_id == Reference.id)
+        if status == "unreviewed":
+            query = query.where(~exists().where(*mine, ReviewStanding.decision != "clear"))
         else:
-            query = query.where(Reference.id.in_(select(mine.c.reference_id).where(
-                mine.c.decision == _STATUS_DECISION[filters.status])))
+            query = query.where(exists().where(*mine, ReviewStanding.decision == _STATUS_DECISION[status]))
     return query
 
 
@@ -82,46 +114,74 @@ def _suggestion_rank() -> Any:
     return func.coalesce(Suggestion.rank_score, Suggestion.score, 0.0)
 
 
+@functools.cache
+def _next_statements(shape: Shape) -> tuple[Any, Any, Any]:
+    """(the first keyword hit after ``after``; the best suggestion; the best suggestion after the one at
+    ``score``, ``after``) under these filters."""
+    rank = _suggestion_rank()
+    after = bindparam("after")
+    keyword = (select(Reference.id).where(Reference.origin != "semantic", Reference.id > after)
+               .order_by(Reference.id).limit(1))
+    suggestions = (select(Reference.id).outerjoin(Suggestion, Suggestion.reference_id == Reference.id)
+                   .where(Reference.origin == "semantic").order_by(rank.desc(), Reference.id).limit(1))
+    score = bindparam("score")
+    later = suggestions.where(or_(rank < score, and_(rank == score, Reference.id > after)))
+    return _filtered(keyword, shape), _filtered(suggestions, shape), _filtered(later, shape)
+
+
+_POSITION = (select(Reference.origin, _suggestion_rank()).select_from(Reference)
+             .outerjoin(Suggestion, Suggestion.reference_id == Reference.id).where(Reference.id == bindparam("after")))
+
+
 def next_reference(store: Store, filters: Filters, after: int = 0) -> int | None:
     """The first reference of the queue after reference ``after`` (0: from the start).
 
     Queue order: keyword and manual hits by id (an index scan), then suggestions best first, ties by id.
     """
-    rank = _suggestion_rank()
     with store.session() as session:
-        position = session.execute(
-            select(Reference.origin, rank).select_from(Reference)
-            .outerjoin(Suggestion, Suggestion.reference_id == Reference.id).where(Reference.id == after)
-        ).first() if after else None
-        suggestions = (select(Reference.id).outerjoin(Suggestion, Suggestion.reference_id == Reference.id)
-                       .where(Reference.origin == "semantic").order_by(rank.desc(), Reference.id).limit(1))
-        if position is None or position[0] != "semantic":
-            keyword = (select(Reference.id).where(Reference.origin != "semantic", Reference.id > after)
-                       .order_by(Reference.id).limit(1))
-            found = session.scalar(_filtered(keyword, filters))
-            if found is not None:
-                return found
-        else:
-            score = position[1]
-            suggestions = suggestions.where(or_(rank < score, and_(rank == score, Reference.id > after)))
-        return session.scalar(_filtered(suggestions, filters))
+        return next_in(session, filters, after)
+
+
+def next_in(session: Session, filters: Filters, after: int = 0) -> int | None:
+    """:func:`next_reference` within a transaction."""
+    connection = session.connection()
+    keyword, suggestions, later = _next_statements(_shape(filters))
+    position = connection.execute(_POSITION, {"after": after}).first() if after else None
+    if position is None or position[0] != "semantic":
+        found = connection.execute(keyword, _params(filters, after=after)).scalar()
+        if found is not None:
+            return int(found)
+        return connection.execute(suggestions, _params(filters)).scalar()
+    return connection.execute(later, _params(filters, after=after, score=position[1])).scalar()
 
 
 def total_references(store: Store, filters: Filters) -> int:
     """References the filters select, whatever their status."""
-    overall = Filters(theme=filters.theme, case=filters.case, origin=filters.origin, status="all")
     with store.session() as session:
-        return int(session.scalar(_filtered(select(func.count(Reference.id)), overall)) or 0)
+        total = select(func.count(Reference.id))
+        return int(session.connection().execute(_narrowed(total, _shape(filters)), _params(filters)).scalar() or 0)
+
+
+@functools.cache
+def _decided_statement(shape: Shape) -> Any:
+    decided = select(func.count()).select_from(ReviewStanding).where(ReviewStanding.coder == bindparam("coder"),
+                                                                     ReviewStanding.decision != "clear")
+    if any(shape[:3]):
+        decided = _narrowed(decided.join(Reference, Reference.id == ReviewStanding.reference_id), shape)
+    return decided
 
 
 def decided_count(store: Store, filters: Filters, coder: str) -> int:
     """How many of the references the filters select (whatever their status) ``coder`` has decided."""
-    overall = Filters(theme=filters.theme, case=filters.case, origin=filters.origin, status="all")
-    mine = standing(coder)
-    decided = select(func.count()).select_from(mine).join(Reference, Reference.id == mine.c.reference_id).where(
-        mine.c.decision != "clear")
     with store.session() as session:
-        return int(session.scalar(_filtered(decided, overall)) or 0)
+        return decided_in(session, filters, coder)
+
+
+def decided_in(session: Session, filters: Filters, coder: str) -> int:
+    """:func:`decided_count` within a transaction: an index range over the coder's standing decisions."""
+    shape = (*_shape(filters)[:3], "all")
+    return int(session.connection().execute(_decided_statement(shape), {**_params(filters), "coder": coder})
+               .scalar() or 0)
 
 
 def progress(store: Store, filters: Filters, coder: str) -> tuple[int, int]:
@@ -185,17 +245,32 @@ def _cut(before: str, after: str) -> tuple[int, int]:
 def hit_in_context(store: Store, reference_id: int) -> Hit | None:
     """A reference with its sentence and paragraph (read with SQL substr: the document stays in the database)."""
     with store.session() as session:
-        row = session.execute(select(Reference, Document.title, Document.doc_type).join(
-            Document, Document.id == Reference.document_id).where(Reference.id == reference_id)).first()
-        if row is None:
-            return None
-        reference, title, doc_type = row
-        first = max(0, reference.start - CONTEXT)
-        window = session.scalar(select(func.substr(Document.text, first + 1, reference.end + CONTEXT - first))
-                                .where(Document.id == reference.document_id)) or ""
-        case_ids = sorted(session.scalars(select(DocumentCase.case_id).where(
-            DocumentCase.document_id == reference.document_id)))
-        decisions = _decisions_on(session, reference_id)
+        return hit_in(session, reference_id)
+
+
+_FIRST = case((Reference.start > CONTEXT, Reference.start - CONTEXT), else_=0)  # where the window starts
+_HIT = (select(Reference.id, Reference.document_id, Reference.theme, Reference.term, Reference.origin,
+               Reference.start, Reference.end, Reference.page, Document.title, Document.doc_type,
+               func.coalesce(Suggestion.rank_score, Suggestion.score).label("score"),
+               func.substr(Document.text, _FIRST + 1, Reference.end + CONTEXT - _FIRST).label("window"))
+        .join(Document, Document.id == Reference.document_id)
+        .outerjoin(Suggestion, Suggestion.reference_id == Reference.id).where(Reference.id == bindparam("reference")))
+_CASES = select(DocumentCase.case_id).where(DocumentCase.document_id == bindparam("document"))
+_DECISIONS = (select(ReviewStanding.coder, ReviewStanding.decision, ReviewStanding.new_theme, ReviewStanding.decided_at)
+              .where(ReviewStanding.reference_id == bindparam("reference"), ReviewStanding.decision != "clear")
+              .order_by(ReviewStanding.coder))
+
+
+def hit_in(session: Session, reference_id: int) -> Hit | None:
+    """:func:`hit_in_context` within a transaction."""
+    connection = session.connection()
+    reference = connection.execute(_HIT, {"reference": reference_id}).first()
+    if reference is None:
+        return None
+    title, doc_type, score, window = reference.title, reference.doc_type, reference.score, reference.window or ""
+    first = max(0, reference.start - CONTEXT)
+    case_ids = sorted(connection.execute(_CASES, {"document": reference.document_id}).scalars())
+    decisions = _decisions_on(session, reference_id)
     before, text, after = (window[:reference.start - first], window[reference.start - first:reference.end - first],
                            window[reference.end - first:])
     paragraph_start, paragraph_end = _cut(before, after)
@@ -208,15 +283,12 @@ def hit_in_context(store: Store, reference_id: int) -> Hit | None:
                reference.origin, reference.start, reference.end, case_ids,
                paragraph_before=before[:sentence_start], sentence_before=before[sentence_start:], text=text,
                sentence_after=after[:sentence_end], paragraph_after=after[sentence_end:], decisions=decisions,
-               score=getattr(reference, "score", None))
+               score=score)
 
 
 def _decisions_on(session: Session, reference_id: int) -> list[dict[str, Any]]:
-    latest = standing()
-    rows = session.execute(select(latest.c.coder, latest.c.decision, latest.c.new_theme, ReviewDecision.decided_at)
-                           .join(ReviewDecision, ReviewDecision.id == latest.c.id)
-                           .where(latest.c.reference_id == reference_id, latest.c.decision != "clear")
-                           .order_by(latest.c.coder)).all()
+    """Every coder's standing decision on a reference (withdrawn ones left out), by coder."""
+    rows = session.connection().execute(_DECISIONS, {"reference": reference_id}).all()
     return [{"coder": c, "decision": d, "new_theme": n, "decided_at": t} for c, d, n, t in rows]
 
 
@@ -247,74 +319,73 @@ def document_segments(store: Store, document_id: int, focus: int | None) -> tupl
 
 
 # ---------------------------------------------------------------------------------------------
-# writing: decisions, undo, manual references, memos
+# writing: decisions, undo, manual references, memos, settings; each within the caller's write
+# transaction (``store.session(write=True)``; the workbench batches the writes that arrive together)
 
 
-def _latest_row(session: Session, reference_id: int, coder: str) -> ReviewDecision | None:
-    return session.scalar(select(ReviewDecision).where(ReviewDecision.reference_id == reference_id,
-                                                       ReviewDecision.coder == coder)
-                          .order_by(ReviewDecision.decided_at.desc(), ReviewDecision.id.desc()).limit(1))
+# the reference and the coder's standing decision on it (the latest, whatever it is, even ``clear``)
+_STANDING_ON = (select(Reference.id, ReviewStanding.decision_id)
+                .outerjoin(ReviewStanding, and_(ReviewStanding.reference_id == Reference.id,
+                                                ReviewStanding.coder == bindparam("coder")))
+                .where(Reference.id == bindparam("reference")))
+_APPEND = insert(ReviewDecision)
 
 
-def decide(store: Store, coder: str, reference_id: int, decision: str, new_theme: str | None,
+def decide(session: Session, coder: str, reference_id: int, decision: str, new_theme: str | None,
            themes: set[str], note: str = "") -> int:
     """Append a coder's decision; returns its id."""
     if decision not in DECISIONS:
         raise SibkitError(f"decision {decision!r}: expected accept, reject or recode")
     if decision == "recode" and new_theme not in themes:
         raise SibkitError(f"recode needs one of the codebook's themes (got {new_theme!r})")
-    with store.session(write=True) as session:
-        if session.get(Reference, reference_id) is None:
-            raise SibkitError(f"no reference {reference_id}")
-        previous = _latest_row(session, reference_id, coder)
-        row = ReviewDecision(reference_id=reference_id, coder=coder, decision=decision,
-                             new_theme=new_theme if decision == "recode" else None, note=note,
-                             previous_id=previous.id if previous else None)
-        session.add(row)
-        session.flush()
-        return row.id
+    connection = session.connection()
+    found = connection.execute(_STANDING_ON, {"reference": reference_id, "coder": coder}).first()
+    if found is None:
+        raise SibkitError(f"no reference {reference_id}")
+    added = connection.execute(_APPEND, {"reference_id": reference_id, "coder": coder, "decision": decision,
+                                         "new_theme": new_theme if decision == "recode" else None,
+                                         "note": note, "previous_id": found[1], "decided_at": utcnow()})
+    return int(added.inserted_primary_key[0])
 
 
-def undo(store: Store, coder: str) -> int | None:
+def undo(session: Session, coder: str) -> int | None:
     """Withdraw the coder's latest decision not yet undone, appending the decision it followed (or
     ``clear``); returns the reference it concerned, or None when there is nothing to undo."""
-    with store.session(write=True) as session:
-        rows = session.scalars(select(ReviewDecision).where(ReviewDecision.coder == coder)
-                               .order_by(ReviewDecision.id.desc()).limit(500)).all()
-        undone = {r.previous_id for r in rows if r.note == "undo"}
-        target = next((r for r in rows if r.note != "undo" and r.id not in undone), None)
-        if target is None:
-            return None
-        before = session.get(ReviewDecision, target.previous_id) if target.previous_id else None
-        restored_decision = before.decision if before is not None else "clear"
-        session.add(ReviewDecision(reference_id=target.reference_id, coder=coder, decision=restored_decision,
-                                   new_theme=before.new_theme if before is not None else None, note="undo",
-                                   previous_id=target.id))
-        return target.reference_id
+    rows = session.scalars(select(ReviewDecision).where(ReviewDecision.coder == coder)
+                           .order_by(ReviewDecision.id.desc()).limit(500)).all()
+    undone = {r.previous_id for r in rows if r.note == "undo"}
+    target = next((r for r in rows if r.note != "undo" and r.id not in undone), None)
+    if target is None:
+        return None
+    before = session.get(ReviewDecision, target.previous_id) if target.previous_id else None
+    restored_decision = before.decision if before is not None else "clear"
+    session.add(ReviewDecision(reference_id=target.reference_id, coder=coder, decision=restored_decision,
+                               new_theme=before.new_theme if before is not None else None, note="undo",
+                               previous_id=target.id))
+    return target.reference_id
 
 
-def code_span(store: Store, coder: str, document_id: int, start: int, end: int, theme: str, selected: str,
+def code_span(session: Session, coder: str, document_id: int, start: int, end: int, theme: str, selected: str,
               themes: set[str]) -> int:
     """A manual reference (accepted by the coder who made it); ``selected`` must be the text at start-end."""
     from sibkit.corpus.normalise import page_of
 
     if theme not in themes:
         raise SibkitError(f"theme {theme!r} is not in the codebook")
-    with store.session(write=True) as session:
-        document = session.get(Document, document_id)
-        if document is None or not 0 <= start < end <= len(document.text):
-            raise SibkitError(f"document {document_id} has no characters {start}-{end}")
-        if selected and " ".join(document.text[start:end].split()) != " ".join(selected.split()):
-            raise SibkitError("the selected text does not match the document at that place; select it again")
-        reference = Reference(document_id=document_id, theme=theme, term="(manual)", start=start, end=end,
-                              page=page_of(start, document.pages), origin="manual", codebook_hash="")
-        session.add(reference)
-        session.flush()
-        session.add(ReviewDecision(reference_id=reference.id, coder=coder, decision="accept", note="coded by hand"))
-        return reference.id
+    document = session.get(Document, document_id)
+    if document is None or not 0 <= start < end <= len(document.text):
+        raise SibkitError(f"document {document_id} has no characters {start}-{end}")
+    if selected and " ".join(document.text[start:end].split()) != " ".join(selected.split()):
+        raise SibkitError("the selected text does not match the document at that place; select it again")
+    reference = Reference(document_id=document_id, theme=theme, term="(manual)", start=start, end=end,
+                          page=page_of(start, document.pages), origin="manual", codebook_hash="")
+    session.add(reference)
+    session.flush()
+    session.add(ReviewDecision(reference_id=reference.id, coder=coder, decision="accept", note="coded by hand"))
+    return reference.id
 
 
-def add_memo(store: Store, author: str, target_kind: str, target_id: str, text: str) -> int:
+def add_memo(session: Session, author: str, target_kind: str, target_id: str, text: str) -> int:
     if target_kind not in MEMO_TARGETS:
         raise SibkitError(f"a memo is on a {', '.join(MEMO_TARGETS)}; not {target_kind!r}")
     text = text.strip()
@@ -322,36 +393,71 @@ def add_memo(store: Store, author: str, target_kind: str, target_id: str, text: 
         raise SibkitError("the memo is empty")
     if len(text) > 20000:
         raise SibkitError("a memo holds at most 20,000 characters")
-    with store.session(write=True) as session:
-        memo = Memo(target_kind=target_kind, target_id=str(target_id), author=author, text=text)
-        session.add(memo)
-        session.flush()
-        return memo.id
+    memo = Memo(target_kind=target_kind, target_id=str(target_id), author=author, text=text)
+    session.add(memo)
+    session.flush()
+    return memo.id
 
 
 def memos_on(store: Store, targets: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Current memos (not replaced by a newer version) on these (kind, id) targets, oldest first."""
+    with store.session() as session:
+        return memos_in(session, targets)
+
+
+_MEMOS = (select(Memo.target_kind, Memo.target_id, Memo.author, Memo.text, Memo.created_at)
+          .where(or_(*(and_(Memo.target_kind == kind, Memo.target_id.in_(bindparam(kind, expanding=True)))
+                       for kind in MEMO_TARGETS)),
+                 Memo.id.not_in(select(Memo.replaces).where(Memo.replaces.is_not(None))))
+          .order_by(Memo.id))
+
+
+def memos_in(session: Session, targets: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """:func:`memos_on` within a transaction."""
     if not targets:
         return []
-    replaced = select(Memo.replaces).where(Memo.replaces.is_not(None))
-    with store.session() as session:
-        rows = session.execute(select(Memo.target_kind, Memo.target_id, Memo.author, Memo.text, Memo.created_at)
-                               .where(or_(*(and_(Memo.target_kind == k, Memo.target_id == str(i))
-                                            for k, i in targets)), Memo.id.not_in(replaced))
-                               .order_by(Memo.id)).all()
+    wanted: dict[str, list[str]] = {kind: [] for kind in MEMO_TARGETS}
+    for kind, target in targets:
+        if kind in wanted:
+            wanted[kind].append(str(target))
+    rows = session.connection().execute(_MEMOS, wanted).all()
     return [{"kind": k, "target": i, "author": a, "text": t, "at": c} for k, i, a, t, c in rows]
+
+
+_DOCUMENT_CASES = select(DocumentCase.case_id).where(DocumentCase.document_id == bindparam("document_id"))
+_HIT_MEMOS = (select(Memo.target_kind, Memo.target_id, Memo.author, Memo.text, Memo.created_at)
+              .where(or_(and_(Memo.target_kind == "reference", Memo.target_id == bindparam("reference")),
+                         and_(Memo.target_kind == "document", Memo.target_id == bindparam("document")),
+                         and_(Memo.target_kind == "case", Memo.target_id.in_(_DOCUMENT_CASES))),
+                     Memo.id.not_in(select(Memo.replaces).where(Memo.replaces.is_not(None))))
+              .order_by(Memo.id))
+
+
+def memos_on_hit(session: Session, hit: Hit) -> list[dict[str, Any]]:
+    """:func:`memos_in` on a hit's reference, its document and the document's cases (one fixed statement)."""
+    rows = session.connection().execute(_HIT_MEMOS, {"reference": str(hit.reference_id),
+                                                     "document": str(hit.document_id),
+                                                     "document_id": hit.document_id}).all()
+    return [{"kind": k, "target": i, "author": a, "text": t, "at": c} for k, i, a, t, c in rows]
+
+
+_SETTING = select(WorkbenchSetting.value).where(WorkbenchSetting.key == bindparam("key"))
 
 
 def setting(store: Store, key: str, default: str = "") -> str:
     with store.session() as session:
-        row = session.get(WorkbenchSetting, key)
-        return row.value if row is not None else default
+        return setting_in(session, key, default)
 
 
-def set_setting(store: Store, key: str, value: str) -> None:
-    with store.session(write=True) as session:
-        row = session.get(WorkbenchSetting, key)
-        if row is None:
-            session.add(WorkbenchSetting(key=key, value=value))
-        else:
-            row.value = value
+def setting_in(session: Session, key: str, default: str = "") -> str:
+    """:func:`setting` within a transaction."""
+    value = session.connection().execute(_SETTING, {"key": key}).scalar()
+    return value if value is not None else default
+
+
+def set_setting(session: Session, key: str, value: str) -> None:
+    row = session.get(WorkbenchSetting, key)
+    if row is None:
+        session.add(WorkbenchSetting(key=key, value=value))
+    else:
+        row.value = value

@@ -8,7 +8,8 @@ refused when the browser says it comes from another site.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import functools
 import getpass
 import hashlib
 import hmac
@@ -21,19 +22,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from sibkit.errors import SibkitError
-from sibkit.store import Store, with_retry
+from sibkit.store import Store, is_locked_error, with_retry
 from sibkit.workbench import auth, hits
 from sibkit.workbench.hits import Filters
 
 T = TypeVar("T")
 COOKIE = "sibkit_session"
 PREFIX = "/review"
+DATABASE_THREADS = 4  # threads doing the workbench's database work (below the connection pool's 5)
 STATIC = {"workbench.js": "text/javascript; charset=utf-8", "workbench.css": "text/css; charset=utf-8"}
 
 
@@ -67,10 +73,13 @@ class Workbench:
         self.secret = secrets.token_bytes(32)
         self.limiter = auth.LoginLimiter()
         self.env = Environment(loader=PackageLoader("sibkit.workbench", "templates"),
-                               autoescape=select_autoescape(["html"]))
+                               autoescape=select_autoescape(["html"]), auto_reload=False)
         self.env.globals.update(prefix=PREFIX, themes=themes, title=title)
         self.totals: dict[tuple[str, str, str], tuple[float, int]] = {}
-        self._write_turn: Any = self._turn_for(self._store) if self._store is not None else None
+        # per event loop (a server, a test): the database threads, and the turn of writers on SQLite
+        self._loop: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter, anyio.CapacityLimiter] | None = None
+        self._pending: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = []  # writes waiting (SQLite)
+        self._writer: asyncio.Task[None] | None = None
 
     @property
     def store(self) -> Store:
@@ -78,31 +87,49 @@ class Workbench:
         if self._store is None:
             with self._opening:
                 if self._store is None and self._open_store is not None:
-                    store = self._open_store()
-                    self._write_turn = self._turn_for(store)
-                    self._store = store
+                    self._store = self._open_store()
         assert self._store is not None
         return self._store
 
-    @staticmethod
-    def _turn_for(store: Store) -> Any:
-        # SQLite lets one writer in at a time and makes the others poll with growing sleeps (seconds under
-        # 20 coders); taking turns in this process first keeps each decision a few milliseconds
-        return threading.Lock() if store.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+    def _threads(self, *, writer: bool = False) -> anyio.CapacityLimiter:
+        loop = asyncio.get_running_loop()
+        if self._loop is None or self._loop[0] is not loop:  # one per event loop (a server, a test)
+            self._loop = (loop, anyio.CapacityLimiter(DATABASE_THREADS), anyio.CapacityLimiter(1))
+        return self._loop[2] if writer else self._loop[1]
 
-    @property
-    def write_turn(self) -> Any:
-        self.store  # noqa: B018 (opens the store, which sets the turn)
-        return self._write_turn
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """Run database work off the event loop on one of a few threads (``DATABASE_THREADS``): the work is
+        mostly Python holding the GIL, so more threads would only take turns slower and open more connections."""
+        return await anyio.to_thread.run_sync(work, *args, limiter=self._threads())
 
-    async def write(self, work: Callable[[], T]) -> T:
-        """Run a database write off the event loop, one at a time per process on SQLite."""
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in a write transaction off the event loop; its result, or its exception.
 
-        def in_turn() -> T:
-            with self.write_turn:
-                return with_retry(work, what="decision")
+        SQLite lets one writer in at a time and makes the others poll with growing sleeps, so on SQLite the
+        writes of this process take turns on the event loop, and the ones that arrive while a transaction is
+        being written go together in the next one (one that fails leaves the others: see ``_write_batch``);
+        each is answered once its transaction is committed."""
+        store = self._store if self._store is not None else await self.run(lambda: self.store)
+        if store.engine.dialect.name != "sqlite":
+            return await self.run(lambda: with_retry(lambda: _write_alone(store, work), what="decision"))
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((work, answer))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_pending(store))
+        return await answer
 
-        return await run_in_threadpool(in_turn)
+    async def _write_pending(self, store: Store) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                outcomes = await anyio.to_thread.run_sync(
+                    functools.partial(with_retry, functools.partial(_write_batch, store, batch), what="decision"),
+                    limiter=self._threads(writer=True))
+            except Exception as exc:  # the transaction failed as a whole (locked too long, disk full)
+                outcomes = [(False, exc)] * len(batch)
+            for (_, answer), (ok, value) in zip(batch, outcomes, strict=True):
+                if not answer.done():
+                    answer.set_result(value) if ok else answer.set_exception(value)
 
     def total(self, filters: Filters) -> int:
         """References a queue's filters select (kept a minute: only coding a span by hand adds one here, and
@@ -131,11 +158,15 @@ class Workbench:
     def login_csrf(self) -> str:
         return hmac.new(self.secret, b"login", hashlib.sha256).hexdigest()
 
-    def actor(self, request: Request) -> auth.Actor:
-        found = auth.actor_of(self.store, request.cookies.get(COOKIE))
+    def actor(self, request: Request, session: Session | None = None) -> auth.Actor:
+        """Who is asking (within ``session`` when given, else in a transaction of its own)."""
+        if session is None:
+            with self.store.session() as own:
+                return self.actor(request, own)
+        found = auth.actor_in(session, request.cookies.get(COOKIE))
         if found is not None:
             return found
-        if not auth.has_accounts(self.store):
+        if not auth.accounts_in(session):
             if not _is_loopback(request.client.host if request.client else None):
                 raise Forbidden("single-user mode answers this machine only; add accounts with `sibkit users add`")
             return auth.Actor(self.single_user, "admin", self.local_csrf(), single_user=True)
@@ -155,12 +186,49 @@ class Workbench:
         if not hmac.compare_digest(str(form.get("csrf", "")), expected):
             raise Forbidden("this form has expired (CSRF token missing or wrong); reload the page")
 
-    def blind_for(self, actor: auth.Actor) -> bool:
+    def blind_for(self, actor: auth.Actor, session: Session | None = None) -> bool:
         """Whether ``actor`` must not see other coders' decisions now."""
-        return not actor.is_admin and hits.setting(self.store, "blind") == "on"
+        if actor.is_admin:
+            return False
+        return (hits.setting_in(session, "blind") if session is not None else hits.setting(self.store, "blind")) == "on"
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
+
+
+def _write_alone(store: Store, work: Callable[[Session], T]) -> T:
+    with store.session(write=True) as session:
+        return work(session)
+
+
+def _write_batch(store: Store, batch: list[tuple[Callable[[Session], Any], Any]]) -> list[tuple[bool, Any]]:
+    """Every write of ``batch`` in one transaction: [(succeeded, result or exception)].
+
+    A write refuses bad input or a request it may not make (``SibkitError``, ``Forbidden``) before it changes
+    anything, so that refusal costs it alone;
+    any other error rolls the transaction back and each write is tried again in a transaction of its own."""
+    outcomes: list[tuple[bool, Any]] = []
+    try:
+        with store.session(write=True) as session:
+            for work, _ in batch:
+                try:
+                    outcomes.append((True, work(session)))
+                except (SibkitError, Forbidden) as exc:
+                    outcomes.append((False, exc))
+        return outcomes
+    except OperationalError as exc:
+        if is_locked_error(exc) or len(batch) == 1:
+            raise  # locked: the whole batch again (with_retry)
+    except Exception:
+        if len(batch) == 1:
+            raise
+    outcomes = []
+    for work, _ in batch:
+        try:
+            outcomes.append((True, with_retry(functools.partial(_write_alone, store, work), what="decision")))
+        except Exception as exc:
+            outcomes.append((False, exc))
+    return outcomes
 
 
 def _filters(request: Request, actor: auth.Actor, blind: bool) -> Filters:
@@ -196,15 +264,19 @@ def build_router(bench: Workbench) -> APIRouter:
     def guard(request: Request) -> auth.Actor:
         return bench.actor(request)
 
-    async def posted(request: Request, *, decide: bool = False, admin: bool = False) -> tuple[auth.Actor, Any]:
-        actor = await run_in_threadpool(guard, request)
-        form = await request.form()
+    def allowed(request: Request, form: Any, actor: auth.Actor, *, decide: bool = False,
+                admin: bool = False) -> auth.Actor:
         bench.check_post(request, form, actor.csrf)
         if decide and not actor.can_decide:
             raise Forbidden(f"{actor.name} is a viewer: viewers read, coders decide")
         if admin and not actor.is_admin:
             raise Forbidden("only an admin can do this")
-        return actor, form
+        return actor
+
+    async def posted(request: Request, *, decide: bool = False, admin: bool = False) -> tuple[auth.Actor, Any]:
+        actor = await bench.run(guard, request)
+        form = await request.form()
+        return allowed(request, form, actor, decide=decide, admin=admin), form
 
     @router.get("/static/{name}")
     def static(name: str) -> Response:
@@ -214,7 +286,10 @@ def build_router(bench: Workbench) -> APIRouter:
                         headers={"Cache-Control": "max-age=300"})
 
     @router.get("", response_class=HTMLResponse)
-    def overview(request: Request) -> HTMLResponse:
+    async def overview(request: Request) -> HTMLResponse:
+        return await bench.run(overview_page, request)
+
+    def overview_page(request: Request) -> HTMLResponse:
         actor = guard(request)
         blind = bench.blind_for(actor)
         return bench.render("overview.html", actor=actor, blind=blind,
@@ -222,21 +297,25 @@ def build_router(bench: Workbench) -> APIRouter:
                             by_case=hits.progress_by(bench.store, actor.name, "case"))
 
     @router.get("/queue", response_class=HTMLResponse)
-    def queue(request: Request) -> HTMLResponse:
-        actor = guard(request)
-        blind = bench.blind_for(actor)
-        filters = _filters(request, actor, blind)
-        after = _number(request.query_params.get("after", "0") or 0, "after")
-        wanted = request.query_params.get("ref")
-        reference_id = _number(wanted, "ref") if wanted else hits.next_reference(bench.store, filters, after)
-        hit = hits.hit_in_context(bench.store, reference_id) if reference_id else None
-        total, done = bench.total(filters), hits.decided_count(bench.store, filters, actor.name)
-        memos = []
-        if hit is not None:
-            if blind:
-                hit.decisions = [d for d in hit.decisions if d["coder"] == actor.name]
-            targets = [("reference", str(hit.reference_id)), ("document", str(hit.document_id))]
-            memos = hits.memos_on(bench.store, targets + [("case", c) for c in hit.case_ids])
+    async def queue(request: Request) -> HTMLResponse:
+        return await bench.run(queue_page, request)
+
+    def queue_page(request: Request) -> HTMLResponse:
+        with bench.store.session() as session:  # one transaction: who asks, the hit, progress, memos
+            actor = bench.actor(request, session)
+            blind = bench.blind_for(actor, session)
+            filters = _filters(request, actor, blind)
+            after = _number(request.query_params.get("after", "0") or 0, "after")
+            wanted = request.query_params.get("ref")
+            reference_id = _number(wanted, "ref") if wanted else hits.next_in(session, filters, after)
+            hit = hits.hit_in(session, reference_id) if reference_id else None
+            done = hits.decided_in(session, filters, actor.name)
+            memos = []
+            if hit is not None:
+                if blind:
+                    hit.decisions = [d for d in hit.decisions if d["coder"] == actor.name]
+                memos = hits.memos_on_hit(session, hit)
+        total = bench.total(filters)
         here = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": after})
         # after a decision the queue goes on from here: an unreviewed queue loses the decided hit anyway
         go_on = after if filters.status == "unreviewed" or hit is None else hit.reference_id
@@ -248,7 +327,10 @@ def build_router(bench: Workbench) -> APIRouter:
                             statuses=hits.STATUSES, origins=hits.ORIGINS)
 
     @router.get("/documents/{document_id}", response_class=HTMLResponse)
-    def document(request: Request, document_id: int) -> HTMLResponse:
+    async def document(request: Request, document_id: int) -> HTMLResponse:
+        return await bench.run(document_page, request, document_id)
+
+    def document_page(request: Request, document_id: int) -> HTMLResponse:
         actor = guard(request)
         focus = request.query_params.get("ref")
         doc, segments = hits.document_segments(bench.store, document_id, _number(focus, "ref") if focus else None)
@@ -258,14 +340,20 @@ def build_router(bench: Workbench) -> APIRouter:
 
     @router.post("/decide")
     async def decide(request: Request) -> Response:
-        actor, form = await posted(request, decide=True)
+        form = await request.form()
         decision = str(form.get("decision", ""))
         new_theme = str(form.get("new_theme", "")) or None
         if decision in bench.theme_ids:
             decision, new_theme = "recode", decision
-        reference = _number(form.get("reference_id", ""), "reference_id")
-        await bench.write(lambda: hits.decide(bench.store, actor.name, reference, decision, new_theme,
-                                              bench.theme_ids))
+
+        def work(session: Session) -> int:
+            # who asks is read in the decision's own transaction (the most frequent POST: one trip to the
+            # database instead of two); a refusal comes before anything is written
+            actor = allowed(request, form, bench.actor(request, session), decide=True)
+            reference = _number(form.get("reference_id", ""), "reference_id")
+            return hits.decide(session, actor.name, reference, decision, new_theme, bench.theme_ids)
+
+        await bench.write(work)
         if request.headers.get("accept") == "application/json":
             return Response('{"ok": true}', media_type="application/json")
         return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
@@ -273,7 +361,7 @@ def build_router(bench: Workbench) -> APIRouter:
     @router.post("/undo")
     async def undo(request: Request) -> Response:
         actor, form = await posted(request, decide=True)
-        reference_id = await bench.write(lambda: hits.undo(bench.store, actor.name))
+        reference_id = await bench.write(lambda session: hits.undo(session, actor.name))
         if reference_id is None:
             return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
         return RedirectResponse(f"{PREFIX}/queue?status=all&ref={reference_id}&undone=1", status_code=303)
@@ -286,8 +374,8 @@ def build_router(bench: Workbench) -> APIRouter:
         except ValueError:
             raise SibkitError("select a span of the text first (start and end are character offsets)") from None
         theme, selected = str(form.get("theme", "")), str(form.get("selected", ""))
-        reference_id = await bench.write(lambda: hits.code_span(bench.store, actor.name, document_id, start, end, theme,
-                                                                selected, bench.theme_ids))
+        reference_id = await bench.write(lambda session: hits.code_span(session, actor.name, document_id, start, end,
+                                                                        theme, selected, bench.theme_ids))
         bench.totals.clear()
         return RedirectResponse(f"{PREFIX}/documents/{document_id}?ref={reference_id}#hit", status_code=303)
 
@@ -295,11 +383,14 @@ def build_router(bench: Workbench) -> APIRouter:
     async def memo(request: Request) -> Response:
         actor, form = await posted(request, decide=True)
         kind, target, text = (str(form.get(k, "")) for k in ("target_kind", "target_id", "text"))
-        await bench.write(lambda: hits.add_memo(bench.store, actor.name, kind, target, text))
+        await bench.write(lambda session: hits.add_memo(session, actor.name, kind, target, text))
         return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
 
     @router.get("/admin", response_class=HTMLResponse)
-    def admin(request: Request) -> HTMLResponse:
+    async def admin(request: Request) -> HTMLResponse:
+        return await bench.run(admin_page, request)
+
+    def admin_page(request: Request) -> HTMLResponse:
         actor = guard(request)
         if not actor.is_admin:
             raise Forbidden("only an admin can see this page")
@@ -315,7 +406,7 @@ def build_router(bench: Workbench) -> APIRouter:
     async def set_blind(request: Request) -> Response:
         _, form = await posted(request, admin=True)
         blind = "on" if form.get("blind") == "on" else "off"
-        await bench.write(lambda: hits.set_setting(bench.store, "blind", blind))
+        await bench.write(lambda session: hits.set_setting(session, "blind", blind))
         return RedirectResponse(f"{PREFIX}/admin", status_code=303)
 
     @router.get("/login", response_class=HTMLResponse)
