@@ -21,6 +21,7 @@ from sibkit.coding.matcher import (
     compile_codebook,
     fold_case,
     hyperscan_available,
+    negated_at,
     phrase_forms,
     word_starts,
 )
@@ -450,3 +451,13 @@ def test_exact_references_on_hand_written_passages(engine: str) -> None:
         ("risk", "shared responsib*", "shared\nresponsibilities", False),
         ("risk", "shar* NEAR/2 risk", "sharing the risk", False),
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(tuple(NEGATION_VOCABULARY)), st.integers(0, 10_000))
+def test_negation_equals_the_reference_at_every_word(text: str, repeat: int) -> None:
+    # long texts (the generated one up to three times), so the short cut over the 80 characters
+    # before a hit is taken, and refused where a cue or too few words are there
+    text = text * (1 + repeat % 3)
+    for found in re.finditer(r"\w+", text):
+        assert negated_at(text, found.start()) == reference_negated(text, found.start()), found.start()

@@ -154,9 +154,12 @@ NEGATION_WORDS = frozenset({"not", "no", "never", "without", "nor", "neither", "
                             "little", "unable", "refused"})
 _CLAUSE_END = re.compile(r"[.;:!?]|\b(?:but|however|although|though)\b", re.IGNORECASE)
 _NEGATION_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
-# found wherever a cue is (and in some places where none is): where it is not, nothing is negated
+# found in the lower-cased text wherever a cue is (and in some places where none is): where it is not,
+# nothing is negated
 _CUE_HINT = re.compile(r"\b(?:not?|nor|none|nothing|never|neither|without|lack\w*|fail\w*|absen\w*|cannot|little|"
-                       r"unable|refused)\b|n['’]t\b", re.IGNORECASE)
+                       r"unable|refused)\b|n['’]t\b")
+# matches where at least NEGATION_WINDOW + 3 words are (each word atomic, so never split in two)
+_ENOUGH_WORDS = re.compile(rf"(?:(?>\w+(?:['’]\w+)*)\W*){{{NEGATION_WINDOW + 3}}}")
 
 
 def negated_at(text: str, start: int) -> bool:
@@ -164,8 +167,8 @@ def negated_at(text: str, start: int) -> bool:
     before it in its clause. Only the text just before the hit is read (widened until it holds
     enough whole words), so a long document costs no more than a short one."""
     low = max(0, start - 80)
-    if _CUE_HINT.search(text, low, start) is None and (
-            low == 0 or len(_NEGATION_TOKEN.findall(text, low, start)) >= NEGATION_WINDOW + 3):
+    if _CUE_HINT.search(text[low:start].lower()) is None and (
+            low == 0 or _ENOUGH_WORDS.search(text, low, start) is not None):
         return False  # the window's words all lie in these 80 characters, and none of them is a cue
     size = 80
     while True:
