@@ -1,14 +1,19 @@
 """The fast matcher: every codebook term found in a text, with exact code-point offsets.
 
-How it works (measured in benchmarks/bench_matcher.py): the text is lower-cased without
-changing its length, runs of white space are collapsed to one space (with an offset map back),
-and one Aho-Corasick automaton (pyahocorasick) finds every literal form of every term at once,
-overlaps included. Each candidate is then checked for word boundaries (Python's ``\\w``),
-extended over the rest of the word for a trailing wildcard, and mapped back to the original
-offsets; a wildcard inside a phrase is extended the same way and the rest of the phrase checked
-with a small pattern. NEAR/n pairs, exclusions and skip contexts are resolved on the hits, and
-each hit is marked negated or not. The semantics are those of the
-slow reference matcher in tests/test_coding_matcher.py, and property tests check they agree.
+How it works (measured in benchmarks/bench_matcher.py): every literal form of every term (its
+hyphenated, spaced and closed forms, British and American spellings) is found by one of two
+engines that give the same spans. With the ``fast`` extra, Hyperscan scans the text once for all
+of them (see matcher_hyperscan.py). Without it, the text is lower-cased without changing its
+length, runs of white space are collapsed to one space (with an offset map back), and one
+Aho-Corasick automaton (pyahocorasick) finds every form at once, overlaps included; each
+candidate is then checked for word boundaries (Python's ``\\w``), extended over the rest of the
+word for a trailing wildcard, and mapped back to the original offsets; a wildcard inside a phrase
+is extended the same way and the rest of the phrase checked with a small pattern. The engine is
+``compile_codebook(codebook, engine)``, else ``$SIBKIT_MATCHER_ENGINE``, else Hyperscan where it can
+be imported. NEAR/n pairs (counting only the words next to each operand), exclusions and skip
+contexts are resolved on the spans, and each hit is marked negated or not. The semantics are those
+of the slow reference matcher in tests/test_coding_matcher.py, and property tests check that both
+engines agree with it.
 """
 
 from __future__ import annotations
