@@ -221,7 +221,7 @@ def main() -> None:
             books["500 terms"] = big_codebook(corpus)
         print(f"corpus: {size / 1e6:.0f} MB of installed documentation text; baselines on a {args.sample_mb:g} MB "
               f"sample; engines: {', '.join(available)}")
-        print(f"{'codebook':18} {'matcher':36} {'MB':>6} {'MB/s':>7} {'cpu MB/s':>9} {'peak MB':>8} {'hits':>8} "
+        print(f"{'codebook':21} {'matcher':36} {'MB':>6} {'MB/s':>7} {'cpu MB/s':>9} {'peak MB':>8} {'hits':>8} "
               f"{'x re':>7}")
         for label, book in books.items():
             path = Path(tmp) / f"{label}.json"
@@ -242,7 +242,7 @@ def main() -> None:
                     continue
                 speed = row["mb"] / row["cpu"]
                 ratio = f"{speed / re_speed:7.1f}" if re_speed else "      -"
-                print(f"{label + f' ({terms})':18} {name:36} {row['mb']:6.1f} {row['mb'] / row['seconds']:7.2f} "
+                print(f"{label + f' ({terms})':21} {name:36} {row['mb']:6.1f} {row['mb'] / row['seconds']:7.2f} "
                       f"{speed:9.2f} {row['peak_mb']:8.0f} {row['hits']:8} {ratio}")
             for name, row in rows:
                 if row and "scan_cpu" in row and "whole" in name:
