@@ -1,6 +1,6 @@
-"""Coding speed: sibkit's matcher against one `re` per term and spaCy's PhraseMatcher, in one run.
+"""Coding speed: sibkit's matcher (each engine) against one `re` per term and spaCy's PhraseMatcher.
 
-    python benchmarks/bench_matcher.py [--mb 100] [--sample-mb 2]
+    python benchmarks/bench_matcher.py [--mb 20] [--sample-mb 2] [--codebooks default]
 
 The corpus is real English text installed on this machine (Debian's /usr/share/doc, decompressed,
 and the documentation files shipped with installed Python packages), cycled up to --mb
@@ -9,7 +9,11 @@ megabytes; nothing is committed. sibkit codes the whole corpus; the slow baselin
 its references must equal the `re` baseline's). Two codebooks: the default relational-sib, and a
 500-term codebook (its terms plus frequent words and word pairs of the corpus). Each run is a
 child process, so peak memory (max RSS) is its own; documents are streamed one at a time, and
-setting a matcher up (compiling its patterns) is not timed, for any of them.
+setting a matcher up (compiling its patterns) is not timed, for any of them. MB/s is given by the
+wall clock and by the CPU time of the process (the machine is shared: the CPU figure is the one
+per core), and the ratio against `re` uses CPU time. sibkit runs once per engine it can load
+(hyperscan, the `fast` extra; python, pyahocorasick), and a second pass over the corpus times
+the scan alone, so the cost of hit building (NEAR pairs, exclusions, negation) is its difference.
 """
 
 from __future__ import annotations
@@ -120,11 +124,16 @@ def run_child(mode: str, corpus: str, codebook_json: str) -> dict:
     codebook = Codebook.model_validate(json.loads(Path(codebook_json).read_text()))
     hits: set = set()
     megabytes = 0.0
+    extra: dict = {}
     # setup (compiling patterns, automata, tables) is done before the clock starts, for every matcher
-    if mode == "sibkit":
-        compiled = compile_codebook(codebook)
+    if mode.startswith("sibkit"):
+        compiled = compile_codebook(codebook, mode.removeprefix("sibkit-"))
         compiled.match("warm up the character tables")
-        start = time.perf_counter()
+        scan_cpu = time.process_time()
+        for doc in stream_documents(Path(corpus)):
+            compiled._spans(doc)
+        extra["scan_cpu"] = time.process_time() - scan_cpu
+        start, start_cpu = time.perf_counter(), time.process_time()
         for index, doc in enumerate(stream_documents(Path(corpus))):
             megabytes += len(doc.encode()) / 1e6
             hits.update((index, h.theme, h.term, h.start, h.end) for h in compiled.match(doc))
@@ -140,7 +149,7 @@ def run_child(mode: str, corpus: str, codebook_json: str) -> dict:
                                    for c in fold_case(form))
                     tail = "" if form.endswith("*") else r"(?!\w)"
                     patterns.append((theme.id, term.term, re.compile(r"(?<!\w)(?=(" + body + tail + "))")))
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         for index, doc in enumerate(stream_documents(Path(corpus))):
             megabytes += len(doc.encode()) / 1e6
             folded = fold_case(doc)
@@ -158,7 +167,7 @@ def run_child(mode: str, corpus: str, codebook_json: str) -> dict:
                 if term.near or "*" in term.term:
                     continue
                 matcher.add(f"{theme.id}|{term.term}", [nlp.make_doc(f) for f in phrase_forms(term.term)])
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         for index, doc in enumerate(stream_documents(Path(corpus))):
             megabytes += len(doc.encode()) / 1e6
             parsed = nlp.make_doc(doc)
@@ -166,10 +175,10 @@ def run_child(mode: str, corpus: str, codebook_json: str) -> dict:
                 span = parsed[first:last]
                 theme_id, term_text = nlp.vocab.strings[key].split("|", 1)
                 hits.add((index, theme_id, term_text, span.start_char, span.end_char))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     peak_mb = peak_memory_mb()
-    return {"mode": mode, "mb": megabytes, "seconds": seconds, "peak_mb": peak_mb, "hits": len(hits),
-            "digest": hashlib.sha256(repr(sorted(hits)).encode()).hexdigest()}
+    return {"mode": mode, "mb": megabytes, "seconds": seconds, "cpu": cpu, "peak_mb": peak_mb, "hits": len(hits),
+            "digest": hashlib.sha256(repr(sorted(hits)).encode()).hexdigest(), **extra}
 
 
 def child(mode: str, corpus: Path, codebook: Path) -> dict | None:
@@ -181,47 +190,76 @@ def child(mode: str, corpus: Path, codebook: Path) -> dict | None:
     return json.loads(done.stdout)
 
 
+def engines() -> list[str]:
+    from sibkit.coding.matcher import hyperscan_available
+
+    return (["hyperscan"] if hyperscan_available() else []) + ["python"]
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         mode, corpus, codebook = sys.argv[2:5]
         print(json.dumps(run_child(mode, corpus, codebook)))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=float, default=100)
+    parser.add_argument("--mb", type=float, default=20)
     parser.add_argument("--sample-mb", type=float, default=2)
+    parser.add_argument("--codebooks", choices=["default", "all"], default="all",
+                        help="default: relational-sib only; all: also a 500-term codebook")
     args = parser.parse_args()
     from sibkit.coding import load_codebook
 
+    available = engines()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus.txt"
         size = build_corpus(corpus, args.mb)
         sample_path = Path(tmp) / "sample.txt"
         sample_text = corpus.read_bytes()[: int(args.sample_mb * 1e6)].decode("utf-8", errors="ignore")
         sample_path.write_text(sample_text, encoding="utf-8")
-        books = {"relational-sib": load_codebook("relational-sib").model_dump(), "500 terms": big_codebook(corpus)}
+        books = {"relational-sib": load_codebook("relational-sib").model_dump()}
+        if args.codebooks == "all":
+            books["500 terms"] = big_codebook(corpus)
         print(f"corpus: {size / 1e6:.0f} MB of installed documentation text; baselines on a {args.sample_mb:g} MB "
-              "sample")
-        print(f"{'codebook':16} {'matcher':28} {'MB':>6} {'MB/s':>8} {'peak MB':>8} {'hits':>9} {'x re':>7}")
+              f"sample; engines: {', '.join(available)}")
+        print(f"{'codebook':21} {'matcher':36} {'MB':>6} {'MB/s':>7} {'cpu MB/s':>9} {'peak MB':>8} {'hits':>8} "
+              f"{'x re':>7}")
         for label, book in books.items():
             path = Path(tmp) / f"{label}.json"
             path.write_text(json.dumps(book))
             plain_path = Path(tmp) / f"{label}-plain.json"
             plain_path.write_text(json.dumps(plain(book)))
             terms = sum(len(t["terms"]) for t in book["themes"])
-            rows = [("sibkit (whole corpus)", child("sibkit", corpus, path)),
-                    ("sibkit (sample, plain terms)", child("sibkit", sample_path, plain_path)),
-                    ("re, one per term (sample)", child("re", sample_path, plain_path)),
-                    ("spaCy PhraseMatcher (sample)", child("spacy", sample_path, plain_path))]
-            re_speed = next((r["mb"] / r["seconds"] for n, r in rows if r and n.startswith("re")), None)
+            rows = [(f"sibkit {engine} (whole corpus)", child(f"sibkit-{engine}", corpus, path))
+                    for engine in available]
+            rows += [(f"sibkit {engine} (sample, plain terms)", child(f"sibkit-{engine}", sample_path, plain_path))
+                     for engine in available]
+            rows += [("re, one per term (sample)", child("re", sample_path, plain_path)),
+                     ("spaCy PhraseMatcher (sample)", child("spacy", sample_path, plain_path))]
+            re_row = next((r for n, r in rows if r and n.startswith("re")), None)
+            re_speed = re_row["mb"] / re_row["cpu"] if re_row else None
             for name, row in rows:
                 if row is None:
                     continue
-                speed = row["mb"] / row["seconds"]
+                speed = row["mb"] / row["cpu"]
                 ratio = f"{speed / re_speed:7.1f}" if re_speed else "      -"
-                print(f"{label + f' ({terms})':16} {name:28} {row['mb']:6.1f} {speed:8.2f} {row['peak_mb']:8.0f} "
-                      f"{row['hits']:9} {ratio}")
-            same = rows[1][1] and rows[2][1] and rows[1][1]["digest"] == rows[2][1]["digest"]
-            print(f"  sibkit and re give identical references on the sample: {'yes' if same else 'NO'}")
+                print(f"{label + f' ({terms})':21} {name:36} {row['mb']:6.1f} {row['mb'] / row['seconds']:7.2f} "
+                      f"{speed:9.2f} {row['peak_mb']:8.0f} {row['hits']:8} {ratio}")
+            for name, row in rows:
+                if row and "scan_cpu" in row and "whole" in name:
+                    building = row["cpu"] - row["scan_cpu"]
+                    print(f"  {name}: scan alone {row['mb'] / row['scan_cpu']:.1f} MB/s cpu; hit building (NEAR "
+                          f"pairs, exclusions, negation) {building / row['cpu']:.0%} of the time, "
+                          f"{1e3 * building / row['mb']:.2f} ms per MB")
+            whole = [r for n, r in rows if r and "whole" in n]
+            if len(whole) == 2:
+                fast, slow = (r["mb"] / r["cpu"] for r in whole)
+                same = whole[0]["digest"] == whole[1]["digest"]
+                print(f"  hyperscan / python engine (whole corpus, cpu): {fast / slow:.1f}x; identical references: "
+                      f"{'yes' if same else 'NO'}")
+            sample_rows = [r for n, r in rows if r and "sample, plain" in n]
+            same = re_row is not None and sample_rows and all(r["digest"] == re_row["digest"] for r in sample_rows)
+            print(f"  sibkit ({', '.join(available)}) and re give identical references on the sample: "
+                  f"{'yes' if same else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""The fast matcher against a slow, obviously-correct reference, on examples and generated input."""
+"""The fast matcher against a slow, obviously-correct reference, on examples and generated input.
+
+Every test here runs once per engine (pyahocorasick, and Hyperscan from the ``fast`` extra): the
+``engine`` fixture sets ``SIBKIT_MATCHER_ENGINE`` for the test."""
 
 from __future__ import annotations
 
@@ -6,12 +9,33 @@ import functools
 import re
 
 import pytest
+from conftest import missing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sibkit.coding.codebook import Codebook, Term, Theme, near_parts, parse_codebook
-from sibkit.coding.matcher import Hit, compile_codebook, fold_case, phrase_forms, word_starts
+from sibkit.coding.matcher import (
+    ENGINE_VARIABLE,
+    Hit,
+    choose_engine,
+    compile_codebook,
+    fold_case,
+    hyperscan_available,
+    negated_at,
+    phrase_forms,
+    word_starts,
+)
 from sibkit.errors import SibkitError
+
+
+@pytest.fixture(autouse=True, params=["python", "hyperscan"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test once per matcher engine (Hyperscan is in the test extra; absent, its runs are skipped,
+    or fail under CI)."""
+    if request.param == "hyperscan" and not hyperscan_available():
+        missing("the hyperscan package (the 'fast' extra) is not installed")
+    monkeypatch.setenv(ENGINE_VARIABLE, request.param)
+    return request.param
 
 # --------------------------------------------------------------------------------------------
 # The reference: one regular expression per literal form, tried at every position of the text.
@@ -347,3 +371,93 @@ def test_default_codebook_on_real_indigo_records_equals_the_reference(dataset) -
     reboot = record_text(dataset, "INDIGO-POJ-0121")[1]
     expected = [m.start() for m in re.finditer("co-production", reboot)]
     assert [h.start for h in compiled.match(reboot) if h.theme == "co-production"] == expected
+
+
+# --------------------------------------------------------------------------------------------
+# The engines: how one is chosen, and the places where Hyperscan's view of a text (ASCII bytes,
+# '?' for any other character) differs from Python's
+
+
+def test_the_engine_is_chosen_by_argument_or_environment(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    book = one_theme("partnership")
+    assert compile_codebook(book).engine == engine  # from SIBKIT_MATCHER_ENGINE (the fixture)
+    assert compile_codebook(book, "python").engine == "python"
+    monkeypatch.delenv(ENGINE_VARIABLE)
+    assert choose_engine() == ("hyperscan" if hyperscan_available() else "python")
+    with pytest.raises(SibkitError, match="unknown matcher engine 'regex'"):
+        compile_codebook(book, "regex")
+
+
+def test_gaps_question_marks_and_unicode_spaces_between_words(engine: str) -> None:
+    gap = " " * 20 + "\n" + "\t" * 3
+    text = (f"theory of{gap}change; theory? of change; theory of\u00a0change; "
+            "THEORY\u2003OF\u3000CHANGE and theory-of-change")
+    assert spans(text, one_theme("theory of change")) == [
+        (f"theory of{gap}change", 0, 39), ("theory of\u00a0change", 60, 76), ("THEORY\u2003OF\u3000CHANGE", 78, 94),
+        ("theory-of-change", 99, 115)]  # "theory? of" is no phrase: '?' is not white space
+    # a 24-character gap inside a wildcard phrase, and a word made longer by non-ASCII letters
+    assert spans("worked" + " " * 24 + "closely; workéd closely, wörk closely", one_theme("work* closely")) == [
+        ("worked" + " " * 24 + "closely", 0, 37), ("workéd closely", 39, 53)]
+
+
+def test_case_folding_outside_ascii(engine: str) -> None:
+    # the Kelvin sign folds to 'k'; 'İ' keeps its length only as itself; a final sigma is folded in context
+    text = "Capability: \u212aey worker, İstanbul and ΟΔΟΣ works"
+    # with 'İ' in the text, each character is folded on its own, so the final Σ becomes σ
+    assert spans(text, one_theme("key worker", "İstanbul", "οδος", "οδοσ")) == [
+        ("\u212aey worker", 12, 22), ("İstanbul", 24, 32), ("ΟΔΟΣ", 37, 41)]
+    # a capital sigma inside a word folds to σ, at its end to ς
+    assert spans("ΟΔΟΣΑ ΟΔΟΣ", one_theme("οδοσα", "οδος", "οδοσ")) == [("ΟΔΟΣΑ", 0, 5), ("ΟΔΟΣ", 6, 10)]
+
+
+def test_case_sensitive_terms_and_question_marks_in_terms(engine: str) -> None:
+    text = "SIB and sib; what? what?! Why?"
+    book = one_theme({"term": "SIB", "case_sensitive": True}, "what?", "why?")
+    assert spans(text, book) == [("SIB", 0, 3), ("what?", 13, 18), ("what?", 19, 24), ("Why?", 26, 30)]
+
+
+GAP_SEPARATORS = [" " * 17, "\n" + " " * 30, "\u00a0", "\u2003 ", "?", " ? ", "\u212a", "é", "Σ", "\x1c"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(codebook_and_text(), st.lists(st.tuples(st.integers(0, 400), st.sampled_from(GAP_SEPARATORS)), max_size=6))
+def test_both_engines_equal_the_reference_with_long_gaps_and_placeholders(
+        generated: tuple[Codebook, str], inserts: list[tuple[int, str]]) -> None:
+    # the generated text with long white-space runs, non-ASCII spaces and characters Hyperscan sees as '?'
+    codebook, text = generated
+    for position, piece in inserts:
+        position = min(position, len(text))
+        text = text[:position] + piece + text[position:]
+    expected = reference_match(text, codebook)
+    assert compile_codebook(codebook).match(text) == expected
+    assert compile_codebook(codebook, "python").match(text) == expected
+
+
+def test_exact_references_on_hand_written_passages(engine: str) -> None:
+    book = Codebook(name="t", themes=[
+        Theme(id="copro", name="C", terms=[Term(term="co-produc*"), Term(term="partner* NEAR/2 close*")],
+              skip_contexts=["co-produc* NEAR/1 fund*"]),
+        Theme(id="risk", name="R", terms=[Term(term="shar* NEAR/2 risk"),
+                                          Term(term="shared responsib*", exclude=["shared responsibility act"])]),
+    ])
+    text = ("The service was co-produced with families; it was not co-produced with investors.\n"
+            "Co-production fund money came later. Partners stayed close, and the  shared\n"
+            "responsibilities (not the Shared Responsibility Act) meant sharing the risk.")
+    found = [(h.theme, h.term, text[h.start:h.end], h.negated) for h in compile_codebook(book).match(text)]
+    assert found == [
+        ("copro", "co-produc*", "co-produced", False),
+        ("copro", "co-produc*", "co-produced", True),  # 'not' two words before, same clause
+        ("copro", "partner* NEAR/2 close*", "Partners stayed close", False),
+        ("risk", "shared responsib*", "shared\nresponsibilities", False),
+        ("risk", "shar* NEAR/2 risk", "sharing the risk", False),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(tuple(NEGATION_VOCABULARY)), st.integers(0, 10_000))
+def test_negation_equals_the_reference_at_every_word(text: str, repeat: int) -> None:
+    # long texts (the generated one up to three times), so the short cut over the 80 characters
+    # before a hit is taken, and refused where a cue or too few words are there
+    text = text * (1 + repeat % 3)
+    for found in re.finditer(r"\w+", text):
+        assert negated_at(text, found.start()) == reference_negated(text, found.start()), found.start()

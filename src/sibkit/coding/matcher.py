@@ -1,21 +1,28 @@
 """The fast matcher: every codebook term found in a text, with exact code-point offsets.
 
-How it works (measured in benchmarks/bench_matcher.py): the text is lower-cased without
-changing its length, runs of white space are collapsed to one space (with an offset map back),
-and one Aho-Corasick automaton (pyahocorasick) finds every literal form of every term at once,
-overlaps included. Each candidate is then checked for word boundaries (Python's ``\\w``),
-extended over the rest of the word for a trailing wildcard, and mapped back to the original
-offsets; a wildcard inside a phrase is extended the same way and the rest of the phrase checked
-with a small pattern. NEAR/n pairs, exclusions and skip contexts are resolved on the hits, and
-each hit is marked negated or not. The semantics are those of the
-slow reference matcher in tests/test_coding_matcher.py, and property tests check they agree.
+How it works (measured in benchmarks/bench_matcher.py): every literal form of every term (its
+hyphenated, spaced and closed forms, British and American spellings) is found by one of two
+engines that give the same spans. With the ``fast`` extra, Hyperscan scans the text once for all
+of them (see matcher_hyperscan.py). Without it, the text is lower-cased without changing its
+length, runs of white space are collapsed to one space (with an offset map back), and one
+Aho-Corasick automaton (pyahocorasick) finds every form at once, overlaps included; each
+candidate is then checked for word boundaries (Python's ``\\w``), extended over the rest of the
+word for a trailing wildcard, and mapped back to the original offsets; a wildcard inside a phrase
+is extended the same way and the rest of the phrase checked with a small pattern. The engine is
+``compile_codebook(codebook, engine)``, else ``$SIBKIT_MATCHER_ENGINE``, else Hyperscan where it can
+be imported. NEAR/n pairs (counting only the words next to each operand), exclusions and skip
+contexts are resolved on the spans, and each hit is marked negated or not. The semantics are those
+of the slow reference matcher in tests/test_coding_matcher.py, and property tests check that both
+engines agree with it.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import importlib
 import itertools
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -26,6 +33,7 @@ import ahocorasick
 import numpy as np
 
 from sibkit.coding.codebook import Codebook, Term, near_parts
+from sibkit.errors import SibkitError
 
 _WORDS = re.compile(r"\w+")
 _WORD_TAIL = re.compile(r"\w*")
@@ -151,12 +159,22 @@ NEGATION_WORDS = frozenset({"not", "no", "never", "without", "nor", "neither", "
                             "little", "unable", "refused"})
 _CLAUSE_END = re.compile(r"[.;:!?]|\b(?:but|however|although|though)\b", re.IGNORECASE)
 _NEGATION_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+# found in the lower-cased text wherever a cue is (and in some places where none is): where it is not,
+# nothing is negated
+_CUE_HINT = re.compile(r"\b(?:not?|nor|none|nothing|never|neither|without|lack\w*|fail\w*|absen\w*|cannot|little|"
+                       r"unable|refused)\b|n['’]t\b")
+# matches where at least NEGATION_WINDOW + 3 words are (each word atomic, so never split in two)
+_ENOUGH_WORDS = re.compile(rf"(?:(?>\w+(?:['’]\w+)*)\W*){{{NEGATION_WINDOW + 3}}}")
 
 
 def negated_at(text: str, start: int) -> bool:
     """Whether a hit starting at ``start`` is negated: a cue among the ``NEGATION_WINDOW`` words
     before it in its clause. Only the text just before the hit is read (widened until it holds
     enough whole words), so a long document costs no more than a short one."""
+    low = max(0, start - 80)
+    if _CUE_HINT.search(text[low:start].lower()) is None and (
+            low == 0 or _ENOUGH_WORDS.search(text, low, start) is not None):
+        return False  # the window's words all lie in these 80 characters, and none of them is a cue
     size = 80
     while True:
         low = max(0, start - size)
@@ -187,6 +205,7 @@ def negated_at(text: str, start: int) -> bool:
 class _Literal:
     key: tuple[str, str, str]  # (theme, term, role): "term", "a", "b", "exclude", "skip", "skip-a", "skip-b"
     text: str  # folded unless case-sensitive, single spaces; up to the first wildcard
+    form: str  # the whole form, wildcards included
     wildcard: bool
     case_sensitive: bool
     rest: re.Pattern[str] | None = None  # after a wildcard inside the phrase: the rest of the phrase
@@ -213,10 +232,36 @@ class _Collapsed:
         self.offsets = np.flatnonzero(keep)  # original offset of each collapsed offset
 
 
+ENGINES = ("hyperscan", "python")
+ENGINE_VARIABLE = "SIBKIT_MATCHER_ENGINE"
+
+
+@functools.cache
+def hyperscan_available() -> bool:
+    """Whether the ``hyperscan`` package (the ``fast`` extra) can be imported on this machine."""
+    try:
+        importlib.import_module("hyperscan")
+    except ImportError:
+        return False
+    return True
+
+
+def choose_engine(engine: str | None = None) -> str:
+    """The engine to scan with: ``engine`` if given, else ``$SIBKIT_MATCHER_ENGINE``, else Hyperscan
+    where it is installed and pyahocorasick (``python``) elsewhere. Both find the same hits."""
+    chosen = (engine or os.environ.get(ENGINE_VARIABLE) or "").strip().lower() or None
+    if chosen is None:
+        return "hyperscan" if hyperscan_available() else "python"
+    if chosen not in ENGINES:
+        raise SibkitError(f"unknown matcher engine {chosen!r} (from {'the argument' if engine else ENGINE_VARIABLE}); "
+                          f"use one of: {', '.join(ENGINES)}")
+    return chosen
+
+
 class CompiledCodebook:
     """A codebook turned into one automaton per case mode; reuse it for every document."""
 
-    def __init__(self, codebook: Codebook) -> None:
+    def __init__(self, codebook: Codebook, engine: str | None = None) -> None:
         self.codebook = codebook
         self.literals: list[_Literal] = []
         self.near: dict[tuple[str, str], int] = {}
@@ -236,25 +281,20 @@ class CompiledCodebook:
                 else:
                     self._add(theme.id, context, "skip", context, True, False)
                 self.skips.setdefault(theme.id, []).append(context)
-        self._automata: dict[bool, ahocorasick.Automaton] = {}
-        for case_sensitive in (False, True):
-            automaton = ahocorasick.Automaton()
-            entries: dict[str, list[int]] = {}
-            for index, literal in enumerate(self.literals):
-                if literal.case_sensitive == case_sensitive:
-                    entries.setdefault(literal.text, []).append(index)
-            for text, indexes in entries.items():
-                automaton.add_word(text, (len(text), tuple(indexes)))
-            if entries:
-                automaton.make_automaton()
-                self._automata[case_sensitive] = automaton
+        self.engine = choose_engine(engine)
+        if self.engine == "hyperscan":
+            from sibkit.coding.matcher_hyperscan import HyperscanScanner
+
+            self._scanner: HyperscanScanner | _AhoCorasickScanner = HyperscanScanner(self.literals)
+        else:
+            self._scanner = _AhoCorasickScanner(self.literals)
 
     def _add(self, theme: str, term: str, role: str, phrase: str, variants: bool, case_sensitive: bool) -> None:
         for form in phrase_forms(" ".join(phrase.split()), variants):
             if not case_sensitive:
                 form = fold_case(form)
             head, star, rest = form.partition("*")
-            self.literals.append(_Literal((theme, term, role), head, bool(star), case_sensitive,
+            self.literals.append(_Literal((theme, term, role), head, form, bool(star), case_sensitive,
                                           _rest_pattern(rest) if rest else None))
 
     def _add_term(self, theme: str, term: Term) -> None:
@@ -269,6 +309,55 @@ class CompiledCodebook:
             self._add(theme, term.term, "exclude", phrase, term.variants, False)
 
     def _spans(self, text: str) -> dict[tuple[str, str, str], set[tuple[int, int]]]:
+        return self._scanner.spans(text)
+
+    def match(self, text: str) -> list[Hit]:
+        """Every hit of every theme's terms in ``text``, sorted by position; a hit in a negated
+        clause is marked ``negated`` (see ``NEGATION_WORDS``)."""
+        spans = self._spans(text)
+        hits: set[tuple[str, str, int, int]] = set()
+        skipped: dict[str, set[tuple[int, int]]] = {}  # per theme: the spans of its skip contexts
+        for (theme, term, role), found in spans.items():
+            if role == "term":
+                hits.update((theme, term, s, e) for s, e in found)
+            elif role == "skip":
+                skipped.setdefault(theme, set()).update(found)
+            elif role in ("a", "skip-a") and (theme, term, role[:-1] + "b") in spans:
+                pairs = near_pairs(text, found, spans[(theme, term, role[:-1] + "b")], self.near[(theme, term)])
+                if role == "a":
+                    hits.update((theme, term, s, e) for s, e in pairs)
+                else:
+                    skipped.setdefault(theme, set()).update(pairs)
+        if self.exclusions or skipped:
+            hits = {hit for hit in hits if not _excluded(hit, spans.get((hit[0], hit[1], "exclude"), ()),
+                                                         skipped.get(hit[0], ()))}
+        negation: dict[int, bool] = {}
+        for _, _, start, _ in hits:
+            if start not in negation:
+                negation[start] = negated_at(text, start)
+        return sorted((Hit(theme, term, start, end, negation[start]) for theme, term, start, end in hits),
+                      key=lambda h: (h.start, h.end, h.theme, h.term))
+
+
+class _AhoCorasickScanner:
+    """The engine without the ``fast`` extra: pyahocorasick over the folded, collapsed text."""
+
+    def __init__(self, literals: list[_Literal]) -> None:
+        self.literals = literals
+        self._automata: dict[bool, ahocorasick.Automaton] = {}
+        for case_sensitive in (False, True):
+            automaton = ahocorasick.Automaton()
+            entries: dict[str, list[int]] = {}
+            for index, literal in enumerate(literals):
+                if literal.case_sensitive == case_sensitive:
+                    entries.setdefault(literal.text, []).append(index)
+            for text, indexes in entries.items():
+                automaton.add_word(text, (len(text), tuple(indexes)))
+            if entries:
+                automaton.make_automaton()
+                self._automata[case_sensitive] = automaton
+
+    def spans(self, text: str) -> dict[tuple[str, str, str], set[tuple[int, int]]]:
         found: dict[tuple[str, str, str], set[tuple[int, int]]] = {}
         literals = self.literals
         for case_sensitive, automaton in self._automata.items():
@@ -306,72 +395,51 @@ class CompiledCodebook:
                     found.setdefault(key, set()).add((start, end))
         return found
 
-    def match(self, text: str) -> list[Hit]:
-        """Every hit of every theme's terms in ``text``, sorted by position; a hit in a negated
-        clause is marked ``negated`` (see ``NEGATION_WORDS``)."""
-        spans = self._spans(text)
-        hits: set[tuple[str, str, int, int]] = set()
-        skipped: dict[str, set[tuple[int, int]]] = {}  # per theme: the spans of its skip contexts
-        starts: np.ndarray | None = None
-        for (theme, term, role), found in spans.items():
-            if role == "term":
-                hits.update((theme, term, s, e) for s, e in found)
-            elif role == "skip":
-                skipped.setdefault(theme, set()).update(found)
-            elif role in ("a", "skip-a") and (theme, term, role[:-1] + "b") in spans:
-                if starts is None:
-                    starts = word_starts(text)
-                others = sorted(spans[(theme, term, role[:-1] + "b")])
-                limit = self.near[(theme, term)]
-                pairs = set()
-                for a_start, a_end in found:
-                    best = _nearest(starts, (a_start, a_end), others, limit)
-                    if best is not None:
-                        pairs.add((min(a_start, best[0]), max(a_end, best[1])))
-                if role == "a":
-                    hits.update((theme, term, s, e) for s, e in pairs)
-                else:
-                    skipped.setdefault(theme, set()).update(pairs)
-        if self.exclusions or skipped:
-            hits = {hit for hit in hits if not _excluded(hit, spans.get((hit[0], hit[1], "exclude"), ()),
-                                                         skipped.get(hit[0], ()))}
-        negation: dict[int, bool] = {}
-        for _, _, start, _ in hits:
-            if start not in negation:
-                negation[start] = negated_at(text, start)
-        return sorted((Hit(theme, term, start, end, negation[start]) for theme, term, start, end in hits),
-                      key=lambda h: (h.start, h.end, h.theme, h.term))
+_WORD_START = re.compile(r"(?<!\w)\w")
 
 
-def _word_index(starts: np.ndarray, position: int) -> int:
-    return int(np.searchsorted(starts, position, side="right")) - 1
+def _word_starts_from(text: str, position: int, stop: int, count: int) -> list[int]:
+    r"""Up to ``count`` offsets in ``[position, stop)`` where a word (a run of ``\w``) starts."""
+    return [found.start() for found in itertools.islice(_WORD_START.finditer(text, position, stop), count)]
 
 
-def _nearest(starts: np.ndarray, span: tuple[int, int], others: list[tuple[int, int]],
-             limit: int) -> tuple[int, int] | None:
-    """The closest other span (by words between, then position) within ``limit`` words.
+def near_pairs(text: str, a_spans: Iterable[tuple[int, int]], b_spans: Iterable[tuple[int, int]],
+               limit: int) -> set[tuple[int, int]]:
+    """The spans of ``A NEAR/limit B``: each A with its closest B that does not overlap it (fewest
+    words between, then the first), joined into one span.
 
-    Only others starting between ``limit`` words before and after the span (plus the longest
-    other span, in characters) can qualify, so only those are looked at."""
-    first, last = _word_index(starts, span[0]), _word_index(starts, span[1] - 1)
-    window = others
-    if len(starts):
-        longest = max(end - start for start, end in others)
-        before, after = first - limit - 1, last + limit + 2  # word indexes bounding the qualifying others
-        low_char = int(starts[before]) - longest if before >= 0 else -1
-        high_char = int(starts[after]) if after < len(starts) else sys.maxsize
-        window = others[bisect.bisect_left(others, (low_char, -1)):bisect.bisect_left(others, (high_char, -1))]
-    best, best_key = None, None
-    for other in window:
-        if other[0] < span[1] and span[0] < other[1]:
-            continue  # overlapping operands are not a pair
-        other_first, other_last = _word_index(starts, other[0]), _word_index(starts, other[1] - 1)
-        between = other_first - last - 1 if other[0] >= span[1] else first - other_last - 1
-        if between <= limit:
-            key = (between, other[0])
-            if best_key is None or key < best_key:
-                best, best_key = other, key
-    return best
+    Words between an A and a B after it are the word starts from A's end to B's start, less one
+    (and the same with A and B swapped). Only words near the operands are read: the first B after
+    an A is the best B after it, so its words are counted up to that B (at most ``limit + 2``); for
+    each B, the words after it (at most ``limit + 2``) say which A's start close enough after it."""
+    a_sorted, b_sorted = sorted(a_spans), sorted(b_spans)
+    if not a_sorted or not b_sorted:
+        return set()
+    a_starts, b_starts = [a[0] for a in a_sorted], [b[0] for b in b_sorted]
+    cap = limit + 2
+    best: dict[tuple[int, int], tuple[int, int, int]] = {}  # A -> (words between, B's start, B's end)
+    for a in a_sorted:
+        index = bisect.bisect_left(b_starts, a[1])
+        if index < len(b_sorted):
+            b = b_sorted[index]
+            between = len(_word_starts_from(text, a[1], b[0] + 1, cap)) - 1
+            if between <= limit:
+                best[a] = (between, b[0], b[1])
+    last_a = a_starts[-1]
+    for b in b_sorted:
+        index = bisect.bisect_left(a_starts, b[1])
+        if index == len(a_sorted):
+            continue
+        words = _word_starts_from(text, b[1], last_a + 1, cap)
+        reach = words[-1] if len(words) == cap else sys.maxsize  # an A starting here or later is too far
+        while index < len(a_sorted) and a_starts[index] < reach:
+            a = a_sorted[index]
+            key = (bisect.bisect_right(words, a[0]) - 1, b[0], b[1])
+            current = best.get(a)
+            if current is None or key < current:
+                best[a] = key
+            index += 1
+    return {(min(a[0], b_start), max(a[1], b_end)) for a, (_, b_start, b_end) in best.items()}
 
 
 def _excluded(hit: tuple[str, str, int, int], *span_sets: Iterable[tuple[int, int]]) -> bool:
@@ -383,8 +451,9 @@ def _excluded(hit: tuple[str, str, int, int], *span_sets: Iterable[tuple[int, in
     return False
 
 
-def compile_codebook(codebook: Codebook) -> CompiledCodebook:
-    return CompiledCodebook(codebook)
+def compile_codebook(codebook: Codebook, engine: str | None = None) -> CompiledCodebook:
+    """The codebook ready to match; ``engine`` as in :func:`choose_engine`."""
+    return CompiledCodebook(codebook, engine)
 
 
 def match_text(text: str, compiled: CompiledCodebook) -> list[Hit]:

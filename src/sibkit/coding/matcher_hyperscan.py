@@ -1,0 +1,268 @@
+"""The matcher's Hyperscan engine (the ``fast`` extra): candidate spans of every literal form from
+one native scan, finished and checked in Python with the same meaning as the reference.
+
+Hyperscan scans bytes, so a text is handed to it as ASCII of the same length: each non-ASCII
+character becomes ``?`` (``str.encode("ascii", "replace")``), so byte offsets are code-point
+offsets. An ASCII text is not lower-cased: the patterns are case-insensitive, and ASCII case is
+the only case left (the Kelvin sign, the one non-ASCII character whose lower case is ASCII, is
+replaced by ``k`` first). A form's *head* (its part up to the first wildcard) becomes a pattern:
+``\\b`` where an ASCII word character meets the outside, the characters escaped, and a space as a
+run of 1 to 16 of Python's ASCII white-space characters or ``?`` (``?`` may stand for a non-ASCII
+space). Patterns have no start-of-match tracking, which would make the scan several times
+slower: a start is the end less the head's length, or, across white space, found by stepping
+back over the head's words and the runs between them (one way only: a word holds neither white
+space nor ``?``). A gap longer than 16 is found by a pattern of its own (17 white-space
+characters; a pattern that starts with a class of characters *not* white space would make the
+whole scan slow), and the heads whose words meet there are checked at that place.
+
+In an ASCII text the patterns decide exactly what the reference decides (Python's ``\\w`` and
+``\\s`` agree with Hyperscan's on ASCII) except the end of a word after a wildcard, the rest of a
+form after an inner wildcard, and a real ``?`` taken for white space: those are finished with the
+form's exact Python pattern. In a text with non-ASCII characters (``?`` counts as a boundary and as
+white space) the whole text is lower-cased once and every candidate is checked with the exact
+pattern. Forms whose head holds a non-ASCII character or a ``?`` are left to Python altogether
+(``str.find`` of their first word, then the exact pattern).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sibkit.optional import require
+
+if TYPE_CHECKING:
+    from sibkit.coding.matcher import _Literal
+
+_GAP_CLASS = rb"[\t\n\x0b\x0c\r\x1c-\x1f \x3f]"  # Python's \s among ASCII characters, and '?'
+_GAP_BYTES = frozenset(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ?")
+_MAX_GAP = 16  # white space between the words of a head, in one pattern; longer gaps: _LONG_GAP
+_LONG_GAP = _GAP_CLASS + b"{%d}" % (_MAX_GAP + 1)  # reported at every end within a longer run
+_GAP_RUN = re.compile(_GAP_CLASS + b"+")
+_WORD_TAIL = re.compile(r"\w*")
+_KELVIN = "\u212a"  # the one non-ASCII character whose lower case is ASCII ('k')
+
+# how a pattern's reports are finished in an ASCII text
+_TAKE = 0  # exact as reported
+_TAIL = 1  # a trailing wildcard: the rest of the word is added
+_FINISH = 2  # the form's exact pattern from the start decides (and gives the end)
+
+
+def _ascii_word(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch == "_")
+
+
+def exact_pattern(form: str) -> str:
+    """A literal form (folded unless case-sensitive; ``*`` a wildcard) as a Python pattern with the
+    reference's meaning: whole words, any run of white space for a space, ``\\w*`` for a wildcard."""
+    body = "".join(r"\s+" if ch == " " else r"\w*" if ch == "*" else re.escape(ch) for ch in form)
+    if re.match(r"\w", form[0]):
+        body = r"(?<!\w)" + body
+    if re.match(r"\w", form[-1]):
+        body += r"(?!\w)"
+    return body
+
+
+def _head_pattern(head: str, end_of_form: bool) -> bytes:
+    """The Hyperscan pattern of a head (ASCII, without ``?``); ``end_of_form``: no wildcard follows."""
+    out = [rb"\b"] if _ascii_word(head[0]) else []
+    for ch in head:
+        if ch == " ":
+            out.append(_GAP_CLASS + b"{1,%d}" % _MAX_GAP)
+        elif _ascii_word(ch):
+            out.append(ch.encode())
+        else:
+            out.append(b"\\x%02x" % ord(ch))
+    if end_of_form and _ascii_word(head[-1]):
+        out.append(rb"\b")
+    return b"".join(out)
+
+
+def _collect(pattern_id: int, start: int, end: int, flags: int, found: list) -> None:
+    found.append((pattern_id, end))
+
+
+class _Entry:
+    """One Hyperscan pattern: the literals it stands for and how its reports are finished."""
+
+    __slots__ = ("forms", "keys", "kind", "lengths", "spaced")
+
+    def __init__(self, head: str, kind: int, indexes: list[int], literals: Sequence[_Literal]) -> None:
+        self.kind = kind
+        self.keys = tuple(literals[i].key for i in indexes)
+        by_form: dict[str, tuple[int, list[tuple[str, str, str]]]] = {}
+        for index in indexes:  # literals of one form (a term and a NEAR operand, say) share a check
+            by_form.setdefault(literals[index].form, (index, []))[1].append(literals[index].key)
+        self.forms = tuple((index, tuple(keys)) for index, keys in by_form.values())
+        self.lengths = tuple(len(word) for word in head.split(" "))  # the head's words, last first below
+        self.spaced = len(self.lengths) > 1
+
+    def start(self, data: bytes, end: int) -> int:
+        """Where a report ending at ``end`` starts: back over the last word, then over each run of
+        white space and the word before it."""
+        lengths = self.lengths
+        position = end - lengths[-1]
+        for length in lengths[-2::-1]:
+            position -= 1
+            while position > 0 and data[position - 1] in _GAP_BYTES:
+                position -= 1
+            position -= length
+        return position
+
+
+class HyperscanScanner:
+    """Every span of every literal of a compiled codebook, found with Hyperscan."""
+
+    def __init__(self, literals: Sequence[_Literal]) -> None:
+        hyperscan = require("hyperscan", "fast", "the hyperscan matcher engine")
+        self.literals = literals
+        self._databases: dict[bool, Any] = {}
+        self._entries: dict[bool, list[_Entry]] = {}
+        # per case mode: length of a head's word before a gap -> that word -> (entry, gap number)
+        self._gap_words: dict[bool, dict[int, dict[bytes, list[tuple[_Entry, int]]]]] = {}
+        self._slow: dict[bool, list[int]] = {False: [], True: []}  # literals left to Python
+        self._exact: list[re.Pattern[str]] = []
+        self._exact_ignore_case: list[re.Pattern[str]] = []
+        for literal in literals:
+            pattern = exact_pattern(literal.form)
+            self._exact.append(re.compile(pattern))
+            self._exact_ignore_case.append(re.compile(pattern, re.IGNORECASE))
+        for case_sensitive in (False, True):
+            grouped: dict[tuple[bytes, int, str], list[int]] = {}
+            for index, literal in enumerate(literals):
+                if literal.case_sensitive != case_sensitive:
+                    continue
+                head = literal.text
+                if not head.isascii() or "?" in head:
+                    self._slow[case_sensitive].append(index)
+                    continue
+                if literal.rest is not None or not _ascii_word(head[-1]):
+                    kind = _FINISH
+                else:
+                    kind = _TAIL if literal.wildcard else _TAKE
+                pattern = _head_pattern(head, not literal.wildcard)
+                grouped.setdefault((pattern, kind, head), []).append(index)
+            if not grouped:
+                continue
+            entries = [_Entry(head, kind, indexes, literals)
+                       for (_, kind, head), indexes in grouped.items()]
+            patterns = [pattern for pattern, _, _ in grouped]
+            gap_words: dict[int, dict[bytes, list[tuple[_Entry, int]]]] = {}
+            for entry, (_, _, head) in zip(entries, grouped, strict=True):
+                words = head.split(" ")
+                for gap, word in enumerate(words[:-1]):
+                    folded = word.encode() if case_sensitive else word.lower().encode()
+                    gap_words.setdefault(len(word), {}).setdefault(folded, []).append((entry, gap))
+            if gap_words:
+                patterns.append(_LONG_GAP)
+            flags = 0 if case_sensitive else hyperscan.HS_FLAG_CASELESS
+            database = hyperscan.Database()
+            database.compile(expressions=patterns, ids=list(range(len(patterns))), flags=[flags] * len(patterns))
+            self._databases[case_sensitive] = database
+            self._entries[case_sensitive] = entries
+            self._gap_words[case_sensitive] = gap_words
+
+    def spans(self, text: str) -> dict[tuple[str, str, str], set[tuple[int, int]]]:
+        found: dict[tuple[str, str, str], set[tuple[int, int]]] = {}
+        if not text:
+            return found
+        ascii_text = text.isascii()
+        folded = ""  # a text with non-ASCII characters, lower-cased, to check candidates on
+        if ascii_text:
+            data = text.encode("ascii")
+        else:
+            from sibkit.coding.matcher import fold_case
+
+            folded = fold_case(text)
+            data = text.encode("ascii", "replace")
+        for case_sensitive, database in self._databases.items():
+            scanned = data
+            if not ascii_text and not case_sensitive and _KELVIN in text:
+                scanned = text.replace(_KELVIN, "k").encode("ascii", "replace")
+            reports: list[tuple[int, int]] = []
+            database.scan(scanned, match_event_handler=_collect, context=reports)
+            candidates = self._candidates(scanned, reports, self._entries[case_sensitive], case_sensitive)
+            if ascii_text:
+                self._finish(text, data, candidates, self._exact if case_sensitive else self._exact_ignore_case, found)
+            else:
+                self._finish(text if case_sensitive else folded, data, candidates, self._exact, found)
+        for case_sensitive, indexes in self._slow.items():
+            if ascii_text:  # a head with a non-ASCII character is nowhere in an ASCII text
+                indexes = [index for index in indexes if self.literals[index].text.isascii()]
+            if indexes:
+                haystack = text if case_sensitive else folded or text.lower()
+                self._python_only(haystack, indexes, found)
+        return found
+
+    def _candidates(self, data: bytes, reports: list[tuple[int, int]], entries: list[_Entry],
+                    case_sensitive: bool) -> list[tuple[_Entry, int, int]]:
+        """(entry, start, end) of each report, and of each head whose words meet at a long gap."""
+        out = []
+        count = len(entries)
+        last_gap_end = -2
+        for pattern_id, end in reports:
+            if pattern_id < count:
+                entry = entries[pattern_id]
+                start = entry.start(data, end) if entry.spaced else end - entry.lengths[0]
+                out.append((entry, start, end))
+                continue
+            if end == last_gap_end + 1:  # the same long gap, one character on
+                last_gap_end = end
+                continue
+            last_gap_end = end
+            gap_start = end - _MAX_GAP - 1  # a gap of white space longer than _MAX_GAP starts here
+            while gap_start > 0 and data[gap_start - 1] in _GAP_BYTES:
+                gap_start -= 1
+            gap_end = _GAP_RUN.match(data, gap_start).end()  # type: ignore[union-attr]
+            for length, words in self._gap_words[case_sensitive].items():
+                before = data[max(0, gap_start - length):gap_start]
+                for entry, gap in words.get(before if case_sensitive else before.lower(), ()):
+                    # the head's words after this gap, then back from the gap over the words before it
+                    position = gap_start - entry.lengths[gap]
+                    for length_before in entry.lengths[gap - 1::-1] if gap else ():
+                        position -= 1
+                        while position > 0 and data[position - 1] in _GAP_BYTES:
+                            position -= 1
+                        position -= length_before
+                    if position >= 0:
+                        out.append((entry, position, -gap_end))  # a negative end: to be found by the pattern
+        return out
+
+    def _finish(self, haystack: str, data: bytes, candidates: list[tuple[_Entry, int, int]],
+                exact: list[re.Pattern[str]], found: dict) -> None:
+        """Spans from candidates: taken as reported (a trailing wildcard's word finished) where the
+        candidate and the characters around it hold no ``?``, else checked with the form's exact
+        pattern on ``haystack`` (the text, lower-cased if it has non-ASCII characters), which gives
+        the end."""
+        for entry, start, end in candidates:
+            kind = entry.kind
+            if end >= 0 and kind != _FINISH and data.find(b"?", start - 1 if start else 0, end + 1) < 0:
+                if kind == _TAIL:
+                    end = _WORD_TAIL.match(haystack, end).end()  # type: ignore[union-attr]
+                for key in entry.keys:
+                    spans = found.get(key)
+                    if spans is None:
+                        found[key] = {(start, end)}
+                    else:
+                        spans.add((start, end))
+                continue
+            for index, keys in entry.forms:
+                match = exact[index].match(haystack, start)
+                if match is not None:
+                    span = (start, match.end())
+                    for key in keys:
+                        found.setdefault(key, set()).add(span)
+
+    def _python_only(self, haystack: str, indexes: list[int], found: dict) -> None:
+        """Forms Hyperscan is not given: each place their first word occurs, checked with their pattern."""
+        for index in indexes:
+            literal = self.literals[index]
+            first = re.split(r"[ *]", literal.form)[0]
+            pattern = self._exact[index]
+            position = haystack.find(first)
+            while position >= 0:
+                match = pattern.match(haystack, position)
+                if match is not None:
+                    found.setdefault(literal.key, set()).add((position, match.end()))
+                position = haystack.find(first, position + 1)
