@@ -53,10 +53,19 @@ def dataset(indigo_dir: Path):
     return load(indigo_dir)
 
 
+@pytest.fixture(scope="session")
+def _hyperscan_databases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Compiled Hyperscan databases, shared by every test (they depend only on their patterns)."""
+    return tmp_path_factory.mktemp("hyperscan")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the user's real data cache from a test."""
-    monkeypatch.setenv("SIBKIT_DATA", str(tmp_path_factory.mktemp("sibkit-data")))
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+                       _hyperscan_databases: Path) -> None:
+    """Never touch the user's real data cache from a test (compiled Hyperscan databases excepted)."""
+    data = tmp_path_factory.mktemp("sibkit-data")
+    (data / "hyperscan").symlink_to(_hyperscan_databases, target_is_directory=True)
+    monkeypatch.setenv("SIBKIT_DATA", str(data))
 
 
 @pytest.fixture(scope="session")

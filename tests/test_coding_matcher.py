@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+from pathlib import Path
 
 import pytest
 from conftest import missing
@@ -461,3 +462,23 @@ def test_negation_equals_the_reference_at_every_word(text: str, repeat: int) -> 
     text = text * (1 + repeat % 3)
     for found in re.finditer(r"\w+", text):
         assert negated_at(text, found.start()) == reference_negated(text, found.start()), found.start()
+
+
+def test_the_compiled_hyperscan_database_is_kept_and_a_damaged_copy_compiled_again(
+        engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if engine != "hyperscan":
+        pytest.skip("only the Hyperscan engine compiles a database")
+    monkeypatch.setenv("SIBKIT_DATA", str(tmp_path))
+    book = one_theme("theory of change", "partner*")
+    text = "A THEORY  OF\nchange, with partners; theory of change."
+    expected = [("THEORY  OF\nchange", 2, 19), ("partners", 26, 34), ("theory of change", 36, 52)]
+    assert spans(text, book) == expected
+    kept = sorted((tmp_path / "hyperscan").glob("*.hsdb"))
+    assert kept, "the compiled database was not kept"
+    inodes = [path.stat().st_ino for path in kept]
+    assert spans(text, book) == expected  # read back, not compiled again
+    assert [path.stat().st_ino for path in kept] == inodes
+    for path in kept:
+        path.write_bytes(b"damaged")
+    assert spans(text, book) == expected  # compiled again and replaced
+    assert all(path.read_bytes() != b"damaged" for path in kept)

@@ -26,10 +26,14 @@ pattern. Forms whose head holds a non-ASCII character or a ``?`` are left to Pyt
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from sibkit import paths
 from sibkit.optional import require
 
 if TYPE_CHECKING:
@@ -111,6 +115,31 @@ class _Entry:
         return position
 
 
+def compiled_database(hyperscan: Any, patterns: list[bytes], flags: int) -> Any:
+    """A Hyperscan block-mode database of ``patterns``. Compiling the default codebook takes seconds,
+    so the compiled database is kept in the user's data folder under a hash of the patterns, the flags
+    and Hyperscan's version, and read back next time; a copy that cannot be read (another CPU, a
+    damaged file) is compiled again and replaced."""
+    key = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), flags, patterns)).encode()).hexdigest()
+    path = paths.data_dir() / "hyperscan" / f"{key}.hsdb"
+    try:
+        database = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        database.scratch = hyperscan.Scratch(database)
+        return database
+    except Exception:  # absent, unreadable or made for another platform: compile
+        pass
+    database = hyperscan.Database()
+    database.compile(expressions=patterns, ids=list(range(len(patterns))), flags=[flags] * len(patterns))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as out:
+            out.write(hyperscan.dumpb(database))
+        os.replace(out.name, path)
+    except OSError:  # a read-only data folder only costs the next run the compile
+        pass
+    return database
+
+
 class HyperscanScanner:
     """Every span of every literal of a compiled codebook, found with Hyperscan."""
 
@@ -145,6 +174,8 @@ class HyperscanScanner:
                 grouped.setdefault((pattern, kind, head), []).append(index)
             if not grouped:
                 continue
+            # one order whatever the order of the forms (sets): the compiled database is kept by its patterns
+            grouped = dict(sorted(grouped.items()))
             entries = [_Entry(head, kind, indexes, literals)
                        for (_, kind, head), indexes in grouped.items()]
             patterns = [pattern for pattern, _, _ in grouped]
@@ -157,9 +188,7 @@ class HyperscanScanner:
             if gap_words:
                 patterns.append(_LONG_GAP)
             flags = 0 if case_sensitive else hyperscan.HS_FLAG_CASELESS
-            database = hyperscan.Database()
-            database.compile(expressions=patterns, ids=list(range(len(patterns))), flags=[flags] * len(patterns))
-            self._databases[case_sensitive] = database
+            self._databases[case_sensitive] = compiled_database(hyperscan, patterns, flags)
             self._entries[case_sensitive] = entries
             self._gap_words[case_sensitive] = gap_words
 
