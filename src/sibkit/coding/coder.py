@@ -8,6 +8,7 @@ processes (``jobs``); one writer stores a batch of documents per transaction.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,7 +188,6 @@ def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebo
     Matching (a pure function of each text) runs on ``jobs`` worker processes (here when 1); one
     writer stores ``batch_size`` documents per transaction, so a killed run resumes after the last
     committed batch. Documents are read a page at a time. ``progress(done, total)`` after each batch."""
-    compiled = compiled or compile_codebook(codebook)
     hashes = {theme.id: theme.hash() for theme in codebook.themes if theme.terms}
     codebook_hash = codebook.hash()
     report = CodingReport()
@@ -196,10 +196,14 @@ def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebo
             Document.status == "ok", Document.id.in_(select(DocumentCase.document_id)))) or 0
     if progress:
         progress(0, total)
-    if jobs > 1:
-        store.engine.dispose()  # no pooled connection may be inherited by the workers
     source = _coding_jobs(store, hashes, max(batch_size, 50))
     todo = (item for item in source if isinstance(item, CodingJob) or _unchanged(report))
+    first = next(todo, None)
+    if first is not None:  # the codebook is compiled only when a document needs coding
+        compiled = compiled or compile_codebook(codebook)
+        todo = itertools.chain([first], todo)
+    if jobs > 1:
+        store.engine.dispose()  # no pooled connection may be inherited by the workers
     results = ordered_map(match_job, todo, jobs=jobs, chunk_size=4, initializer=_init_matcher,  # type: ignore[arg-type]
                           initargs=(compiled,))
     changed: set[str] = set()
