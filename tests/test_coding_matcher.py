@@ -473,7 +473,7 @@ def test_the_compiled_hyperscan_database_is_kept_and_a_damaged_copy_compiled_aga
     text = "A THEORY  OF\nchange, with partners; theory of change."
     expected = [("THEORY  OF\nchange", 2, 19), ("partners", 26, 34), ("theory of change", 36, 52)]
     assert spans(text, book) == expected
-    kept = sorted((tmp_path / "hyperscan").glob("*.hsdb"))
+    kept = sorted((tmp_path / "hyperscan").glob("*.pickle"))
     assert kept, "the compiled database was not kept"
     inodes = [path.stat().st_ino for path in kept]
     assert spans(text, book) == expected  # read back, not compiled again

@@ -67,7 +67,7 @@ def _canonical(value: Any, digest: Any) -> None:
         raise TypeError(f"memo: no canonical form for {type(value).__name__}")
 
 
-def _stamp(modules: Iterable[str], libraries: Iterable[str], digest: Any) -> None:
+def stamp(modules: Iterable[str], libraries: Iterable[str], digest: Any) -> None:
     """sibkit's version, the source of ``modules`` and the installed files of ``libraries`` (found
     without importing them: a new release is a new file)."""
     digest.update(__version__.encode() + b"\0")
@@ -86,7 +86,7 @@ def _stamp(modules: Iterable[str], libraries: Iterable[str], digest: Any) -> Non
 def key(inputs: Any, *, modules: Iterable[str] = (), libraries: Iterable[str] = ()) -> str:
     """The fingerprint of ``inputs`` computed by ``modules`` with ``libraries``."""
     digest = hashlib.sha256()
-    _stamp(modules, libraries, digest)
+    stamp(modules, libraries, digest)
     _canonical(inputs, digest)
     return digest.hexdigest()
 
@@ -125,11 +125,12 @@ def store(name: str, value: Any, folder: Path | None = None, keep: int = KEEP) -
         pass
 
 
-def memoised(name: str, compute: Callable[[], T]) -> T:
-    """The value stored under ``name`` (a :func:`key`), else ``compute()``, stored."""
-    found, value = fetch(name)
+def memoised(name: str, compute: Callable[[], T], folder: Path | None = None, keep: int = KEEP) -> T:
+    """The value stored under ``name`` (a :func:`key`) in ``folder`` (default :func:`memo_dir`), else
+    ``compute()``, stored there."""
+    found, value = fetch(name, folder)
     if found:
         return value  # type: ignore[no-any-return]
     value = compute()
-    store(name, value)
+    store(name, value, folder, keep)
     return value

@@ -27,13 +27,11 @@ pattern. Forms whose head holds a non-ASCII character or a ``?`` are left to Pyt
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sibkit import paths
+from sibkit import memo, paths
 from sibkit.optional import require
 
 if TYPE_CHECKING:
@@ -121,22 +119,18 @@ def compiled_database(hyperscan: Any, patterns: list[bytes], flags: int) -> Any:
     and Hyperscan's version, and read back next time; a copy that cannot be read (another CPU, a
     damaged file) is compiled again and replaced."""
     key = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), flags, patterns)).encode()).hexdigest()
-    path = paths.data_dir() / "hyperscan" / f"{key}.hsdb"
-    try:
-        database = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
-        database.scratch = hyperscan.Scratch(database)
-        return database
-    except Exception:  # absent, unreadable or made for another platform: compile
-        pass
+    folder = paths.data_dir() / "hyperscan"
+    found, serialised = memo.fetch(key, folder)
+    if found:
+        try:
+            database = hyperscan.loadb(serialised, hyperscan.HS_MODE_BLOCK)
+            database.scratch = hyperscan.Scratch(database)
+            return database
+        except Exception:  # made for another platform, or damaged: compile
+            pass
     database = hyperscan.Database()
     database.compile(expressions=patterns, ids=list(range(len(patterns))), flags=[flags] * len(patterns))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as out:
-            out.write(hyperscan.dumpb(database))
-        os.replace(out.name, path)
-    except OSError:  # a read-only data folder only costs the next run the compile
-        pass
+    memo.store(key, hyperscan.dumpb(database), folder, keep=16)
     return database
 
 

@@ -12,13 +12,12 @@ newest few are kept.
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sibkit import __version__, memo, paths
+from sibkit import memo, paths
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from sibkit.indigo.dataset import LoadIssue
 
 KEEP = 4  # entries kept; older ones are removed when a new one is written
-_TYPING_MODULES = ("dataset.py", "values.py", "_fields.py", "typed_cache.py")
+_TYPING_MODULES = tuple(f"sibkit.indigo.{name}" for name in ("dataset", "values", "_fields", "typed_cache"))
 
 Typed = tuple[dict[str, "pd.DataFrame"], list["LoadIssue"]]
 
@@ -36,21 +35,12 @@ def cache_dir() -> Path:
 
 
 def _code_fingerprint() -> hashlib._Hash:
-    import importlib.util
-
     import pandas
 
     digest = hashlib.sha256()
-    digest.update(repr((__version__, sys.version, pandas.__version__)).encode())
-    # pycountry's country list types the country columns; importing it just for its version is slow, so
-    # its installed files stand for it (a new release is a new file)
-    countries = importlib.util.find_spec("pycountry")
-    if countries is not None and countries.origin:
-        stat = os.stat(countries.origin)
-        digest.update(f"{countries.origin}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    here = Path(__file__).parent
-    for name in _TYPING_MODULES:
-        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    digest.update(repr((sys.version, pandas.__version__)).encode())
+    # pycountry's country list types the country columns (its installed files stand for its version)
+    memo.stamp(_TYPING_MODULES, ("pycountry",), digest)
     return digest
 
 
@@ -64,25 +54,10 @@ def fingerprint(kind: str, files: dict[str, bytes | None]) -> str:
     return digest.hexdigest()
 
 
-def read(key: str) -> Typed | None:
-    """The typed tables and load issues stored under ``key``, or None (absent, damaged, another format)."""
-    found, value = memo.fetch(key, cache_dir())
-    return value if found else None
-
-
-def write(key: str, typed: Typed) -> None:
-    """Store an entry atomically; a folder that cannot be written just means no cache."""
-    memo.store(key, typed, cache_dir(), keep=KEEP)
-
-
 def typed_tables(key: str, build: Callable[[], Typed]) -> Typed:
-    """The typed tables of the export whose :func:`fingerprint` is ``key``, else ``build()`` (then stored)."""
-    cached = read(key)
-    if cached is not None:
-        return cached
-    typed = build()
-    write(key, typed)
-    return typed
+    """The typed tables of the export whose :func:`fingerprint` is ``key``, else ``build()`` (then stored;
+    a folder that cannot be written just means no cache)."""
+    return memo.memoised(key, build, cache_dir(), KEEP)
 
 
 def content_key(dataset: Any) -> str | None:
