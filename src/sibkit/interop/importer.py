@@ -52,6 +52,7 @@ class QdpxImport:
     unsupported: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
     offsets: dict[str, str] = field(default_factory=dict)  # document name -> how offsets were counted
+    offsets_line: str | None = None  # the reading chosen for the project and the evidence for it
 
     def lines(self) -> list[str]:
         kinds = ("documents", "references", "decisions", "cases", "variables", "values", "memos", "sets", "codes")
@@ -60,8 +61,8 @@ class QdpxImport:
         again = ", ".join(f"{n} {k}" for k, n in sorted(self.unchanged.items()) if n)
         if again:
             out.append(f"already in the study: {again}")
-        for name, reading in sorted(self.offsets.items()):
-            out.append(f"offsets of {name!r} read as {reading} (the selections' text matched that way)")
+        if self.offsets_line:
+            out.append(self.offsets_line)
         if self.unsupported:
             out.append("not supported, not imported: " + ", ".join(f"{n} {k}" for k, n in sorted(
                 self.unsupported.items())))
@@ -406,7 +407,8 @@ def import_project(project: QdaProject, store: Store, codebook: Codebook, source
     """Store a parsed project in a study database (one transaction) against the study's codebook;
     original PDF and DOCX files are kept in the folder ``originals`` when given."""
     result = QdpxImport(source, project.origin, unsupported=Counter(project.unsupported),
-                        problems=list(project.problems))
+                        problems=list(project.problems),
+                        offsets_line=project.offsets.line() if project.offsets is not None else None)
     with store.session() as session:
         _Importer(project, session, codebook, result, originals).run()
     return result
