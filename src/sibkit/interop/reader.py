@@ -48,6 +48,7 @@ class Selection:
     notes: list[str]
     created: dt.datetime | None
     line: int | None
+    creator: str | None = None  # GUID key of the user who made the selection (its codings may be another's)
 
 
 @dataclass
@@ -64,6 +65,8 @@ class TextDocument:
     original_name: str = ""
     offsets: str = "code points"
     line: int | None = None
+    creator: str | None = None  # GUID key of the source's creatingUser
+    created: dt.datetime | None = None
 
 
 @dataclass
@@ -110,6 +113,9 @@ class QdaProject:
     name: str = ""
     origin: str = ""
     source: str = ""  # the archive and project file, as problems name them
+    description: str = ""  # the project's own Description
+    creator: str | None = None  # GUID key of the project's creatingUserGUID
+    created: dt.datetime | None = None
     users: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (guid as written, name)
     codes: list[ParsedCode] = field(default_factory=list)
     variables: dict[str, Variable] = field(default_factory=dict)
@@ -281,7 +287,7 @@ class _Reader:
             document.selections.append(Selection(
                 guid, start, end, selection.get("name") or "", child_text(selection, "Description"), codings,
                 self._notes_of(selection, "selection", guid_key(guid)), _time(selection.get("creationDateTime")),
-                selection.sourceline))
+                selection.sourceline, guid_key(selection.get("creatingUser") or "") or None))
 
     def _document(self, element: etree._Element, text_element: etree._Element, kind: str) -> None:
         guid = element.get("guid") or ""
@@ -306,7 +312,9 @@ class _Reader:
                                 child_text(element, "Description"), [], [], [],
                                 [(_variable_ref(v), _value_text(v))
                                  for v in children(element, "VariableValue")],
-                                original, original_name, line=element.sourceline)
+                                original, original_name, line=element.sourceline,
+                                creator=guid_key(element.get("creatingUser") or "") or None,
+                                created=_time(element.get("creationDateTime")))
         if self.extracted:
             self.project.unsupported["selections on sources without plain text"] += len(
                 children(text_element, "PlainTextSelection"))
@@ -340,6 +348,8 @@ class _Reader:
             raise SibkitError(f"{self.source}: the root element is <{local(root)}>, not <Project>")
         project.name = root.get("name") or ""
         project.origin = root.get("origin") or ""
+        project.creator = guid_key(root.get("creatingUserGUID") or "") or None
+        project.created = _time(root.get("creationDateTime"))
         for section in root:
             name = local(section)
             if name == "Users":
@@ -405,6 +415,8 @@ class _Reader:
                         project.unsupported["links"] += 1
             elif name == "Graphs":
                 project.unsupported["graphs"] += len(children(section, "Graph"))
+            elif name == "Description":
+                project.description = section.text or ""
             elif name == "NoteRef":
                 project.note_targets.setdefault(guid_key(section.get("targetGUID") or ""), ("project", ""))
         project.offsets = choose_offsets(project.documents, project.origin)
