@@ -309,8 +309,11 @@ class _Importer:
         for variable, value in source.values:
             self.value(variable, "document", str(document.id), value, where)
         length = len(source.text)
-        existing = {(r.theme, r.start, r.end, r.origin, r.term): r for r in self.session.scalars(
-            select(Reference).where(Reference.document_id == document.id))}
+        existing: dict[tuple, Reference] = {}
+        for ref in self.session.scalars(select(Reference).where(Reference.document_id == document.id)
+                                        .order_by(Reference.id)):
+            existing[(ref.theme, ref.start, ref.end, ref.origin, ref.term)] = ref
+            existing.setdefault((ref.theme, ref.start, ref.end, ref.origin, IMPORTED_TERM), ref)  # term not given
         decided = set(self.session.execute(select(ReviewDecision.reference_id, ReviewDecision.coder).join(
             Reference, Reference.id == ReviewDecision.reference_id).where(Reference.document_id == document.id)))
         pending: list[tuple[object, list[tuple[Reference, object, str | None, dt.datetime | None]]]] = []
@@ -453,7 +456,12 @@ class _Importer:
                 self.value(variable, "case", case_id, value, where)
 
     def notes(self) -> None:
+        """Notes become memos; one the study already holds word for word (same target and author: a tool
+        that gave it a new GUID, as QualCoder does) is not added twice."""
         kept = {guid_key(n.guid) for n in self.session.scalars(select(QdaNote))}
+        memos = list(self.session.scalars(select(Memo)))
+        replaced = {m.replaces for m in memos if m.replaces}
+        held = {(m.target_kind, m.target_id, m.author, m.text) for m in memos if m.id not in replaced}
         sources = {key: doc.id for key, doc in self.documents.items()}
         for key, note in self.project.notes.items():
             if _UNREVIEWED.match(note.text):
@@ -479,6 +487,9 @@ class _Importer:
             text = note.text if not note.description else f"{note.description}\n\n{note.text}".strip()
             if note.name and not note.name.startswith("Memo on "):
                 text = f"{note.name}\n\n{text}".strip()
+            if (memo_kind, memo_target, author, text) in held:
+                self.result.unchanged["memos"] += 1
+                continue
             memo = Memo(target_kind=memo_kind, target_id=memo_target, author=author, text=text,
                         created_at=note.created or self.now)
             self.session.add(memo)
