@@ -412,6 +412,13 @@ def test_a_qdc_keeps_guids_colours_and_groups(tmp_path: Path, indigo_dir: Path, 
     cb = "{urn:QDA-XML:codebook:1.0}"
     assert [(c.get("guid"), c.get("color")) for c in again.iter(f"{cb}Code")] == [
         (t["guid"], t["color"]) for t in written["themes"]]
+    # the .qdc's codes and sets are the project schema's types (the codebook schema is not in ../shared)
+    as_project = etree.fromstring(f'<Project xmlns="{Q}" name="check"><CodeBook/></Project>')
+    swapped = etree.fromstring((tmp_path / "again.qdc").read_bytes().replace(b"urn:QDA-XML:codebook:1.0",
+                                                                            Q.encode()))
+    as_project[0].append(swapped.find("q:Codes", NS))
+    as_project.append(swapped.find("q:Sets", NS))
+    assert valid(as_project, refi_qda_dir)
     group = again.find(f"{cb}Sets/{cb}Set")
     assert (group.get("guid"), group.findtext(f"{cb}Description")) == ("{CDD38088-85AA-45BB-B2BC-6615A7FDAB08}",
                                                                       "Codes about working together")

@@ -121,6 +121,7 @@ class _Importer:
         self.tool = project.origin or "a REFI-QDA project"
         self.where = project.source or result.source
         self.unmarked = 0  # automatic hits that came back without the note on their origin and term
+        self.kept_selections = set(session.scalars(select(QdaSelection.guid)))
 
     def run(self) -> None:
         self.users()
@@ -145,13 +146,16 @@ class _Importer:
         return ""
 
     def selection_creator(self, selection: Selection) -> None:
-        """Keep who made an imported selection, and when, under its GUID (for the next export)."""
-        if not selection.guid or (selection.creator is None and selection.created is None):
+        """Keep who made an imported selection, and when, under its GUID (for the next export), where
+        that is not what its codings say (NVivo: one user selects, another codes)."""
+        if not selection.guid or selection.guid in self.kept_selections:
             return
-        creator = self.user_name(selection.creator) or None
-        kept = self.session.get(QdaSelection, selection.guid)
-        if kept is None:
-            self.session.add(QdaSelection(guid=selection.guid, creator=creator, created=selection.created))
+        if all((c.user or selection.creator) == selection.creator and c.created in (None, selection.created)
+               for c in selection.codings):
+            return
+        self.kept_selections.add(selection.guid)
+        self.session.add(QdaSelection(guid=selection.guid, creator=self.user_name(selection.creator) or None,
+                                      created=selection.created))
 
     def description_memo(self, guid: str, kind: str, target: str, text: str, author: str,
                          created: dt.datetime | None) -> None:
