@@ -62,7 +62,8 @@ def valid(xml: bytes | etree._Element, refi_qda_dir: Path) -> bool:
 @pytest.fixture(scope="module")
 def coded_study(tmp_path_factory: pytest.TempPathFactory, indigo_dir: Path):
     """An INDIGO study with two texts coded automatically: one hit accepted by ana, one rejected, a
-    manual reference by ben, a memo on the study; the other 3 hits nobody has reviewed."""
+    manual reference by ben, a memo on the study, a description of text A (as if imported); the
+    other 3 hits nobody has reviewed."""
     study = load_study(write_study(tmp_path_factory.mktemp("coded"), indigo_dir))
     store = open_store(study.database_url())
     for text, case, title in ((TEXT_A, CASE_A, "Notes A"), (TEXT_B, CASE_B, "Notes B")):
@@ -84,6 +85,11 @@ def coded_study(tmp_path_factory: pytest.TempPathFactory, indigo_dir: Path):
                          ReviewDecision(reference_id=int(hits[1]), coder="ana", decision="reject"),
                          ReviewDecision(reference_id=manual.id, coder="ben", decision="accept"),
                          Memo(target_kind="study", target_id="", author="ana", text="GB cases first.")])
+        description = Memo(target_kind="document", target_id=str(int(refs.iloc[0]["document_id"])), author="ana",
+                           text="Board minutes, scanned.")
+        session.add(description)
+        session.flush()
+        session.add(QdaNote(guid="d35c0000-0000-4000-8000-000000000001", memo_id=description.id, kind="description"))
     return study, store
 
 
@@ -166,6 +172,7 @@ def test_qualcoder_round_trip_keeps_unreviewed_hits_unreviewed_and_variables_uni
     fresh = load_study(write_study(tmp_path / "fresh", indigo_dir))
     result = import_qdpx(back, fresh)
     assert result.problems == [] and result.added["references"] == 5
+    assert result.added["memos"] == 2  # the study memo (a QualCoder journal) and text A's description
     new_store = open_store(fresh.database_url())
     with new_store.session() as session:
         decisions = {(d.coder, d.decision) for d in session.scalars(select(ReviewDecision))}
@@ -289,6 +296,8 @@ def test_nvivo_selection_creators_and_users_go_back_as_nvivo_wrote_them(nvivo_ex
 def test_a_study_unrelated_to_indigo_exports_only_what_it_holds(nvivo_export) -> None:
     source, _, summary, back = nvivo_export
     assert summary.warnings == [] and summary.cases == 0
+    assert summary.lines()[1:] == ["not exported: 16 themes of the default codebook that no reference uses (the "
+                                   "study names no codebook)"]
     exported = qde(back)
     assert exported.find("q:Cases", NS) is None and exported.find("q:Variables", NS) is None
     codes = {c.get("guid") for c in exported.iter(f"{{{Q}}}Code")}
@@ -394,7 +403,7 @@ QDC = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-def test_a_qdc_keeps_guids_colours_and_groups(tmp_path: Path, indigo_dir: Path, refi_qda_dir: Path) -> None:
+def test_a_qdc_keeps_guids_colours_and_groups(tmp_path: Path, refi_qda_dir: Path) -> None:
     (tmp_path / "topics.qdc").write_text(QDC, encoding="utf-8")
     result = import_qdc(tmp_path / "topics.qdc", tmp_path / "topics.yaml")
     assert result.problems == []
@@ -425,13 +434,13 @@ def test_a_qdc_keeps_guids_colours_and_groups(tmp_path: Path, indigo_dir: Path, 
     assert [m.get("targetGUID") for m in group.findall(f"{cb}MemberCode")] == ["{D7AA29DA-519B-4946-9B90-253B6DB8FD0A}"]
     # a study coding with it exports its codes under their GUIDs and colours, and the group as a set
     path = tmp_path / "study.yaml"
-    path.write_text(f"title: Topics\ndata: {indigo_dir}\ncodebook: topics.yaml\n", encoding="utf-8")
+    path.write_text("title: Topics\ncodebook: topics.yaml\n", encoding="utf-8")
     study = load_study(path)
     store = open_store(study.database_url())
     text = "They agreed a partnership and payments followed."
     store_document(store, sha256=hashlib.sha256(text.encode()).hexdigest(), title="t", case_ids=[CASE_A],
                    extracted=Extracted(text=text, pages=[0], kind="text"), doc_type="review", origin="t")
-    xml = project_files(study, store, include_all=True)[0]
+    xml = project_files(study, store, include_all=True, case_data=False)[0]
     root = etree.fromstring(xml)
     assert valid(xml, refi_qda_dir)
     assert [(c.get("guid"), c.get("color")) for c in root.iter(f"{{{Q}}}Code")] == [

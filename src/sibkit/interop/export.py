@@ -1,15 +1,21 @@
 """A study as a REFI-QDA project (``.qdpx``): ``project.qde`` plus ``sources/``.
 
-- Users: every coder (review decisions, memo authors), and ``sibkit`` for unreviewed automatic hits.
-- CodeBook: the study's codebook as nested codes, each theme's definition and terms in the code's
-  description (see :mod:`sibkit.interop.codes`), plus codes kept from imported projects.
+- Users: every user the study holds, every coder (review decisions, memo authors), and ``sibkit``
+  (listed last) for unreviewed automatic hits.
+- CodeBook: the study's codebook as nested codes (the default codebook only for the themes used),
+  each theme's definition and terms in the code's description (see :mod:`sibkit.interop.codes`),
+  plus codes kept from imported projects, with their GUIDs and colours.
 - Variables and Cases: each case with its class, achievement and payment ratios, country, sector and
-  live year (``sibkit.outcomes``, ``sibkit.indigo.derived``), and the values imported projects gave.
+  live year (``sibkit.outcomes``, ``sibkit.indigo.derived``; INDIGO cases beyond the documents' only
+  for a study that declares data or a selection), and the values imported projects gave; one
+  Variable per name.
 - Sources: each readable document's extracted text as ``sources/<guid>.txt`` (UTF-8, exactly the
   stored text, so offsets are code points), the original DOCX or PDF where the corpus still holds
   it; a ``PlainTextSelection`` with ``Coding`` and ``CodeRef`` for every accepted or manual reference
-  (with ``include_all``, unreviewed ones too, each pointing to a note that says so).
-- Notes: the study's memos, attached to their project, source, selection or (by a link) case.
+  (with ``include_all``, unreviewed ones too, marked three ways: a note that says so, the user
+  ``sibkit``, a GUID derived for them), the selection's creator kept from the tool it came from.
+- Notes: the study's memos (each in a file, dated), attached to their project, source, selection or
+  (by a link) case; memos that were a Description go back as the source's or project's Description.
 
 GUIDs are kept from imported projects, else derived from stable keys (:mod:`sibkit.interop.guids`),
 so exporting the same study twice gives the same ``project.qde`` apart from ``modifiedDateTime``.
@@ -79,11 +85,13 @@ class ExportSummary:
     codes: int = 0
     notes: int = 0
     warnings: list[str] = field(default_factory=list)
+    omitted: list[str] = field(default_factory=list)  # what the study has but the export leaves out, and why
 
     def lines(self) -> list[str]:
         refs = ", ".join(f"{count} {kind}" for kind, count in sorted(self.references.items())) or "none"
         return [f"{self.documents} documents ({self.originals} with their original file), {self.codes} codes, "
-                f"{self.cases} cases, {self.notes} notes; references: {refs}"]
+                f"{self.cases} cases, {self.notes} notes; references: {refs}",
+                *(f"not exported: {line}" for line in self.omitted)]
 
 
 def _nobody(row: object) -> str:
@@ -268,12 +276,15 @@ class _Exporter:
                     used.add(theme)
                     theme = parents.get(theme)
             themes = [t for t in themes if t.id in used]
+            left_out = len(self.codebook.themes) - len(themes)
+            if left_out:
+                self.summary.omitted.append(f"{left_out} themes of the default codebook that no reference uses "
+                                            "(the study names no codebook)")
         for theme in themes:
-            if getattr(theme, "guid", None):
+            if theme.guid:
                 self.code_guids.setdefault(theme.id, theme.guid)
-            color = rgb(getattr(theme, "color", None))
-            if color:
-                self.code_colors.setdefault(theme.id, color)
+            if rgb(theme.color):
+                self.code_colors.setdefault(theme.id, rgb(theme.color))  # type: ignore[arg-type]
         ids = {t.id for t in themes}
         by_guid = {guid_key(c.guid): c for c in self.stored_codes}
         for code in sorted(self.stored_codes, key=lambda c: c.theme):

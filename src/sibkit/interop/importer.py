@@ -136,8 +136,8 @@ class _Importer:
         if self.unmarked:
             self.result.problems.append(
                 f"{self.where}: {self.unmarked} codings carry sibkit's mark of an automatic hit nobody reviewed "
-                "(its user or GUID) but not the selection description naming its origin and term: imported as "
-                f"unreviewed 'auto' references with term {IMPORTED_TERM!r}")
+                "(its note, user or GUID) but not the selection description naming its origin and term: imported "
+                f"as unreviewed references with term {IMPORTED_TERM!r}")
 
     def user_name(self, user: str | None) -> str:
         """A project user's name for a memo's author ('' when the project does not say)."""
@@ -159,8 +159,12 @@ class _Importer:
 
     def description_memo(self, guid: str, kind: str, target: str, text: str, author: str,
                          created: dt.datetime | None) -> None:
-        """A source's or the project's Description, kept as a memo that exports as a Description again."""
-        if self.session.get(QdaNote, guid) is not None:
+        """A source's or the project's Description, kept as a memo that exports as a Description again
+        (not twice: by its GUID, or word for word where a tool gave the source a new GUID)."""
+        if self.session.get(QdaNote, guid) is not None or self.session.scalar(
+                select(Memo.id).join(QdaNote, QdaNote.memo_id == Memo.id).where(
+                    QdaNote.kind == "description", Memo.target_kind == kind, Memo.target_id == target,
+                    Memo.text == text)) is not None:
             self.result.unchanged["memos"] += 1
             return
         memo = Memo(target_kind=kind, target_id=target, author=author, text=text, created_at=created or self.now)
