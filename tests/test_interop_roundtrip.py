@@ -113,6 +113,11 @@ def source_study(tmp_path_factory: pytest.TempPathFactory, indigo_dir: Path):
     return study, store, {"a": doc_a, "b": doc_b, "c": doc_c, "manual": manual.id}
 
 
+def note_text(archive: zipfile.ZipFile, note: etree._Element) -> str:
+    """A note's text, from the file its plainTextPath names (``internal://NAME`` is ``sources/NAME``)."""
+    return archive.read("sources/" + note.get("plainTextPath").removeprefix("internal://")).decode("utf-8")
+
+
 def qde_of(path: Path) -> bytes:
     with zipfile.ZipFile(path) as archive:
         return archive.read("project.qde")
@@ -151,7 +156,8 @@ def test_export_is_valid_complete_and_stable(source_study, refi_qda_dir: Path, t
         representation = pdf.find("q:Representation", NS)
         assert "Partnership working in Kent." in archive.read(
             "sources/" + representation.get("plainTextPath").removeprefix("internal://")).decode()
-    assert len(names) == 7  # project.qde, four texts, two originals
+        notes = {note_text(archive, n): n.get("guid") for n in root.findall(".//q:Note", NS)}
+    assert len(names) == 11  # project.qde, four texts, two originals, four notes
     manual = next(s for s in selections if s.get("name") == "shaped the service")
     start = TEXT_A.index("shaped the service")  # code points: the emoji before it counts once
     assert (int(manual.get("startPosition")), int(manual.get("endPosition"))) == (start, start + 18)
@@ -174,7 +180,6 @@ def test_export_is_valid_complete_and_stable(source_study, refi_qda_dir: Path, t
     assert values["live_year"].isdigit() and 2016 <= int(values["live_year"]) <= 2021
     assert {r.get("targetGUID") for r in case.findall("q:SourceRef", NS)} == {source_a.get("guid")}
     # memos as notes, where they belong
-    notes = {n.find("q:PlainTextContent", NS).text: n.get("guid") for n in root.findall(".//q:Note", NS)}
     assert set(notes) == {"Start with the GB cases.", "Read twice 🤔", "A strong partnership.", "Borderline."}
     assert root.find("q:NoteRef", NS).get("targetGUID") == notes["Start with the GB cases."]
     assert source_a.find("q:NoteRef", NS).get("targetGUID") == notes["Read twice 🤔"]
@@ -185,13 +190,14 @@ def test_export_is_valid_complete_and_stable(source_study, refi_qda_dir: Path, t
 
 def test_all_adds_unreviewed_references_marked_by_a_note(source_study, refi_qda_dir: Path) -> None:
     study, store, _ = source_study
-    xml, _, summary = project_files(study, store, include_all=True, now=T0)
+    xml, files, summary = project_files(study, store, include_all=True, now=T0)
     assert validation_errors(xml, refi_qda_dir / "Project-mrt2019.xsd") == []
     # 8 automatic hits (4 in A, 2 in B, 1 in the DOCX, 1 in the PDF); 3 reviewed, 1 of them rejected; 1 manual
     assert summary.references == {"manual": 1, "reviewed": 2, "unreviewed": 5}
     root = etree.fromstring(xml)
     marker = root.find(".//q:Note[@name='sibkit: unreviewed auto references']", NS)
-    assert marker.find("q:PlainTextContent", NS).text.startswith("sibkit: references of origin 'auto', not reviewed")
+    marker_text = files[marker.get("plainTextPath").removeprefix("internal://")].decode()
+    assert marker_text.startswith("sibkit: references of origin 'auto', not reviewed")
     marked = root.findall(f".//q:Coding/q:NoteRef[@targetGUID='{marker.get('guid')}']", NS)
     assert len(marked) == 5
 
@@ -253,6 +259,6 @@ def test_an_edited_memo_keeps_its_guid(tmp_path: Path) -> None:
     with store.session() as session:
         session.add(Memo(target_kind="study", target_id="", author="ana", text="Second thoughts.", replaces=first.id,
                          created_at=T0))
-    root = etree.fromstring(project_files(study, store, now=T0, case_data=False)[0])
-    notes = root.findall(".//q:Note", NS)
-    assert [(n.get("guid"), n.find("q:PlainTextContent", NS).text) for n in notes] == [(before, "Second thoughts.")]
+    xml, files, _ = project_files(study, store, now=T0, case_data=False)
+    notes = etree.fromstring(xml).findall(".//q:Note", NS)
+    assert [(n.get("guid"), files[f"{n.get('guid')}.txt"].decode()) for n in notes] == [(before, "Second thoughts.")]

@@ -86,6 +86,9 @@ class Theme(Strict):
     skip_contexts: list[str] = Field(default_factory=list)
     examples: list[str] = Field(default_factory=list)
     counter_examples: list[str] = Field(default_factory=list)
+    # how the theme travels to QDA tools (REFI-QDA): the code's GUID and colour, kept from a .qdc
+    guid: str | None = None
+    color: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
 
     @field_validator("terms", mode="before")
     @classmethod
@@ -134,6 +137,19 @@ class Change(Strict):
     changes: list[str] = Field(default_factory=list)
 
 
+class ThemeGroup(Strict):
+    """A named group of themes: a REFI-QDA code set (MAXQDA's code sets, ATLAS.ti's code groups)."""
+
+    name: str
+    themes: list[str]
+    guid: str | None = None
+    description: str = ""
+
+
+# what only says how a codebook travels to QDA tools, left out of its hash (it changes nothing found)
+EXCHANGE_ONLY = {"groups": True, "themes": {"__all__": {"guid", "color"}}}
+
+
 class Codebook(Strict):
     name: str
     version: str = "1"
@@ -141,6 +157,7 @@ class Codebook(Strict):
     source: str = ""
     changelog: list[Change] = Field(default_factory=list)
     themes: list[Theme]
+    groups: list[ThemeGroup] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _tree(self) -> Codebook:
@@ -160,6 +177,10 @@ class Codebook(Strict):
                     raise ValueError(f"theme {theme.id!r}: its parents form a cycle")
                 seen.add(current)
                 current = parents[current]
+        for group in self.groups:
+            unknown = next((t for t in group.themes if t not in known), None)
+            if unknown is not None:
+                raise ValueError(f"group {group.name!r}: {unknown!r} is not a theme of this codebook")
         return self
 
     def theme(self, theme_id: str) -> Theme:
@@ -170,7 +191,7 @@ class Codebook(Strict):
                           + ", ".join(t.id for t in self.themes))
 
     def hash(self) -> str:
-        return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(self.model_dump(exclude=EXCHANGE_ONLY), sort_keys=True).encode()).hexdigest()
 
 
 def _format_errors(source: str, raw: dict, error: ValidationError) -> str:

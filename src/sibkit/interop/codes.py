@@ -20,7 +20,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from sibkit import __version__
-from sibkit.coding.codebook import Codebook, Theme
+from sibkit.coding.codebook import Codebook, Theme, ThemeGroup
 from sibkit.errors import SibkitError
 from sibkit.interop.guids import guid_key, is_guid, stable_guid
 from sibkit.interop.xmlsafe import CODEBOOK_NS, child_text, children, local, parse_xml
@@ -35,7 +35,8 @@ def theme_guid(theme_id: str) -> str:
 
 def describe_theme(theme: Theme) -> str:
     """The text of a code's Description for a theme (definition, then the sibkit block when needed)."""
-    rest = theme.model_dump(mode="json", exclude={"name", "definition", "parent"}, exclude_defaults=True)
+    rest = theme.model_dump(mode="json", exclude={"name", "definition", "parent", "guid", "color"},
+                            exclude_defaults=True)
     rest["id"] = theme.id
     if "terms" in rest:
         rest["terms"] = [term["term"] if set(term) == {"term"} else term for term in rest["terms"]]
@@ -61,6 +62,14 @@ def read_description(description: str) -> tuple[str, dict[str, object] | None, s
     if not isinstance(data, dict):
         return definition.strip(), None, "the sibkit block is not a mapping"
     return definition.strip(), data, None
+
+
+def rgb(color: str | None) -> str | None:
+    """A colour as ``#RRGGBB`` (QualCoder reads no other form), or None when it is not one."""
+    text = (color or "").strip()
+    if re.fullmatch(r"#[0-9A-Fa-f]{3}", text):
+        text = "#" + "".join(2 * c for c in text[1:])
+    return text.upper() if re.fullmatch(r"#[0-9A-Fa-f]{6}", text) else None
 
 
 def slug(name: str, fallback: str) -> str:
@@ -141,13 +150,17 @@ def themes_from_codes(codes: list[ParsedCode], source: str, problems: list[str],
         fields = {k: v for k, v in (block or {}).items() if k not in ("id", "name", "definition", "parent")}
         if not code.codable:
             fields.pop("terms", None)
+        # the code's own GUID (unless it is the one sibkit derives from the theme id) and colour travel with it
+        guid = None if guid_key(code.guid) == theme_guid(ids[key]) else code.guid
+        fields.update(guid=guid, color=rgb(code.color))
         try:
             theme = Theme.model_validate({"id": ids[key], "name": code.name or ids[key], "definition": definition,
                                           "parent": parent, **fields})
         except ValidationError as exc:
             problems.append(f"{source}: line {code.line}: Code {code.name!r}: its sibkit block is not a valid "
                             f"theme ({exc.errors()[0]['msg']}); imported without terms")
-            theme = Theme(id=ids[key], name=code.name or ids[key], definition=definition, parent=parent)
+            theme = Theme(id=ids[key], name=code.name or ids[key], definition=definition, parent=parent,
+                          guid=guid, color=rgb(code.color))
         themes[key] = theme
     return themes
 
@@ -157,9 +170,11 @@ def themes_from_codes(codes: list[ParsedCode], source: str, problems: list[str],
 
 
 def add_codes(parent: etree._Element, codebook_themes: list[Theme], namespace: str,
-              guid_of: dict[str, str] | None = None, codable: dict[str, bool] | None = None) -> None:
-    """Nested ``Code`` elements for themes under ``parent`` (a ``Codes`` element), in codebook order."""
-    guid_of = guid_of or {}
+              guid_of: dict[str, str] | None = None, codable: dict[str, bool] | None = None,
+              color_of: dict[str, str] | None = None) -> None:
+    """Nested ``Code`` elements for themes under ``parent`` (a ``Codes`` element), in codebook order,
+    each with its GUID and colour where known."""
+    guid_of, color_of = guid_of or {}, color_of or {}
     kids: dict[str | None, list[Theme]] = {}
     ids = {theme.id for theme in codebook_themes}
     for theme in codebook_themes:
@@ -170,6 +185,8 @@ def add_codes(parent: etree._Element, codebook_themes: list[Theme], namespace: s
         is_codable = codable.get(theme.id, True) if codable else not (has_children and not theme.terms)
         code = etree.SubElement(element, f"{{{namespace}}}Code", guid=guid_of.get(theme.id, theme_guid(theme.id)),
                                 name=theme.name, isCodable="true" if is_codable else "false")
+        if theme.id in color_of:
+            code.set("color", color_of[theme.id])
         description = describe_theme(theme)
         if description:
             etree.SubElement(code, f"{{{namespace}}}Description").text = description
@@ -180,13 +197,57 @@ def add_codes(parent: etree._Element, codebook_themes: list[Theme], namespace: s
         add(parent, theme)
 
 
+def code_guids(codebook: Codebook) -> dict[str, str]:
+    """Each theme's code GUID: the one it came with from another tool, else one derived from its id."""
+    return {theme.id: theme.guid or theme_guid(theme.id) for theme in codebook.themes}
+
+
+def group_guid(group: ThemeGroup) -> str:
+    return group.guid or stable_guid("theme-group", group.name)
+
+
+def add_groups(parent: etree._Element, codebook: Codebook, namespace: str, guid_of: dict[str, str]) -> None:
+    """A ``Set`` of ``MemberCode`` elements per group of the codebook, under ``parent`` (a ``Sets``)."""
+    for group in codebook.groups:
+        element = etree.SubElement(parent, f"{{{namespace}}}Set", guid=group_guid(group), name=group.name)
+        if group.description:
+            etree.SubElement(element, f"{{{namespace}}}Description").text = group.description
+        for theme in group.themes:
+            etree.SubElement(element, f"{{{namespace}}}MemberCode", targetGUID=guid_of[theme])
+
+
 def codebook_to_qdc(codebook: Codebook) -> bytes:
-    """A REFI-QDA codebook file for a sibkit codebook."""
+    """A REFI-QDA codebook file for a sibkit codebook (GUIDs, colours and groups kept from another tool)."""
     root = etree.Element(f"{{{CODEBOOK_NS}}}CodeBook", nsmap={None: CODEBOOK_NS})
     root.set("origin", f"sibkit {__version__} (codebook {codebook.name} version {codebook.version})")
     codes = etree.SubElement(root, f"{{{CODEBOOK_NS}}}Codes")
-    add_codes(codes, codebook.themes, CODEBOOK_NS)
+    guids = code_guids(codebook)
+    add_codes(codes, codebook.themes, CODEBOOK_NS, guid_of=guids,
+              color_of={t.id: t.color for t in codebook.themes if t.color})
+    if codebook.groups:
+        add_groups(etree.SubElement(root, f"{{{CODEBOOK_NS}}}Sets"), codebook, CODEBOOK_NS, guids)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def parse_groups(root: etree._Element, codes: list[ParsedCode], themes: dict[str, Theme], source: str,
+                 problems: list[str]) -> list[ThemeGroup]:
+    """The code sets of a ``.qdc`` (``Sets``/``Set``/``MemberCode``) as groups of themes; members that
+    are not codes of the file are named and left out."""
+    groups: list[ThemeGroup] = []
+    for sets in (c for c in root if local(c) == "Sets"):
+        for item in children(sets, "Set"):
+            members = []
+            for member in children(item, "MemberCode"):
+                key = guid_key(member.get("targetGUID") or "")
+                if key in themes:
+                    members.append(themes[key].id)
+                else:
+                    problems.append(f"{source}: line {member.sourceline}: Set {item.get('name')!r}: MemberCode "
+                                    f"{member.get('targetGUID')} is not a code of this file; left out")
+            guid = item.get("guid")
+            groups.append(ThemeGroup(name=item.get("name") or "", themes=list(dict.fromkeys(members)),
+                                     guid=guid if is_guid(guid) else None, description=child_text(item, "Description")))
+    return groups
 
 
 def export_qdc(codebook: Codebook, path: Path) -> int:
@@ -211,7 +272,9 @@ def qdc_to_codebook(data: bytes, source: str, name: str = "imported") -> QdcImpo
         raise SibkitError(f"{source}: <CodeBook> has no <Codes>")
     problems: list[str] = []
     codes = parse_codes(codes_element, source, problems)
-    themes = list(themes_from_codes(codes, source, problems).values())
+    by_key = themes_from_codes(codes, source, problems)
+    themes = list(by_key.values())
+    groups = parse_groups(root, codes, by_key, source, problems)
     version = "1"
     match = _ORIGIN.search(root.get("origin") or "")
     if match:
@@ -220,7 +283,7 @@ def qdc_to_codebook(data: bytes, source: str, name: str = "imported") -> QdcImpo
         raise SibkitError(f"{source}: no codes to import")
     description = f"Imported from {root.get('origin') or 'a REFI-QDA codebook'}"
     try:
-        codebook = Codebook(name=name, version=version, description=description, themes=themes)
+        codebook = Codebook(name=name, version=version, description=description, themes=themes, groups=groups)
     except ValidationError as exc:
         raise SibkitError(f"{source}: the codes do not make a valid codebook ({exc.errors()[0]['msg']})") from None
     return QdcImport(codebook, problems)

@@ -1,15 +1,21 @@
 """A study as a REFI-QDA project (``.qdpx``): ``project.qde`` plus ``sources/``.
 
-- Users: every coder (review decisions, memo authors), and ``sibkit`` for unreviewed automatic hits.
-- CodeBook: the study's codebook as nested codes, each theme's definition and terms in the code's
-  description (see :mod:`sibkit.interop.codes`), plus codes kept from imported projects.
+- Users: every user the study holds, every coder (review decisions, memo authors), and ``sibkit``
+  (listed last) for unreviewed automatic hits.
+- CodeBook: the study's codebook as nested codes (the default codebook only for the themes used),
+  each theme's definition and terms in the code's description (see :mod:`sibkit.interop.codes`),
+  plus codes kept from imported projects, with their GUIDs and colours.
 - Variables and Cases: each case with its class, achievement and payment ratios, country, sector and
-  live year (``sibkit.outcomes``, ``sibkit.indigo.derived``), and the values imported projects gave.
+  live year (``sibkit.outcomes``, ``sibkit.indigo.derived``; INDIGO cases beyond the documents' only
+  for a study that declares data or a selection), and the values imported projects gave; one
+  Variable per name.
 - Sources: each readable document's extracted text as ``sources/<guid>.txt`` (UTF-8, exactly the
   stored text, so offsets are code points), the original DOCX or PDF where the corpus still holds
   it; a ``PlainTextSelection`` with ``Coding`` and ``CodeRef`` for every accepted or manual reference
-  (with ``include_all``, unreviewed ones too, each pointing to a note that says so).
-- Notes: the study's memos, attached to their project, source, selection or (by a link) case.
+  (with ``include_all``, unreviewed ones too, marked three ways: a note that says so, the user
+  ``sibkit``, a GUID derived for them), the selection's creator kept from the tool it came from.
+- Notes: the study's memos (each in a file, dated), attached to their project, source, selection or
+  (by a link) case; memos that were a Description go back as the source's or project's Description.
 
 GUIDs are kept from imported projects, else derived from stable keys (:mod:`sibkit.interop.guids`),
 so exporting the same study twice gives the same ``project.qde`` apart from ``modifiedDateTime``.
@@ -21,6 +27,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,17 +40,17 @@ from sibkit import __version__
 from sibkit.coding.codebook import Codebook, Theme
 from sibkit.errors import SibkitError
 from sibkit.interop.archive import write_qdpx
-from sibkit.interop.codes import add_codes, read_description
-from sibkit.interop.guids import guid_key, stable_guid
+from sibkit.interop.codes import add_codes, group_guid, read_description, rgb
+from sibkit.interop.guids import AUTOMATIC_CODER, guid_key, stable_guid, unreviewed_coding_guid
 from sibkit.interop.xmlsafe import PROJECT_NS
 from sibkit.store import Document, DocumentCase, Memo, Reference, ReviewDecision, Store
-from sibkit.store.models import QdaCase, QdaCode, QdaNote, QdaSet, QdaUser, QdaValue, QdaVariable
+from sibkit.store.models import QdaCase, QdaCode, QdaNote, QdaSelection, QdaSet, QdaUser, QdaValue, QdaVariable
 from sibkit.study import Study
 
-AUTOMATIC_CODER = "sibkit"
 UNREVIEWED_NOTE = "sibkit: references of origin '{origin}', not reviewed by a person"
 CASE_VARIABLES = (("class", "Text"), ("achievement_ratio", "Float"), ("payment_ratio", "Float"),
                   ("country", "Text"), ("sector", "Text"), ("live_year", "Integer"))
+INDIGO_ID = re.compile(r"INDIGO-[A-Z]+-\d+")
 MAX_ORIGINAL_BYTES = 2**31 - 1  # REFI-QDA's limit for an internal file
 
 
@@ -78,11 +85,19 @@ class ExportSummary:
     codes: int = 0
     notes: int = 0
     warnings: list[str] = field(default_factory=list)
+    omitted: list[str] = field(default_factory=list)  # what the study has but the export leaves out, and why
 
     def lines(self) -> list[str]:
         refs = ", ".join(f"{count} {kind}" for kind, count in sorted(self.references.items())) or "none"
         return [f"{self.documents} documents ({self.originals} with their original file), {self.codes} codes, "
-                f"{self.cases} cases, {self.notes} notes; references: {refs}"]
+                f"{self.cases} cases, {self.notes} notes; references: {refs}",
+                *(f"not exported: {line}" for line in self.omitted)]
+
+
+def _nobody(row: object) -> str:
+    """The coder of a reference nobody decided on: sibkit's automatic user for a hit sibkit found, never
+    for a manual reference (a person made it; which one was not recorded)."""
+    return "unknown coder" if getattr(row, "origin", "") == "manual" else AUTOMATIC_CODER
 
 
 def _accepted_by(decisions: list) -> dict[int, tuple[str, dt.datetime]]:
@@ -140,8 +155,9 @@ class _Exporter:
     """Builds ``project.qde`` (and collects the ``sources/`` files) for one study, section by section."""
 
     def __init__(self, study: Study, store: Store, codebook: Codebook, include_all: bool,
-                 attributes: dict[str, dict[str, object]] | None) -> None:
+                 attributes: dict[str, dict[str, object]] | None, all_themes: bool = True) -> None:
         self.study, self.store, self.codebook, self.include_all = study, store, codebook, include_all
+        self.all_themes = all_themes
         self.attributes = attributes or {}
         self.summary = ExportSummary(None)
         self.sources: dict[str, bytes] = {}
@@ -173,15 +189,29 @@ class _Exporter:
             self.variables = list(session.scalars(select(QdaVariable).order_by(QdaVariable.name)))
             self.values = list(session.scalars(select(QdaValue)))
             self.sets = list(session.scalars(select(QdaSet).order_by(QdaSet.name, QdaSet.guid)))
-            self.note_guids = {n.memo_id: n.guid for n in session.scalars(select(QdaNote))}
-            kept = {row[0]: (row[1], row[2]) for row in session.execute(
-                select(Reference.id, Reference.selection_guid, Reference.coding_guid))}
+            notes = list(session.scalars(select(QdaNote)))
+            self.note_guids = {n.memo_id: n.guid for n in notes}
+            self.description_guids = {n.guid for n in notes if n.kind == "description"}
+            self.selection_makers = {guid_key(s.guid): (s.creator, s.created) for s in session.scalars(select(
+                QdaSelection))}
+            kept = {row[0]: (row[1], row[2], row[3]) for row in session.execute(
+                select(Reference.id, Reference.selection_guid, Reference.coding_guid, Reference.created_at))}
         refs = references(self.store)
-        refs["selection_guid"] = [kept.get(i, (None, None))[0] for i in refs["reference_id"]]
-        refs["coding_guid"] = [kept.get(i, (None, None))[1] for i in refs["reference_id"]]
+        refs["selection_guid"] = [kept.get(i, (None, None, None))[0] for i in refs["reference_id"]]
+        refs["coding_guid"] = [kept.get(i, (None, None, None))[1] for i in refs["reference_id"]]
+        refs["created_at"] = [kept.get(i, (None, None, None))[2] for i in refs["reference_id"]]
         self.exported = refs[refs["counts_for"].notna() & (refs["reviewed"] | self.include_all)]
         replaced = {memo.replaces for memo in self.memos if memo.replaces}
-        self.current_memos = [memo for memo in self.memos if memo.id not in replaced]
+        by_id = {m.id: m for m in self.memos}
+        current = [memo for memo in self.memos if memo.id not in replaced]
+        # memos that were a source's or the project's Description go back as descriptions, not notes
+        self.descriptions: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.current_memos = []
+        for memo in current:
+            if self.memo_guid(memo, by_id, self.note_guids) in self.description_guids:
+                self.descriptions[(memo.target_kind, memo.target_id)].append(memo.text)
+            else:
+                self.current_memos.append(memo)
         self.doc_guids = {d.id: d.guid or stable_guid("document", d.sha256) for d in self.documents}
         self.accepted_by = _accepted_by(self.decisions)
 
@@ -195,7 +225,8 @@ class _Exporter:
         self._users(root)
         if themes:
             codes = _sub(_sub(root, "CodeBook"), "Codes")
-            add_codes(codes, themes, PROJECT_NS, guid_of=self.code_guids, codable=self.codable or None)
+            add_codes(codes, themes, PROJECT_NS, guid_of=self.code_guids, codable=self.codable or None,
+                      color_of=self.code_colors)
         self._cases(root)
         notes, links = self._notes()
         by_document: dict[int, list] = defaultdict(list)
@@ -206,11 +237,12 @@ class _Exporter:
             self._source(sources, document, by_document.get(document.id, []),
                          self.stored_values.get(("document", str(document.id)), []))
         self.summary.documents = len(self.documents)
-        if notes:
+        if notes:  # each note's text in a file of its own, as NVivo writes them and QualCoder reads them
             block = _sub(root, "Notes")
             for guid, name, user, moment, text in notes:
-                note = _sub(block, "Note", guid=guid, name=name, creatingUser=user, creationDateTime=_time(moment))
-                _sub(note, "PlainTextContent").text = text
+                _sub(block, "Note", guid=guid, name=name, plainTextPath=f"internal://{guid}.txt", creatingUser=user,
+                     creationDateTime=_time(moment))
+                self.sources[f"{guid}.txt"] = text.encode("utf-8")
             self.summary.notes = len(notes)
         if links:
             block = _sub(root, "Links")
@@ -219,7 +251,8 @@ class _Exporter:
                      direction="OneWay", originGUID=note_guid, targetGUID=case_guid)
         self._sets(root, {guid_key(note[0]) for note in notes})
         kinds = "accepted, manual and unreviewed" if self.include_all else "accepted and manual only"
-        _sub(root, "Description").text = (
+        kept = "".join(f"{text}\n\n" for text in self.descriptions.get(("study", ""), []))
+        _sub(root, "Description").text = kept + (
             f"Exported by sibkit {__version__} from the study {self.study.title!r}: {len(self.documents)} documents, "
             f"{len(self.exported)} references ({kinds}), {self.summary.cases} cases. Offsets are Unicode code "
             "points of sources/<guid>.txt.")
@@ -228,10 +261,30 @@ class _Exporter:
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
     def _themes(self) -> list[Theme]:
-        """The codebook's themes, then codes kept from imported projects, then any theme a reference uses."""
+        """The codebook's themes (only those references use, with their parents, when the study does not
+        name a codebook and merely has the default one), then codes kept from imported projects, then
+        any theme a reference uses; each with its GUID and colour."""
         self.code_guids = {c.theme: c.guid for c in self.stored_codes}
+        self.code_colors = {c.theme: color for c in self.stored_codes if (color := rgb(c.color))}
         self.codable: dict[str, bool] = {}
         themes = list(self.codebook.themes)
+        if not self.all_themes:
+            parents = {t.id: t.parent for t in themes}
+            used: set[str] = set()
+            for theme in set(self.exported["counts_for"]):
+                while theme is not None and theme not in used:
+                    used.add(theme)
+                    theme = parents.get(theme)
+            themes = [t for t in themes if t.id in used]
+            left_out = len(self.codebook.themes) - len(themes)
+            if left_out:
+                self.summary.omitted.append(f"{left_out} themes of the default codebook that no reference uses "
+                                            "(the study names no codebook)")
+        for theme in themes:
+            if theme.guid:
+                self.code_guids.setdefault(theme.id, theme.guid)
+            if rgb(theme.color):
+                self.code_colors.setdefault(theme.id, rgb(theme.color))  # type: ignore[arg-type]
         ids = {t.id for t in themes}
         by_guid = {guid_key(c.guid): c for c in self.stored_codes}
         for code in sorted(self.stored_codes, key=lambda c: c.theme):
@@ -248,18 +301,27 @@ class _Exporter:
         for theme in themes:
             self.code_guids.setdefault(theme.id, stable_guid("theme", theme.id))
         self.summary.codes = len(themes)
+        self.theme_ids = {theme.id for theme in themes}
         return themes
 
     def _users(self, root: etree._Element) -> None:
-        """Every coder of an exported reference, every memo author; ``sibkit`` for unreviewed hits."""
+        """Every user the study holds (those who coded nothing too), every coder of an exported
+        reference and creator of an imported selection, every memo author; ``sibkit`` for unreviewed
+        hits, listed last (QualCoder names its coder after the first user of a project it imports)."""
+        for name in self.stored_users:
+            self.user(name)
         for row in self.exported.itertuples():
             self.user(self.accepted_by[row.reference_id][0] if row.reference_id in self.accepted_by
-                      else AUTOMATIC_CODER)
+                      else _nobody(row))
+            kept = row.selection_guid if isinstance(row.selection_guid, str) else ""
+            creator = self.selection_makers.get(guid_key(kept), (None, None))[0]
+            if creator:
+                self.user(creator)
         for memo in self.current_memos:
             self.user(memo.author or AUTOMATIC_CODER)
         if self.user_guids:
             users = _sub(root, "Users")
-            for name in sorted(self.user_guids):
+            for name in sorted(self.user_guids, key=lambda n: (n == AUTOMATIC_CODER, n)):
                 _sub(users, "User", guid=self.user_guids[name], name=name)
 
     def _cases(self, root: etree._Element) -> None:
@@ -272,12 +334,25 @@ class _Exporter:
         rows: list[tuple[str, str, str, str]] = []  # guid, name, type, description
         if self.attributes:
             rows += [(native_guids[name], name, kind, "sibkit case attribute") for name, kind in CASE_VARIABLES]
-        native = {guid_key(guid) for guid in native_guids.values()} if self.attributes else set()
-        rows += [(v.guid, v.name, v.type, v.description) for v in self.variables if guid_key(v.guid) not in native]
+        # one Variable per name (QualCoder refuses a second of the same name): a variable imported under a
+        # name already written (sibkit's own case variables re-keyed by another tool) merges into it
+        named = {name.casefold(): guid for guid, name, _, _ in rows}
+        same: dict[str, str] = {}  # GUID key of a merged variable -> the GUID it is written as
+        for v in self.variables:
+            if guid_key(v.guid) in {guid_key(g) for g in named.values()}:
+                continue
+            if v.name.casefold() in named:
+                same[guid_key(v.guid)] = named[v.name.casefold()]
+                continue
+            named[v.name.casefold()] = v.guid
+            rows.append((v.guid, v.name, v.type, v.description))
         self.variable_types = {guid_key(row[0]): row[2] for row in rows}
         self.stored_values: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-        for value in self.values:
-            self.stored_values[(value.target_kind, value.target_id)].append((value.variable_guid, value.value))
+        for value in sorted(self.values, key=lambda v: guid_key(v.variable_guid) in same):  # own values first
+            target = (value.target_kind, value.target_id)
+            guid = same.get(guid_key(value.variable_guid), value.variable_guid)
+            if all(guid_key(guid) != guid_key(g) for g, _ in self.stored_values[target]):
+                self.stored_values[target].append((guid, value.value))
         if rows:
             block = _sub(root, "Variables")
             for guid, name, kind, description in rows:
@@ -314,9 +389,12 @@ class _Exporter:
         and the links from memos to their cases (a case has no NoteRef in the schema)."""
         notes: list[tuple[str, str, str | None, dt.datetime | None, str]] = []
         self.origin_notes: dict[str, str] = {}
-        for origin in sorted(set(self.exported.loc[~self.exported["reviewed"], "origin"])):
+        unreviewed = self.exported[~self.exported["reviewed"]]
+        for origin in sorted(set(unreviewed["origin"])):
             self.origin_notes[origin] = stable_guid("unreviewed-note", origin)
-            notes.append((self.origin_notes[origin], f"sibkit: unreviewed {origin} references", None, None,
+            found = min(unreviewed.loc[unreviewed["origin"] == origin, "created_at"])  # when sibkit first found one
+            notes.append((self.origin_notes[origin], f"sibkit: unreviewed {origin} references",
+                          self.user(AUTOMATIC_CODER), found,
                           UNREVIEWED_NOTE.format(origin=origin) + " (exported with --all). Accept or delete them "
                           "in this tool; a person's decision is what sibkit counts."))
         links: list[tuple[str, str]] = []
@@ -336,7 +414,8 @@ class _Exporter:
         return notes, links
 
     def _sets(self, root: etree._Element, note_guids: set[str]) -> None:
-        """A set per document type, then the sets kept from imported projects (members still exported)."""
+        """A set per document type, the codebook's groups, then the sets kept from imported projects
+        (members still exported)."""
         exported = {guid_key(g) for g in [*self.doc_guids.values(), *self.code_guids.values()]} | note_guids
         rows: list[tuple[str, str, str, list[dict[str, str]]]] = []
         by_type: dict[str, list[str]] = defaultdict(list)
@@ -345,6 +424,10 @@ class _Exporter:
         for doc_type in sorted(by_type):
             rows.append((stable_guid("document-type", doc_type), f"Document type: {doc_type}",
                          "sibkit document type", [{"kind": "source", "guid": g} for g in by_type[doc_type]]))
+        for group in self.codebook.groups:  # the codebook's groups of themes (code sets kept from a .qdc)
+            members = [{"kind": "code", "guid": self.code_guids[t]} for t in group.themes if t in self.theme_ids]
+            if members:
+                rows.append((group_guid(group), group.name, group.description, members))
         generated = {guid_key(row[0]) for row in rows}
         for item in self.sets:
             if guid_key(item.guid) not in generated:
@@ -408,7 +491,8 @@ class _Exporter:
         meta = {"sha256": document.sha256, "type": document.doc_type, "date": document.date}
         if document.origin.startswith(("http://", "https://")):
             meta["origin"] = document.origin
-        description = "sibkit document: " + json.dumps(meta, sort_keys=True)
+        kept = "".join(f"{text}\n" for text in self.descriptions.get(("document", str(document.id)), []))
+        description = kept + "sibkit document: " + json.dumps(meta, sort_keys=True)
         if original is not None and original[1] == ".pdf":
             self.sources[f"{guid}.pdf"] = original[0]
             outer = _sub(sources, "PDFSource", guid=guid, name=document.title, path=f"internal://{guid}.pdf")
@@ -435,12 +519,16 @@ class _Exporter:
         for selection_guid in order:
             group = groups[selection_guid]
             first = group[0]
-            coder, moment = accepted_by.get(first.reference_id, (AUTOMATIC_CODER, None))
+            coder, moment = accepted_by.get(first.reference_id, (_nobody(first), first.created_at))
+            # the selection's creator as the tool it came from said, unless that was sibkit's automatic
+            # user (QualCoder takes a selection's creator as its coder: a person's acceptance would be lost)
+            creator, created = self.selection_makers.get(guid_key(selection_guid), (None, None))
             excerpt = " ".join(document.text[first.start:first.end].split())
             selection = _sub(text_element, "PlainTextSelection", guid=selection_guid,
                              name=excerpt if len(excerpt) <= 80 else excerpt[:79] + "…",
                              startPosition=str(first.start), endPosition=str(first.end),
-                             creatingUser=self.user(coder), creationDateTime=_time(moment))
+                             creatingUser=self.user(creator if creator and creator != AUTOMATIC_CODER else coder),
+                             creationDateTime=_time(created or moment))
             if first.origin != "manual":
                 _sub(selection, "Description").text = f"sibkit: origin {first.origin}, term {json.dumps(first.term)}"
             seen: set[str] = set()
@@ -448,9 +536,15 @@ class _Exporter:
                 if row.counts_for in seen:
                     continue
                 seen.add(row.counts_for)
-                coder, moment = accepted_by.get(row.reference_id, (AUTOMATIC_CODER, None))
-                coding_guid = row.coding_guid if isinstance(row.coding_guid, str) and row.coding_guid else \
-                    stable_guid("coding", selection_guid, row.counts_for)
+                coder, moment = accepted_by.get(row.reference_id, (_nobody(row), row.created_at))
+                kept_guid = row.coding_guid if isinstance(row.coding_guid, str) and row.coding_guid else None
+                marked = unreviewed_coding_guid(selection_guid, code_guids[row.counts_for])
+                if not row.reviewed:  # the GUID that marks an automatic hit nobody reviewed
+                    coding_guid = kept_guid or marked
+                elif kept_guid and guid_key(kept_guid) != marked:
+                    coding_guid = kept_guid
+                else:
+                    coding_guid = stable_guid("coding", selection_guid, row.counts_for)
                 coding = _sub(selection, "Coding", guid=coding_guid, creatingUser=self.user(coder),
                               creationDateTime=_time(moment))
                 _sub(coding, "CodeRef", targetGUID=code_guids[row.counts_for])
@@ -479,16 +573,22 @@ def project_files(study: Study, store: Store | None = None, *, include_all: bool
     attributes = None
     warnings: list[str] = []
     if case_data:
+        # what the study holds: its documents' cases, and its INDIGO selection only when it declares one
+        # (a study made from another tool's project is not about 319 INDIGO projects)
         with store.session() as session:
-            linked = sorted(set(session.scalars(select(DocumentCase.case_id))))
+            linked = set(session.scalars(select(DocumentCase.case_id)))
+        wanted = {case for case in linked if INDIGO_ID.fullmatch(case)}
         try:
-            from sibkit.corpus import selected_cases
+            if study.selection or study.data is not None:
+                from sibkit.corpus import selected_cases
 
-            wanted = sorted(set(linked) | set(selected_cases(study, store)))
-            attributes = case_attributes(study, wanted)
+                wanted |= linked | set(selected_cases(study, store))
+            attributes = case_attributes(study, sorted(wanted)) if wanted else None
         except SibkitError as exc:
             warnings.append(f"cases exported without their attributes: {exc}")
-    exporter = _Exporter(study, store, codebook, include_all, attributes)
+    # the study's codebook in full when the study names one; the default one only for the themes used
+    exporter = _Exporter(study, store, codebook, include_all, attributes,
+                         all_themes="codebook" in study.model_fields_set)
     xml = exporter.build(now or dt.datetime.now(dt.UTC).replace(tzinfo=None))
     exporter.summary.warnings += warnings
     return xml, exporter.sources, exporter.summary

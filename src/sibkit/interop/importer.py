@@ -26,10 +26,20 @@ from sibkit.corpus.normalise import page_of
 from sibkit.errors import SibkitError
 from sibkit.interop.archive import Limits
 from sibkit.interop.codes import codebook_yaml, slug, themes_from_codes
-from sibkit.interop.guids import guid_key, stable_guid
-from sibkit.interop.reader import QdaProject, TextDocument, read_qdpx
+from sibkit.interop.guids import automatic_user, guid_key, stable_guid, unreviewed_coding_guid
+from sibkit.interop.reader import Coding, QdaProject, Selection, TextDocument, read_qdpx
 from sibkit.store import Document, DocumentCase, Memo, Reference, ReviewDecision, Store
-from sibkit.store.models import QdaCase, QdaCode, QdaNote, QdaSet, QdaUser, QdaValue, QdaVariable, utcnow
+from sibkit.store.models import (
+    QdaCase,
+    QdaCode,
+    QdaNote,
+    QdaSelection,
+    QdaSet,
+    QdaUser,
+    QdaValue,
+    QdaVariable,
+    utcnow,
+)
 from sibkit.study import Study
 
 _SELECTION_NOTE = re.compile(r'^sibkit: origin (?P<origin>[a-z_]+), term (?P<term>".*")$')
@@ -52,6 +62,7 @@ class QdpxImport:
     unsupported: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
     offsets: dict[str, str] = field(default_factory=dict)  # document name -> how offsets were counted
+    offsets_line: str | None = None  # the reading chosen for the project and the evidence for it
 
     def lines(self) -> list[str]:
         kinds = ("documents", "references", "decisions", "cases", "variables", "values", "memos", "sets", "codes")
@@ -60,8 +71,8 @@ class QdpxImport:
         again = ", ".join(f"{n} {k}" for k, n in sorted(self.unchanged.items()) if n)
         if again:
             out.append(f"already in the study: {again}")
-        for name, reading in sorted(self.offsets.items()):
-            out.append(f"offsets of {name!r} read as {reading} (the selections' text matched that way)")
+        if self.offsets_line:
+            out.append(self.offsets_line)
         if self.unsupported:
             out.append("not supported, not imported: " + ", ".join(f"{n} {k}" for k, n in sorted(
                 self.unsupported.items())))
@@ -88,6 +99,15 @@ def _document_meta(description: str) -> dict[str, object]:
     return {}
 
 
+_EXPORT_NOTE = re.compile(r"(?:^|\n\n)Exported by sibkit \S+ from the study .*\Z", re.S)
+
+
+def own_description(description: str) -> str:
+    """A Description without the lines sibkit writes about itself (the document line, the export note)."""
+    lines = [line for line in description.replace("\r\n", "\n").split("\n") if not line.startswith(_DOCUMENT_NOTE)]
+    return _EXPORT_NOTE.sub("", "\n".join(lines)).strip()
+
+
 class _Importer:
     def __init__(self, project: QdaProject, session: Session, codebook: Codebook, result: QdpxImport,
                  originals: Path | None) -> None:
@@ -100,6 +120,8 @@ class _Importer:
         self.now = utcnow()
         self.tool = project.origin or "a REFI-QDA project"
         self.where = project.source or result.source
+        self.unmarked = 0  # automatic hits that came back without the note on their origin and term
+        self.kept_selections = set(session.scalars(select(QdaSelection.guid)))
 
     def run(self) -> None:
         self.users()
@@ -109,7 +131,54 @@ class _Importer:
             self.document(document)
         self.case_links()
         self.notes()
+        self.project_description()
         self.sets()
+        if self.unmarked:
+            self.result.problems.append(
+                f"{self.where}: {self.unmarked} codings carry sibkit's mark of an automatic hit nobody reviewed "
+                "(its note, user or GUID) but not the selection description naming its origin and term: imported "
+                f"as unreviewed references with term {IMPORTED_TERM!r}")
+
+    def user_name(self, user: str | None) -> str:
+        """A project user's name for a memo's author ('' when the project does not say)."""
+        if user and user in self.project.users:
+            return (self.project.users[user][1] or self.project.users[user][0])[:80]
+        return ""
+
+    def selection_creator(self, selection: Selection) -> None:
+        """Keep who made an imported selection, and when, under its GUID (for the next export), where
+        that is not what its codings say (NVivo: one user selects, another codes)."""
+        if not selection.guid or selection.guid in self.kept_selections:
+            return
+        if all((c.user or selection.creator) == selection.creator and c.created in (None, selection.created)
+               for c in selection.codings):
+            return
+        self.kept_selections.add(selection.guid)
+        self.session.add(QdaSelection(guid=selection.guid, creator=self.user_name(selection.creator) or None,
+                                      created=selection.created))
+
+    def description_memo(self, guid: str, kind: str, target: str, text: str, author: str,
+                         created: dt.datetime | None) -> None:
+        """A source's or the project's Description, kept as a memo that exports as a Description again
+        (not twice: by its GUID, or word for word where a tool gave the source a new GUID)."""
+        if self.session.get(QdaNote, guid) is not None or self.session.scalar(
+                select(Memo.id).join(QdaNote, QdaNote.memo_id == Memo.id).where(
+                    QdaNote.kind == "description", Memo.target_kind == kind, Memo.target_id == target,
+                    Memo.text == text)) is not None:
+            self.result.unchanged["memos"] += 1
+            return
+        memo = Memo(target_kind=kind, target_id=target, author=author, text=text, created_at=created or self.now)
+        self.session.add(memo)
+        self.session.flush()
+        self.session.add(QdaNote(guid=guid, memo_id=memo.id, kind="description"))
+        self.result.added["memos"] += 1
+
+    def project_description(self) -> None:
+        text = own_description(self.project.description)
+        if text:
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            self.description_memo(stable_guid("project-description", digest), "study", "", text,
+                                  self.user_name(self.project.creator), self.project.created)
 
     def users(self) -> None:
         known = {u.name: u for u in self.session.scalars(select(QdaUser))}
@@ -152,15 +221,25 @@ class _Importer:
             self.result.added["codes"] += 1
 
     def variables(self) -> None:
-        stored = {guid_key(v.guid) for v in self.session.scalars(select(QdaVariable))}
+        """Variables by GUID; one the study holds under another GUID but the same name (a tool that
+        re-keys them, as QualCoder does) is that variable, so names stay unique."""
+        stored = {guid_key(v.guid): v for v in self.session.scalars(select(QdaVariable))}
+        by_name = {v.name.casefold(): v.guid for v in stored.values()}
+        aliases: dict[str, str] = {}
         for key, variable in self.project.variables.items():
             if key in stored:
                 continue
+            if variable.name.casefold() in by_name:
+                aliases[key] = by_name[variable.name.casefold()]
+                self.result.unchanged["variables"] += 1
+                continue
             self.session.add(QdaVariable(guid=variable.guid, name=variable.name, type=variable.type,
                                          description=variable.description))
+            by_name[variable.name.casefold()] = variable.guid
             self.result.added["variables"] += 1
         self.session.flush()
         self.variable_guids = {guid_key(v.guid): v.guid for v in self.session.scalars(select(QdaVariable))}
+        self.variable_guids.update(aliases)
 
     def value(self, variable: str, kind: str, target: str, value: str, where: str) -> None:
         guid = self.variable_guids.get(variable)
@@ -230,12 +309,19 @@ class _Importer:
             self.result.added["documents"] += 1
         if source.offsets != "code points":
             self.result.offsets[source.name] = source.offsets
+        text = own_description(source.description)
+        if text:
+            self.description_memo(stable_guid("source-description", guid_key(source.guid)), "document",
+                                  str(document.id), text, self.user_name(source.creator), source.created)
         self.documents[guid_key(source.guid)] = document
         for variable, value in source.values:
             self.value(variable, "document", str(document.id), value, where)
         length = len(source.text)
-        existing = {(r.theme, r.start, r.end, r.origin, r.term): r for r in self.session.scalars(
-            select(Reference).where(Reference.document_id == document.id))}
+        existing: dict[tuple, Reference] = {}
+        for ref in self.session.scalars(select(Reference).where(Reference.document_id == document.id)
+                                        .order_by(Reference.id)):
+            existing[(ref.theme, ref.start, ref.end, ref.origin, ref.term)] = ref
+            existing.setdefault((ref.theme, ref.start, ref.end, ref.origin, IMPORTED_TERM), ref)  # term not given
         decided = set(self.session.execute(select(ReviewDecision.reference_id, ReviewDecision.coder).join(
             Reference, Reference.id == ReviewDecision.reference_id).where(Reference.document_id == document.id)))
         pending: list[tuple[object, list[tuple[Reference, object, str | None, dt.datetime | None]]]] = []
@@ -248,10 +334,11 @@ class _Importer:
                     continue
                 pending.append((selection, self.references(document, selection.start, selection.end,
                                                            selection.codings, selection.description, selection.guid,
-                                                           selection.created, existing)))
+                                                           selection.created, selection.creator, existing)))
+                self.selection_creator(selection)
             if source.whole_codings and length:
                 pending.append((None, self.references(document, 0, length, source.whole_codings, "", None, None,
-                                                      existing)))
+                                                      source.creator, existing)))
         self.session.flush()  # one flush per document: every new reference gets its id
         for selection, made in pending:
             for reference, coding, coder, decided_at in made:
@@ -270,16 +357,28 @@ class _Importer:
             if comment and ids and not _SELECTION_NOTE.match(comment):  # a quotation comment (ATLAS.ti)
                 self.comment(selection, comment, ids[0])
 
+    def unreviewed_origin(self, coding: Coding, user: str | None, selection_guid: str | None) -> str | None:
+        """The origin of an automatic hit nobody reviewed, when the coding carries one of sibkit's marks:
+        the note sibkit points such codings to, the GUID sibkit derives for them, or sibkit's automatic
+        user as the coder (QualCoder keeps only the last: it drops NoteRefs and makes new GUIDs)."""
+        for note in coding.notes:
+            match = _UNREVIEWED.match(self.project.notes[note].text) if note in self.project.notes else None
+            if match:
+                return match.group("origin")
+        if selection_guid and guid_key(coding.guid) == unreviewed_coding_guid(selection_guid, coding.code):
+            return "auto"
+        if user is not None and automatic_user(user, self.project.users.get(user, ("", None))[1]):
+            return "auto"
+        return None
+
     def references(self, document: Document, start: int, end: int, codings: list, description: str,
-                   selection_guid: str | None, created: dt.datetime | None,
+                   selection_guid: str | None, created: dt.datetime | None, creator: str | None,
                    existing: dict[tuple, Reference]) -> list[tuple[Reference, object, str | None, dt.datetime | None]]:
         """The references of one selection's codings (new ones added, not yet flushed), each with its
-        coding, the coder who accepts it (None: left unreviewed) and when."""
+        coding, the coder who accepts it (None: left unreviewed) and when. A coding without a
+        ``creatingUser`` is the selection creator's."""
         made = []
         match = _SELECTION_NOTE.match(description.strip())
-        origin, term = "manual", IMPORTED_TERM
-        if match:
-            origin, term = match.group("origin"), json.loads(match.group("term"))
         for coding in codings:
             cwhere = f"{self.where}: line {coding.line}: Coding {coding.guid}"
             theme = self.theme_of.get(coding.code)
@@ -287,20 +386,28 @@ class _Importer:
                 self.result.problems.append(f"{cwhere}: CodeRef {coding.code} is not a Code of this project; "
                                             "coding skipped")
                 continue
-            unreviewed = any(_UNREVIEWED.match(self.project.notes[n].text) for n in coding.notes
-                             if n in self.project.notes)
+            user = coding.user or creator
+            automatic = self.unreviewed_origin(coding, user, selection_guid)
+            origin, term = "manual", IMPORTED_TERM
+            if match:
+                origin, term = match.group("origin"), json.loads(match.group("term"))
+            elif automatic is not None:
+                origin = automatic
+                self.unmarked += 1
             key = (theme, start, end, origin, term)
             reference = existing.get(key)
             if reference is None:
                 reference = Reference(document_id=document.id, theme=theme, term=term, start=start, end=end,
                                       page=page_of(start, document.pages or [0]), origin=origin, codebook_hash="",
                                       selection_guid=selection_guid, coding_guid=coding.guid or None)
+                if coding.created or created:
+                    reference.created_at = coding.created or created
                 self.session.add(reference)
                 existing[key] = reference
                 self.result.added["references"] += 1
             else:
                 self.result.unchanged["references"] += 1
-            coder = None if unreviewed else _coder(self.project, coding.user, self.result, cwhere)
+            coder = _coder(self.project, user, self.result, cwhere) if automatic is None else None
             made.append((reference, coding, coder, coding.created or created))
         return made
 
@@ -357,7 +464,12 @@ class _Importer:
                 self.value(variable, "case", case_id, value, where)
 
     def notes(self) -> None:
+        """Notes become memos; one the study already holds word for word (same target and author: a tool
+        that gave it a new GUID, as QualCoder does) is not added twice."""
         kept = {guid_key(n.guid) for n in self.session.scalars(select(QdaNote))}
+        memos = list(self.session.scalars(select(Memo)))
+        replaced = {m.replaces for m in memos if m.replaces}
+        held = {(m.target_kind, m.target_id, m.author, m.text) for m in memos if m.id not in replaced}
         sources = {key: doc.id for key, doc in self.documents.items()}
         for key, note in self.project.notes.items():
             if _UNREVIEWED.match(note.text):
@@ -383,6 +495,9 @@ class _Importer:
             text = note.text if not note.description else f"{note.description}\n\n{note.text}".strip()
             if note.name and not note.name.startswith("Memo on "):
                 text = f"{note.name}\n\n{text}".strip()
+            if (memo_kind, memo_target, author, text) in held:
+                self.result.unchanged["memos"] += 1
+                continue
             memo = Memo(target_kind=memo_kind, target_id=memo_target, author=author, text=text,
                         created_at=note.created or self.now)
             self.session.add(memo)
@@ -406,7 +521,8 @@ def import_project(project: QdaProject, store: Store, codebook: Codebook, source
     """Store a parsed project in a study database (one transaction) against the study's codebook;
     original PDF and DOCX files are kept in the folder ``originals`` when given."""
     result = QdpxImport(source, project.origin, unsupported=Counter(project.unsupported),
-                        problems=list(project.problems))
+                        problems=list(project.problems),
+                        offsets_line=project.offsets.line() if project.offsets is not None else None)
     with store.session() as session:
         _Importer(project, session, codebook, result, originals).run()
     return result

@@ -3,20 +3,16 @@
 Handles the shapes NVivo, ATLAS.ti, MAXQDA and QualCoder write: ``sources/`` or ``Sources/``,
 ``internal://`` and plain or ``relative://`` paths, a ``.qde`` not named ``project.qde``, text given
 inline (``PlainTextContent``), PDF sources with a text ``Representation``, codes nested in codes,
-GUIDs with or without braces in any case, a byte-order mark, CRLF line ends. Offsets are read as
-code points of the source text; when a source has CRLF line ends or characters outside the Basic
-Multilingual Plane and the selections carry their text as ``name``, the reading that makes the names
-match the text is used (some tools count CRLF as one character, some count UTF-16 units). Elements
+GUIDs with or without braces in any case, a byte-order mark, CRLF line ends. Offsets are mapped to
+code points of the source text from the reading the project's selections show (code points, UTF-16
+units or CRLF counted as one: :mod:`sibkit.interop.offsets`), one reading per project. Elements
 sibkit cannot hold are counted in ``unsupported``; bad elements become ``problems`` naming them.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
-import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
@@ -27,6 +23,7 @@ from sibkit.errors import SibkitError
 from sibkit.interop.archive import Limits, QdpxArchive, unsafe_member
 from sibkit.interop.codes import ParsedCode, parse_codes
 from sibkit.interop.guids import guid_key, is_guid
+from sibkit.interop.offsets import OffsetChoice, choose_offsets
 from sibkit.interop.xmlsafe import child, child_text, children, local, parse_xml
 
 
@@ -51,6 +48,7 @@ class Selection:
     notes: list[str]
     created: dt.datetime | None
     line: int | None
+    creator: str | None = None  # GUID key of the user who made the selection (its codings may be another's)
 
 
 @dataclass
@@ -67,6 +65,8 @@ class TextDocument:
     original_name: str = ""
     offsets: str = "code points"
     line: int | None = None
+    creator: str | None = None  # GUID key of the source's creatingUser
+    created: dt.datetime | None = None
 
 
 @dataclass
@@ -113,6 +113,9 @@ class QdaProject:
     name: str = ""
     origin: str = ""
     source: str = ""  # the archive and project file, as problems name them
+    description: str = ""  # the project's own Description
+    creator: str | None = None  # GUID key of the project's creatingUserGUID
+    created: dt.datetime | None = None
     users: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (guid as written, name)
     codes: list[ParsedCode] = field(default_factory=list)
     variables: dict[str, Variable] = field(default_factory=dict)
@@ -121,6 +124,7 @@ class QdaProject:
     notes: dict[str, Note] = field(default_factory=dict)
     note_targets: dict[str, tuple[str, str]] = field(default_factory=dict)  # note key -> (kind, guid key)
     sets: list[QdaSet] = field(default_factory=list)
+    offsets: OffsetChoice | None = None  # how the selections' positions were read
     unsupported: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
@@ -169,22 +173,6 @@ def _decode(data: bytes, where: str, problems: list[str]) -> str:
         best = from_bytes(data).best()
         problems.append(f"{where}: not UTF-8 as REFI-QDA requires; read as {best.encoding if best else 'latin-1'}")
         return str(best) if best is not None else data.decode("latin-1")
-
-
-_WS = re.compile(r"\s+")
-
-
-def _comparable(text: str) -> str:
-    return _WS.sub(" ", text).strip()
-
-
-def _shows(shown: str, name: str) -> bool:
-    """Whether a selection's text is what its name says (names may be cut short with an ellipsis)."""
-    shown, name = _comparable(shown), _comparable(name)
-    if name.endswith(("…", "...")):
-        stem = name.rstrip("….").rstrip()
-        return bool(stem) and shown.startswith(stem)
-    return bool(name) and shown == name
 
 
 class _Reader:
@@ -299,7 +287,7 @@ class _Reader:
             document.selections.append(Selection(
                 guid, start, end, selection.get("name") or "", child_text(selection, "Description"), codings,
                 self._notes_of(selection, "selection", guid_key(guid)), _time(selection.get("creationDateTime")),
-                selection.sourceline))
+                selection.sourceline, guid_key(selection.get("creatingUser") or "") or None))
 
     def _document(self, element: etree._Element, text_element: etree._Element, kind: str) -> None:
         guid = element.get("guid") or ""
@@ -324,7 +312,9 @@ class _Reader:
                                 child_text(element, "Description"), [], [], [],
                                 [(_variable_ref(v), _value_text(v))
                                  for v in children(element, "VariableValue")],
-                                original, original_name, line=element.sourceline)
+                                original, original_name, line=element.sourceline,
+                                creator=guid_key(element.get("creatingUser") or "") or None,
+                                created=_time(element.get("creationDateTime")))
         if self.extracted:
             self.project.unsupported["selections on sources without plain text"] += len(
                 children(text_element, "PlainTextSelection"))
@@ -338,7 +328,6 @@ class _Reader:
         document.notes = self._notes_of(element, "source", guid_key(guid))
         if text_element is not element:
             document.notes += self._notes_of(text_element, "source", guid_key(guid))
-        _choose_offsets(document)
         self.project.documents.append(document)
 
     def _unsupported_source(self, element: etree._Element) -> None:
@@ -359,6 +348,8 @@ class _Reader:
             raise SibkitError(f"{self.source}: the root element is <{local(root)}>, not <Project>")
         project.name = root.get("name") or ""
         project.origin = root.get("origin") or ""
+        project.creator = guid_key(root.get("creatingUserGUID") or "") or None
+        project.created = _time(root.get("creationDateTime"))
         for section in root:
             name = local(section)
             if name == "Users":
@@ -424,8 +415,13 @@ class _Reader:
                         project.unsupported["links"] += 1
             elif name == "Graphs":
                 project.unsupported["graphs"] += len(children(section, "Graph"))
+            elif name == "Description":
+                project.description = section.text or ""
             elif name == "NoteRef":
                 project.note_targets.setdefault(guid_key(section.get("targetGUID") or ""), ("project", ""))
+        project.offsets = choose_offsets(project.documents, project.origin)
+        if project.offsets.weak:
+            project.problems.append(f"{self.source}: {project.offsets.warning()}")
         return project
 
 
@@ -440,50 +436,6 @@ def _value_text(element: etree._Element) -> str:
         if found is not None:
             return (found.text or "").strip() if kind != "TextValue" else (found.text or "")
     return ""
-
-
-def _choose_offsets(document: TextDocument) -> None:
-    """Map selection offsets to code points of the stored text when the tool counted otherwise."""
-    text = document.text
-    named = [s for s in document.selections if _comparable(s.name)]
-    readings: dict[str, Callable[[int, int], tuple[int, int]]] = {}
-    if "\r\n" in text:
-        kept = [i for i, ch in enumerate(text) if not (ch == "\r" and text[i + 1:i + 2] == "\n")]
-
-        def without_cr(start: int, end: int) -> tuple[int, int]:
-            first = kept[start] if start < len(kept) else len(text)
-            if first < len(text) and text[first] == "\n" and text[first - 1:first] == "\r":
-                first -= 1  # a selection that starts at a line break starts at its CR
-            last = kept[end - 1] + 1 if 0 < end <= len(kept) else (len(text) if end > len(kept) else 0)
-            return first, last
-
-        readings["CRLF counted as one character"] = without_cr
-    if any(ord(ch) > 0xFFFF for ch in text):
-        units, total = [], 0
-        for ch in text:
-            units.append(total)
-            total += 2 if ord(ch) > 0xFFFF else 1
-        readings["UTF-16 units"] = lambda start, end: (bisect.bisect_left(units, start), bisect.bisect_left(units, end))
-    if not named or not readings:
-        return
-
-    def score(mapping: Callable[[int, int], tuple[int, int]]) -> int:
-        hits = 0
-        for selection in named:
-            start, end = mapping(selection.start, selection.end)
-            hits += _shows(text[start:end], selection.name)
-        return hits
-
-    best_label, best_score = "code points", score(lambda start, end: (start, end))
-    for label, mapping in readings.items():
-        found = score(mapping)
-        if found > best_score:
-            best_label, best_score = label, found
-    if best_label != "code points":
-        mapping = readings[best_label]
-        for selection in document.selections:
-            selection.start, selection.end = mapping(selection.start, selection.end)
-        document.offsets = best_label
 
 
 def read_qdpx(path: Path, limits: Limits | None = None) -> QdaProject:

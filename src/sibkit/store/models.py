@@ -304,9 +304,20 @@ class QdaSet(Base):
     members: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
 
+class QdaSelection(Base):
+    """Who created a selection of an imported project, and when (its codings may be another coder's)."""
+
+    __tablename__ = "qda_selections"
+    guid: Mapped[str] = mapped_column(String(38), primary_key=True)
+    creator: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    created: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 class QdaNote(Base):
-    """The GUID an imported note had, for the memo it became."""
+    """The GUID an imported note had, for the memo it became; ``kind`` is ``description`` for a memo
+    that was a source's or the project's Description (exported as one again)."""
 
     __tablename__ = "qda_notes"
     guid: Mapped[str] = mapped_column(String(38), primary_key=True)
     memo_id: Mapped[int] = mapped_column(ForeignKey("memos.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(12), default="note", server_default="note")
