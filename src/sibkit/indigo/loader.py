@@ -20,6 +20,7 @@ from sibkit.indigo.dataset import (
     raw_from_zip,
     type_tables,
     write_export,
+    zip_files,
 )
 from sibkit.releases import store as releases
 
@@ -141,4 +142,21 @@ def download_release(source: str | Path | None = None, *, progress: bool = True,
     where = str(origin) if is_url(str(origin)) else str(Path(origin).resolve())
     manifest = {"date": found[0], "date_from": found[1], "source": where, "downloaded": downloaded,
                 "projects": len(dataset.projects), "issues": [str(issue) for issue in dataset.issues]}
-    return releases.store(lambda folder: write_export(dataset, folder), manifest)
+
+    def write(folder: Path) -> None:
+        if not _copy_original(origin, folder):
+            write_export(dataset, folder)
+
+    return releases.store(write, manifest)
+
+
+def _copy_original(origin: str | Path, folder: Path) -> bool:
+    """A local export kept byte for byte (GO Lab's own files, the ones the loader reads); False for the API."""
+    if is_url(str(origin)):
+        return False
+    path = Path(origin)
+    files = export_files(export_folder(path)) if path.is_dir() else zip_files(path)
+    for name, data in files.items():
+        if data is not None:
+            (folder / name).write_bytes(data)
+    return True

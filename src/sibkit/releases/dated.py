@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sibkit import __version__
-from sibkit.releases.store import Release, export_date, files_hash
+from sibkit.releases.store import Release, content_hash, export_date
 
 #: what the web and the CSV sidecars say the figures rest on
 DATASET_TITLE = "GO Lab INDIGO impact bond dataset (Government Outcomes Lab, University of Oxford)"
@@ -36,15 +36,13 @@ def _infer(dataset: Any) -> Release:
         found = (dt.date.today().isoformat(), "date loaded: the source states no release date")
     path = Path(source)
     if path.is_dir():
-        from sibkit.indigo.dataset import export_folder
+        from sibkit.indigo.dataset import export_files, export_folder
 
-        digest = files_hash(export_folder(path))
+        digest = content_hash(export_files(export_folder(path)))
     elif path.is_file():
-        sha = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                sha.update(block)
-        digest = sha.hexdigest()
+        from sibkit.indigo.dataset import zip_files
+
+        digest = content_hash(zip_files(path))
     else:  # the API, or tables put together in memory: the tables themselves
         sha = hashlib.sha256()
         for name in sorted(dataset.tables):

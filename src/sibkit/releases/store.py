@@ -81,15 +81,20 @@ def is_release_spec(source: object) -> bool:
     return isinstance(source, str) and (source == LATEST or source.startswith(PREFIX))
 
 
-def files_hash(folder: Path) -> str:
-    """SHA-256 over the export's CSV files (names and bytes, in name order): the release's identity."""
+def content_hash(files: dict[str, bytes | None]) -> str:
+    """SHA-256 over an export's CSV files (names and bytes, in name order; missing files left out): a
+    release's identity, the same for the folder, its zip and the release kept from either."""
     digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.csv")):
-        digest.update(path.name.encode() + b"\0" + str(path.stat().st_size).encode() + b"\0")
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+    for name in sorted(files):
+        data = files[name]
+        if data is not None and name.endswith(".csv"):
+            digest.update(name.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
     return digest.hexdigest()
+
+
+def files_hash(folder: Path) -> str:
+    """``content_hash`` of the CSV files in a folder."""
+    return content_hash({path.name: path.read_bytes() for path in folder.glob("*.csv") if path.is_file()})
 
 
 def _read_manifest(folder: Path) -> dict[str, Any] | None:
