@@ -146,7 +146,7 @@ def names_in_words(releases: Iterable[Release]) -> str:
 
 def resolve(spec: str | None) -> Release:
     """The held release ``spec`` names: ``latest`` (or None), ``indigo@latest``, ``indigo@2025-05-20``
-    (the last held of that date) or ``indigo@2025-05-20.2``."""
+    (the release of that name, else the last held of that date) or ``indigo@2025-05-20.2``."""
     releases = held()
     wanted = LATEST if spec is None else spec.removeprefix(PREFIX)
     if not releases:
