@@ -32,9 +32,13 @@ def release_of(dataset: Any) -> Release:
 def _infer(dataset: Any) -> Release:
     source = str(dataset.source)
     found = export_date(source)
+    path = Path(source)
+    if found is None and path.exists():
+        newest = max((p.stat().st_mtime for p in ([path] if path.is_file() else path.glob("*.csv"))), default=None)
+        if newest is not None:
+            found = (dt.date.fromtimestamp(newest).isoformat(), "date of the newest file: the export states no date")
     if found is None:
         found = (dt.date.today().isoformat(), "date loaded: the source states no release date")
-    path = Path(source)
     if path.is_dir():
         from sibkit.indigo.dataset import export_files, export_folder
 
