@@ -87,6 +87,7 @@ class StudyResults:
     qca_note: str = ""  # why there is no QCA result
     override_passages: list[dict[str, Any]] = field(default_factory=list)
     release: Any = None  # sibkit.releases.Release: the INDIGO release every figure rests on
+    methods: str = ""  # the methods paragraph (sibkit.paper.methods), ready to paste
     since_last_run: Any = None  # sibkit.releases.since.SinceLastRun when the last run used another release
 
 
@@ -158,6 +159,10 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     documents = documents[documents["case_id"].isin(selection.selected)].reset_index(drop=True)
     evidence = evidence_table(store, reading_list(dataset), selection.selected)
     examples = _examples(kwic(store, width=70), [t.id for t in themes])
+    if len(examples):
+        from sibkit.paper.bibliography import example_citations
+
+        examples = examples.assign(citation=example_citations(store, examples))
     theme_table = pd.DataFrame([(t.id, t.name, t.parent or "", t.definition, len(t.terms)) for t in codebook.themes],
                                columns=["theme", "name", "parent", "definition", "terms"])
     from sibkit.releases import release_of
@@ -196,6 +201,9 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
 
     results.release = release
     results.since_last_run = since_last_run(results, store, tables_hash)
+    from sibkit.paper.methods import methods_paragraph
+
+    results.methods = methods_paragraph(study, results)
     return results
 
 
