@@ -82,6 +82,17 @@ def _organisations(dataset: Any) -> dict[str, str]:
     return {str(i): str(n) for i, n in zip(frame["id"], frame["name"], strict=True) if _text(i) and _text(n)}
 
 
+def _publishers(value: str | None, organisations: dict[str, str]) -> str | None:
+    """INDIGO's publishing organisations: a list of organisation ids (named from the organisations table),
+    or a name as written (which may hold commas: "MHCLG (Ministry of Housing, Communities and ...)")."""
+    if not value:
+        return None
+    parts = [p.strip() for p in re.split(r"[,;]", value) if p.strip()]
+    if parts and all(re.fullmatch(r"INDIGO-ORG-\d+", p) for p in parts):
+        return "; ".join(organisations.get(p, p) for p in parts)
+    return value
+
+
 def _listed(dataset: Any) -> dict[tuple[str, str], dict[str, Any]]:
     """What INDIGO says about each listed document, by (case, de-duplication key)."""
     from sibkit.study.selection import document_key
@@ -93,11 +104,9 @@ def _listed(dataset: Any) -> dict[tuple[str, str], dict[str, Any]]:
         key = document_key(url, title)
         if key is None:
             continue
-        publishers = [organisations.get(i.strip(), i.strip()) for i in (_text(row["publishing_organisation_ids"])
-                                                                        or "").replace(";", ",").split(",")
-                      if i.strip()]
+        publishers = _publishers(_text(row["publishing_organisation_ids"]), organisations)
         found.setdefault((row["project_id"], key), {
-            "title": title, "url": url, "organisation": "; ".join(publishers) or None,
+            "title": title, "url": url, "organisation": publishers,
             "date": _text(row["publication_date"]), "accessed": _text(row["accessed_date"]),
             "source_type": _text(row["type"])})
         if title:  # also found by title alone (a held file whose manifest names no URL)
@@ -301,21 +310,31 @@ def cite_example(title: object, date: object, page: object, url: object) -> str:
     return ", ".join(parts)
 
 
-def example_citations(store: Any, examples: pd.DataFrame) -> list[str]:
+def example_citations(store: Any, examples: pd.DataFrame, dataset: Any = None) -> list[str]:
     """For each example in context (a row of ``coding.kwic``, by ``reference_id``): its document's title,
-    date, page and URL, in words."""
+    date, page and URL, in words (what INDIGO's reading list knows fills a date or URL the corpus lacks)."""
     from sqlalchemy import select
 
     from sibkit.store import Document, Reference
+    from sibkit.study.selection import document_key
 
     ids = [int(i) for i in examples["reference_id"]]
     with store.session() as session:
         found = {row[0]: row[1:] for row in session.execute(
-            select(Reference.id, Document.title, Document.date, Document.origin)
+            select(Reference.id, Document.title, Document.date, Document.origin, Document.doc_type)
             .join(Document, Document.id == Reference.document_id).where(Reference.id.in_(ids))).all()}
+    listed = _listed(dataset) if dataset is not None else {}
+    cases = examples["case_ids"] if "case_ids" in examples.columns else [""] * len(ids)
     out = []
-    for reference_id, page in zip(ids, examples["page"], strict=True):
-        title, date, origin = found.get(reference_id, (None, None, None))
+    for reference_id, page, case_ids in zip(ids, examples["page"], cases, strict=True):
+        title, date, origin, doc_type = found.get(reference_id, (None, None, None, None))
         url = origin if str(origin or "").startswith(("http://", "https://")) else None
+        if doc_type != "indigo_record":
+            for case_id in str(case_ids or "").split():
+                known = listed.get((case_id, document_key(url, title) or "")) or listed.get(
+                    (case_id, document_key(None, title) or ""))
+                if known:
+                    url, date = url or known.get("url"), date or known.get("date")
+                    break
         out.append(cite_example(title, date, page, url))
     return out

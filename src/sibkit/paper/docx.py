@@ -23,20 +23,27 @@ def _text(element: Any) -> str:
 
 
 def _caption(document: Any, label: str, number: int, text: str) -> None:
-    """A caption paragraph ``<label> <n>. <text>`` with the number as a SEQ field."""
+    """A caption paragraph ``<label> <n>. <text>``, the number a ``SEQ`` field (begin, instruction,
+    separate, the number as last computed, end) that Word renumbers."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
     paragraph = document.add_paragraph(style="Caption")
     paragraph.add_run(f"{label} ")
-    field = OxmlElement("w:fldSimple")
-    field.set(qn("w:instr"), f" SEQ {label} \\* ARABIC ")
-    run = OxmlElement("w:r")
-    text_element = OxmlElement("w:t")
-    text_element.text = str(number)
-    run.append(text_element)
-    field.append(run)
-    paragraph._p.append(field)
+
+    def field_char(kind: str) -> None:
+        char = OxmlElement("w:fldChar")
+        char.set(qn("w:fldCharType"), kind)
+        paragraph.add_run()._r.append(char)
+
+    field_char("begin")
+    instruction = OxmlElement("w:instrText")
+    instruction.set(qn("xml:space"), "preserve")
+    instruction.text = f" SEQ {label} \\* ARABIC "
+    paragraph.add_run()._r.append(instruction)
+    field_char("separate")
+    paragraph.add_run(str(number))
+    field_char("end")
     paragraph.add_run(f". {text}" if text else ".")
 
 

@@ -162,7 +162,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     if len(examples):
         from sibkit.paper.bibliography import example_citations
 
-        examples = examples.assign(citation=example_citations(store, examples))
+        examples = examples.assign(citation=example_citations(store, examples, dataset))
     theme_table = pd.DataFrame([(t.id, t.name, t.parent or "", t.definition, len(t.terms)) for t in codebook.themes],
                                columns=["theme", "name", "parent", "definition", "terms"])
     from sibkit.releases import release_of
