@@ -76,8 +76,9 @@ def make_second_release(shared_export: Path, target: Path) -> Path:
 
     header, payments = read(target / "projects_outcome_payments.csv")
     first = next(row for row in payments if row["Project ID"] == PAYMENT_CASE)
-    payments.append({**first, "Period - Start - (Value)": PAYMENT_PERIOD[0], "Period - End - (Value)": PAYMENT_PERIOD[1],
-                     "Payments - Amount - (Value)": PAYMENT_AMOUNT, "Payments - Amount USD - (Value)": ""})
+    payments.append({**first, "Period - Start - (Value)": PAYMENT_PERIOD[0],
+                     "Period - End - (Value)": PAYMENT_PERIOD[1], "Payments - Amount - (Value)": PAYMENT_AMOUNT,
+                     "Payments - Amount USD - (Value)": ""})
     write(target / "projects_outcome_payments.csv", header, payments)
     return target
 

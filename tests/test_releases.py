@@ -80,7 +80,8 @@ def test_releases_are_kept_under_their_dates_listed_chosen_and_pruned_only_when_
     dry = sibkit("data", "prune", "--before", "2025-09-01", "--dry-run", env_dir=data)
     assert dry.stdout.count("would remove") == 2 and (data / "indigo" / "releases" / "2025-05-20.2").is_dir()
     done = sibkit("data", "prune", "2025-05-20.2", "2025-09-01", env_dir=data)
-    assert "removed indigo@2025-05-20.2" in done.stdout and "indigo@2025-09-01 is the newest release: kept" in done.stderr
+    assert "removed indigo@2025-05-20.2" in done.stdout
+    assert "indigo@2025-09-01 is the newest release: kept" in done.stderr
     assert [r["name"] for r in json.loads(sibkit("data", "list", "--json", env_dir=data).stdout)] == [
         "2025-05-20", "2025-09-01"]
 
@@ -106,7 +107,8 @@ def test_the_single_copy_of_an_older_sibkit_is_moved_into_a_dated_release(tmp_pa
     assert release.source == "https://golab-indigo-data-store.herokuapp.com"
     assert [r.name for r in held()] == ["2025-06-01"]
     assert not (legacy / "projects.csv").exists() and not (legacy / "manifest.json").exists()
-    assert (legacy / "releases" / "2025-06-01" / "projects.csv").read_bytes() == (indigo_dir / "projects.csv").read_bytes()
+    moved = legacy / "releases" / "2025-06-01" / "projects.csv"
+    assert moved.read_bytes() == (indigo_dir / "projects.csv").read_bytes()
 
 
 def test_no_release_held_is_one_clear_error() -> None:
@@ -188,8 +190,9 @@ def test_a_changed_value_is_one_row_naming_the_field(dataset, tmp_path: Path, in
     row["Outcomes achieved - (Value)"] = "150"
     write(target / "projects_results.csv", header, results)
     changed = diff(dataset, load(target)).tables()["results"]
-    assert list(changed[["project_id", "change", "row", "field", "old", "new"]].itertuples(index=False, name=None)) == [
-        ("INDIGO-POJ-0113", "changed", "outcomemetric1, 2018-11 to 2021-02, Interim", "outcomes_achieved", "146", "150")]
+    got = changed[["project_id", "change", "row", "field", "old", "new"]].itertuples(index=False, name=None)
+    assert list(got) == [("INDIGO-POJ-0113", "changed", "outcomemetric1, 2018-11 to 2021-02, Interim",
+                          "outcomes_achieved", "146", "150")]
 
 
 def test_data_diff_on_the_command_line(tmp_path: Path, indigo_dir: Path, second: Path) -> None:

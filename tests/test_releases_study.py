@@ -50,7 +50,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory, indigo_dir: Path) -> dict[str
     (extra / "politico.txt").write_text("Investors, the commissioner and the provider describe shared "
                                         "responsibility across partners and co-production.\n", encoding="utf-8")
     (extra / "manifest.csv").write_text(f"path,case_ids,title,type,date\nportal.txt,INDIGO-POJ-0177,{PORTAL},,\n"
-                                        f'politico.txt,INDIGO-POJ-0113,"{POLITICO}",article,2019-03\n', encoding="utf-8")
+                                        f'politico.txt,INDIGO-POJ-0113,"{POLITICO}",article,2019-03\n',
+                                        encoding="utf-8")
     sibkit(env, "corpus", "add", str(study), "--manifest", str(extra / "manifest.csv"))
     first = sibkit(env, "run", str(study))
     shutil.copytree(folder / "report", folder / "report-1")
@@ -128,7 +129,8 @@ def expected_lines(before: Path, after: Path) -> list[str]:
         cases = []
         for case_id in sorted(old_on.get(row["theme"], set()) | new_on.get(row["theme"], set())):
             a, b = old_roles.get(case_id), new_roles.get(case_id)
-            was, now = case_id in old_on.get(row["theme"], set()) and a, case_id in new_on.get(row["theme"], set()) and b
+            was = case_id in old_on.get(row["theme"], set()) and a
+            now = case_id in new_on.get(row["theme"], set()) and b
             if (a, bool(was)) == (b, bool(now)):
                 continue
             cases.append(f"{case_id} ({a}) left the comparison" if a and not b
@@ -162,7 +164,8 @@ def test_a_run_on_a_new_release_says_what_changed_for_the_study(runs) -> None:
     assert page.index('id="since-last-run"') < page.index("<h2>Question and method</h2>")
     tables = {t.id: t.rows for t in parse_tables(page)}
     assert [r[:3] for r in tables["since-selection"][1:]] == [
-        [declared.NEW_ID, declared.NEW_NAME, "entered"], [declared.REMOVED_CASE, tables["since-selection"][2][1], "left"]]
+        [declared.NEW_ID, declared.NEW_NAME, "entered"],
+        [declared.REMOVED_CASE, tables["since-selection"][2][1], "left"]]
     assert [r[0] for r in tables["since-classes"][1:]] == [declared.RESULT_CASE]
     assert len(tables["since-themes"]) - 1 == sum(line.startswith("Association moved") for line in expected)
     before = {r["theme"]: r for r in rows(runs["before"] / "findings.csv")}

@@ -56,8 +56,11 @@ class Release:
 
     @property
     def label(self) -> str:
-        """``indigo@2025-05-20`` for a held release, else the date and where the data was read."""
-        return f"{PREFIX}{self.name}" if self.held else f"{self.date} ({self.source})"
+        """``indigo@2025-05-20`` for a held release, else where the data was read (a folder's or zip's
+        name, the API's address)."""
+        if self.held:
+            return f"{PREFIX}{self.name}"
+        return self.source if self.source.startswith(("http://", "https://")) else Path(self.source).name
 
     def sentence(self) -> str:
         """The release in words, for a report or a footer."""
