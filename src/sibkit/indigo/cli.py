@@ -34,7 +34,9 @@ def stats_command(
     as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE",
                                               help="Count contracts signed on or before YYYY-MM-DD.")] = None,
     by: Annotated[str | None, typer.Option("--by", metavar="FIELD",
-                                           help="Breakdown: country, sector, year or stage.")] = None,
+                                           help="Breakdown: country, sector, year or stage; or release (the field "
+                                                "over time: each held release, each year as of then, GO Lab's "
+                                                "published figures).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Headline figures: impact bonds, service users, capital raised (USD)."""
@@ -45,6 +47,11 @@ def stats_command(
                       live_from=live_from, live_to=live_to, as_of=parse_as_of(as_of))
     dataset = load(data)
     check_filters(dataset, filters)
+    if by == "release":
+        from sibkit.releases.cli import print_over_time
+
+        print_over_time(dataset, filters, as_json)
+        return
     result = stats(dataset, filters, by)
     if as_json:
         print_json(result)
