@@ -48,10 +48,7 @@ def load(source: str | Path | None = None, *, refresh: bool = False, progress: b
             release = releases.resolve(source)  # type: ignore[arg-type]
         except SibkitError as exc:
             raise DataSourceError(str(exc)) from None
-        assert release.folder is not None
-        dataset = _from_folder(release.folder, release.label)
-        dataset._cache["release"] = release  # see sibkit.releases.release_of
-        return dataset
+        return load_held(release)
     if isinstance(source, str) and is_url(source):
         from sibkit.indigo.api import ApiClient  # the network client only when a URL is given
 
@@ -70,6 +67,15 @@ def load(source: str | Path | None = None, *, refresh: bool = False, progress: b
     if path.exists():
         raise DataSourceError(f"{path}: expected a folder of CSV files, a .zip of them, or an http(s) URL")
     raise DataSourceError(f"{path}: no such file or folder")
+
+
+def load_held(release: Release) -> Dataset:
+    """A held release (``sibkit.releases.store.held()``), whatever ``$SIBKIT_DATA`` says now."""
+    if release.folder is None:
+        raise DataSourceError(f"{release.label} is not a held release")
+    dataset = _from_folder(release.folder, release.label)
+    dataset._cache["release"] = release  # see sibkit.releases.release_of
+    return dataset
 
 
 def _from_folder(path: Path, label: str) -> Dataset:

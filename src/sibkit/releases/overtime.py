@@ -64,14 +64,15 @@ def over_time(dataset: Any, filters: Any = None, releases: list[Any] | None = No
     """The three tables for ``dataset`` (the as-of figures) and the held ``releases`` (default: all held).
     The published figures are worldwide: they are left out when ``filters`` filter anything."""
     from sibkit.indigo.figures import Filters
-    from sibkit.indigo.loader import load
+    from sibkit.indigo.loader import load_held
     from sibkit.releases.store import held
 
     filters = filters or Filters()
     base = release_of(dataset)
+    releases = held() if releases is None else releases
     per_release = []
-    for release in held() if releases is None else releases:
-        figures = _figures(dataset if release.sha256 == base.sha256 else load(release.label), filters)
+    for release in releases:
+        figures = _figures(dataset if release.sha256 == base.sha256 else load_held(release), filters)
         per_release.append({"release": release.label, "date": release.date, **figures})
     by_release = pd.DataFrame(per_release, columns=["release", "date", "projects", "service_users",
                                                     "service_users_missing", "capital_raised_usd", "capital_missing"])
@@ -88,7 +89,7 @@ def over_time(dataset: Any, filters: Any = None, releases: list[Any] | None = No
                          "reconstructed_from": f"reconstructed from the {base.date} release"})
     by_year = pd.DataFrame(per_year, columns=["year", "as_of", "projects", "service_users", "service_users_missing",
                                               "capital_raised_usd", "capital_missing", "reconstructed_from"])
-    held_dates = {r.date for r in (held() if releases is None else releases)}
+    held_dates = {r.date for r in releases}
     published = []
     unfiltered = filters == Filters(as_of=filters.as_of)
     for fact in PUBLISHED if unfiltered else ():
