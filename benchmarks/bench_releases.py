@@ -2,7 +2,7 @@
 
     python benchmarks/bench_releases.py [EXPORT_FOLDER] [--repeat N]
 
-The second release is the export with the declared edits of ``tests/second_release.py`` (a project added,
+The second release is the export with the declared edits of ``sibkit.releases.declared`` (a project added,
 a stage changed, a result and a payment added, a document removed), written to a temporary folder.
 Prints seconds (best of N) for: loading one release from its files (the typed cache cold: parsing and
 typing), loading it again (the typed cache warm, as ``sibkit data diff`` usually finds it), the diff
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,8 +34,7 @@ def main() -> None:
     parser.add_argument("export", nargs="?", default="../shared/indigo/impact-bond-dataset-2025-05-20")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from second_release import make_second_release
+    from sibkit.releases.declared import make_second_release
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("SIBKIT_DATA", str(Path(tmp) / "data"))

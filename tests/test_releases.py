@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import second_release as declared
-from second_release import make_second_release
 
 from sibkit.errors import DataSourceError
+from sibkit.releases import declared
+from sibkit.releases.declared import make_second_release
 
 
 def sibkit(*args: str, env_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -177,10 +177,9 @@ def test_diff_lists_exactly_the_declared_changes(dataset, indigo_dir: Path, seco
 
 def test_a_changed_value_is_one_row_naming_the_field(dataset, tmp_path: Path, indigo_dir: Path) -> None:
     """A result whose key stays and whose count changes is "changed", with the old and the new value."""
-    from second_release import read, write
-
     from sibkit.indigo import load
     from sibkit.releases import diff
+    from sibkit.releases.declared import read, write
 
     target = tmp_path / "export"
     shutil.copytree(indigo_dir, target)

@@ -17,8 +17,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import second_release as declared
-from second_release import make_second_release
+
+from sibkit.releases import declared
+from sibkit.releases.declared import make_second_release
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTAL = "DCMS Data Portal for the Life Chances Fund"  # an INDIGO source of INDIGO-POJ-0177 (organisation, date)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-import second_release as declared
 from conftest import require_chromium
-from second_release import make_second_release
 from test_web_app import A11Y_SCRIPT, WIDTHS, Watched
 
+from sibkit.releases import declared
+from sibkit.releases.declared import make_second_release
 from sibkit.web.server import BROWSER_ARGS, CHROMIUM, BackgroundServer
 
 

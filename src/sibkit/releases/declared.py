@@ -1,5 +1,6 @@
-"""A second INDIGO release made from the shared export by declared edits (the csv module only), with
-every change those edits make, so that tests can check ``data diff`` and a study's "since last run".
+"""A second INDIGO release made from GO Lab's 2025-05-20 export by declared edits (the csv module only), so
+that the tests and ``benchmarks/bench_releases.py`` check ``data diff`` and a study's "since last run"
+against changes known in advance. Not used by sibkit itself.
 
 The edits, each chosen for what it does to the example study (UK SIBs live 2016-2021, >= 4 documents):
 - ADDED: a new project, a copy of INDIGO-POJ-0167's row under a new id and name, with four documents:
