@@ -5,10 +5,8 @@ those edits."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,11 +17,21 @@ from sibkit.releases.declared import make_second_release
 
 
 def sibkit(*args: str, env_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if env_dir is not None:
-        env["SIBKIT_DATA"] = str(env_dir)
-    return subprocess.run([sys.executable, "-m", "sibkit", *args], capture_output=True, text=True, timeout=300,
-                          env=env)
+    """The command line, run in this process (Typer's runner; a user error ends as ``main()`` ends it:
+    one line on stderr, exit status 2) — the commands' own start-up is tested in test_cli_startup."""
+    from typer.testing import CliRunner
+
+    from sibkit.cli import app
+    from sibkit.errors import SibkitError
+
+    env = {"SIBKIT_DATA": str(env_dir)} if env_dir is not None else {}
+    result = CliRunner().invoke(app, list(args), env=env)
+    stderr, code = result.stderr, result.exit_code
+    if isinstance(result.exception, SibkitError):
+        stderr, code = stderr + f"error: {result.exception}\n", 2
+    elif result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(["sibkit", *args], code, result.stdout, stderr)
 
 
 @pytest.fixture(scope="module")
