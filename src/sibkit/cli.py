@@ -105,12 +105,13 @@ def _root(
 
 
 def _register() -> None:
-    from sibkit.indigo.cli import data_app, indigo_app
+    from sibkit.indigo.cli import indigo_app
 
     areas.add_typer(indigo_app, name="indigo")
-    areas.add_typer(data_app, name="data")
-    for module in ("sibkit.study.cli", "sibkit.corpus.cli", "sibkit.coding.cli", "sibkit.report.cli", "sibkit.qca.cli",
-                   "sibkit.web.cli", "sibkit.interop.cli", "sibkit.workbench.cli", "sibkit.suggest.cli"):
+    for module in ("sibkit.releases.cli", "sibkit.study.cli", "sibkit.corpus.cli", "sibkit.coding.cli",
+                   "sibkit.report.cli", "sibkit.qca.cli",
+                   "sibkit.web.cli", "sibkit.interop.cli", "sibkit.workbench.cli", "sibkit.suggest.cli",
+                   "sibkit.paper.cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

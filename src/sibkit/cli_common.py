@@ -31,7 +31,8 @@ JobsOption = Annotated[int, typer.Option(
     "--jobs", "-j", min=0, help="Worker processes for extraction/matching (0: one per core); one process writes.")]
 DataOption = Annotated[str | None, typer.Option(
     "--data", metavar="SOURCE",
-    help="Dataset source: CSV export folder, .zip, or API base URL (default: the local cache).")]
+    help="Dataset source: a held release (indigo@2025-05-20, latest), a CSV export folder, .zip, or API base "
+         "URL (default: the latest release held; see `sibkit data list`).")]
 
 # header words for column names that do not read well with underscores replaced by spaces
 HEADERS = {

@@ -1,8 +1,7 @@
-"""``sibkit indigo ...`` and ``sibkit data ...`` commands."""
+"""``sibkit indigo ...`` commands (``sibkit data ...``: ``sibkit.releases.cli``)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +9,6 @@ import typer
 from sibkit.cli_common import DataOption, console, print_frame, print_json, warn
 
 indigo_app = typer.Typer(no_args_is_help=True, help="Look at the INDIGO impact bond dataset.")
-data_app = typer.Typer(no_args_is_help=True, help="Manage the local copy of the INDIGO dataset.")
 
 def warn_issues(dataset: Any) -> None:
     """One line on stderr when the dataset had load problems (details: ``sibkit indigo quality``)."""
@@ -36,7 +34,9 @@ def stats_command(
     as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE",
                                               help="Count contracts signed on or before YYYY-MM-DD.")] = None,
     by: Annotated[str | None, typer.Option("--by", metavar="FIELD",
-                                           help="Breakdown: country, sector, year or stage.")] = None,
+                                           help="Breakdown: country, sector, year or stage; or release (the field "
+                                                "over time: each held release, each year as of then, GO Lab's "
+                                                "published figures).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Headline figures: impact bonds, service users, capital raised (USD)."""
@@ -47,6 +47,11 @@ def stats_command(
                       live_from=live_from, live_to=live_to, as_of=parse_as_of(as_of))
     dataset = load(data)
     check_filters(dataset, filters)
+    if by == "release":
+        from sibkit.releases.cli import print_over_time
+
+        print_over_time(dataset, filters, as_json)
+        return
     result = stats(dataset, filters, by)
     if as_json:
         print_json(result)
@@ -95,34 +100,3 @@ def quality_command(
         column = f", column {problem.column!r}" if problem.column else ""
         console.print(f"- {problem.where}{row}{column}: {problem.message}", markup=False, highlight=False,
                       soft_wrap=True)
-
-
-@data_app.command("download")
-def download_command(
-    source: Annotated[str | None, typer.Option(
-        "--from", metavar="SOURCE",
-        help="API base URL, or a local CSV export folder or .zip (default: GO Lab's live API).")] = None,
-    allow_private: Annotated[bool, typer.Option("--allow-private", help="Also download from loopback, private and "
-                                                "link-local addresses (your own network).")] = False,
-) -> None:
-    """Fill the local data cache ($SIBKIT_DATA or the platform data folder)."""
-    from sibkit.indigo.loader import download, load
-
-    target = download(source, progress=True, allow_private=allow_private)
-    dataset = load(None)
-    warn_issues(dataset)
-    console.print(f"Saved {len(dataset.projects)} projects, {len(dataset.organisations)} organisations, "
-                  f"{len(dataset.funds)} funds to {target}", markup=False, highlight=False)
-
-
-@data_app.command("info")
-def info_command() -> None:
-    """Where the local data cache is and what it holds."""
-    from sibkit import paths
-
-    folder = paths.indigo_cache_dir()
-    manifest = folder / "manifest.json"
-    if not manifest.exists():
-        console.print(f"No data in {folder}; run `sibkit data download`.", markup=False)
-        return
-    print_json({"folder": str(folder), **json.loads(manifest.read_text(encoding="utf-8"))})

@@ -260,6 +260,26 @@ def raw_from_folder(folder: Path, issues: list[LoadIssue],
     return _raw_from_files(files.get, str(folder), issues)
 
 
+def zip_files(path: Path) -> dict[str, bytes | None]:
+    """Each file the loader reads from a zipped export (None when missing or unreadable), by name."""
+    files: dict[str, bytes | None] = {}
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataSourceError(f"{path}: not a readable zip file ({exc})") from None
+    with archive:
+        members = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
+        if sum(info.file_size for info in members.values()) > MAX_ZIP_BYTES:
+            raise DataSourceError(f"{path}: unpacks to more than the {MAX_ZIP_BYTES} byte limit")
+        for spec in TABLES.values():
+            info = members.get(spec["file"])
+            try:
+                files[spec["file"]] = archive.read(info) if info is not None else None
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError):
+                files[spec["file"]] = None  # loading the zip reports it
+    return files
+
+
 def raw_from_zip(path: Path, issues: list[LoadIssue]) -> dict[str, pd.DataFrame]:
     """Raw tables from a zipped CSV export; refuses archives that unpack too large."""
     try:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sibkit import paths
-from sibkit.errors import DataSourceError
+from sibkit.errors import DataSourceError, SibkitError
 from sibkit.indigo import typed_cache
 from sibkit.indigo.dataset import (
     Dataset,
@@ -22,7 +20,12 @@ from sibkit.indigo.dataset import (
     raw_from_zip,
     type_tables,
     write_export,
+    zip_files,
 )
+from sibkit.releases import store as releases
+
+if TYPE_CHECKING:
+    from sibkit.releases.store import Release
 
 
 def is_url(source: str) -> bool:
@@ -33,18 +36,19 @@ def load(source: str | Path | None = None, *, refresh: bool = False, progress: b
          cache_dir: Path | None = None, allow_private: bool = False) -> Dataset:
     """Load the INDIGO dataset from a CSV export folder, a ``.zip`` of it, or the API's base URL.
 
-    With no source, the user's data cache (filled by ``sibkit data download``) is used.
+    With no source (or ``latest``), the newest release held in the user's data folder (filled by
+    ``sibkit data download``); ``indigo@2025-05-20`` names a held release by its date.
     API responses are cached on disk (``cache_dir``, default the user's HTTP cache) so a second
     load makes no request; ``refresh`` ignores that cache. An API on a loopback, private or
     link-local address is refused unless ``allow_private``.
     """
     issues: list[LoadIssue] = []
-    if source is None:
-        folder = paths.indigo_cache_dir()
-        if not (folder / "projects.csv").exists():
-            raise DataSourceError(f"no INDIGO data in {folder}; run `sibkit data download` "
-                                  "(or `--from FOLDER_OR_ZIP`), or pass --data SOURCE")
-        return _from_folder(folder, str(folder))
+    if source is None or releases.is_release_spec(source):
+        try:
+            release = releases.resolve(source)  # type: ignore[arg-type]
+        except SibkitError as exc:
+            raise DataSourceError(str(exc)) from None
+        return load_held(release)
     if isinstance(source, str) and is_url(source):
         from sibkit.indigo.api import ApiClient  # the network client only when a URL is given
 
@@ -63,6 +67,15 @@ def load(source: str | Path | None = None, *, refresh: bool = False, progress: b
     if path.exists():
         raise DataSourceError(f"{path}: expected a folder of CSV files, a .zip of them, or an http(s) URL")
     raise DataSourceError(f"{path}: no such file or folder")
+
+
+def load_held(release: Release) -> Dataset:
+    """A held release (``sibkit.releases.store.held()``), whatever ``$SIBKIT_DATA`` says now."""
+    if release.folder is None:
+        raise DataSourceError(f"{release.label} is not a held release")
+    dataset = _from_folder(release.folder, release.label)
+    dataset._cache["release"] = release  # see sibkit.releases.release_of
+    return dataset
 
 
 def _from_folder(path: Path, label: str) -> Dataset:
@@ -99,29 +112,57 @@ def _typed(key: str, build: Callable[[], typed_cache.Typed], label: str) -> Data
 
 
 def download(source: str | Path | None = None, *, progress: bool = True, refresh: bool = True,
-             allow_private: bool = False) -> Path:
-    """Fill the user's data cache from the live API (default) or a local folder/zip.
+             allow_private: bool = False, date: str | None = None) -> Path:
+    """Keep a new INDIGO release from the live API (default) or a local folder/zip; its folder.
 
-    The cache is written as a CSV export beside a ``manifest.json`` naming the source and date;
-    it replaces the previous cache only once complete.
+    See ``download_release``."""
+    release, _new = download_release(source, progress=progress, refresh=refresh, allow_private=allow_private,
+                                     date=date)
+    assert release.folder is not None
+    return release.folder
+
+
+def download_release(source: str | Path | None = None, *, progress: bool = True, refresh: bool = True,
+                     allow_private: bool = False, date: str | None = None) -> tuple[Release, bool]:
+    """Keep the INDIGO dataset from ``source`` as a release in the user's data folder (``sibkit.releases``).
+
+    The release is dated by ``date`` when given, else by the export itself (a date in its name, a zip's
+    file dates), else by today's date (the API publishes no release date). An identical export already
+    held is not stored twice; a release is never overwritten. Returns the release and whether it is new.
     """
+    import datetime as dt
+
     from sibkit.indigo.api import DEFAULT_API
 
+    if date is not None:
+        try:
+            date = dt.date.fromisoformat(date).isoformat()
+        except ValueError:
+            raise SibkitError(f"--date {date!r}: expected a date as YYYY-MM-DD") from None
     origin = source if source is not None else DEFAULT_API
     dataset = load(origin, refresh=refresh, progress=progress, allow_private=allow_private)
-    target = paths.indigo_cache_dir()
-    staging = target.with_name(target.name + ".new")
-    if staging.exists():
-        shutil.rmtree(staging)
-    write_export(dataset, staging)
-    manifest = {
-        "source": str(origin),
-        "downloaded": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        "projects": len(dataset.projects),
-        "issues": [str(issue) for issue in dataset.issues],
-    }
-    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    if target.exists():
-        shutil.rmtree(target)
-    staging.replace(target)
-    return target
+    found = (date, "given when downloaded") if date else releases.export_date(origin)
+    downloaded = releases.now()
+    if found is None:
+        found = (downloaded[:10], "download date")
+    where = str(origin) if is_url(str(origin)) else str(Path(origin).resolve())
+    manifest = {"date": found[0], "date_from": found[1], "source": where, "downloaded": downloaded,
+                "projects": len(dataset.projects), "issues": [str(issue) for issue in dataset.issues]}
+
+    def write(folder: Path) -> None:
+        if not _copy_original(origin, folder):
+            write_export(dataset, folder)
+
+    return releases.store(write, manifest)
+
+
+def _copy_original(origin: str | Path, folder: Path) -> bool:
+    """A local export kept byte for byte (GO Lab's own files, the ones the loader reads); False for the API."""
+    if is_url(str(origin)):
+        return False
+    path = Path(origin)
+    files = export_files(export_folder(path)) if path.is_dir() else zip_files(path)
+    for name, data in files.items():
+        if data is not None:
+            (folder / name).write_bytes(data)
+    return True

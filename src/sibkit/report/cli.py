@@ -36,6 +36,9 @@ def run_command(
                      markup=False, highlight=False, soft_wrap=True)
     for warning in results.warnings:
         errors.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    if results.since_last_run is not None:
+        for line in results.since_last_run.lines():
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     classes = results.classification["class"].value_counts()
     console.print(f"{len(results.selected)} cases selected ("
                   + ", ".join(f"{n} {c}" for c, n in classes.items()) + ")", markup=False)

@@ -76,7 +76,7 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
                      set(record_only_cases(results)))
     for name, png in charts.items():
         (folder / f"{name}.png").write_bytes(png)
-    for name, data in _table_files(as_tables(results)).items():
+    for name, data in _table_files(as_tables(results), _about(results)).items():
         (folder / name).write_bytes(data)
     ordered = results.findings.sort_values("difference_pp", ascending=False)
     family = ordered["family"] if "family" in ordered.columns else pd.Series("primary", index=ordered.index)
@@ -105,6 +105,21 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
         n_classes=results.classification["class"].value_counts().to_dict(),
         agreement=results.agreement.to_dict("records"))
     (folder / "report.html").write_text(html, encoding="utf-8")
+    from sibkit.paper.outputs import write_paper_files, write_sidecars
+
+    if results.release is not None:
+        write_sidecars(folder, as_tables(results), results.release)
+    write_paper_files(results, folder, html)
+
+
+def _about(results: StudyResults) -> pd.DataFrame:
+    """The workbook's first sheet: what every table rests on (the INDIGO release)."""
+    from sibkit.releases.dated import about_rows
+
+    if results.release is None:
+        return pd.DataFrame(columns=["field", "value"])
+    rows = about_rows(results.release, f"sibkit report: {results.study.title}")
+    return pd.DataFrame(rows, columns=["field", "value"])
 
 
 def _charts(findings: pd.DataFrame, names: dict[str, str], matrix: pd.DataFrame, order: list[str],
@@ -125,7 +140,7 @@ def _charts(findings: pd.DataFrame, names: dict[str, str], matrix: pd.DataFrame,
                                   libraries=("matplotlib", "numpy", "pandas")), draw)
 
 
-def _table_files(tables: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+def _table_files(tables: dict[str, pd.DataFrame], about: pd.DataFrame | None = None) -> dict[str, bytes]:
     """Every table as ``<name>.csv`` and all of them in one reproducible ``report.xlsx``, as file bytes;
     read back from ``sibkit.memo`` when no table changed (the workbook takes seconds to write)."""
     def write() -> dict[str, bytes]:
@@ -136,12 +151,13 @@ def _table_files(tables: dict[str, pd.DataFrame]) -> dict[str, bytes]:
             for name, table in tables.items():
                 spreadsheet.to_csv(table, Path(scratch) / f"{name}.csv")
                 files[f"{name}.csv"] = (Path(scratch) / f"{name}.csv").read_bytes()
-            spreadsheet.write_xlsx(tables, Path(scratch) / "report.xlsx")
+            sheets = {"about": about, **tables} if about is not None and len(about) else tables
+            spreadsheet.write_xlsx(sheets, Path(scratch) / "report.xlsx")
             _fix_xlsx_dates(Path(scratch) / "report.xlsx")
             files["report.xlsx"] = (Path(scratch) / "report.xlsx").read_bytes()
             return files
 
-    return memo.memoised(memo.key(("tables", tables), modules=("sibkit.spreadsheet", "sibkit.report.render"),
+    return memo.memoised(memo.key(("tables", tables, about), modules=("sibkit.spreadsheet", "sibkit.report.render"),
                                   libraries=("openpyxl", "pandas")), write)
 
 

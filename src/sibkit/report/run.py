@@ -86,6 +86,9 @@ class StudyResults:
     qca: Any = None  # sibkit.qca.QcaResult when the study declares QCA conditions
     qca_note: str = ""  # why there is no QCA result
     override_passages: list[dict[str, Any]] = field(default_factory=list)
+    release: Any = None  # sibkit.releases.Release: the INDIGO release every figure rests on
+    methods: str = ""  # the methods paragraph (sibkit.paper.methods), ready to paste
+    since_last_run: Any = None  # sibkit.releases.since.SinceLastRun when the last run used another release
 
 
 def dataset_hash(dataset: Dataset) -> str:
@@ -156,11 +159,19 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     documents = documents[documents["case_id"].isin(selection.selected)].reset_index(drop=True)
     evidence = evidence_table(store, reading_list(dataset), selection.selected)
     examples = _examples(kwic(store, width=70), [t.id for t in themes])
+    if len(examples):
+        from sibkit.paper.bibliography import example_citations
+
+        examples = examples.assign(citation=example_citations(store, examples, dataset))
     theme_table = pd.DataFrame([(t.id, t.name, t.parent or "", t.definition, len(t.terms)) for t in codebook.themes],
                                columns=["theme", "name", "parent", "definition", "terms"])
+    from sibkit.releases import release_of
+
+    release = release_of(dataset)
+    tables_hash = dataset_hash(dataset)
     inputs = pd.DataFrame([
         ("study file", str(study.path.name), study.content_hash()),
-        ("INDIGO dataset", str(study.data or "local copy"), dataset_hash(dataset)),
+        ("INDIGO dataset", f"{release.label}, release of {release.date} ({release.date_from})", tables_hash),
         ("codebook", f"{codebook.name} version {codebook.version}", codebook.hash()),
         ("documents", f"{len(documents['document_id'].unique())} documents", _frame_hash(documents)),
         ("references and review decisions", f"{int(counts['references'].sum())} references",
@@ -186,6 +197,13 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     from sibkit.coding.agreement import study_agreement
 
     results.agreement = study_agreement(store)
+    from sibkit.releases.since import since_last_run
+
+    results.release = release
+    results.since_last_run = since_last_run(results, store, tables_hash)
+    from sibkit.paper.methods import methods_paragraph
+
+    results.methods = methods_paragraph(study, results)
     return results
 
 
@@ -309,6 +327,8 @@ def evidence_statement(results: StudyResults) -> str:
     left_out = cases - n_s - n_t
     text += (f"The comparison has {n_s} successful and {n_t} struggling cases"
              + (f" ({left_out} with insufficient outcome data left out)." if left_out else "."))
+    if results.release is not None:
+        text += f" INDIGO figures are from the release of {results.release.date} ({results.release.label})."
     return text
 
 

@@ -321,3 +321,21 @@ class QdaNote(Base):
     guid: Mapped[str] = mapped_column(String(38), primary_key=True)
     memo_id: Mapped[int] = mapped_column(ForeignKey("memos.id", ondelete="CASCADE"), unique=True)
     kind: Mapped[str] = mapped_column(String(12), default="note", server_default="note")
+
+
+class Run(Base):
+    """One ``sibkit run`` of the study: the INDIGO release it used and a snapshot of what it found
+    (selection, classes, associations, findings), so that a run on a new release says what changed."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    release_name: Mapped[str] = mapped_column(String(40))
+    release_date: Mapped[str] = mapped_column(String(10))
+    release_label: Mapped[str] = mapped_column(Text)
+    release_sha256: Mapped[str] = mapped_column(String(64))  # the export's files (sibkit.releases.store)
+    tables_sha256: Mapped[str] = mapped_column(String(64), index=True)  # the typed tables (report inputs)
+    study_sha256: Mapped[str] = mapped_column(String(64))
+    sibkit_version: Mapped[str] = mapped_column(String(40))
+    snapshot: Mapped[dict] = mapped_column(JSON)

@@ -294,8 +294,8 @@ class Study(Strict):
     def data_source(self) -> str | Path | None:
         if self.data is None:
             return None
-        if self.data.startswith(("http://", "https://")):
-            return self.data
+        if self.data.startswith(("http://", "https://", "indigo@")) or self.data == "latest":
+            return self.data  # a URL, or a held release (sibkit.releases)
         return self.resolve(self.data)
 
     def dataset(self):  # -> sibkit.indigo.Dataset (imported lazily: the study model stays light)

@@ -29,6 +29,7 @@ from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, breakdown
 from sibkit.indigo.figures import BREAKDOWNS
 from sibkit.indigo.values import country_name
+from sibkit.web.releases import about_json
 from sibkit.web.views import FILTER_KEYS, SORTS, Views, explore_from_query, filters_from_query, missing, query_of
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,13 @@ def csv_text(frame: pd.DataFrame) -> str:
     return "\ufeff" + buffer.getvalue()
 
 
+#: every CSV download points to what it rests on (the INDIGO release), the CSV on the Web way
+DESCRIBED_BY = '</download/about.json>; rel="describedby"; type="application/csvw+json"'
+
+
 def csv_response(frame: pd.DataFrame, name: str) -> Response:
     return Response(csv_text(frame).encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Link": DESCRIBED_BY})
 
 
 def safe_href(url: object) -> str | None:
@@ -95,8 +100,15 @@ def dataset_xlsx(dataset: Dataset, derived_projects: pd.DataFrame) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
+    from sibkit.releases import release_of
+    from sibkit.releases.dated import about_rows
+
     book = Workbook(write_only=True)
-    used: set[str] = set()
+    about = book.create_sheet("about")  # what every sheet rests on: the INDIGO release
+    about.append(["field", "value"])
+    for row in about_rows(release_of(dataset), "INDIGO tables and sibkit's derived project fields"):
+        about.append(list(row))
+    used: set[str] = {"about"}
     for name, frame in [("derived_projects", derived_projects), *dataset.tables.items()]:
         title = name[:31]
         while title in used:
@@ -269,7 +281,8 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         filters = filters_from_query(params)
         by = (params.get("by") or [None])[0]
         data = views.dashboard(filters)
-        body: dict[str, Any] = {**data["figures"], "summary": data["summary"], "filters": filters.describe()}
+        body: dict[str, Any] = {**data["figures"], "summary": data["summary"], "filters": filters.describe(),
+                                "release": release_json(env.globals["release"])}
         if by:
             if by not in BREAKDOWNS:
                 raise SibkitError(f"by={by!r}: expected one of {', '.join(BREAKDOWNS)}")
@@ -305,6 +318,8 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
             for name in dataset.tables:
                 archive.writestr(f"{name}.csv", csv_text(dataset[name]).encode("utf-8"))
             archive.writestr("derived_projects.csv", csv_text(views.derived).encode("utf-8"))
+            archive.writestr("csv-metadata.json", about_json(dataset, [*(f"{n}.csv" for n in dataset.tables),
+                                                                       "derived_projects.csv"]))
         return Response(buffer.getvalue(), media_type="application/zip",
                         headers={"Content-Disposition": 'attachment; filename="indigo-csv.zip"'})
 
@@ -391,6 +406,9 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     def health() -> JSONResponse:
         return JSONResponse({"ok": True, "projects": len(dataset.projects), "version": __version__})
 
+    from sibkit.web.releases import install_releases, release_json
+
+    install_releases(app, env, dataset, page)  # release labels, the field over time, What changed
     app.state.views = views
     live: tuple[str, ...] = ()
     if study is not None:  # the review workbench: its own package, pages under /review, never cached

@@ -1,0 +1,194 @@
+"""``sibkit data ...``: keep INDIGO releases, list them, compare two, prune by an explicit command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sibkit.cli_common import console, print_frame, print_json, warn
+from sibkit.errors import SibkitError
+
+data_app = typer.Typer(no_args_is_help=True, help="Keep, list and compare INDIGO releases ($SIBKIT_DATA or the "
+                                                  "platform data folder).")
+
+ReleaseArgument = Annotated[str, typer.Argument(
+    metavar="RELEASE", help="A held release (2025-05-20, indigo@2025-05-20, latest) or a CSV export folder/.zip.")]
+
+
+def _warn_issues(dataset: Any) -> None:
+    if dataset.issues:
+        warn(f"{len(dataset.issues)} problems while loading {dataset.source} (first: {dataset.issues[0]}); "
+             "see `sibkit indigo quality`")
+
+
+@data_app.command("download")
+def download_command(
+    source: Annotated[str | None, typer.Option(
+        "--from", metavar="SOURCE",
+        help="API base URL, or a local CSV export folder or .zip (default: GO Lab's live API).")] = None,
+    date: Annotated[str | None, typer.Option(
+        "--date", metavar="YYYY-MM-DD",
+        help="The release's date, when the export does not say it (default: a date in the export's name, "
+             "else today).")] = None,
+    allow_private: Annotated[bool, typer.Option("--allow-private", help="Also download from loopback, private and "
+                                                "link-local addresses (your own network).")] = False,
+) -> None:
+    """Keep a new INDIGO release under its date (never overwriting one already held)."""
+    from sibkit.indigo.loader import download_release, load
+
+    release, new = download_release(source, progress=True, allow_private=allow_private, date=date)
+    if not new:
+        console.print(f"Already held: {release.label} has the same content ({release.folder}); nothing stored.",
+                      markup=False, highlight=False)
+        return
+    dataset = load(release.label)
+    _warn_issues(dataset)
+    console.print(f"Saved {len(dataset.projects)} projects, {len(dataset.organisations)} organisations, "
+                  f"{len(dataset.funds)} funds as {release.label} (dated {release.date}: {release.date_from}) "
+                  f"in {release.folder}", markup=False, highlight=False)
+
+
+@data_app.command("list")
+def list_command(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False) -> None:
+    """The held releases: date, projects, source, hash (use one with --data indigo@DATE)."""
+    import pandas as pd
+
+    from sibkit.releases.store import held, releases_dir
+
+    problems: list[str] = []
+    releases = held(problems)
+    for problem in problems:
+        warn(problem)
+    if as_json:
+        print_json([r.to_json() for r in releases])
+        return
+    if not releases:
+        console.print(f"No INDIGO release held in {releases_dir()}; run `sibkit data download`.", markup=False)
+        return
+    latest = releases[-1].name
+    frame = pd.DataFrame([{"release": r.label + (" (latest)" if r.name == latest else ""), "date": r.date,
+                           "projects": r.projects, "date from": r.date_from, "source": r.source,
+                           "sha256": r.sha256[:12]} for r in releases])
+    print_frame(frame, title=f"INDIGO releases held in {releases_dir()}", keep=("date", "projects"))
+
+
+@data_app.command("info")
+def info_command() -> None:
+    """Where the releases are kept and what the latest one holds."""
+    from sibkit.releases.store import held, releases_dir
+
+    releases = held()
+    if not releases:
+        console.print(f"No data in {releases_dir()}; run `sibkit data download`.", markup=False)
+        return
+    print_json({"folder": str(releases_dir()), "releases": len(releases), "latest": releases[-1].to_json()})
+
+
+@data_app.command("diff")
+def diff_command(
+    old: ReleaseArgument,
+    new: ReleaseArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every change as JSON.")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FOLDER",
+                                                help="Also write each kind of change as CSV here.")] = None,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="Rows shown per kind (0: all).")] = 20,
+) -> None:
+    """What changed between two releases: projects, fields, metrics, results, payments, documents."""
+    from sibkit.indigo.loader import load
+    from sibkit.releases.diff import diff
+    from sibkit.releases.store import as_source
+
+    before, after = load(as_source(old)), load(as_source(new))
+    changes = diff(before, after)
+    if as_json:
+        print_json(changes.to_json())
+        return
+    console.print(changes.headline(), markup=False, highlight=False)
+    for line in changes.summary_lines():
+        console.print(f"- {line}", markup=False, highlight=False)
+    for kind, frame in changes.tables().items():
+        if frame.empty:
+            continue
+        shown = frame if limit == 0 else frame.head(limit)
+        more = f" (first {limit} of {len(frame)}; --limit 0 for all)" if len(frame) > len(shown) else ""
+        print_frame(shown, title=f"{kind.replace('_', ' ').capitalize()}{more}", hint="--json")
+    if output is not None:
+        written = changes.write_csv(output)
+        console.print(f"Wrote {len(written)} CSV files to {output}", markup=False)
+
+
+@data_app.command("prune")
+def prune_command(
+    names: Annotated[list[str] | None, typer.Argument(metavar="[RELEASE]...", help="Releases to remove.")] = None,
+    keep: Annotated[int | None, typer.Option("--keep", metavar="N", min=1,
+                                             help="Keep the newest N releases, remove the others.")] = None,
+    before: Annotated[str | None, typer.Option("--before", metavar="YYYY-MM-DD",
+                                               help="Remove releases dated before this day.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")] = False,
+) -> None:
+    """Remove held releases you name (the newest is always kept); nothing is ever pruned otherwise."""
+    from sibkit.releases.store import held, remove, resolve
+
+    releases = held()
+    if not names and keep is None and before is None:
+        raise SibkitError("say which releases to remove: RELEASE..., --keep N or --before DATE")
+    chosen = {resolve(name if name.startswith("indigo@") else f"indigo@{name}").name for name in names or []}
+    if keep is not None:
+        chosen |= {r.name for r in releases[:-keep]}
+    if before is not None:
+        chosen |= {r.name for r in releases if r.date < before}
+    if releases and releases[-1].name in chosen:
+        warn(f"{releases[-1].label} is the newest release: kept")
+        chosen.discard(releases[-1].name)
+    doomed = [r for r in releases if r.name in chosen]
+    if not doomed:
+        console.print("Nothing to remove.", markup=False)
+        return
+    if dry_run:
+        for release in doomed:
+            console.print(f"would remove {release.label} ({release.folder})", markup=False, highlight=False)
+        return
+    for release in remove(doomed):
+        console.print(f"removed {release.label} ({release.folder})", markup=False, highlight=False)
+
+
+def print_over_time(dataset: Any, filters: Any, as_json: bool) -> None:
+    """``sibkit indigo stats --by release``: the three tables of ``releases.overtime``."""
+    import pandas as pd
+
+    from sibkit.releases.overtime import over_time
+
+    result = over_time(dataset, filters)
+    if as_json:
+        print_json(result.to_json())
+        return
+    columns = ["projects", "service_users", "capital_raised_usd"]
+    if len(result.by_release):
+        print_frame(result.by_release[["release", "date", *columns]], title="Each held INDIGO release")
+    else:
+        console.print("No release held (`sibkit data download`); the figures below come from the data given.",
+                      markup=False)
+    print_frame(result.by_year[["year", "as_of", *columns]],
+                title=f"By year, contracts signed by then: {result.label} (today's records, not what was known then)")
+    if len(result.published):
+        shown = result.published.assign(
+            service_users=[f"{'> ' if a else ''}{v:,.0f}" for v, a in zip(result.published["service_users"],
+                                                                         result.published["at_least"], strict=True)],
+            capital_raised_usd=[f"{'> ' if a else ''}{v / 1e6:,.1f}m" for v, a in
+                                zip(result.published["capital_raised_usd"], result.published["at_least"], strict=True)])
+        table = pd.DataFrame({"date": shown["date"], "published projects": shown["projects"],
+                              "published service users": shown["service_users"],
+                              "published capital (USD)": shown["capital_raised_usd"],
+                              "reconstructed projects": shown["reconstructed_projects"],
+                              "release held": shown["release_held"], "source": shown["url"].fillna(shown["source"])})
+        print_frame(table, title=f"GO Lab's published figures beside those {result.label}", keep=("date",))
+        for row in result.published.to_dict("records"):
+            url = row["url"] if isinstance(row["url"], str) else ""
+            console.print(f"[{row['date']}] {row['source']}" + (f" {url}" if url else ""),
+                          markup=False, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(data_app, name="data")
