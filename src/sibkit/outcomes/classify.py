@@ -233,7 +233,7 @@ def _rows(dataset: Dataset, table: str, project_id: str) -> list[dict[str, objec
 
 _DATES = ("dates_start_date_of_service_provision", "dates_outcomes_contract_signed",
           "dates_actual_end_date_of_service_provision", "dates_anticipated_end_date_of_service_provision",
-          "dates_anticipated_duration_of_service_provision")
+          "dates_actual_duration_of_service_provision", "dates_anticipated_duration_of_service_provision")
 
 
 def _project(dataset: Dataset, project_id: str) -> dict[str, object]:
@@ -253,7 +253,9 @@ def _service(project: dict[str, object]) -> tuple[int, int] | None:
              or _value(project["dates_outcomes_contract_signed"]))
     end = (_value(project["dates_actual_end_date_of_service_provision"])
            or _value(project["dates_anticipated_end_date_of_service_provision"]))
-    return service_months(start, end, _value(project["dates_anticipated_duration_of_service_provision"]))
+    duration = (_value(project["dates_actual_duration_of_service_provision"])
+                or _value(project["dates_anticipated_duration_of_service_provision"]))
+    return service_months(start, end, duration)
 
 
 def _is_complete(project: dict[str, object]) -> bool:

@@ -27,7 +27,7 @@ Stage (``result_stage``): a result is *final* when INDIGO calls it Final, or whe
 Complete and the result's period ends at or after the end of service provision; otherwise *interim*.
 The share of the contract elapsed at a date (``elapsed_share``) counts whole months from the start of
 service provision (else the contract's signature) to the end of service provision (actual, else
-anticipated, else start plus the anticipated duration), both months included.
+anticipated, else start plus the actual, else anticipated, duration in months), both months included.
 """
 
 from __future__ import annotations
