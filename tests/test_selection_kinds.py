@@ -332,3 +332,21 @@ def test_a_wrapped_address_has_the_key_of_the_address(host: str, path: str, wrap
 def test_page_references_do_not_make_a_new_document(title: str, same_as: str) -> None:
     assert normalise_title(title) == normalise_title(same_as)
     assert normalise_title("Key Stage 3 outcomes") != normalise_title("Key Stage outcomes")
+
+
+def test_the_example_runs_end_to_end_and_says_it_has_too_few_cases(tmp_path: Path, indigo_dir: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    study = tmp_path / "uk-sibs-2016-2021.yaml"
+    study.write_text(EXAMPLE.read_text(encoding="utf-8").replace("data: null", f"data: {indigo_dir}")
+                     .replace("permutations: 9999", "permutations: 99").replace("bootstrap: 2000", "bootstrap: 100"),
+                     encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "sibkit", "run", str(study)], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "SIBKIT_DATA": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    assert "5 cases selected (3 insufficient data, 2 struggling)" in done.stdout
+    assert "warning: no successful cases (fewer than 5)" in done.stderr
+    html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Warning: no successful cases (fewer than 5)" in " ".join(re.sub(r"<[^>]+>", " ", html).split())
