@@ -11,6 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from conftest import EXAMPLE, every_item_example
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sibkit.errors import SibkitError
 from sibkit.outcomes import PAYMENT_KINDS, TARGET_KINDS, classify, classify_study, payment_kind, target_kinds
@@ -95,6 +97,19 @@ def test_target_kinds_by_hand() -> None:
     assert [own[m][0] for m in ("m1", "m2", "m3")] == ["contracted", "contracted", None]
     assert counts_registrations("Metric 1: Children sign up to the West London Zone (WLZ) programme")
     assert not counts_registrations("Metric 2: ... as evidenced by daily attendance register.")
+
+
+@given(st.lists(st.tuples(st.sampled_from(["Registers for the programme", "Enters work", "Sustains work"]),
+                          st.one_of(st.none(), st.integers(min_value=0, max_value=5))), min_size=1, max_size=6),
+       st.randoms())
+def test_target_kinds_do_not_depend_on_the_order_of_the_metrics(metrics: list, shuffle) -> None:
+    named = [(f"m{i}", definition, None if target is None else float(target))
+             for i, (definition, target) in enumerate(metrics)]
+    shuffled = list(named)
+    shuffle.shuffle(shuffled)
+    first, second = target_kinds(named), target_kinds(shuffled)
+    assert {m: kind for m, (kind, _) in first.items()} == {m: kind for m, (kind, _) in second.items()}
+    assert all(kind is None for m, (kind, _) in first.items() if not dict((n, t) for n, _, t in named)[m])
 
 
 def test_cohort_targets_on_the_real_export(dataset, indigo_dir: Path) -> None:

@@ -304,10 +304,11 @@ def classify_command(
                     title="Cases whose class depends on the index")
     if result.sensitivity is not None:
         changed = result.sensitivity[result.sensitivity["changes"]]
+        several = sum(c.startswith("class_at_") for c in result.sensitivity.columns) > 1
         if len(changed):
             print_frame(changed[["case_id", *(c for c in changed.columns if c.startswith("class_at_")), "changes"]],
                         title=f"Cases whose class depends on the tolerance ({result.index} index)")
-        else:
+        elif several:
             console.print("No case changes class across the sensitivity tolerances.", markup=False)
         orders = rule_order_counts(result.sensitivity, result.index, result.tolerance)
         console.print(f"By rule order ({result.index} index, tolerance {result.tolerance:g}): " + "; ".join(
