@@ -78,3 +78,26 @@ def postgres():
     server = PostgresServer()
     yield server
     server.stop()
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "uk-sibs-2016-2021.yaml"
+#: the example's faithful defaults, and what counts everything INDIGO lists instead
+EVERY_ITEM = {
+    "    kinds: [evaluation, case study, review, commentary, academic article]": "    kinds: all",
+    "    without_url: false": "    without_url: true",
+    "    without_title: false": "    without_title: true",
+    "  payment_kinds: [outcome] ": "  payment_kinds: [outcome, relief, other] ",
+    "  target_kinds: [contracted, unknown] ": "  target_kinds: [contracted, cohort, unknown] ",
+}
+
+
+def every_item_example(data: Path | str | None = None) -> str:
+    """The example study counting every item INDIGO lists (any kind, with or without a URL or title),
+    every Actual payment and every target: the reading before issue 25 (43 cases, 8 successful and 8
+    struggling), for tests of later steps that need a comparison to work with. ``data``: the export."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for old, new in EVERY_ITEM.items():
+        assert old in text, f"the example study no longer has {old.strip()!r}"
+        text = text.replace(old, new)
+    return text if data is None else text.replace("data: null", f"data: {data}")
+

@@ -48,7 +48,7 @@ def test_case_ids_are_never_cut_at_80_columns(tmp_path: Path, indigo_dir: Path) 
     assert "…" not in done.stdout
     with (tmp_path / "report" / "selection.csv").open(encoding="utf-8") as handle:
         selected = [row["case_id"] for row in csv.DictReader(handle) if row["step"] == "selected"]
-    assert len(selected) == 43
+    assert len(selected) == 5  # evaluations, case studies, reviews, commentaries, academic articles (the default)
     table_ids = re.findall(r"│ (INDIGO-POJ-\d{4}) +│", done.stdout)
     assert table_ids == selected
     # the flow: counts per step, not the 176 excluded ids (those only with --show-excluded)
@@ -154,8 +154,10 @@ def test_study_check_prints_a_summary(tmp_path: Path, indigo_dir: Path) -> None:
     done = run_cli("study", "check", str(study))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) < 40 and "null" not in done.stdout and "None" not in done.stdout
-    assert "  1. delivered in GB" in lines and "  3. at least 4 distinct documents" in lines
+    assert len(lines) < 45 and "null" not in done.stdout and "None" not in done.stdout  # one line a setting
+    assert "  1. delivered in GB" in lines
+    assert "  3. at least 4 counted documents: evaluations, case studies, reviews, commentaries or academic " \
+           "articles (listed with a URL and a title, or held in the corpus)" in lines
     assert f"database: sqlite:///{tmp_path / 'study.sqlite'}" in lines
     assert '"selection"' in run_cli("study", "check", str(study), "--json").stdout
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import openpyxl
+from conftest import every_item_example
 
 from sibkit.coding import case_theme_counts, kwic, references
 from sibkit.corpus import record_text
@@ -45,7 +46,7 @@ def expected_hits(text: str) -> list[tuple[str, int, int]]:
 
 
 def test_code_kwic_and_review_round_trip(tmp_path: Path, indigo_dir: Path, dataset) -> None:
-    text = (ROOT / "examples" / "uk-sibs-2016-2021.yaml").read_text(encoding="utf-8")
+    text = every_item_example()  # 0110 (the case coded here) is selected when every listed item counts
     study_path = tmp_path / "study.yaml"
     study_path.write_text(text.replace("data: null", f"data: {indigo_dir}")
                           .replace("codebook: relational-sib", "codebook: tiny.yaml"), encoding="utf-8")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import every_item_example
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -15,9 +17,8 @@ def sibkit(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_folder_convention_manifest_indigo_records_and_status(tmp_path: Path, indigo_dir: Path) -> None:
-    text = (ROOT / "examples" / "uk-sibs-2016-2021.yaml").read_text(encoding="utf-8")
     study = tmp_path / "study.yaml"
-    study.write_text(text.replace("data: null", f"data: {indigo_dir}"), encoding="utf-8")
+    study.write_text(every_item_example(indigo_dir), encoding="utf-8")  # 43 cases, 0110 and 0109 among them
     case_folder = tmp_path / "corpus" / "INDIGO-POJ-0110"
     case_folder.mkdir(parents=True)
     (case_folder / "interim.txt").write_text("Interim evaluation: partnership working in Lincolnshire.")
@@ -45,7 +46,13 @@ def test_folder_convention_manifest_indigo_records_and_status(tmp_path: Path, in
     assert done.returncode == 0, done.stderr
     cases = {row["case_id"]: row for row in json.loads(done.stdout)["cases"]}
     assert len(cases) == 43
-    assert cases["INDIGO-POJ-0110"]["documents"] == 3 and cases["INDIGO-POJ-0110"]["indigo_record"] == 1
-    assert cases["INDIGO-POJ-0110"]["commentary"] == 1 and cases["INDIGO-POJ-0110"]["lacking"] == 1
-    assert cases["INDIGO-POJ-0109"]["documents"] == 1
+    # 0110: INDIGO lists 4 distinct documents (test_study_selection); the corpus holds interim.txt,
+    # final.md and the manifest's commentary (its INDIGO record is not counted); every kind counts here
+    lincs = cases["INDIGO-POJ-0110"]
+    assert (lincs["listed"], lincs["listed_counted"], lincs["held"], lincs["held_counted"]) == (4, 4, 3, 3)
+    assert lincs["counted"] == 7 and lincs["lacking"] == 0
+    assert lincs["held_by_kind"] == "commentary 1; other 2"  # added without --type: kind from the file's name
+    assert cases["INDIGO-POJ-0109"]["held"] == 1
+    done = sibkit("corpus", "status", str(study))
+    assert "listed = on INDIGO's reading list, held = readable in the study's corpus" in " ".join(done.stdout.split())
     assert (tmp_path / "study.sqlite").exists()

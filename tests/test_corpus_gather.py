@@ -308,6 +308,7 @@ def test_document_kinds_of_listed_and_held_documents() -> None:
     assert document_kind("Notice", "https://www.contractsfinder.service.gov.uk/Notice/abc") == "contract or notice"
     assert document_kind("Email exchange with Bridges Fund Management on 02/02/2022", None) == "correspondence"
     assert document_kind("CBO project updates 2023-10", None) == "project update"
-    assert document_kind("Press coverage", "https://example.org/x", source_type="Press release") == "news or blog"
+    assert document_kind("Press coverage", "https://example.org/x", source_type="Press release") \
+        == "news or press release"
     assert document_kind("Home", "https://example.org/about", source_type="Website") == "web page"
     assert document_kind("Annex", "https://example.org/annex.pdf") == "other"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sibkit.outcomes import classify, indices
+from sibkit.outcomes import TARGET_KINDS, classify, indices
 from sibkit.outcomes.classify import _weights, decide
 from sibkit.testing import run_cli
 
@@ -91,7 +91,7 @@ def reference_indices(folder: Path, project_id: str) -> tuple[float | None, floa
 @pytest.mark.parametrize("project_id", ["INDIGO-POJ-0195", "INDIGO-POJ-0168", "INDIGO-POJ-0167",
                                         "INDIGO-POJ-0001", "INDIGO-POJ-0182"])
 def test_indices_match_an_independent_computation(dataset, indigo_dir: Path, project_id: str) -> None:
-    row = classify(dataset, [project_id]).cases.iloc[0]
+    row = classify(dataset, [project_id], target_kinds=TARGET_KINDS).cases.iloc[0]  # every target, as read here
     expected = reference_indices(indigo_dir, project_id)
     got = tuple(None if v != v else v for v in (row["achievement_ratio"], row["weighted_index"],
                                                  row["share_at_target"]))
@@ -101,10 +101,16 @@ def test_indices_match_an_independent_computation(dataset, indigo_dir: Path, pro
 def test_the_skill_mill_by_hand(dataset) -> None:
     # INDIGO-POJ-0195, six priced metrics (GBP): achieved 242 237 179 185 74 162, targets 252 252 212 240
     # 179 252, prices 4390 1310 8240 9340 430 320; weighted = sum(price x achieved) / sum(price x target)
-    row = classify(dataset, ["INDIGO-POJ-0195"], index="weighted").cases.iloc[0]
+    row = classify(dataset, ["INDIGO-POJ-0195"], index="weighted", target_kinds=TARGET_KINDS).cases.iloc[0]
     assert row["weighted_index"] == pytest.approx(4_659_370 / 5_582_490)  # 0.8346
     assert row["share_at_target"] == 0.0 and row["metrics_weighted"] == 6
     assert row["achievement_index"] == "weighted" and row["class"] == "struggling"
+    # by default metrics 2 and 6 are left out: their target, 252, is the registrations target of metric 1
+    # (a cohort size); the four left: (4390x242 + 8240x179 + 9340x185 + 430x74) / (4390x252 + 8240x212
+    # + 9340x240 + 430x179) = 4,297,060 / 5,171,730
+    row = classify(dataset, ["INDIGO-POJ-0195"], index="weighted").cases.iloc[0]
+    assert row["weighted_index"] == pytest.approx(4_297_060 / 5_171_730)  # 0.8309
+    assert row["metrics_weighted"] == 4 and row["targets_left_out"] == 2
 
 
 def test_the_index_decides_and_the_others_are_kept(dataset) -> None:
@@ -139,8 +145,11 @@ def test_explain_names_the_rule_and_the_missing_evidence(indigo_dir: Path) -> No
                    "INDIGO-POJ-0195")
     assert done.returncode == 0, done.stderr
     assert "why: the achievement rule decided: median achievement ratio 0.808 < 0.85: struggling" in done.stdout
-    assert "target 252, price 4,390.00 GBP, maximum payment 1,106,280, weight 0.198; ratio 0.960" in done.stdout
-    assert "result Final 2020-08 to 2024-09: 242" in done.stdout
+    assert "target 252 (contracted: a target of its own)" in done.stdout
+    assert "price 4,390.00 GBP, maximum payment 1,106,280, weight 0.214" in done.stdout
+    assert "result for 2020-08 to 2024-09 (final): 242 of a target of 252 = 96.0% (compared)" in done.stdout
+    assert ("target 252 (cohort size: equal to the registrations target of outcomemetric1 (252): the cohort, "
+            "not a contracted expectation) — left out") in done.stdout
     done = run_cli("classify", "--data", str(indigo_dir), "--project", "INDIGO-POJ-0109", "--explain",
                    "INDIGO-POJ-0109", "--json")
     account = json.loads(done.stdout)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import every_item_example
 
 from sibkit.testing import run_cli
 
@@ -21,7 +22,7 @@ EVIDENCE = ("Final evaluation of the ACTion Glos programme. Outcomes <b>were</b>
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory, indigo_dir: Path) -> Path:
     folder = tmp_path_factory.mktemp("qca-study")
-    text = (ROOT / "examples" / "uk-sibs-2016-2021.yaml").read_text(encoding="utf-8")
+    text = every_item_example()  # the 43-case reading: enough cases for a truth table
     path = folder / "study.yaml"
     path.write_text(text.replace("data: null", f"data: {indigo_dir}")
                     .replace("overrides: null", "overrides: overrides.csv"), encoding="utf-8")

@@ -7,6 +7,7 @@ import csv
 import re
 from pathlib import Path
 
+from conftest import every_item_example
 from typer.testing import CliRunner
 
 from sibkit.cli import app
@@ -28,7 +29,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 def test_rejected_hits_are_not_counted_and_the_report_says_so(tmp_path: Path, indigo_dir: Path) -> None:
     study = tmp_path / "study.yaml"
-    study.write_text(re.sub(r"(?m)^data: .*$", f"data: {indigo_dir}", EXAMPLE.read_text(encoding="utf-8")),
+    study.write_text(re.sub(r"(?m)^data: .*$", f"data: {indigo_dir}", every_item_example()),
                      encoding="utf-8")
     _sibkit("corpus", "add-indigo", str(study))
     _sibkit("code", str(study))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import require_chromium
+from conftest import every_item_example, require_chromium
 
 from sibkit.web.server import BROWSER_ARGS, CHROMIUM
 
@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def study_run(tmp_path_factory: pytest.TempPathFactory, indigo_dir: Path) -> Path:
     folder = tmp_path_factory.mktemp("example")
-    text = (ROOT / "examples" / "uk-sibs-2016-2021.yaml").read_text(encoding="utf-8")
+    # every item INDIGO lists, every payment and target: the 43-case comparison the report is checked on
     study = folder / "uk-sibs-2016-2021.yaml"
-    study.write_text(text.replace("data: null", f"data: {indigo_dir}"), encoding="utf-8")
+    study.write_text(every_item_example(indigo_dir), encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "sibkit", "run", str(study)], capture_output=True, text=True,
                           timeout=600, env={**os.environ, "SIBKIT_DATA": str(folder / "data")})
     assert done.returncode == 0, done.stderr
@@ -94,7 +94,10 @@ def test_the_report_has_the_replication_table(study_run: Path) -> None:
 def test_small_groups_are_warned_about_in_the_report_and_on_the_console(tmp_path: Path, indigo_dir: Path) -> None:
     study = tmp_path / "small.yaml"
     study.write_text(f"data: {indigo_dir}\nselection:\n  - countries: [GB]\n  - live_years: {{from: 2020, to: 2021}}\n"
-                     "  - min_documents: 4\nanalysis:\n  permutations: 99\n  bootstrap: 100\n", encoding="utf-8")
+                     "  - {min_documents: 4, kinds: all, without_url: true, without_title: true}\n"
+                     "outcomes: {payment_kinds: [outcome, relief, other],\n"
+                     "           target_kinds: [contracted, cohort, unknown]}\n"
+                     "analysis:\n  permutations: 99\n  bootstrap: 100\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "sibkit", "run", str(study)], capture_output=True, text=True,
                           timeout=600, env={**os.environ, "SIBKIT_DATA": str(tmp_path / "data")})
     assert done.returncode == 0, done.stderr

@@ -32,21 +32,25 @@ def test_the_published_selection_flow(example_study) -> None:
     selection = select(example_study)
     flow = selection.flow[["step", "in", "excluded", "out"]].to_dict("records")
     # 100 projects list a GB delivery location or jurisdiction; 68 of them went live 2016-2021
-    # (both counted independently in test_indigo_figures); 43 of those have >= 4 distinct documents.
+    # (both counted independently in test_indigo_figures); 5 of those list >= 4 evaluations, case
+    # studies, reviews, commentaries or academic articles with a URL (recounted in test_selection_kinds).
     assert flow == [
         {"step": "delivered in GB", "in": 319, "excluded": 219, "out": 100},
         {"step": "went live 2016-2021", "in": 100, "excluded": 32, "out": 68},
-        {"step": "at least 4 distinct documents", "in": 68, "excluded": 25, "out": 43},
+        {"step": "at least 4 counted documents", "in": 68, "excluded": 63, "out": 5},
     ]
-    assert len(selection.selected) == 43
-    assert "INDIGO-POJ-0110" in selection.selected  # exactly 4 distinct documents: kept
+    assert selection.selected == ["INDIGO-POJ-0113", "INDIGO-POJ-0118", "INDIGO-POJ-0123", "INDIGO-POJ-0309",
+                                  "INDIGO-POJ-0316"]
+    assert selection.kinds_counted == ("evaluation", "case_study", "review", "commentary", "article")
     cases = selection.cases.set_index("case_id")
-    assert cases.at["INDIGO-POJ-0169", "step"] == "at least 4 distinct documents"
+    assert cases.at["INDIGO-POJ-0169", "step"] == "at least 4 counted documents"
     # from the CSV files: 0001 is delivered in Buenos Aires (AR); 0111's service started 2014-11;
-    # 0169 lists one source and no documents
+    # 0169 lists one source (DCMS's Data Portal for the Life Chances Fund) and no documents
     assert cases.at["INDIGO-POJ-0001", "reason"] == "not delivered in GB: delivered in AR"
     assert cases.at["INDIGO-POJ-0111", "reason"] == "did not go live 2016-2021 (or no live date): went live 2014"
-    assert cases.at["INDIGO-POJ-0169", "reason"] == "fewer than 4 distinct documents: 1 distinct document"
+    assert cases.at["INDIGO-POJ-0169", "reason"] == (
+        "fewer than 4 evaluations, case studies, reviews, commentaries or academic articles (listed with a URL and "
+        "a title, or held in the corpus): 0 counted; not counted: kinds not counted: database or grant record 1")
     assert set(cases.index[cases["step"] == "selected"]) == set(selection.selected)
 
 
@@ -69,10 +73,18 @@ def test_distinct_documents_are_deduplicated_by_url(dataset, indigo_dir: Path) -
 
 
 def test_documents_held_in_the_study_count_too(example_study) -> None:
-    extra = {"INDIGO-POJ-0169": ["title:a", "title:b", "title:c"]}  # 1 listed + 3 held = 4
-    selection = select(example_study, extra_documents=extra)
-    assert "INDIGO-POJ-0169" in selection.selected
-    assert selection.flow["out"].iloc[-1] == 44
+    from sibkit.study.selection import HeldDocument
+
+    # 0169 lists 1 document, of a kind not counted; 4 held evaluations count, 3 do not reach 4, and held
+    # documents of kind "other" (a bare key) do not count
+    held = [HeldDocument(f"title:evaluation {n}", "evaluation") for n in range(4)]
+    assert "INDIGO-POJ-0169" in select(example_study, extra_documents={"INDIGO-POJ-0169": held}).selected
+    assert "INDIGO-POJ-0169" not in select(example_study, extra_documents={"INDIGO-POJ-0169": held[:3]}).selected
+    plain = ["title:a", "title:b", "title:c", "title:d"]
+    selection = select(example_study, extra_documents={"INDIGO-POJ-0169": plain})
+    assert "INDIGO-POJ-0169" not in selection.selected
+    items = selection.items[selection.items["case_id"] == "INDIGO-POJ-0169"]
+    assert int(items["held"].sum()) == 4 and set(items.loc[items["held"], "why_not_counted"]) == {"kind not counted"}
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -80,6 +92,9 @@ def test_documents_held_in_the_study_count_too(example_study) -> None:
     ("http://example.org/a/b#section-2", "example.org/a/b"),
     ("https://example.org/a/b [Access: 22 jul 2019]", "example.org/a/b"),
     ("https://example.org/a?id=3", "example.org/a?id=3"),
+    ("https://example.org/a?utm_source=x&id=3&fbclid=abc", "example.org/a?id=3"),
+    ("https://example.org/a?b=2&a=1", "example.org/a?a=1&b=2"),
+    ("https://example.org/%7Euser/a%2Fb", "example.org/~user/a%2Fb"),
 ])
 def test_url_normalisation(url: str, expected: str) -> None:
     assert normalise_url(url) == expected
@@ -171,17 +186,33 @@ def test_select_command_json_and_csv(tmp_path: Path, indigo_dir: Path) -> None:
     done = run_sibkit("select", str(study_file), "--json", "--reading-list")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
-    assert [step["out"] for step in payload["flow"]] == [100, 68, 43]
-    assert payload["flow"][2]["excluded_ids"][0] == "INDIGO-POJ-0169"
-    assert len(payload["selected"]) == 43
+    assert [step["out"] for step in payload["flow"]] == [100, 68, 5]
+    assert payload["flow"][2]["excluded_ids"][0] == "INDIGO-POJ-0109"
+    assert payload["kinds_counted"] == ["evaluation", "case_study", "review", "commentary", "article"]
+    by_kind = {row["kind"]: row for row in payload["flow"][2]["by_kind"]}  # over the 68 cases entering the step
+    assert by_kind["evaluation"]["documents"] == 39 and by_kind["evaluation"]["not_counted_no_url"] == 16
+    assert by_kind["web_page"]["counted_kind"] is False and by_kind["web_page"]["counted"] == 0
+    assert payload["documents"]["INDIGO-POJ-0123"] == {"distinct": 6, "counted": 4,
+                                                      "counted_by_kind": "evaluation 1; commentary 3",
+                                                      "not_counted": "kinds not counted: contract or notice 1, "
+                                                                     "project update 1"}
+    assert len(payload["selected"]) == 5
     with (tmp_path / "report" / "selection.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 319 and sum(r["step"] == "selected" for r in rows) == 43
-    assert list(rows[0]) == ["case_id", "name", "step", "reason"]
+    assert len(rows) == 319 and sum(r["step"] == "selected" for r in rows) == 5
+    assert list(rows[0]) == ["case_id", "name", "step", "reason", "distinct_documents", "counted_documents",
+                             "counted", "not_counted"]
+    with (tmp_path / "report" / "selection-documents.csv").open(encoding="utf-8") as handle:
+        documents = list(csv.DictReader(handle))
+    assert {r["case_id"] for r in documents} == {r["case_id"] for r in rows if r["step"] in (
+        "selected", "at least 4 counted documents")}  # the 68 cases the document step saw
+    apollo = [r for r in documents if r["case_id"] == "INDIGO-POJ-0123"]
+    assert sorted((r["kind"], r["counted"]) for r in apollo) == [
+        ("commentary", "True"), ("commentary", "True"), ("commentary", "True"), ("contract_notice", "False"),
+        ("evaluation", "True"), ("project_update", "False")]
     with (tmp_path / "report" / "reading-list.csv").open(encoding="utf-8") as handle:
         listing = list(csv.DictReader(handle))
-    # INDIGO-POJ-0110's four distinct documents (see the de-duplication test above)
-    assert sum(r["case_id"] == "INDIGO-POJ-0110" for r in listing) == 4
+    assert sum(r["case_id"] == "INDIGO-POJ-0123" for r in listing) == 6
     assert {r["case_id"] for r in listing} == set(payload["selected"])
 
 
@@ -189,8 +220,11 @@ def test_select_the_example_itself_with_data_given(tmp_path: Path, indigo_dir: P
     done = run_sibkit("select", str(EXAMPLE), "--data", str(indigo_dir), "-o", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "219 excluded (not delivered in GB) -> 100 delivered in GB" in done.stdout
-    assert "25 excluded (fewer than 4 distinct documents) -> 43 at least 4 distinct documents" in done.stdout
-    assert "43 selected cases" in done.stdout
+    shown = " ".join(done.stdout.split())
+    assert ("63 excluded (fewer than 4 evaluations, case studies, reviews, commentaries or academic articles "
+            "(listed with a URL and a title, or held in the corpus)) -> 5 at least 4 counted documents") in shown
+    assert "Documents of the 68 cases entering this step, by kind" in shown
+    assert "5 selected cases" in done.stdout
     assert (tmp_path / "selection.csv").exists()
 
 
@@ -200,6 +234,8 @@ def test_study_init_writes_a_valid_study(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     study = load_study(target)
     assert [step.criterion for step in study.selection] == ["countries", "live_years", "min_documents"]
+    assert (tmp_path / "corpus").is_dir()  # the corpus folder the study names, made beside it
+    assert "made its corpus folder" in done.stdout
     again = run_sibkit("study", "init", str(target))
     assert again.returncode == 2 and "already exists" in again.stderr
 
@@ -226,7 +262,7 @@ def test_select_counts_documents_held_in_the_study_database(tmp_path: Path, indi
     study_file.write_text(text, encoding="utf-8")
     store = open_store(load_study(study_file).database_url())
     try:
-        for number in range(3):  # INDIGO lists 1 distinct document for INDIGO-POJ-0169; 1 + 3 held = 4
+        for number in range(4):  # INDIGO lists 1 document for INDIGO-POJ-0169, not of a counted kind; 4 held
             document = tmp_path / f"evaluation-{number}.txt"
             document.write_text(f"Interim evaluation number {number} of the Skills programme.", encoding="utf-8")
             outcome = add_file(store, document, case_ids=["INDIGO-POJ-0169"], title=f"Evaluation {number}",
@@ -237,7 +273,8 @@ def test_select_counts_documents_held_in_the_study_database(tmp_path: Path, indi
     done = run_sibkit("select", str(study_file), "--json")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
-    assert [step["out"] for step in payload["flow"]] == [100, 68, 44]
+    assert [step["out"] for step in payload["flow"]] == [100, 68, 6]
+    assert payload["documents"]["INDIGO-POJ-0169"]["counted_by_kind"] == "evaluation 4"
     assert "INDIGO-POJ-0169" in payload["selected"]
 
 
@@ -249,49 +286,6 @@ def test_malformed_study_on_the_command_line_is_one_line(tmp_path: Path) -> None
     assert done.stderr.count("\n") == 1
     assert "selection[0]: each step needs exactly one of" in done.stderr
     assert "outcome: unknown key (allowed: title, data, selection, outcomes" in done.stderr
-
-
-def independent_document_count(indigo_dir: Path, project_id: str) -> int:
-    """Distinct documents recounted with the csv module and a few plain string operations."""
-    import re
-
-    def url_key(url: str) -> str:
-        url = re.sub(r"\[[^\]]*access[^\]]*\]", "", url, flags=re.IGNORECASE).strip().rstrip(".,;")
-        url = url.split("#")[0].split("://", 1)[-1]
-        host, _, rest = url.partition("/")
-        host = host.lower().removeprefix("www.").removesuffix(":80").removesuffix(":443")
-        path, _, query = rest.partition("?")
-        return "url:" + host + ("/" + path if path else "").rstrip("/") + ("?" + query if query else "")
-
-    def title_key(title: str) -> str:
-        return "title:" + " ".join("".join(c if c.isalnum() else " " for c in title.casefold()).split())
-
-    keys = set()
-    with (indigo_dir / "projects_documents.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["Project ID"] == project_id:
-                url, title = row["URL - (Value)"].strip(), row["Title - (Value)"].strip()
-                keys.add(url_key(url) if url else title_key(title) if title else None)
-    with (indigo_dir / "projects_sources.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["Project ID"] == project_id:
-                name = row["Name - (Value)"].strip()
-                in_name = re.search(r"https?://[^\s<>\"\])]+", name)
-                url = row["URL - (Value)"].strip() or (in_name.group(0) if in_name else "") \
-                    or row["Archive URL - (Value)"].strip()
-                keys.add(url_key(url) if url else title_key(name) if name else None)
-    return len(keys - {None, "title:"})
-
-
-def test_distinct_document_threshold_matches_an_independent_count(example_study, indigo_dir: Path) -> None:
-    selection = select(example_study)
-    live = selection.cases[selection.cases["step"].isin(["selected", "at least 4 distinct documents"])]
-    assert len(live) == 68
-    counts = {cid: independent_document_count(indigo_dir, cid) for cid in live["case_id"]}
-    assert dict(zip(live["case_id"], live["distinct_documents"], strict=True)) == counts
-    expected = sorted(cid for cid, count in counts.items() if count >= 4)
-    assert len(expected) == 43
-    assert sorted(selection.selected) == expected
 
 
 @given(section=st.sampled_from(["", "outcomes", "corpus", "analysis", "report"]),

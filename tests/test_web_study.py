@@ -21,7 +21,7 @@ data: {data}
 selection:
   - countries: [GB]
   - live_years: {{from: 2016, to: 2021}}
-  - min_documents: 4
+  - {{min_documents: 4, kinds: all, without_url: true, without_title: true}}  # every item INDIGO lists
 """
 
 

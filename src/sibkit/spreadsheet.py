@@ -13,6 +13,8 @@ Google Sheets (``=cmd|' /C calc'!A0``). Every CSV and XLSX sibkit writes goes th
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +78,27 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
         for name, frame in sheets.items():
             safe_frame(frame).to_excel(writer, sheet_name=name[:31], index=False)
             cells_as_text(writer.sheets[name[:31]])
+
+
+def check_workbook(path: Path, max_bytes: int) -> None:
+    """Refuse an XLSX a person hands us that is no zip, unpacks to far more than ``max_bytes`` (or one
+    part to 200 times its packed size), or declares a DOCTYPE or an entity (one ``SibkitError`` line)."""
+    from sibkit.errors import SibkitError
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            total = sum(i.file_size for i in infos)
+            if len(infos) > 10_000 or total > 10 * max_bytes or any(
+                    i.file_size > 1024 * 1024 and i.file_size / max(1, i.compress_size) > 200 for i in infos):
+                raise SibkitError(f"{path}: the workbook unpacks to {total:,} bytes: refused as a zip bomb")
+            for info in infos:
+                if info.filename.endswith(".xml") or info.filename.endswith(".rels"):
+                    with archive.open(info) as part:
+                        head = part.read(2048)
+                    if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+                        raise SibkitError(f"{path}: part {info.filename} declares a DOCTYPE: refused")
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError) as exc:
+        text = str(exc).strip()
+        raise SibkitError(f"{path}: not a readable .xlsx workbook "
+                          f"({(text.splitlines()[0] if text else type(exc).__name__)[:200]})") from None

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 from sibkit.cli_common import JobsOption, StudyArgument, console, errors, print_frame, print_json, progress
 from sibkit.errors import SibkitError
+from sibkit.kinds import STUDY_KINDS, help_list
+
+KIND_HELP = help_list()
 
 corpus_app = typer.Typer(no_args_is_help=True, help="Gather a study's documents into its database.")
 
@@ -50,7 +53,9 @@ def add_command(
     = None,
     case: Annotated[list[str] | None, typer.Option("--case", help="Link the documents to this case (repeatable).")]
     = None,
-    doc_type: Annotated[str, typer.Option("--type", help="evaluation, review, commentary, article or other.")]
+    doc_type: Annotated[str, typer.Option("--type", help=f"The kind of document: {KIND_HELP} (spaces or hyphens "
+                                          "also accepted). A study's min_documents counts only the kinds it names "
+                                          f"(by default {', '.join(STUDY_KINDS)}).")]
     = "other",
     manifest: Annotated[Path | None, typer.Option("--manifest", help="CSV of path (or URL), case_ids, title, "
                                                   "type, date.")] = None,
@@ -183,19 +188,26 @@ def status_command(
     study_path: StudyArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
-    """Documents per selected case (by type), problems, and cases still lacking documents."""
+    """Per selected case: documents *listed* (INDIGO's reading list) and *held* (readable in the study's
+    corpus), how many of each the study counts, problems, and cases still lacking documents."""
     from sibkit.corpus import open_study_store, study_status
     from sibkit.study import load_study
     study = load_study(study_path)
     store = open_study_store(study)
-    table = study_status(study, store)
+    table = study_status(study, store).rename(columns=STATUS_HEADINGS)
     if as_json:
         print_json({"cases": table.to_dict("records"),
                     "lacking": table.loc[table["lacking"] > 0, "case_id"].tolist()})
         return
-    print_frame(table, title="Corpus by case")
+    print_frame(table, title="Corpus by case: listed = on INDIGO's reading list, held = readable in the study's "
+                "corpus (INDIGO records not counted), counted = of the kinds the study counts")
     lacking = table[table["lacking"] > 0]
-    console.print(f"{len(lacking)} of {len(table)} selected cases lack documents", markup=False)
+    listed_only = int((table["listed"] > table["held"]).sum())
+    console.print(f"{len(lacking)} of {len(table)} selected cases lack counted documents; {listed_only} list more "
+                  "documents on INDIGO than the corpus holds (sibkit corpus fetch gathers them)", markup=False)
+
+
+STATUS_HEADINGS = {"listed_in_indigo": "listed", "documents": "held"}
 
 
 def register(app: typer.Typer) -> None:

@@ -1,67 +1,32 @@
 """What the evidence is: per case and kind of document, how many are *listed* (INDIGO's reading
 list), *held* (readable in the study's corpus) and *coded* (coded with the codebook).
 
-Kinds are read from what is known: a held document's declared type; otherwise INDIGO's source type,
-then words of the title and the address (``evaluation``, ``case study``, GOV.UK / Contracts Finder
-notices, ...). Each case's INDIGO record is a kind of its own ("INDIGO record"): a database
-description, not an evaluation document.
+Kinds come from the one vocabulary, ``sibkit.kinds`` (a held document's declared type; otherwise
+INDIGO's source type, then words of the title and the address); tables show their labels. Each
+case's INDIGO record is a kind of its own ("INDIGO record"): a database description, not an
+evaluation document.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 import pandas as pd
 from sqlalchemy import select
 
+from sibkit import kinds as vocabulary
 from sibkit.corpus.status import linked_documents
 from sibkit.store import CodingState, Store
 
-INDIGO_RECORD = "INDIGO record"
-KINDS = ("evaluation", "case study", "review", "report", "article", "commentary", "news or blog", "contract or notice",
-         "web page", "correspondence", "project update", INDIGO_RECORD, "other")
-_DECLARED = {"evaluation": "evaluation", "review": "review", "commentary": "commentary", "article": "article",
-             "indigo_record": INDIGO_RECORD}
-_SOURCE_TYPES = {"evaluation report": "evaluation", "report": "report", "press release": "news or blog",
-                 "news piece": "news or blog", "contract": "contract or notice", "website": "web page",
-                 "email correspondence": "correspondence"}
-_WORDS = [
-    (re.compile(r"\bevaluat", re.IGNORECASE), "evaluation"),
-    (re.compile(r"\bcase[ -]?stud", re.IGNORECASE), "case study"),
-    (re.compile(r"\b(review|lessons learn)", re.IGNORECASE), "review"),
-    (re.compile(r"\b(blog|news|press release)", re.IGNORECASE), "news or blog"),
-    (re.compile(r"\b(contract|tender|notice)\b", re.IGNORECASE), "contract or notice"),
-    (re.compile(r"\b(report|memorandum)\b", re.IGNORECASE), "report"),
-    (re.compile(r"\b(journal|article)\b", re.IGNORECASE), "article"),
-    (re.compile(r"\b(e-?mail|correspondence|exchange with)\b", re.IGNORECASE), "correspondence"),
-    (re.compile(r"\b(updates?|hack and learn|requested changes)\b", re.IGNORECASE), "project update"),
-    (re.compile(r"\bwebsite\b", re.IGNORECASE), "web page"),
-]
+INDIGO_RECORD = vocabulary.label(vocabulary.INDIGO_RECORD)
+#: the kinds as tables show them (labels of ``sibkit.kinds``), in the vocabulary's order
+KINDS = tuple(kind.label for kind in vocabulary.KINDS)
 
 
 def document_kind(title: str | None, url: str | None = None, source_type: str | None = None,
                   declared: str | None = None) -> str:
-    """The kind of a listed or held document (one of ``KINDS``)."""
-    if declared in _DECLARED:
-        return _DECLARED[declared]
-    if source_type and source_type.strip().casefold() in _SOURCE_TYPES:
-        kind = _SOURCE_TYPES[source_type.strip().casefold()]
-        if kind not in ("web page", "report"):
-            return kind
-    path = urlsplit(url or "").path.casefold() if url else ""
-    host = (urlsplit(url).hostname or "") if url else ""
-    if "case-stud" in path:
-        return "case study"
-    if "contractsfinder" in host or "find-tender" in host:
-        return "contract or notice"
-    for pattern, kind in _WORDS:
-        if pattern.search(title or "") or pattern.search(path):
-            return kind
-    if source_type and source_type.strip().casefold() in _SOURCE_TYPES:
-        return _SOURCE_TYPES[source_type.strip().casefold()]
-    return "web page" if url and not path.endswith((".pdf", ".docx", ".doc")) else "other"
+    """The label of a listed or held document's kind (``sibkit.kinds.infer_kind``)."""
+    return vocabulary.label(vocabulary.infer_kind(title, url, source_type, declared))
 
 
 def coded_document_ids(store: Store) -> set[int]:

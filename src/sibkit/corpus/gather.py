@@ -31,9 +31,10 @@ from urllib.parse import urljoin, urlsplit
 import pandas as pd
 from sqlalchemy import select
 
-from sibkit.corpus.evidence import document_kind
 from sibkit.corpus.fetch import Fetcher, FetchSettings, _name_for
 from sibkit.corpus.importer import ImportOutcome, add_bytes, guarded, printable
+from sibkit.kinds import infer_kind
+from sibkit.kinds import label as kind_label
 from sibkit.net import Download
 from sibkit.store import DOCUMENT_TYPES, FetchAttempt, Store
 from sibkit.study.model import FetchPolicy
@@ -56,7 +57,7 @@ class Item:
     title: str = ""
     case_ids: list[str] = field(default_factory=list)
     archive_url: str | None = None
-    kind: str = "other"
+    kind: str = "other"  # a sibkit.kinds id
 
 
 def _host(url: str) -> str:
@@ -159,8 +160,12 @@ def login_wall(download: Download, page: _Links | None, login_hosts: Sequence[st
     return None
 
 
-def _doc_type(title: str, url: str) -> str:
-    kind = document_kind(title, url)
+def _doc_type(title: str, url: str, listed: str = "other") -> str:
+    """The kind id a fetched document is stored with: the reading list's kind, else read from its title
+    and address (``sibkit.kinds.infer_kind``)."""
+    if listed in DOCUMENT_TYPES and listed != "other":
+        return listed
+    kind = infer_kind(title, url)
     return kind if kind in DOCUMENT_TYPES else "other"
 
 
@@ -224,7 +229,8 @@ class Gatherer:
     def _store(self, download: Download, url: str, title: str, item: Item) -> ImportOutcome:
         outcome = guarded(url, lambda: add_bytes(
             self.store, download.body, origin=url, name=_name_for(download.final_url or url, download.content_type),
-            case_ids=item.case_ids, title=title, doc_type=_doc_type(title, url),
+            case_ids=item.case_ids, title=title,
+            doc_type=_doc_type(title, url, item.kind if url in (item.url, item.archive_url) else "other"),
             max_bytes=self.fetcher.settings.max_bytes))
         if outcome.status in ("linked", "unchanged") and outcome.document_id is not None:
             outcome.message = outcome.message or f"same content as document {outcome.document_id} (stored once)"
@@ -344,7 +350,8 @@ def plan(store: Store, items: Sequence[Item], policy: FetchPolicy | None = None)
             action, why = "download", "a web page, kept as it is"
         if action != "skip" and policy.robots:
             why += "; if robots.txt allows"
-        rows.append({"url": item.url, "cases": " ".join(item.case_ids), "kind": item.kind, "title": item.title,
+        rows.append({"url": item.url, "cases": " ".join(item.case_ids), "kind": kind_label(item.kind),
+                     "title": item.title,
                      "action": action, "why": why,
                      "fallback": f"archive copy {item.archive_url}" if item.archive_url and action != "skip" else ""})
     return pd.DataFrame(rows, columns=["url", "cases", "kind", "title", "action", "why", "fallback"])

@@ -112,9 +112,14 @@ def guarded(origin: str, work: Callable[[], T]) -> T | ImportOutcome:
 
 
 def check_type(doc_type: str) -> str:
-    value = doc_type.strip().lower().replace(" ", "_")
-    if value not in DOCUMENT_TYPES:
-        raise SibkitError(f"document type {doc_type!r} is not one of {', '.join(DOCUMENT_TYPES)}")
+    """The kind id (``sibkit.kinds``) for a kind of document a person named: its id or label, any case,
+    with spaces or hyphens (``case-study``, ``Case study``); one clear error listing every kind."""
+    from sibkit.kinds import parse_kind
+
+    try:
+        value = parse_kind(doc_type)
+    except ValueError:
+        raise SibkitError(f"document type {doc_type!r} is not one of {', '.join(DOCUMENT_TYPES)}") from None
     return value
 
 

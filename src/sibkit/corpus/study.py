@@ -48,9 +48,7 @@ def check_case_id(study: Study, case_id: str, option: str = "--case") -> str:
 
 def reading_list_items(study: Study, case_ids: Sequence[str]) -> list[dict[str, object]]:
     """One item per distinct URL on the selected cases' reading lists, with every case it serves
-    (url, title, case_ids, archive_url, kind)."""
-    from sibkit.corpus.evidence import document_kind
-
+    (url, title, case_ids, archive_url, kind: a ``sibkit.kinds`` id)."""
     items: dict[str, dict[str, object]] = {}
     for case_id in case_ids:
         for row in distinct_documents(study.dataset(), case_id).to_dict("records"):
@@ -62,8 +60,7 @@ def reading_list_items(study: Study, case_ids: Sequence[str]) -> list[dict[str, 
                 "url": url, "title": row["title"] or "", "case_ids": [],
                 "archive_url": archive if isinstance(archive, str) and archive.startswith(("http://", "https://"))
                 else None,
-                "kind": document_kind(row["title"], url, row.get("source_type") if isinstance(
-                    row.get("source_type"), str) else None)})
+                "kind": row["kind"]})
             item["case_ids"].append(case_id)  # type: ignore[union-attr]
     return list(items.values())
 
@@ -97,4 +94,6 @@ def fetch_plan(study: Study, store: Store) -> pd.DataFrame:
 
 
 def study_status(study: Study, store: Store) -> pd.DataFrame:
-    return corpus_status(store, selected_cases(study, store), min_documents(study))
+    """``corpus_status`` of the selected cases: listed (INDIGO) and held (the corpus), and what counts."""
+    selection = select(study, extra_documents=held_document_keys(store))
+    return corpus_status(store, selection.selected, min_documents(study), selection.items)

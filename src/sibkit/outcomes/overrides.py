@@ -63,7 +63,12 @@ def override_passages(store: Store, cases: pd.DataFrame) -> tuple[list[dict[str,
             if page is not None and text is None:
                 warnings.append(f"override for {row['case_id']}: document {document.id} has no page {page}")
             text = " ".join((text or "").split())
+            quote = row.get("override_quote")
+            quote = " ".join(quote.split()) if isinstance(quote, str) and quote.strip() else None
+            if quote and text and quote.casefold() not in text.casefold():
+                warnings.append(f"override for {row['case_id']}: the quote is not on page {page} of document "
+                                f"{document.id} ({quote[:60]}{'…' if len(quote) > 60 else ''})")
             passages.append({"case_id": row["case_id"], "class": row["class"], "reason": row.get("override_reason"),
-                             "document_id": document.id, "title": document.title, "page": page,
+                             "document_id": document.id, "title": document.title, "page": page, "quote": quote,
                              "passage": text[:PASSAGE_LIMIT] + ("…" if len(text) > PASSAGE_LIMIT else "")})
     return passages, warnings

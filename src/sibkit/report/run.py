@@ -154,7 +154,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         counts, matrix, classes, classification.sensitivity, settings, primary, study.analysis.published, parents,
         presences, study.outcomes.index)
     n_successful, n_struggling = int(overall["n_successful"]), int(overall["n_struggling"])
-    corpus = corpus_status(store, selection.selected, min_documents(study))
+    corpus = corpus_status(store, selection.selected, min_documents(study), selection.items)
     documents = linked_documents(store)
     documents = documents[documents["case_id"].isin(selection.selected)].reset_index(drop=True)
     evidence = evidence_table(store, reading_list(dataset), selection.selected)

@@ -24,7 +24,9 @@ from sqlalchemy import (
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-DOCUMENT_TYPES = ("evaluation", "review", "commentary", "article", "indigo_record", "other")
+from sibkit.kinds import IDS as KIND_IDS
+
+DOCUMENT_TYPES = KIND_IDS  # the kinds of sibkit.kinds, one vocabulary
 STATUSES = ("ok", "empty", "failed", "too_large", "unsupported")
 
 

@@ -12,6 +12,8 @@ from sibkit.cli_common import DataOption, StudyArgument, console, errors, print_
 from sibkit.errors import SibkitError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sibkit.study.model import Study
 
 study_app = typer.Typer(no_args_is_help=True, help="Create and check study files.")
@@ -20,13 +22,22 @@ study_app = typer.Typer(no_args_is_help=True, help="Create and check study files
 @study_app.command("init")
 def init_command(path: Annotated[Path, typer.Argument(help="Where to write the example study file.")],
                  force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False) -> None:
-    """Write a commented example study file to start from."""
+    """Write a commented example study file to start from, and make the corpus folder it names."""
+    from sibkit.study.model import load_study
+
     if path.exists() and not force:
         raise SibkitError(f"{path} already exists; pass --force to overwrite it")
     text = resources.files("sibkit.study").joinpath("template.yaml").read_text(encoding="utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    console.print(f"Wrote {path}; edit it, then run `sibkit select {path}`.", markup=False)
+    study = load_study(path)
+    corpus = study.resolve(study.corpus.folder)
+    try:
+        corpus.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SibkitError(f"wrote {path}, but cannot make its corpus folder {corpus} ({exc.strerror or exc})") from None
+    console.print(f"Wrote {path} and made its corpus folder {corpus} (put documents in {corpus}/<case id>/); "
+                  f"edit the study, then run `sibkit select {path}`.", markup=False, soft_wrap=True)
 
 
 @study_app.command("check")
@@ -56,11 +67,13 @@ def _compact(value: object) -> str:
 
 def study_summary(study: Study) -> list[str]:
     """The resolved study in a few readable lines: what data, which steps, which choices."""
-    from sibkit.study.selection import describe_step
+    from sibkit.study.selection import Counting, describe_step
 
     data = study.data_source() or "the local copy (sibkit data download)"
     lines = [f"{study.title}  ({study.path})", "OK: the study file is valid.", f"data: {data}", "selection:"]
-    lines += [f"  {n}. {describe_step(step)[0]}" for n, step in enumerate(study.selection, 1)] or ["  (all projects)"]
+    lines += [f"  {n}. {describe_step(step)[0]}" + (f": {Counting.of(step).phrase()}" if step.min_documents is not None
+                                                     else "")
+              for n, step in enumerate(study.selection, 1)] or ["  (all projects)"]
     lines.append(f"database: {study.database_url()}")
     lines.append(f"corpus folder: {study.resolve(study.corpus.folder)}")
     lines.append(f"report folder: {study.resolve(study.report.folder)}")
@@ -100,40 +113,45 @@ def load_with_data(study_path: Path, data: str | None) -> Study:
 def select_command(
     study_path: StudyArgument,
     data: DataOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {flow, selected} as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {flow (with the kinds counted), selected, "
+                                          "documents} as JSON.")] = False,
     reading_list: Annotated[bool, typer.Option("--reading-list", help="List each selected case's candidate "
-                                               "documents (title, URL, where INDIGO lists it).")] = False,
+                                               "documents (title, URL, kind, whether it counts).")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FOLDER", help="Folder for selection.csv "
-                                                "(default: the study's report folder).")] = None,
+                                                "and selection-documents.csv (default: the study's report "
+                                                "folder).")] = None,
     show_excluded: Annotated[bool, typer.Option("--show-excluded", help="Also list the ids excluded at each step "
                                                 "(selection.csv always has them).")] = False,
 ) -> None:
-    """Apply the study's selection criteria in order and show the flow of exclusions."""
-    import pandas as pd
-
+    """Apply the study's selection criteria in order and show the flow of exclusions, with the kinds of
+    document each min_documents step counted, and why the others did not count."""
     from sibkit import spreadsheet
-    from sibkit.study.selection import distinct_documents, select
+    from sibkit.study.selection import Counting, select
 
     study = load_with_data(study_path, data)
     selection = select(study, extra_documents=held_documents(study))
     folder = output or study.resolve(study.report.folder)
     folder.mkdir(parents=True, exist_ok=True)
-    spreadsheet.to_csv(selection.cases.drop(columns=["distinct_documents"]), folder / "selection.csv")
+    spreadsheet.to_csv(selection.cases, folder / "selection.csv")
+    documents = selection.items[selection.items["case_id"].isin(selection.entering[-1] if selection.entering
+                                                                 else selection.selected)]
+    document_columns = ["case_id", "kind", "kind_label", "counted", "why_not_counted", "title", "url", "listed_in",
+                        "held"]
+    spreadsheet.to_csv(documents[document_columns], folder / "selection-documents.csv")
+    listing = selection.items[selection.items["case_id"].isin(selection.selected)]
+    listing_columns = ["case_id", "title", "url", "listed_in", "kind_label", "counted", "why_not_counted"]
     if reading_list:
-        frames = [distinct_documents(study.dataset(), cid).assign(case_id=cid) for cid in selection.selected]
-        listing = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["key", "title", "url", "listed_in", "case_id"])
-        spreadsheet.to_csv(listing[["case_id", "title", "url", "listed_in"]], folder / "reading-list.csv")
+        spreadsheet.to_csv(listing[listing_columns], folder / "reading-list.csv")
     if as_json:
         payload = selection.to_json()
         if reading_list:
-            payload["reading_list"] = listing[["case_id", "title", "url", "listed_in"]].to_dict("records")
+            payload["reading_list"] = listing[listing_columns].to_dict("records")
         print_json(payload)
         return
     console.print(f"[bold]{study.title}[/bold]")
     total = int(selection.flow["in"].iloc[0]) if len(selection.flow) else len(selection.cases)
     console.print(f"{total} impact bonds in the dataset")
-    for row in selection.flow.to_dict("records"):
+    for row, entering in zip(selection.flow.to_dict("records"), selection.entering, strict=True):
         if row["criterion"] == "include":
             console.print(f"  + {row['added']} added ({', '.join(row['added_ids']) or 'already in'}): "
                           f"{row['step']} -> {row['out']}", markup=False)
@@ -142,15 +160,40 @@ def select_command(
                       markup=False)
         if show_excluded and row["excluded_ids"]:
             console.print(f"      {', '.join(row['excluded_ids'])}", markup=False)
+        if row["criterion"] == "min_documents":
+            table = selection.kind_table(entering)
+            counting = selection.counting or Counting.of(None)
+            print_frame(_kind_rows(table), title=f"Documents of the {len(entering)} cases entering this step, "
+                        "by kind")
+            if not counting.without_url and int(table["not_counted_no_url"].sum()):
+                console.print("  Items INDIGO lists without a URL (a citation only) count with `without_url: true` "
+                              "in the step.", markup=False)
     cases = selection.cases.set_index("case_id").loc[selection.selected].reset_index()
-    print_frame(cases[["case_id", "name", "distinct_documents"]], title=f"{len(cases)} selected cases")
+    print_frame(cases[["case_id", "name", "distinct_documents", "counted_documents", "counted"]],
+                title=f"{len(cases)} selected cases")
     if reading_list:
-        print_frame(listing[["case_id", "title", "url", "listed_in"]], title="Candidate reading list")
+        print_frame(listing[listing_columns], title="Candidate reading list")
     if not show_excluded and any(row["excluded_ids"] for row in selection.flow.to_dict("records")):
         console.print("Excluded ids: --show-excluded, or the step and reason per case in selection.csv.",
                       markup=False)
-    console.print(f"Flow written to {folder / 'selection.csv'}"
+    console.print(f"Flow written to {folder / 'selection.csv'}, each document's kind and whether it counted to "
+                  f"{folder / 'selection-documents.csv'}"
                   + (f", reading list to {folder / 'reading-list.csv'}" if reading_list else ""), markup=False)
+
+
+def _kind_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The kind table for the terminal: kind, counted kind?, documents, counted, not counted and why."""
+    import pandas as pd
+
+    rows = []
+    for row in table.to_dict("records"):
+        why = [f"{n} {what}" for n, what in ((row["not_counted_kind"], "kind not counted"),
+                                               (row["not_counted_no_url"], "no URL"),
+                                               (row["not_counted_no_title"], "no title")) if n]
+        rows.append({"kind": row["kind_label"], "counts": "yes" if row["counted_kind"] else "no",
+                     "documents": row["documents"], "held": row["held"], "counted": row["counted"],
+                     "not counted, why": ", ".join(why)})
+    return pd.DataFrame(rows, columns=["kind", "counts", "documents", "held", "counted", "not counted, why"])
 
 
 def held_documents(study: Study) -> dict[str, set[str]] | None:
@@ -177,32 +220,42 @@ def classify_command(
     evidence: Annotated[bool, typer.Option("--evidence", help="Also show each outcome metric's evidence.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for the classification tables "
                                                 "(default with a study: its report folder).")] = None,
-    explain_id: Annotated[str | None, typer.Option("--explain", metavar="ID", help="Explain one case: every metric, "
-                                                   "target, result by period, payment, the rule that decided and "
-                                                   "any missing evidence.")] = None,
+    explain_id: Annotated[str | None, typer.Option("--explain", metavar="ID", help="Explain one case in words: "
+                                                   "every metric, its target and the kind of target, each result "
+                                                   "by period, payments and those left out, the rule that decided "
+                                                   "and any missing evidence.")] = None,
+    evidence_template: Annotated[Path | None, typer.Option(
+        "--evidence-template", metavar="FILE.xlsx", help="Write a workbook with one row per case (what INDIGO "
+        "holds, its class and why) and blank columns for your own judgement from an evaluation (class, document, "
+        "page, quote, reason); name it in the study's outcomes.overrides to use them.")] = None,
 ) -> None:
     """Classify cases as successful, struggling or insufficient data, with the evidence."""
     from sibkit.indigo import load
     from sibkit.outcomes import INDICES, classify, classify_study, explain, explain_lines
+    from sibkit.outcomes.classify import rule_order_counts
     from sibkit.study.model import tolerance_problem
     from sibkit.study.selection import select
 
     if tolerance is not None and (problem := tolerance_problem(tolerance)):
         raise SibkitError(f"--tolerance: {problem}")
+    documents = None
     if study_path is not None:
         if project:
             raise SibkitError("give a study file or --project ids, not both")
         study = load_with_data(study_path, data)
         if tolerance is not None:
             study.outcomes.tolerance = tolerance
-        result = classify_study(study, select(study, extra_documents=held_documents(study)))
+        selection = select(study, extra_documents=held_documents(study))
+        result = classify_study(study, selection)
+        documents = selection.items
         dataset = study.dataset()
         folder = output or study.resolve(study.report.folder)
     else:
         if not project:
             raise SibkitError("give a study file, or --project ID (with --data SOURCE if not using the local copy)")
         dataset = load(data)
-        result = classify(dataset, project, tolerance=0.15 if tolerance is None else tolerance)
+        result = classify(dataset, project, tolerance=0.15 if tolerance is None else tolerance,
+                          sensitivity=[0.15 if tolerance is None else tolerance])
         folder = output
     if explain_id is not None:
         account = explain(dataset, result, explain_id)
@@ -212,6 +265,10 @@ def classify_command(
             for line in explain_lines(account):
                 console.print(line, markup=False, highlight=False, soft_wrap=True)
         return
+    if evidence_template is not None:
+        from sibkit.outcomes import write_evidence_template
+
+        write_evidence_template(dataset, result, evidence_template, documents)
     if folder is not None:
         written = result.write_tables(folder)
     for warning in result.warnings:
@@ -219,19 +276,22 @@ def classify_command(
     if as_json:
         print_json(result.to_json())
         return
-    columns = ["case_id", "stage", "achievement_ratio", "metrics_with_ratio", "payments_made", "maximum_payment",
-               "payment_currency", "payment_ratio", "class", "decided_by"]
+    columns = ["case_id", "stage", "evidence_stage", "achievement_ratio", "metrics_with_ratio", "payments_made",
+               "maximum_payment", "payment_currency", "payment_ratio", "class", "decided_by"]
     print_frame(result.cases[columns], title=f"Classification (tolerance {result.tolerance:g})",
                 keep=["class", "decided_by"], hint="--json (or the CSV tables)")
     if evidence and len(result.metrics):
-        print_frame(result.metrics[["case_id", "metric_id", "target", "achieved", "result_type", "period_end",
-                                    "ratio", "note"]], title="Outcome metrics")
+        print_frame(result.metrics[["case_id", "metric_id", "target", "target_kind", "achieved", "result_type",
+                                    "period_end", "result_stage", "ratio", "note"]], title="Outcome metrics")
     overridden = result.cases[result.cases["overridden"]]
     if len(overridden):
         print_frame(overridden[["case_id", "computed_class", "class", "override_reason", "override_source"]],
                     title="Manual overrides")
-    counts = result.cases["class"].value_counts()
-    console.print(", ".join(f"{k}: {v}" for k, v in counts.items()), markup=False)
+    stages = result.stage_table()
+    console.print("Cases per class and stage of evidence: " + "; ".join(
+        f"{r['class']} {r['cases']} ({r['stage']})" for r in stages.to_dict("records")), markup=False)
+    left = result.left_out_summary()
+    console.print(_left_out_line(left), markup=False, soft_wrap=True)
     by_index = {name: result.cases[f"class_by_{name}"].value_counts().to_dict() for name in INDICES}
     console.print("By index (the achievement rule reading each): " + "; ".join(
         f"{name}{' (decides)' if name == result.index else ''}: "
@@ -244,13 +304,39 @@ def classify_command(
                     title="Cases whose class depends on the index")
     if result.sensitivity is not None:
         changed = result.sensitivity[result.sensitivity["changes"]]
+        several = sum(c.startswith("class_at_") for c in result.sensitivity.columns) > 1
         if len(changed):
             print_frame(changed[["case_id", *(c for c in changed.columns if c.startswith("class_at_")), "changes"]],
                         title=f"Cases whose class depends on the tolerance ({result.index} index)")
-        else:
+        elif several:
             console.print("No case changes class across the sensitivity tolerances.", markup=False)
+        orders = rule_order_counts(result.sensitivity, result.index, result.tolerance)
+        console.print(f"By rule order ({result.index} index, tolerance {result.tolerance:g}): " + "; ".join(
+            f"{order.replace('_', ' ')}: " + ", ".join(f"{k} {int(v)}" for k, v in orders[order].items())
+            for order in orders.columns), markup=False)
+        flips = result.sensitivity[result.sensitivity["changes_with_rule_order"]]
+        if len(flips):
+            console.print(f"Cases whose class depends on the rule order: {', '.join(flips['case_id'])}", markup=False)
+    if evidence_template is not None:
+        console.print(f"Evidence template written to {evidence_template}: fill its judgement_ columns, then set "
+                      f"outcomes.overrides to it.", markup=False)
     if folder is not None:
         console.print(f"Tables written: {', '.join(str(path) for path in written)}", markup=False)
+
+
+def _left_out_line(left: dict[str, object]) -> str:
+    """``Left out: 5 payments in 2 cases (COVID, grant or claim payment 5: 413,488 GBP); 26 targets ...``."""
+    from sibkit.outcomes.rules import PAYMENT_KIND_LABELS, TARGET_KIND_LABELS
+
+    payments = ", ".join(f"{PAYMENT_KIND_LABELS.get(k, k)} {n}" for k, n in left["payments_by_kind"].items())  # type: ignore[union-attr]
+    amounts = ", ".join(f"{v:,.0f} {k}" for k, v in left["payment_amounts"].items())  # type: ignore[union-attr]
+    targets = ", ".join(f"{TARGET_KIND_LABELS.get(k, k)} {n}" for k, n in left["targets_by_kind"].items())  # type: ignore[union-attr]
+    return (f"Left out by the study's rules: {left['payments']} Actual payments in {left['payment_cases']} cases"
+            + (f" ({payments}; {amounts})" if left["payments"] else "")
+            + f"; {left['targets']} metric targets in {left['target_cases']} cases"
+            + (f" ({targets})" if left["targets"] else "")
+            + f" (payments counted: {', '.join(left['payment_kinds_counted'])}; targets compared: "  # type: ignore[arg-type]
+              f"{', '.join(left['target_kinds_counted'])}; interim results: {left['interim']})")  # type: ignore[arg-type]
 
 
 def register(app: typer.Typer) -> None:

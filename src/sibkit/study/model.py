@@ -39,8 +39,16 @@ class Listed(Strict):
 CRITERIA = ("countries", "live_years", "stages", "sectors", "min_documents", "include", "exclude")
 
 
+DOCUMENT_OPTIONS = ("kinds", "without_url", "without_title")
+
+
 class Step(Strict):
-    """One step of the selection flow: exactly one criterion, and an optional name."""
+    """One step of the selection flow: exactly one criterion, and an optional name.
+
+    ``min_documents`` counts a case's distinct documents of the ``kinds`` named (default: the published
+    study's kinds, ``sibkit.kinds.STUDY_KINDS``; ``all`` for every kind); an item INDIGO lists without a
+    URL, or without a title (only an address), counts only with ``without_url`` / ``without_title``
+    (a document held in the corpus always has both: it is there to read)."""
 
     name: str | None = None
     countries: list[str] | None = None
@@ -50,13 +58,39 @@ class Step(Strict):
     min_documents: int | None = Field(default=None, ge=0)
     include: list[Listed] | None = None
     exclude: list[Listed] | None = None
+    kinds: list[str] | Literal["all"] | None = None
+    without_url: bool | None = None
+    without_title: bool | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Step:
         given = [c for c in CRITERIA if getattr(self, c) is not None]
         if len(given) != 1:
             raise ValueError(f"each step needs exactly one of {', '.join(CRITERIA)}; got {given or 'none'}")
+        options = [o for o in DOCUMENT_OPTIONS if getattr(self, o) is not None]
+        if options and given[0] != "min_documents":
+            raise ValueError(f"{', '.join(options)} go with min_documents, not with {given[0]}")
         return self
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str] | str | None) -> list[str] | str | None:
+        from sibkit.kinds import parse_kind
+
+        if value is None or value == "all":
+            return value
+        if not value:
+            raise ValueError("kinds is empty; name at least one kind, or write `kinds: all`")
+        return list(dict.fromkeys(parse_kind(kind) for kind in value))
+
+    @property
+    def counted_kinds(self) -> tuple[str, ...]:
+        """The kind ids a ``min_documents`` step counts."""
+        from sibkit.kinds import IDS, STUDY_KINDS
+
+        if self.kinds == "all":
+            return IDS
+        return tuple(self.kinds) if self.kinds else STUDY_KINDS
 
     @property
     def criterion(self) -> str:
@@ -80,15 +114,29 @@ def tolerance_problem(value: float) -> str | None:
     return f"tolerance {value:g} is not between 0 and 1 (e.g. 0.15 for 15%)"
 
 
+PaymentKind = Literal["outcome", "relief", "other"]
+TargetKind = Literal["contracted", "cohort", "unknown"]
+
+
 class Outcomes(Strict):
     tolerance: float = 0.15
     sensitivity: list[float] = Field(default_factory=lambda: [0.10, 0.15])
     rules: list[RuleName] = Field(default_factory=lambda: ["achievement", "payment"], min_length=1)
     classify_in_implementation: bool = True
-    overrides: str | None = None
+    overrides: str | None = None  # a CSV, or the evidence workbook of `sibkit classify --evidence-template`
     # which reading of the outcome metrics the achievement rule uses: median ratio, weighted
     # achievement index (weights: maximum outcome payments), share of metrics at or above target
     index: Literal["median", "weighted", "share"] = "median"
+    # which Actual payments count as outcome payments made (sibkit.outcomes.rules.payment_kind): outcome;
+    # relief (COVID, grant or claim payments); other (partly something else). Those left out are listed.
+    payment_kinds: list[PaymentKind] = Field(default_factory=lambda: ["outcome"], min_length=1)
+    # which metric targets the achievement rule compares with (sibkit.outcomes.rules.target_kinds):
+    # contracted, unknown, cohort (a cohort size, not a contracted expectation). Those left out are listed.
+    target_kinds: list[TargetKind] = Field(default_factory=lambda: ["contracted", "unknown"], min_length=1)
+    # interim evidence (a project still delivering, results not final): flag it (compared with the
+    # lifetime target, and marked interim), pro_rata (compared with the target times the share of the
+    # contract elapsed), or exclude (insufficient data)
+    interim: Literal["flag", "pro_rata", "exclude"] = "flag"
 
     @field_validator("tolerance")
     @classmethod

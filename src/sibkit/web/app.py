@@ -29,6 +29,7 @@ from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, breakdown
 from sibkit.indigo.figures import BREAKDOWNS
 from sibkit.indigo.values import country_name
+from sibkit.kinds import label as kind_label
 from sibkit.web.releases import about_json
 from sibkit.web.views import FILTER_KEYS, SORTS, Views, explore_from_query, filters_from_query, missing, query_of
 
@@ -180,6 +181,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                       auto_reload=False)  # the package's templates do not change while it runs
     env.filters["fmt"] = _format
     env.filters["href"] = safe_href
+    env.filters["kind"] = kind_label  # a document's kind as sibkit.kinds names it
     env.filters.update(present=present, big=big, country=country_name, label=label)
     env.tests["present"] = present
     env.globals.update(version=__version__, study=study, FILTER_KEYS=FILTER_KEYS)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from sibkit.errors import SibkitError
+from sibkit.kinds import label as kind_label
 from sibkit.store import Store, is_locked_error, with_retry
 from sibkit.workbench import auth, hits
 from sibkit.workbench.hits import Filters
@@ -75,6 +76,7 @@ class Workbench:
         self.env = Environment(loader=PackageLoader("sibkit.workbench", "templates"),
                                autoescape=select_autoescape(["html"]), auto_reload=False)
         self.env.globals.update(prefix=PREFIX, themes=themes, title=title)
+        self.env.filters["kind"] = kind_label  # a document's kind as sibkit.kinds names it
         self.totals: dict[tuple[str, str, str], tuple[float, int]] = {}
         # per event loop (a server, a test): the database threads, and the turn of writers on SQLite
         self._loop: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter, anyio.CapacityLimiter] | None = None
