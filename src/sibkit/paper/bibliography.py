@@ -21,14 +21,15 @@ import pandas as pd
 FORMATS = ("csl-json", "bibtex", "ris")
 SUFFIXES = {"csl-json": "json", "bibtex": "bib", "ris": "ris"}
 
-#: kind -> (CSL type, BibTeX entry type, RIS type)
+#: kind id (``sibkit.kinds``, and ``dataset`` for the release) -> (CSL type, BibTeX entry type, RIS type)
 TYPES = {
     "evaluation": ("report", "techreport", "RPRT"), "review": ("report", "techreport", "RPRT"),
-    "report": ("report", "techreport", "RPRT"), "case study": ("report", "techreport", "RPRT"),
-    "article": ("article-journal", "article", "JOUR"), "commentary": ("article", "misc", "GEN"),
-    "news or blog": ("post-weblog", "misc", "BLOG"), "contract or notice": ("legislation", "misc", "GEN"),
-    "web page": ("webpage", "misc", "ELEC"), "correspondence": ("personal_communication", "misc", "PCOMM"),
-    "project update": ("report", "misc", "GEN"), "dataset": ("dataset", "misc", "DATA"),
+    "report": ("report", "techreport", "RPRT"), "case_study": ("report", "techreport", "RPRT"),
+    "article": ("article-journal", "article", "JOUR"), "commentary": ("post-weblog", "misc", "BLOG"),
+    "news": ("article-newspaper", "misc", "NEWS"), "contract_notice": ("legislation", "misc", "GEN"),
+    "data_record": ("dataset", "misc", "DATA"), "web_page": ("webpage", "misc", "ELEC"),
+    "correspondence": ("personal_communication", "misc", "PCOMM"), "project_update": ("report", "misc", "GEN"),
+    "indigo_record": ("dataset", "misc", "DATA"), "dataset": ("dataset", "misc", "DATA"),
     "other": ("document", "misc", "GEN"),
 }
 
@@ -38,7 +39,7 @@ class Entry:
     """One work cited: what a reader needs to find it again."""
 
     key: str
-    kind: str
+    kind: str  # the kind's label, as readers see it
     title: str
     organisation: str | None = None
     date: str | None = None  # YYYY[-MM[-DD]]
@@ -46,6 +47,7 @@ class Entry:
     accessed: str | None = None  # YYYY-MM-DD
     cases: list[str] = field(default_factory=list)
     note: str | None = None
+    kind_id: str = "other"  # the kind's id (sibkit.kinds), which decides the entry types
 
     def date_parts(self) -> list[int] | None:
         if not self.date:
@@ -123,7 +125,7 @@ def _dataset_entry(release: Any, taken: set[str]) -> Entry:
     from sibkit.indigo.api import DEFAULT_API
 
     url = release.source if str(release.source).startswith(("http://", "https://")) else DEFAULT_API
-    return Entry(key=_key("INDIGO", "Government Outcomes Lab", release.date, taken), kind="dataset",
+    return Entry(key=_key("INDIGO", "Government Outcomes Lab", release.date, taken), kind="dataset", kind_id="dataset",
                  title=f"INDIGO impact bond dataset (release of {release.date})",
                  organisation="Government Outcomes Lab, University of Oxford", date=release.date,
                  url=url, accessed=(release.downloaded or "")[:10] or None,
@@ -136,7 +138,7 @@ def bibliography(study: Any, selected: list[str] | None = None) -> list[Entry]:
     from sqlalchemy import func, select
 
     from sibkit.corpus import open_study_store
-    from sibkit.corpus.evidence import document_kind
+    from sibkit.kinds import infer_kind, label
     from sibkit.releases import release_of
     from sibkit.store import Document, DocumentCase, FetchAttempt
     from sibkit.study import select as select_cases
@@ -184,11 +186,11 @@ def bibliography(study: Any, selected: list[str] | None = None) -> list[Entry]:
                 break
         title = item["title"] or known.get("title") or f"Document {doc_id}"
         url = url or known.get("url")
-        kind = document_kind(title, url, known.get("source_type"), item["doc_type"])
+        kind = infer_kind(title, url, known.get("source_type"), item["doc_type"])
         when = fetched.get(doc_id) or item["added"]
         organisation = known.get("organisation")
         date = item["date"] or known.get("date")
-        entries.append(Entry(key=_key(title, organisation, date, taken), kind=kind, title=title,
+        entries.append(Entry(key=_key(title, organisation, date, taken), kind=label(kind), kind_id=kind, title=title,
                              organisation=organisation, date=date, url=url,
                              accessed=when.date().isoformat() if when is not None else known.get("accessed"),
                              cases=sorted(item["cases"])))
@@ -203,7 +205,7 @@ def to_csl_json(entries: list[Entry]) -> str:
     """CSL-JSON (the Citation Style Language's item format, read by Zotero, pandoc, citeproc)."""
     items = []
     for e in entries:
-        item: dict[str, Any] = {"id": e.key, "type": TYPES.get(e.kind, TYPES["other"])[0], "title": e.title,
+        item: dict[str, Any] = {"id": e.key, "type": TYPES.get(e.kind_id, TYPES["other"])[0], "title": e.title,
                                 "genre": e.kind}
         if e.organisation:
             item["author"] = [{"literal": e.organisation}]
@@ -234,7 +236,7 @@ def to_bibtex(entries: list[Entry]) -> str:
     in double braces so that it is not split into first and last names; URLs as they are."""
     out = []
     for e in entries:
-        kind = TYPES.get(e.kind, TYPES["other"])[1]
+        kind = TYPES.get(e.kind_id, TYPES["other"])[1]
         fields: list[tuple[str, str]] = [("title", "{" + _bibtex_text(e.title) + "}")]
         if e.organisation:
             fields.append(("author", "{{" + _bibtex_text(e.organisation) + "}}"))
@@ -263,7 +265,7 @@ def to_ris(entries: list[Entry]) -> str:
     """RIS (EndNote, Zotero, Mendeley): TY first, ER last; Y2 the access date, M3 the kind."""
     lines = []
     for e in entries:
-        lines.append(f"TY  - {TYPES.get(e.kind, TYPES['other'])[2]}")
+        lines.append(f"TY  - {TYPES.get(e.kind_id, TYPES['other'])[2]}")
         lines.append(f"ID  - {e.key}")
         lines.append(f"TI  - {e.title}")
         if e.organisation:
