@@ -284,7 +284,8 @@ def test_the_pooled_figure_never_exceeds_the_themes(themes: list[list[tuple[str,
         ratings = {i: {"a": a, "b": b} for i, (a, b) in enumerate(pairs)}
         alpha, values = krippendorff_alpha(ratings)
         rows.append({"units": len(pairs), "values": values, "fleiss_units": len(pairs), "krippendorff_alpha": alpha,
-                     "percent_agreement": percent_agreement(ratings), "cohen_kappa": math.nan, "fleiss_kappa": math.nan})
+                     "percent_agreement": percent_agreement(ratings), "cohen_kappa": math.nan,
+                     "fleiss_kappa": math.nan})
         draws.append(alpha_draws(ratings, 50, np.random.default_rng(1)))
     defined = [r["krippendorff_alpha"] for r in rows if not math.isnan(r["krippendorff_alpha"])]
     result = pooled(rows, draws)

@@ -60,9 +60,9 @@ COLUMNS = ["theme", "unit", "coders", "units", "values", "percent_agreement", "c
 COEFFICIENTS = ("percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha")
 RESAMPLES = 1000
 SEED = 12345
-POOLED_DEFINITION = (f"Pooled row {OVERALL}: each coefficient is the mean of the per-theme figures over the themes where "
-                     "it is defined, never a table that pools the themes (which would count theme names as "
-                     "categories and inflate agreement); alpha's 95% interval: bootstrap percentile over units "
+POOLED_DEFINITION = (f"Pooled row {OVERALL}: each coefficient is the mean of the per-theme figures over the "
+                     "themes where it is defined, never a table that pools the themes (which would count theme names "
+                     "as categories and inflate agreement); alpha's 95% interval: bootstrap percentile over units "
                      f"({RESAMPLES} seeded resamples)")
 
 # unit -> coder -> value
