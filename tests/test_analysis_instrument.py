@@ -133,3 +133,12 @@ def test_recall_from_a_review_and_an_audit_by_hand() -> None:
     # missed; recall 60 / 80
     assert recall_from_audit(100, 0.6, 0.01, 2000) == pytest.approx(0.75)
     assert math.isnan(recall_from_audit(0, 0.6, 0.0, 2000))
+
+
+def test_a_theme_no_case_has_a_hit_for_has_nothing_to_draw() -> None:
+    counts, classes = _counts({"Z": ([0, 0, 0, 0], [0, 0, 0, 0])})
+    row = carry_error(counts, classes, error_table({"Z": {"precision": 0.6, "recall": 0.6}}, "t"), ONE,
+                      draws=50, seed=1).themes.iloc[0]
+    # no hit: E[TP] = 0 implies no missed case, so every draw is the observed 0 against 0
+    assert (row["gain_probability"], row["mean_difference_pp"], row["same_sign"]) == (0.0, 0.0, 1.0)
+    assert row["survives"] is None and row["note"] == "no case has a hit: nothing to draw"

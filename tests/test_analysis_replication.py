@@ -264,7 +264,7 @@ def test_no_degenerate_interval_is_given_and_the_reason_is() -> None:
     matrix, classes = _matrix({"Z": (0, 8, 0, 8), "Y": (0, 8, 2, 8), "A": (3, 8, 1, 8)})
     findings = compare(matrix, classes, Settings(permutations=99, bootstrap=200)).set_index("theme")
     assert math.isnan(findings.loc["Z", "ci_low_pp"]) and math.isnan(findings.loc["Z", "ci_high_pp"])
-    assert findings.loc["Z", "bootstrap_note"].startswith("none: every case in each group is the same")
+    assert findings.loc["Z", "bootstrap_note"] == "no variation within either group to resample"
     assert findings.loc["A", "bootstrap_note"] == ""
     assert findings.loc["A", "ci_low_pp"] < findings.loc["A", "ci_high_pp"]
     # the relative difference 1 - share struggling / share successful is undefined with no successful case

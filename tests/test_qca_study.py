@@ -100,3 +100,84 @@ def test_too_many_conditions_are_refused(study: Path) -> None:
             "row): use at most 5 conditions with 17 cases, or have at least 32 cases for 6 conditions") in done.stderr
     done = run_cli("qca", str(study), "--conditions", "relational-working,nonsense")
     assert done.returncode == 2 and "unknown QCA condition 'nonsense'" in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# calibration, evidence, warnings and robustness on a small hand-made study (no database)
+
+def _small_study(extra: str = ""):
+    from sibkit.study.model import parse_study
+
+    return parse_study("qca:\n  conditions: [A, B, C]\n  expectations: {A: present, B: present}\n"
+                       "  anchors: {full_out: 0.5, crossover: 2.0, full_in: 8.0}\n" + extra)
+
+
+def _small_counts(rates: dict[str, dict[str, float]]) -> pd.DataFrame:
+    rows = []
+    for case, by_theme in rates.items():
+        for theme in ("A", "B", "C"):
+            rate = by_theme.get(theme, 0.0)
+            rows.append({"case_id": case, "theme": theme, "rate_per_10k": rate, "effective_references": int(rate > 0),
+                         "reviewed": case == "S1", "words": 10_000})
+    return pd.DataFrame(rows)
+
+
+# S1 has A and B (one reference each, reviewed); S2-S4 and T1 have A; T2-T4 nothing; C is in no case
+RATES = {"S1": {"A": 10.0, "B": 10.0}, "S2": {"A": 10.0}, "S3": {"A": 10.0}, "S4": {"A": 10.0}, "T1": {"A": 10.0},
+         "T2": {}, "T3": {}, "T4": {}}
+CLASSES = pd.Series({c: "successful" if c.startswith("S") else "struggling" for c in RATES})
+
+
+def test_crisp_membership_is_the_density_from_the_crossover_anchor() -> None:
+    from sibkit.qca.study import qca_data
+
+    study = _small_study()
+    counts = _small_counts({"S1": {"A": 0.2}, "S2": {"A": 2.0}, "T1": {"A": 20.0}, "T2": {"A": 1.99}})
+    data = qca_data(counts, CLASSES[["S1", "S2", "T1", "T2"]], ["A"], study.qca, fuzzy=False).set_index("case_id")
+    # one reference in 50,000 words (0.2 per 10,000) is out; 2.0 (the crossover) and above is in
+    assert data["A"].to_dict() == {"S1": 0.0, "S2": 1.0, "T1": 1.0, "T2": 0.0}
+    doubled = qca_data(counts, CLASSES[["S1", "S2", "T1", "T2"]], ["A"], study.qca, fuzzy=False, scale=2.0)
+    assert doubled.set_index("case_id")["A"].to_dict() == {"S1": 0.0, "S2": 0.0, "T1": 1.0, "T2": 0.0}
+
+
+def test_terms_show_their_cases_and_hits_and_warn_when_one_carries_them() -> None:
+    from sibkit.qca.study import qca_from
+
+    result = qca_from(_small_counts(RATES), CLASSES, _small_study())
+    # C is in no case: left out with a note, so the truth table has A and B only
+    assert result.conditions == ["A", "B"] and result.dropped == {"C": "C: constant (absent from all 8 cases)"}
+    assert result.warnings[0].startswith("left out as conditions: C: constant (absent from all 8 cases)")
+    assert result.settings["calibration"] == ("crisp: in the set from 2 references that count after review per "
+                                              "10,000 words (the crossover anchor)")
+    # at consistency 0.8: 11 positive (S1), 10 contradictory and negative (3 of 4): conservative A*B, parsimonious B
+    terms = result.terms.set_index("solution")
+    assert terms.loc["conservative", "term"] == "A*B" and terms.loc["parsimonious", "term"] == "B"
+    assert (terms.loc["conservative", "outcome_cases"], terms.loc["conservative", "hits"]) == (1, 2)
+    assert terms.loc["conservative", "rests_on"] == "one case (S1)"
+    parsimonious = terms.loc["parsimonious"]
+    assert (parsimonious["hits"], parsimonious["rests_on"]) == (1, "one case (S1) and one hit")
+    assert "the parsimonious term B rests on one case (S1) and one hit: read it as a description" in \
+        " ".join(result.warnings)
+    evidence = result.evidence[result.evidence["solution"] == "conservative"]
+    assert evidence[["case_id", "condition", "hits", "review"]].values.tolist() == [
+        ["S1", "A", 1, "reviewed"], ["S1", "B", 1, "reviewed"]]
+
+
+def test_the_robustness_table_says_which_terms_survive() -> None:
+    from sibkit.qca.study import qca_from
+
+    result = qca_from(_small_counts(RATES), CLASSES, _small_study())
+    table = result.robust_terms.set_index(["solution", "term"])
+    # densities are 0 or 10 per 10,000 words: anchors x0.5, x1, x2 (crossovers 1, 2, 4) give the same sets; at
+    # consistency 0.75 row 10 counts (3 of 4) and every solution is A; at 0.8 and 0.9 the result's terms
+    assert table.loc[("conservative", "A*B"), "scenarios_with"] == 6
+    assert table.loc[("parsimonious", "B"), "scenarios_with"] == 6
+    assert table.loc[("conservative", "A"), "scenarios_with"] == 3 and not table.loc[("conservative", "A"), "in_result"]
+    assert table["scenarios"].unique().tolist() == [9] and not table["survives"].any()
+    assert bool(table.loc[("conservative", "A*B"), "anchors ×2, consistency 0.9"])
+    assert not table.loc[("conservative", "A*B"), "anchors ×2, consistency 0.75"]
+    # a scenario that cannot run says why: anchors x20 (crossover 40) put every case outside A and B
+    study = _small_study("  robustness: {anchor_scales: [20], consistency: [0.8]}\n")
+    scenarios = qca_from(_small_counts(RATES), CLASSES, study).robustness
+    failed = scenarios[scenarios["anchor_scale"] == 20]
+    assert failed["note"].str.startswith("every condition is constant or near-constant").all()

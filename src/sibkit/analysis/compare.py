@@ -31,7 +31,7 @@ FINDING_COLUMNS = [
     "mean_rate_successful", "mean_rate_struggling", "odds_ratio", "fisher_p", "permutation_p", "q",
 ]
 
-NO_VARIATION = "none: every case in each group is the same, so resampling cannot vary"
+NO_VARIATION = "no variation within either group to resample"
 
 
 def associate(counts: pd.DataFrame, presence: Presence) -> pd.DataFrame:

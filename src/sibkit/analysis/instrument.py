@@ -22,8 +22,9 @@ hold for the cases of this study (per passage, the same in every case and docume
 independent (two hits in one case are not more likely to be both wrong); recall per passage is read
 as recall per case (a case with many passages on a theme is less likely to be missed entirely, so
 misses are if anything overstated); missed cases are spread evenly over the cases without a hit,
-whatever their documents' length; the error of the measured figures themselves (their own sampling
-error) is not drawn. Classification error (successful / struggling) is not modelled.
+whatever their documents' length; a theme no case has a hit for is left absent (a base rate of zero
+implies no missed cases), so nothing is drawn for it; the error of the measured figures themselves
+(their own sampling error) is not drawn. Classification error (successful / struggling) is not modelled.
 
 The figures come from, in order (see ``measured_error``): the study's own review and recall audit,
 the codebook's ``measured`` figures, else nothing ("not measured").
@@ -63,6 +64,8 @@ ASSUMPTIONS = [
     "recall per passage is read as recall per case (a case with many passages is less likely to be missed "
     "entirely, so misses are if anything overstated)",
     "missed cases are spread evenly over the cases without a hit, whatever their documents' length",
+    "a theme no case has a hit for stays absent everywhere (the model implies no missed cases from a base rate of "
+    "zero), so nothing is drawn for it",
     "the sampling error of the measured figures themselves is not drawn, nor any error in the outcome classes",
 ]
 
@@ -267,6 +270,9 @@ def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, p
             row["verdict_holds"] = float(np.mean([v == row["observed_verdict"] for v in verdicts]))
         holds = row["same_sign"] >= SURVIVES and (theme not in ranges or row["verdict_holds"] >= SURVIVES)
         row["survives"] = bool(holds)
+        if not hits.any():
+            row["survives"] = None  # nothing to draw: no hit anywhere implies no missed case either
+            row["note"] = "no case has a hit: nothing to draw"
         if theme in primary_set:
             primary_per_draw += present
         rows.append(row)
