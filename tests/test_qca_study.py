@@ -42,7 +42,7 @@ def test_the_report_has_the_qca_and_outcome_sections(study: Path) -> None:
     report = study.parent / "report"
     html = (report / "report.html").read_text(encoding="utf-8")
     assert "Combinations of practices (QCA)" in html and "Outcomes on all the evidence" in html
-    solutions = pd.read_csv(report / "qca_solutions.csv")
+    solutions = pd.read_csv(report / "qca-solutions.csv")
     assert set(solutions["solution"]) == {"conservative", "parsimonious", "intermediate"}
     for expression in solutions["expression"]:
         assert expression in html
@@ -53,7 +53,15 @@ def test_the_report_has_the_qca_and_outcome_sections(study: Path) -> None:
     assert "Outcomes &lt;b&gt;were&lt;/b&gt; met for 92%" in html and "<b>were</b>" not in html
     table = pd.read_csv(report / "classification.csv").set_index("case_id")
     assert table.loc["INDIGO-POJ-0109", "override_page"] == 1
-    assert "qca_truth_table" in pd.ExcelFile(report / "report.xlsx").sheet_names
+    assert "qca-truth-table" in pd.ExcelFile(report / "report.xlsx").sheet_names
+    # constant and near-constant conditions are left out with a note, the contradictory row is named, the
+    # robustness table is there, and the terms say what they rest on
+    text = " ".join(html.split())
+    assert "Left out as conditions" in text
+    assert "Shared responsibility across partners: near-constant (present in 1 of 17 cases, fewer than 10%)" in text
+    assert "Contradictory rows" in text and 'id="qca-robustness"' in html
+    terms = pd.read_csv(report / "qca-terms.csv")
+    assert {"outcome_cases", "hits", "unreviewed_hits", "rests_on"} <= set(terms.columns)
 
 
 def test_qca_command_matches_the_case_theme_matrix(study: Path) -> None:
@@ -65,13 +73,15 @@ def test_qca_command_matches_the_case_theme_matrix(study: Path) -> None:
     compared = classes[classes.isin(["successful", "struggling"])]
     assert result["cases"] == len(compared) == 17
     assert sum(row["n"] for row in result["truth_table"]) == 17
-    matrix = pd.read_csv(report / "case_theme_matrix.csv")
+    matrix = pd.read_csv(report / "case-theme-matrix.csv")
     conditions = result["conditions"]
-    # each observed row: the cases whose presence pattern (the report's matrix) is that row
-    present = matrix[matrix["theme"].isin(conditions)].pivot(index="case_id", columns="theme", values="associated")
+    assert conditions == ["relational-working"]  # the other three are constant or near-constant in these cases
+    assert set(result["dropped"]) == {"co-production", "shared-responsibility", "adapting-model"}
+    # each observed row: the cases whose density (the report's matrix) is at least the crossover anchor, 2 per 10,000
+    rate = matrix[matrix["theme"].isin(conditions)].pivot(index="case_id", columns="theme", values="rate_per_10k")
     for row in result["truth_table"]:
         expected = sorted(c for c in compared.index
-                          if all(int(bool(present.loc[c, t])) == row[t] for t in conditions))
+                          if all(int(rate.loc[c, t] >= 2.0) == row[t] for t in conditions))
         assert sorted(row["cases"].split()) == expected
         if expected:
             assert row["consistency"] == pytest.approx(
@@ -84,7 +94,7 @@ def test_fuzzy_memberships_are_the_calibrated_rates(study: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Fuzzy-set QCA of 17 cases" in done.stdout
     data = pd.read_csv(study.parent / "fuzzy" / "qca-data.csv").set_index("case_id")
-    matrix = pd.read_csv(study.parent / "report" / "case_theme_matrix.csv").set_index(["case_id", "theme"])
+    matrix = pd.read_csv(study.parent / "report" / "case-theme-matrix.csv").set_index(["case_id", "theme"])
     for case_id, row in data.iterrows():
         rate = matrix.loc[(case_id, "relational-working"), "rate_per_10k"]
         # anchors 0.5 / 2 / 8 references per 10,000 words, log odds +-ln(19) at the outer anchors
@@ -93,8 +103,9 @@ def test_fuzzy_memberships_are_the_calibrated_rates(study: Path) -> None:
 
 
 def test_too_many_conditions_are_refused(study: Path) -> None:
-    done = run_cli("qca", str(study), "--conditions", "vision-values,co-production,capabilities,innovation,"
-                   "prevention,user-voice")
+    # (the rule counts the conditions kept: none of these six is constant or near-constant in the 17 cases)
+    done = run_cli("qca", str(study), "--conditions", "prevention,innovation,capabilities,relational-working,"
+                   "theory-of-change,integrated-partnership")
     assert done.returncode == 2
     assert ("6 conditions make a truth table of 64 rows, too many for 17 cases (the rule: at least 0.5 case per "
             "row): use at most 5 conditions with 17 cases, or have at least 32 cases for 6 conditions") in done.stderr
