@@ -211,11 +211,25 @@ def _detectable(n_successful: int, n_struggling: int, published: list[Any]) -> p
 
 
 def _measured_error(study: Study, codebook: Any) -> pd.DataFrame:
-    """Per-theme precision and recall for the Monte Carlo: the study's own review and recall audit when
-    the reader's ``instrument_error`` is there (wired at merge), else the codebook's measured figures."""
-    from sibkit.analysis.instrument import measured_error
+    """Per-theme precision and recall for the Monte Carlo, from the first source that has them: the study's
+    own review and recall audit (``sibkit.audit.instrument_error``, where that package is installed), then
+    the codebook's measured figures (``Codebook.measured``); an empty table when neither."""
+    import importlib.util
 
-    return measured_error(codebook, study_error=None)
+    from sibkit.analysis.instrument import measured_error
+    from sibkit.errors import SibkitError
+
+    def own() -> pd.DataFrame | None:
+        if importlib.util.find_spec("sibkit.audit") is None:
+            return None
+        from sibkit.audit import instrument_error  # type: ignore[attr-defined]
+
+        try:
+            return instrument_error(study)
+        except SibkitError:
+            return None
+
+    return measured_error(codebook, study_error=own)
 
 
 def _carried_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, study: Study,
