@@ -142,3 +142,14 @@ def test_a_theme_no_case_has_a_hit_for_has_nothing_to_draw() -> None:
     # no hit: E[TP] = 0 implies no missed case, so every draw is the observed 0 against 0
     assert (row["gain_probability"], row["mean_difference_pp"], row["same_sign"]) == (0.0, 0.0, 1.0)
     assert row["survives"] is None and row["note"] == "no case has a hit: nothing to draw"
+
+
+def test_the_study_table_of_the_reader_contract_is_read() -> None:
+    # the columns the recall audit's instrument_error(study) gives (object dtype, None where not measured)
+    columns = ["theme", "reviewed", "accepted", "precision", "audited_sentences", "audit_hits", "miss_rate",
+               "miss_low", "miss_high", "recall"]
+    own = pd.DataFrame([["A", 10, 7, 0.7, 400, 4, 0.01, 0.004, 0.025, 0.64],
+                        ["B", 0, 0, None, 400, 0, 0.0, 0.0, 0.0095, 1.0]], columns=columns).astype(object)
+    table = measured_error(SimpleNamespace(name="x", version="1"), lambda: own)
+    assert table[["theme", "precision", "recall"]].values.tolist() == [["A", 0.7, 0.64]]  # B: no precision
+    assert set(table["source"]) == {"the study's own review and recall audit"}
