@@ -109,6 +109,13 @@ def test_too_many_conditions_are_refused(study: Path) -> None:
     assert done.returncode == 2
     assert ("6 conditions make a truth table of 64 rows, too many for 17 cases (the rule: at least 0.5 case per "
             "row): use at most 5 conditions with 17 cases, or have at least 32 cases for 6 conditions") in done.stderr
+    # the study's own conditions: the constant and near-constant ones are left out, said on stderr, and no
+    # condition column (shared-responsibility is no share) is printed as a percentage
+    done = run_cli("qca", str(study))
+    assert done.returncode == 0, done.stderr
+    assert "left out as conditions:" in done.stderr and "shared-responsibility: near-constant" in done.stderr
+    truth_table = done.stdout.split("Truth table (observed rows)", 1)[1].split("Contradictory rows", 1)[0]
+    assert "%" not in truth_table
     done = run_cli("qca", str(study), "--conditions", "relational-working,nonsense")
     assert done.returncode == 2 and "unknown QCA condition 'nonsense'" in done.stderr
 

@@ -22,7 +22,10 @@ Methods for the Social Sciences*):
 - contradictory rows: a row whose cases (membership above 0.5) include some with the outcome and some
   without (Rihoux & De Meur 2009, 48). The rule that resolves them: a contradictory row counts for the
   outcome only when its consistency reaches the cut-off; otherwise it is a negative row, never a
-  remainder, so no solution may assume the outcome for it. Every contradictory row is listed with
+  remainder, so no solution may assume the outcome for it. (This is what Dusa's R package QCA does
+  with a single inclusion cut-off, ``truthTable(..., incl.cut = x)``; a second cut-off there marks the
+  rows between the two "C", which its minimisation leaves out just as it leaves out a negative row.)
+  Every contradictory row is listed with
   its cases on each side (``contradictions``), since the usual remedy is the researcher's: look at
   those cases again, or add the condition that tells them apart;
 - skewed conditions (``skewed_conditions``): a condition on which every case, or all but fewer than
