@@ -264,6 +264,18 @@ def test_the_pooled_figure_is_the_mean_of_the_themes_not_a_table_of_theme_names(
     assert (table.loc[OVERALL, "units"], table.loc[OVERALL, "values"]) == (8, 16)
 
 
+def test_the_pooled_figure_weights_each_theme_by_its_units(tmp_path: Path) -> None:
+    # A: the four-reference pattern above (percent agreement 2/4 = 0.5); B: eight references, all agreed
+    # (percent agreement 1): (4 x 0.5 + 8 x 1) / 12 = 10/12. B's kappa is undefined (one category only),
+    # so the pooled kappa is A's alone: 0.
+    pattern = [("accept", "accept"), ("accept", "reject"), ("reject", "accept"), ("reject", "reject")]
+    store = _two_theme_store(tmp_path / "w.sqlite", {"A": pattern, "B": [("accept", "accept")] * 8})
+    table = reliability(store).set_index("theme")
+    assert table.loc[OVERALL, "percent_agreement"] == pytest.approx(10 / 12)
+    assert math.isnan(table.loc["B", "cohen_kappa"]) and table.loc[OVERALL, "cohen_kappa"] == pytest.approx(0.0)
+    assert table.loc[OVERALL, "units"] == 12
+
+
 def test_two_coders_deciding_at_random_pool_to_about_zero(tmp_path: Path) -> None:
     rng = np.random.default_rng(11)
     decisions = {f"theme-{t}": [tuple(rng.choice(["accept", "reject"], size=2)) for _ in range(40)]

@@ -20,19 +20,21 @@ for nominal data through the coincidence matrix, any number of coders and missin
 agreeing pairs of values within each unit, averaged over units with two or more values.
 
 Pooled over themes (the row ``(mean of themes)``): each coefficient is the mean of the per-theme
-figures over the themes where it is defined, so it can never exceed what the themes themselves
-support. (Pooling the units of all themes into one table would treat the theme names as categories:
-coders who agree on nothing within any theme would still "agree" that a partnership reference is
-not about co-production, and a kappa of 0 in every theme became 0.46.)
+figures over the themes where it is defined, weighted by each theme's units, so it can never exceed
+what the themes themselves support. (Pooling the units of all themes into one table would treat the
+theme names as categories: coders who agree on nothing within any theme would still "agree" that a
+partnership reference is not about co-production, and a kappa of 0 in every theme became 0.46.)
 
 Krippendorff's alpha carries a 95% bootstrap percentile interval (``alpha_low``, ``alpha_high``):
-the units are resampled with replacement (seeded, ``RESAMPLES`` times) and alpha recomputed, as
-Zapf et al. (2016, *BMC Medical Research Methodology* 16:93) do; Hayes & Krippendorff (2007,
+the units are resampled with replacement (seeded, ``RESAMPLES`` times) and alpha recomputed, as Zapf
+et al. (2016, *BMC Medical Research Methodology* 16:93) do; Hayes & Krippendorff (2007,
 *Communication Methods and Measures* 1, 77-89) bootstrap the pairable values instead, so their
 intervals differ somewhat. The pooled row's interval resamples the units of every theme within each
-draw and takes the mean of the per-theme alphas. Resamples where alpha is undefined (no variation)
-are left out and counted (``undefined_resamples``); no interval is given when every resample gives
-the same value (e.g. perfect agreement throughout).
+draw and takes the same weighted mean of the per-theme alphas (a theme whose resample has no
+variation keeps its observed alpha in that draw, so themes do not drop in and out of the mean).
+Resamples where alpha is undefined (no variation) are left out and counted
+(``undefined_resamples``); no interval is given when every resample gives the same value (e.g.
+perfect agreement throughout).
 """
 
 from __future__ import annotations
@@ -61,9 +63,9 @@ COEFFICIENTS = ("percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorf
 RESAMPLES = 1000
 SEED = 12345
 POOLED_DEFINITION = (f"Pooled row {OVERALL}: each coefficient is the mean of the per-theme figures over the "
-                     "themes where it is defined, never a table that pools the themes (which would count theme names "
-                     "as categories and inflate agreement); alpha's 95% interval: bootstrap percentile over units "
-                     f"({RESAMPLES} seeded resamples)")
+                     "themes where it is defined, weighted by their units, never a table that pools the themes "
+                     "(which would count theme names as categories and inflate agreement); alpha's 95% interval: "
+                     f"bootstrap percentile over units ({RESAMPLES} seeded resamples)")
 
 # unit -> coder -> value
 Ratings = Mapping[Hashable, Mapping[str, Hashable]]
@@ -201,24 +203,25 @@ def coefficients(ratings: Ratings, coders: Sequence[str]) -> dict[str, float | i
 
 
 def pooled(rows: Sequence[Mapping[str, object]], draws: Sequence[np.ndarray]) -> dict[str, float | int]:
-    """The row pooled over themes: each coefficient the mean of the themes' figures where defined (see the
-    module docstring); counts summed; alpha's interval from the mean of the themes' bootstrap draws."""
+    """The row pooled over themes: each coefficient the mean of the themes' figures where defined, weighted
+    by each theme's units (see the module docstring); counts summed; alpha's interval from the same mean of
+    the themes' bootstrap draws, a theme whose resample has no variation keeping its observed alpha there."""
     def mean(column: str) -> float:
-        found = [float(r[column]) for r in rows if not math.isnan(float(r[column]))]  # type: ignore[arg-type]
-        return sum(found) / len(found) if found else math.nan
+        found = [(float(r[column]), int(r["units"])) for r in rows  # type: ignore[call-overload]
+                 if not math.isnan(float(r[column]))]  # type: ignore[arg-type]
+        weight = sum(w for _, w in found)
+        return sum(v * w for v, w in found) / weight if weight else math.nan
 
     out: dict[str, float | int] = {name: int(sum(int(r[name]) for r in rows))  # type: ignore[call-overload]
                                    for name in ("units", "values", "fleiss_units")}
     out.update({name: mean(name) for name in COEFFICIENTS})
-    if draws:
-        with np.errstate(invalid="ignore"):
-            stacked = np.vstack(draws)
-            defined = ~np.isnan(stacked)
-            means = np.where(defined.any(axis=0), np.nansum(stacked, axis=0) / np.maximum(defined.sum(axis=0), 1),
-                             np.nan)
-        out["alpha_low"], out["alpha_high"], out["undefined_resamples"] = _interval(means)
-    else:
-        out["alpha_low"], out["alpha_high"], out["undefined_resamples"] = math.nan, math.nan, 0
+    out["alpha_low"], out["alpha_high"], out["undefined_resamples"] = math.nan, math.nan, 0
+    counted = [(float(r["krippendorff_alpha"]), int(r["units"]), d)  # type: ignore[call-overload]
+               for r, d in zip(rows, draws, strict=True) if not math.isnan(float(r["krippendorff_alpha"]))]
+    if counted:
+        weights = np.array([w for _, w, _ in counted], dtype=float)
+        filled = np.vstack([np.where(np.isnan(d), alpha, d) for alpha, _, d in counted])
+        out["alpha_low"], out["alpha_high"], out["undefined_resamples"] = _interval(weights @ filled / weights.sum())
     return out
 
 
