@@ -143,3 +143,35 @@ def test_interval_text_never_prints_a_degenerate_interval(low: float, high: floa
     from sibkit.report.wording import interval_text
 
     assert interval_text(low, high, note) == expected
+
+
+def test_what_other_areas_expose_reaches_the_first_paragraph() -> None:
+    # the interfaces the selection and outcomes areas expose (Selection.kinds_counted_labels, cases'
+    # evidence_stage, Classification.left_out_summary(), outcomes.interim), mimicked by plain objects
+    from types import SimpleNamespace
+
+    from sibkit.report.run import _provided
+
+    cases = pd.DataFrame({"class": ["successful", "struggling", "struggling", "insufficient data"],
+                          "evidence_stage": ["complete", "interim", "interim", "interim"]})
+    classification = SimpleNamespace(cases=cases, left_out_summary=lambda: {
+        "payments_by_kind": {"relief": 3}, "targets_by_kind": {"cohort size": 20}})
+    selection = SimpleNamespace(kinds_counted_labels=["evaluation", "review"])
+    study = SimpleNamespace(outcomes=SimpleNamespace(interim="pro_rata"))
+    given = _provided(study, None, selection, classification)
+    assert given == {"kinds_counted": ("evaluation", "review"), "stages": {"interim": 2, "complete": 1},
+                     "stage_source": "the stage of their results",
+                     "interim_rule": "their interim results are compared with the targets pro rata (the share of "
+                                     "the contract elapsed)",
+                     "payments_left_out": {"relief": 3}, "targets_left_out": {"cohort size": 20}}
+    basis = _basis(n_successful=1, n_struggling=2, kinds_counted=given["kinds_counted"], stages=given["stages"],
+                   stage_source=given["stage_source"], interim_rule=given["interim_rule"],
+                   payments_left_out=given["payments_left_out"], targets_left_out=given["targets_left_out"])
+    assert stage_sentence(basis) == ("2 of the 3 compared cases are not complete (the stage of their results); their "
+                                     "interim results are compared with the targets pro rata (the share of the "
+                                     "contract elapsed).")
+    assert left_out_sentence(basis) == ("Left out of the classification: 3 payments not for outcomes (3 relief) and "
+                                        "20 targets that are not contracted expectations (20 cohort size).")
+    # on this branch: none of them exposed yet, nothing claimed
+    bare = SimpleNamespace(cases=pd.DataFrame({"class": ["successful"]}))
+    assert _provided(SimpleNamespace(outcomes=SimpleNamespace()), None, SimpleNamespace(), bare) == {}

@@ -4,7 +4,8 @@
 ``releases`` area), the document kinds the selection counted, the cases' stage and what the
 classification left out (payments that are not for outcomes, targets that are not contracted: the
 selection and outcomes areas), the groups and the detectable difference (analysis). ``findings_basis``
-fills it from a study run; a field a provider does not give yet stays ``None`` and its sentence says
+fills it from a study run (what other areas expose is gathered by ``report.run`` into
+``StudyResults.provided``); a field a provider does not give yet stays ``None`` and its sentence says
 plainly what that means for the findings.
 """
 
@@ -38,6 +39,7 @@ class FindingsBasis:
     min_documents: int | None = None  # the selection's minimum of documents per case; None: no such step
     kinds_counted: tuple[str, ...] | None = None  # the document kinds that count toward it; None: every kind
     stages: Mapping[str, int] = field(default_factory=dict)  # compared cases by stage
+    stage_source: str = "INDIGO's stage"  # what the stages are
     interim_rule: str | None = None  # how interim results are judged (outcomes); None: against lifetime targets
     payments_left_out: Mapping[str, int] | None = None  # payment kind -> payments left out; None: not told apart
     targets_left_out: Mapping[str, int] | None = None  # target kind -> metrics left out; None: not told apart
@@ -89,7 +91,7 @@ def stage_sentence(basis: FindingsBasis) -> str:
     if not interim:
         return f"All {compared} compared cases are complete."
     how = basis.interim_rule or "their interim results are compared with the whole contract's targets"
-    return f"{interim} of the {compared} compared cases are not complete (INDIGO's stage); {how}."
+    return f"{interim} of the {compared} compared cases are not complete ({basis.stage_source}); {how}."
 
 
 def detectable_sentence(basis: FindingsBasis) -> str:
@@ -153,9 +155,12 @@ def findings_basis(results: StudyResults) -> FindingsBasis:
             detectable = float(row["detectable_pp"].iloc[0])
     published = [p.difference_pp for p in results.study.analysis.published if p.difference_pp is not None]
     minimum = [s.min_documents for s in results.study.selection if getattr(s, "min_documents", None) is not None]
+    given = results.provided
     return FindingsBasis(
         data_source=results.dataset_source, data_sha256=results.dataset_sha256, n_successful=n_s, n_struggling=n_t,
         n_insufficient=n_insufficient, detectable_pp=detectable,
         published_low=published[0].low if published else None, published_high=published[0].high if published else None,
-        release=None, min_documents=int(minimum[-1]) if minimum else None, kinds_counted=None,
-        stages=stages, interim_rule=None, payments_left_out=None, targets_left_out=None)
+        release=given.get("release"), min_documents=int(minimum[-1]) if minimum else None,
+        kinds_counted=given.get("kinds_counted"), stages=given.get("stages", stages),
+        stage_source=given.get("stage_source", "INDIGO's stage"), interim_rule=given.get("interim_rule"),
+        payments_left_out=given.get("payments_left_out"), targets_left_out=given.get("targets_left_out"))

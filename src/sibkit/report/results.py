@@ -61,6 +61,9 @@ class StudyResults:
     measured_error: pd.DataFrame = field(default_factory=pd.DataFrame)  # per theme: precision, recall, source
     dataset_source: str = ""
     dataset_sha256: str = ""
+    # what other areas' results say the findings rest on, where they say it (release, kinds counted, stage
+    # of evidence, payments and targets left out): read by ``basis.findings_basis``
+    provided: dict[str, Any] = field(default_factory=dict)
 
 
 def record_only_cases(results: StudyResults) -> list[str]:

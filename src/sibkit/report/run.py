@@ -158,6 +158,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     results.qca, results.qca_note = _qca(study, counts, classes, kwic_table, names)
     results.override_passages, notes = override_passages(store, classification.cases)
     results.warnings += notes
+    results.provided = _provided(study, dataset, selection, classification)
     results.limitations = _limitations(results)
     from sibkit.coding.agreement import study_agreement
 
@@ -262,6 +263,45 @@ def _qca(study: Study, counts: pd.DataFrame, classes: pd.Series, hits: pd.DataFr
         return qca_from(counts, classes, study, hits=hits, names=names), ""
     except SibkitError as exc:
         return None, f"QCA not run: {exc}."
+
+
+INTERIM_RULES = {
+    "flag": "their interim results are compared with the lifetime targets and marked interim",
+    "pro_rata": "their interim results are compared with the targets pro rata (the share of the contract elapsed)",
+    "exclude": "their interim results are left out",
+}
+
+
+def _provided(study: Study, dataset: Dataset, selection: Any, classification: Any) -> dict[str, Any]:
+    """What the findings rest on, as far as each area's results expose it (``basis.FindingsBasis``): the
+    release (``sibkit.releases.release_of``), the document kinds the selection counted
+    (``kinds_counted_labels``), the stage of each case's evidence (``evidence_stage``), how interim
+    results are judged (``outcomes.interim``), payments and targets left out (``left_out_summary()``).
+    A figure an area does not expose yet is simply absent."""
+    import importlib.util
+
+    out: dict[str, Any] = {}
+    if dataset is not None and importlib.util.find_spec("sibkit.releases") is not None:
+        from sibkit.releases import release_of  # type: ignore[attr-defined]
+
+        out["release"] = str(release_of(dataset).date)
+    labels = getattr(selection, "kinds_counted_labels", None)
+    if labels:
+        out["kinds_counted"] = tuple(labels() if callable(labels) else labels)
+    cases = classification.cases
+    if "evidence_stage" in cases.columns:
+        compared = cases[cases["class"].isin(["successful", "struggling"])]
+        out["stages"] = compared["evidence_stage"].fillna("unknown").value_counts().to_dict()
+        out["stage_source"] = "the stage of their results"
+    interim = getattr(study.outcomes, "interim", None)
+    if interim in INTERIM_RULES:
+        out["interim_rule"] = INTERIM_RULES[interim]
+    summary = getattr(classification, "left_out_summary", None)
+    if callable(summary):
+        left = summary()
+        out["payments_left_out"] = dict(left.get("payments_by_kind", {}))
+        out["targets_left_out"] = dict(left.get("targets_by_kind", {}))
+    return out
 
 
 def _examples(table: pd.DataFrame, themes: list[str], per_theme: int = 3) -> pd.DataFrame:
