@@ -175,3 +175,10 @@ def test_what_other_areas_expose_reaches_the_first_paragraph() -> None:
     # on this branch: none of them exposed yet, nothing claimed
     bare = SimpleNamespace(cases=pd.DataFrame({"class": ["successful"]}))
     assert _provided(SimpleNamespace(outcomes=SimpleNamespace()), None, SimpleNamespace(), bare) == {}
+
+
+def test_a_table_name_of_another_scheme_is_written_in_the_one_scheme() -> None:
+    from sibkit.report.results import file_name
+
+    assert file_name("case_theme_matrix") == "case-theme-matrix"
+    assert file_name("QCA Truth table") == "qca-truth-table" and file_name("qca-truth-table") == "qca-truth-table"

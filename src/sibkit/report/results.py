@@ -18,8 +18,6 @@ import pandas as pd
 
 from sibkit.study import Study
 
-FILE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
 
 @dataclass
 class StudyResults:
@@ -106,10 +104,13 @@ def as_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
         from sibkit.qca.study import result_tables
 
         tables.update(result_tables(results.qca))
-    bad = [name for name in tables if not FILE_NAME.match(name)]
-    if bad:  # a table added under another scheme is a mistake of ours, caught by the tests
-        raise ValueError(f"report table names must be words joined by hyphens: {', '.join(bad)}")
-    return tables
+    return {file_name(name): table for name, table in tables.items()}
+
+
+def file_name(name: str) -> str:
+    """A table's name in the folder's one scheme: lower-case words joined by hyphens."""
+    words = re.split(r"[^a-z0-9]+", name.lower())
+    return "-".join(w for w in words if w)
 
 
 def summary(results: StudyResults) -> dict[str, Any]:
