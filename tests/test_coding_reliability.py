@@ -18,10 +18,14 @@ from typer.testing import CliRunner
 
 from sibkit.cli import app
 from sibkit.coding.agreement import (
+    OVERALL,
+    POOLED_DEFINITION,
+    alpha_draws,
     cohen_kappa,
     fleiss_kappa,
     krippendorff_alpha,
     percent_agreement,
+    pooled,
     reliability,
 )
 from sibkit.errors import SibkitError
@@ -159,7 +163,7 @@ def _reference_rows(coders: list[str]) -> list[list[float]]:
 
 def test_reference_agreement_from_the_review_log(study_store) -> None:
     table = reliability(study_store).set_index("theme")
-    overall = table.loc["(all)"]
+    overall = table.loc[OVERALL]
     assert overall["coders"] == "ann, bob, cat"
     assert overall["units"] == 5  # reference 5: only bob stands (cat withdrew)
     expected_alpha = krippendorff.alpha(reliability_data=_reference_rows(["ann", "bob", "cat"]),
@@ -171,7 +175,7 @@ def test_reference_agreement_from_the_review_log(study_store) -> None:
     assert math.isnan(overall["cohen_kappa"])  # three coders
     assert table.loc["partnership", "krippendorff_alpha"] == pytest.approx(expected_alpha)
 
-    pair = reliability(study_store, coders=["ann", "bob"]).set_index("theme").loc["(all)"]
+    pair = reliability(study_store, coders=["ann", "bob"]).set_index("theme").loc[OVERALL]
     both = [i for i in range(6) if {"ann", "bob"} <= DECISIONS[i].keys()]
     assert pair["cohen_kappa"] == pytest.approx(cohen_kappa_score([DECISIONS[i]["ann"] for i in both],
                                                                   [DECISIONS[i]["bob"] for i in both]))
@@ -188,7 +192,7 @@ def test_document_and_case_units_and_the_automatic_coder(study_store) -> None:
     cases = reliability(study_store, coders=["ann", "bob"], unit="case")
     assert list(cases["percent_agreement"]) == list(documents["percent_agreement"])  # one document per case
 
-    automatic = reliability(study_store, coders=["ann"], include_automatic=True).set_index("theme").loc["(all)"]
+    automatic = reliability(study_store, coders=["ann"], include_automatic=True).set_index("theme").loc[OVERALL]
     # the codebook "accepts" all six; ann accepted 0, 1, 4, rejected 2, recoded 3: 3 of 5 agree
     assert automatic["coders"] == "ann, (automatic)"
     assert automatic["percent_agreement"] == pytest.approx(3 / 5)
@@ -209,7 +213,127 @@ def test_cli_prints_what_the_numbers_rest_on(tmp_path: Path, study_store) -> Non
                      encoding="utf-8")
     result = CliRunner().invoke(app, ["reliability", str(study), "--coders", "ann,bob", "--json"])
     assert result.exit_code == 0, result.output
-    assert '"theme": "(all)"' in result.output
+    assert f'"theme": "{OVERALL}"' in result.output
     result = CliRunner().invoke(app, ["reliability", str(study)])
     assert result.exit_code == 0, result.output
     assert "3 coders (ann, bob, cat)" in result.output and "5 references" in result.output
+    assert " ".join(POOLED_DEFINITION.split()) in " ".join(result.output.split())
+
+
+# --------------------------------------------------------------------------------------------
+# pooled over themes, and alpha's bootstrap interval
+
+
+def _two_theme_store(path: Path, decisions: dict[str, list[tuple[str, str]]]):
+    """One document per theme, one reference per (ann, bob) decision pair."""
+    store = open_store(f"sqlite:///{path}")
+    now = dt.datetime(2026, 1, 1)
+    with store.session() as session:
+        for number, (theme, pairs) in enumerate(decisions.items()):
+            document = Document(sha256=hashlib.sha256(theme.encode()).hexdigest(), title=theme, text="x " * 400)
+            document.cases.append(DocumentCase(case_id=f"CASE-{number}"))
+            session.add(document)
+            session.flush()
+            for r, (ann, bob) in enumerate(pairs):
+                reference = Reference(document_id=document.id, theme=theme, term=theme, start=2 * r, end=2 * r + 1,
+                                      origin="auto")
+                session.add(reference)
+                session.flush()
+                for coder, decision in (("ann", ann), ("bob", bob)):
+                    session.add(ReviewDecision(reference_id=reference.id, coder=coder, decided_at=now,
+                                               decision=decision))
+    return store
+
+
+def test_the_pooled_figure_is_the_mean_of_the_themes_not_a_table_of_theme_names(tmp_path: Path) -> None:
+    # Each theme: ann accept, accept, reject, reject; bob accept, reject, accept, reject: the 2 x 2 table
+    # [[1, 1], [1, 1]], Cohen's kappa 0 in both themes. Pooling the 8 references into one table with the
+    # categories A, B and (none) gave observed agreement 4/8 and chance agreement (2*2 + 2*2 + 4*4) / 64
+    # = 0.375: kappa (0.5 - 0.375) / 0.625 = 0.2 from two themes of 0 (the old "(all)" row).
+    # Alpha per theme by hand: o_AA = o_NN = 2, o_AN = o_NA = 2, n_A = n_N = 4, n = 8:
+    # 1 - (n - 1) * 4 / (64 - 32) = 1 - 28/32 = 0.125.
+    pattern = [("accept", "accept"), ("accept", "reject"), ("reject", "accept"), ("reject", "reject")]
+    store = _two_theme_store(tmp_path / "s.sqlite", {"A": pattern, "B": pattern})
+    table = reliability(store).set_index("theme")
+    assert list(table.index) == ["A", "B", OVERALL]
+    assert list(table.loc[["A", "B"], "cohen_kappa"]) == pytest.approx([0.0, 0.0], abs=1e-12)
+    assert list(table.loc[["A", "B"], "krippendorff_alpha"]) == pytest.approx([0.125, 0.125])
+    assert table.loc[OVERALL, "cohen_kappa"] == pytest.approx(0.0, abs=1e-12)
+    assert table.loc[OVERALL, "krippendorff_alpha"] == pytest.approx(0.125)
+    assert table.loc[OVERALL, "percent_agreement"] == pytest.approx(0.5)
+    assert (table.loc[OVERALL, "units"], table.loc[OVERALL, "values"]) == (8, 16)
+
+
+def test_the_pooled_figure_weights_each_theme_by_its_units(tmp_path: Path) -> None:
+    # A: the four-reference pattern above (percent agreement 2/4 = 0.5); B: eight references, all agreed
+    # (percent agreement 1): (4 x 0.5 + 8 x 1) / 12 = 10/12. B's kappa is undefined (one category only),
+    # so the pooled kappa is A's alone: 0.
+    pattern = [("accept", "accept"), ("accept", "reject"), ("reject", "accept"), ("reject", "reject")]
+    store = _two_theme_store(tmp_path / "w.sqlite", {"A": pattern, "B": [("accept", "accept")] * 8})
+    table = reliability(store).set_index("theme")
+    assert table.loc[OVERALL, "percent_agreement"] == pytest.approx(10 / 12)
+    assert math.isnan(table.loc["B", "cohen_kappa"]) and table.loc[OVERALL, "cohen_kappa"] == pytest.approx(0.0)
+    assert table.loc[OVERALL, "units"] == 12
+
+
+def test_two_coders_deciding_at_random_pool_to_about_zero(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    decisions = {f"theme-{t}": [tuple(rng.choice(["accept", "reject"], size=2)) for _ in range(40)]
+                 for t in range(8)}
+    table = reliability(_two_theme_store(tmp_path / "r.sqlite", decisions)).set_index("theme")
+    themes = table.drop(index=OVERALL)
+    for column in ("cohen_kappa", "krippendorff_alpha", "percent_agreement"):
+        assert table.loc[OVERALL, column] == pytest.approx(themes[column].mean())
+    assert abs(table.loc[OVERALL, "cohen_kappa"]) < 0.1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from("xy"), st.sampled_from("xy")), min_size=2, max_size=12),
+                min_size=1, max_size=5))
+def test_the_pooled_figure_never_exceeds_the_themes(themes: list[list[tuple[str, str]]]) -> None:
+    rows, draws = [], []
+    for pairs in themes:
+        ratings = {i: {"a": a, "b": b} for i, (a, b) in enumerate(pairs)}
+        alpha, values = krippendorff_alpha(ratings)
+        rows.append({"units": len(pairs), "values": values, "fleiss_units": len(pairs), "krippendorff_alpha": alpha,
+                     "percent_agreement": percent_agreement(ratings), "cohen_kappa": math.nan,
+                     "fleiss_kappa": math.nan})
+        draws.append(alpha_draws(ratings, 50, np.random.default_rng(1)))
+    defined = [r["krippendorff_alpha"] for r in rows if not math.isnan(r["krippendorff_alpha"])]
+    result = pooled(rows, draws)
+    if defined:
+        assert min(defined) - 1e-12 <= result["krippendorff_alpha"] <= max(defined) + 1e-12
+    else:
+        assert math.isnan(result["krippendorff_alpha"])
+
+
+def test_alpha_bootstrap_draws_are_alpha_of_the_resampled_units() -> None:
+    ratings = _ratings(KRIPPENDORFF_C)
+    pairable = {u: v for u, v in ratings.items() if len(v) >= 2}
+    draws = alpha_draws(pairable, 20, np.random.default_rng(5))
+    weights = np.random.default_rng(5).multinomial(len(pairable), np.full(len(pairable), 1 / len(pairable)), size=20)
+    units = list(pairable)
+    for draw, weight in zip(draws, weights, strict=True):
+        resampled = {(u, copy): pairable[u] for u, w in zip(units, weight, strict=True) for copy in range(w)}
+        expected, _ = krippendorff_alpha(resampled)
+        if math.isnan(expected):
+            assert math.isnan(draw)
+        else:
+            assert draw == pytest.approx(expected, abs=1e-12)
+    # seeded: the same draws again
+    assert np.array_equal(draws, alpha_draws(pairable, 20, np.random.default_rng(5)), equal_nan=True)
+
+
+def test_alpha_interval_from_the_review_log_and_no_interval_when_nothing_varies(tmp_path: Path, study_store) -> None:
+    table = reliability(study_store).set_index("theme")
+    row = table.loc["partnership"]
+    assert row["alpha_low"] <= row["krippendorff_alpha"] <= row["alpha_high"]
+    again = reliability(study_store).set_index("theme").loc["partnership"]
+    assert (again["alpha_low"], again["alpha_high"]) == (row["alpha_low"], row["alpha_high"])
+    # perfect agreement on two references, one accepted and one rejected: every resample with both has alpha
+    # 1 and a resample of one reference twice has no variation (undefined): P = 2 * (1/2)^2 = 1/2 per draw
+    store = _two_theme_store(tmp_path / "p.sqlite", {"A": [("accept", "accept"), ("reject", "reject")]})
+    perfect = reliability(store).set_index("theme").loc["A"]
+    assert perfect["krippendorff_alpha"] == 1.0
+    assert math.isnan(perfect["alpha_low"]) and math.isnan(perfect["alpha_high"])  # no interval: all draws are 1
+    assert 400 < perfect["undefined_resamples"] < 600

@@ -213,7 +213,7 @@ def test_a_study_gathers_every_shape_and_the_report_shows_listed_held_coded(
 
         ran = run_cli("run", str(study))
         assert ran.returncode == 0, ran.stderr
-        by_case = pd.read_csv(tmp_path / "report" / "evidence_by_case.csv").set_index("case_id")
+        by_case = pd.read_csv(tmp_path / "report" / "evidence-by-case.csv").set_index("case_id")
         assert by_case.loc[[LANDING, REDIRECT, DEAD, LOGIN], ["listed", "held", "coded"]].to_dict("index") == {
             LANDING: {"listed": 1, "held": 3, "coded": 3},   # page listed; two attachments + the INDIGO record
             REDIRECT: {"listed": 2, "held": 3, "coded": 3},  # final.pdf, the shared evaluation, the record

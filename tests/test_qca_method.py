@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from sibkit.errors import SibkitError
 from sibkit.qca import analyse, calibrate, max_conditions, prime_implicants
+from sibkit.qca.method import skewed_conditions
 
 # Lipset's conditions for the survival of democracy in inter-war Europe, crisp version ("LC"): Lipset (1959),
 # as calibrated by Rihoux & De Meur (2009, in Rihoux & Ragin (eds.), Configurational Comparative Methods,
@@ -259,3 +260,49 @@ def test_fuzzy_necessity_formulas_hold_on_generated_data(rows) -> None:
     for solution in result.solutions.to_dict("records"):
         assert 0 <= solution["coverage"] <= 1 + 1e-9
         assert math.isnan(solution["consistency"]) or 0 <= solution["consistency"] <= 1 + 1e-9
+
+
+def test_lipset_has_no_contradictory_row() -> None:
+    # every observed configuration of LC holds cases of one outcome only (consistency 0 or 1 in its
+    # published truth table): nothing to resolve
+    result = analyse(lipset(), CONDITIONS, "SURV")
+    assert result.contradictions.empty and result.settings["contradictory_rows"] == 0
+    assert set(result.truth_table.loc[result.truth_table["n"] > 0, "consistency"]) == {0.0, 1.0}
+
+
+def _contradicting() -> pd.DataFrame:
+    # 11: S1 (outcome); 10: S2 S3 S4 with the outcome and T1 without (consistency 3/4); 00: T2 T3 T4; 01: no case
+    rows = [("S1", 1, 1, 1), ("S2", 1, 0, 1), ("S3", 1, 0, 1), ("S4", 1, 0, 1), ("T1", 1, 0, 0), ("T2", 0, 0, 0),
+            ("T3", 0, 0, 0), ("T4", 0, 0, 0)]
+    return pd.DataFrame(rows, columns=["case_id", "A", "B", "Y"])
+
+
+def test_a_contradictory_row_is_listed_and_resolved_by_the_stated_rule() -> None:
+    result = analyse(_contradicting(), ["A", "B"], "Y", consistency=0.8)
+    row = result.contradictions.iloc[0]
+    assert len(result.contradictions) == 1 and row["config"] == "10"
+    assert (row["n"], row["with_outcome"], row["without_outcome"]) == (4, 3, 1)
+    assert row["consistency"] == 0.75 and row["resolved"] == "negative row (consistency 0.750 < 0.8)"
+    assert (row["cases_with"], row["cases_without"]) == ("S2 S3 S4", "T1")
+    assert any(w.startswith("1 contradictory row(s) hold 4 of 8 cases: 10 (3 with the outcome, 1 without)")
+               for w in result.warnings)
+    # a negative row, never a remainder: the parsimonious solution may use 01 (no case) but not 10, so it is B,
+    # not A (which 11 + 10 would give)
+    assert expressions(result, "conservative") == ["A*B"] and expressions(result, "parsimonious") == ["B"]
+    # at a cut-off of 0.75 the same row counts for the outcome
+    lenient = analyse(_contradicting(), ["A", "B"], "Y", consistency=0.75)
+    assert lenient.contradictions.iloc[0]["resolved"] == "counts for the outcome (consistency 0.750 ≥ 0.75)"
+    assert expressions(lenient, "conservative") == ["A"]
+
+
+def test_constant_and_near_constant_conditions_are_found() -> None:
+    frame = pd.DataFrame({"case_id": [f"c{i}" for i in range(12)], "A": [0.0] * 12, "B": [1.0] + [0.0] * 11,
+                          "C": [1.0, 1.0] + [0.0] * 10, "D": [0.0] + [1.0] * 11, "E": [0.9] * 12})
+    kept, dropped = skewed_conditions(frame, ["A", "B", "C", "D", "E"], 0.1, {"B": "Bee"})
+    # 1 of 12 is 8.3%, under 10%; 2 of 12 is 16.7%
+    assert kept == ["C"]
+    assert dropped == {"A": "A: constant (absent from all 12 cases)",
+                       "B": "Bee: near-constant (present in 1 of 12 cases, fewer than 10%)",
+                       "D": "D: near-constant (absent from 1 of 12 cases, fewer than 10%)",
+                       "E": "E: constant (present in all 12 cases)"}
+    assert skewed_conditions(frame, ["B"], 0.0)[0] == ["B"]  # min_share 0: only constant ones go

@@ -11,6 +11,7 @@ from conftest import every_item_example
 from typer.testing import CliRunner
 
 from sibkit.cli import app
+from sibkit.coding.agreement import OVERALL
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "uk-sibs-2016-2021.yaml"
 REJECTED_CASE = "INDIGO-POJ-0182"  # a struggling case whose INDIGO record has automatic hits
@@ -46,15 +47,16 @@ def test_rejected_hits_are_not_counted_and_the_report_says_so(tmp_path: Path, in
 
     _sibkit("run", str(study))
     report = tmp_path / "report"
-    own = [row for row in _rows(report / "case_theme_matrix.csv") if row["case_id"] == REJECTED_CASE]
+    own = [row for row in _rows(report / "case-theme-matrix.csv") if row["case_id"] == REJECTED_CASE]
     for row in own:
         if row["theme"] in rejected_themes:
             assert row["reviewed"] == "True" and int(row["effective_references"]) == 0, row
             assert int(row["references"]) > 0 and row["associated"] == "False", row
     html = (report / "report.html").read_text(encoding="utf-8")
     agreement = {row["theme"]: row for row in _rows(report / "agreement.csv")}
-    assert agreement["(all)"]["coders"] == "second, tester" and agreement["(all)"]["units"] == str(len(hits))
-    assert float(agreement["(all)"]["percent_agreement"]) == 1.0
+    pooled = agreement[OVERALL]  # the mean of the themes' figures; units summed over themes
+    assert pooled["coders"] == "second, tester" and pooled["units"] == str(len(hits))
+    assert float(pooled["percent_agreement"]) == 1.0
     assert "<h2>Agreement between coders</h2>" in html and "2 coders (second, tester)" in html
     corpus_section = html.split("<h2>Corpus</h2>", 1)[1]
     corpus_row = re.search(rf"<td>{REJECTED_CASE}(?: †)?</td>.*?</tr>", corpus_section, flags=re.DOTALL)

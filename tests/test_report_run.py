@@ -39,23 +39,43 @@ def _text(html: str) -> str:
     return " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
-def test_the_report_opens_with_the_evidence_base_and_the_exploratory_label(study_run: Path) -> None:
+def test_the_report_opens_with_what_the_findings_rest_on(study_run: Path, indigo_dir: Path) -> None:
     html = (study_run / "report" / "report.html").read_text(encoding="utf-8")
     text = _text(html[html.index("<body>"):])
+    inputs = pd.read_csv(study_run / "report" / "inputs.csv").set_index("input")
+    digest = inputs.loc["INDIGO dataset", "sha256"]
+    classification = pd.read_csv(study_run / "report" / "classification.csv")
+    compared = classification[classification["class"].isin(["successful", "struggling"])]
+    not_complete = int((compared["stage"].str.casefold() != "complete").sum())
+    assert (len(compared), not_complete) == (16, 11)  # the count: 11 of the 16 still in implementation
+    detectable = pd.read_csv(study_run / "report" / "detectable-difference.csv").set_index("struggling_share")
+    mdd = detectable.loc[0.2, "detectable_pp"]
+    # the first paragraph after the title, sentence by sentence: release (not recorded yet), kinds counted,
+    # cases per group, stage, the detectable difference against the published effect, what was left out
+    assert text.startswith(
+        f"UK social impact bonds that went live 2016-2021 Data: the INDIGO impact bond dataset read from {indigo_dir} "
+        f"(SHA-256 {digest[:12]}…); its release date is not recorded. Cases were selected with at least 4 documents "
+        "of any kind INDIGO lists (web pages, project updates and contract notices count like evaluations). The "
+        "comparison has 8 successful and 8 struggling cases; 27 more cases have too little outcome data to classify "
+        "and are left out. 11 of the 16 compared cases are not complete (INDIGO's stage); their interim results are "
+        "compared with the whole contract's targets. With 8 against 8 cases, the smallest difference Fisher's exact "
+        f"test detects with 80% power is {mdd:.1f} percentage points (from 20% of struggling cases to "
+        f"{20 + mdd:.1f}% of successful ones); the published effect is 13 to 23 points, far smaller: a difference of "
+        "that size would usually go undetected here. Payments and targets are not told apart by kind: every payment "
+        "INDIGO records counts as an outcome payment and every target as a contracted one. This report rests on 43 "
+        "coded documents for 43 cases")
+    assert 65 < mdd < 75  # the issue's ~70 pp
     selection = pd.read_csv(study_run / "report" / "selection.csv")
     listed = int(selection.loc[selection["step"] == "selected", "distinct_documents"].sum())
-    # the first paragraph after the title: the evidence base in numbers
-    assert text.startswith("UK social impact bonds that went live 2016-2021 This report rests on 43 coded documents "
-                           "for 43 cases: 43 INDIGO records (database descriptions of ")
+    # the second paragraph: the evidence base in numbers
+    assert "This report rests on 43 coded documents for 43 cases: 43 INDIGO records (database descriptions of " in text
     assert f"INDIGO lists {listed:,} documents for these cases (" in text
     assert "the study's corpus holds 0 documents besides the INDIGO records. 43 of 43 cases are coded from their " \
-           "INDIGO record alone. The comparison has 8 successful and 8 struggling cases (27 with insufficient " \
-           "outcome data left out). INDIGO figures are from the release of 2025-05-20 " \
-           "(impact-bond-dataset-2025-05-20). Exploratory — coded from database descriptions" in text
+           "INDIGO record alone. Exploratory — coded from database descriptions" in text
     assert "warning: exploratory: 43 of 43 cases" in (study_run / "stderr.txt").read_text(encoding="utf-8")
     # the flow diagram and the evidence table show listed, held and coded
     assert f"Documents for the 43 cases: {listed} listed, 43 held (43 of them INDIGO records), 43 coded" in text
-    by_case = pd.read_csv(study_run / "report" / "evidence_by_case.csv")
+    by_case = pd.read_csv(study_run / "report" / "evidence-by-case.csv")
     assert len(by_case) == 43 and int(by_case["listed"].sum()) == listed
     assert set(by_case["held"]) == {1} and set(by_case["coded"]) == {1} and bool(by_case["record_only"].all())
     # cases coded from the record alone are marked in the tables that list cases
@@ -65,18 +85,27 @@ def test_the_report_opens_with_the_evidence_base_and_the_exploratory_label(study
 
 
 def test_the_report_has_the_replication_table(study_run: Path) -> None:
-    replication = pd.read_csv(study_run / "report" / "replication.csv")
+    replication = pd.read_csv(study_run / "report" / "replication.csv", keep_default_na=False, na_values=[""])
     assert len(replication) == 9 and list(replication["theme"])[-1] == "overall"
     practices = replication[replication["unit"] == "pp"]
     assert set(practices["published_low"]) == {13} and set(practices["published_high"]) == {23}
     assert set(practices["n_successful"]) == {8} and set(practices["n_struggling"]) == {8}
-    # with 8 cases a side every Newcombe interval includes zero, so no practice can be "consistent"; an
-    # interval wholly below +13 pp (e.g. 0 of 8 vs 2 of 8: -25 pp, -59.1 to +12.0) is "not consistent"
+    # with 8 cases a side every Newcombe interval includes zero, so no practice can be "consistent"; 0 of 8 vs 2 of
+    # 8 (-25 pp) has the unadjusted interval -59.1 to +12.0, wholly below +13 ("not consistent" before), but the
+    # verdict reads the interval adjusted for the 8 practices (-69.5 to +27.4): no evidence either way
     assert (practices["ci_low"] < 0).all() and (practices["ci_high"] > 0).all()
-    expected = ["not consistent" if high < 13 or low > 23 else "undetermined"
-                for low, high in zip(practices["ci_low"], practices["ci_high"], strict=True)]
-    assert practices["verdict"].tolist() == expected
-    assert replication["verdict"].iloc[-1] == "undetermined"
+    assert set(practices["adjustment"]) == {"Bonferroni over 8 themes (each at 99.38%)"}
+    assert (practices["adjusted_low"] < practices["ci_low"]).all()
+    assert (practices["adjusted_high"] > practices["ci_high"]).all()
+    expected = ["not consistent" if high < 13 or low > 23 else "consistent" if low > 0 or high < 0
+                else "no evidence either way"
+                for low, high in zip(practices["adjusted_low"], practices["adjusted_high"], strict=True)]
+    assert practices["verdict"].tolist() == expected == ["no evidence either way"] * 8
+    partnership = practices.set_index("theme").loc["integrated-partnership"]
+    assert (round(partnership["ci_high"], 1), round(partnership["adjusted_high"], 1)) == (12.0, 27.4)
+    # the relative reading beside it: capabilities 3/8 vs 1/8 is 3 times as often, +200%
+    assert practices.set_index("theme").loc["capabilities", "ours_relative"] == pytest.approx(200.0)
+    assert replication["verdict"].iloc[-1] == "no evidence either way"
     findings = pd.read_csv(study_run / "report" / "findings.csv")
     assert sorted(findings["family"].value_counts().items()) == [("primary", 8), ("secondary", 6)]
     text = _text((study_run / "report" / "report.html").read_text(encoding="utf-8"))
@@ -87,8 +116,31 @@ def test_the_report_has_the_replication_table(study_run: Path) -> None:
     assert "20% less [2]" in text
     assert "average relative difference" not in text.lower()
     assert "(exact Fisher power) is " in text
-    detectable = pd.read_csv(study_run / "report" / "detectable_difference.csv")
+    detectable = pd.read_csv(study_run / "report" / "detectable-difference.csv")
     assert detectable["method"].tolist() == ["exact Fisher", "exact Fisher"]
+    # the findings open with what the groups can detect beside the published effect, both readings of it
+    html = (study_run / "report" / "report.html").read_text(encoding="utf-8")
+    opening = _text(html[html.index('id="findings-opening"'):html.index("</p>", html.index('id="findings-opening"'))]
+                    .split(">", 1)[1])
+    row = detectable.set_index("struggling_share").loc[0.2]
+    assert opening == (
+        "The comparison has 8 successful and 8 struggling cases. The smallest difference Fisher's exact test detects "
+        f"with 80% power at α 0.05 is {row['detectable_pp']:.1f} percentage points (from 20% of struggling cases to "
+        f"{20 + row['detectable_pp']:.1f}% of successful ones). The published effect is 13 to 23 percentage points: "
+        f"this comparison would detect it with a probability of only {100 * row['power_published_low']:.0f}% to "
+        f"{100 * row['power_published_high']:.0f}%, so a result that is not significant here is no evidence against "
+        "it. Read as relative figures (successful cases 13 to 23% more often than struggling ones), the published "
+        "effect is smaller still: from 20% of struggling cases, 22.6% to 24.6% of successful ones, 2.6 to 4.6 "
+        "percentage points. Verdicts read Newcombe intervals adjusted for the family of themes a published claim "
+        "covers (Bonferroni), and say “no evidence either way” when an interval cannot tell the published effect "
+        "from none.")
+    assert row["power_published_high"] < 0.1
+    # no degenerate interval anywhere: a zero-width bootstrap or an unbounded ratio says why there is none
+    for degenerate in ("0.0 to 0.0", "+0.0 to +0.0", "-500%", "(-500% to 100%)"):
+        assert degenerate not in text
+    assert "none: no variation within either group to resample" in text
+    assert "struggling cases are 50% more associated (bootstrap 95% interval: none: in " in text
+    assert " of 2000 resamples the successful cases show none of the themes" in text
 
 
 def test_small_groups_are_warned_about_in_the_report_and_on_the_console(tmp_path: Path, indigo_dir: Path) -> None:
@@ -111,12 +163,13 @@ def test_small_groups_are_warned_about_in_the_report_and_on_the_console(tmp_path
 def test_the_report_folder_has_every_table_and_chart(study_run: Path) -> None:
     report = study_run / "report"
     for name in ("report.html", "report.xlsx", "findings.png", "themes.png", "heatmap.png", "findings.csv",
-                 "selection_flow.csv",
-                 "classification.csv", "case_theme_matrix.csv", "sensitivity.csv", "examples.csv", "inputs.csv"):
+                 "selection-flow.csv", "classification.csv", "classification-metrics.csv",
+                 "classification-sensitivity.csv", "case-theme-matrix.csv", "sensitivity.csv", "examples.csv",
+                 "inputs.csv", "qca-truth-table.csv", "qca-robustness.csv"):
         assert (report / name).exists(), name
     findings = pd.read_csv(report / "findings.csv")
     assert len(findings) == 14 and set(findings["n_successful"]) == {8} and set(findings["n_struggling"]) == {8}
-    flow = pd.read_csv(report / "selection_flow.csv")
+    flow = pd.read_csv(report / "selection-flow.csv")
     assert list(flow["out"]) == [100, 68, 43]
     html = (report / "report.html").read_text(encoding="utf-8")
     assert "<strong>319</strong> impact bonds in the INDIGO dataset" in html
@@ -125,6 +178,24 @@ def test_the_report_folder_has_every_table_and_chart(study_run: Path) -> None:
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     sheets = pd.ExcelFile(report / "report.xlsx").sheet_names
     assert "findings" in sheets and "classification" in sheets
+    assert sorted(sheets) == sorted(p.stem for p in report.glob("*.csv"))
+
+
+def test_one_naming_scheme_in_the_report_folder(study_run: Path, tmp_path: Path) -> None:
+    import re
+    import shutil
+
+    folder = tmp_path / "report"
+    shutil.copytree(study_run / "report", folder)
+    before = {p.name for p in folder.iterdir()}
+    # sibkit classify and sibkit qca write into the same folder: the same names, nothing beside them
+    study = study_run / "uk-sibs-2016-2021.yaml"
+    for command in (["classify", str(study), "-o", str(folder)], ["qca", str(study), "-o", str(folder)]):
+        done = subprocess.run([sys.executable, "-m", "sibkit", *command], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+    after = {p.name for p in folder.iterdir()}
+    assert after == before
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*\.(csv|png|html|xlsx)", name) for name in after), after
 
 
 def test_a_second_run_gives_the_same_report(study_run: Path, tmp_path: Path) -> None:

@@ -71,8 +71,11 @@ def heading(column: object) -> str:
 
 
 def is_share(column: object) -> bool:
-    """Columns holding a share of 1 (printed as a percentage)."""
-    return "share" in str(column).lower()
+    """Columns holding a share of 1 (printed as a percentage), by what the name means: its *words*
+    (split at ``_`` and white space) include "share" (``share_successful``, ``struggling_share``,
+    ``share at target``). A theme id such as ``shared-responsibility`` is one word, and not a share;
+    other columns are printed as percentages only when a command names them (``print_frame(percent=)``)."""
+    return "share" in re.split(r"[_\s]+", str(column).lower())
 
 
 def format_value(value: object, percent: bool = False) -> str:
@@ -101,6 +104,16 @@ def format_value(value: object, percent: bool = False) -> str:
     return str(value)
 
 
+def _within_one(values: pd.Series) -> bool:
+    """Numbers between 0 and 1 (missing allowed): what a share of 1 holds."""
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    present = values.dropna()
+    return bool(((present >= 0) & (present <= 1)).all())
+
+
 def _is_identifier_column(values: Sequence[str]) -> bool:
     present = [v for v in values if v != MISSING]
     return bool(present) and all(_TOKEN.match(v) for v in present)
@@ -117,7 +130,7 @@ def print_frame(frame: pd.DataFrame, title: str | None = None, *, percent: Seque
     import pandas as pd
     from rich.table import Table
 
-    shares = {c for c in frame.columns if c in percent or is_share(c)}
+    shares = {c for c in frame.columns if c in percent or (is_share(c) and _within_one(frame[c]))}
     cells = {c: [format_value(v, c in shares) for v in frame[c].tolist()] for c in frame.columns}
     numeric = {c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c])}

@@ -6,6 +6,10 @@ percentage points, the relative difference (how much less the struggling group i
 10,000 words per group; Fisher's exact test (two-sided, SciPy), a seeded permutation test of the
 difference in shares, a seeded bootstrap 95% percentile interval of the difference, and
 Benjamini-Hochberg q-values across themes (statsmodels). Small samples: never a p-value alone.
+
+A bootstrap interval of zero width (nothing varies within either group: every case in each group
+is the same) is no interval: it is left empty and ``bootstrap_note`` says why; the relative difference
+is undefined, with ``relative_note`` saying why, when no successful case shows the theme.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ from sibkit.study.model import Presence
 
 FINDING_COLUMNS = [
     "theme", "n_successful", "n_struggling", "associated_successful", "associated_struggling",
-    "share_successful", "share_struggling", "difference_pp", "ci_low_pp", "ci_high_pp", "relative_difference",
+    "share_successful", "share_struggling", "difference_pp", "ci_low_pp", "ci_high_pp", "bootstrap_note",
+    "relative_difference", "relative_note",
     "mean_rate_successful", "mean_rate_struggling", "odds_ratio", "fisher_p", "permutation_p", "q",
 ]
+
+NO_VARIATION = "no variation within either group to resample"
 
 
 def associate(counts: pd.DataFrame, presence: Presence) -> pd.DataFrame:
@@ -99,14 +106,20 @@ def compare(matrix: pd.DataFrame, classes: pd.Series, settings: Settings | None 
                "mean_rate_successful": rates[labels].mean() if n_succ else np.nan,
                "mean_rate_struggling": rates[~labels].mean() if n_strug else np.nan,
                "odds_ratio": np.nan, "fisher_p": np.nan, "permutation_p": np.nan,
-               "ci_low_pp": np.nan, "ci_high_pp": np.nan}
+               "ci_low_pp": np.nan, "ci_high_pp": np.nan, "bootstrap_note": "",
+               "relative_note": ("a group has no cases" if not n_succ else "" if a else "no successful case shows it")}
         if n_succ and n_strug:
             odds, p = fisher_exact([[a, n_succ - a], [b, n_strug - b]], alternative="two-sided")
             row["odds_ratio"], row["fisher_p"] = float(odds), float(p)
             rng = np.random.default_rng([settings.seed, position])
             row["permutation_p"] = permutation_p(values, labels, settings.permutations, rng)
             low, high = bootstrap_interval(values, labels, settings.bootstrap, rng)
-            row["ci_low_pp"], row["ci_high_pp"] = 100 * low, 100 * high
+            if low == high:
+                row["bootstrap_note"] = NO_VARIATION
+            else:
+                row["ci_low_pp"], row["ci_high_pp"] = 100 * low, 100 * high
+        else:
+            row["bootstrap_note"] = "a group has no cases"
         rows.append(row)
     findings = pd.DataFrame(rows, columns=[c for c in FINDING_COLUMNS if c != "q"])
     tested = findings["fisher_p"].notna()

@@ -18,15 +18,34 @@ every chosen coder rated (Fleiss' kappa needs the same number of ratings per uni
 for nominal data through the coincidence matrix, any number of coders and missing values allowed
 (Krippendorff, *Computing Krippendorff's Alpha-Reliability*, 2011); percent agreement as the share of
 agreeing pairs of values within each unit, averaged over units with two or more values.
+
+Pooled over themes (the row ``(mean of themes)``): each coefficient is the mean of the per-theme
+figures over the themes where it is defined, weighted by each theme's units, so it can never exceed
+what the themes themselves support. (Pooling the units of all themes into one table would treat the
+theme names as categories: coders who agree on nothing within any theme would still "agree" that a
+partnership reference is not about co-production, and a kappa of 0 in every theme became 0.46.)
+
+Krippendorff's alpha carries a 95% bootstrap percentile interval (``alpha_low``, ``alpha_high``):
+the units are resampled with replacement (seeded, ``RESAMPLES`` times) and alpha recomputed, as Zapf
+et al. (2016, *BMC Medical Research Methodology* 16:93) do; Hayes & Krippendorff (2007,
+*Communication Methods and Measures* 1, 77-89) bootstrap the pairable values instead, so their
+intervals differ somewhat. The pooled row's interval resamples the units of every theme within each
+draw and takes the same weighted mean of the per-theme alphas (a theme whose resample has no
+variation keeps its observed alpha in that draw, so themes do not drop in and out of the mean).
+Resamples where alpha is undefined (no variation) are left out and counted
+(``undefined_resamples``); no interval is given when every resample gives the same value (e.g.
+perfect agreement throughout).
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from itertools import combinations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -36,10 +55,17 @@ from sibkit.study import Study
 
 AUTOMATIC = "(automatic)"
 NONE = "(none)"
-OVERALL = "(all)"
+OVERALL = "(mean of themes)"
 UNITS = ("reference", "document", "case")
 COLUMNS = ["theme", "unit", "coders", "units", "values", "percent_agreement", "cohen_kappa", "fleiss_kappa",
-           "fleiss_units", "krippendorff_alpha"]
+           "fleiss_units", "krippendorff_alpha", "alpha_low", "alpha_high", "undefined_resamples"]
+COEFFICIENTS = ("percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha")
+RESAMPLES = 1000
+SEED = 12345
+POOLED_DEFINITION = (f"Pooled row {OVERALL}: each coefficient is the mean of the per-theme figures over the "
+                     "themes where it is defined, weighted by their units, never a table that pools the themes "
+                     "(which would count theme names as categories and inflate agreement); alpha's 95% interval: "
+                     f"bootstrap percentile over units ({RESAMPLES} seeded resamples)")
 
 # unit -> coder -> value
 Ratings = Mapping[Hashable, Mapping[str, Hashable]]
@@ -119,6 +145,53 @@ def krippendorff_alpha(ratings: Ratings) -> tuple[float, int]:
     return 1 - observed / expected, round(n)
 
 
+def _unit_coincidences(ratings: Ratings) -> np.ndarray:
+    """Per pairable unit, its contribution to the coincidence matrix, flattened (units x categories^2)."""
+    units = [[str(v) for v in values.values()] for values in ratings.values() if len(values) >= 2]
+    categories = sorted({v for unit in units for v in unit})
+    index = {c: i for i, c in enumerate(categories)}
+    size = len(categories)
+    out = np.zeros((len(units), size * size))
+    for row, found in enumerate(units):
+        counts = np.bincount([index[v] for v in found], minlength=size).astype(float)
+        pairs = np.outer(counts, counts) - np.diag(counts)  # n_uc n_uk, and n_uc (n_uc - 1) on the diagonal
+        out[row] = (pairs / (len(found) - 1)).ravel()
+    return out
+
+
+def _alpha_from_coincidences(flat: np.ndarray) -> np.ndarray:
+    """Nominal alpha from coincidence matrices (draws x categories^2); NaN where D_e is 0."""
+    size = math.isqrt(flat.shape[-1])
+    matrices = flat.reshape(*flat.shape[:-1], size, size)
+    totals = matrices.sum(axis=-1)
+    n = totals.sum(axis=-1)
+    observed = n - np.trace(matrices, axis1=-2, axis2=-1)
+    expected = (n ** 2 - (totals ** 2).sum(axis=-1)) / np.where(n > 1, n - 1, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(expected > 0, 1 - observed / np.where(expected > 0, expected, 1), np.nan)
+
+
+def alpha_draws(ratings: Ratings, resamples: int = RESAMPLES, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Krippendorff's alpha in ``resamples`` bootstrap resamples of the pairable units (NaN: undefined)."""
+    per_unit = _unit_coincidences(ratings)
+    if not len(per_unit):
+        return np.full(resamples, np.nan)
+    rng = rng or np.random.default_rng(SEED)
+    weights = rng.multinomial(len(per_unit), np.full(len(per_unit), 1 / len(per_unit)), size=resamples)
+    return _alpha_from_coincidences(weights @ per_unit)
+
+
+def _interval(draws: np.ndarray) -> tuple[float, float, int]:
+    """95% percentile interval of the defined draws and how many were undefined; NaNs when the draws do
+    not vary (no interval to give)."""
+    defined = draws[~np.isnan(draws)]
+    undefined = int(len(draws) - len(defined))
+    if not len(defined):
+        return math.nan, math.nan, undefined
+    low, high = (float(v) for v in np.percentile(defined, [2.5, 97.5]))
+    return (math.nan, math.nan, undefined) if math.isclose(low, high) else (low, high, undefined)
+
+
 def coefficients(ratings: Ratings, coders: Sequence[str]) -> dict[str, float | int]:
     """Every coefficient for one set of ratings (the columns of ``reliability``)."""
     pairable = {u: v for u, v in ratings.items() if len(v) >= 2}
@@ -127,6 +200,29 @@ def coefficients(ratings: Ratings, coders: Sequence[str]) -> dict[str, float | i
     return {"units": len(pairable), "values": values, "percent_agreement": percent_agreement(pairable),
             "cohen_kappa": cohen_kappa(pairable, coders[0], coders[1]) if len(coders) == 2 else math.nan,
             "fleiss_kappa": fleiss, "fleiss_units": fleiss_units, "krippendorff_alpha": alpha}
+
+
+def pooled(rows: Sequence[Mapping[str, object]], draws: Sequence[np.ndarray]) -> dict[str, float | int]:
+    """The row pooled over themes: each coefficient the mean of the themes' figures where defined, weighted
+    by each theme's units (see the module docstring); counts summed; alpha's interval from the same mean of
+    the themes' bootstrap draws, a theme whose resample has no variation keeping its observed alpha there."""
+    def mean(column: str) -> float:
+        found = [(float(r[column]), int(r["units"])) for r in rows  # type: ignore[call-overload]
+                 if not math.isnan(float(r[column]))]  # type: ignore[arg-type]
+        weight = sum(w for _, w in found)
+        return sum(v * w for v, w in found) / weight if weight else math.nan
+
+    out: dict[str, float | int] = {name: int(sum(int(r[name]) for r in rows))  # type: ignore[call-overload]
+                                   for name in ("units", "values", "fleiss_units")}
+    out.update({name: mean(name) for name in COEFFICIENTS})
+    out["alpha_low"], out["alpha_high"], out["undefined_resamples"] = math.nan, math.nan, 0
+    counted = [(float(r["krippendorff_alpha"]), int(r["units"]), d)  # type: ignore[call-overload]
+               for r, d in zip(rows, draws, strict=True) if not math.isnan(float(r["krippendorff_alpha"]))]
+    if counted:
+        weights = np.array([w for _, w, _ in counted], dtype=float)
+        filled = np.vstack([np.where(np.isnan(d), alpha, d) for alpha, _, d in counted])
+        out["alpha_low"], out["alpha_high"], out["undefined_resamples"] = _interval(weights @ filled / weights.sum())
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,12 +304,15 @@ def _ratings_by_theme(values: pd.DataFrame, links: pd.DataFrame, unit: str) -> d
 
 
 def reliability(source: Store | Study, coders: Sequence[str] | None = None, theme: str | None = None,
-                unit: str = "reference", include_automatic: bool = False) -> pd.DataFrame:
-    """Agreement per theme and overall (theme ``(all)``), one row each; see the module docstring.
+                unit: str = "reference", include_automatic: bool = False, resamples: int = RESAMPLES,
+                seed: int = SEED) -> pd.DataFrame:
+    """Agreement per theme and pooled over themes (theme ``(mean of themes)``), one row each; see the
+    module docstring.
 
     Columns: theme, unit, coders, units (units with two or more values), values (pairable values),
     percent_agreement, cohen_kappa (two coders only), fleiss_kappa, fleiss_units (units all coders
-    rated), krippendorff_alpha."""
+    rated), krippendorff_alpha, alpha_low and alpha_high (its 95% bootstrap interval),
+    undefined_resamples."""
     from sibkit.coding.coder import as_store
 
     if unit not in UNITS:
@@ -239,11 +338,17 @@ def reliability(source: Store | Study, coders: Sequence[str] | None = None, them
     by_theme = _ratings_by_theme(values, links, unit)
     if theme is not None:
         by_theme = {t: r for t, r in by_theme.items() if t == theme}
-    rows = [{"theme": t, "unit": unit, "coders": ", ".join(chosen), **coefficients(r, chosen)}
-            for t, r in sorted(by_theme.items())]
-    pooled = {(t, key): v for t, r in by_theme.items() for key, v in r.items()}
+    rows, draws = [], []
+    for name, ratings in sorted(by_theme.items()):
+        row: dict[str, object] = {"theme": name, "unit": unit, "coders": ", ".join(chosen),
+                                  **coefficients(ratings, chosen)}
+        theme_draws = alpha_draws({u: v for u, v in ratings.items() if len(v) >= 2}, resamples,
+                                  np.random.default_rng([seed, zlib.crc32(str(name).encode())]))
+        row["alpha_low"], row["alpha_high"], row["undefined_resamples"] = _interval(theme_draws)
+        rows.append(row)
+        draws.append(theme_draws)
     if theme is None:
-        rows.append({"theme": OVERALL, "unit": unit, "coders": ", ".join(chosen), **coefficients(pooled, chosen)})
+        rows.append({"theme": OVERALL, "unit": unit, "coders": ", ".join(chosen), **pooled(rows, draws)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -122,8 +122,9 @@ def reliability_command(
     automatic: Annotated[bool, typer.Option("--automatic", help="Count the codebook as one more coder.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """How far coders agree: percent agreement, Cohen's and Fleiss' kappa, Krippendorff's alpha."""
-    from sibkit.coding.agreement import reliability
+    """How far coders agree: percent agreement, Cohen's and Fleiss' kappa, Krippendorff's alpha (with a
+    bootstrap interval), per theme and as the mean of the themes."""
+    from sibkit.coding.agreement import POOLED_DEFINITION, reliability
     _, store = _store(study_path)
     table = reliability(store, coders=coders.split(",") if coders else None, theme=theme, unit=unit,
                         include_automatic=automatic)
@@ -139,6 +140,8 @@ def reliability_command(
     if rated < 30:
         warn(f"only {rated} units: the coefficients are very uncertain")
     print_frame(table.drop(columns=["unit", "coders"]).round(3), title=f"Agreement per theme ({unit}s)")
+    if theme is None:
+        console.print(POOLED_DEFINITION + ".", markup=False, soft_wrap=True)
 
 
 @codebook_app.command("show")

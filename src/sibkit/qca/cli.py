@@ -25,6 +25,7 @@ def qca_command(
     data: DataOption = None,
 ) -> None:
     """Qualitative Comparative Analysis: truth table, solutions and necessary conditions."""
+    from sibkit.qca.method import CONTRADICTION_RULE
     from sibkit.qca.study import qca_study, write_tables
     from sibkit.study.cli import load_with_data
 
@@ -41,16 +42,28 @@ def qca_command(
     console.print(f"{'Fuzzy' if result.fuzzy else 'Crisp'}-set QCA of {s['cases']} cases "
                   f"({s['successful']} successful, "
                   f"{s['struggling']} struggling; {s['left_out']} with insufficient data left out), outcome "
-                  f"{result.outcome}, {len(result.conditions)} conditions ({s['calibration']})", markup=False)
+                  f"{result.outcome}, {len(result.conditions)} condition{'s' if len(result.conditions) != 1 else ''} "
+                  f"({s['calibration']})", markup=False)
+    if s.get("unreviewed_cells"):
+        console.print(f"{s['unreviewed_cells']} of {s['cells']} case × condition densities rest on unreviewed "
+                      "automatic references", markup=False)
     console.print(f"Thresholds: frequency {s['frequency']}, consistency {s['consistency']:g}"
                   + (f", PRI {s['pri']:g}" if s["pri"] is not None else "")
-                  + f". Truth table: {s['rows']} rows, {s['positive_rows']} positive, {s['negative_rows']} negative, "
-                  f"{s['remainders']} logical remainders (limited diversity)", markup=False)
+                  + f". Truth table: {s['rows']} rows, {s['positive_rows']} positive, {s['negative_rows']} negative "
+                  f"({s['contradictory_rows']} contradictory), {s['remainders']} logical remainders"
+                  + (" (limited diversity)" if s["remainders"] else ""), markup=False)
     table = result.truth_table[result.truth_table["n"] > 0].drop(columns=["config"])
     print_frame(table, title="Truth table (observed rows)")
+    if len(result.contradictions):
+        print_frame(result.contradictions, title="Contradictory rows")
+        console.print(f"Rule: {CONTRADICTION_RULE}.", markup=False)
     if len(result.solutions):
         print_frame(result.solutions.drop(columns=["cases"]), title="Solutions")
-        print_frame(result.terms.drop(columns=["pattern"]), title="Terms")
+        print_frame(result.terms.drop(columns=["pattern"]), title="Terms: the cases and hits each rests on")
+        print_frame(result.evidence.drop(columns=["example"]), title="Evidence behind each term")
+    if len(result.robust_terms):
+        shown = result.robust_terms[["solution", "term", "scenarios_with", "scenarios", "survives"]]
+        print_frame(shown, title="Robustness over anchor scales and consistency cut-offs (qca-robustness.csv)")
     print_frame(result.necessity, title="Necessary conditions")
     console.print(f"Tables written: {', '.join(str(path) for path in written)}", markup=False)
 

@@ -18,7 +18,19 @@ Methods for the Social Sciences*):
 - fit: consistency sum(min(X, Y)) / sum(X), coverage sum(min(X, Y)) / sum(Y), unique coverage of a
   term = solution coverage less the coverage of the solution without it;
 - necessity: consistency sum(min(X, Y)) / sum(Y), coverage sum(min(X, Y)) / sum(X), relevance
-  (Schneider & Wagemann 2012, 236) sum(1 - X) / sum(1 - min(X, Y)).
+  (Schneider & Wagemann 2012, 236) sum(1 - X) / sum(1 - min(X, Y));
+- contradictory rows: a row whose cases (membership above 0.5) include some with the outcome and some
+  without (Rihoux & De Meur 2009, 48). The rule that resolves them: a contradictory row counts for the
+  outcome only when its consistency reaches the cut-off; otherwise it is a negative row, never a
+  remainder, so no solution may assume the outcome for it. (This is what Dusa's R package QCA does
+  with a single inclusion cut-off, ``truthTable(..., incl.cut = x)``; a second cut-off there marks the
+  rows between the two "C", which its minimisation leaves out just as it leaves out a negative row.)
+  Every contradictory row is listed with
+  its cases on each side (``contradictions``), since the usual remedy is the researcher's: look at
+  those cases again, or add the condition that tells them apart;
+- skewed conditions (``skewed_conditions``): a condition on which every case, or all but fewer than
+  ``min_share`` of the cases, lies on one side of 0.5 says nothing about the differences between cases
+  (Schneider & Wagemann 2012, sec. 9.2 on skewed set membership); it is left out with a note.
 """
 
 from __future__ import annotations
@@ -36,6 +48,33 @@ from sibkit.errors import SibkitError
 DONT_CARE = "-"
 MAX_MODELS = 20
 MAX_CONDITIONS = 10
+MIN_SHARE = 0.1  # a condition with fewer than this share of the cases on one side of 0.5 is near-constant
+CONTRADICTION_RULE = ("a contradictory row (cases with and without the outcome) counts for the outcome only when "
+                      "its consistency reaches the cut-off; otherwise it is a negative row, never a remainder")
+CONTRADICTION_COLUMNS = ["config", "n", "with_outcome", "without_outcome", "consistency", "resolved", "cases_with",
+                         "cases_without"]
+
+
+def skewed_conditions(data: pd.DataFrame, conditions: Sequence[str], min_share: float = MIN_SHARE,
+                      names: Mapping[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """(conditions kept, {condition left out: why}): constant ones (every case on one side of 0.5) and
+    near-constant ones (fewer than ``min_share`` of the cases, and at least one, on one side)."""
+    kept, dropped = [], {}
+    n = len(data)
+    for condition in conditions:
+        inside = int((data[condition].to_numpy(dtype=float) > 0.5).sum())
+        outside = n - inside
+        label = (names or {}).get(condition, condition)
+        if n and (inside == 0 or outside == 0):
+            side = "absent from" if inside == 0 else "present in"
+            dropped[condition] = f"{label}: constant ({side} all {n} cases)"
+        elif n and min(inside, outside) < min_share * n:
+            side = f"present in {inside}" if inside < outside else f"absent from {outside}"
+            dropped[condition] = (f"{label}: near-constant ({side} of {n} cases, fewer than "
+                                  f"{100 * min_share:.0f}%)")
+        else:
+            kept.append(condition)
+    return kept, dropped
 
 
 def calibrate(values: Sequence[float] | np.ndarray | pd.Series, full_out: float, crossover: float,
@@ -206,6 +245,11 @@ class QcaResult:
     necessity: pd.DataFrame
     settings: dict[str, object]
     warnings: list[str] = field(default_factory=list)
+    contradictions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONTRADICTION_COLUMNS))
+    dropped: dict[str, str] = field(default_factory=dict)  # condition left out -> why (constant, near-constant)
+    evidence: pd.DataFrame = field(default_factory=pd.DataFrame)  # per term and case: the hits it rests on
+    robustness: pd.DataFrame = field(default_factory=pd.DataFrame)  # per scenario and term
+    robust_terms: pd.DataFrame = field(default_factory=pd.DataFrame)  # per term: in how many scenarios
 
     @property
     def remainders(self) -> pd.DataFrame:
@@ -219,7 +263,9 @@ class QcaResult:
         return {"conditions": self.conditions, "outcome": self.outcome, "fuzzy": self.fuzzy,
                 "settings": self.settings, "cases": len(self.data), "truth_table": records(self.truth_table),
                 "solutions": records(self.solutions), "terms": records(self.terms),
-                "necessity": records(self.necessity), "warnings": self.warnings}
+                "necessity": records(self.necessity), "contradictions": records(self.contradictions),
+                "dropped": self.dropped, "evidence": records(self.evidence), "robustness": records(self.robust_terms),
+                "warnings": self.warnings}
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -296,12 +342,17 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
         config = "".join(bits)
         selector = np.array([b == "1" for b in config])
         membership = np.where(selector, x, 1 - x).min(axis=1)
-        members = [str(frame.at[i, case_id]) for i in range(len(frame)) if membership[i] > 0.5]
+        inside = membership > 0.5
+        members = [str(frame.at[i, case_id]) for i in range(len(frame)) if inside[i]]
+        with_outcome = [str(frame.at[i, case_id]) for i in range(len(frame)) if inside[i] and y[i] > 0.5]
+        without_outcome = [c for c in members if c not in set(with_outcome)]
         both = np.minimum(membership, y).sum()
         overlap = np.minimum(np.minimum(membership, y), 1 - y).sum()
         rows.append({**dict(zip(conditions, (int(b) for b in config), strict=True)), "config": config,
                      "n": len(members), "consistency": _ratio(both, membership.sum()),
-                     "pri": _ratio(both - overlap, membership.sum() - overlap), "cases": " ".join(members)})
+                     "pri": _ratio(both - overlap, membership.sum() - overlap), "cases": " ".join(members),
+                     "with_outcome": " ".join(with_outcome), "without_outcome": " ".join(without_outcome),
+                     "contradictory": bool(with_outcome and without_outcome)})
     table = pd.DataFrame(rows)
     enough = table["n"] >= frequency
     positive = enough & (table["consistency"] >= consistency - 1e-12)
@@ -313,6 +364,22 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
     table = table.reset_index(drop=True)
     pos = set(table.loc[table["outcome"] == "1", "config"])
     rem = set(table.loc[table["outcome"] == "?", "config"])
+    contradictions = pd.DataFrame([
+        {"config": r["config"], "n": r["n"], "with_outcome": len(r["with_outcome"].split()),
+         "without_outcome": len(r["without_outcome"].split()), "consistency": r["consistency"],
+         "resolved": (f"counts for the outcome (consistency {r['consistency']:.3f} ≥ {consistency:g})"
+                      if r["outcome"] == "1" else
+                      f"negative row (consistency {r['consistency']:.3f} < {consistency:g})"
+                      if r["outcome"] == "0" else f"remainder (fewer than {frequency} cases)"),
+         "cases_with": r["with_outcome"], "cases_without": r["without_outcome"]}
+        for r in table.to_dict("records") if r["contradictory"]], columns=CONTRADICTION_COLUMNS)
+    if len(contradictions):
+        held = int(contradictions["n"].sum())
+        warnings.append(f"{len(contradictions)} contradictory row(s) hold {held} of {len(frame)} cases: "
+                        + "; ".join(f"{c} ({w} with the outcome, {wo} without)" for c, w, wo in
+                                    zip(contradictions["config"], contradictions["with_outcome"],
+                                        contradictions["without_outcome"], strict=True))
+                        + f"; rule: {CONTRADICTION_RULE}")
     observed_rem = table[(table["outcome"] == "?") & (table["n"] > 0)]
     if len(observed_rem):
         warnings.append(f"{len(observed_rem)} observed configuration(s) fall below the frequency threshold "
@@ -365,10 +432,11 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
                 "expectations": {c: expectations.get(c) for c in conditions}, "cases": len(frame),
                 "positive_rows": len(pos), "negative_rows": int((table["outcome"] == "0").sum()),
                 "remainders": len(rem), "rows": 2 ** k}
+    settings["contradictory_rows"] = len(contradictions)
+    truth_table = table.drop(columns=["config", "with_outcome", "without_outcome"]).assign(config=table["config"])
     return QcaResult(conditions=conditions, outcome=outcome, fuzzy=bool(fuzzy), data=frame,
-                     truth_table=table.drop(columns=["config"]).assign(config=table["config"]),
-                     solutions=solutions, terms=terms, necessity=pd.DataFrame(necessity), settings=settings,
-                     warnings=warnings)
+                     truth_table=truth_table, solutions=solutions, terms=terms, necessity=pd.DataFrame(necessity),
+                     settings=settings, warnings=warnings, contradictions=contradictions)
 
 
 def _term_membership(term: str, x: np.ndarray) -> np.ndarray:

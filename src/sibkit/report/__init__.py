@@ -3,20 +3,10 @@
 Names are imported on first use (PEP 562): the command line stays quick.
 """
 
-from __future__ import annotations
+from sibkit.lazy import lazy_exports
 
-from typing import Any
-
-_EXPORTS = ("StudyResults", "as_tables", "evidence_statement", "is_exploratory", "record_only_cases", "run_study",
-            "summary", "write_report")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        from sibkit.report import run
-
-        return getattr(run, name)
-    raise AttributeError(f"module 'sibkit.report' has no attribute {name!r}")
-
-
-__all__ = list(_EXPORTS)
+__getattr__, __all__ = lazy_exports("sibkit.report", {
+    "StudyResults": "results", "as_tables": "results", "is_exploratory": "results", "record_only_cases": "results",
+    "summary": "results", "evidence_statement": "wording", "FindingsBasis": "basis", "basis_paragraph": "basis",
+    "findings_basis": "basis", "run_study": "run", "write_report": "run",
+})

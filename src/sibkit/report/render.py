@@ -1,4 +1,7 @@
-"""Rendering the study report: one self-contained HTML file, CSV and XLSX tables, PNG charts."""
+"""Rendering the study report: one self-contained HTML file, CSV and XLSX tables, PNG charts.
+
+Reads a ``StudyResults`` (``results.py``) and the sentences of ``wording.py`` and ``basis.py``; it never
+imports ``run.py``, which computes the results and calls ``write_folder``."""
 
 from __future__ import annotations
 
@@ -8,15 +11,21 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from sibkit import memo, paths, spreadsheet
-from sibkit.report.run import (
-    StudyResults,
-    as_tables,
+from sibkit.analysis.instrument import ASSUMPTIONS as CARRIED_ASSUMPTIONS
+from sibkit.analysis.instrument import MODEL as CARRIED_MODEL
+from sibkit.coding.agreement import POOLED_DEFINITION
+from sibkit.qca.method import CONTRADICTION_RULE
+from sibkit.report.basis import basis_paragraph, findings_basis
+from sibkit.report.results import StudyResults, as_tables, is_exploratory, record_only_cases
+from sibkit.report.wording import (
     detectable_sentence,
     evidence_statement,
-    is_exploratory,
-    record_only_cases,
+    findings_paragraph,
+    instrument_sentences,
+    interval_text,
 )
 
 
@@ -43,6 +52,13 @@ def _signed(value: object, digits: int = 1) -> str:
 RECORD_ONLY_MARK = "†"
 
 
+def _ids(value: object) -> Markup:
+    """Space-separated identifiers, each kept on one line (a case id never breaks at its hyphens)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Markup("")
+    return Markup(" ").join(Markup('<span class="id">{}</span>').format(v) for v in str(value).split())
+
+
 def _bytecode_cache() -> BytecodeCache | None:
     """Compiled templates kept in the user's data folder (Jinja checks each against its source)."""
     folder = paths.data_dir() / "templates"
@@ -59,6 +75,9 @@ def environment() -> Environment:
     env.filters["num"] = _number
     env.filters["pct"] = _percent
     env.filters["signed"] = _signed
+    env.filters["ids"] = _ids
+    env.globals["interval"] = interval_text
+    env.globals["inf"] = math.inf
     return env
 
 
@@ -88,6 +107,9 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
     scenario_labels, scenario_cells = _scenarios(results.sensitivity)
     html = environment().get_template("report.html.j2").render(
         r=results, names=names, charts={k: _data_uri(v) for k, v in charts.items()}, stamp=stamp,
+        basis=basis_paragraph(findings_basis(results)), findings_opening=findings_paragraph(results),
+        carried=results.carried_error, carried_text=instrument_sentences(results), model=CARRIED_MODEL,
+        assumptions=CARRIED_ASSUMPTIONS, pooled_definition=POOLED_DEFINITION, contradiction_rule=CONTRADICTION_RULE,
         statement=evidence_statement(results), exploratory=is_exploratory(results),
         record_only=set(record_only_cases(results)), mark=RECORD_ONLY_MARK, detectable=detectable_sentence(results),
         primary=ordered[family == "primary"].to_dict("records"),

@@ -1,16 +1,18 @@
 """``sibkit run STUDY``: selection, corpus, coding, classification, comparison, report.
 
 Every step is a plain call into its module; a second run reuses what has not changed (INDIGO
-records already stored, documents already coded with the same theme versions).
+records already stored, documents already coded with the same theme versions). The results are a
+``StudyResults`` (``results.py``); ``write_report`` hands them to ``render.py``, which never imports
+this module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,50 +47,14 @@ from sibkit.corpus import open_study_store as open_store_for
 from sibkit.indigo import Dataset
 from sibkit.outcomes import INSUFFICIENT, classify_study
 from sibkit.outcomes.overrides import override_passages
+from sibkit.report.results import StudyResults, as_tables, is_exploratory, record_only_cases, summary
+from sibkit.report.wording import detectable_sentence, evidence_statement
 from sibkit.study import Study, select
 from sibkit.study.selection import reading_list
 from sibkit.suggest.engine import summary as suggestion_summary
 
-
-@dataclass
-class StudyResults:
-    """Everything the report shows, as DataFrames and values."""
-
-    study: Study
-    flow: pd.DataFrame
-    selection: pd.DataFrame
-    selected: list[str]
-    classification: pd.DataFrame
-    metrics: pd.DataFrame
-    class_sensitivity: pd.DataFrame
-    corpus: pd.DataFrame
-    documents: pd.DataFrame
-    counts: pd.DataFrame
-    matrix: pd.DataFrame
-    findings: pd.DataFrame
-    overall: dict[str, float]
-    sensitivity: pd.DataFrame
-    survivors: pd.DataFrame
-    examples: pd.DataFrame
-    themes: pd.DataFrame
-    inputs: pd.DataFrame
-    evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
-    evidence_cases: pd.DataFrame = field(default_factory=pd.DataFrame)
-    evidence_kinds: pd.DataFrame = field(default_factory=pd.DataFrame)
-    replication: pd.DataFrame = field(default_factory=pd.DataFrame)
-    detectable: pd.DataFrame = field(default_factory=pd.DataFrame)
-    primary_themes: list[str] = field(default_factory=list)
-    group_warnings: list[str] = field(default_factory=list)
-    limitations: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    suggestions: dict[str, Any] = field(default_factory=dict)
-    agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
-    qca: Any = None  # sibkit.qca.QcaResult when the study declares QCA conditions
-    qca_note: str = ""  # why there is no QCA result
-    override_passages: list[dict[str, Any]] = field(default_factory=list)
-    release: Any = None  # sibkit.releases.Release: the INDIGO release every figure rests on
-    methods: str = ""  # the methods paragraph (sibkit.paper.methods), ready to paste
-    since_last_run: Any = None  # sibkit.releases.since.SinceLastRun when the last run used another release
+__all__ = ["StudyResults", "as_tables", "evidence_statement", "is_exploratory", "record_only_cases", "run_study",
+           "summary", "write_report"]
 
 
 def dataset_hash(dataset: Dataset) -> str:
@@ -153,12 +119,16 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     findings, overall, detectable, replication, sens_table, survivors = _analysis(
         counts, matrix, classes, classification.sensitivity, settings, primary, study.analysis.published, parents,
         presences, study.outcomes.index)
+    say("Carrying the instrument's error into the findings")
+    error = _measured_error(study, codebook)
+    carried = _carried_error(counts, classes, error, study, parents, primary)
     n_successful, n_struggling = int(overall["n_successful"]), int(overall["n_struggling"])
     corpus = corpus_status(store, selection.selected, min_documents(study), selection.items)
     documents = linked_documents(store)
     documents = documents[documents["case_id"].isin(selection.selected)].reset_index(drop=True)
     evidence = evidence_table(store, reading_list(dataset), selection.selected)
-    examples = _examples(kwic(store, width=70), [t.id for t in themes])
+    kwic_table = kwic(store, width=70)
+    examples = _examples(kwic_table, [t.id for t in themes])
     if len(examples):
         from sibkit.paper.bibliography import example_citations
 
@@ -168,10 +138,10 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     from sibkit.releases import release_of
 
     release = release_of(dataset)
-    tables_hash = dataset_hash(dataset)
+    data_hash = dataset_hash(dataset)
     inputs = pd.DataFrame([
         ("study file", str(study.path.name), study.content_hash()),
-        ("INDIGO dataset", f"{release.label}, release of {release.date} ({release.date_from})", tables_hash),
+        ("INDIGO dataset", f"{release.label}, release of {release.date} ({release.date_from})", data_hash),
         ("codebook", f"{codebook.name} version {codebook.version}", codebook.hash()),
         ("documents", f"{len(documents['document_id'].unique())} documents", _frame_hash(documents)),
         ("references and review decisions", f"{int(counts['references'].sum())} references",
@@ -188,11 +158,14 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         evidence_kinds=evidence_by_kind(evidence), replication=replication, detectable=detectable,
         primary_themes=primary, group_warnings=small_group_warnings(n_successful, n_struggling),
         warnings=[*classification.warnings, *study_warnings],
-        suggestions=suggestion_summary(store, study.suggest))
+        suggestions=suggestion_summary(store, study.suggest), carried_error=carried, measured_error=error,
+        dataset_source=f"{release.label}, release of {release.date}", dataset_sha256=data_hash)
     results.warnings += results.group_warnings
-    results.qca, results.qca_note = _qca(study, counts, classes)
+    names = dict(zip(theme_table["theme"], theme_table["name"], strict=True))
+    results.qca, results.qca_note = _qca(study, counts, classes, kwic_table, names)
     results.override_passages, notes = override_passages(store, classification.cases)
     results.warnings += notes
+    results.provided = _provided(study, dataset, selection, classification)
     results.limitations = _limitations(results)
     from sibkit.coding.agreement import study_agreement
 
@@ -200,7 +173,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     from sibkit.releases.since import since_last_run
 
     results.release = release
-    results.since_last_run = since_last_run(results, store, tables_hash)
+    results.since_last_run = since_last_run(results, store, data_hash)
     from sibkit.paper.methods import methods_paragraph
 
     results.methods = methods_paragraph(study, results)
@@ -208,7 +181,8 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
 
 
 #: what the statistics depend on besides their inputs (a change to any of them computes them again)
-ANALYSIS_CODE = ("sibkit.analysis.compare", "sibkit.analysis.replication", "sibkit.report.run")
+ANALYSIS_CODE = ("sibkit.analysis.compare", "sibkit.analysis.replication", "sibkit.analysis.instrument",
+                 "sibkit.report.run")
 ANALYSIS_LIBRARIES = ("numpy", "pandas", "scipy", "statsmodels")
 
 
@@ -223,9 +197,7 @@ def _analysis(counts: pd.DataFrame, matrix: pd.DataFrame, classes: pd.Series, cl
         findings = with_families(compare(matrix, classes, settings), primary)
         overall = overall_relative_association(matrix, classes, primary, settings.bootstrap, settings.seed)
         n_successful, n_struggling = int(overall["n_successful"]), int(overall["n_struggling"])
-        detectable = pd.DataFrame([(baseline, *detectable_difference(n_successful, n_struggling, baseline))
-                                   for baseline in (0.2, 0.5)],
-                                  columns=["struggling_share", "detectable_pp", "method"])
+        detectable = _detectable(n_successful, n_struggling, published)
         replication = replication_table(findings, published, parents, overall)
         sens_table, survivors = sensitivity(counts, class_sensitivity, presences, settings, index=index)
         return findings, overall, detectable, replication, sens_table, survivors
@@ -235,7 +207,66 @@ def _analysis(counts: pd.DataFrame, matrix: pd.DataFrame, classes: pd.Series, cl
     return memo.memoised(memo.key(inputs, modules=ANALYSIS_CODE, libraries=ANALYSIS_LIBRARIES), compute)
 
 
-def _qca(study: Study, counts: pd.DataFrame, classes: pd.Series) -> tuple[Any, str]:
+def _detectable(n_successful: int, n_struggling: int, published: list[Any]) -> pd.DataFrame:
+    """The smallest detectable difference from a struggling share of 20% and of 50%, and the power to detect
+    the published range's ends from there (NaN without a published difference)."""
+    from sibkit.analysis import fisher_power
+
+    ranges = [p.difference_pp for p in published if p.difference_pp is not None]
+    rows = []
+    for baseline in (0.2, 0.5):
+        value, method = detectable_difference(n_successful, n_struggling, baseline)
+        powers = [math.nan, math.nan]
+        if ranges and n_successful and n_struggling:
+            powers = [float(fisher_power(min(1.0, baseline + end / 100), baseline, n_successful, n_struggling)[0])
+                      for end in (ranges[0].low, ranges[0].high)]
+        rows.append((baseline, value, method, *powers))
+    return pd.DataFrame(rows, columns=["struggling_share", "detectable_pp", "method", "power_published_low",
+                                       "power_published_high"])
+
+
+def _measured_error(study: Study, codebook: Any) -> pd.DataFrame:
+    """Per-theme precision and recall for the Monte Carlo, from the first source that has them: the study's
+    own review and recall audit (``sibkit.audit.instrument_error``, where that package is installed), then
+    the codebook's measured figures (``Codebook.measured``); an empty table when neither."""
+    import importlib.util
+
+    from sibkit.analysis.instrument import measured_error
+    from sibkit.errors import SibkitError
+
+    def own() -> pd.DataFrame | None:
+        if importlib.util.find_spec("sibkit.audit") is None:
+            return None
+        from sibkit.audit import instrument_error  # type: ignore[attr-defined]
+
+        try:
+            return instrument_error(study)
+        except SibkitError:
+            return None
+
+    return measured_error(codebook, study_error=own)
+
+
+def _carried_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, study: Study,
+                parents: dict[str, str | None], primary: list[str]) -> Any:
+    """The findings re-run with the measured error (seeded: read back from ``sibkit.memo``); None when
+    nothing is measured."""
+    if error.empty:
+        return None
+    from sibkit.analysis.instrument import carry_error
+
+    def compute() -> Any:
+        return carry_error(counts, classes, error, study.analysis.presence, published=study.analysis.published,
+                           parents=parents, primary=primary, draws=study.analysis.instrument_draws,
+                           seed=study.analysis.seed)
+
+    inputs = ("instrument", counts, classes, error, study.analysis.presence, study.analysis.published, parents,
+              primary, study.analysis.instrument_draws, study.analysis.seed)
+    return memo.memoised(memo.key(inputs, modules=ANALYSIS_CODE, libraries=ANALYSIS_LIBRARIES), compute)
+
+
+def _qca(study: Study, counts: pd.DataFrame, classes: pd.Series, hits: pd.DataFrame,
+         names: dict[str, str]) -> tuple[Any, str]:
     """The study's QCA, or why there is none (no conditions declared, too many for the cases, ...)."""
     from sibkit.errors import SibkitError
     from sibkit.qca.study import qca_from
@@ -243,9 +274,42 @@ def _qca(study: Study, counts: pd.DataFrame, classes: pd.Series) -> tuple[Any, s
     if not study.qca.conditions:
         return None, "The study declares no QCA conditions (qca.conditions in the study file)."
     try:
-        return qca_from(counts, classes, study), ""
+        return qca_from(counts, classes, study, hits=hits, names=names), ""
     except SibkitError as exc:
         return None, f"QCA not run: {exc}."
+
+
+INTERIM_RULES = {
+    "flag": "their interim results are compared with the lifetime targets and marked interim",
+    "pro_rata": "their interim results are compared with the targets pro rata (the share of the contract elapsed)",
+    "exclude": "their interim results are left out",
+}
+
+
+def _provided(study: Study, dataset: Dataset, selection: Any, classification: Any) -> dict[str, Any]:
+    """What the findings rest on, as far as each area's results expose it (``basis.FindingsBasis``): the
+    release (``sibkit.releases.release_of``), the document kinds the selection counted
+    (``kinds_counted_labels``), the stage of each case's evidence (``evidence_stage``), how interim
+    results are judged (``outcomes.interim``), payments and targets left out (``left_out_summary()``).
+    A figure that is not known is simply absent."""
+    from sibkit.releases import release_of
+
+    out: dict[str, Any] = {}
+    if dataset is not None:
+        out["release"] = str(release_of(dataset).date)
+    if selection.kinds_counted_labels:
+        out["kinds_counted"] = tuple(selection.kinds_counted_labels)
+    cases = classification.cases
+    if "evidence_stage" in cases.columns:
+        compared = cases[cases["class"].isin(["successful", "struggling"])]
+        out["stages"] = compared["evidence_stage"].fillna("unknown").value_counts().to_dict()
+        out["stage_source"] = "the stage of their results"
+    if study.outcomes.interim in INTERIM_RULES:
+        out["interim_rule"] = INTERIM_RULES[study.outcomes.interim]
+    left = classification.left_out_summary()
+    out["payments_left_out"] = dict(left.get("payments_by_kind", {}))
+    out["targets_left_out"] = dict(left.get("targets_by_kind", {}))
+    return out
 
 
 def _examples(table: pd.DataFrame, themes: list[str], per_theme: int = 3) -> pd.DataFrame:
@@ -286,80 +350,6 @@ def _limitations(results: StudyResults) -> list[str]:
     return notes
 
 
-def record_only_cases(results: StudyResults) -> list[str]:
-    """Selected cases whose coded evidence is their INDIGO record alone."""
-    table = results.evidence_cases
-    return [] if table.empty else list(table.loc[table["record_only"], "case_id"])
-
-
-def is_exploratory(results: StudyResults) -> bool:
-    """Most cases are coded from their INDIGO record alone (a database description)."""
-    return 2 * len(record_only_cases(results)) > len(results.selected)
-
-
-def _plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
-
-
-def evidence_statement(results: StudyResults) -> str:
-    """The evidence base in numbers, one paragraph: what was coded, listed and held, the groups."""
-    kinds = results.evidence_kinds
-    cases = len(results.selected)
-    coded = int(kinds["coded"].sum()) if len(kinds) else 0
-    listed = int(kinds["listed"].sum()) if len(kinds) else 0
-    held_listed = int(kinds.loc[kinds["kind"] != "INDIGO record", "held"].sum()) if len(kinds) else 0
-    parts = []
-    for row in kinds.to_dict("records") if len(kinds) else []:
-        if row["coded"]:
-            name = "INDIGO record" if row["kind"] == "INDIGO record" else row["kind"]
-            parts.append(_plural(int(row["coded"]), name, "INDIGO records" if name == "INDIGO record" else None))
-    words = _record_words(results)
-    text = (f"This report rests on {_plural(coded, 'coded document')} for {_plural(cases, 'case')}"
-            + (f": {', '.join(parts)}" if parts else "") + (f" ({words})" if words else "") + ". ")
-    listed_parts = [f"{int(r['listed']):,} {r['kind']}" for r in kinds.to_dict("records") if r["listed"]] \
-        if len(kinds) else []
-    text += (f"INDIGO lists {_plural(listed, 'document')} for these cases"
-             + (f" ({', '.join(listed_parts)})" if listed_parts else "")
-             + f"; the study's corpus holds {_plural(held_listed, 'document')} besides the INDIGO records. ")
-    only = len(record_only_cases(results))
-    text += f"{only} of {cases} cases are coded from their INDIGO record alone. "
-    n_s, n_t = int(results.overall.get("n_successful", 0)), int(results.overall.get("n_struggling", 0))
-    left_out = cases - n_s - n_t
-    text += (f"The comparison has {n_s} successful and {n_t} struggling cases"
-             + (f" ({left_out} with insufficient outcome data left out)." if left_out else "."))
-    if results.release is not None:
-        text += f" INDIGO figures are from the release of {results.release.date} ({results.release.label})."
-    return text
-
-
-def _record_words(results: StudyResults) -> str:
-    documents = results.documents
-    if documents.empty:
-        return ""
-    records = documents[(documents["doc_type"] == "indigo_record") & (documents["status"] == "ok")]
-    records = records.drop_duplicates("document_id")
-    if records.empty:
-        return ""
-    words = records["words"].astype(int)
-    return (f"database descriptions of {int(words.min()):,}-{int(words.max()):,} words, "
-            f"median {int(words.median()):,}")
-
-
-def detectable_sentence(results: StudyResults) -> str:
-    """The minimum detectable difference for the group sizes, in words."""
-    if results.detectable.empty:
-        return ""
-    parts = []
-    for row in results.detectable.to_dict("records"):
-        share = f"{100 * row['struggling_share']:.0f}%"
-        value = row["detectable_pp"]
-        parts.append(f"{value:.1f} percentage points when {share} of struggling cases show a practice" if value == value
-                     else f"no difference short of 100% when {share} of struggling cases show it")
-    method = results.detectable["method"].iloc[0]
-    return ("With these group sizes, the smallest difference Fisher's test detects with 80% power at α 0.05 "
-            f"({method} power) is " + "; and ".join(parts) + ".")
-
-
 def timestamp() -> str:
     """The run's time, from SOURCE_DATE_EPOCH when set (reproducible builds), else now (UTC)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -374,35 +364,3 @@ def write_report(results: StudyResults, folder: Path | None = None) -> Path:
     target = folder or results.study.resolve(results.study.report.folder)
     write_folder(results, target, timestamp())
     return target
-
-
-def as_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
-    """Every table of the report, by file name."""
-    flow = results.flow.assign(excluded_ids=results.flow["excluded_ids"].map(" ".join))
-    only = set(record_only_cases(results))
-
-    def marked(table: pd.DataFrame) -> pd.DataFrame:
-        if "case_id" not in table.columns:
-            return table
-        return table.assign(record_only=table["case_id"].isin(only))
-
-    return {
-        "selection_flow": flow, "selection": results.selection, "classification": marked(results.classification),
-        "outcome_metrics_evidence": results.metrics, "classification_sensitivity": results.class_sensitivity,
-        "corpus": marked(results.corpus), "documents": results.documents,
-        "case_theme_matrix": marked(results.matrix), "findings": results.findings,
-        "replication": results.replication, "detectable_difference": results.detectable,
-        "sensitivity": results.sensitivity, "sensitivity_summary": results.survivors,
-        "evidence": results.evidence, "evidence_by_case": results.evidence_cases,
-        "evidence_by_kind": results.evidence_kinds, "examples": results.examples, "themes": results.themes,
-        "inputs": results.inputs,
-        **({"agreement": results.agreement} if len(results.agreement) else {}),
-        **({"qca_truth_table": results.qca.truth_table, "qca_solutions": results.qca.solutions,
-            "qca_terms": results.qca.terms, "qca_necessity": results.qca.necessity} if results.qca is not None else {}),
-    }
-
-
-def summary(results: StudyResults) -> dict[str, Any]:
-    classes = results.classification["class"].value_counts().to_dict()
-    return {"selected": len(results.selected), "classes": classes,
-            "overall_relative_association": results.overall.get("value"), "exploratory": is_exploratory(results)}

@@ -90,6 +90,9 @@ def study_summary(study: Study) -> list[str]:
             settings = [f"{key} {_compact(item)}" for key, item in value.items() if item != {}]
             lines.append("suggest: " + "; ".join(settings))
             continue
+        if section in ("analysis", "qca"):  # settings the file leaves unset keep their defaults: left out
+            chosen = getattr(study, section).model_fields_set
+            value = {key: item for key, item in value.items() if key in chosen}
         if isinstance(value, dict):
             lines.append(f"{section}:")
             lines += [f"  {key}: {_compact(item)}" for key, item in value.items()]

@@ -254,6 +254,8 @@ class Analysis(Strict):
     bootstrap: int = Field(default=2000, ge=100, le=100_000)
     primary_themes: list[str] | None = None  # theme ids (a parent stands for its children); None: all themes
     published: list[Published] = Field(default_factory=list)
+    # draws of the Monte Carlo that carries the instrument's measured error into the findings
+    instrument_draws: int = Field(default=1000, ge=100, le=100_000)
 
 
 class Anchors(Strict):
@@ -270,8 +272,34 @@ class Anchors(Strict):
         return self
 
 
+class QcaRobustness(Strict):
+    """The scenarios of the QCA robustness table: every anchor scale (all anchors, or the crisp threshold,
+    multiplied by it) with every consistency cut-off (the study's own is always one of them)."""
+
+    anchor_scales: list[float] = Field(default_factory=lambda: [0.5, 1.0, 2.0], min_length=1, max_length=8)
+    consistency: list[float] = Field(default_factory=lambda: [0.75, 0.8, 0.9], min_length=1, max_length=8)
+
+    @field_validator("anchor_scales")
+    @classmethod
+    def _positive(cls, values: list[float]) -> list[float]:
+        if any(v <= 0 for v in values):
+            raise ValueError("anchor scales must be above 0")
+        return values
+
+    @field_validator("consistency")
+    @classmethod
+    def _share(cls, values: list[float]) -> list[float]:
+        if any(not 0 < v <= 1 for v in values):
+            raise ValueError("consistency cut-offs must be in (0, 1]")
+        return values
+
+
 class Qca(Strict):
-    """Qualitative Comparative Analysis: which combinations of themes go with the outcome."""
+    """Qualitative Comparative Analysis: which combinations of themes go with the outcome.
+
+    Memberships come from each theme's reference density (references that count after review, per
+    10,000 words): crisp, in the set from the crossover anchor up; fuzzy, the direct method with all
+    three anchors."""
 
     conditions: list[str] = Field(default_factory=list)   # theme ids
     outcome: Literal["successful", "struggling"] = "successful"
@@ -283,6 +311,9 @@ class Qca(Strict):
     pri: float | None = Field(default=None, ge=0, le=1)
     expectations: dict[str, Literal["present", "absent"]] = Field(default_factory=dict)
     cases_per_row: float = Field(default=0.5, gt=0)
+    # a condition with fewer than this share of the cases on one side of 0.5 is left out (near-constant)
+    min_share: float = Field(default=0.1, ge=0, lt=0.5)
+    robustness: QcaRobustness = Field(default_factory=QcaRobustness)
 
 
 class Report(Strict):

@@ -1,0 +1,303 @@
+"""Findings that carry the instrument's error: the comparison re-run many times with theme presence
+drawn from the codebook's measured per-theme precision and recall (a seeded Monte Carlo).
+
+The model, for each theme with a measured precision P and recall R:
+
+- each hit that counts for a case (its effective references) is a true passage with probability P,
+  independently of the others; the case keeps the theme when its true hits still meet the study's
+  presence rule (at least n references, or at least r references per 10,000 words);
+- the cases that express the theme but have no hit: the expected number of true positives
+  E[TP] (the cases observed with the theme that keep it, summed exactly from the binomial) implies
+  E[TP] (1 - R) / R missed cases; each case observed without the theme gains it with probability
+  g = min(1, E[TP] (1 - R) / R / N0), N0 the cases observed without it (the base rate of the
+  theme among the cases the codebook saw, spread evenly over the others).
+
+Each draw re-runs the comparison of successful with struggling cases: the difference in shares, the
+verdict on Bonferroni-adjusted Newcombe intervals against each published range, Fisher's p, and the
+overall relative association over the primary themes. A finding *survives* when its difference keeps
+its sign (or stays zero) and its verdict holds in at least ``SURVIVES`` of the draws.
+
+Assumptions and limits, said in the report: precision and recall measured on passages are taken to
+hold for the cases of this study (per passage, the same in every case and document); hits are
+independent (two hits in one case are not more likely to be both wrong); recall per passage is read
+as recall per case (a case with many passages on a theme is less likely to be missed entirely, so
+misses are if anything overstated); missed cases are spread evenly over the cases without a hit,
+whatever their documents' length; a theme no case has a hit for is left absent (a base rate of zero
+implies no missed cases), so nothing is drawn for it; the error of the measured figures themselves
+(their own sampling error) is not drawn. Classification error (successful / struggling) is not modelled.
+
+The figures come from, in order (see ``measured_error``): the study's own review and recall audit,
+the codebook's ``measured`` figures, else nothing ("not measured").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sibkit.analysis.replication import (
+    expand_themes,
+    family_alpha,
+    newcombe_interval,
+    verdict,
+)
+from sibkit.outcomes import STRUGGLING, SUCCESSFUL
+from sibkit.study.model import Presence, Published
+
+ERROR_COLUMNS = ["theme", "precision", "recall", "source", "on"]
+SURVIVES = 0.95
+DRAWS = 1000
+NOT_MEASURED = "not measured"
+
+MODEL = ("each counted hit is kept with probability = the theme's precision; a case keeps the theme when its "
+         "kept hits still meet the presence rule; each case without the theme gains it with probability "
+         "g = min(1, E[TP] (1 − recall) / recall / N0), where E[TP] is the expected number of cases that keep the "
+         "theme and N0 the cases observed without it")
+ASSUMPTIONS = [
+    "precision and recall measured on passages hold for this study's cases, the same in every case and document",
+    "hits are independent: two hits in one case are no more likely to be both wrong",
+    "recall per passage is read as recall per case (a case with many passages is less likely to be missed "
+    "entirely, so misses are if anything overstated)",
+    "missed cases are spread evenly over the cases without a hit, whatever their documents' length",
+    "a theme no case has a hit for stays absent everywhere (the model implies no missed cases from a base rate of "
+    "zero), so nothing is drawn for it",
+    "the sampling error of the measured figures themselves is not drawn, nor any error in the outcome classes",
+]
+
+
+@dataclass
+class InstrumentFindings:
+    """Per theme: the measured figures, the observed finding and how it fares over the draws."""
+
+    themes: pd.DataFrame
+    overall: dict[str, Any]
+    draws: int
+    seed: int
+    sources: list[str] = field(default_factory=list)
+    measured: bool = False
+
+    @property
+    def survivors(self) -> list[str]:
+        frame = self.themes
+        return list(frame.loc[frame["survives"].fillna(False).astype(bool), "theme"])
+
+
+THEME_COLUMNS = [
+    "theme", "precision", "recall", "source", "n_successful", "n_struggling", "observed_successful",
+    "observed_struggling", "observed_difference_pp", "observed_verdict", "published_low", "published_high",
+    "gain_probability", "mean_difference_pp", "low_pp", "high_pp", "same_sign", "verdict_holds",
+    "significant", "survives", "note",
+]
+
+
+def error_table(rows: Mapping[str, Mapping[str, float | None]] | None, source: str, on: str = "") -> pd.DataFrame:
+    """A plain per-theme table (theme, precision, recall, source, on) from ``{theme: {precision, recall}}``."""
+    records = []
+    for theme, figures in (rows or {}).items():
+        precision, recall = figures.get("precision"), figures.get("recall")
+        records.append({"theme": theme, "precision": math.nan if precision is None else float(precision),
+                        "recall": math.nan if recall is None else float(recall), "source": source, "on": on})
+    return pd.DataFrame(records, columns=ERROR_COLUMNS)
+
+
+def recall_from_audit(counted_hits: float, precision: float, miss_rate: float, unhit_sentences: float) -> float:
+    """Recall per passage from a study's review and recall audit: true hits found ÷ (found + missed), with
+    found = counted hits × precision and missed = the audit's miss rate × the sentences with no counted hit."""
+    found = counted_hits * precision
+    missed = miss_rate * unhit_sentences
+    if found + missed <= 0:
+        return math.nan
+    return found / (found + missed)
+
+
+def _measured_figures(measured: Any) -> tuple[dict[str, dict[str, float | None]], str]:
+    """``Codebook.measured`` as {theme: {precision, recall}} and what it was measured on (dict or object)."""
+    def get(item: Any, key: str) -> Any:
+        return item.get(key) if isinstance(item, Mapping) else getattr(item, key, None)
+
+    themes = get(measured, "themes") or {}
+    out = {theme: {"precision": get(figures, "precision"), "recall": get(figures, "recall")}
+           for theme, figures in dict(themes).items()}
+    return out, str(get(measured, "on") or "")
+
+
+def measured_error(codebook: Any, study_error: Callable[[], pd.DataFrame | None] | None = None) -> pd.DataFrame:
+    """Per-theme precision and recall, from the first source that has them: ``study_error()`` (the
+    study's own review and recall audit, a table with theme, precision and recall), then the
+    codebook's ``measured`` figures; an empty table when neither (the report says "not measured")."""
+    if study_error is not None:
+        table = study_error()
+        if table is not None and len(table) and {"theme", "precision", "recall"} <= set(table.columns):
+            own = table[["theme", "precision", "recall"]].astype({"precision": float, "recall": float})
+            own = own[own["precision"].notna() & own["recall"].notna()]
+            if len(own):
+                return own.assign(source="the study's own review and recall audit", on="this study's documents")
+    measured = getattr(codebook, "measured", None)
+    if measured:
+        figures, on = _measured_figures(measured)
+        version = getattr(codebook, "version", "")
+        table = error_table(figures, f"{getattr(codebook, 'name', 'codebook')} {version} as measured".strip(), on)
+        return table[table["precision"].notna() & table["recall"].notna()].reset_index(drop=True)
+    return pd.DataFrame(columns=ERROR_COLUMNS)
+
+
+def _present(hits: np.ndarray, words: np.ndarray, presence: Presence) -> np.ndarray:
+    if presence.min_references is not None:
+        return hits >= presence.min_references
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(words > 0, 1e4 * hits / np.where(words > 0, words, 1), 0.0)
+    return rate >= float(presence.min_rate or 0)
+
+
+def _keep_probability(hits: np.ndarray, words: np.ndarray, precision: float, presence: Presence) -> np.ndarray:
+    """Per case, the exact probability that its hits thinned with ``precision`` still meet the rule."""
+    from scipy.stats import binom
+
+    out = np.zeros(len(hits))
+    for i, k in enumerate(hits):
+        if k <= 0:
+            continue
+        kept = np.arange(int(k) + 1)
+        meets = _present(kept, np.full(len(kept), words[i]), presence)
+        out[i] = float(binom.pmf(kept, int(k), precision)[meets].sum())
+    return out
+
+
+def _published_ranges(published: Sequence[Published], parents: Mapping[str, str | None],
+                      themes: Sequence[str]) -> dict[str, tuple[float, float, int]]:
+    """theme -> (published low, high, size of the claim's family) for the first claim naming it."""
+    out: dict[str, tuple[float, float, int]] = {}
+    for result in published:
+        if result.difference_pp is None:
+            continue
+        family = [t for t in expand_themes(result.themes, parents) if t in themes]
+        for theme in family:
+            out.setdefault(theme, (result.difference_pp.low, result.difference_pp.high, len(family)))
+    return out
+
+
+def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, presence: Presence, *,
+                published: Sequence[Published] = (), parents: Mapping[str, str | None] | None = None,
+                primary: Sequence[str] = (), draws: int = DRAWS, seed: int = 12345) -> InstrumentFindings:
+    """The comparison re-run ``draws`` times with theme presence drawn from ``error`` (see the module
+    docstring). ``counts``: case_id, theme, effective_references, words (``case_theme_counts``);
+    ``classes``: class per case; ``error``: theme, precision, recall (and source)."""
+    from scipy.stats import fisher_exact
+
+    parents = dict(parents or {})
+    groups = classes[classes.isin([SUCCESSFUL, STRUGGLING])]
+    successful = (groups == SUCCESSFUL).to_numpy()
+    cases = list(groups.index)
+    themes = sorted(set(counts["theme"]))
+    ranges = _published_ranges(published, parents, themes)
+    figures = {row["theme"]: row for row in error.to_dict("records")} if len(error) else {}
+    primary_set = set(primary)
+    n1, n2 = int(successful.sum()), int((~successful).sum())
+    primary_per_draw = np.zeros((draws, len(cases)))
+    observed_primary = np.zeros(len(cases))
+    fisher_cache: dict[tuple[int, int], float] = {}
+
+    def fisher(a: int, b: int) -> float:
+        if (a, b) not in fisher_cache:
+            fisher_cache[a, b] = float(fisher_exact([[a, n1 - a], [b, n2 - b]])[1])
+        return fisher_cache[a, b]
+
+    def judged(a: int, b: int, theme: str) -> str:
+        low, high, size = ranges[theme]
+        lo, hi = newcombe_interval(a, n1, b, n2, family_alpha(size))
+        return verdict(100 * lo, 100 * hi, low, high)
+
+    rows = []
+    for position, theme in enumerate(themes):
+        own = counts[counts["theme"] == theme].set_index("case_id").reindex(cases)
+        hits = own["effective_references"].fillna(0).to_numpy(dtype=int)
+        words = own["words"].fillna(0).to_numpy(dtype=float)
+        observed = _present(hits, words, presence)
+        a_obs, b_obs = int(observed[successful].sum()), int(observed[~successful].sum())
+        difference = 100 * (a_obs / n1 - b_obs / n2) if n1 and n2 else math.nan
+        low_pub, high_pub = ranges.get(theme, (math.nan, math.nan, 0))[:2]
+        row: dict[str, Any] = {
+            "theme": theme, "precision": math.nan, "recall": math.nan, "source": NOT_MEASURED, "n_successful": n1,
+            "n_struggling": n2, "observed_successful": a_obs, "observed_struggling": b_obs,
+            "observed_difference_pp": difference,
+            "observed_verdict": judged(a_obs, b_obs, theme) if theme in ranges and n1 and n2 else "",
+            "published_low": low_pub, "published_high": high_pub, "gain_probability": math.nan,
+            "mean_difference_pp": math.nan, "low_pp": math.nan, "high_pp": math.nan, "same_sign": math.nan,
+            "verdict_holds": math.nan, "significant": math.nan, "survives": None, "note": ""}
+        measured = figures.get(theme)
+        precision = float(measured["precision"]) if measured is not None else math.nan
+        recall = float(measured["recall"]) if measured is not None else math.nan
+        if theme in primary_set:
+            observed_primary += observed
+        if measured is None or math.isnan(precision) or math.isnan(recall) or not n1 or not n2:
+            row["note"] = ("not measured: left as observed" if measured is None or math.isnan(precision)
+                           or math.isnan(recall) else "a group has no cases")
+            if theme in primary_set:
+                primary_per_draw += observed
+            rows.append(row)
+            continue
+        precision, recall = min(max(precision, 0.0), 1.0), min(max(recall, 0.0), 1.0)
+        row.update(precision=precision, recall=recall, source=str(measured.get("source", "")))
+        rng = np.random.default_rng([seed, 24, position])
+        kept = rng.binomial(np.broadcast_to(hits, (draws, len(cases))), precision)
+        present = _present(kept, np.broadcast_to(words, kept.shape), presence)
+        expected_tp = float(_keep_probability(hits, words, precision, presence).sum())
+        without = int((~observed).sum())
+        if expected_tp <= 0 or without == 0:
+            gain = 0.0
+        elif recall <= 0:
+            gain = 1.0
+        else:
+            gain = min(1.0, expected_tp * (1 - recall) / recall / without)
+        gains = (rng.random(kept.shape) < gain) & ~observed
+        present = present | gains
+        a = present[:, successful].sum(axis=1)
+        b = present[:, ~successful].sum(axis=1)
+        differences = 100 * (a / n1 - b / n2)
+        sign = np.sign(round(difference, 9))
+        same = (np.sign(np.round(differences, 9)) == sign).mean()
+        row.update(gain_probability=gain, mean_difference_pp=float(differences.mean()),
+                   low_pp=float(np.percentile(differences, 2.5)), high_pp=float(np.percentile(differences, 97.5)),
+                   same_sign=float(same),
+                   significant=float(np.mean([fisher(int(x), int(y)) < 0.05 for x, y in zip(a, b, strict=True)])))
+        if theme in ranges:
+            verdicts = [judged(int(x), int(y), theme) for x, y in zip(a, b, strict=True)]
+            row["verdict_holds"] = float(np.mean([v == row["observed_verdict"] for v in verdicts]))
+        holds = row["same_sign"] >= SURVIVES and (theme not in ranges or row["verdict_holds"] >= SURVIVES)
+        row["survives"] = bool(holds)
+        if not hits.any():
+            row["survives"] = None  # nothing to draw: no hit anywhere implies no missed case either
+            row["note"] = "no case has a hit: nothing to draw"
+        if theme in primary_set:
+            primary_per_draw += present
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=THEME_COLUMNS)
+    overall = _overall(observed_primary, primary_per_draw, successful, bool(primary_set))
+    sources = sorted({s for s in table["source"] if s != NOT_MEASURED})
+    return InstrumentFindings(themes=table, overall=overall, draws=draws, seed=seed, sources=sources,
+                              measured=bool(sources))
+
+
+def _relative(per_case: np.ndarray, successful: np.ndarray) -> np.ndarray:
+    mean_s = per_case[..., successful].mean(axis=-1)
+    mean_t = per_case[..., ~successful].mean(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(mean_s > 0, 1 - mean_t / np.where(mean_s > 0, mean_s, 1), np.nan)
+
+
+def _overall(observed: np.ndarray, per_draw: np.ndarray, successful: np.ndarray, any_primary: bool) -> dict[str, Any]:
+    """The overall relative association over the primary themes: observed, and how its sign fares."""
+    if not any_primary or not successful.any() or successful.all():
+        return {"observed": math.nan, "same_sign": math.nan, "undefined": 0, "low": math.nan, "high": math.nan}
+    value = float(_relative(observed, successful))
+    draws = _relative(per_draw, successful)
+    defined = draws[~np.isnan(draws)]
+    same = float((np.sign(defined) == np.sign(value)).mean()) if len(defined) and not math.isnan(value) else math.nan
+    return {"observed": value, "same_sign": same, "undefined": int(len(draws) - len(defined)),
+            "low": float(np.percentile(defined, 2.5)) if len(defined) else math.nan,
+            "high": float(np.percentile(defined, 97.5)) if len(defined) else math.nan}

@@ -1,0 +1,166 @@
+"""The report's sentences: the evidence base, what the groups can detect, intervals (or why there is
+none), the findings once the instrument's error is carried into them. Plain functions of the results."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from sibkit.report.results import StudyResults, record_only_cases
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def _nan(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def interval_text(low: object, high: object, note: str = "", *, digits: int = 1, signed: bool = True,
+                  percent: bool = False) -> str:
+    """``+1.0 to +2.0`` (``100%`` style with ``percent``), ``+20% or more`` when there is no upper limit,
+    and when there is no interval at all, ``none: <why>``."""
+    if _nan(low) or _nan(high):
+        return f"none: {note}" if note else "none"
+    lo, hi = float(low), float(high)  # type: ignore[arg-type]
+    if lo == hi:
+        return f"none: {note}" if note else "none: it has no width"
+
+    def show(value: float) -> str:
+        if percent:
+            return f"{100 * value:+.0f}%" if signed else f"{100 * value:.0f}%"
+        return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+    if math.isinf(hi):
+        return f"{show(lo)} or more ({note})" if note else f"{show(lo)} or more"
+    return f"{show(lo)} to {show(hi)}"
+
+
+def evidence_statement(results: StudyResults) -> str:
+    """The evidence base in numbers, one paragraph: what was coded, listed and held, the groups."""
+    kinds = results.evidence_kinds
+    cases = len(results.selected)
+    coded = int(kinds["coded"].sum()) if len(kinds) else 0
+    listed = int(kinds["listed"].sum()) if len(kinds) else 0
+    held_listed = int(kinds.loc[kinds["kind"] != "INDIGO record", "held"].sum()) if len(kinds) else 0
+    parts = []
+    for row in kinds.to_dict("records") if len(kinds) else []:
+        if row["coded"]:
+            name = "INDIGO record" if row["kind"] == "INDIGO record" else row["kind"]
+            parts.append(_plural(int(row["coded"]), name, "INDIGO records" if name == "INDIGO record" else None))
+    words = _record_words(results)
+    text = (f"This report rests on {_plural(coded, 'coded document')} for {_plural(cases, 'case')}"
+            + (f": {', '.join(parts)}" if parts else "") + (f" ({words})" if words else "") + ". ")
+    listed_parts = [f"{int(r['listed']):,} {r['kind']}" for r in kinds.to_dict("records") if r["listed"]] \
+        if len(kinds) else []
+    text += (f"INDIGO lists {_plural(listed, 'document')} for these cases"
+             + (f" ({', '.join(listed_parts)})" if listed_parts else "")
+             + f"; the study's corpus holds {_plural(held_listed, 'document')} besides the INDIGO records. ")
+    only = len(record_only_cases(results))
+    text += f"{only} of {cases} cases are coded from their INDIGO record alone."
+    return text
+
+
+def _record_words(results: StudyResults) -> str:
+    documents = results.documents
+    if documents.empty:
+        return ""
+    records = documents[(documents["doc_type"] == "indigo_record") & (documents["status"] == "ok")]
+    records = records.drop_duplicates("document_id")
+    if records.empty:
+        return ""
+    words = records["words"].astype(int)
+    return (f"database descriptions of {int(words.min()):,}-{int(words.max()):,} words, "
+            f"median {int(words.median()):,}")
+
+
+def detectable_sentence(results: StudyResults) -> str:
+    """The minimum detectable difference for the group sizes, in words."""
+    if results.detectable.empty:
+        return ""
+    parts = []
+    for row in results.detectable.to_dict("records"):
+        share = f"{100 * row['struggling_share']:.0f}%"
+        value = row["detectable_pp"]
+        parts.append(f"{value:.1f} percentage points when {share} of struggling cases show a practice" if value == value
+                     else f"none at all when {share} of struggling cases show it (even every successful case "
+                     "would not be enough)")
+    method = results.detectable["method"].iloc[0]
+    return ("With these group sizes, the smallest difference Fisher's test detects with 80% power at α 0.05 "
+            f"({method} power) is " + "; and ".join(parts) + ".")
+
+
+def _published_pp(results: StudyResults) -> tuple[float, float] | None:
+    for result in results.study.analysis.published:
+        if result.difference_pp is not None:
+            return result.difference_pp.low, result.difference_pp.high
+    return None
+
+
+def findings_paragraph(results: StudyResults) -> list[str]:
+    """The findings' first paragraph, sentence by sentence: the groups, what they can detect beside the
+    published effect (absolute and relative readings, the power to see it), and how verdicts are read."""
+    n_s, n_t = int(results.overall.get("n_successful", 0)), int(results.overall.get("n_struggling", 0))
+    sentences = [f"The comparison has {n_s} successful and {n_t} struggling cases."]
+    table = results.detectable
+    row = table[table["struggling_share"] == 0.2].iloc[0] if len(table) and (table["struggling_share"] == 0.2).any() \
+        else None
+    published = _published_pp(results)
+    if row is not None:
+        value = float(row["detectable_pp"])
+        if math.isnan(value):
+            sentences.append("With groups this small no difference is detectable with 80% power by Fisher's exact "
+                             "test, however large.")
+        else:
+            sentences.append(f"The smallest difference Fisher's exact test detects with 80% power at α 0.05 is "
+                             f"{value:.1f} percentage points (from 20% of struggling cases to {20 + value:.1f}% of "
+                             "successful ones).")
+        if published is not None:
+            low, high = published
+            effect = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+            text = f"The published effect is {effect} percentage points"
+            if "power_published_low" in row and not _nan(row["power_published_low"]):
+                text += (f": this comparison would detect it with a probability of only "
+                         f"{100 * float(row['power_published_low']):.0f}%"
+                         + ("" if low == high else f" to {100 * float(row['power_published_high']):.0f}%"))
+            sentences.append(text + ", so a result that is not significant here is no evidence against it.")
+            relative = (f"{20 * (1 + low / 100):.1f}%" if low == high
+                        else f"{20 * (1 + low / 100):.1f}% to {20 * (1 + high / 100):.1f}%")
+            points = f"{0.2 * low:.1f}" if low == high else f"{0.2 * low:.1f} to {0.2 * high:.1f}"
+            sentences.append(f"Read as relative figures (successful cases {effect}% more often than struggling "
+                             f"ones), the published effect is smaller still: from 20% of struggling cases, {relative} "
+                             f"of successful ones, {points} percentage points.")
+    sentences.append("Verdicts read Newcombe intervals adjusted for the family of themes a published claim covers "
+                     "(Bonferroni), and say “no evidence either way” when an interval cannot tell the published "
+                     "effect from none.")
+    return sentences
+
+
+def instrument_sentences(results: StudyResults) -> list[str]:
+    """What the Monte Carlo over the instrument's error found, in words (empty when not measured)."""
+    found = results.carried_error
+    if found is None or not found.measured:
+        return []
+    table = found.themes
+    measured = table[table["source"] != "not measured"]
+    names = dict(zip(results.themes["theme"], results.themes["name"], strict=True)) if len(results.themes) else {}
+    survivors = [names.get(t, t) for t in found.survivors]
+    sentences = [f"{len(measured)} of {len(table)} themes have measured precision and recall "
+                 f"({'; '.join(found.sources)})."]
+    if survivors:
+        sentences.append(f"The direction of the difference and the verdict hold in at least 95% of draws for "
+                         f"{_join(survivors)}.")
+    else:
+        sentences.append("No theme's difference keeps its direction and verdict in 95% of the draws: every finding "
+                         "is within the instrument's error.")
+    overall = found.overall
+    if not _nan(overall.get("same_sign")):
+        sentences.append(f"The overall relative association keeps its sign in {100 * overall['same_sign']:.0f}% of "
+                         "draws.")
+    return sentences
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + (items[-1] if items else "")

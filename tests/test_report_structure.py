@@ -1,0 +1,184 @@
+"""The report's structure: modules that never import each other, the first paragraph sentence by sentence,
+and shares in terminal tables recognised by what a column means."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sibkit.cli_common import console, is_share, print_frame
+from sibkit.report.basis import (
+    FindingsBasis,
+    basis_paragraph,
+    detectable_sentence,
+    groups_sentence,
+    kinds_sentence,
+    left_out_sentence,
+    release_sentence,
+    stage_sentence,
+)
+
+REPORT = Path(__file__).resolve().parents[1] / "src" / "sibkit" / "report"
+
+
+def _imports(path: Path) -> set[str]:
+    """The sibkit.report modules a file imports (at any depth of the file)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sibkit.report."):
+            found.add(node.module.removeprefix("sibkit.report."))
+        elif isinstance(node, ast.Import):
+            found |= {a.name.removeprefix("sibkit.report.") for a in node.names if a.name.startswith("sibkit.report.")}
+    return found
+
+
+def test_no_two_report_modules_import_each_other() -> None:
+    graph = {path.stem: _imports(path) for path in REPORT.glob("*.py") if path.stem != "__init__"}
+    assert "run" not in graph["render"]  # render writes what run computed, from results.py
+    assert "StudyResults" in (REPORT / "results.py").read_text(encoding="utf-8")
+
+    def reaches(start: str, goal: str, seen: frozenset[str] = frozenset()) -> bool:
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph.get(start, ()))
+
+    cycles = [name for name in graph if reaches(name, name)]
+    assert cycles == [], graph
+
+
+def test_share_columns_are_known_by_their_words_not_a_substring() -> None:
+    assert is_share("share_successful") and is_share("struggling_share") and is_share("share at target")
+    assert not is_share("shared-responsibility") and not is_share("shares") and not is_share("timeshare")
+
+
+def test_a_constant_theme_column_named_shared_is_not_printed_as_a_percentage() -> None:
+    frame = pd.DataFrame({"shared-responsibility": [0, 0], "share_successful": [0.25, 0.5], "n": [2, 14]})
+    with console.capture() as captured:
+        print_frame(frame)
+    text = captured.get()
+    assert "25%" in text and "50%" in text
+    assert "0%" not in text.replace("50%", "")  # the theme column shows 0, not 0%
+
+
+def _basis(**overrides) -> FindingsBasis:
+    values = {"data_source": "/data/indigo", "data_sha256": "dd27c5b2673f" + "0" * 52, "n_successful": 8,
+              "n_struggling": 8, "n_insufficient": 27, "detectable_pp": 70.5, "published_low": 13.0,
+              "published_high": 23.0, "min_documents": 4, "stages": {"Complete": 5, "Implementation": 11}}
+    return FindingsBasis(**{**values, **overrides})
+
+
+def test_the_release_sentence() -> None:
+    assert release_sentence(_basis()) == ("Data: the INDIGO impact bond dataset read from /data/indigo (SHA-256 "
+                                          "dd27c5b2673f…); its release date is not recorded.")
+    assert release_sentence(_basis(release="2025-05-20")) == (
+        "Data: the INDIGO impact bond dataset, release of 2025-05-20 (SHA-256 dd27c5b2673f…).")
+
+
+def test_the_kinds_sentence() -> None:
+    assert kinds_sentence(_basis()) == ("Cases were selected with at least 4 documents of any kind INDIGO lists (web "
+                                        "pages, project updates and contract notices count like evaluations).")
+    assert kinds_sentence(_basis(kinds_counted=("evaluation", "case study", "review"))) == (
+        "Cases were selected with at least 4 documents of these kinds: evaluation, case study or review.")
+    assert kinds_sentence(_basis(min_documents=None)) == "Cases were selected without a minimum number of documents."
+
+
+def test_the_groups_and_stage_sentences() -> None:
+    assert groups_sentence(_basis()) == ("The comparison has 8 successful and 8 struggling cases; 27 more cases have "
+                                         "too little outcome data to classify and are left out.")
+    assert groups_sentence(_basis(n_insufficient=1)).endswith("; 1 more case has too little outcome data to classify "
+                                                              "and is left out.")
+    assert groups_sentence(_basis(n_insufficient=0)) == "The comparison has 8 successful and 8 struggling cases."
+    # 16 compared, 5 complete: 11 are not
+    assert stage_sentence(_basis()) == ("11 of the 16 compared cases are not complete (INDIGO's stage); their interim "
+                                        "results are compared with the whole contract's targets.")
+    assert stage_sentence(_basis(interim_rule="their interim results are compared pro rata")).endswith(
+        "are not complete (INDIGO's stage); their interim results are compared pro rata.")
+    assert stage_sentence(_basis(stages={"Complete": 16})) == "All 16 compared cases are complete."
+
+
+def test_the_detectable_difference_sentence() -> None:
+    # 70.5 points from 20%: successful cases at 90.5%
+    assert detectable_sentence(_basis()) == (
+        "With 8 against 8 cases, the smallest difference Fisher's exact test detects with 80% power is 70.5 percentage "
+        "points (from 20% of struggling cases to 90.5% of successful ones); the published effect is 13 to 23 points, "
+        "far smaller: a difference of that size would usually go undetected here.")
+    assert detectable_sentence(_basis(detectable_pp=20.0, published_low=30.0, published_high=30.0)).endswith(
+        "(from 20% of struggling cases to 40.0% of successful ones); the published effect is 30 points.")
+    assert detectable_sentence(_basis(detectable_pp=math.nan, n_successful=1, n_struggling=1,
+                                      published_low=None, published_high=None)) == (
+        "With 1 against 1 cases, no difference is detectable with 80% power by Fisher's exact test (from 20% of "
+        "struggling cases, even all successful ones would not be).")
+
+
+def test_the_left_out_sentence() -> None:
+    assert left_out_sentence(_basis()) == ("Payments and targets are not told apart by kind: every payment INDIGO "
+                                           "records counts as an outcome payment and every target as a contracted one.")
+    left = _basis(payments_left_out={"covid claim": 2, "grant": 1}, targets_left_out={"cohort size": 20})
+    assert left_out_sentence(left) == ("Left out of the classification: 3 payments not for outcomes (2 covid claim and "
+                                       "1 grant) and 20 targets that are not contracted expectations (20 cohort "
+                                       "size).")
+    assert left_out_sentence(_basis(payments_left_out={}, targets_left_out={"cohort size": 0})) == (
+        "Left out of the classification: 0 payments not for outcomes and 0 targets that are not contracted "
+        "expectations.")
+
+
+def test_the_paragraph_is_the_sentences_in_order() -> None:
+    basis = _basis()
+    paragraph = basis_paragraph(basis)
+    order = [release_sentence, kinds_sentence, groups_sentence, stage_sentence, detectable_sentence,
+             left_out_sentence]
+    positions = [paragraph.index(sentence(basis)) for sentence in order]
+    assert positions == sorted(positions) and paragraph.startswith("Data: ")
+
+
+@pytest.mark.parametrize("low, high, note, expected", [
+    (1.0, 2.0, "", "+1.0 to +2.0"),
+    (math.nan, math.nan, "no cases", "none: no cases"),
+    (0.0, 0.0, "", "none: it has no width"),
+    (-0.5, math.inf, "no upper limit", "-0.5 or more (no upper limit)"),
+])
+def test_interval_text_never_prints_a_degenerate_interval(low: float, high: float, note: str, expected: str) -> None:
+    from sibkit.report.wording import interval_text
+
+    assert interval_text(low, high, note) == expected
+
+
+def test_what_other_areas_expose_reaches_the_first_paragraph() -> None:
+    # the interfaces the selection and outcomes areas expose (Selection.kinds_counted_labels, cases'
+    # evidence_stage, Classification.left_out_summary(), outcomes.interim), mimicked by plain objects
+    from types import SimpleNamespace
+
+    from sibkit.report.run import _provided
+
+    cases = pd.DataFrame({"class": ["successful", "struggling", "struggling", "insufficient data"],
+                          "evidence_stage": ["complete", "interim", "interim", "interim"]})
+    classification = SimpleNamespace(cases=cases, left_out_summary=lambda: {
+        "payments_by_kind": {"relief": 3}, "targets_by_kind": {"cohort size": 20}})
+    selection = SimpleNamespace(kinds_counted_labels=["evaluation", "review"])
+    study = SimpleNamespace(outcomes=SimpleNamespace(interim="pro_rata"))
+    given = _provided(study, None, selection, classification)
+    assert given == {"kinds_counted": ("evaluation", "review"), "stages": {"interim": 2, "complete": 1},
+                     "stage_source": "the stage of their results",
+                     "interim_rule": "their interim results are compared with the targets pro rata (the share of "
+                                     "the contract elapsed)",
+                     "payments_left_out": {"relief": 3}, "targets_left_out": {"cohort size": 20}}
+    basis = _basis(n_successful=1, n_struggling=2, kinds_counted=given["kinds_counted"], stages=given["stages"],
+                   stage_source=given["stage_source"], interim_rule=given["interim_rule"],
+                   payments_left_out=given["payments_left_out"], targets_left_out=given["targets_left_out"])
+    assert stage_sentence(basis) == ("2 of the 3 compared cases are not complete (the stage of their results); their "
+                                     "interim results are compared with the targets pro rata (the share of the "
+                                     "contract elapsed).")
+    assert left_out_sentence(basis) == ("Left out of the classification: 3 payments not for outcomes (3 relief) and "
+                                        "20 targets that are not contracted expectations (20 cohort size).")
+    # on this branch: none of them exposed yet, nothing claimed
+    bare = SimpleNamespace(cases=pd.DataFrame({"class": ["successful"]}))
+    assert _provided(SimpleNamespace(outcomes=SimpleNamespace()), None, SimpleNamespace(), bare) == {}
+
+
+def test_a_table_name_of_another_scheme_is_written_in_the_one_scheme() -> None:
+    from sibkit.report.results import file_name
+
+    assert file_name("case_theme_matrix") == "case-theme-matrix"
+    assert file_name("QCA Truth table") == "qca-truth-table" and file_name("qca-truth-table") == "qca-truth-table"
