@@ -50,20 +50,22 @@ def test_the_report_opens_with_what_the_findings_rest_on(study_run: Path, indigo
     assert (len(compared), not_complete) == (16, 11)  # the issue's count: 11 of the 16 still in implementation
     detectable = pd.read_csv(study_run / "report" / "detectable-difference.csv").set_index("struggling_share")
     mdd = detectable.loc[0.2, "detectable_pp"]
-    # the first paragraph after the title, sentence by sentence: release (not recorded yet), kinds counted,
-    # cases per group, stage, the detectable difference against the published effect, what was left out
+    # the stage of the compared cases' results (sibkit.outcomes: a case INDIGO calls complete may hold interim results)
+    interim = int((compared["evidence_stage"] != "complete").sum())
+    assert interim == 12
+    # the first paragraph after the title, sentence by sentence: release, kinds counted, cases per group, stage,
+    # the detectable difference against the published effect, what was left out
     assert text.startswith(
-        f"UK social impact bonds that went live 2016-2021 Data: the INDIGO impact bond dataset read from {indigo_dir} "
-        f"(SHA-256 {digest[:12]}…); its release date is not recorded. Cases were selected with at least 4 documents "
+        f"UK social impact bonds that went live 2016-2021 Data: the INDIGO impact bond dataset, release of 2025-05-20 "
+        f"(SHA-256 {digest[:12]}…). Cases were selected with at least 4 documents "
         "of any kind INDIGO lists (web pages, project updates and contract notices count like evaluations). The "
         "comparison has 8 successful and 8 struggling cases; 27 more cases have too little outcome data to classify "
-        "and are left out. 11 of the 16 compared cases are not complete (INDIGO's stage); their interim results are "
-        "compared with the whole contract's targets. With 8 against 8 cases, the smallest difference Fisher's exact "
-        f"test detects with 80% power is {mdd:.1f} percentage points (from 20% of struggling cases to "
-        f"{20 + mdd:.1f}% of successful ones); the published effect is 13 to 23 points, far smaller: a difference of "
-        "that size would usually go undetected here. Payments and targets are not told apart by kind: every payment "
-        "INDIGO records counts as an outcome payment and every target as a contracted one. This report rests on 43 "
-        "coded documents for 43 cases")
+        f"and are left out. {interim} of the 16 compared cases are not complete (the stage of their results); their "
+        "interim results are compared with the lifetime targets and marked interim. With 8 against 8 cases, the "
+        f"smallest difference Fisher's exact test detects with 80% power is {mdd:.1f} percentage points (from 20% of "
+        f"struggling cases to {20 + mdd:.1f}% of successful ones); the published effect is 13 to 23 points, far "
+        "smaller: a difference of that size would usually go undetected here. No payment or target was left out of "
+        "the classification. This report rests on 43 coded documents for 43 cases")
     assert 65 < mdd < 75  # the issue's ~70 pp
     selection = pd.read_csv(study_run / "report" / "selection.csv")
     listed = int(selection.loc[selection["step"] == "selected", "distinct_documents"].sum())
@@ -178,7 +180,8 @@ def test_the_report_folder_has_every_table_and_chart(study_run: Path) -> None:
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     sheets = pd.ExcelFile(report / "report.xlsx").sheet_names
     assert "findings" in sheets and "classification" in sheets
-    assert sorted(sheets) == sorted(p.stem for p in report.glob("*.csv"))
+    assert sheets[0] == "about"  # the release every figure rests on, then one sheet per CSV
+    assert sorted(sheets[1:]) == sorted(p.stem for p in report.glob("*.csv"))
 
 
 def test_one_naming_scheme_in_the_report_folder(study_run: Path, tmp_path: Path) -> None:
@@ -195,7 +198,9 @@ def test_one_naming_scheme_in_the_report_folder(study_run: Path, tmp_path: Path)
         assert done.returncode == 0, done.stderr
     after = {p.name for p in folder.iterdir()}
     assert after == before
-    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*\.(csv|png|html|xlsx)", name) for name in after), after
+    # tables, charts, the report and its paper files (DOCX, methods, bibliography), each CSV's CSVW sidecar
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*\.(csv|csv-metadata\.json|png|html|xlsx|docx|txt|bib|json|ris)",
+                            name) for name in after), after
 
 
 def test_a_second_run_gives_the_same_report(study_run: Path, tmp_path: Path) -> None:

@@ -120,8 +120,7 @@ def test_the_left_out_sentence() -> None:
                                        "1 grant) and 20 targets that are not contracted expectations (20 cohort "
                                        "size).")
     assert left_out_sentence(_basis(payments_left_out={}, targets_left_out={"cohort size": 0})) == (
-        "Left out of the classification: 0 payments not for outcomes and 0 targets that are not contracted "
-        "expectations.")
+        "No payment or target was left out of the classification.")
 
 
 def test_the_paragraph_is_the_sentences_in_order() -> None:
@@ -145,36 +144,42 @@ def test_interval_text_never_prints_a_degenerate_interval(low: float, high: floa
     assert interval_text(low, high, note) == expected
 
 
-def test_what_other_areas_expose_reaches_the_first_paragraph() -> None:
-    # the interfaces the selection and outcomes areas expose (Selection.kinds_counted_labels, cases'
-    # evidence_stage, Classification.left_out_summary(), outcomes.interim), mimicked by plain objects
-    from types import SimpleNamespace
+def test_what_the_selection_and_outcomes_expose_reaches_the_first_paragraph(tmp_path, indigo_dir) -> None:
+    # the example study on the shared export: its release, the kinds its min_documents step counts, the
+    # stage of the compared cases' evidence, and what its outcome rules leave out
+    from conftest import EXAMPLE
 
+    from sibkit.outcomes import classify_study
     from sibkit.report.run import _provided
+    from sibkit.study import load_study, select
 
-    cases = pd.DataFrame({"class": ["successful", "struggling", "struggling", "insufficient data"],
-                          "evidence_stage": ["complete", "interim", "interim", "interim"]})
-    classification = SimpleNamespace(cases=cases, left_out_summary=lambda: {
-        "payments_by_kind": {"relief": 3}, "targets_by_kind": {"cohort size": 20}})
-    selection = SimpleNamespace(kinds_counted_labels=["evaluation", "review"])
-    study = SimpleNamespace(outcomes=SimpleNamespace(interim="pro_rata"))
-    given = _provided(study, None, selection, classification)
-    assert given == {"kinds_counted": ("evaluation", "review"), "stages": {"interim": 2, "complete": 1},
-                     "stage_source": "the stage of their results",
-                     "interim_rule": "their interim results are compared with the targets pro rata (the share of "
-                                     "the contract elapsed)",
-                     "payments_left_out": {"relief": 3}, "targets_left_out": {"cohort size": 20}}
-    basis = _basis(n_successful=1, n_struggling=2, kinds_counted=given["kinds_counted"], stages=given["stages"],
-                   stage_source=given["stage_source"], interim_rule=given["interim_rule"],
-                   payments_left_out=given["payments_left_out"], targets_left_out=given["targets_left_out"])
-    assert stage_sentence(basis) == ("2 of the 3 compared cases are not complete (the stage of their results); their "
-                                     "interim results are compared with the targets pro rata (the share of the "
-                                     "contract elapsed).")
-    assert left_out_sentence(basis) == ("Left out of the classification: 3 payments not for outcomes (3 relief) and "
-                                        "20 targets that are not contracted expectations (20 cohort size).")
-    # on this branch: none of them exposed yet, nothing claimed
-    bare = SimpleNamespace(cases=pd.DataFrame({"class": ["successful"]}))
-    assert _provided(SimpleNamespace(outcomes=SimpleNamespace()), None, SimpleNamespace(), bare) == {}
+    path = tmp_path / "study.yaml"
+    path.write_text(EXAMPLE.read_text(encoding="utf-8").replace("data: null", f"data: {indigo_dir}"), encoding="utf-8")
+    study = load_study(path)
+    dataset = study.dataset()
+    selection = select(study, dataset)
+    classification = classify_study(study, selection)
+    given = _provided(study, dataset, selection, classification)
+    assert given["release"] == "2025-05-20"
+    assert given["kinds_counted"] == ("evaluation", "case study", "review", "commentary", "academic article")
+    compared = classification.cases[classification.cases["class"].isin(["successful", "struggling"])]
+    assert given["stages"] == compared["evidence_stage"].value_counts().to_dict() and sum(given["stages"].values()) == 2
+    assert given["interim_rule"] == "their interim results are compared with the lifetime targets and marked interim"
+    left = classification.left_out_summary()
+    assert given["payments_left_out"] == left["payments_by_kind"]
+    assert given["targets_left_out"] == left["targets_by_kind"]
+    basis = _basis(n_successful=0, n_struggling=2, kinds_counted=given["kinds_counted"], stages=given["stages"],
+                   stage_source=given["stage_source"], interim_rule=given["interim_rule"])
+    assert kinds_sentence(basis) == ("Cases were selected with at least 4 documents of these kinds: evaluation, case "
+                                     "study, review, commentary or academic article.")
+
+
+def test_every_kind_counted_is_said_as_any_kind() -> None:
+    from sibkit.kinds import KINDS
+
+    assert kinds_sentence(_basis(kinds_counted=tuple(k.label for k in KINDS))) == (
+        "Cases were selected with at least 4 documents of any kind INDIGO lists (web pages, project updates and "
+        "contract notices count like evaluations).")
 
 
 def test_a_table_name_of_another_scheme_is_written_in_the_one_scheme() -> None:

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sibkit.kinds import KINDS
+
 if TYPE_CHECKING:
     from sibkit.report.results import StudyResults
 
@@ -65,7 +67,7 @@ def release_sentence(basis: FindingsBasis) -> str:
 def kinds_sentence(basis: FindingsBasis) -> str:
     if basis.min_documents is None:
         return "Cases were selected without a minimum number of documents."
-    if basis.kinds_counted is None:
+    if basis.kinds_counted is None or set(basis.kinds_counted) >= {kind.label for kind in KINDS}:
         return (f"Cases were selected with at least {basis.min_documents} documents of any kind INDIGO lists "
                 "(web pages, project updates and contract notices count like evaluations).")
     kinds = list(basis.kinds_counted)
@@ -118,6 +120,8 @@ def left_out_sentence(basis: FindingsBasis) -> str:
     if basis.payments_left_out is None and basis.targets_left_out is None:
         return ("Payments and targets are not told apart by kind: every payment INDIGO records counts as an outcome "
                 "payment and every target as a contracted one.")
+    if not sum((basis.payments_left_out or {}).values()) and not sum((basis.targets_left_out or {}).values()):
+        return "No payment or target was left out of the classification."
     parts = []
     if basis.payments_left_out is not None:
         total = sum(basis.payments_left_out.values())

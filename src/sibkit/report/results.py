@@ -62,6 +62,7 @@ class StudyResults:
     # what other areas' results say the findings rest on, where they say it (release, kinds counted, stage
     # of evidence, payments and targets left out): read by ``basis.findings_basis``
     provided: dict[str, Any] = field(default_factory=dict)
+    left_out: pd.DataFrame = field(default_factory=pd.DataFrame)  # payments and targets the outcome rules left out
     release: Any = None  # sibkit.releases.Release: the INDIGO release every figure rests on
     methods: str = ""  # the methods paragraph (sibkit.paper.methods), ready to paste
     since_last_run: Any = None  # sibkit.releases.since.SinceLastRun when the last run used another release
@@ -91,6 +92,7 @@ def as_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
     tables = {
         "selection-flow": flow, "selection": results.selection, "classification": marked(results.classification),
         "classification-metrics": results.metrics, "classification-sensitivity": results.class_sensitivity,
+        "classification-left-out": results.left_out,
         "corpus": marked(results.corpus), "documents": results.documents,
         "case-theme-matrix": marked(results.matrix), "findings": results.findings,
         "replication": results.replication, "detectable-difference": results.detectable,

@@ -152,6 +152,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         study=study, flow=selection.flow, selection=selection.cases, selected=selection.selected,
         classification=classification.cases, metrics=classification.metrics,
         class_sensitivity=classification.sensitivity if classification.sensitivity is not None else pd.DataFrame(),
+        left_out=classification.left_out_table(),
         corpus=corpus, documents=documents, counts=counts, matrix=matrix, findings=findings,
         overall=overall, sensitivity=sens_table, survivors=survivors, examples=examples, themes=theme_table,
         inputs=inputs, evidence=evidence, evidence_cases=evidence_by_case(evidence, selection.selected),
