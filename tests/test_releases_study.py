@@ -116,7 +116,7 @@ def expected_lines(before: Path, after: Path) -> list[str]:
 
     def associated(folder: Path) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
-        for r in rows(folder / "case_theme_matrix.csv"):
+        for r in rows(folder / "case-theme-matrix.csv"):
             if r["associated"] == "True":
                 out.setdefault(r["theme"], set()).add(r["case_id"])
         return out
@@ -187,8 +187,8 @@ def test_a_run_on_a_new_release_says_what_changed_for_the_study(runs) -> None:
 def test_every_output_says_which_release_it_rests_on(runs) -> None:
     for folder, date in ((runs["before"], "2025-05-20"), (runs["after"], "2025-09-01")):
         page = (folder / "report.html").read_text(encoding="utf-8")
-        first = re.search(r'<p class="evidence" id="evidence-statement">(.*?)</p>', page, re.DOTALL).group(1)
-        assert first.endswith(f"INDIGO figures are from the release of {date} (indigo@{date}).")
+        first = re.search(r'<p class="evidence" id="basis">(.*?)</p>', page, re.DOTALL).group(1)
+        assert first.startswith(f"Data: the INDIGO impact bond dataset, release of {date} (SHA-256 ")
         inputs = {r["input"]: r for r in rows(folder / "inputs.csv")}
         assert inputs["INDIGO dataset"]["what"].startswith(f"indigo@{date}, release of {date} (")
         for table in folder.glob("*.csv"):
@@ -278,7 +278,7 @@ def test_the_methods_paragraph_is_made_from_the_study_file(runs) -> None:
     page = (runs["after"] / "report.html").read_text(encoding="utf-8")
     quoted = re.search(r'<blockquote id="methods-paragraph"><p>(.*?)</p></blockquote>', page, re.DOTALL).group(1)
     assert html_module.unescape(quoted) == text
-    flow = rows(runs["after"] / "selection_flow.csv")
+    flow = rows(runs["after"] / "selection-flow.csv")
     assert (f"by these criteria, in order: {flow[0]['step']} ({flow[0]['out']} cases); {flow[1]['step']} "
             f"({flow[1]['out']} cases); {flow[2]['step']} ({flow[2]['out']} cases).") in text
     assert "release of 2025-09-01 (indigo@2025-09-01;" in text and "of 320 impact bonds" in text

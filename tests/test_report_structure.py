@@ -96,6 +96,8 @@ def test_the_groups_and_stage_sentences() -> None:
     assert stage_sentence(_basis(interim_rule="their interim results are compared pro rata")).endswith(
         "are not complete (INDIGO's stage); their interim results are compared pro rata.")
     assert stage_sentence(_basis(stages={"Complete": 16})) == "All 16 compared cases are complete."
+    assert stage_sentence(_basis(n_successful=0, n_struggling=2, stages={"complete": 1, "interim": 1})).startswith(
+        "1 of the 2 compared cases is not complete")
 
 
 def test_the_detectable_difference_sentence() -> None:
@@ -110,6 +112,10 @@ def test_the_detectable_difference_sentence() -> None:
                                       published_low=None, published_high=None)) == (
         "With 1 against 1 cases, no difference is detectable with 80% power by Fisher's exact test (from 20% of "
         "struggling cases, even all successful ones would not be).")
+    # the example study's own groups under issue 25's defaults: no successful case at all
+    assert detectable_sentence(_basis(detectable_pp=math.nan, n_successful=0, n_struggling=2)) == (
+        "With no successful cases there is nothing to compare: the findings below describe the other group only and "
+        "can neither support nor contradict the published effect.")
 
 
 def test_the_left_out_sentence() -> None:

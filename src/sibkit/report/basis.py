@@ -93,10 +93,15 @@ def stage_sentence(basis: FindingsBasis) -> str:
     if not interim:
         return f"All {compared} compared cases are complete."
     how = basis.interim_rule or "their interim results are compared with the whole contract's targets"
-    return f"{interim} of the {compared} compared cases are not complete ({basis.stage_source}); {how}."
+    verb = "is" if interim == 1 else "are"
+    return f"{interim} of the {compared} compared cases {verb} not complete ({basis.stage_source}); {how}."
 
 
 def detectable_sentence(basis: FindingsBasis) -> str:
+    if not basis.n_successful or not basis.n_struggling:
+        missing = "successful" if not basis.n_successful else "struggling"
+        return (f"With no {missing} cases there is nothing to compare: the findings below describe the other "
+                "group only and can neither support nor contradict the published effect.")
     start = f"{100 * basis.detectable_baseline:.0f}%"
     if math.isnan(basis.detectable_pp):
         text = (f"With {basis.n_successful} against {basis.n_struggling} cases, no difference is detectable with 80% "
