@@ -92,13 +92,13 @@ def word_index(text: str, position: int) -> int:
     return sum(1 for m in re.finditer(r"\w+", text) if m.start() <= position) - 1
 
 
-def reference_near(text: str, near: tuple, variants: bool = True, case_sensitive: bool = False) -> set:
+def reference_near(text: str, near: tuple, variants: bool = True, case_sensitive: bool = False) -> dict:
     """Spans of ``A NEAR/n B`` (``PRE/n``: B after A): each A with its closest B in its sentence
-    (fewest words between, then first)."""
+    (fewest words between, then first); each joined span with the gaps between its operands."""
     a_spans = reference_spans(text, near[0], variants, case_sensitive)
     b_spans = reference_spans(text, near[2], variants, case_sensitive)
     ordered = len(near) > 3 and near[3]
-    found = set()
+    found: dict = {}
     for a in a_spans:
         candidates = []
         for b in b_spans:
@@ -116,8 +116,25 @@ def reference_near(text: str, near: tuple, variants: bool = True, case_sensitive
                 candidates.append((between, b[0], b))
         if candidates:
             b = min(candidates)[2]
-            found.add((min(a[0], b[0]), max(a[1], b[1])))
+            found.setdefault((min(a[0], b[0]), max(a[1], b[1])), []).append((min(a[1], b[1]), max(a[0], b[0])))
     return found
+
+
+def reference_cue_between(text: str, start: int, end: int) -> bool:
+    words = [(m.start(), m.group().lower()) for m in re.finditer(r"\w+(?:['’]\w+)*", text)]
+    for i, (position, word) in enumerate(words):
+        if not start <= position < end:
+            continue
+        if word == "not" and i + 1 < len(words) and words[i + 1][1] == "only":
+            continue
+        if word in NEGATION_CUES or word.endswith("n't") or word.endswith("n’t"):
+            return True
+    return False
+
+
+NEGATION_CUES = {"not", "no", "never", "without", "nor", "neither", "lack", "lacks", "lacked", "lacking", "failed",
+                 "fail", "fails", "failing", "absence", "absent", "cannot", "none", "nothing", "little", "unable",
+                 "refused"}
 
 
 def reference_negated(text: str, start: int) -> bool:
@@ -128,8 +145,7 @@ def reference_negated(text: str, start: int) -> bool:
     clause = max([clause] + [s for s, e in sentences_of(text) if s <= start])
     words = [(m.start(), m.end(), m.group().lower()) for m in re.finditer(r"\w+(?:['’]\w+)*", text)]
     window = [i for i, (s, e, _) in enumerate(words) if s >= clause and e <= start][-5:]
-    cues = {"not", "no", "never", "without", "nor", "neither", "lack", "lacks", "lacked", "lacking", "failed", "fail",
-            "fails", "failing", "absence", "absent", "cannot", "none", "nothing", "little", "unable", "refused"}
+    cues = NEGATION_CUES
     for i in window:
         word = words[i][2]
         if word == "not" and i + 1 < len(words) and words[i + 1][2] == "only":
@@ -145,11 +161,13 @@ def reference_match(text: str, codebook: Codebook) -> list[Hit]:
         skips = set()
         for context in theme.skip_contexts:
             near = near_parts(context)
-            skips |= reference_near(text, near) if near else reference_spans(text, context)
+            skips |= set(reference_near(text, near)) if near else reference_spans(text, context)
         for term in theme.terms:
             near = term.near
+            gaps: dict = {}
             if near:
-                found = reference_near(text, near, term.variants, term.case_sensitive)
+                gaps = reference_near(text, near, term.variants, term.case_sensitive)
+                found = set(gaps)
             else:
                 found = reference_spans(text, term.term, term.variants, term.case_sensitive)
             excluded = set().union(*[reference_spans(text, e, term.variants) for e in term.exclude]) \
@@ -157,7 +175,9 @@ def reference_match(text: str, codebook: Codebook) -> list[Hit]:
             for start, end in found:
                 if any(s <= start and end <= e for s, e in excluded | skips):
                     continue
-                hits.add(Hit(theme.id, term.term, start, end, reference_negated(text, start)))
+                negated = reference_negated(text, start) or any(
+                    reference_cue_between(text, *gap) for gap in gaps.get((start, end), ()))
+                hits.add(Hit(theme.id, term.term, start, end, negated))
     return sorted(hits, key=lambda h: (h.start, h.end, h.theme, h.term))
 
 
@@ -223,6 +243,14 @@ def test_near_and_phrases_stay_inside_one_sentence() -> None:
     # a phrase does not run over a paragraph break, a heading or a list item; a wrapped line is fine
     text = "Our key\n\nworker. A key\nworker.\nKey\nWorker met us. A trusted\n- worker"
     assert spans(text, one_theme("key worker", "trusted worker")) == [("key\nworker", 19, 29)]
+
+
+def test_a_cue_between_the_operands_of_a_near_pair_negates_it() -> None:
+    compiled = compile_codebook(one_theme("chang* NEAR/4 service", "not have NEAR/3 skill*"))
+    for text, negated in [("The service was not changed.", True), ("The service wasn't changed.", True),
+                          ("The service was changed.", False), ("Changes, not only to the service.", False),
+                          ("Staff did not have the right skills.", False)]:  # the cue is the operand itself
+        assert [h.negated for h in compiled.match(text)] == [negated], text
 
 
 def test_negation_stops_at_a_heading_or_paragraph_break() -> None:

@@ -17,7 +17,8 @@ a span that runs over a sentence end, a paragraph break, a list item or a headin
 phrase, an operand, an exclusion or a skip context), and ``A NEAR/n B`` (either order) or ``A PRE/n
 B`` (A first) pairs only operands in one sentence, counting only the words next to each operand.
 Exclusions and skip contexts then remove hits inside them, and each hit is marked negated or not
-(a cue among the five words before it in its clause; a clause also ends at a cut point). The
+(a cue among the five words before it in its clause, where a clause also ends at a cut point, or,
+for a NEAR pair, a cue between its two operands: "the service was not changed"). The
 semantics are those of the slow reference matcher in tests/test_coding_matcher.py, and property
 tests check that both engines agree with it.
 """
@@ -81,6 +82,20 @@ _CUE_HINT = re.compile(r"\b(?:not?|nor|none|nothing|never|neither|without|lack\w
                        r"unable|refused)\b|n['’]t\b")
 # matches where at least NEGATION_WINDOW + 3 words are (each word atomic, so never split in two)
 _ENOUGH_WORDS = re.compile(rf"(?:(?>\w+(?:['’]\w+)*)\W*){{{NEGATION_WINDOW + 3}}}")
+
+
+def negation_between(text: str, start: int, end: int) -> bool:
+    """Whether a negation cue is among the words of ``text[start:end]`` (the gap between the two
+    operands of a ``NEAR`` pair: "the service was not changed"); "not only" is no cue."""
+    for token in _NEGATION_TOKEN.finditer(text, start, end):
+        word = token.group().lower()
+        if word == "not":
+            following = _NEGATION_TOKEN.search(text, token.end())
+            if following is not None and following.group().lower() == "only":
+                continue
+        if word in NEGATION_WORDS or word.endswith(("n't", "n’t")):
+            return True
+    return False
 
 
 def negated_at(text: str, start: int, pages: Sequence[int] | None = None) -> bool:
@@ -225,6 +240,7 @@ class CompiledCodebook:
         for key, found in spans.items():
             spans[key] = {span for span in found if not crossing(*span)}
         hits: set[tuple[str, str, int, int]] = set()
+        gaps: dict[tuple[str, str, int, int], list[tuple[int, int]]] = {}  # NEAR hits: between the operands
         skipped: dict[str, set[tuple[int, int]]] = {}  # per theme: the spans of its skip contexts
         for (theme, term, role), found in spans.items():
             if role == "term":
@@ -233,10 +249,12 @@ class CompiledCodebook:
                 skipped.setdefault(theme, set()).update(found)
             elif role in ("a", "skip-a") and (theme, term, role[:-1] + "b") in spans:
                 limit, ordered = self.near[(theme, term)]
-                pairs = near_pairs(text, found, spans[(theme, term, role[:-1] + "b")], limit, ordered=ordered,
-                                   crossing=crossing)
+                pairs = near_pairs_with_gaps(text, found, spans[(theme, term, role[:-1] + "b")], limit,
+                                             ordered=ordered, crossing=crossing)
                 if role == "a":
-                    hits.update((theme, term, s, e) for s, e in pairs)
+                    for (s, e), gap in pairs.items():
+                        hits.add((theme, term, s, e))
+                        gaps.setdefault((theme, term, s, e), []).append(gap)
                 else:
                     skipped.setdefault(theme, set()).update(pairs)
         if self.exclusions or skipped:
@@ -246,8 +264,9 @@ class CompiledCodebook:
         for _, _, start, _ in hits:
             if start not in negation:
                 negation[start] = negated_at(text, start, pages)
-        return sorted((Hit(theme, term, start, end, negation[start]) for theme, term, start, end in hits),
-                      key=lambda h: (h.start, h.end, h.theme, h.term))
+        return sorted((Hit(theme, term, start, end, negation[start] or any(
+                          negation_between(text, *gap) for gap in gaps.get((theme, term, start, end), ())))
+                       for theme, term, start, end in hits), key=lambda h: (h.start, h.end, h.theme, h.term))
 
 
 class _AhoCorasickScanner:
@@ -319,7 +338,14 @@ def near_pairs(text: str, a_spans: Iterable[tuple[int, int]], b_spans: Iterable[
                crossing: Callable[[int, int], bool] | None = None) -> set[tuple[int, int]]:
     """The spans of ``A NEAR/limit B`` (``ordered``: ``A PRE/limit B``, B after A): each A with its
     closest B that does not overlap it (fewest words between, then the first), joined into one span;
-    with ``crossing``, a pair whose joined span it says runs over a cut point is no pair.
+    with ``crossing``, a pair whose joined span it says runs over a cut point is no pair."""
+    return set(near_pairs_with_gaps(text, a_spans, b_spans, limit, ordered=ordered, crossing=crossing))
+
+
+def near_pairs_with_gaps(text: str, a_spans: Iterable[tuple[int, int]], b_spans: Iterable[tuple[int, int]],
+                         limit: int, *, ordered: bool = False,
+                         crossing: Callable[[int, int], bool] | None = None) -> dict[tuple[int, int], tuple[int, int]]:
+    """:func:`near_pairs`, each joined span with the gap between its two operands (start, end).
 
     Words between an A and a B after it are the word starts from A's end to B's start, less one
     (and the same with A and B swapped). Only words near the operands are read: the first B after
@@ -328,7 +354,7 @@ def near_pairs(text: str, a_spans: Iterable[tuple[int, int]], b_spans: Iterable[
     pair that crosses a cut point is left out; a farther B on the same side crosses it too."""
     a_sorted, b_sorted = sorted(a_spans), sorted(b_spans)
     if not a_sorted or not b_sorted:
-        return set()
+        return {}
     a_starts, b_starts = [a[0] for a in a_sorted], [b[0] for b in b_sorted]
     cap = limit + 2
     best: dict[tuple[int, int], tuple[int, int, int]] = {}  # A -> (words between, B's start, B's end)
@@ -353,7 +379,8 @@ def near_pairs(text: str, a_spans: Iterable[tuple[int, int]], b_spans: Iterable[
             current = best.get(a)
             if (current is None or key < current) and not (crossing and crossing(b[0], a[1])):
                 best[a] = key
-    return {(min(a[0], b_start), max(a[1], b_end)) for a, (_, b_start, b_end) in best.items()}
+    return {(min(a[0], b_start), max(a[1], b_end)): (min(a[1], b_end), max(a[0], b_start))
+            for a, (_, b_start, b_end) in best.items()}
 
 
 def _excluded(hit: tuple[str, str, int, int], *span_sets: Iterable[tuple[int, int]]) -> bool:
