@@ -117,21 +117,25 @@ def word_endings(word: str) -> list[str]:
 
 def phrase_forms(phrase: str, variants: bool = True) -> set[str]:
     """Every literal form of a phrase: each word with its listed endings spelled out; with
-    ``variants``, words joined by a hyphen or a space also hyphenated, spaced and closed
-    (co-production, co production, coproduction; joint working, joint-working, jointworking), each
-    word in British and American spelling. After a wildcard word there is no closed form
+    ``variants``, each word in British and American spelling, and two words joined by a hyphen or a
+    space also hyphenated, spaced and closed (co-production, co production, coproduction; joint
+    working, joint-working, jointworking); a longer phrase as written, all spaced and all hyphenated
+    (theory of change, theory-of-change). After a wildcard word there is no closed form
     (``work*closely`` would be ambiguous)."""
     tokens = re.split(r"([ -])", phrase)
     words, separators = tokens[0::2], tokens[1::2]
     if not variants:
         word_options = [word_endings(w) for w in words]
-        separator_options = [[separator] for separator in separators]
+        joins = [tuple(separators)]
     else:
         word_options = [sorted(set().union(*(spelling_variants(e) for e in word_endings(w)))) for w in words]
-        separator_options = [["-", " "] if before.endswith("*") else ["-", " ", ""] for before in words[:-1]]
+        if len(words) == 2:
+            joins = [("-",), (" ",)] + ([] if words[0].endswith("*") else [("",)])
+        else:
+            joins = list(dict.fromkeys([tuple(separators), ("-",) * len(separators), (" ",) * len(separators)]))
     forms = set()
     for chosen_words in itertools.product(*word_options):
-        for chosen_separators in itertools.product(*separator_options):
+        for chosen_separators in joins:
             text = chosen_words[0]
             for separator, word in zip(chosen_separators, chosen_words[1:], strict=True):
                 text += separator + word

@@ -51,9 +51,11 @@ _CITATION = re.compile(
 _ENTRY_START = re.compile(
     rf"[ \t]*(?:\[\d{{1,3}}\][ \t]*|\d{{1,3}}[.)][ \t]+)?(?:"
     rf"[A-Z][\w'’\-]+,[ \t]+(?:[A-Z]\.[ \t]?)+.*\b{_YEAR}\b|"  # Surname, A. B. ... 2019
-    rf"[A-Z][\w'’\-]+,[ \t]+[A-Z][a-z]+\b.{{0,40}}\(\s*{_YEAR}\s*\)|"  # Surname, Firstname (2019)
+    # Surname, Firstname (2019) Title
+    rf"[A-Z][\w'’\-]+,[ \t]+[A-Z][a-z]+\b.{{0,40}}\(\s*{_YEAR}\s*\)[.,]?[ \t]+[\"“‘'A-Z]|"
     # an organisation as author: Cabinet Office (2013)
-    rf"[A-Z][\w&'’\-]*(?:[ \t]+(?:[A-Z&][\w&'’\-]*|of|for|and|the)){{0,7}}[ \t]*\(\s*{_YEAR}\s*\)|"
+    rf"[A-Z][\w&'’\-]*(?:[ \t]+(?:[A-Z&][\w&'’\-]*|of|for|and|the)){{0,7}}[ \t]*\(\s*{_YEAR}\s*\)[.,]?[ \t]+"
+    rf"[\"“‘'A-Z]|"  # ... followed by a title
     rf"\[\d{{1,3}}\][ \t]*\S)")
 _CONTENTS_HEADING = re.compile(r"[ \t]*(?:table of[ \t]+)?contents(?:[ \t]+page)?[ \t]*:?[ \t]*", re.IGNORECASE)
 _LEADER_ENTRY = re.compile(r"(?:\.{3,}|…{2,}|(?:[ \t]\.){3,}|\t)[ \t]*\d{1,4}\b")
