@@ -102,10 +102,10 @@ def big_codebook(corpus: Path) -> dict:
 
 
 def plain(book: dict) -> dict:
-    """The codebook without NEAR terms, exclusions and skip contexts: what every matcher can do."""
+    """The codebook without NEAR or PRE terms, exclusions and skip contexts: what every matcher can do."""
     themes = []
     for theme in book["themes"]:
-        terms = [{**t, "exclude": []} for t in theme["terms"] if "NEAR/" not in t["term"]]
+        terms = [{**t, "exclude": []} for t in theme["terms"] if "NEAR/" not in t["term"] and "PRE/" not in t["term"]]
         themes.append({**theme, "terms": terms, "skip_contexts": []})
     return {**book, "themes": themes}
 

@@ -198,6 +198,8 @@ class CompiledCodebook:
                 else:
                     self._add(theme.id, context, "skip", context, True, False)
                 self.skips.setdefault(theme.id, []).append(context)
+        # only a form with a space can run over a cut point (every cut point is white space)
+        self._spaced = {literal.key for literal in self.literals if " " in literal.form}
         self.engine = choose_engine(engine)
         if self.engine == "hyperscan":
             from sibkit.coding.matcher_hyperscan import HyperscanScanner
@@ -238,7 +240,8 @@ class CompiledCodebook:
             return crosses(text, start, end, pages)
 
         for key, found in spans.items():
-            spans[key] = {span for span in found if not crossing(*span)}
+            if key in self._spaced:
+                spans[key] = {span for span in found if not crossing(*span)}
         hits: set[tuple[str, str, int, int]] = set()
         gaps: dict[tuple[str, str, int, int], list[tuple[int, int]]] = {}  # NEAR hits: between the operands
         skipped: dict[str, set[tuple[int, int]]] = {}  # per theme: the spans of its skip contexts
