@@ -397,6 +397,9 @@ def phrases(draw: st.DrawFn, wildcard: bool = True) -> str:
                 word = word[:cut] + "*"
             elif kind == 1:
                 word = word[:cut] + "{" + ",".join(sorted({"", word[cut:], "s", "ed"})) + "}"
+            elif kind == 2:  # a choice of words
+                other = draw(st.sampled_from([w for w in VOCABULARY if "'" not in w]))
+                word = "{" + ",".join(sorted({word, other})) + "}"
             chosen.append(word)
         words = chosen
     phrase = words[0]
