@@ -103,7 +103,7 @@ class Reference(Base):
     negated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # where the hit lies (sibkit.text.structure.ZONES): "body" counts; a reference list, table of contents,
     # running header or repeated sentence is stored and shown but does not count (unless overruled)
-    zone: Mapped[str] = mapped_column(String(12), default="body", server_default="body")
+    zone: Mapped[str] = mapped_column(String(12), server_default="body")  # no Python-side default: inserts written for older schemas still work
     selection_guid: Mapped[str | None] = mapped_column(String(38), nullable=True)  # REFI-QDA, when imported
     coding_guid: Mapped[str | None] = mapped_column(String(38), nullable=True)
 
