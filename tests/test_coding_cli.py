@@ -92,8 +92,8 @@ def test_code_kwic_and_review_round_trip(tmp_path: Path, indigo_dir: Path, datas
     assert done.returncode == 0, done.stderr
     sheet = openpyxl.load_workbook(export).active
     header = [c.value for c in sheet[1]]
-    assert header == ["id", "case_ids", "document", "page", "theme", "term", "score", "context", "decision",
-                      "new_theme", "note", "fingerprint"]
+    assert header == ["id", "case_ids", "document", "page", "theme", "term", "score", "negated", "zone", "context",
+                      "decision", "new_theme", "note", "fingerprint"]
     body = [dict(zip(header, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=2)]
     assert len(body) == len(own)
     interim = {(r["theme"], r["context"].split("[[")[1].split("]]")[0]): r for r in body if r["id"] in interim_ids}

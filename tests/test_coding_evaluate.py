@@ -135,3 +135,20 @@ def test_cli_json_and_one_line_errors(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "sibkit", "codebook", "evaluate", str(tmp_path / "none.csv")],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and missing.stderr.strip().endswith("none.csv: no such file")
+
+
+def test_the_default_codebook_carries_its_figures_on_the_held_out_hard_passages() -> None:
+    # `measured` in relational-sib 3 says what `evaluate --split hard-test` finds: recomputed here, so
+    # the figures other parts of sibkit read (the report's instrument error) cannot go stale
+    from sibkit.coding import load_codebook
+
+    labelled = Path(__file__).parent / "data" / "relational-sib-labelled.csv"
+    codebook = load_codebook("relational-sib")
+    assert codebook.version == "3" and codebook.measured is not None
+    table = evaluate_codebook(codebook, labelled, split="hard-test").themes.set_index("theme")
+    for theme, figures in codebook.measured.themes.items():
+        assert figures.passages == table.loc[theme, "passages"], theme
+        assert figures.precision == pytest.approx(round(table.loc[theme, "precision"], 2)), theme
+        assert figures.recall == pytest.approx(round(table.loc[theme, "recall"], 2)), theme
+    assert set(codebook.measured.themes) == set(table.index)
+    assert parse_codebook(CODEBOOK).measured is None and load_codebook("relational-sib-2").version == "2"

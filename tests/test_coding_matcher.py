@@ -27,6 +27,7 @@ from sibkit.coding.matcher import (
     word_starts,
 )
 from sibkit.errors import SibkitError
+from sibkit.text.sentences import split_sentences
 
 
 @pytest.fixture(autouse=True, params=["python", "hyperscan"])
@@ -51,7 +52,18 @@ def form_regex(form: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+@functools.lru_cache(maxsize=64)
+def sentences_of(text: str) -> list[tuple[int, int]]:
+    """The text's sentences (the shared splitter, whole text at once, no length cut)."""
+    return [(s.start, s.end) for s in split_sentences(text, max_length=None)]
+
+
+def in_one_sentence(text: str, start: int, end: int) -> bool:
+    return any(s <= start and end <= e for s, e in sentences_of(text))
+
+
 def reference_spans(text: str, phrase: str, variants: bool = True, case_sensitive: bool = False) -> set:
+    """Every span of the phrase's forms that lies inside one sentence."""
     haystack = text if case_sensitive else fold_case(text)
     spans = set()
     for form in phrase_forms(" ".join(phrase.split()), variants):
@@ -60,7 +72,7 @@ def reference_spans(text: str, phrase: str, variants: bool = True, case_sensitiv
             continue  # the form's first literal characters are nowhere in the text: no match (saves time)
         for found in every_position_regex(form).finditer(haystack):
             spans.add((found.start(), found.end(1)))
-    return spans
+    return {span for span in spans if in_one_sentence(text, *span)}
 
 
 @functools.cache
@@ -80,16 +92,21 @@ def word_index(text: str, position: int) -> int:
     return sum(1 for m in re.finditer(r"\w+", text) if m.start() <= position) - 1
 
 
-def reference_near(text: str, near: tuple[str, int, str], variants: bool = True,
-                   case_sensitive: bool = False) -> set:
-    """Spans of ``A NEAR/n B``: each A with its closest B (fewest words between, then first)."""
+def reference_near(text: str, near: tuple, variants: bool = True, case_sensitive: bool = False) -> dict:
+    """Spans of ``A NEAR/n B`` (``PRE/n``: B after A): each A with its closest B in its sentence
+    (fewest words between, then first); each joined span with the gaps between its operands."""
     a_spans = reference_spans(text, near[0], variants, case_sensitive)
     b_spans = reference_spans(text, near[2], variants, case_sensitive)
-    found = set()
+    ordered = len(near) > 3 and near[3]
+    found: dict = {}
     for a in a_spans:
         candidates = []
         for b in b_spans:
             if b[0] < a[1] and a[0] < b[1]:
+                continue
+            if ordered and b[0] < a[1]:
+                continue
+            if not in_one_sentence(text, min(a[0], b[0]), max(a[1], b[1])):
                 continue
             if b[0] >= a[1]:
                 between = word_index(text, b[0]) - word_index(text, a[1] - 1) - 1
@@ -99,18 +116,36 @@ def reference_near(text: str, near: tuple[str, int, str], variants: bool = True,
                 candidates.append((between, b[0], b))
         if candidates:
             b = min(candidates)[2]
-            found.add((min(a[0], b[0]), max(a[1], b[1])))
+            found.setdefault((min(a[0], b[0]), max(a[1], b[1])), []).append((min(a[1], b[1]), max(a[0], b[0])))
     return found
 
 
+def reference_cue_between(text: str, start: int, end: int) -> bool:
+    words = [(m.start(), m.group().lower()) for m in re.finditer(r"\w+(?:['’]\w+)*", text)]
+    for i, (position, word) in enumerate(words):
+        if not start <= position < end:
+            continue
+        if word == "not" and i + 1 < len(words) and words[i + 1][1] == "only":
+            continue
+        if word in NEGATION_CUES or word.endswith("n't") or word.endswith("n’t"):
+            return True
+    return False
+
+
+NEGATION_CUES = {"not", "no", "never", "without", "nor", "neither", "lack", "lacks", "lacked", "lacking", "failed",
+                 "fail", "fails", "failing", "absence", "absent", "cannot", "none", "nothing", "little", "unable",
+                 "refused"}
+
+
 def reference_negated(text: str, start: int) -> bool:
-    """A cue among the five words before ``start`` in its clause (words as in the matcher's docs)."""
+    """A cue among the five words before ``start`` in its clause (words as in the matcher's docs; the
+    clause also starts no earlier than the hit's sentence)."""
     clause = max([m.end() for m in re.finditer(r"[.;:!?]|\b(?:but|however|although|though)\b", text, re.IGNORECASE)
                   if m.end() <= start], default=0)
+    clause = max([clause] + [s for s, e in sentences_of(text) if s <= start])
     words = [(m.start(), m.end(), m.group().lower()) for m in re.finditer(r"\w+(?:['’]\w+)*", text)]
     window = [i for i, (s, e, _) in enumerate(words) if s >= clause and e <= start][-5:]
-    cues = {"not", "no", "never", "without", "nor", "neither", "lack", "lacks", "lacked", "lacking", "failed", "fail",
-            "fails", "failing", "absence", "absent", "cannot", "none", "nothing", "little", "unable", "refused"}
+    cues = NEGATION_CUES
     for i in window:
         word = words[i][2]
         if word == "not" and i + 1 < len(words) and words[i + 1][2] == "only":
@@ -126,11 +161,13 @@ def reference_match(text: str, codebook: Codebook) -> list[Hit]:
         skips = set()
         for context in theme.skip_contexts:
             near = near_parts(context)
-            skips |= reference_near(text, near) if near else reference_spans(text, context)
+            skips |= set(reference_near(text, near)) if near else reference_spans(text, context)
         for term in theme.terms:
             near = term.near
+            gaps: dict = {}
             if near:
-                found = reference_near(text, near, term.variants, term.case_sensitive)
+                gaps = reference_near(text, near, term.variants, term.case_sensitive)
+                found = set(gaps)
             else:
                 found = reference_spans(text, term.term, term.variants, term.case_sensitive)
             excluded = set().union(*[reference_spans(text, e, term.variants) for e in term.exclude]) \
@@ -138,7 +175,9 @@ def reference_match(text: str, codebook: Codebook) -> list[Hit]:
             for start, end in found:
                 if any(s <= start and end <= e for s, e in excluded | skips):
                     continue
-                hits.add(Hit(theme.id, term.term, start, end, reference_negated(text, start)))
+                negated = reference_negated(text, start) or any(
+                    reference_cue_between(text, *gap) for gap in gaps.get((start, end), ()))
+                hits.add(Hit(theme.id, term.term, start, end, negated))
     return sorted(hits, key=lambda h: (h.start, h.end, h.theme, h.term))
 
 
@@ -180,13 +219,62 @@ def test_british_and_american_spellings() -> None:
 
 
 def test_near_either_order() -> None:
-    text = "Close partnership working. The partners were, in short, very close."
+    text = "Close partnership working, the partners were, in short, very close."
     found = spans(text, one_theme("partner* NEAR/2 close"))
     # "partnership" has "Close" 0 words before it; "partners" has "Close" 3 words before (partnership
-    # working The) and "close" 4 words after (were in short very)
+    # working the) and "close" 4 words after (were in short very)
     assert found == [("Close partnership", 0, 17)]
     assert spans(text, one_theme("partner* NEAR/3 close")) == [("Close partnership", 0, 17),
-                                                                ("Close partnership working. The partners", 0, 39)]
+                                                                ("Close partnership working, the partners", 0, 39)]
+    # PRE/n: each A with its closest B after it ("close" at the end has none; "partnership" has
+    # "close" 7 words after it)
+    assert spans(text, one_theme("close PRE/3 partner*")) == [("Close partnership", 0, 17)]
+    assert spans(text, one_theme("partner* PRE/4 close")) == [("partners were, in short, very close", 31, 66)]
+
+
+def test_near_and_phrases_stay_inside_one_sentence() -> None:
+    # INDIGO-POJ-0190's adapting-model hit: "the service." and "Changes" in the next paragraph
+    text = "They commissioned the service.\n\nChanges to payments followed. Close partners. Partners; close"
+    assert spans(text, one_theme("chang* NEAR/3 the service")) == []
+    assert spans(text, one_theme("chang* NEAR/3 payment*")) == [("Changes to payments", 32, 51)]
+    # the closest 'close' before 'Partners' is in the sentence before; the one after (1 word) counts
+    assert spans(text, one_theme("partner* NEAR/1 close")) == [("Close partners", 62, 76),
+                                                               ("Partners; close", 78, 93)]
+    # a phrase does not run over a paragraph break, a heading or a list item; a wrapped line is fine
+    text = "Our key\n\nworker. A key\nworker.\nKey\nWorker met us. A trusted\n- worker"
+    assert spans(text, one_theme("key worker", "trusted worker")) == [("key\nworker", 19, 29)]
+
+
+def test_a_cue_between_the_operands_of_a_near_pair_negates_it() -> None:
+    compiled = compile_codebook(one_theme("chang* NEAR/4 service", "not have NEAR/3 skill*"))
+    for text, negated in [("The service was not changed.", True), ("The service wasn't changed.", True),
+                          ("The service was changed.", False), ("Changes, not only to the service.", False),
+                          ("Staff did not have the right skills.", False)]:  # the cue is the operand itself
+        assert [h.negated for h in compiled.match(text)] == [negated], text
+
+
+def test_negation_stops_at_a_heading_or_paragraph_break() -> None:
+    compiled = compile_codebook(one_theme("co-produc*"))
+    for text, negated in [("No changes\nThe plan was co-produced.", False),  # "No changes" is a heading
+                          ("No changes\n\nthe plan was co-produced.", False),
+                          ("No changes were needed: it was not co-produced.", True),
+                          ("There was no\nco-produced plan.", True)]:  # a wrapped line
+        assert [h.negated for h in compiled.match(text)] == [negated], text
+
+
+def test_listed_endings_anchor_a_word() -> None:
+    text = "Pivotal, pivoting, pivots, PIVOT; alternative, altered, alter, alters."
+    assert spans(text, one_theme("pivot{,s,ed,ing}", "alter{,s,ed,ing}")) == [
+        ("pivoting", 9, 17), ("pivots", 19, 25), ("PIVOT", 27, 32), ("altered", 47, 54), ("alter", 56, 61),
+        ("alters", 63, 69)]
+    assert phrase_forms("adapt{,ed} model{,s}", variants=False) == {"adapt model", "adapt models", "adapted model",
+                                                                    "adapted models"}
+    assert "organized" in phrase_forms("organis{e,ed}")  # spelling variants of each listed form
+    assert spans("they realised it", one_theme("reali{se,sed} it")) == [("realised it", 5, 16)]
+    # a list with no letters before it is a choice of words, and one NEAR pair stands for many
+    text = "We changed the model. They adapted its delivery. The offer changed."
+    assert spans(text, one_theme("{changed,adapted} NEAR/2 {model,delivery,offer}")) == [
+        ("changed the model", 3, 20), ("adapted its delivery", 27, 47), ("offer changed", 53, 66)]
 
 
 def test_exclusions_cancel_hits_inside_them() -> None:
@@ -260,6 +348,14 @@ def test_skip_contexts_may_be_near_pairs() -> None:
     ("name: x\nthemes: [{id: a, name: A, terms: [{term: x, colour: red}]}]", "theme 'a', term 'x', colour: unknown"),
     ("name: x\nthemes: [{id: A B, name: A}]", "use lower-case letters"),
     ("name: x\nthemes: [{id: a, name: A, terms: [co, co]}]", "theme 'a': term 'co' is listed twice"),
+    ("name: x\nthemes: [{id: a, name: A, terms: ['al{s}ter']}]", "a list of endings {...} may only end a word"),
+    ("name: x\nthemes: [{id: a, name: A, terms: ['alter*{s}']}]", "either a wildcard * or a list of endings"),
+    ("name: x\nthemes: [{id: a, name: A, terms: ['{s,}']}]", "a list of words {a,b} (no letters before it) cannot"),
+    ("name: x\nthemes: [{id: a, name: A, terms: ['a{s-t}']}]", "may only end a word"),
+    ("name: x\nthemes: [{id: a, name: A, terms: ['a{s;t}']}]", "a list of endings holds letters separated by commas"),
+    ("name: x\nthemes: [{id: a, name: A, terms: ['a NEAR/2 b PRE/1 c']}]", "only one NEAR/n or PRE/n per term"),
+    ("name: x\nmeasured: {on: x, themes: {b: {precision: 0.5}}}\nthemes: [{id: a, name: A}]",
+     "measured: theme 'b' is not a theme"),
 ])
 def test_codebook_errors_name_the_theme_and_term(yaml_text: str, message: str) -> None:
     with pytest.raises(SibkitError) as caught:
@@ -275,7 +371,8 @@ VOCABULARY = ["co", "production", "produce", "partner", "partnership", "close", 
               "change", "it's", "o'neill", "capability", "fund", "x"]
 NEGATION_VOCABULARY = ["not", "No", "never", "without", "lack", "failed", "didn't", "wasn’t", "only", "but",
                        "However"]
-SEPARATORS = [" ", "  ", "\n", "\t", "-", " - ", ", ", ". ", "'", "’", "\u00a0", "—", "", "; "]
+SEPARATORS = [" ", "  ", "\n", "\t", "-", " - ", ", ", ". ", "'", "’", "\u00a0", "—", "", "; ", "\n\n", ".\n",
+              "\n- ", "? ", " e.g. "]
 
 
 @st.composite
@@ -291,9 +388,20 @@ def texts(draw: st.DrawFn, favourite: tuple[str, ...] = ()) -> str:
 @st.composite
 def phrases(draw: st.DrawFn, wildcard: bool = True) -> str:
     words = draw(st.lists(st.sampled_from([w for w in VOCABULARY if "'" not in w]), min_size=1, max_size=3))
-    if wildcard:  # a wildcard may end any word: cut some words short and star them
-        words = [word[:draw(st.integers(min_value=1, max_value=len(word)))] + "*" if draw(st.integers(0, 3)) == 0
-                 else word for word in words]
+    if wildcard:  # a wildcard may end any word: cut some words short and star them, or list their endings
+        chosen = []
+        for word in words:
+            cut = draw(st.integers(min_value=1, max_value=len(word)))
+            kind = draw(st.integers(0, 5))
+            if kind == 0:
+                word = word[:cut] + "*"
+            elif kind == 1:
+                word = word[:cut] + "{" + ",".join(sorted({"", word[cut:], "s", "ed"})) + "}"
+            elif kind == 2:  # a choice of words
+                other = draw(st.sampled_from([w for w in VOCABULARY if "'" not in w]))
+                word = "{" + ",".join(sorted({word, other})) + "}"
+            chosen.append(word)
+        words = chosen
     phrase = words[0]
     for word in words[1:]:
         phrase += draw(st.sampled_from([" ", "-"])) + word
@@ -307,7 +415,8 @@ def codebooks(draw: st.DrawFn) -> Codebook:
         terms = []
         for _ in range(draw(st.integers(min_value=1, max_value=4))):
             if draw(st.integers(0, 4)) == 0:
-                term = f"{draw(phrases())} NEAR/{draw(st.integers(0, 4))} {draw(phrases())}"
+                operator = draw(st.sampled_from(["NEAR", "PRE"]))
+                term = f"{draw(phrases())} {operator}/{draw(st.integers(0, 4))} {draw(phrases())}"
             else:
                 term = draw(phrases())
             exclude = [draw(phrases(wildcard=False))] if draw(st.integers(0, 3)) == 0 else []
@@ -327,8 +436,8 @@ def codebooks(draw: st.DrawFn) -> Codebook:
 def codebook_and_text(draw: st.DrawFn) -> tuple[Codebook, str]:
     """A codebook, and a text that favours the words of its terms (so most examples have hits)."""
     codebook = draw(codebooks())
-    words = {w.rstrip("*") for theme in codebook.themes for term in theme.terms
-             for w in re.split(r"[ -]|NEAR/\d+", term.term) if w.strip()}
+    words = {re.sub(r"\{.*", "", w.rstrip("*")) for theme in codebook.themes for term in theme.terms
+             for w in re.split(r"[ -]|NEAR/\d+|PRE/\d+", term.term) if w.strip()}
     return codebook, draw(texts(tuple(sorted(words))))
 
 

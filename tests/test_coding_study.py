@@ -181,7 +181,7 @@ def test_bad_review_rows_are_reported_and_the_rest_stored(store, tmp_path: Path)
     assert result.decisions == 2 and result.manual_references == 1
     assert result.problems == [
         "review.csv row 3: reference 999 is not in this study's database",
-        "review.csv row 4: decision 'maybe' is not accept, reject, recode or a theme id",
+        "review.csv row 4: decision 'maybe' is not accept, reject, recode, overrule or a theme id",
         "review.csv row 5: recode needs new_theme, one of the codebook's themes (got 'nowhere')",
         f"review.csv row 7: document {document_id} has no characters 20-500",
     ]

@@ -251,7 +251,7 @@ def _reference_table(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _outcome(decision: str, new_theme: str | None, theme: str) -> str:
-    if decision == "accept":
+    if decision in ("accept", "overrule"):
         return theme
     if decision == "recode" and new_theme:
         return new_theme

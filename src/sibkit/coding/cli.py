@@ -55,15 +55,25 @@ def kwic_command(
     study_codebook(study).theme(theme)  # one clear error for an unknown theme
     if case is not None:
         check_case_id(study, case)
-    table = kwic(store, theme, case, width)
+    table = kwic(store, theme, case, width, count_negated=study.count_negated)
     if as_json:
         print_json(table.assign(case_ids=table["case_ids"].map(list)).to_dict("records"))
         return
     for row in table.itertuples(index=False):  # document text is escaped: it may contain [markup]
-        console.print(f"{escape(row.left):>{width}} [bold]{escape(row.text)}[/bold] {escape(row.right):<{width}}  "
-                      f"({escape(row.title)}, p. {row.page}; {' '.join(row.case_ids)})", highlight=False,
+        if row.counts_for is None:
+            status = f"  [red]not counted: {escape(row.why_not or 'rejected')}[/red]"
+        elif row.counts_for != row.theme:
+            status = f"  counts for {escape(row.counts_for)}"
+        else:
+            status = "  counts (a coder overruled its negation or zone)" if row.overruled else ""
+        marker = "[red]NOT[/red] " if row.negated else ""
+        console.print(f"{escape(row.left):>{width}} {marker}[bold]{escape(row.text)}[/bold] "
+                      f"{escape(row.right):<{width}}  "
+                      f"({escape(row.title)}, p. {row.page}; {' '.join(row.case_ids)}){status}", highlight=False,
                       soft_wrap=True)
-    console.print(f"{len(table)} references", markup=False)
+    kept = int(table["counts_for"].isna().sum())
+    console.print(f"{len(table)} references; {kept} do not count (negated, outside the document's text, rejected "
+                  "or undecided suggestions)", markup=False)
 
 
 @review_app.command("export")
@@ -85,8 +95,9 @@ def review_export_command(
         check_case_id(study, case)
     frame = export_rows(store, theme=theme, case_id=case, width=width)
     write_review_file(frame, output)
-    console.print(f"Wrote {len(frame)} hits to {output}; fill the decision column with accept, reject or a "
-                  "theme id, then run `sibkit review import`.", markup=False)
+    console.print(f"Wrote {len(frame)} hits to {output}; fill the decision column with accept, reject, a theme id "
+                  "or overrule (accept, and count it although the negated or zone column says it would not), then "
+                  "run `sibkit review import`.", markup=False, soft_wrap=True)
 
 
 @review_app.command("import")

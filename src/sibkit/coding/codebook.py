@@ -1,11 +1,19 @@
 """Codebooks: themes (a tree) with definitions and terms, read from YAML and validated.
 
-A term is a word or phrase, case-insensitive and whole-word by default, with options:
-``co-produc*`` or ``work* closely`` (a wildcard may end any word), automatic hyphen/space/closed
-and British/American variants, ``A NEAR/n B`` (both within n words, either order; wildcards
-allowed in both operands), exclusions (phrases whose match cancels a hit inside them) and example
-sentences. A theme's ``skip_contexts`` (phrases, or ``A NEAR/n B`` pairs) remove every hit of the
-theme that lies inside them: a sense of a word the theme does not mean.
+A term is a word or phrase, case-insensitive and whole-word by default, with options: a word may end
+with ``*`` (any ending: ``co-produc*``, ``work* closely``) or with a list of the endings it may take
+(``alter{,s,ed,ing}``: alter, alters, altered, altering, never alternative) or be a list of words
+(``{service,model,programme}``: any one of them); lists are spelled out into plain words, so they
+anchor a wildcard that would reach other words and let one ``NEAR`` pair stand for many; automatic
+hyphen/space/closed and British/American variants; ``A NEAR/n B`` (both within n words, either
+order) and ``A PRE/n B`` (A first, then B within n words), wildcards and endings allowed in both
+operands, both in one sentence; exclusions (phrases whose match cancels a hit inside them) and
+example sentences. A theme's ``skip_contexts`` (phrases, or ``NEAR``/``PRE`` pairs) remove every
+hit of the theme that lies inside them: a sense of a word the theme does not mean.
+
+A codebook may say how it was measured: ``measured: {on: "...", themes: {id: {precision: P,
+recall: R, passages: N}}}`` (``Codebook.measured``), read where a study's own review has not
+measured the instrument yet.
 """
 
 from __future__ import annotations
@@ -15,18 +23,21 @@ import json
 import re
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sibkit.errors import SibkitError
 from sibkit.yamlfile import load_yaml
 
-_NEAR = re.compile(r"^(?P<a>.+?)\s+NEAR/(?P<n>\d+)\s+(?P<b>.+)$")
+_NEAR = re.compile(r"^(?P<a>.+?)\s+(?P<op>NEAR|PRE)/(?P<n>\d+)\s+(?P<b>.+)$")
 _THEME_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_ENDINGS = re.compile(r"\{[^{}]*\}$")
+_ENDING = re.compile(r"[\w'’]*")
 # bumped when the matcher finds something different for the same terms (2: negation, spaced forms
-# of spaced phrases, wildcards on any word, NEAR skip contexts): a theme's hash changes, so
-# `sibkit code` re-codes it
-MATCHER_VERSION = 2
+# of spaced phrases, wildcards on any word, NEAR skip contexts; 3: phrases, NEAR pairs and negation
+# kept inside one sentence, listed endings, PRE/n): a theme's hash changes, so `sibkit code` re-codes it
+MATCHER_VERSION = 3
 
 
 def check_term_text(value: str) -> str:
@@ -37,11 +48,23 @@ def check_term_text(value: str) -> str:
     near = _NEAR.match(value)
     parts = [near.group("a"), near.group("b")] if near else [value]
     for part in parts:
-        if "NEAR/" in part:
-            raise ValueError("only one NEAR/n per term")
+        if "NEAR/" in part or "PRE/" in part:
+            raise ValueError("only one NEAR/n or PRE/n per term")
         words = re.split(r"[ -]", part)
         if any(not w for w in words):
             raise ValueError("empty word (check spaces and hyphens)")
+        for word in words:
+            listed = _ENDINGS.search(word)
+            stem = word[:listed.start()] if listed else word
+            if "{" in stem or "}" in stem:
+                raise ValueError("a list of endings {...} may only end a word, as in alter{,s,ed,ing}")
+            if listed and "*" in word:
+                raise ValueError("a word takes either a wildcard * or a list of endings {...}, not both")
+            endings = listed.group()[1:-1].split(",") if listed else []
+            if listed and not all(_ENDING.fullmatch(e) for e in endings):
+                raise ValueError("a list of endings holds letters separated by commas, as in alter{,s,ed,ing}")
+            if listed and not stem and not all(endings):
+                raise ValueError("a list of words {a,b} (no letters before it) cannot hold an empty word")
         if any(w.count("*") > 1 or ("*" in w and not w.endswith("*")) for w in words):
             raise ValueError("a wildcard * may only end a word")
         if any(w == "*" for w in words):
@@ -67,14 +90,25 @@ class Term(Strict):
         return check_term_text(value)
 
     @property
-    def near(self) -> tuple[str, int, str] | None:
+    def near(self) -> Near | None:
         return near_parts(self.term)
 
 
-def near_parts(text: str) -> tuple[str, int, str] | None:
-    """``(A, n, B)`` for ``A NEAR/n B``, else None."""
+class Near(NamedTuple):
+    """The parts of ``A NEAR/n B`` (ordered False) or ``A PRE/n B`` (ordered True: A comes first)."""
+
+    a: str
+    limit: int
+    b: str
+    ordered: bool = False
+
+
+def near_parts(text: str) -> Near | None:
+    """``(A, n, B, ordered)`` for ``A NEAR/n B`` or ``A PRE/n B``, else None."""
     match = _NEAR.match(text)
-    return (match.group("a"), int(match.group("n")), match.group("b")) if match else None
+    if match is None:
+        return None
+    return Near(match.group("a"), int(match.group("n")), match.group("b"), match.group("op") == "PRE")
 
 
 class Theme(Strict):
@@ -146,8 +180,32 @@ class ThemeGroup(Strict):
     description: str = ""
 
 
-# what only says how a codebook travels to QDA tools, left out of its hash (it changes nothing found)
-EXCHANGE_ONLY = {"groups": True, "themes": {"__all__": {"guid", "color"}}}
+# what changes nothing the codebook finds, left out of its hash: how it travels to QDA tools (groups,
+# GUIDs, colours) and its own measured figures
+EXCHANGE_ONLY = {"groups": True, "measured": True, "themes": {"__all__": {"guid", "color"}}}
+
+
+class ThemeFigures(Strict):
+    """How well a codebook found one theme on labelled passages."""
+
+    precision: float | None = Field(default=None, ge=0, le=1)
+    recall: float | None = Field(default=None, ge=0, le=1)
+    passages: int = Field(default=0, ge=0)
+
+
+class Measured(Strict):
+    """A codebook's own figures, per theme, and what they were measured on (in words)."""
+
+    on: str
+    themes: dict[str, ThemeFigures] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, value: object) -> object:
+        """YAML 1.1 reads a bare ``on:`` key as the boolean true; take it as ``on``."""
+        if isinstance(value, dict) and True in value and "on" not in value:
+            value = {("on" if key is True else key): item for key, item in value.items()}
+        return value
 
 
 class Codebook(Strict):
@@ -156,6 +214,8 @@ class Codebook(Strict):
     description: str = ""
     source: str = ""
     changelog: list[Change] = Field(default_factory=list)
+    #: per-theme precision and recall measured on labelled passages (None when the codebook has none)
+    measured: Measured | None = None
     themes: list[Theme]
     groups: list[ThemeGroup] = Field(default_factory=list)
 
@@ -169,6 +229,10 @@ class Codebook(Strict):
         for theme in self.themes:
             if theme.parent is not None and theme.parent not in known:
                 raise ValueError(f"theme {theme.id!r}: parent {theme.parent!r} is not a theme of this codebook")
+        if self.measured is not None:
+            unknown = sorted(set(self.measured.themes) - known)
+            if unknown:
+                raise ValueError(f"measured: theme {unknown[0]!r} is not a theme of this codebook")
         parents = {t.id: t.parent for t in self.themes}
         for theme in self.themes:
             seen, current = set(), theme.id
@@ -232,7 +296,7 @@ def parse_codebook(text: str, source: str = "codebook") -> Codebook:
         raise SibkitError(_format_errors(source, raw, exc)) from None
 
 
-BUILT_IN = ("relational-sib", "relational-sib-1")
+BUILT_IN = ("relational-sib", "relational-sib-2", "relational-sib-1")
 
 
 def load_codebook(name_or_path: str | Path, base_dir: Path | None = None) -> Codebook:

@@ -1,9 +1,13 @@
 """Coding a study's documents with its codebook, and reading the references back as DataFrames.
 
 Hits of one theme that overlap in a document are merged into one reference (as QDA tools count
-coding references). Re-coding replaces only the automatic references of themes whose terms
-changed, per document, and never a reference a person has decided on. Matching runs on worker
-processes (``jobs``); one writer stores a batch of documents per transaction.
+coding references). Each reference keeps whether its hit is negated and the zone of the text it lies
+in (``sibkit.text.structure``: body, or a reference list, table of contents, running header or
+repeated sentence); only body hits that are not negated count, unless the study says
+``count_negated`` or a coder overrules (decision ``overrule``: counts despite the negation or the
+zone). Re-coding replaces only the automatic references of themes whose terms changed, per
+document, and never a reference a person has decided on. Matching runs on worker processes
+(``jobs``); one writer stores a batch of documents per transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from sibkit.parallel import ordered_map
 from sibkit.store import CodingState, Document, DocumentCase, Reference, ReviewDecision, Store, with_retry
 from sibkit.store.models import utcnow
 from sibkit.study import Study
+from sibkit.text.structure import ZONE_WORDS, document_structure
 
 
 def as_store(source: Store | Study) -> Store:
@@ -82,8 +87,8 @@ class CodingJob:
     gone: frozenset[str]
 
 
-#: (theme, term, start, end, page, negated) of one reference
-HitRow = tuple[str, str, int, int, int, bool]
+#: (theme, term, start, end, page, negated, zone) of one reference
+HitRow = tuple[str, str, int, int, int, bool, str]
 
 _compiled: CompiledCodebook | None = None  # the codebook of this process's matching (set once per worker)
 
@@ -94,13 +99,15 @@ def _init_matcher(compiled: CompiledCodebook) -> None:
 
 
 def match_job(job: CodingJob, compiled: CompiledCodebook | None = None) -> tuple[CodingJob, list[HitRow] | str]:
-    """The merged references of one document for its stale themes (a pure function of the text, so
-    it runs on any worker), or a one-line problem; never raises."""
+    """The merged references of one document for its stale themes, each with its zone (a pure function
+    of the text and its pages, so it runs on any worker), or a one-line problem; never raises."""
     matcher = compiled or _compiled
     assert matcher is not None
     try:
-        hits = merge_hits([h for h in matcher.match(job.text) if h.theme in job.stale])
-        return job, [(h.theme, h.term, h.start, h.end, page_of(h.start, job.pages), bool(h.negated)) for h in hits]
+        hits = merge_hits([h for h in matcher.match(job.text, job.pages) if h.theme in job.stale])
+        structure = document_structure(job.text, job.pages) if hits else None
+        return job, [(h.theme, h.term, h.start, h.end, page_of(h.start, job.pages), bool(h.negated),
+                      structure.zone_of(h.start, h.end) if structure else "body") for h in hits]
     except Exception as exc:  # one document's failure never ends the run
         return job, f"document {job.document_id}: not coded ({type(exc).__name__}: {exc})"
 
@@ -167,8 +174,8 @@ def _write_coded(store: Store, done: list[tuple[CodingJob, list[HitRow]]], hashe
         now = utcnow()
         rows = [{"document_id": job.document_id, "theme": theme, "term": term, "start": start, "end": end,
                  "page": page, "origin": "auto", "codebook_hash": codebook_hash, "negated": negated,
-                 "created_at": now}
-                for job, hits in done for theme, term, start, end, page, negated in hits
+                 "zone": zone, "created_at": now}
+                for job, hits in done for theme, term, start, end, page, negated, zone in hits
                 if (job.document_id, theme, term, start, end) not in kept]
         if rows:  # RETURNING makes both SQLite and psycopg send many rows per statement (insertmanyvalues)
             connection.execute(insert(refs).returning(refs.c.id), rows)
@@ -253,40 +260,76 @@ def _decisions(store: Store) -> pd.DataFrame:
 
 
 def review_outcomes(store: Store) -> pd.DataFrame:
-    """Per reviewed reference: the theme it counts for after review, or None when rejected.
+    """Per reviewed reference: the theme it counts for after review (None when rejected), and whether
+    the coders overruled the matcher's reason not to count it (its negation or its zone).
 
     Each coder's latest decision counts ("clear", as an undo appends, withdraws it); across coders the
-    most frequent outcome wins, and a tie counts as rejected (conservative)."""
+    most frequent outcome wins, and a tie counts as rejected (conservative). ``overrule`` is an accept
+    that also says "counts despite the negation or the zone": for the outcome it votes as an accept,
+    and the reference is overruled when more of the accepting coders overruled than did not."""
     decisions = _decisions(store)
     if decisions.empty:
-        return pd.DataFrame(columns=["reference_id", "outcome_theme", "coders"])
+        return pd.DataFrame(columns=["reference_id", "outcome_theme", "coders", "overruled"])
     latest = decisions.sort_values(["decided_at", "id"]).groupby(["reference_id", "coder"]).tail(1)
     latest = latest[latest["decision"] != "clear"]  # a coder who withdrew (undid) their decision has none
     rows = []
     for reference_id, group in latest.groupby("reference_id"):
         votes: dict[str | None, int] = {}
+        overrules = accepts = 0
         for decision, new_theme in zip(group["decision"], group["new_theme"], strict=True):
-            key = "__accept__" if decision == "accept" else (new_theme if decision == "recode" else None)
+            accepting = decision in ("accept", "overrule")
+            key = "__accept__" if accepting else (new_theme if decision == "recode" else None)
             votes[key] = votes.get(key, 0) + 1
+            overrules += decision == "overrule"
+            accepts += decision == "accept"
         ranked = sorted(votes.items(), key=lambda kv: -kv[1])
         outcome = ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else None
-        rows.append((reference_id, outcome, len(group)))
-    return pd.DataFrame(rows, columns=["reference_id", "outcome_theme", "coders"])
+        rows.append((reference_id, outcome, len(group), outcome == "__accept__" and overrules > accepts))
+    return pd.DataFrame(rows, columns=["reference_id", "outcome_theme", "coders", "overruled"])
 
 
-def references(source: Store | Study, *, count_suggestions: bool = False) -> pd.DataFrame:
+def _count_negated(source: Store | Study, count_negated: bool | None) -> bool:
+    if count_negated is None:
+        return source.count_negated if isinstance(source, Study) else False
+    return count_negated
+
+
+def _excluded(frame: pd.DataFrame, count_negated: bool) -> pd.Series:
+    """Whether each reference is kept from counting by the matcher's reading (a negated clause, unless
+    ``count_negated``; a zone other than the body) and no coder overruled that."""
+    reason = frame["zone"] != "body"
+    if not count_negated:
+        reason = reason | frame["negated"]
+    return reason & ~frame["overruled"]
+
+
+def why_not_counted(negated: bool, zone: str, overruled: bool, count_negated: bool = False) -> str:
+    """In words, why the matcher keeps a reference from counting ("" when nothing does, or a coder overruled)."""
+    if overruled:
+        return ""
+    reasons = ([] if zone == "body" else [f"in {ZONE_WORDS.get(zone, zone)}"]) + \
+        (["in a negated clause"] if negated and not count_negated else [])
+    return "; ".join(reasons)
+
+
+def references(source: Store | Study, *, count_suggestions: bool = False,
+               count_negated: bool | None = None) -> pd.DataFrame:
     """Every reference with its document, cases, review state and the theme it counts for.
 
     Columns: reference_id, document_id, case_ids (tuple), title, doc_type, page, theme, term, start,
-    end, origin, negated (the hit lies in a negated clause), text (the hit), reviewed, counts_for
-    (theme after review; None when rejected). A suggestion (origin ``semantic``) nobody has decided
-    on counts for nothing unless ``count_suggestions`` (the study file's ``suggest.count_unreviewed``).
+    end, origin, negated (the hit lies in a negated clause), zone (``body``, ``references``,
+    ``contents``, ``header`` or ``repeat``), text (the hit), reviewed, counts_for (theme after review;
+    None when rejected), overruled (a coder decided it counts despite its negation or zone), excluded
+    (its negation or zone keeps it from counting: negation unless ``count_negated``, default the
+    study's setting) and counts (it counts for ``counts_for`` in the case x theme table). A
+    suggestion (origin ``semantic``) nobody has decided on counts for nothing unless
+    ``count_suggestions`` (the study file's ``suggest.count_unreviewed``).
     """
     store = as_store(source)
     with store.session() as session:
         rows = session.execute(select(Reference.id, Reference.document_id, Document.title, Document.doc_type,
                                       Reference.page, Reference.theme, Reference.term, Reference.start, Reference.end,
-                                      Reference.origin, Reference.negated)
+                                      Reference.origin, Reference.negated, Reference.zone)
                                .join(Document, Document.id == Reference.document_id)
                                .order_by(Reference.document_id, Reference.start, Reference.id)).all()
         links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
@@ -296,35 +339,42 @@ def references(source: Store | Study, *, count_suggestions: bool = False) -> pd.
     for document_id, case_id in links:
         cases.setdefault(document_id, []).append(case_id)
     frame = pd.DataFrame([(r[0], r[1], tuple(sorted(cases.get(r[1], []))), r[2], r[3], r[4], r[5], r[6], r[7], r[8],
-                           r[9], bool(r[10]), texts[r[1]][r[7]:r[8]]) for r in rows],
+                           r[9], bool(r[10]), r[11] or "body", texts[r[1]][r[7]:r[8]]) for r in rows],
                          columns=["reference_id", "document_id", "case_ids", "title", "doc_type", "page", "theme",
-                                  "term", "start", "end", "origin", "negated", "text"])
+                                  "term", "start", "end", "origin", "negated", "zone", "text"])
     outcomes = review_outcomes(store).set_index("reference_id")
     frame["reviewed"] = frame["reference_id"].isin(outcomes.index) | (frame["origin"] == "manual")
     counts_for = []
+    overruled = []
     for reference_id, theme, origin in zip(frame["reference_id"], frame["theme"], frame["origin"], strict=True):
         if reference_id in outcomes.index:
             outcome = outcomes.at[reference_id, "outcome_theme"]
             counts_for.append(theme if outcome == "__accept__" else outcome)
-        elif origin == "semantic" and not count_suggestions:
+            overruled.append(bool(outcomes.at[reference_id, "overruled"]))
+            continue
+        overruled.append(False)
+        if origin == "semantic" and not count_suggestions:
             counts_for.append(None)
         else:
             counts_for.append(theme)
     frame["counts_for"] = counts_for
+    frame["overruled"] = pd.Series(overruled, index=frame.index, dtype=bool)
+    frame["excluded"] = _excluded(frame, _count_negated(source, count_negated)).astype(bool)
+    frame["counts"] = frame["counts_for"].notna() & ~frame["excluded"]
     return frame
 
 
 def _counted(refs: pd.DataFrame, source: Store | Study, count_negated: bool | None) -> pd.DataFrame:
-    """The references that count: negated hits nobody reviewed are left out unless the study (or
-    ``count_negated``) says otherwise."""
-    if count_negated is None:
-        count_negated = source.count_negated if isinstance(source, Study) else False
-    return refs if count_negated else refs[~(refs["negated"] & ~refs["reviewed"])]
+    """The references that may count: those the matcher's reading keeps from counting (a negated
+    clause, unless the study or ``count_negated`` says otherwise; a zone other than the body) are left
+    out unless a coder overruled it. Rejected references stay (they are counted as references)."""
+    return refs[~_excluded(refs, _count_negated(source, count_negated))]
 
 
 def document_counts(source: Store | Study, count_negated: bool | None = None) -> pd.DataFrame:
     """Per document and theme: references, references per 10,000 words, coverage (share of characters).
-    Negated hits nobody reviewed count only with ``count_negated`` (default: the study's setting)."""
+    Negated hits count only with ``count_negated`` (default: the study's setting) or when a coder
+    overruled; hits outside the body (reference lists, contents, headers, repeats) only when overruled."""
     store = as_store(source)
     refs = _counted(references(store), source, count_negated)
     with store.session() as session:
@@ -370,8 +420,10 @@ def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = No
     reviewed: whether any reference of the case and theme has been reviewed; effective_references:
     accepted ones when reviewed, all otherwise; words: words in the case's readable documents;
     rate_per_10k and coverage use effective references; documents_mentioning: documents with at
-    least one effective reference. Negated hits nobody reviewed are left out of every count unless
-    ``count_negated`` (default: the study's ``count_negated``, else False).
+    least one effective reference. Negated hits are left out of every count unless ``count_negated``
+    (default: the study's ``count_negated``, else False) or a coder overruled the negation (decision
+    ``overrule``; a plain accept of a negated hit confirms the theme but leaves it negated); hits in a
+    reference list, table of contents, running header or repeated sentence are left out unless overruled.
     Suggestions (origin ``semantic``) count once accepted, never when rejected, and before review
     only with ``count_suggestions`` (default: the study's ``suggest.count_unreviewed``, else False);
     they do not make a case and theme "reviewed".
@@ -441,11 +493,18 @@ def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = No
     return pd.DataFrame(rows)
 
 
+KWIC_COLUMNS = ["reference_id", "case_ids", "title", "page", "theme", "term", "left", "text", "right", "negated",
+                "zone", "reviewed", "overruled", "counts_for", "why_not"]
+
+
 def kwic(source: Store | Study, theme: str | None = None, case_id: str | None = None,
-         width: int = 60) -> pd.DataFrame:
-    """Keyword in context: each reference with ``width`` characters either side, document and page."""
+         width: int = 60, count_negated: bool | None = None) -> pd.DataFrame:
+    """Keyword in context: each reference with ``width`` characters either side, document and page,
+    whether it is negated, its zone, and the theme it counts for: ``counts_for`` is None when it
+    counts for nothing (rejected, an undecided suggestion, or kept from counting by its negation or
+    zone: ``why_not`` says which, in words)."""
     store = as_store(source)
-    refs = references(store)
+    refs = references(store, count_negated=_count_negated(source, count_negated))
     if theme:
         refs = refs[(refs["theme"] == theme) | (refs["counts_for"] == theme)]
     if case_id:
@@ -453,12 +512,15 @@ def kwic(source: Store | Study, theme: str | None = None, case_id: str | None = 
     with store.session() as session:
         texts = dict(session.execute(select(Document.id, Document.text).where(
             Document.id.in_([int(i) for i in refs["document_id"].unique()]))).all())
-    left, right = [], []
+    left, right, why = [], [], []
+    negated_counts = _count_negated(source, count_negated)
     for document_id, start, end in zip(refs["document_id"], refs["start"], refs["end"], strict=True):
         text = texts[document_id]
         left.append(" ".join(text[max(0, start - width):start].split()))
         right.append(" ".join(text[end:end + width].split()))
-    out = refs[["reference_id", "case_ids", "title", "page", "theme", "term", "text", "reviewed", "counts_for"]].copy()
-    out.insert(6, "left", left)
-    out.insert(8, "right", right)
-    return out.reset_index(drop=True)
+    for negated, zone, overruled in zip(refs["negated"], refs["zone"], refs["overruled"], strict=True):
+        why.append(why_not_counted(bool(negated), zone, bool(overruled), negated_counts))
+    counting = [theme if counts else None for theme, counts in zip(refs["counts_for"], refs["counts"], strict=True)]
+    out = refs.assign(left=left, right=right, why_not=why, counts_for=pd.Series(counting, index=refs.index,
+                                                                                 dtype=object))
+    return out[KWIC_COLUMNS].reset_index(drop=True)

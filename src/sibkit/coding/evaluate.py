@@ -4,8 +4,10 @@ A labelled file (CSV, TSV or XLSX) has one passage per row: a ``text`` column an
 column with zero or more theme ids separated by ``;`` (or ``,``). Optional columns: ``id``
 (defaults to the row number), ``split`` (e.g. dev / test; ``split=`` picks rows), and any others,
 which are ignored. A theme *fires* on a passage when the codebook finds at least one counted hit
-of it there (hits in a negated clause do not count unless ``count_negated``). Only themes with
-terms are measured; a label naming a theme the codebook lacks is reported and skipped.
+of it there, as in a study: hits in a negated clause do not count unless ``count_negated``, nor
+do hits in a zone outside the passage's own text (a reference list, a table of contents, a
+repeated sentence: ``sibkit.text.structure``). Only themes with terms are measured; a label naming
+a theme the codebook lacks is reported and skipped.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 from sibkit.coding.codebook import Codebook
 from sibkit.coding.matcher import compile_codebook
 from sibkit.errors import SibkitError
+from sibkit.text.structure import document_structure
 
 _LABEL_SEPARATOR = re.compile(r"[;,]")
 THEME_COLUMNS = ["theme", "passages", "fired", "true_pos", "false_pos", "misses", "precision", "recall", "f1"]
@@ -124,8 +127,12 @@ def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *
         labels = tuple(label for label in labels if label in known)
         labelled_passages += bool(labels)
         fired: dict[str, list[str]] = {}
-        for hit in compiled.match(text):
+        hits = compiled.match(text)
+        structure = document_structure(text) if hits else None
+        for hit in hits:
             if hit.negated and not count_negated:
+                continue
+            if structure is not None and structure.zone_of(hit.start, hit.end) != "body":
                 continue
             terms = fired.setdefault(hit.theme, [])
             if hit.term not in terms:

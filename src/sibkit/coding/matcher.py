@@ -1,19 +1,26 @@
 """The fast matcher: every codebook term found in a text, with exact code-point offsets.
 
 How it works (measured in benchmarks/bench_matcher.py): every literal form of every term (its
-hyphenated, spaced and closed forms, British and American spellings) is found by one of two
-engines that give the same spans. With the ``fast`` extra, Hyperscan scans the text once for all
-of them (see matcher_hyperscan.py). Without it, the text is lower-cased without changing its
-length, runs of white space are collapsed to one space (with an offset map back), and one
-Aho-Corasick automaton (pyahocorasick) finds every form at once, overlaps included; each
-candidate is then checked for word boundaries (Python's ``\\w``), extended over the rest of the
-word for a trailing wildcard, and mapped back to the original offsets; a wildcard inside a phrase
-is extended the same way and the rest of the phrase checked with a small pattern. The engine is
-``compile_codebook(codebook, engine)``, else ``$SIBKIT_MATCHER_ENGINE``, else Hyperscan where it can
-be imported. NEAR/n pairs (counting only the words next to each operand), exclusions and skip
-contexts are resolved on the spans, and each hit is marked negated or not. The semantics are those
-of the slow reference matcher in tests/test_coding_matcher.py, and property tests check that both
-engines agree with it.
+hyphenated, spaced and closed forms, British and American spellings, listed endings spelled out:
+see ``forms.py``) is found by one of two engines that give the same spans. With the ``fast`` extra,
+Hyperscan scans the text once for all of them (see matcher_hyperscan.py). Without it, the text is
+lower-cased without changing its length, runs of white space are collapsed to one space (with an
+offset map back), and one Aho-Corasick automaton (pyahocorasick) finds every form at once, overlaps
+included; each candidate is then checked for word boundaries (Python's ``\\w``), extended over the
+rest of the word for a trailing wildcard, and mapped back to the original offsets; a wildcard inside a
+phrase is extended the same way and the rest of the phrase checked with a small pattern. The engine
+is ``compile_codebook(codebook, engine)``, else ``$SIBKIT_MATCHER_ENGINE``, else Hyperscan where it
+can be imported.
+
+On the spans of both engines alike, the text's structure is respected (``sibkit.text.sentences``):
+a span that runs over a sentence end, a paragraph break, a list item or a heading is dropped (a
+phrase, an operand, an exclusion or a skip context), and ``A NEAR/n B`` (either order) or ``A PRE/n
+B`` (A first) pairs only operands in one sentence, counting only the words next to each operand.
+Exclusions and skip contexts then remove hits inside them, and each hit is marked negated or not
+(a cue among the five words before it in its clause, where a clause also ends at a cut point, or,
+for a NEAR pair, a cue between its two operands: "the service was not changed"). The
+semantics are those of the slow reference matcher in tests/test_coding_matcher.py, and property
+tests check that both engines agree with it.
 """
 
 from __future__ import annotations
@@ -25,122 +32,32 @@ import itertools
 import os
 import re
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import ahocorasick
 import numpy as np
 
 from sibkit.coding.codebook import Codebook, Term, near_parts
+from sibkit.coding.forms import (
+    Literal,
+    character_tables,
+    code_points,
+    fold_case,
+    is_word,
+    phrase_forms,
+    rest_pattern,
+    spelling_variants,
+    word_endings,
+    word_starts,
+)
 from sibkit.errors import SibkitError
+from sibkit.text.sentences import crosses, cut_points
 
-_WORDS = re.compile(r"\w+")
+__all__ = ["ENGINES", "ENGINE_VARIABLE", "NEGATION_WINDOW", "NEGATION_WORDS", "CompiledCodebook", "Hit",
+           "choose_engine", "compile_codebook", "fold_case", "hyperscan_available", "match_text", "near_pairs",
+           "negated_at", "phrase_forms", "spelling_variants", "word_endings", "word_starts"]
 _WORD_TAIL = re.compile(r"\w*")
-_WHITESPACE = re.compile(r"\s+")
-
-# British -> American spelling rules, applied to single words (and reversed)
-_SPELLING_RULES = [
-    (re.compile(r"isation"), "ization"), (re.compile(r"is(e|ed|es|ing)$"), r"iz\1"),
-    (re.compile(r"ys(e|ed|es|ing)$"), r"yz\1"), (re.compile(r"our(s|ed|ing|able|ful)?$"), r"or\1"),
-    (re.compile(r"^programme(s|d)?$"), r"program\1"), (re.compile(r"^centre(s|d)?$"), r"center\1"),
-    (re.compile(r"^behaviour"), "behavior"), (re.compile(r"lled$"), "led"), (re.compile(r"lling$"), "ling"),
-]
-_REVERSE_RULES = [
-    (re.compile(r"ization"), "isation"), (re.compile(r"iz(e|ed|es|ing)$"), r"is\1"),
-    (re.compile(r"yz(e|ed|es|ing)$"), r"ys\1"), (re.compile(r"^behavior"), "behaviour"),
-    (re.compile(r"^program(s)?$"), r"programme\1"), (re.compile(r"^center(s|ed)?$"), r"centre\1"),
-]
-# words whose -ise/-our endings are not British spellings of an American -ize/-or
-_SPELLING_EXCEPTIONS = {"advise", "advised", "advises", "advising", "compromise", "comprise", "comprised",
-                        "enterprise", "enterprises", "exercise", "exercised", "expertise", "franchise", "merchandise",
-                        "premise", "premises", "promise", "promised", "promises", "raise", "raised", "rise", "wise",
-                        "otherwise", "likewise", "revise", "revised", "supervise", "supervised", "supervising",
-                        "surprise", "surprised", "televise", "devise", "devised", "improvise", "precise", "concise",
-                        "noise", "poise", "praise", "praised", "cruise", "disguise", "despise", "arise", "arising",
-                        "our", "ours", "four", "hour", "hours", "pour", "sour", "tour", "your", "yours", "flour",
-                        "devour", "contour", "paralyse", "analyse"}
-
-
-def fold_case(text: str) -> str:
-    """Lower-case a text without changing its length (a character whose lower case is longer,
-    such as 'İ', is kept as it is), so offsets in the folded text are offsets in the original."""
-    lowered = text.lower()
-    if len(lowered) == len(text):
-        return lowered
-    return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
-
-
-def _is_word(ch: str) -> bool:
-    """Python's ``re`` ``\\w`` for one character (alphanumeric in Unicode, or the underscore), quickly."""
-    return ch.isalnum() or ch == "_"
-
-
-def _code_points(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32).copy()
-
-
-@functools.cache
-def _character_tables() -> tuple[np.ndarray, np.ndarray]:
-    """For every code point: whether Python's ``re`` counts it as a word character (``\\w``), and
-    as white space (``\\s``)."""
-    every = "".join(map(chr, range(0x110000)))
-    tables = []
-    for pattern in (_WORDS, _WHITESPACE):
-        table = np.zeros(0x110000, dtype=bool)
-        for found in pattern.finditer(every):
-            table[found.start():found.end()] = True
-        tables.append(table)
-    return tables[0], tables[1]
-
-
-def word_starts(text: str) -> np.ndarray:
-    """Offsets where a word (a run of ``\\w``) starts, as ``re.finditer(r"\\w+", text)`` finds them."""
-    word = _character_tables()[0][_code_points(text)]
-    return np.flatnonzero(word & ~np.concatenate(([False], word[:-1])))
-
-
-def spelling_variants(word: str) -> set[str]:
-    """The word and its British/American counterparts (e.g. organisation/organization)."""
-    found = {word}
-    if word.rstrip("*") in _SPELLING_EXCEPTIONS:
-        return found
-    for pattern, replacement in _SPELLING_RULES + _REVERSE_RULES:
-        stem = word.rstrip("*")
-        changed = pattern.sub(replacement, stem, count=1)
-        if changed != stem:
-            found.add(changed + word[len(stem):])
-    if word.endswith("*"):  # 'organis*' also finds 'organiz...'
-        stem = word[:-1]
-        for british, american in (("is", "iz"), ("ys", "yz"), ("our", "or")):
-            if stem.endswith(british):
-                found.add(stem[: -len(british)] + american + "*")
-            if stem.endswith(american) and american != "or":
-                found.add(stem[: -len(american)] + british + "*")
-    return found
-
-
-def phrase_forms(phrase: str, variants: bool = True) -> set[str]:
-    """Every literal form of a phrase: words joined by a hyphen or a space also hyphenated, spaced
-    and closed (co-production, co production, coproduction; joint working, joint-working,
-    jointworking), each word in British and American spelling. After a wildcard word there is no
-    closed form (``work*closely`` would be ambiguous)."""
-    tokens = re.split(r"([ -])", phrase)
-    words = tokens[0::2]
-    if not variants:
-        return {phrase}
-    word_options = [sorted(spelling_variants(w)) for w in words]
-    separator_options = [["-", " "] if before.endswith("*") else ["-", " ", ""]
-                         for before in words[:-1]]
-    forms = set()
-    for chosen_words in itertools.product(*word_options):
-        for chosen_separators in itertools.product(*separator_options):
-            text = chosen_words[0]
-            for separator, word in zip(chosen_separators, chosen_words[1:], strict=True):
-                text += separator + word
-            forms.add(text)
-    return forms
-
 
 class Hit(NamedTuple):
     theme: str
@@ -167,10 +84,25 @@ _CUE_HINT = re.compile(r"\b(?:not?|nor|none|nothing|never|neither|without|lack\w
 _ENOUGH_WORDS = re.compile(rf"(?:(?>\w+(?:['’]\w+)*)\W*){{{NEGATION_WINDOW + 3}}}")
 
 
-def negated_at(text: str, start: int) -> bool:
+def negation_between(text: str, start: int, end: int) -> bool:
+    """Whether a negation cue is among the words of ``text[start:end]`` (the gap between the two
+    operands of a ``NEAR`` pair: "the service was not changed"); "not only" is no cue."""
+    for token in _NEGATION_TOKEN.finditer(text, start, end):
+        word = token.group().lower()
+        if word == "not":
+            following = _NEGATION_TOKEN.search(text, token.end())
+            if following is not None and following.group().lower() == "only":
+                continue
+        if word in NEGATION_WORDS or word.endswith(("n't", "n’t")):
+            return True
+    return False
+
+
+def negated_at(text: str, start: int, pages: Sequence[int] | None = None) -> bool:
     """Whether a hit starting at ``start`` is negated: a cue among the ``NEGATION_WINDOW`` words
-    before it in its clause. Only the text just before the hit is read (widened until it holds
-    enough whole words), so a long document costs no more than a short one."""
+    before it in its clause (which also ends at a cut point: a sentence end, paragraph break, list
+    item or heading; ``pages`` as in ``sibkit.text.sentences``). Only the text just before the hit is
+    read (widened until it holds enough whole words), so a long document costs no more than a short one."""
     low = max(0, start - 80)
     if _CUE_HINT.search(text[low:start].lower()) is None and (
             low == 0 or _ENOUGH_WORDS.search(text, low, start) is not None):
@@ -189,6 +121,9 @@ def negated_at(text: str, start: int) -> bool:
             break
         size *= 4
     clause = max((m.end() for m in _CLAUSE_END.finditer(text, low, start)), default=0)
+    cuts = cut_points(text, max(low, clause), start, pages)
+    if cuts:
+        clause = cuts[-1] + 1
     window = [t for t in tokens if t.start() >= clause][-NEGATION_WINDOW:]
     for index, token in enumerate(window):
         word = token.group().lower()
@@ -201,33 +136,15 @@ def negated_at(text: str, start: int) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class _Literal:
-    key: tuple[str, str, str]  # (theme, term, role): "term", "a", "b", "exclude", "skip", "skip-a", "skip-b"
-    text: str  # folded unless case-sensitive, single spaces; up to the first wildcard
-    form: str  # the whole form, wildcards included
-    wildcard: bool
-    case_sensitive: bool
-    rest: re.Pattern[str] | None = None  # after a wildcard inside the phrase: the rest of the phrase
-
-
-def _rest_pattern(rest: str) -> re.Pattern[str]:
-    """The part of a form after its first wildcard, as a pattern for the collapsed text."""
-    pattern = "".join(r"\w*" if ch == "*" else re.escape(ch) for ch in rest)
-    if not rest.endswith("*") and _is_word(rest[-1]):
-        pattern += r"(?!\w)"
-    return re.compile(pattern)
-
-
 class _Collapsed:
     """A text with white-space runs collapsed to one space, and the way back to original offsets."""
 
     def __init__(self, text: str) -> None:
-        code_points = _code_points(text)
-        space = _character_tables()[1][code_points]
+        points = code_points(text)
+        space = character_tables()[1][points]
         keep = ~space
         keep[1:] |= ~space[:-1]  # a white-space character stays when the one before it is not white space
-        kept = np.where(space, 32, code_points)[keep]
+        kept = np.where(space, 32, points)[keep]
         self.text = kept.tobytes().decode("utf-32-le", errors="surrogatepass")
         self.offsets = np.flatnonzero(keep)  # original offset of each collapsed offset
 
@@ -263,8 +180,8 @@ class CompiledCodebook:
 
     def __init__(self, codebook: Codebook, engine: str | None = None) -> None:
         self.codebook = codebook
-        self.literals: list[_Literal] = []
-        self.near: dict[tuple[str, str], int] = {}
+        self.literals: list[Literal] = []
+        self.near: dict[tuple[str, str], tuple[int, bool]] = {}  # (limit, ordered) of each NEAR or PRE pair
         self.exclusions: set[tuple[str, str]] = set()
         self.skips: dict[str, list[str]] = {}
         for theme in codebook.themes:
@@ -277,10 +194,12 @@ class CompiledCodebook:
                 if near:
                     self._add(theme.id, context, "skip-a", near[0], True, False)
                     self._add(theme.id, context, "skip-b", near[2], True, False)
-                    self.near[(theme.id, context)] = near[1]
+                    self.near[(theme.id, context)] = (near.limit, near.ordered)
                 else:
                     self._add(theme.id, context, "skip", context, True, False)
                 self.skips.setdefault(theme.id, []).append(context)
+        # only a form with a space can run over a cut point (every cut point is white space)
+        self._spaced = {literal.key for literal in self.literals if " " in literal.form}
         self.engine = choose_engine(engine)
         if self.engine == "hyperscan":
             from sibkit.coding.matcher_hyperscan import HyperscanScanner
@@ -294,15 +213,15 @@ class CompiledCodebook:
             if not case_sensitive:
                 form = fold_case(form)
             head, star, rest = form.partition("*")
-            self.literals.append(_Literal((theme, term, role), head, form, bool(star), case_sensitive,
-                                          _rest_pattern(rest) if rest else None))
+            self.literals.append(Literal((theme, term, role), head, form, bool(star), case_sensitive,
+                                         rest_pattern(rest) if rest else None))
 
     def _add_term(self, theme: str, term: Term) -> None:
         near = term.near
         if near:
             self._add(theme, term.term, "a", near[0], term.variants, term.case_sensitive)
             self._add(theme, term.term, "b", near[2], term.variants, term.case_sensitive)
-            self.near[(theme, term.term)] = near[1]
+            self.near[(theme, term.term)] = (near.limit, near.ordered)
         else:
             self._add(theme, term.term, "term", term.term, term.variants, term.case_sensitive)
         for phrase in term.exclude:
@@ -311,11 +230,20 @@ class CompiledCodebook:
     def _spans(self, text: str) -> dict[tuple[str, str, str], set[tuple[int, int]]]:
         return self._scanner.spans(text)
 
-    def match(self, text: str) -> list[Hit]:
-        """Every hit of every theme's terms in ``text``, sorted by position; a hit in a negated
-        clause is marked ``negated`` (see ``NEGATION_WORDS``)."""
+    def match(self, text: str, pages: Sequence[int] | None = None) -> list[Hit]:
+        """Every hit of every theme's terms in ``text``, sorted by position, none running over a cut
+        point (``pages``: page start offsets, so a sentence running on to the next page is one); a hit
+        in a negated clause is marked ``negated`` (see ``NEGATION_WORDS``)."""
         spans = self._spans(text)
+
+        def crossing(start: int, end: int) -> bool:
+            return crosses(text, start, end, pages)
+
+        for key, found in spans.items():
+            if key in self._spaced:
+                spans[key] = {span for span in found if not crossing(*span)}
         hits: set[tuple[str, str, int, int]] = set()
+        gaps: dict[tuple[str, str, int, int], list[tuple[int, int]]] = {}  # NEAR hits: between the operands
         skipped: dict[str, set[tuple[int, int]]] = {}  # per theme: the spans of its skip contexts
         for (theme, term, role), found in spans.items():
             if role == "term":
@@ -323,9 +251,13 @@ class CompiledCodebook:
             elif role == "skip":
                 skipped.setdefault(theme, set()).update(found)
             elif role in ("a", "skip-a") and (theme, term, role[:-1] + "b") in spans:
-                pairs = near_pairs(text, found, spans[(theme, term, role[:-1] + "b")], self.near[(theme, term)])
+                limit, ordered = self.near[(theme, term)]
+                pairs = near_pairs_with_gaps(text, found, spans[(theme, term, role[:-1] + "b")], limit,
+                                             ordered=ordered, crossing=crossing)
                 if role == "a":
-                    hits.update((theme, term, s, e) for s, e in pairs)
+                    for (s, e), gap in pairs.items():
+                        hits.add((theme, term, s, e))
+                        gaps.setdefault((theme, term, s, e), []).append(gap)
                 else:
                     skipped.setdefault(theme, set()).update(pairs)
         if self.exclusions or skipped:
@@ -334,15 +266,16 @@ class CompiledCodebook:
         negation: dict[int, bool] = {}
         for _, _, start, _ in hits:
             if start not in negation:
-                negation[start] = negated_at(text, start)
-        return sorted((Hit(theme, term, start, end, negation[start]) for theme, term, start, end in hits),
-                      key=lambda h: (h.start, h.end, h.theme, h.term))
+                negation[start] = negated_at(text, start, pages)
+        return sorted((Hit(theme, term, start, end, negation[start] or any(
+                          negation_between(text, *gap) for gap in gaps.get((theme, term, start, end), ())))
+                       for theme, term, start, end in hits), key=lambda h: (h.start, h.end, h.theme, h.term))
 
 
 class _AhoCorasickScanner:
     """The engine without the ``fast`` extra: pyahocorasick over the folded, collapsed text."""
 
-    def __init__(self, literals: list[_Literal]) -> None:
+    def __init__(self, literals: list[Literal]) -> None:
         self.literals = literals
         self._automata: dict[bool, ahocorasick.Automaton] = {}
         for case_sensitive in (False, True):
@@ -369,7 +302,7 @@ class _AhoCorasickScanner:
             stops: list[int] = []
             for end, (length, indexes) in automaton.iter(haystack):
                 start = end - length + 1
-                if start > 0 and _is_word(haystack[start - 1]) and _is_word(haystack[start]):
+                if start > 0 and is_word(haystack[start - 1]) and is_word(haystack[start]):
                     continue
                 after = end + 1
                 for index in indexes:
@@ -382,7 +315,7 @@ class _AhoCorasickScanner:
                             if rest is None:
                                 continue
                             stop = rest.end()
-                    elif stop < size and _is_word(haystack[stop]) and _is_word(haystack[stop - 1]):
+                    elif stop < size and is_word(haystack[stop]) and is_word(haystack[stop - 1]):
                         continue
                     keys.append(literal.key)
                     starts.append(start)
@@ -404,17 +337,27 @@ def _word_starts_from(text: str, position: int, stop: int, count: int) -> list[i
 
 
 def near_pairs(text: str, a_spans: Iterable[tuple[int, int]], b_spans: Iterable[tuple[int, int]],
-               limit: int) -> set[tuple[int, int]]:
-    """The spans of ``A NEAR/limit B``: each A with its closest B that does not overlap it (fewest
-    words between, then the first), joined into one span.
+               limit: int, *, ordered: bool = False,
+               crossing: Callable[[int, int], bool] | None = None) -> set[tuple[int, int]]:
+    """The spans of ``A NEAR/limit B`` (``ordered``: ``A PRE/limit B``, B after A): each A with its
+    closest B that does not overlap it (fewest words between, then the first), joined into one span;
+    with ``crossing``, a pair whose joined span it says runs over a cut point is no pair."""
+    return set(near_pairs_with_gaps(text, a_spans, b_spans, limit, ordered=ordered, crossing=crossing))
+
+
+def near_pairs_with_gaps(text: str, a_spans: Iterable[tuple[int, int]], b_spans: Iterable[tuple[int, int]],
+                         limit: int, *, ordered: bool = False,
+                         crossing: Callable[[int, int], bool] | None = None) -> dict[tuple[int, int], tuple[int, int]]:
+    """:func:`near_pairs`, each joined span with the gap between its two operands (start, end).
 
     Words between an A and a B after it are the word starts from A's end to B's start, less one
     (and the same with A and B swapped). Only words near the operands are read: the first B after
     an A is the best B after it, so its words are counted up to that B (at most ``limit + 2``); for
-    each B, the words after it (at most ``limit + 2``) say which A's start close enough after it."""
+    each B, the words after it (at most ``limit + 2``) say which A's start close enough after it. A
+    pair that crosses a cut point is left out; a farther B on the same side crosses it too."""
     a_sorted, b_sorted = sorted(a_spans), sorted(b_spans)
     if not a_sorted or not b_sorted:
-        return set()
+        return {}
     a_starts, b_starts = [a[0] for a in a_sorted], [b[0] for b in b_sorted]
     cap = limit + 2
     best: dict[tuple[int, int], tuple[int, int, int]] = {}  # A -> (words between, B's start, B's end)
@@ -423,10 +366,10 @@ def near_pairs(text: str, a_spans: Iterable[tuple[int, int]], b_spans: Iterable[
         if index < len(b_sorted):
             b = b_sorted[index]
             between = len(_word_starts_from(text, a[1], b[0] + 1, cap)) - 1
-            if between <= limit:
+            if between <= limit and not (crossing and crossing(a[0], b[1])):
                 best[a] = (between, b[0], b[1])
     last_a = a_starts[-1]
-    for b in b_sorted:
+    for b in () if ordered else b_sorted:
         index = bisect.bisect_left(a_starts, b[1])
         if index == len(a_sorted):
             continue
@@ -434,12 +377,13 @@ def near_pairs(text: str, a_spans: Iterable[tuple[int, int]], b_spans: Iterable[
         reach = words[-1] if len(words) == cap else sys.maxsize  # an A starting here or later is too far
         while index < len(a_sorted) and a_starts[index] < reach:
             a = a_sorted[index]
+            index += 1
             key = (bisect.bisect_right(words, a[0]) - 1, b[0], b[1])
             current = best.get(a)
-            if current is None or key < current:
+            if (current is None or key < current) and not (crossing and crossing(b[0], a[1])):
                 best[a] = key
-            index += 1
-    return {(min(a[0], b_start), max(a[1], b_end)) for a, (_, b_start, b_end) in best.items()}
+    return {(min(a[0], b_start), max(a[1], b_end)): (min(a[1], b_end), max(a[0], b_start))
+            for a, (_, b_start, b_end) in best.items()}
 
 
 def _excluded(hit: tuple[str, str, int, int], *span_sets: Iterable[tuple[int, int]]) -> bool:
@@ -456,5 +400,5 @@ def compile_codebook(codebook: Codebook, engine: str | None = None) -> CompiledC
     return CompiledCodebook(codebook, engine)
 
 
-def match_text(text: str, compiled: CompiledCodebook) -> list[Hit]:
-    return compiled.match(text)
+def match_text(text: str, compiled: CompiledCodebook, pages: Sequence[int] | None = None) -> list[Hit]:
+    return compiled.match(text, pages)

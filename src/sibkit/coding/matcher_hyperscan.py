@@ -29,13 +29,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sibkit import memo, paths
+from sibkit.coding.forms import Literal, exact_pattern, fold_case
 from sibkit.optional import require
-
-if TYPE_CHECKING:
-    from sibkit.coding.matcher import _Literal
 
 _GAP_CLASS = rb"[\t\n\x0b\x0c\r\x1c-\x1f \x3f]"  # Python's \s among ASCII characters, and '?'
 _GAP_BYTES = frozenset(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ?")
@@ -53,17 +51,6 @@ _FINISH = 2  # the form's exact pattern from the start decides (and gives the en
 
 def _ascii_word(ch: str) -> bool:
     return ch.isascii() and (ch.isalnum() or ch == "_")
-
-
-def exact_pattern(form: str) -> str:
-    """A literal form (folded unless case-sensitive; ``*`` a wildcard) as a Python pattern with the
-    reference's meaning: whole words, any run of white space for a space, ``\\w*`` for a wildcard."""
-    body = "".join(r"\s+" if ch == " " else r"\w*" if ch == "*" else re.escape(ch) for ch in form)
-    if re.match(r"\w", form[0]):
-        body = r"(?<!\w)" + body
-    if re.match(r"\w", form[-1]):
-        body += r"(?!\w)"
-    return body
 
 
 def _head_pattern(head: str, end_of_form: bool) -> bytes:
@@ -90,7 +77,7 @@ class _Entry:
 
     __slots__ = ("forms", "keys", "kind", "lengths", "spaced")
 
-    def __init__(self, head: str, kind: int, indexes: list[int], literals: Sequence[_Literal]) -> None:
+    def __init__(self, head: str, kind: int, indexes: list[int], literals: Sequence[Literal]) -> None:
         self.kind = kind
         self.keys = tuple(literals[i].key for i in indexes)
         by_form: dict[str, tuple[int, list[tuple[str, str, str]]]] = {}
@@ -137,7 +124,7 @@ def compiled_database(hyperscan: Any, patterns: list[bytes], flags: int) -> Any:
 class HyperscanScanner:
     """Every span of every literal of a compiled codebook, found with Hyperscan."""
 
-    def __init__(self, literals: Sequence[_Literal]) -> None:
+    def __init__(self, literals: Sequence[Literal]) -> None:
         hyperscan = require("hyperscan", "fast", "the hyperscan matcher engine")
         self.literals = literals
         self._databases: dict[bool, Any] = {}
@@ -195,8 +182,6 @@ class HyperscanScanner:
         if ascii_text:
             data = text.encode("ascii")
         else:
-            from sibkit.coding.matcher import fold_case
-
             folded = fold_case(text)
             data = text.encode("ascii", "replace")
         for case_sensitive, database in self._databases.items():

@@ -26,11 +26,14 @@ from sibkit.errors import SibkitError
 from sibkit.store import Document, Reference, ReviewDecision, Store, Suggestion, with_retry
 from sibkit.store.models import utcnow
 from sibkit.study import Study
+from sibkit.text.structure import ZONE_WORDS
 
-EXPORT_COLUMNS = ["id", "case_ids", "document", "page", "theme", "term", "score", "context", "decision", "new_theme",
-                  "note", "fingerprint"]
+EXPORT_COLUMNS = ["id", "case_ids", "document", "page", "theme", "term", "score", "negated", "zone", "context",
+                  "decision", "new_theme", "note", "fingerprint"]
 HIT_OPEN, HIT_CLOSE = "[[", "]]"
-DECISIONS = ("accept", "reject", "recode")
+#: ``overrule``: accept, and count the hit despite its negation or its zone (a reference list, a table of
+#: contents, a running header, a repeated sentence); a plain accept of such a hit leaves it uncounted
+DECISIONS = ("accept", "reject", "recode", "overrule")
 #: the sheet a review workbook is read from (by name, never "the first sheet")
 SHEET = "review"
 MAX_REVIEW_FILE_BYTES = 200 * 1024 * 1024
@@ -51,8 +54,10 @@ def fingerprint(reference_id: int, document_id: int, start: int, end: int, theme
 
 def export_rows(store: Store | Study, *, theme: str | None = None, case_id: str | None = None, width: int = 80,
                 include_reviewed: bool = False) -> pd.DataFrame:
-    """One row per unreviewed hit, the hit marked [[like this]] in its context; decision empty; a
-    fingerprint that import checks so a decision cannot land on another hit.
+    """One row per unreviewed hit, the hit marked [[like this]] in its context; ``negated`` ("yes" when
+    the hit lies in a negated clause) and ``zone`` (empty for the document's body, else where it lies:
+    reference list, table of contents, running header, repeated sentence) say why it would not count
+    as it stands; decision empty; a fingerprint that import checks so a decision cannot land on another hit.
 
     Keyword hits come first, in document order; then suggestions (``sibkit suggest``), marked
     ``(suggested)`` in the term column, best first by their score: the probability of acceptance
@@ -88,6 +93,8 @@ def export_rows(store: Store | Study, *, theme: str | None = None, case_id: str 
     frame = pd.DataFrame({
         "id": table["reference_id"], "case_ids": table["case_ids"].map(" ".join), "document": table["title"],
         "page": table["page"], "theme": table["theme"], "term": table["term"], "score": table["score"],
+        "negated": table["negated"].map({True: "yes", False: ""}),
+        "zone": table["zone"].map(lambda zone: "" if zone == "body" else ZONE_WORDS.get(zone, zone)),
         "context": table["left"] + " " + HIT_OPEN + table["text"] + HIT_CLOSE + " " + table["right"],
         "decision": "", "new_theme": "", "note": "", "fingerprint": "",
     }, columns=EXPORT_COLUMNS).reset_index(drop=True)
@@ -118,7 +125,8 @@ def write_review_file(frame: pd.DataFrame, path: Path) -> None:
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
             spreadsheet.safe_frame(frame).to_excel(writer, index=False, sheet_name=SHEET)
             sheet = writer.sheets[SHEET]
-            for column, width in zip("ABCDEFGHIJKL", (8, 18, 30, 6, 22, 20, 8, 100, 10, 16, 30, 22), strict=True):
+            for column, width in zip("ABCDEFGHIJKLMN", (8, 18, 30, 6, 22, 20, 8, 9, 18, 100, 10, 16, 30, 22),
+                                     strict=True):
                 sheet.column_dimensions[column].width = width
             sheet.freeze_panes = "A2"
             spreadsheet.cells_as_text(sheet)  # document text starting with "=" stays text, never a formula
@@ -209,9 +217,9 @@ class ImportResult:
 
 def import_decisions(store: Store, path: Path, coder: str, themes: set[str],
                      now: dt.datetime | None = None) -> ImportResult:
-    """Append each row's decision (accept, reject, recode to another theme, or a theme id meaning
-    recode) for ``coder``; rows without an id but with document_id, start, end and theme add manual
-    references, accepted by the coder.
+    """Append each row's decision (accept, reject, recode to another theme, a theme id meaning recode,
+    or overrule: accept and count it despite its negation or zone) for ``coder``; rows without an id
+    but with document_id, start, end and theme add manual references, accepted by the coder.
 
     Each row with an id must carry the fingerprint written by :func:`export_rows` and still match
     its reference, else it is refused (by row). A decision equal to the coder's latest on that
@@ -284,7 +292,7 @@ def _import_row(session, row: dict, where: str, *, coder: str, themes: set[str],
     if decision in themes:
         decision, new_theme = "recode", decision
     if decision not in DECISIONS:
-        raise _RowRefused(f"decision {decision[:40]!r} is not accept, reject, recode or a theme id")
+        raise _RowRefused(f"decision {decision[:40]!r} is not accept, reject, recode, overrule or a theme id")
     if decision == "recode" and (new_theme is None or new_theme not in themes):
         raise _RowRefused(f"recode needs new_theme, one of the codebook's themes (got {new_theme!r})")
     note = str(row.get("note", "")).strip()

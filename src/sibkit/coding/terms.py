@@ -30,14 +30,14 @@ def term_table(source: Store | Study, codebook: Codebook | None = None) -> pd.Da
     """One row per (theme, term): hits (automatic references), negated (of them, in a negated
     clause), reviewed, accepted, rejected, recoded (moved to another theme), precision (accepted /
     reviewed; NaN when none was reviewed) and cases (cases with at least one reference of the term
-    that counts: accepted, or not reviewed and not negated). With a codebook (default: a study's), its terms without any
-    hit are listed too, in codebook order; other terms follow."""
-    store = as_store(source)
+    that counts for its theme: accepted, or not reviewed, and neither negated nor outside the body
+    unless overruled). With a codebook (default: a study's), its terms without any hit are listed
+    too, in codebook order; other terms follow."""
     if codebook is None and isinstance(source, Study):
         from sibkit.coding.study import study_codebook
 
         codebook = study_codebook(source)
-    refs = references(store)
+    refs = references(source)
     refs = refs[refs["origin"] == "auto"]
     order = [(t.id, term.term) for t in codebook.themes for term in t.terms] if codebook else []
     seen = set(order)
@@ -53,7 +53,7 @@ def term_table(source: Store | Study, codebook: Codebook | None = None) -> pd.Da
         accepted = int((reviewed["counts_for"] == theme).sum())
         rejected = int(reviewed["counts_for"].isna().sum())
         recoded = len(reviewed) - accepted - rejected
-        kept = frame[(~frame["reviewed"] & ~frame["negated"]) | (frame["reviewed"] & (frame["counts_for"] == theme))]
+        kept = frame[frame["counts"] & (frame["counts_for"] == theme)]
         cases = {case for ids in kept["case_ids"] for case in ids}
         rows.append((theme, term, len(frame), int(frame["negated"].sum()), len(reviewed), accepted, rejected, recoded,
                      accepted / len(reviewed) if len(reviewed) else math.nan, len(cases)))
@@ -74,7 +74,7 @@ def codebook_diff(old: Codebook, new: Codebook, source: Store | Study) -> pd.Dat
     store = as_store(source)
     compiled_old, compiled_new = compile_codebook(old), compile_codebook(new)
     with store.session() as session:
-        documents = session.execute(select(Document.id, Document.title, Document.text).where(
+        documents = session.execute(select(Document.id, Document.title, Document.text, Document.pages).where(
             Document.status == "ok", Document.id.in_(select(DocumentCase.document_id))).order_by(Document.id)).all()
         links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
     cases: dict[int, list[str]] = {}
@@ -87,9 +87,9 @@ def codebook_diff(old: Codebook, new: Codebook, source: Store | Study) -> pd.Dat
             else f"recoded to {row.counts_for}"
         decided[(row.document_id, row.theme, row.start, row.end)] = outcome
     rows = []
-    for document_id, title, text in documents:
-        before = {(h.theme, h.start, h.end): h for h in merge_hits(compiled_old.match(text))}
-        after = {(h.theme, h.start, h.end): h for h in merge_hits(compiled_new.match(text))}
+    for document_id, title, text, pages in documents:
+        before = {(h.theme, h.start, h.end): h for h in merge_hits(compiled_old.match(text, pages or None))}
+        after = {(h.theme, h.start, h.end): h for h in merge_hits(compiled_new.match(text, pages or None))}
         case_ids = tuple(sorted(cases.get(document_id, [])))
         for change, mine, theirs in (("removed", before, after), ("added", after, before)):
             for key in sorted(set(mine) - set(theirs), key=lambda k: (k[1], k[0])):

@@ -107,7 +107,7 @@ def _accepted_by(decisions: list) -> dict[int, tuple[str, dt.datetime]]:
         latest[(row.reference_id, row.coder)] = row
     accepted: dict[int, tuple[str, dt.datetime]] = {}
     for (reference_id, coder), row in sorted(latest.items(), key=lambda kv: (kv[1].decided_at, kv[1].id)):
-        if row.decision in ("accept", "recode") and reference_id not in accepted:
+        if row.decision in ("accept", "overrule", "recode") and reference_id not in accepted:
             accepted[reference_id] = (coder, row.decided_at)
     return accepted
 

@@ -33,7 +33,7 @@ from sibkit.store import Document, DocumentCase, Reference, ReviewDecision, Sent
 from sibkit.study.model import Suggest
 from sibkit.suggest.anchors import anchor_texts
 from sibkit.suggest.embedders import Embedder
-from sibkit.suggest.sentences import split_sentences
+from sibkit.text.sentences import split_sentences
 
 SEMANTIC = "semantic"
 SUGGESTED_TERM = "(suggested)"

@@ -36,11 +36,12 @@ from sibkit.store.models import MEMO_TARGETS, Suggestion, utcnow
 
 STATUSES = ("unreviewed", "accepted", "rejected", "recoded", "all")
 ORIGINS = ("auto", "semantic", "manual")
-DECISIONS = ("accept", "reject", "recode")
+#: ``overrule``: accept, and count the hit although it is negated or lies outside the document's body
+DECISIONS = ("accept", "reject", "recode", "overrule")
 CONTEXT = 1500  # characters read either side of a hit for its paragraph
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]\u201d\u2019]*\s+")
-_STATUS_DECISION = {"accepted": "accept", "rejected": "reject", "recoded": "recode"}
+_STATUS_DECISION = {"accepted": ("accept", "overrule"), "rejected": ("reject",), "recoded": ("recode",)}
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def _filtered(query: Any, shape: Shape) -> Any:
         if status == "unreviewed":
             query = query.where(~exists().where(*mine, ReviewStanding.decision != "clear"))
         else:
-            query = query.where(exists().where(*mine, ReviewStanding.decision == _STATUS_DECISION[status]))
+            query = query.where(exists().where(*mine, ReviewStanding.decision.in_(_STATUS_DECISION[status])))
     return query
 
 
@@ -233,6 +234,15 @@ class Hit:
     paragraph_after: str = ""
     decisions: list[dict[str, Any]] = field(default_factory=list)
     score: float | None = None  # a suggestion's score, where references carry one
+    negated: bool = False  # the hit lies in a negated clause: it does not count unless overruled
+    zone: str = "body"  # where it lies (sibkit.text.structure.ZONES): outside the body it does not count
+
+    @property
+    def why_not(self) -> str:
+        """Why the hit would not count as it stands, in words ("" when it would)."""
+        from sibkit.coding.coder import why_not_counted
+
+        return why_not_counted(self.negated, self.zone, overruled=False)
 
 
 def _cut(before: str, after: str) -> tuple[int, int]:
@@ -250,7 +260,8 @@ def hit_in_context(store: Store, reference_id: int) -> Hit | None:
 
 _FIRST = case((Reference.start > CONTEXT, Reference.start - CONTEXT), else_=0)  # where the window starts
 _HIT = (select(Reference.id, Reference.document_id, Reference.theme, Reference.term, Reference.origin,
-               Reference.start, Reference.end, Reference.page, Document.title, Document.doc_type,
+               Reference.start, Reference.end, Reference.page, Reference.negated, Reference.zone, Document.title,
+               Document.doc_type,
                func.coalesce(Suggestion.rank_score, Suggestion.score).label("score"),
                func.substr(Document.text, _FIRST + 1, Reference.end + CONTEXT - _FIRST).label("window"))
         .join(Document, Document.id == Reference.document_id)
@@ -283,7 +294,7 @@ def hit_in(session: Session, reference_id: int) -> Hit | None:
                reference.origin, reference.start, reference.end, case_ids,
                paragraph_before=before[:sentence_start], sentence_before=before[sentence_start:], text=text,
                sentence_after=after[:sentence_end], paragraph_after=after[sentence_end:], decisions=decisions,
-               score=score)
+               score=score, negated=bool(reference.negated), zone=reference.zone or "body")
 
 
 def _decisions_on(session: Session, reference_id: int) -> list[dict[str, Any]]:
@@ -335,7 +346,7 @@ def decide(session: Session, coder: str, reference_id: int, decision: str, new_t
            themes: set[str], note: str = "") -> int:
     """Append a coder's decision; returns its id."""
     if decision not in DECISIONS:
-        raise SibkitError(f"decision {decision!r}: expected accept, reject or recode")
+        raise SibkitError(f"decision {decision!r}: expected accept, reject, recode or overrule")
     if decision == "recode" and new_theme not in themes:
         raise SibkitError(f"recode needs one of the codebook's themes (got {new_theme!r})")
     connection = session.connection()
