@@ -104,8 +104,9 @@ class Reference(Base):
     # the hit lies in a negated clause ("no evidence of co-production"): stored, not counted by default
     negated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # where the hit lies (sibkit.text.structure.ZONES): "body" counts; a reference list, table of contents,
-    # running header or repeated sentence is stored and shown but does not count (unless overruled)
-    zone: Mapped[str] = mapped_column(String(12), server_default="body")  # no Python-side default: inserts written for older schemas still work
+    # running header or repeated sentence is stored and shown but does not count (unless overruled).
+    # No Python-side default: inserts written for older schemas still work.
+    zone: Mapped[str] = mapped_column(String(12), server_default="body")
     selection_guid: Mapped[str | None] = mapped_column(String(38), nullable=True)  # REFI-QDA, when imported
     coding_guid: Mapped[str | None] = mapped_column(String(38), nullable=True)
 
