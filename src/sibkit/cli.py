@@ -110,7 +110,8 @@ def _register() -> None:
     areas.add_typer(indigo_app, name="indigo")
     areas.add_typer(data_app, name="data")
     for module in ("sibkit.study.cli", "sibkit.corpus.cli", "sibkit.coding.cli", "sibkit.report.cli", "sibkit.qca.cli",
-                   "sibkit.web.cli", "sibkit.interop.cli", "sibkit.workbench.cli", "sibkit.suggest.cli"):
+                   "sibkit.web.cli", "sibkit.interop.cli", "sibkit.workbench.cli", "sibkit.suggest.cli",
+                   "sibkit.secondreader.cli", "sibkit.audit.cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

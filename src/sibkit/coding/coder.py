@@ -274,14 +274,19 @@ def review_outcomes(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reference_id", "outcome_theme", "coders"])
 
 
-def references(source: Store | Study, *, count_suggestions: bool = False) -> pd.DataFrame:
+def references(source: Store | Study, *, count_suggestions: bool = False, count_learned: bool = False) -> pd.DataFrame:
     """Every reference with its document, cases, review state and the theme it counts for.
 
     Columns: reference_id, document_id, case_ids (tuple), title, doc_type, page, theme, term, start,
     end, origin, negated (the hit lies in a negated clause), text (the hit), reviewed, counts_for
-    (theme after review; None when rejected). A suggestion (origin ``semantic``) nobody has decided
-    on counts for nothing unless ``count_suggestions`` (the study file's ``suggest.count_unreviewed``).
+    (theme after review; None when rejected), flagged (the learned reader reads this keyword hit as
+    another sense). A suggestion (origin ``semantic``) nobody has decided on counts for nothing unless
+    ``count_suggestions`` (the study file's ``suggest.count_unreviewed``); for the learned reader's
+    proposals and flags ``count_learned`` decides (``reader.count_unreviewed``: a proposal counts, a
+    flagged hit does not, before review).
     """
+    from sibkit.secondreader.counting import reader_marks
+
     store = as_store(source)
     with store.session() as session:
         rows = session.execute(select(Reference.id, Reference.document_id, Document.title, Document.doc_type,
@@ -292,6 +297,7 @@ def references(source: Store | Study, *, count_suggestions: bool = False) -> pd.
         links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
         texts = dict(session.execute(select(Document.id, Document.text).where(
             Document.id.in_(select(Reference.document_id)))).all())
+        proposals, flagged = reader_marks(session)
     cases: dict[int, list[str]] = {}
     for document_id, case_id in links:
         cases.setdefault(document_id, []).append(case_id)
@@ -306,11 +312,15 @@ def references(source: Store | Study, *, count_suggestions: bool = False) -> pd.
         if reference_id in outcomes.index:
             outcome = outcomes.at[reference_id, "outcome_theme"]
             counts_for.append(theme if outcome == "__accept__" else outcome)
-        elif origin == "semantic" and not count_suggestions:
+        elif origin == "semantic":  # a suggestion: the learned reader's or the embeddings'
+            counted = count_learned if reference_id in proposals else count_suggestions
+            counts_for.append(theme if counted else None)
+        elif count_learned and reference_id in flagged:
             counts_for.append(None)
         else:
             counts_for.append(theme)
     frame["counts_for"] = counts_for
+    frame["flagged"] = frame["reference_id"].isin(flagged)
     return frame
 
 
@@ -359,7 +369,7 @@ def _union_length(spans: list[tuple[int, int]]) -> int:
 
 def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = None,
                       themes: Sequence[str] | None = None, count_negated: bool | None = None, *,
-                      count_suggestions: bool | None = None) -> pd.DataFrame:
+                      count_suggestions: bool | None = None, count_learned: bool | None = None) -> pd.DataFrame:
     """The case x theme table the analysis starts from, one row per (case, theme).
 
     Given a study, ``case_ids`` default to its selected cases (counting the documents its corpus
@@ -390,8 +400,13 @@ def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = No
             themes = [t.id for t in load_codebook(source.codebook, source.base_dir).themes if t.terms]
     if count_suggestions is None:
         count_suggestions = source.suggest.count_unreviewed if isinstance(source, Study) else False
-    refs = _counted(references(store, count_suggestions=count_suggestions), source, count_negated)
+    if count_learned is None:
+        count_learned = source.reader.count_unreviewed if isinstance(source, Study) else False
+    refs = _counted(references(store, count_suggestions=count_suggestions, count_learned=count_learned), source,
+                    count_negated)
     refs = refs[(refs["origin"] != "semantic") | refs["counts_for"].notna()]
+    if count_learned:  # a flagged keyword hit nobody reviewed is left out (the reader's say stands)
+        refs = refs[~(refs["flagged"] & ~refs["reviewed"])]
     with store.session() as session:
         query = (select(DocumentCase.case_id, Document.id, Document.word_count, Document.text)
                  .join(Document, Document.id == DocumentCase.document_id).where(Document.status == "ok"))
