@@ -160,3 +160,21 @@ def read_study(study: object, *, reader: LearnedReader | None = None,
     report = read_documents(store, codebook, reader, propose_at=settings.propose_at,
                             flag_below=settings.flag_below, limit=settings.limit, progress=progress)
     return report, source, warnings
+
+
+def reader_summary(store: Store, settings: object) -> dict[str, object]:
+    """What the report says about the learned reader: keyword hits scored and flagged, proposals by review
+    state, the reader's name, and whether they count before review."""
+    from sibkit.coding.coder import review_outcomes
+
+    with store.session() as session:
+        scored = session.execute(select(ReaderScore.flagged, ReaderScore.model)).all()
+        proposals = list(session.scalars(select(Suggestion.reference_id).where(
+            Suggestion.model.startswith(READER_MODEL))))
+    outcomes = review_outcomes(store).set_index("reference_id")["outcome_theme"].to_dict()
+    decided = [outcomes[r] for r in proposals if r in outcomes]
+    return {"scored": len(scored), "flagged": sum(bool(f) for f, _ in scored),
+            "models": sorted({m for _, m in scored}), "proposed": len(proposals),
+            "accepted": sum(o is not None for o in decided), "rejected": sum(o is None for o in decided),
+            "unreviewed": len(proposals) - len(decided),
+            "count_unreviewed": bool(getattr(settings, "count_unreviewed", False))}
