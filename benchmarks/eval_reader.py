@@ -33,6 +33,10 @@ LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "relation
 SEED = 12345
 
 
+def shown(values: tuple[float, float, float]) -> str:
+    return f"{values[0]:.2f}/{values[1]:.2f}/{values[2]:.3f}"
+
+
 def figures(predicted: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
     tp = int((predicted & (labels == 1)).sum())
     fp = int((predicted & (labels == 0)).sum())
@@ -59,8 +63,8 @@ def main() -> None:
     folds = list(KFold(5, shuffle=True, random_state=SEED).split(texts))
     everything = np.ones(len(texts), dtype=bool)
     print(f"{len(texts)} passages (dev {int((~hard).sum())}, hard-dev {int(hard.sum())}); codebook "
-          f"{codebook.name} {codebook.version} alone: all P/R/F1 {'%.2f / %.2f / %.3f' % figures(fired, labels)}, "
-          f"hard-dev {'%.2f / %.2f / %.3f' % figures(fired[hard], labels[hard])}")
+          f"{codebook.name} {codebook.version} alone: all P/R/F1 {shown(figures(fired, labels))}, "
+          f"hard-dev {shown(figures(fired[hard], labels[hard]))}")
 
     def hashed(features: str, c: float):  # type: ignore[no-untyped-def]
         def scores() -> tuple[np.ndarray, np.ndarray, float]:
@@ -113,9 +117,9 @@ def main() -> None:
                     for a in PROPOSE_GRID for b in FLAG_GRID), key=lambda x: (x[0], x[1], -x[2]))
         _, propose_at, flag_below = best
         together = combine(fired, propose, sense, propose_at, flag_below)
-        print(f"{name:36} {'%.2f/%.2f/%.3f' % figures(propose >= 0.5, labels):>18} "
-              f"{'%.2f/%.2f/%.3f' % figures(together[everything], labels[everything]):>24} "
-              f"{'%.2f/%.2f/%.3f' % figures(together[hard], labels[hard]):>18} "
+        print(f"{name:36} {shown(figures(propose >= 0.5, labels)):>18} "
+              f"{shown(figures(together[everything], labels[everything])):>24} "
+              f"{shown(figures(together[hard], labels[hard])):>18} "
               f"{f'{propose_at:g}/{flag_below:g}':>10} {speed:8,.0f}", flush=True)
 
 

@@ -75,7 +75,7 @@ def test_training_is_reproducible(reader: LearnedReader) -> None:
     assert loaded.meta["seed"] == 5 and loaded.meta["codebook"] == "small 1" and len(loaded.examples) == 14
     # the sense head learned from texts the keywords found (trust*: six right, six other senses)
     assert loaded.meta["sense_heads"] == [True, False]
-    propose, sense = loaded.both(["Young people trusted their coach.", "The trust fund paid the invoices."])
+    _, sense = loaded.both(["Young people trusted their coach.", "The trust fund paid the invoices."])
     assert sense[0, 0] > sense[1, 0]
 
 
