@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from sibkit.coding import case_theme_counts, export_rows, load_codebook, parse_codebook, read_labelled, references
+from sibkit.coding import case_theme_counts, export_rows, load_codebook, parse_codebook, references
 from sibkit.corpus.extraction import Extracted
 from sibkit.corpus.importer import store_document
 from sibkit.errors import SibkitError
-from sibkit.secondreader import LearnedReader, evaluate_with_reader, labelled_examples, read_documents, train
+from sibkit.secondreader import LearnedReader, evaluate_with_reader, read_documents, train
 from sibkit.secondreader.counting import READER_MODEL, READER_TERM
 from sibkit.secondreader.files import packaged_path
+from sibkit.secondreader.study import flagged_hits
 from sibkit.secondreader.training import Examples
 from sibkit.store import ReaderScore, Reference, Suggestion, open_store
 from sibkit.study.model import Reader
@@ -133,6 +134,9 @@ def test_flags_and_proposals_count_only_when_the_study_says(reader: LearnedReade
         proposals = session.execute(select(Reference.theme, Reference.start, Reference.term, Suggestion.model,
                                            Suggestion.score).join(Suggestion)).all()
     assert all(s.flagged and s.model.startswith(READER_MODEL) for s in scores)
+    listed = flagged_hits(store)
+    assert sorted(r["text"] for r in listed) == ["trust", "trusted"] and "fund paid" in str(listed[0]["right"]) + \
+        str(listed[1]["right"])
     third = text.index("The coach")
     # trust: only the sentence without a trust hit; learning: all three sentences
     assert sorted((t, s) for t, s, *_ in proposals) == [("learning", 0), ("learning", text.index("Her link")),
@@ -153,23 +157,27 @@ def test_flags_and_proposals_count_only_when_the_study_says(reader: LearnedReade
     assert Reader().count_unreviewed is False and Reader(count_unreviewed=True).count_unreviewed
 
 
-def test_evaluation_cross_validates_the_readers_own_passages(tmp_path: Path) -> None:
-    frame = read_labelled(Path(__file__).parent / "data" / "relational-sib-labelled.csv")
-    train_frame = frame[frame["split"] == "hard-dev"].head(40)
-    codebook = load_codebook("relational-sib")
-    themes = [t.id for t in codebook.themes if t.terms]
-    small = train(codebook, labelled_examples(train_frame, themes), seed=3, described="40 hard-dev passages")
-    seen = evaluate_with_reader(codebook, train_frame, small)
-    assert seen.cross_validated == 40
-    assert seen.alone.themes["passages"].sum() == seen.combined.themes["passages"].sum()
-    unseen = evaluate_with_reader(codebook, frame[frame["split"] == "hard-test"].head(20), small)
+def test_evaluation_cross_validates_the_readers_own_passages(reader: LearnedReader) -> None:
+    import pandas as pd
+
+    def frame(texts: list[str], themes: list[tuple[str, ...]]) -> pd.DataFrame:
+        return pd.DataFrame({"id": [f"p{i}" for i in range(len(texts))], "split": "", "text": texts,
+                             "themes": themes})
+
+    own = small_examples()
+    labels = [tuple(t for t, v in zip(own.themes, row, strict=True) if v == 1) for row in own.labels]
+    seen = evaluate_with_reader(BOOK, frame(own.texts, labels), reader)
+    assert seen.cross_validated == 14  # every passage was a training example: all scored out of fold
+    fresh = ["Her key worker was someone she could trust.", "The trust paid for the building work.",
+             "Lessons learned were shared between the partners.", "The council met the provider twice."]
+    unseen = evaluate_with_reader(BOOK, frame(fresh, [("trust",), (), ("learning",), ()]), reader)
     assert unseen.cross_validated == 0
-    table = unseen.table()
     # what the reader changed is exactly the difference between the two evaluations
-    fired_alone = unseen.alone.themes.set_index("theme")["fired"]
-    fired_with = unseen.combined.themes.set_index("theme")["fired"]
-    for row in table.itertuples():
-        assert fired_with[row.theme] == fired_alone[row.theme] - row.flagged + row.proposed
+    for result in (seen, unseen):
+        fired_alone = result.alone.themes.set_index("theme")["fired"]
+        fired_with = result.combined.themes.set_index("theme")["fired"]
+        for row in result.table().itertuples():
+            assert fired_with[row.theme] == fired_alone[row.theme] - row.flagged + row.proposed
 
 
 def test_train_and_evaluate_from_the_command_line(tmp_path: Path) -> None:

@@ -83,6 +83,8 @@ def train_command(
 
 def read_command(
     study_path: Annotated[Path, typer.Argument(metavar="STUDY", help="The study's YAML file.")],
+    flags: Annotated[bool, typer.Option("--flags", help="Only list the keyword hits flagged by the last read "
+                                        "(lowest score first), with their context.")] = False,
 ) -> None:
     """Run the learned reader over the study's documents: flag keyword hits it reads as another sense and
     propose sentences no keyword found, for review (they change no count unless `reader.count_unreviewed`)."""
@@ -90,6 +92,19 @@ def read_command(
     from sibkit.study import load_study
 
     study = load_study(study_path)
+    if flags:
+        from rich.markup import escape
+
+        from sibkit.corpus import open_study_store
+        from sibkit.secondreader.study import flagged_hits
+
+        listed = flagged_hits(open_study_store(study))
+        for row in listed:  # document text is escaped: it may contain [markup]
+            console.print(f"{row['reference_id']:>7} {row['theme']} ({row['score']:.2f}): …{escape(str(row['left']))} "
+                          f"[bold]{escape(str(row['text']))}[/bold] {escape(str(row['right']))}… "
+                          f"({escape(str(row['title']))})", highlight=False, soft_wrap=True)
+        console.print(f"{len(listed)} flagged keyword hits; reject or accept them in review", markup=False)
+        return
     with progress("Reading sentences") as step:
         report, source, warnings = read_study(study, progress=step)
     for warning in warnings:

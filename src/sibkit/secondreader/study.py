@@ -178,3 +178,17 @@ def reader_summary(store: Store, settings: object) -> dict[str, object]:
             "accepted": sum(o is not None for o in decided), "rejected": sum(o is None for o in decided),
             "unreviewed": len(proposals) - len(decided),
             "count_unreviewed": bool(getattr(settings, "count_unreviewed", False))}
+
+
+def flagged_hits(store: Store, width: int = 60) -> list[dict[str, object]]:
+    """Every keyword hit the learned reader flagged, lowest sense score first: reference id, theme, term, score,
+    the hit with ``width`` characters either side, document title."""
+    with store.session() as session:
+        rows = session.execute(select(ReaderScore.reference_id, ReaderScore.score, Reference.theme, Reference.term,
+                                      Reference.start, Reference.end, Document.title, Document.text)
+                               .join(Reference, Reference.id == ReaderScore.reference_id)
+                               .join(Document, Document.id == Reference.document_id)
+                               .where(ReaderScore.flagged).order_by(ReaderScore.score, ReaderScore.reference_id)).all()
+    return [{"reference_id": r[0], "score": r[1], "theme": r[2], "term": r[3], "title": r[6],
+             "left": " ".join(r[7][max(0, r[4] - width):r[4]].split()), "text": r[7][r[4]:r[5]],
+             "right": " ".join(r[7][r[5]:r[5] + width].split())} for r in rows]
