@@ -111,7 +111,7 @@ def _register() -> None:
     for module in ("sibkit.releases.cli", "sibkit.study.cli", "sibkit.corpus.cli", "sibkit.coding.cli",
                    "sibkit.report.cli", "sibkit.qca.cli",
                    "sibkit.web.cli", "sibkit.interop.cli", "sibkit.workbench.cli", "sibkit.suggest.cli",
-                   "sibkit.paper.cli", "sibkit.text.cli"):
+                   "sibkit.paper.cli", "sibkit.text.cli", "sibkit.secondreader.cli", "sibkit.audit.cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -189,10 +189,17 @@ def codebook_evaluate_command(
     details: Annotated[bool, typer.Option("--details", help="Also list every miss and false alarm.")] = False,
     count_negated: Annotated[bool, typer.Option("--count-negated", help="Count hits in negated clauses.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    reader: Annotated[str | None, typer.Option("--reader", help="Also with the learned reader: 'packaged' (the one "
+                                               "shipped for the codebook) or a reader file.")] = None,
 ) -> None:
     """Measure a codebook on labelled passages: precision, recall and F1 per theme."""
     from sibkit.coding import evaluate_codebook, load_codebook
     codebook_name, labelled = (first, second) if second is not None else ("relational-sib", first)
+    if reader is not None:
+        from sibkit.secondreader.cli import print_reader_evaluation
+
+        print_reader_evaluation(load_codebook(codebook_name), Path(labelled), reader, split, count_negated, as_json)
+        return
     evaluation = evaluate_codebook(load_codebook(codebook_name), Path(labelled), split=split,
                                    count_negated=count_negated)
     for problem in evaluation.problems:

@@ -312,7 +312,7 @@ def why_not_counted(negated: bool, zone: str, overruled: bool, count_negated: bo
     return "; ".join(reasons)
 
 
-def references(source: Store | Study, *, count_suggestions: bool = False,
+def references(source: Store | Study, *, count_suggestions: bool = False, count_learned: bool = False,
                count_negated: bool | None = None) -> pd.DataFrame:
     """Every reference with its document, cases, review state and the theme it counts for.
 
@@ -321,10 +321,14 @@ def references(source: Store | Study, *, count_suggestions: bool = False,
     ``contents``, ``header`` or ``repeat``), text (the hit), reviewed, counts_for (theme after review;
     None when rejected), overruled (a coder decided it counts despite its negation or zone), excluded
     (its negation or zone keeps it from counting: negation unless ``count_negated``, default the
-    study's setting) and counts (it counts for ``counts_for`` in the case x theme table). A
-    suggestion (origin ``semantic``) nobody has decided on counts for nothing unless
-    ``count_suggestions`` (the study file's ``suggest.count_unreviewed``).
+    study's setting), counts (it counts for ``counts_for`` in the case x theme table) and flagged (the
+    learned reader reads this keyword hit as another sense). A suggestion (origin ``semantic``) nobody
+    has decided on counts for nothing unless ``count_suggestions`` (the study file's
+    ``suggest.count_unreviewed``); for the learned reader's proposals and flags ``count_learned``
+    decides (``reader.count_unreviewed``: a proposal counts, a flagged hit does not, before review).
     """
+    from sibkit.secondreader.counting import reader_marks
+
     store = as_store(source)
     with store.session() as session:
         rows = session.execute(select(Reference.id, Reference.document_id, Document.title, Document.doc_type,
@@ -335,6 +339,7 @@ def references(source: Store | Study, *, count_suggestions: bool = False,
         links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
         texts = dict(session.execute(select(Document.id, Document.text).where(
             Document.id.in_(select(Reference.document_id)))).all())
+        proposals, flagged = reader_marks(session)
     cases: dict[int, list[str]] = {}
     for document_id, case_id in links:
         cases.setdefault(document_id, []).append(case_id)
@@ -353,7 +358,10 @@ def references(source: Store | Study, *, count_suggestions: bool = False,
             overruled.append(bool(outcomes.at[reference_id, "overruled"]))
             continue
         overruled.append(False)
-        if origin == "semantic" and not count_suggestions:
+        if origin == "semantic":  # a suggestion: the learned reader's or the embeddings'
+            counted = count_learned if reference_id in proposals else count_suggestions
+            counts_for.append(theme if counted else None)
+        elif count_learned and reference_id in flagged:
             counts_for.append(None)
         else:
             counts_for.append(theme)
@@ -361,6 +369,7 @@ def references(source: Store | Study, *, count_suggestions: bool = False,
     frame["overruled"] = pd.Series(overruled, index=frame.index, dtype=bool)
     frame["excluded"] = _excluded(frame, _count_negated(source, count_negated)).astype(bool)
     frame["counts"] = frame["counts_for"].notna() & ~frame["excluded"]
+    frame["flagged"] = frame["reference_id"].isin(flagged)
     return frame
 
 
@@ -409,7 +418,7 @@ def _union_length(spans: list[tuple[int, int]]) -> int:
 
 def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = None,
                       themes: Sequence[str] | None = None, count_negated: bool | None = None, *,
-                      count_suggestions: bool | None = None) -> pd.DataFrame:
+                      count_suggestions: bool | None = None, count_learned: bool | None = None) -> pd.DataFrame:
     """The case x theme table the analysis starts from, one row per (case, theme).
 
     Given a study, ``case_ids`` default to its selected cases (counting the documents its corpus
@@ -442,8 +451,13 @@ def case_theme_counts(source: Store | Study, case_ids: Sequence[str] | None = No
             themes = [t.id for t in load_codebook(source.codebook, source.base_dir).themes if t.terms]
     if count_suggestions is None:
         count_suggestions = source.suggest.count_unreviewed if isinstance(source, Study) else False
-    refs = _counted(references(store, count_suggestions=count_suggestions), source, count_negated)
+    if count_learned is None:
+        count_learned = source.reader.count_unreviewed if isinstance(source, Study) else False
+    refs = _counted(references(store, count_suggestions=count_suggestions, count_learned=count_learned), source,
+                    count_negated)
     refs = refs[(refs["origin"] != "semantic") | refs["counts_for"].notna()]
+    if count_learned:  # a flagged keyword hit nobody reviewed is left out (the reader's say stands)
+        refs = refs[~(refs["flagged"] & ~refs["reviewed"])]
     with store.session() as session:
         query = (select(DocumentCase.case_id, Document.id, Document.word_count, Document.text)
                  .join(Document, Document.id == DocumentCase.document_id).where(Document.status == "ok"))

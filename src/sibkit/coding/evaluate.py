@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,9 +100,14 @@ def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+#: a second reader's say on one passage: (passage id, text, {theme: terms that fired}) -> the themes that fire
+Adjust = Callable[[str, str, dict[str, list[str]]], dict[str, list[str]]]
+
+
 def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *, split: str | None = None,
-                      count_negated: bool = False) -> Evaluation:
-    """Run the codebook over every labelled passage and compare what fires with the labels."""
+                      count_negated: bool = False, adjust: Adjust | None = None) -> Evaluation:
+    """Run the codebook over every labelled passage and compare what fires with the labels (after
+    ``adjust``, e.g. the learned reader of ``sibkit.secondreader``, where given)."""
     frame = labelled if isinstance(labelled, pd.DataFrame) else read_labelled(Path(labelled))
     if split:
         frame = frame[frame["split"] == split.lower()]
@@ -137,6 +143,8 @@ def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *
             terms = fired.setdefault(hit.theme, [])
             if hit.term not in terms:
                 terms.append(hit.term)
+        if adjust is not None:
+            fired = adjust(passage_id, text, fired)
         for theme in measured:
             on, wanted = theme in fired, theme in labels
             support[theme] += wanted

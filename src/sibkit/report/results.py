@@ -55,6 +55,7 @@ class StudyResults:
     qca: Any = None  # sibkit.qca.QcaResult when the study declares QCA conditions
     qca_note: str = ""  # why there is no QCA result
     override_passages: list[dict[str, Any]] = field(default_factory=list)
+    instrument: dict[str, Any] = field(default_factory=dict)  # sibkit.audit.report.instrument_section
     carried_error: Any = None  # sibkit.analysis.instrument.InstrumentFindings: the findings with the measured error
     measured_error: pd.DataFrame = field(default_factory=pd.DataFrame)  # per theme: precision, recall, source
     dataset_source: str = ""

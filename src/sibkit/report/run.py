@@ -106,7 +106,8 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     say("Comparing groups")
     themes = [t for t in codebook.themes if t.terms]
     counts = case_theme_counts(store, selection.selected, [t.id for t in themes], count_negated=study.count_negated,
-                               count_suggestions=study.suggest.count_unreviewed)
+                               count_suggestions=study.suggest.count_unreviewed,
+                               count_learned=study.reader.count_unreviewed)
     matrix = associate(counts, study.analysis.presence)
     settings = Settings(study.analysis.seed, study.analysis.permutations, study.analysis.bootstrap)
     parents = {t.id: t.parent for t in codebook.themes}
@@ -171,6 +172,9 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     from sibkit.coding.agreement import study_agreement
 
     results.agreement = study_agreement(store)
+    from sibkit.audit.report import instrument_section
+
+    results.instrument = instrument_section(study, store)
     from sibkit.releases.since import since_last_run
 
     results.release = release

@@ -21,12 +21,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from sibkit.errors import SibkitError
 from sibkit.store.models import (
     DOCUMENT_TYPES,
+    AuditMark,
+    AuditSample,
+    AuditSentence,
     Base,
     CodingState,
     Document,
     DocumentCase,
     FetchAttempt,
     Memo,
+    ReaderScore,
     Reference,
     ReviewDecision,
     ReviewStanding,
@@ -176,7 +180,7 @@ def _migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
 
 
-__all__ = ["DOCUMENT_TYPES", "Base", "CodingState", "Document", "DocumentCase", "FetchAttempt", "Memo",
-           "Reference", "ReviewDecision", "ReviewStanding", "SentenceEmbeddings", "Store", "Suggestion", "User",
-           "WebSession", "WorkbenchSetting", "head_revision",
+__all__ = ["DOCUMENT_TYPES", "AuditMark", "AuditSample", "AuditSentence", "Base", "CodingState", "Document",
+           "DocumentCase", "FetchAttempt", "Memo", "ReaderScore", "Reference", "ReviewDecision", "ReviewStanding",
+           "SentenceEmbeddings", "Store", "Suggestion", "User", "WebSession", "WorkbenchSetting", "head_revision",
            "is_locked_error", "open_store", "with_retry"]

@@ -345,3 +345,61 @@ class Run(Base):
     study_sha256: Mapped[str] = mapped_column(String(64))
     sibkit_version: Mapped[str] = mapped_column(String(40))
     snapshot: Mapped[dict] = mapped_column(JSON)
+
+
+# The learned second reader and the recall audit (``sibkit.secondreader``, ``sibkit.audit``; migration ``audit``)
+
+
+class ReaderScore(Base):
+    """The learned reader's score for a keyword hit's sentence (the probability it expresses the hit's theme):
+    a hit scoring below the reader's ``flag_below`` is *flagged* as another sense. A flag is advice for the
+    reviewer; it stops the hit counting before review only where the study says ``reader.count_unreviewed``."""
+
+    __tablename__ = "reader_scores"
+    reference_id: Mapped[int] = mapped_column(ForeignKey("references.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(80), default="")
+    score: Mapped[float] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditSample(Base):
+    """One seeded draw of sentences that no counted hit touched, for a coder to mark (``sibkit review audit``)."""
+
+    __tablename__ = "audit_samples"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    drawn_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    seed: Mapped[int] = mapped_column(Integer)
+    requested: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)  # sentences with no counted hit when it was drawn
+    codebook_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AuditSentence(Base):
+    """A sentence of an audit sample: a span of a document's text (code points)."""
+
+    __tablename__ = "audit_sentences"
+    __table_args__ = (UniqueConstraint("document_id", "start", "end", name="uq_audit_sentence_span"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("audit_samples.id", ondelete="RESTRICT"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # its place in the sample's random order
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="RESTRICT"), index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class AuditMark(Base):
+    """A coder's reading of an audit sentence: the themes it expresses (an empty list: none). Append-only like
+    review decisions: a changed mind is a new row naming the one it follows; each coder's latest row stands."""
+
+    __tablename__ = "audit_marks"
+    __table_args__ = (Index("ix_audit_marks_coder_sentence", "coder", "sentence_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("audit_sentences.id", ondelete="RESTRICT"), index=True)
+    coder: Mapped[str] = mapped_column(String(80))
+    marked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    previous_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

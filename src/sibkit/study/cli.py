@@ -84,11 +84,11 @@ def study_summary(study: Study) -> list[str]:
         value = dump[section]
         if section == "corpus":
             value = {k: v for k, v in value.items() if k not in ("database", "folder")}
-        if section == "suggest":  # one line, when the study sets it: suggestions are a side road of the study
-            if "suggest" not in study.model_fields_set:
+        if section in ("suggest", "reader"):  # one line, when the study sets it: side roads of the study
+            if section not in study.model_fields_set:
                 continue
             settings = [f"{key} {_compact(item)}" for key, item in value.items() if item != {}]
-            lines.append("suggest: " + "; ".join(settings))
+            lines.append(f"{section}: " + "; ".join(settings))
             continue
         if section in ("analysis", "qca"):  # settings the file leaves unset keep their defaults: left out
             chosen = getattr(study, section).model_fields_set

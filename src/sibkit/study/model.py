@@ -334,6 +334,19 @@ class Suggest(Strict):
         return self.thresholds.get(theme, self.threshold)
 
 
+class Reader(Strict):
+    """The learned second reader (``sibkit codebook read``): which reader file, its thresholds, counting."""
+
+    # auto: the study's own reader (``sibkit codebook train --study``) when there is one, else the reader
+    # packaged for the study's codebook; a path; or ``none``
+    model: str = Field(default="auto", min_length=1)
+    propose_at: float | None = Field(default=None, gt=0, lt=1)  # None: the reader's own (chosen when trained)
+    flag_below: float | None = Field(default=None, ge=0, lt=1)
+    # true: before review, flagged keyword hits stop counting and proposed sentences count
+    count_unreviewed: bool = False
+    limit: int | None = Field(default=None, ge=1)  # at most this many proposals per theme (best first)
+
+
 class Study(Strict):
     """A whole study, as declared in its YAML file."""
 
@@ -350,6 +363,7 @@ class Study(Strict):
     qca: Qca = Field(default_factory=Qca)
     report: Report = Field(default_factory=Report)
     suggest: Suggest = Field(default_factory=Suggest)
+    reader: Reader = Field(default_factory=Reader)
 
     _path: Path | None = PrivateAttr(default=None)
     _text: str = PrivateAttr(default="")

@@ -29,6 +29,7 @@ from sibkit.coding.codebook import Codebook, Theme
 from sibkit.coding.coder import references
 from sibkit.corpus.normalise import page_of
 from sibkit.optional import require
+from sibkit.secondreader.counting import READER_MODEL, READER_TERM
 from sibkit.store import Document, DocumentCase, Reference, ReviewDecision, SentenceEmbeddings, Store, Suggestion
 from sibkit.study.model import Suggest
 from sibkit.suggest.anchors import anchor_texts
@@ -206,7 +207,7 @@ def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Sugg
         reranker = learn_reranker(decided, corpus, texts, embedder, settings.min_decisions, seed)
         if reranker is not None:
             report.reranked.append(theme.id)
-        kept = own[(own["origin"] != SEMANTIC) | own["reviewed"]]
+        kept = own[(own["origin"] != SEMANTIC) | own["reviewed"] | (own["term"] == READER_TERM)]
         covered: dict[int, list[tuple[int, int]]] = {}
         for document_id, start, end in zip(kept["document_id"], kept["start"], kept["end"], strict=True):
             covered.setdefault(int(document_id), []).append((int(start), int(end)))
@@ -232,7 +233,9 @@ def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Sugg
             candidates = candidates[:limit]
         with store.session() as session:
             undecided = select(Reference.id).where(Reference.theme == theme.id, Reference.origin == SEMANTIC,
-                                                   Reference.id.not_in(select(ReviewDecision.reference_id)))
+                                                   Reference.id.not_in(select(ReviewDecision.reference_id)),
+                                                   Reference.id.not_in(select(Suggestion.reference_id).where(
+                                                       Suggestion.model.startswith(READER_MODEL))))
             stale = list(session.scalars(undecided))
             session.execute(delete(Suggestion).where(Suggestion.reference_id.in_(stale)))
             session.execute(delete(Reference).where(Reference.id.in_(stale)))
@@ -251,13 +254,15 @@ def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Sugg
 
 
 def suggestions(store: Store) -> pd.DataFrame:
-    """Every suggested reference: reference_id, theme, model, model_version, score, compared_with,
+    """Every reference suggested by sentence embeddings (the learned reader's proposals are its own:
+    ``sibkit.secondreader``): reference_id, theme, model, model_version, score, compared_with,
     rank_score (None until the theme's re-ranker is learned)."""
     with store.session() as session:
         rows = session.execute(select(Suggestion.reference_id, Reference.theme, Suggestion.model,
                                       Suggestion.model_version, Suggestion.score, Suggestion.compared_with,
                                       Suggestion.rank_score)
                                .join(Reference, Reference.id == Suggestion.reference_id)
+                               .where(~Suggestion.model.startswith(READER_MODEL))
                                .order_by(Suggestion.reference_id)).all()
     return pd.DataFrame(rows, columns=["reference_id", "theme", "model", "model_version", "score", "compared_with",
                                        "rank_score"])

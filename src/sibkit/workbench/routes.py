@@ -70,6 +70,7 @@ class Workbench:
         self.themes = themes
         self.theme_ids = {t for t, _ in themes}
         self.title = title
+        self.study: Any = None  # the study, when made by ``for_study`` (the recall audit draws samples from it)
         self.single_user = single_user or getpass.getuser() or "me"
         self.secret = secrets.token_bytes(32)
         self.limiter = auth.LoginLimiter()
@@ -149,8 +150,10 @@ class Workbench:
         from sibkit.corpus import open_study_store
 
         codebook = study_codebook(study)
-        return cls(lambda: open_study_store(study), [(t.id, t.name) for t in codebook.themes], title=study.title,
-                   single_user=single_user)
+        bench = cls(lambda: open_study_store(study), [(t.id, t.name) for t in codebook.themes], title=study.title,
+                    single_user=single_user)
+        bench.study = study
+        return bench
 
     # -- who is asking -------------------------------------------------------------------------
 
@@ -444,6 +447,9 @@ def build_router(bench: Workbench) -> APIRouter:
         response.delete_cookie(COOKIE, path="/")
         return response
 
+    from sibkit.audit.web import audit_routes
+
+    audit_routes(router, bench, PREFIX)  # the recall audit's pages (``sibkit.audit``)
     return router
 
 
