@@ -11,8 +11,8 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sibkit.pagecache import ByteLRU, PageCache
 from sibkit.web import create_app
-from sibkit.web.app import ByteLRU, PageCache
 from sibkit.web.server import BackgroundServer, free_port
 
 operations = st.lists(st.tuples(st.sampled_from(["put", "get"]), st.integers(0, 12), st.integers(0, 400)),

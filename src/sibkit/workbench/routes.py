@@ -458,7 +458,7 @@ def install(app: FastAPI, bench: Workbench) -> None:
 
 def standalone_app(bench: Workbench) -> FastAPI:
     """The workbench alone (tests, benchmarks): the same routes, security headers, no dashboard."""
-    from sibkit.web.app import PageCache
+    from sibkit.pagecache import PageCache
 
     app = FastAPI(title="sibkit review", docs_url=None, redoc_url=None, openapi_url=None)
 
