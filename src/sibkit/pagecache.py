@@ -28,6 +28,15 @@ SECURITY_HEADERS = {
 Cached = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
+def _encoding(scope: Scope) -> str:
+    """What a response to this request may be compressed with (part of the cache key: a page kept
+    gzipped is never given to a client that did not ask for gzip)."""
+    for name, value in scope.get("headers", []):
+        if name == b"accept-encoding" and b"gzip" in value:
+            return " gzip"
+    return ""
+
+
 class ByteLRU:
     """Finished responses by URL, bounded by bytes (body, headers and key together): storing one
     evicts the least recently used until the total fits; an entry over an eighth of the bound is not kept."""
@@ -90,7 +99,7 @@ class PageCache:
                                     (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
-        key = scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1")
+        key = scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1") + _encoding(scope)
         hit = self.cache.get(key)
         if hit is not None:
             status, headers, body = hit

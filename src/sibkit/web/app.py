@@ -19,6 +19,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sibkit import __version__, spreadsheet
 from sibkit.errors import SibkitError
@@ -26,7 +28,10 @@ from sibkit.indigo import Dataset, breakdown
 from sibkit.indigo.figures import BREAKDOWNS
 from sibkit.indigo.values import country_name
 from sibkit.pagecache import PageCache
+from sibkit.web.payments import money
 from sibkit.web.views import FILTER_KEYS, SORTS, Views, explore_from_query, filters_from_query, missing, query_of
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _json_safe(value: Any) -> Any:
@@ -155,7 +160,8 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                       auto_reload=False)  # the package's templates do not change while it runs
     env.filters["fmt"] = _format
     env.filters["href"] = safe_href
-    env.filters.update(present=present, big=big, country=country_name, label=label)
+    env.filters.update(present=present, big=big, country=country_name, label=label, money=money,
+                       linked=views.linked)
     env.tests["present"] = present
     env.globals.update(version=__version__, study=study, FILTER_KEYS=FILTER_KEYS)
     for name in env.list_templates():  # compiled once, at start-up
@@ -298,7 +304,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     @app.get("/download/indigo.xlsx")
     def download_xlsx() -> Response:
         return Response(dataset_xlsx(dataset, views.derived),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        media_type=XLSX,
                         headers={"Content-Disposition": 'attachment; filename="indigo.xlsx"'})
 
     @app.get("/download/breakdown-{by}.csv")
@@ -384,5 +390,21 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         from sibkit.workbench import mount_workbench
 
         live = mount_workbench(app, study, coder)
+    app.add_middleware(Compressed)  # inside the cache: a page is compressed once per URL and encoding
     app.add_middleware(PageCache, live_prefixes=live, max_bytes=cache_bytes)
     return app
+
+
+class Compressed:
+    """Text answers gzipped for clients that accept it (Starlette's ``GZipMiddleware``); the ZIP and
+    XLSX downloads, compressed already, pass by."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=1000, compresslevel=6)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].endswith((".zip", ".xlsx")):
+            await self.app(scope, receive, send)
+        else:
+            await self.gzip(scope, receive, send)

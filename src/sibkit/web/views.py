@@ -6,6 +6,7 @@ Figures come from ``sibkit.indigo.figures`` so the dashboard equals ``sibkit ind
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -13,13 +14,16 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 
 from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, Filters, derived, headline, quality
 from sibkit.indigo.figures import breakdown_rows_at, filter_mask, parse_as_of, summary
 from sibkit.indigo.values import country_code_problem, country_name, unknown_value_problem
+from sibkit.web.payments import Payments, project_payments
 from sibkit.web.worldmap import PHONE, build_map, prepare_points
 
+INDIGO_ID = re.compile(r"\bINDIGO-(ORG|FUND|POJ)-\d+\b")
 FILTER_KEYS = ("country", "sector", "stage", "live_from", "live_to", "as_of")
 
 
@@ -182,10 +186,31 @@ class Views:
             self.roles_by_project.setdefault(project_id, []).append((role, organisation_id, detail))
         self.names = dict(zip(self.derived["id"], self.derived["name"], strict=True))
         self.map_points = prepare_points(dataset.delivery_locations)
+        self.payments = project_payments(dataset)
         # at start-up rather than on the first project page: the quality report, the sub-tables' cells
         self._problem_flags()
         for table in PROJECT_TABLES:
             self._project_table(table, "")
+
+    def linked(self, value: object) -> Markup:
+        """Text with every INDIGO id in it (organisation, fund, project) as a link named for what it is
+        ("INDIGO-ORG-0171" -> "Department for Digital, Culture, Media & Sport"); the rest escaped."""
+        text = "" if missing_na(value) else str(value)
+        parts: list[str] = []
+        at = 0
+        for found in INDIGO_ID.finditer(text):
+            parts.append(str(escape(text[at:found.start()])))
+            identifier, kind = found.group(0), found.group(1)
+            names, base = {"ORG": (self.organisations, "/organisations/"), "FUND": (self.funds, "/funds/"),
+                           "POJ": (self.names, "/projects/")}[kind]
+            name = names.get(identifier)
+            if name is None or missing(name):
+                parts.append(str(escape(identifier)))
+            else:
+                parts.append(f'<a href="{base}{escape(identifier)}" title="{escape(identifier)}">{escape(name)}</a>')
+            at = found.end()
+        parts.append(str(escape(text[at:])))
+        return Markup("".join(parts))
 
     def _roles(self) -> pd.DataFrame:
         """Every (organisation, project, role) in INDIGO's project tables."""
@@ -337,8 +362,10 @@ class Views:
                  for f in tables["outcome_funds"].column("id") if not missing_na(f)]
         sources = tables["sources"].to_dict("records")
         source_ids = {str(s.get("id")) for s in sources}
+        payments = self.payments.get(project_id, Payments())
         return {"row": row, "derived": self.by_id.loc[project_id], "sections": _sections(row, source_ids),
-                "tables": tables, "metrics": outcome_rows(tables), "parties": parties, "funds": funds,
+                "tables": tables, "metrics": outcome_rows(tables, payments), "payments": payments,
+                "parties": parties, "funds": funds,
                 "organisations": self.organisations, "flags": self.flags(project_id), "sources": sources,
                 "country_names": [country_name(c) for c in self.by_id.at[project_id, "countries"]]}
 
@@ -452,33 +479,28 @@ def number(value: object) -> float | None:
     return None if math.isnan(result) else result
 
 
-def outcome_rows(tables: dict[str, Rows]) -> list[dict[str, Any]]:
-    """One row per outcome metric joining its definition, target, results by period, price and payments."""
+def outcome_rows(tables: dict[str, Rows], payments: Payments | None = None) -> list[dict[str, Any]]:
+    """One row per outcome metric joining its definition, target, results by period, price and payments
+    (``paid``: per kind, actual, planned or type not stated, the sums of the payments tied to the metric)."""
     def records(name: str) -> list[dict[str, Any]]:
         return tables[name].to_dict("records") if len(tables[name]) else []
 
-    results, prices, payments = records("results"), records("outcome_pricings"), records("outcome_payments")
+    results, prices = records("results"), records("outcome_pricings")
     rows = []
     for metric in records("outcome_metrics"):
         metric_id = metric.get("id")
         own_results = sorted((r for r in results if r.get("outcome_metric_id") == metric_id),
                              key=lambda r: (str(r.get("period_start_date") or ""), str(r.get("period_end_date") or "")))
         own_prices = [p for p in prices if p.get("outcome_metric_id") == metric_id]
-        own_payments = [p for p in payments if p.get("outcome_metric_id") == metric_id]
         target = metric.get("targeted_number_of_service_users_or_beneficiaries_total")
         achieved_values = [number(r.get("outcomes_achieved")) for r in own_results]
         achieved_values = [v for v in achieved_values if v is not None]
         achieved = float(sum(achieved_values)) if achieved_values else None
         share = (achieved / float(target)) if achieved is not None and not missing(target) and float(target) > 0 \
             else None
-        paid: dict[str, float] = {}
-        for payment in own_payments:
-            if not missing(payment.get("money_amount")):
-                currency = str(payment.get("money_currency") or "")
-                paid[currency] = paid.get(currency, 0.0) + float(payment["money_amount"])
-        rows.append({"metric": metric, "results": own_results, "prices": own_prices, "payments": own_payments,
-                     "paid": paid, "target": None if missing(target) else float(target), "achieved": achieved,
-                     "share": share})
+        paid = payments.by_metric.get(str(metric_id), {}) if payments is not None and not missing(metric_id) else {}
+        rows.append({"metric": metric, "results": own_results, "prices": own_prices, "paid": paid,
+                     "target": None if missing(target) else float(target), "achieved": achieved, "share": share})
     return rows
 
 
