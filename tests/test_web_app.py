@@ -141,7 +141,9 @@ A11Y_SCRIPT = r"""() => {
 def test_every_page_type_fits_the_screen_and_passes_the_accessibility_checks(server, browser) -> None:
     pages = ["/", "/?country=GB", "/?country=ZZ", "/projects", "/projects?country=GB&sort=-users",
              "/projects?q=zzzz-nothing", "/projects/INDIGO-POJ-0121", "/projects/INDIGO-POJ-0168",
-             "/organisations/INDIGO-ORG-0505", "/funds/INDIGO-FUND-0012", "/no/such/page"]
+             "/organisations/INDIGO-ORG-0505", "/funds/INDIGO-FUND-0012", "/organisations", "/organisations?q=zzzz",
+             "/funds", "/compare", "/compare?id=INDIGO-POJ-0168&id=INDIGO-POJ-0121&id=INDIGO-POJ-0001",
+             "/no/such/page"]
     for width in WIDTHS:
         watched = Watched(browser, server.url, width)
         for path in pages:

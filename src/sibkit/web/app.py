@@ -29,7 +29,16 @@ from sibkit.indigo.figures import BREAKDOWNS
 from sibkit.indigo.values import country_name
 from sibkit.pagecache import PageCache
 from sibkit.web.payments import money
-from sibkit.web.views import FILTER_KEYS, SORTS, Views, explore_from_query, filters_from_query, missing, query_of
+from sibkit.web.views import (
+    COMPARE_MAX,
+    FILTER_KEYS,
+    SORTS,
+    Views,
+    explore_from_query,
+    filters_from_query,
+    missing,
+    query_of,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -237,6 +246,33 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         except KeyError:
             return not_found(f"No project {project_id!r} in INDIGO.")
         return page("project.html", **data, study_case=_study_case(project_id))
+
+    @app.get("/compare", response_class=HTMLResponse)
+    async def compare_page(request: Request) -> HTMLResponse:
+        ids = query(request).get("id", [])
+        data = views.compare(ids)
+        suggestions = []
+        if len(data["columns"]) == 1:
+            suggestions = views.similar(data["columns"][0]["id"])[0][:6]
+        return page("compare.html", **data, suggestions=suggestions, maximum=COMPARE_MAX)
+
+    @app.get("/organisations", response_class=HTMLResponse)
+    async def organisation_list(request: Request) -> HTMLResponse:
+        params = query(request)
+        search = " ".join((params.get("q") or [""])[0].split())[:200]
+        try:
+            number = max(1, int((params.get("page") or ["1"])[0]))
+        except ValueError:
+            number = 1
+        found = views.organisation_index(search, number)
+        links = {n: "/organisations?" + urlencode([*([("q", search)] if search else []), ("page", str(n))])
+                 for n in range(1, found["pages"] + 1)}
+        return page("organisations.html", search=search, found=found, page_links=links)
+
+    @app.get("/funds", response_class=HTMLResponse)
+    async def fund_list(request: Request) -> HTMLResponse:
+        search = " ".join((query(request).get("q") or [""])[0].split())[:200]
+        return page("funds.html", search=search, found=views.fund_index(search))
 
     @app.get("/organisations/{organisation_id}", response_class=HTMLResponse)
     async def organisation_page(organisation_id: str) -> HTMLResponse:
