@@ -302,3 +302,24 @@ def test_text_answers_are_compressed_and_the_cache_keeps_each_encoding_apart(dat
         with client.stream("GET", "/", headers={"Accept-Encoding": "gzip"}) as response:
             wire = b"".join(response.iter_raw())
         assert len(wire) * 3 < len(gzip.decompress(wire)) and gzip.decompress(wire).startswith(b"<!doctype html>")
+
+
+@pytest.mark.browser
+def test_the_map_writes_names_and_a_phone_opens_on_europe(server, browser) -> None:
+    for width in WIDTHS:
+        watched = Page(browser, server.url, width)
+        page = watched.open("/")
+        svg = "#map" if width > 700 else "#map-phone"
+        assert page.locator(svg).is_visible() and page.locator("#map-phone" if width > 700 else "#map").is_hidden()
+        names = page.locator(f"{svg} text.name.shown")
+        visible = [names.nth(i).text_content() for i in range(names.count()) if names.nth(i).is_visible()]
+        assert "United Kingdom" in visible and len(visible) >= (20 if width > 700 else 8)  # without hovering
+        countries = set(page.locator(f"{svg} a.marker").evaluate_all("links => links.map(a => a.dataset.country)"))
+        if width < 700:
+            assert {"GB", "FR", "NL"} <= countries and "US" not in countries  # Europe, not the Americas
+            box = page.locator(svg).bounding_box()
+            gb = page.locator(f"{svg} a.marker[data-country=GB] circle").bounding_box()
+            assert box["x"] <= gb["x"] and gb["x"] + gb["width"] <= box["x"] + box["width"]  # on screen
+        else:
+            assert {"GB", "US", "RU"} <= countries
+        watched.close()

@@ -298,15 +298,16 @@ class Views:
         }
         single_gb = filters.countries == ("GB",)
         dashboard_query = [(k, v) for k, v in qs if k != "country"]
-        def draw(box: tuple[float, float] | None = None) -> dict[str, Any]:
+        def draw(box: tuple[float, float] | None = None, region: bool = False) -> dict[str, Any]:
             return build_map(frame, self.map_points, counts, whole_field=not qs,
                              country_href=lambda c: "/?" + urlencode([("country", c), *dashboard_query]),
-                             project_name=lambda i: str(self.names[i]), box=box)
+                             project_name=lambda i: str(self.names[i]), box=box, region=region)
 
         world = draw()
         world["counts"] = sorted(counts.items(), key=lambda item: (-item[1], country_name(item[0])))
-        # a zoomed map is drawn a second time in a portrait box for phones (CSS shows one of them)
-        world["phone"] = draw(PHONE) if world["view"].zoomed else None
+        # drawn a second time in a portrait box for phones (CSS shows one of them): a zoomed map as it
+        # is, the world as the region holding most of these impact bonds (Europe for the whole field)
+        world["phone"] = draw(PHONE, region=not world["view"].zoomed) if counts or world["view"].zoomed else None
         return {"figures": headline(frame), "summary": summary(frame, "GBP" if single_gb else None),
                 "charts": charts, "projects": frame, "map": world, "unknown": self.unknown_values(filters),
                 "counts": counts}
