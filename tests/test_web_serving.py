@@ -121,3 +121,19 @@ def test_project_tables_read_once_equal_the_dataframe_slices(dataset) -> None:
                     same = mine[key] is value or mine[key] == value or (value != value and mine[key] != mine[key])
                     assert same, (project_id, table, key, mine[key], value)
             assert list(views.project_frame(table, project_id).columns) == filled
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_and_never_claims_to_serve(indigo_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for extra in ([], ["--workers", "2"]):
+            done = subprocess.run([sys.executable, "-m", "sibkit", "serve", "--data", str(indigo_dir), "--port",
+                                   str(port), *extra], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 2, (extra, done.stdout, done.stderr)
+            assert "serving" not in done.stdout, extra
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1 and f"port {port}" in lines[0] and "in use" in lines[0], (extra, done.stderr)
