@@ -123,6 +123,15 @@ def dataset_xlsx(dataset: Dataset, derived_projects: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def document_kind_name(doc_type: object) -> str:
+    """A held document's declared type in words (``indigo_record`` -> "INDIGO record")."""
+    from sibkit.corpus.evidence import document_kind
+
+    text = "" if missing(doc_type) else str(doc_type)
+    kind = document_kind(None, declared=text) if text else "not stated"
+    return kind if kind != "other" or text == "other" else text.replace("_", " ")
+
+
 def present(value: object) -> bool:
     return not missing(value)
 
@@ -170,7 +179,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     env.filters["fmt"] = _format
     env.filters["href"] = safe_href
     env.filters.update(present=present, big=big, country=country_name, label=label, money=money,
-                       linked=views.linked)
+                       linked=views.linked, kind=document_kind_name)
     env.tests["present"] = present
     env.globals.update(version=__version__, study=study, FILTER_KEYS=FILTER_KEYS)
     for name in env.list_templates():  # compiled once, at start-up
@@ -364,26 +373,42 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         if study is None:
             raise SibkitError("no study was given: start with `sibkit serve STUDY`")
         if not study_cache:
+            from sibkit.corpus import evidence_by_case, evidence_table
             from sibkit.outcomes import classify_study
             from sibkit.study import select
+            from sibkit.study.selection import reading_list
 
             documents = pd.DataFrame(columns=["case_id", "document_id", "title", "doc_type", "origin", "status",
                                               "words", "date"])
             held = None
+            evidence = pd.DataFrame(columns=["case_id", "kind", "listed", "held", "coded"])
             database = study.database_url()
-            if not database.startswith("sqlite:///") or Path(database.removeprefix("sqlite:///")).exists():
+            has_database = not database.startswith("sqlite:///") or Path(database.removeprefix("sqlite:///")).exists()
+            if has_database:
                 from sibkit.corpus import held_document_keys, linked_documents
                 from sibkit.store import open_store
 
                 store = open_store(database)
                 try:  # read once: the web app never writes to the study's database
                     documents, held = linked_documents(store), held_document_keys(store)
+                    selection = select(study, dataset, extra_documents=held)
+                    evidence = evidence_table(store, reading_list(dataset), selection.selected)
                 finally:
                     store.close()
-            selection = select(study, dataset, extra_documents=held)
+            else:
+                selection = select(study, dataset, extra_documents=held)
+            if not has_database:  # nothing held: what INDIGO lists for each case
+                from sibkit.corpus import document_kind
+
+                listed = reading_list(dataset)
+                listed = listed[listed["case_id"].isin(selection.selected)]
+                evidence = pd.DataFrame({"case_id": listed["case_id"], "kind": [
+                    document_kind(t, u, s) for t, u, s in zip(listed["title"], listed["url"], listed["source_type"],
+                                                              strict=True)], "listed": 1, "held": 0, "coded": 0})
+            by_case = evidence_by_case(evidence, selection.selected)
             classification = classify_study(study, selection)
             study_cache.update(flow=selection.flow, cases=classification.cases, metrics=classification.metrics,
-                               documents=documents, selected=selection.selected)
+                               documents=documents, selected=selection.selected, evidence=by_case)
         return study_cache
 
     def _study_case(project_id: str) -> dict[str, Any] | None:
@@ -398,8 +423,16 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     def study_page() -> HTMLResponse:
         data = study_data()
         flow = data["flow"].to_dict("records")
+        evidence = {row["case_id"]: row for row in data["evidence"].to_dict("records")}
+        uncoded = [c for c, row in evidence.items() if not row["coded"]]
+        record_only = [c for c, row in evidence.items() if row["coded"] and row["record_only"]]
+        selected = len(data["selected"])
         return page("study.html", flow=flow, total=int(flow[0]["in"]) if flow else 0,
-                    cases=data["cases"].to_dict("records"), documents=data["documents"])
+                    cases=data["cases"].to_dict("records"), documents=data["documents"], evidence=evidence,
+                    record_only=record_only, uncoded=uncoded, selected=selected,
+                    # the report's rule (sibkit.report.run.is_exploratory): most cases have no coded document
+                    # besides their INDIGO record
+                    exploratory=2 * (len(record_only) + len(uncoded)) > selected)
 
     @app.get("/api/study")
     def api_study() -> JSONResponse:
@@ -411,7 +444,8 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     def download_study(table: str) -> Response:
         data = study_data()
         frames = {"flow": data["flow"].assign(excluded_ids=data["flow"]["excluded_ids"].map(" ".join)),
-                  "cases": data["cases"], "metrics": data["metrics"], "documents": data["documents"]}
+                  "cases": data["cases"], "metrics": data["metrics"], "documents": data["documents"],
+                  "evidence": data["evidence"]}
         if table not in frames:
             return Response("no such table", status_code=404)
         return csv_response(frames[table], f"study-{table}")
