@@ -152,7 +152,7 @@ def test_the_study_page_warns_like_the_report_and_counts_documents_listed_held_a
 
 
 STUDY_PAGES = ["/study", "/review", "/review/queue", "/review/queue?status=all&theme=co-production", "/review/admin",
-               "/review/login", "/projects/INDIGO-POJ-0110", "/"]
+               "/review/login", "/review/queue?status=bogus", "/projects/INDIGO-POJ-0110", "/"]
 
 
 @pytest.mark.browser
