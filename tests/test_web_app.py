@@ -50,8 +50,8 @@ class Watched:
         self.requests: list[str] = []
         self.errors: list[str] = []
         self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" and "status of 40" not in m.text
-                     else None)
+        self.page.on("console", lambda m: self.errors.append(m.text)
+                     if m.type == "error" and "status of 40" not in m.text else None)  # 4xx pages are expected
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     def check(self) -> None:

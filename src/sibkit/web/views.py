@@ -652,9 +652,9 @@ def chart(title: str, table: list[dict[str, Any]], label: str, value: str, label
             link = None
         note = str(row.get("note") or "")
         shown = "" if number is None and row.get("projects") == 0 else ("–" if number is None else _number_text(number))
-        bars.append({"label": "not in INDIGO" if text == "(none)" else text, "value": number,
-                     "text": (shown + (" " if shown and note else "") + (f"({note})" if shown and note else note)),
-                     "percent": 0.0 if number is None else round(100 * number / maximum, 1), "href": link})
+        bars.append({"label": "not in INDIGO" if text == "(none)" else text, "value": number, "text": shown,
+                     "note": note, "percent": 0.0 if number is None else round(100 * number / maximum, 1),
+                     "href": link})
     return {"title": title, "bars": bars, "label_heading": label_heading, "value_heading": value_heading}
 
 
