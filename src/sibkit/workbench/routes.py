@@ -341,7 +341,10 @@ def build_router(bench: Workbench) -> APIRouter:
         mine = next((d for d in hit.decisions if d["coder"] == actor.name), None) if hit else None
         theme = bench.themes.by_id.get(hit.theme) if hit else None
         recode_to = bench.themes.recode_default(hit.theme, also) if hit else None
+        back_url = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": after, "ref": hit.reference_id}) \
+            if hit else here  # where the document's "back to the hit" returns: this queue, on this hit
         return bench.render("queue.html", actor=actor, blind=blind, filters=filters, hit=hit, mine=mine,
+                            back_url=back_url,
                             total=total, done=done, here=here, next_url=next_url, skip_url=skip_url, memos=memos,
                             statuses=hits.STATUSES, origins=hits.ORIGINS, theme=theme, recode_to=recode_to,
                             also=also, undone=undone, nothing_to_undo=request.query_params.get("undone") == "none")
@@ -355,8 +358,12 @@ def build_router(bench: Workbench) -> APIRouter:
         focus = request.query_params.get("ref")
         doc, segments = hits.document_segments(bench.store, document_id, _number(focus, "ref") if focus else None)
         memos = hits.memos_on(bench.store, [("document", str(document_id))])
+        wanted = request.query_params.get("back", "")  # the queue as it was filtered, else the hit alone
+        back = wanted if wanted.startswith(f"{PREFIX}/queue") and _safe_next(wanted) == wanted \
+            else f"{PREFIX}/queue?" + urlencode({"status": "all", "ref": focus or ""})
+        here = f"{PREFIX}/documents/{document_id}" + ("?" + urlencode({"ref": focus, "back": back}) if focus else "")
         return bench.render("document.html", actor=actor, document=doc, segments=segments, memos=memos,
-                            focus=focus, here=f"{PREFIX}/documents/{document_id}" + (f"?ref={focus}" if focus else ""))
+                            focus=focus, here=here, back=back)
 
     @router.post("/decide")
     async def decide(request: Request) -> Response:
