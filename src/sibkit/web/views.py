@@ -381,13 +381,12 @@ class Views:
     def similar(self, project_id: str) -> tuple[list[dict[str, Any]], int]:
         """Projects in the same policy sector that share a country with this one: the closest in live
         date first (at most ``SIMILAR_SHOWN``), and how many there are in all."""
-        own = self.by_id.loc[project_id]
+        own = self.records[self.project_rows[project_id]]
         if missing(own["sector"]) or not own["countries"]:
             return [], 0
-        codes = set(own["countries"])
-        same = self.derived[(self.derived["sector"] == own["sector"]).fillna(False).to_numpy(dtype=bool)
-                            & self.derived["countries"].map(lambda c: bool(codes & set(c))).to_numpy(dtype=bool)
-                            & (self.derived["id"] != project_id).to_numpy(dtype=bool)]
+        groups = self.dataset.cached("web:sector_country", self._sector_country)
+        positions = {i for code in own["countries"] for i in groups.get((own["sector"], code), ())}
+        same = [self.records[i] for i in sorted(positions) if self.records[i]["id"] != project_id]
         start = own["live_date"]
 
         def distance(date: object) -> float:
@@ -395,8 +394,17 @@ class Views:
                 return math.inf
             return abs((pd.Timestamp(date) - pd.Timestamp(start)).days)
 
-        ranked = sorted(same.to_dict("records"), key=lambda r: (distance(r["live_date"]), r["name"], r["id"]))
+        ranked = sorted(same, key=lambda r: (distance(r["live_date"]), r["name"], r["id"]))
         return ranked[:SIMILAR_SHOWN], len(ranked)
+
+    def _sector_country(self) -> dict[tuple[str, str], list[int]]:
+        """(sector, country) -> the positions of the projects in ``records`` with both."""
+        out: dict[tuple[str, str], list[int]] = {}
+        for position, record in enumerate(self.records):
+            if not missing(record["sector"]):
+                for code in record["countries"]:
+                    out.setdefault((record["sector"], code), []).append(position)
+        return out
 
     def compare(self, ids: list[str]) -> dict[str, Any]:
         """Up to ``COMPARE_MAX`` projects side by side (prices, targets, achievement, payments), the ids

@@ -59,17 +59,19 @@ def rings(code: str) -> tuple[np.ndarray, ...]:
 
 
 @cache
-def _edges(code: str) -> list[tuple[tuple[float, float, float, float], np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per ring: its bounding box and its edges that are not horizontal (y1, y2, x1, dx/dy), for ``contains``."""
-    out = []
+def _edges(code: str) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], bool]:
+    """A country's ring boxes (west, south, east, north per row), each ring's edges that are not horizontal
+    (y1, y2, x1, dx/dy), and whether a ring runs past 180° (Russia, Fiji), for ``contains_many``."""
+    boxes, edges = [], []
     for ring in rings(code):
         ends = np.roll(ring, -1, axis=0)
         keep = ring[:, 1] != ends[:, 1]
         starts, ends = ring[keep], ends[keep]
-        box = (float(ring[:, 0].min()), float(ring[:, 1].min()), float(ring[:, 0].max()), float(ring[:, 1].max()))
-        out.append((box, starts[:, 1], ends[:, 1], starts[:, 0],
-                    (ends[:, 0] - starts[:, 0]) / (ends[:, 1] - starts[:, 1])))
-    return out
+        boxes.append((ring[:, 0].min(), ring[:, 1].min(), ring[:, 0].max(), ring[:, 1].max()))
+        slope = (ends[:, 0] - starts[:, 0]) / (ends[:, 1] - starts[:, 1])
+        edges.append((starts[:, 1], ends[:, 1], starts[:, 0], slope))
+    box_array = np.array(boxes, dtype="float64").reshape(-1, 4)
+    return box_array, edges, bool(len(box_array) and box_array[:, 2].max() > 180)
 
 
 def contains_many(code: str, lngs: np.ndarray, lats: np.ndarray) -> np.ndarray:
@@ -79,12 +81,14 @@ def contains_many(code: str, lngs: np.ndarray, lats: np.ndarray) -> np.ndarray:
     inside = np.zeros(len(lngs), dtype=bool)
     if code not in outlines():
         return inside
-    for xs in (lngs, lngs + 360.0):
+    boxes, edges, wraps = _edges(code)
+    for xs in ((lngs, lngs + 360.0) if wraps else (lngs,)):
         odd = np.zeros(len(lngs), dtype=bool)
-        for (west, south, east, north), y1, y2, x1, slope in _edges(code):
-            near = np.flatnonzero((xs >= west) & (xs <= east) & (lats >= south) & (lats <= north))
-            if not len(near):
-                continue
+        around = ((xs >= boxes[:, 0, None]) & (xs <= boxes[:, 2, None])
+                  & (lats >= boxes[:, 1, None]) & (lats <= boxes[:, 3, None]))
+        for ring in np.flatnonzero(around.any(axis=1)):
+            y1, y2, x1, slope = edges[ring]
+            near = np.flatnonzero(around[ring])
             y, x = lats[near, None], xs[near, None]
             crossings = ((y1 > y) != (y2 > y)) & (x < x1 + (y - y1) * slope)
             odd[near] ^= np.count_nonzero(crossings, axis=1) % 2 == 1
