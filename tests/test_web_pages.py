@@ -323,3 +323,27 @@ def test_the_map_writes_names_and_a_phone_opens_on_europe(server, browser) -> No
         else:
             assert {"GB", "US", "RU"} <= countries
         watched.close()
+
+
+@pytest.mark.browser
+def test_what_an_analyst_sees_of_years_funds_organisations_and_similar_projects(server, browser) -> None:
+    for width in WIDTHS:
+        watched = Page(browser, server.url, width)
+        page = watched.open("/")
+        rows = page.locator("#chart-capital tbody tr")
+        labels = [rows.nth(i).locator("th").inner_text() for i in range(rows.count())]
+        assert "2011" in labels and labels[-1] == "not in INDIGO"
+        assert rows.nth(labels.index("2011")).locator(".v").inner_text().startswith("no impact bond")
+        page = watched.open("/funds/INDIGO-FUND-0012")
+        host = page.locator("dd a[href='/organisations/INDIGO-ORG-0171']")
+        assert host.is_visible() and host.inner_text() == "Department for Culture, Media and Sport (DCMS)"
+        assert page.locator("#totals").is_visible() and "outcome payments made" in page.locator("#totals").inner_text()
+        page = watched.open("/organisations")
+        page.locator("input[name=q]").focus()
+        page.keyboard.type("culture, media")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("a[href='/organisations/INDIGO-ORG-0171']").is_visible()
+        page = watched.open("/projects/INDIGO-POJ-0168")
+        assert page.locator("#similar li a").first.is_visible()
+        watched.close()
