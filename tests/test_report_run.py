@@ -250,6 +250,9 @@ def test_the_report_opens_offline_in_chromium(study_run: Path) -> None:
         assert page.locator("h2", has_text="Findings").count() == 1
         assert page.locator("img").count() == 3  # all themes, theme by theme, case x theme
         assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        phone = browser.new_page(viewport={"width": 390, "height": 900})  # no sideways scroll on a phone
+        phone.goto((study_run / "report" / "report.html").as_uri())
+        assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
         browser.close()
     assert problems == []
     assert all(url.startswith(("file://", "data:")) for url in requests), requests

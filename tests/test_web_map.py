@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sibkit.web.worldmap import GAP_PX, MapMarker, fit_view, outlines, place
+from sibkit.web.worldmap import GAP_PX, INSIDE_PX, MapMarker, fit_view, outlines, place
 
 
 def test_outlines_ship_with_the_package() -> None:
@@ -40,3 +42,63 @@ def test_placed_markers_never_overlap_and_stay_inside(points: list[tuple[float, 
             assert (a.x - b.x) ** 2 + (a.y - b.y) ** 2 >= (a.radius + b.radius + GAP_PX) ** 2 - 1
     if len(points) <= 30:
         assert len(placed) == len(points)  # room for everyone on a map this size
+
+
+def _rings(code: str) -> list[list[tuple[float, float]]]:
+    """The shipped outline's rings as (x, y) = (longitude, -latitude), read from its SVG path."""
+    out = []
+    for part in outlines()[code]["path"].split("M")[1:]:
+        out.append([tuple(float(v) for v in pair.split()) for pair in part.rstrip("Z").split("L")])
+    return out
+
+
+def in_outline(code: str, lng: float, lat: float) -> bool:
+    """Point in polygon by matplotlib (even-odd over the rings; a ring may run past 180° of longitude)."""
+    from matplotlib.path import Path as Polygon
+
+    polygons = [Polygon(ring) for ring in _rings(code)]
+    return any(sum(p.contains_point((x, -lat)) for p in polygons) % 2 == 1 for x in (lng, lng + 360))
+
+
+def test_every_country_label_point_lies_in_its_outline() -> None:
+    outside = [code for code, shape in outlines().items() if not in_outline(code, *shape["label"])]
+    assert outside == []  # Russia's used to be at 0° (its ring crosses 180°), west of the UK
+
+
+MAP_FILTERS = [{}, {"country": ["GB"]}, {"country": ["US"]}, {"sector": ["Health"]},
+               {"country": ["GB", "FR", "NL", "BE", "DE", "CH", "PT", "AT"]}]
+
+
+def test_every_marker_stays_in_its_country_or_on_a_short_leader_line_at_every_zoom(dataset) -> None:
+    from sibkit.web.views import Views, filters_from_query
+
+    views = Views(dataset)
+    for query in MAP_FILTERS:
+        drawn = views.dashboard(filters_from_query(query))["map"]
+        for draw in (drawn, drawn["phone"]):
+            view = draw["view"]
+            assert draw["left_out"] == []
+            for marker in draw["markers"]:
+                if marker.country not in outlines():
+                    continue  # Hong Kong: no outline at 1:110m (drawn at the median of its locations)
+                assert in_outline(marker.country, *view.lnglat(marker.anchor_x, marker.anchor_y)), \
+                    (query, marker.label)  # the anchor: in the country
+                if not in_outline(marker.country, *view.lnglat(marker.x, marker.y)):
+                    leader = math.hypot(marker.x - marker.anchor_x, marker.y - marker.anchor_y)
+                    assert marker.moved and leader <= INSIDE_PX, (query, marker.label, leader)
+    world = {m.country: m for m in views.dashboard(filters_from_query({}))["map"]["markers"]}
+    assert world["RU"].x > world["GB"].x + 200 and world["CH"].x > world["PT"].x  # no longer in the Atlantic
+    assert sum(m.name_shown for m in world.values()) >= 20  # names written where they fit
+    assert world["GB"].name_shown and world["US"].name_shown
+
+
+def test_a_phone_opens_on_the_densest_region_and_a_filter_on_its_own_countries(dataset) -> None:
+    from sibkit.web.views import Views, filters_from_query
+
+    views = Views(dataset)
+    phone = views.dashboard(filters_from_query({}))["map"]["phone"]
+    shown = {m.country for m in phone["markers"]}
+    assert {"GB", "FR", "NL", "PT"} <= shown and not shown & {"US", "CA", "AU", "JP"}  # Europe, not the Americas
+    assert phone["region"] and phone["view"].width < phone["view"].height  # a portrait box
+    us = views.dashboard(filters_from_query({"country": ["US"]}))["map"]["phone"]
+    assert {m.country for m in us["markers"]} == {"US"}

@@ -11,8 +11,8 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sibkit.pagecache import ByteLRU, PageCache
 from sibkit.web import create_app
-from sibkit.web.app import ByteLRU, PageCache
 from sibkit.web.server import BackgroundServer, free_port
 
 operations = st.lists(st.tuples(st.sampled_from(["put", "get"]), st.integers(0, 12), st.integers(0, 400)),
@@ -59,7 +59,8 @@ def test_the_app_keeps_pages_within_the_bound_and_the_recent_ones(dataset) -> No
     bound = 1_500_000  # about 20 dashboards of ~75 kB; a page over an eighth of the bound is not kept
     app = create_app(dataset, cache_bytes=bound)
     urls = [f"/?country=GB&live_from={year}" for year in range(2000, 2040)]
-    with BackgroundServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+    plain = {"Accept-Encoding": "identity"}  # uncompressed pages: the bound is met by evicting
+    with BackgroundServer(app) as server, httpx.Client(base_url=server.url, timeout=60, headers=plain) as client:
         first = client.get(urls[-1]).text
         for url in urls:
             assert client.get(url).status_code == 200
@@ -120,3 +121,19 @@ def test_project_tables_read_once_equal_the_dataframe_slices(dataset) -> None:
                     same = mine[key] is value or mine[key] == value or (value != value and mine[key] != mine[key])
                     assert same, (project_id, table, key, mine[key], value)
             assert list(views.project_frame(table, project_id).columns) == filled
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_and_never_claims_to_serve(indigo_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for extra in ([], ["--workers", "2"]):
+            done = subprocess.run([sys.executable, "-m", "sibkit", "serve", "--data", str(indigo_dir), "--port",
+                                   str(port), *extra], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 2, (extra, done.stdout, done.stderr)
+            assert "serving" not in done.stdout, extra
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1 and f"port {port}" in lines[0] and "in use" in lines[0], (extra, done.stderr)

@@ -7,14 +7,20 @@ as redistributed in TopoJSON by the npm package ``world-atlas`` (version 2, ISC 
     python tools/gen_country_outlines.py package/countries-110m.json
 
 The output maps ISO 3166-1 alpha-2 codes (via pycountry) to an SVG path in plain degrees
-(x = longitude, y = -latitude, one decimal), plus the outline's bounding box and a label point
-(the centre of its largest ring's bounding box). Nothing is fetched at run time.
+(x = longitude, y = -latitude, one decimal), plus the outline's bounding box and a label point: the
+point of its largest ring (by area) farthest from every edge of the outline, found on finer and finer
+grids (a pole of inaccessibility, so that it lies inside the country, holes left out, even for a
+crescent such as Croatia or a ring across the antimeridian such as Russia's). Nothing is fetched at
+run time. ``--relabel`` recomputes only the label points of the file already shipped::
+
+    python tools/gen_country_outlines.py --relabel
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -71,6 +77,78 @@ def path_of(rings: list[list[tuple[float, float]]]) -> str:
     return "".join(parts)
 
 
+def inside(rings: list[list[tuple[float, float]]], x: float, y: float) -> bool:
+    """Even-odd rule over every ring (a point in a hole, e.g. Lesotho in South Africa, is outside)."""
+    crossings = 0
+    for ring in rings:
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+            if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+                crossings += 1
+    return crossings % 2 == 1
+
+
+def edge_distance(rings: list[list[tuple[float, float]]], x: float, y: float) -> float:
+    """Distance in degrees (longitudes shrunk by the cosine of the latitude) to the nearest edge."""
+    shrink = math.cos(math.radians(y))
+    best = math.inf
+    for ring in rings:
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+            ax, ay, bx, by = (x1 - x) * shrink, y1 - y, (x2 - x) * shrink, y2 - y
+            dx, dy = bx - ax, by - ay
+            length = dx * dx + dy * dy
+            t = 0.0 if length == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length))
+            best = min(best, math.hypot(ax + t * dx, ay + t * dy))
+    return best
+
+
+def area(ring: list[tuple[float, float]]) -> float:
+    return abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True))) / 2
+
+
+def label_point(rings: list[list[tuple[float, float]]]) -> tuple[float, float]:
+    """The point of the largest ring farthest from the outline's edges (grids of 24 x 24, three times finer)."""
+    rings = [unwrapped(ring) for ring in rings]
+    largest = max(rings, key=area)
+    west, east = min(p[0] for p in largest), max(p[0] for p in largest)
+    south, north = min(p[1] for p in largest), max(p[1] for p in largest)
+    best, best_distance = ((west + east) / 2, (south + north) / 2), -1.0
+    for _ in range(4):
+        step_x, step_y = (east - west) / 24, (north - south) / 24
+        for i in range(25):
+            for j in range(25):
+                x, y = west + i * step_x, south + j * step_y
+                if inside(rings, x, y):
+                    distance = edge_distance(rings, x, y)
+                    if distance > best_distance:
+                        best, best_distance = (x, y), distance
+        west, east = best[0] - 2 * step_x, best[0] + 2 * step_x
+        south, north = best[1] - 2 * step_y, best[1] + 2 * step_y
+    return best
+
+
+def rings_of_path(path: str) -> list[list[tuple[float, float]]]:
+    """The rings (longitude, latitude) of a path written by ``path_of``."""
+    rings = []
+    for part in path.split("M")[1:]:
+        points = [tuple(float(v) for v in pair.split()) for pair in part.rstrip("Z").split("L")]
+        rings.append([(x, -y) for x, y in points])
+    return rings
+
+
+def label_of(rings: list[list[tuple[float, float]]]) -> list[float]:
+    x, y = label_point(rings)
+    return [round(x - 360 if x > 180 else x, 2), round(y, 2)]
+
+
+def relabel() -> None:
+    """Recompute the label points of the shipped file from its own paths."""
+    body = json.loads(OUT.read_text(encoding="utf-8"))
+    for shape in body["countries"].values():
+        shape["label"] = label_of(rings_of_path(shape["path"]))
+    OUT.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"relabelled {OUT} ({len(body['countries'])} countries)")
+
+
 def alpha_2(numeric: str | None, name: str) -> str | None:
     if numeric:
         country = pycountry.countries.get(numeric=numeric)
@@ -97,7 +175,7 @@ def main(source: Path) -> None:
         countries[code] = {
             "path": path_of(rings),
             "bbox": [round(min(lngs), 1), round(min(lats), 1), round(max(lngs), 1), round(max(lats), 1)],
-            "label": [round((min(lngs) + max(lngs)) / 2, 1), round((min(lats) + max(lats)) / 2, 1)],
+            "label": label_of(rings),
         }
     body = {"source": "Natural Earth 1:110m Admin 0 countries, public domain (naturalearthdata.com), via the npm "
                       "package world-atlas 2 (ISC); converted by tools/gen_country_outlines.py",
@@ -108,4 +186,7 @@ def main(source: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if sys.argv[1:] == ["--relabel"]:
+        relabel()
+    else:
+        main(Path(sys.argv[1]))

@@ -98,6 +98,15 @@ def label(kind_id: str | None) -> str:
     return BY_ID[kind_id].label if kind_id in BY_ID else kind_id
 
 
+def shown(doc_type: object) -> str:
+    """A document's stored kind as a page shows it: its label, "kind not stated" when empty, an unknown
+    kind with its underscores as spaces."""
+    if doc_type is None or doc_type != doc_type or not str(doc_type).strip():
+        return "kind not stated"
+    text = str(doc_type)
+    return BY_ID[text].label if text in BY_ID else text.replace("_", " ")
+
+
 def labels(kind_ids: Iterable[str]) -> list[str]:
     return [label(k) for k in kind_ids]
 

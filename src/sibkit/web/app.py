@@ -8,10 +8,7 @@ sibkit itself, read-only (GET only), strict security headers. With a study, the 
 from __future__ import annotations
 
 import io
-import logging
 import zipfile
-from collections import OrderedDict
-from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -22,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sibkit import __version__, spreadsheet
@@ -29,19 +27,22 @@ from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, breakdown
 from sibkit.indigo.figures import BREAKDOWNS
 from sibkit.indigo.values import country_name
-from sibkit.kinds import label as kind_label
+from sibkit.kinds import shown as kind_shown
+from sibkit.pagecache import PageCache
+from sibkit.web.payments import money
 from sibkit.web.releases import about_json
-from sibkit.web.views import FILTER_KEYS, SORTS, Views, explore_from_query, filters_from_query, missing, query_of
+from sibkit.web.views import (
+    COMPARE_MAX,
+    FILTER_KEYS,
+    SORTS,
+    Views,
+    explore_from_query,
+    filters_from_query,
+    missing,
+    query_of,
+)
 
-log = logging.getLogger(__name__)
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _json_safe(value: Any) -> Any:
@@ -181,8 +182,8 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                       auto_reload=False)  # the package's templates do not change while it runs
     env.filters["fmt"] = _format
     env.filters["href"] = safe_href
-    env.filters["kind"] = kind_label  # a document's kind as sibkit.kinds names it
-    env.filters.update(present=present, big=big, country=country_name, label=label)
+    env.filters.update(present=present, big=big, country=country_name, label=label, money=money,
+                       linked=views.linked, kind=kind_shown)  # a document's kind as sibkit.kinds names it
     env.tests["present"] = present
     env.globals.update(version=__version__, study=study, FILTER_KEYS=FILTER_KEYS)
     for name in env.list_templates():  # compiled once, at start-up
@@ -259,6 +260,33 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
             return not_found(f"No project {project_id!r} in INDIGO.")
         return page("project.html", **data, study_case=_study_case(project_id))
 
+    @app.get("/compare", response_class=HTMLResponse)
+    async def compare_page(request: Request) -> HTMLResponse:
+        ids = query(request).get("id", [])
+        data = views.compare(ids)
+        suggestions = []
+        if len(data["columns"]) == 1:
+            suggestions = views.similar(data["columns"][0]["id"])[0][:6]
+        return page("compare.html", **data, suggestions=suggestions, maximum=COMPARE_MAX)
+
+    @app.get("/organisations", response_class=HTMLResponse)
+    async def organisation_list(request: Request) -> HTMLResponse:
+        params = query(request)
+        search = " ".join((params.get("q") or [""])[0].split())[:200]
+        try:
+            number = max(1, int((params.get("page") or ["1"])[0]))
+        except ValueError:
+            number = 1
+        found = views.organisation_index(search, number)
+        links = {n: "/organisations?" + urlencode([*([("q", search)] if search else []), ("page", str(n))])
+                 for n in range(1, found["pages"] + 1)}
+        return page("organisations.html", search=search, found=found, page_links=links)
+
+    @app.get("/funds", response_class=HTMLResponse)
+    async def fund_list(request: Request) -> HTMLResponse:
+        search = " ".join((query(request).get("q") or [""])[0].split())[:200]
+        return page("funds.html", search=search, found=views.fund_index(search))
+
     @app.get("/organisations/{organisation_id}", response_class=HTMLResponse)
     async def organisation_page(organisation_id: str) -> HTMLResponse:
         try:
@@ -328,7 +356,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     @app.get("/download/indigo.xlsx")
     def download_xlsx() -> Response:
         return Response(dataset_xlsx(dataset, views.derived),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        media_type=XLSX,
                         headers={"Content-Disposition": 'attachment; filename="indigo.xlsx"'})
 
     @app.get("/download/breakdown-{by}.csv")
@@ -352,26 +380,42 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         if study is None:
             raise SibkitError("no study was given: start with `sibkit serve STUDY`")
         if not study_cache:
+            from sibkit.corpus import evidence_by_case, evidence_table
             from sibkit.outcomes import classify_study
             from sibkit.study import select
+            from sibkit.study.selection import reading_list
 
             documents = pd.DataFrame(columns=["case_id", "document_id", "title", "doc_type", "origin", "status",
                                               "words", "date"])
             held = None
+            evidence = pd.DataFrame(columns=["case_id", "kind", "listed", "held", "coded"])
             database = study.database_url()
-            if not database.startswith("sqlite:///") or Path(database.removeprefix("sqlite:///")).exists():
+            has_database = not database.startswith("sqlite:///") or Path(database.removeprefix("sqlite:///")).exists()
+            if has_database:
                 from sibkit.corpus import held_document_keys, linked_documents
                 from sibkit.store import open_store
 
                 store = open_store(database)
                 try:  # read once: the web app never writes to the study's database
                     documents, held = linked_documents(store), held_document_keys(store)
+                    selection = select(study, dataset, extra_documents=held)
+                    evidence = evidence_table(store, reading_list(dataset), selection.selected)
                 finally:
                     store.close()
-            selection = select(study, dataset, extra_documents=held)
+            else:
+                selection = select(study, dataset, extra_documents=held)
+            if not has_database:  # nothing held: what INDIGO lists for each case
+                from sibkit.corpus import document_kind
+
+                listed = reading_list(dataset)
+                listed = listed[listed["case_id"].isin(selection.selected)]
+                evidence = pd.DataFrame({"case_id": listed["case_id"], "kind": [
+                    document_kind(t, u, s) for t, u, s in zip(listed["title"], listed["url"], listed["source_type"],
+                                                              strict=True)], "listed": 1, "held": 0, "coded": 0})
+            by_case = evidence_by_case(evidence, selection.selected)
             classification = classify_study(study, selection)
             study_cache.update(flow=selection.flow, cases=classification.cases, metrics=classification.metrics,
-                               documents=documents, selected=selection.selected)
+                               documents=documents, selected=selection.selected, evidence=by_case)
         return study_cache
 
     def _study_case(project_id: str) -> dict[str, Any] | None:
@@ -386,8 +430,16 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     def study_page() -> HTMLResponse:
         data = study_data()
         flow = data["flow"].to_dict("records")
+        evidence = {row["case_id"]: row for row in data["evidence"].to_dict("records")}
+        uncoded = [c for c, row in evidence.items() if not row["coded"]]
+        record_only = [c for c, row in evidence.items() if row["coded"] and row["record_only"]]
+        selected = len(data["selected"])
         return page("study.html", flow=flow, total=int(flow[0]["in"]) if flow else 0,
-                    cases=data["cases"].to_dict("records"), documents=data["documents"])
+                    cases=data["cases"].to_dict("records"), documents=data["documents"], evidence=evidence,
+                    record_only=record_only, uncoded=uncoded, selected=selected,
+                    # the report's rule (sibkit.report.run.is_exploratory): most cases have no coded document
+                    # besides their INDIGO record
+                    exploratory=2 * (len(record_only) + len(uncoded)) > selected)
 
     @app.get("/api/study")
     def api_study() -> JSONResponse:
@@ -399,7 +451,8 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     def download_study(table: str) -> Response:
         data = study_data()
         frames = {"flow": data["flow"].assign(excluded_ids=data["flow"]["excluded_ids"].map(" ".join)),
-                  "cases": data["cases"], "metrics": data["metrics"], "documents": data["documents"]}
+                  "cases": data["cases"], "metrics": data["metrics"], "documents": data["documents"],
+                  "evidence": data["evidence"]}
         if table not in frames:
             return Response("no such table", status_code=404)
         return csv_response(frames[table], f"study-{table}")
@@ -417,118 +470,21 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         from sibkit.workbench import mount_workbench
 
         live = mount_workbench(app, study, coder)
+    app.add_middleware(Compressed)  # inside the cache: a page is compressed once per URL and encoding
     app.add_middleware(PageCache, live_prefixes=live, max_bytes=cache_bytes)
     return app
 
 
-Cached = tuple[int, list[tuple[bytes, bytes]], bytes]
+class Compressed:
+    """Text answers gzipped for clients that accept it (Starlette's ``GZipMiddleware``); the ZIP and
+    XLSX downloads, compressed already, pass by."""
 
-
-class ByteLRU:
-    """Finished responses by URL, bounded by bytes (body, headers and key together): storing one
-    evicts the least recently used until the total fits; an entry over an eighth of the bound is not kept."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self.entries: OrderedDict[str, tuple[Cached, int]] = OrderedDict()
-
-    @staticmethod
-    def cost(key: str, value: Cached) -> int:
-        return len(key) + len(value[2]) + sum(len(name) + len(text) for name, text in value[1])
-
-    def get(self, key: str) -> Cached | None:
-        entry = self.entries.get(key)
-        if entry is None:
-            return None
-        self.entries.move_to_end(key)
-        return entry[0]
-
-    def put(self, key: str, value: Cached) -> None:
-        cost = self.cost(key, value)
-        if key in self.entries or cost > self.max_bytes // 8:
-            return
-        self.entries[key] = (value, cost)
-        self.bytes += cost
-        while self.bytes > self.max_bytes:
-            self.bytes -= self.entries.popitem(last=False)[1][1]
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.entries
-
-
-class PageCache:
-    """ASGI middleware: security headers on every response, read-only (GET and HEAD) except under
-    ``live_prefixes`` (pages that change, passed through uncached), and finished
-    responses cached by URL (the dataset never changes while the app runs), served without
-    running the route again, in a ``ByteLRU`` of ``max_bytes``."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = 64 * 2**20, live_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.live_prefixes = live_prefixes
-        self.cache = ByteLRU(max_bytes)
-        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        self.gzip = GZipMiddleware(app, minimum_size=1000, compresslevel=6)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http" and scope["path"].endswith((".zip", ".xlsx")):
             await self.app(scope, receive, send)
-            return
-        if any(scope["path"] == p or scope["path"].startswith(p + "/") for p in self.live_prefixes):
-            await self.app(scope, receive, self._with_headers(send))  # pages that change: any method, no cache
-            return
-        if scope["method"] not in ("GET", "HEAD"):
-            body = b"sibkit's web app is read-only"
-            await send({"type": "http.response.start", "status": 405,
-                        "headers": [*self.headers, (b"content-type", b"text/plain; charset=utf-8"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-            return
-        key = scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1")
-        hit = self.cache.get(key)
-        if hit is not None:
-            status, headers, body = hit
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
-            return
-        started: dict[str, Any] = {}
-        chunks: list[bytes] = []
-        send_with_headers = self._with_headers(send)
-
-        async def capture(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                started.update(status=message["status"])
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send_with_headers(message)
-            if message["type"] == "http.response.start":
-                started.update(headers=message["headers"])
-
-        try:
-            await self.app(scope, receive, capture)
-        except Exception:
-            log.exception("error answering %s", scope["path"])
-            if started:
-                raise
-            body = (b"<!doctype html><html lang=en><meta charset=utf-8><title>Server error</title>"
-                    b"<h1>Something went wrong</h1><p>The error was logged. <a href=/>Back to the dashboard</a></p>")
-            await send({"type": "http.response.start", "status": 500,
-                        "headers": [*self.headers, (b"content-type", b"text/html; charset=utf-8"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-            return
-        if started.get("status") == 200 and scope["path"] != "/healthz" and scope["method"] == "GET":
-            self.cache.put(key, (200, started["headers"], b"".join(chunks)))
-
-    def _with_headers(self, send: Send) -> Send:
-        """``send`` adding the security headers a response does not set itself."""
-
-        async def wrapped(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                names = {name for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in self.headers if h[0] not in names)]
-            await send(message)
-
-        return wrapped
+        else:
+            await self.gzip(scope, receive, send)

@@ -29,11 +29,10 @@ def serve_command(
                                             "(least recently used pages go first).")] = 64,
 ) -> None:
     """Serve the web app; with a study, also its review workbench (/review)."""
-    import uvicorn
-
     from sibkit.indigo import load
     from sibkit.study.cli import load_with_data
     from sibkit.web import create_app
+    from sibkit.web.server import listen, serve_on
 
     cache_bytes = int(cache_mb * 2**20)
     if workers > 1:
@@ -42,6 +41,7 @@ def serve_command(
                               "workbench run in one process (leave --workers out)")
         from sibkit.web.server import serve_workers
 
+        listen(host, port).close()  # a port in use is one clear line, before anything is announced
         console.print(f"sibkit is serving on http://{host}:{port}/ with {workers} processes (Ctrl-C to stop)",
                       markup=False)
         serve_workers(data, host, port, workers, cache_bytes)
@@ -51,16 +51,21 @@ def serve_command(
         from sibkit.workbench.serving import check_binding
 
         check_binding(study, host)
-    dataset = study.dataset() if study else load(data)
-    app = create_app(dataset, study, coder=coder, cache_bytes=cache_bytes)
-    if screenshots is not None:
-        from sibkit.web.server import screenshots as take
+    sock = listen(host, port) if screenshots is None else None  # bound first: only then announced
+    try:
+        dataset = study.dataset() if study else load(data)
+        app = create_app(dataset, study, coder=coder, cache_bytes=cache_bytes)
+        if sock is None:
+            from sibkit.web.server import screenshots as take
 
-        for path in take(app, screenshots):
-            console.print(f"Saved {path}", markup=False)
-        return
-    console.print(f"sibkit is serving on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+            for path in take(app, screenshots):  # type: ignore[arg-type]
+                console.print(f"Saved {path}", markup=False)
+            return
+        console.print(f"sibkit is serving on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
+        serve_on(app, sock)
+    finally:
+        if sock is not None:
+            sock.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -21,6 +22,34 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 SERVE_ENV = "SIBKIT_SERVE"  # how `sibkit serve --workers N` tells each worker process what to load
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` and listening, made before anything announces the address;
+    a port in use (or not allowed) is one clear ``SibkitError``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SibkitError(f"port {port} on {host} is in use (another server is listening there): "
+                              "stop it or choose another with --port") from None
+        if exc.errno == errno.EACCES:
+            raise SibkitError(f"port {port} on {host} is not allowed for this user (ports below 1024 need "
+                              "privileges): choose another with --port") from None
+        raise SibkitError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def serve_on(app: Any, sock: socket.socket) -> None:
+    """Serve ``app`` with uvicorn on a socket ``listen`` made."""
+    host, port = sock.getsockname()[:2]
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    server.run(sockets=[sock])
 
 
 def serve_workers(data: str | None, host: str, port: int, workers: int, cache_bytes: int) -> None:

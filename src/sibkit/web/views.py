@@ -6,6 +6,7 @@ Figures come from ``sibkit.indigo.figures`` so the dashboard equals ``sibkit ind
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -13,13 +14,24 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 
 from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, Filters, derived, headline, quality
 from sibkit.indigo.figures import breakdown_rows_at, filter_mask, parse_as_of, summary
 from sibkit.indigo.values import country_code_problem, country_name, unknown_value_problem
+from sibkit.web.payments import Payments, project_payments
 from sibkit.web.worldmap import PHONE, build_map, prepare_points
 
+# GO Lab's public page for each project, where INDIGO data are corrected: the pattern
+# https://golab.bsg.ox.ac.uk/knowledge-bank/indigo/impact-bond-dataset-v2/<project id>/ is the one the
+# dataset's listing (https://golab.bsg.ox.ac.uk/knowledge-bank/indigo/impact-bond-dataset-v2/) links
+# every project to; GO Lab asks for corrections at https://golab.bsg.ox.ac.uk/knowledge-bank/indigo/share-data-indigo/
+GOLAB_PROJECT_URL = "https://golab.bsg.ox.ac.uk/knowledge-bank/indigo/impact-bond-dataset-v2/{id}/"
+SIMILAR_SHOWN = 8
+COMPARE_MAX = 4
+INDEX_PAGE = 50
+INDIGO_ID = re.compile(r"\bINDIGO-(ORG|FUND|POJ)-\d+\b")
 FILTER_KEYS = ("country", "sector", "stage", "live_from", "live_to", "as_of")
 
 
@@ -182,10 +194,31 @@ class Views:
             self.roles_by_project.setdefault(project_id, []).append((role, organisation_id, detail))
         self.names = dict(zip(self.derived["id"], self.derived["name"], strict=True))
         self.map_points = prepare_points(dataset.delivery_locations)
+        self.payments = project_payments(dataset)
         # at start-up rather than on the first project page: the quality report, the sub-tables' cells
         self._problem_flags()
         for table in PROJECT_TABLES:
             self._project_table(table, "")
+
+    def linked(self, value: object) -> Markup:
+        """Text with every INDIGO id in it (organisation, fund, project) as a link named for what it is
+        ("INDIGO-ORG-0171" -> "Department for Digital, Culture, Media & Sport"); the rest escaped."""
+        text = "" if missing_na(value) else str(value)
+        parts: list[str] = []
+        at = 0
+        for found in INDIGO_ID.finditer(text):
+            parts.append(str(escape(text[at:found.start()])))
+            identifier, kind = found.group(0), found.group(1)
+            names, base = {"ORG": (self.organisations, "/organisations/"), "FUND": (self.funds, "/funds/"),
+                           "POJ": (self.names, "/projects/")}[kind]
+            name = names.get(identifier)
+            if name is None or missing(name):
+                parts.append(str(escape(identifier)))
+            else:
+                parts.append(f'<a href="{base}{escape(identifier)}" title="{escape(identifier)}">{escape(name)}</a>')
+            at = found.end()
+        parts.append(str(escape(text[at:])))
+        return Markup("".join(parts))
 
     def _roles(self) -> pd.DataFrame:
         """Every (organisation, project, role) in INDIGO's project tables."""
@@ -247,15 +280,13 @@ class Views:
 
         by_country = [row for row in breakdown_rows_at(self.dataset, keep, "country") if row["country"] != "(none)"]
         counts = {row["country"]: row["projects"] for row in by_country}
-        year = breakdown_rows_at(self.dataset, keep, "year")
+        year = continuous_years(breakdown_rows_at(self.dataset, keep, "year"))
         top = by_country[:15]
         charts = {
             "year": chart("Impact bonds by year live", year, "year", "projects", "Year live", "Impact bonds",
                           lambda y: link(live_year=y)),
-            "capital": chart("Capital raised by year live (USD million)",
-                             [{**row, "capital": None if row["capital_raised_usd"] is None
-                               else row["capital_raised_usd"] / 1e6} for row in year], "year", "capital",
-                             "Year live", "USD million", lambda y: link(live_year=y)),
+            "capital": chart("Capital raised by year live (USD million)", [capital_row(row) for row in year], "year",
+                             "capital", "Year live", "USD million", lambda y: link(live_year=y)),
             "stage": chart("Impact bonds by stage", breakdown_rows_at(self.dataset, keep, "stage"), "stage",
                            "projects", "Stage", "Impact bonds", lambda s: link(stage=s)),
             "sector": chart("Impact bonds by policy sector", breakdown_rows_at(self.dataset, keep, "sector"),
@@ -267,15 +298,16 @@ class Views:
         }
         single_gb = filters.countries == ("GB",)
         dashboard_query = [(k, v) for k, v in qs if k != "country"]
-        def draw(box: tuple[float, float] | None = None) -> dict[str, Any]:
+        def draw(box: tuple[float, float] | None = None, region: bool = False) -> dict[str, Any]:
             return build_map(frame, self.map_points, counts, whole_field=not qs,
                              country_href=lambda c: "/?" + urlencode([("country", c), *dashboard_query]),
-                             project_name=lambda i: str(self.names[i]), box=box)
+                             project_name=lambda i: str(self.names[i]), box=box, region=region)
 
         world = draw()
         world["counts"] = sorted(counts.items(), key=lambda item: (-item[1], country_name(item[0])))
-        # a zoomed map is drawn a second time in a portrait box for phones (CSS shows one of them)
-        world["phone"] = draw(PHONE) if world["view"].zoomed else None
+        # drawn a second time in a portrait box for phones (CSS shows one of them): a zoomed map as it
+        # is, the world as the region holding most of these impact bonds (Europe for the whole field)
+        world["phone"] = draw(PHONE, region=not world["view"].zoomed) if counts or world["view"].zoomed else None
         return {"figures": headline(frame), "summary": summary(frame, "GBP" if single_gb else None),
                 "charts": charts, "projects": frame, "map": world, "unknown": self.unknown_values(filters),
                 "counts": counts}
@@ -337,10 +369,70 @@ class Views:
                  for f in tables["outcome_funds"].column("id") if not missing_na(f)]
         sources = tables["sources"].to_dict("records")
         source_ids = {str(s.get("id")) for s in sources}
+        payments = self.payments.get(project_id, Payments())
+        similar, similar_total = self.similar(project_id)
         return {"row": row, "derived": self.by_id.loc[project_id], "sections": _sections(row, source_ids),
-                "tables": tables, "metrics": outcome_rows(tables), "parties": parties, "funds": funds,
+                "tables": tables, "metrics": outcome_rows(tables, payments), "payments": payments,
+                "parties": parties, "funds": funds, "similar": similar, "similar_total": similar_total,
+                "golab_url": GOLAB_PROJECT_URL.format(id=project_id),
                 "organisations": self.organisations, "flags": self.flags(project_id), "sources": sources,
                 "country_names": [country_name(c) for c in self.by_id.at[project_id, "countries"]]}
+
+    def similar(self, project_id: str) -> tuple[list[dict[str, Any]], int]:
+        """Projects in the same policy sector that share a country with this one: the closest in live
+        date first (at most ``SIMILAR_SHOWN``), and how many there are in all."""
+        own = self.records[self.project_rows[project_id]]
+        if missing(own["sector"]) or not own["countries"]:
+            return [], 0
+        groups = self.dataset.cached("web:sector_country", self._sector_country)
+        positions = {i for code in own["countries"] for i in groups.get((own["sector"], code), ())}
+        same = [self.records[i] for i in sorted(positions) if self.records[i]["id"] != project_id]
+        start = own["live_date"]
+
+        def distance(date: object) -> float:
+            if missing_na(date) or missing_na(start):
+                return math.inf
+            return abs((pd.Timestamp(date) - pd.Timestamp(start)).days)
+
+        ranked = sorted(same, key=lambda r: (distance(r["live_date"]), r["name"], r["id"]))
+        return ranked[:SIMILAR_SHOWN], len(ranked)
+
+    def _sector_country(self) -> dict[tuple[str, str], list[int]]:
+        """(sector, country) -> the positions of the projects in ``records`` with both."""
+        out: dict[tuple[str, str], list[int]] = {}
+        for position, record in enumerate(self.records):
+            if not missing(record["sector"]):
+                for code in record["countries"]:
+                    out.setdefault((record["sector"], code), []).append(position)
+        return out
+
+    def compare(self, ids: list[str]) -> dict[str, Any]:
+        """Up to ``COMPARE_MAX`` projects side by side (prices, targets, achievement, payments), the ids
+        left out and the ids INDIGO does not have."""
+        wanted = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
+        unknown = [i for i in wanted if i not in self.by_id.index]
+        known = [i for i in wanted if i in self.by_id.index]
+        columns = []
+        for project_id in known[:COMPARE_MAX]:
+            data = self.project(project_id)
+            metrics = data["metrics"]
+            shares = sorted(m["share"] for m in metrics if m["share"] is not None)
+            prices: dict[str, list[float]] = {}
+            for m in metrics:
+                for price in m["prices"]:
+                    amount = number(price.get("price_per_unit_amount"))
+                    if amount is not None:
+                        prices.setdefault(str(price.get("currency") or ""), []).append(amount)
+            columns.append({
+                "id": project_id, "name": data["row"]["name"], "derived": data["derived"], "row": data["row"],
+                "payments": data["payments"], "metrics": metrics,
+                "targets": [m for m in metrics if m["target"] is not None],
+                "priced": sum(1 for m in metrics if any(number(p.get("price_per_unit_amount")) is not None
+                                                        for p in m["prices"])),
+                "prices": {c: (min(v), max(v)) for c, v in sorted(prices.items())},
+                "shares": shares, "median_share": float(np.median(shares)) if shares else None,
+            })
+        return {"columns": columns, "unknown": unknown, "left_out": known[COMPARE_MAX:], "asked": len(known)}
 
     def flags(self, project_id: str) -> list[str]:
         """Data-quality flags for one project: missing priority-1 facts and broken references."""
@@ -394,6 +486,55 @@ class Views:
 
     # -- organisations and funds ------------------------------------------------------------
 
+    def totals(self, project_ids: list[str]) -> dict[str, Any]:
+        """Headline figures over some projects (an organisation's, a fund's): ``summary``'s service users
+        and capital with what they rest on, and outcome payments made per currency (``Payments.made``)."""
+        frame = self.by_id.loc[[p for p in project_ids if p in self.by_id.index]]
+        paid: dict[str, float] = {}
+        paying = 0
+        for project_id in frame.index:
+            made = self.payments.get(project_id, Payments()).made
+            if made:
+                paying += 1
+                for currency, amount in made.items():
+                    paid[currency] = paid.get(currency, 0.0) + amount
+        return {"summary": summary(frame), "paid": paid, "paid_based_on": paying}
+
+    def organisation_index(self, search: str, page: int = 1) -> dict[str, Any]:
+        """Organisations whose name, trading name, English name or id contain every word of ``search``,
+        by name, ``INDEX_PAGE`` a page, with how many impact bonds each takes part in."""
+        rows = self.dataset.organisations
+        words = search.casefold().split()
+        text = self.dataset.cached("web:organisation_text", lambda: (
+            rows["id"].fillna("") + " " + rows["name"].fillna("") + " " + rows["trading_name"].fillna("") + " "
+            + rows["translated_official_name_english"].fillna("")).str.casefold().to_numpy(dtype=object))
+        keep = [i for i, value in enumerate(text) if all(word in value for word in words)]
+        counts = self.dataset.cached("web:organisation_projects", lambda: self.roles.groupby("organisation_id")[
+            "project_id"].nunique().to_dict())
+        found = [{"id": rows["id"].iat[i], "name": rows["name"].iat[i], "type": rows["type"].iat[i],
+                  "country": rows["country"].iat[i], "projects": int(counts.get(rows["id"].iat[i], 0))}
+                 for i in keep]
+        found.sort(key=lambda r: (str(r["name"] or r["id"]).casefold(), r["id"]))
+        pages = max(1, math.ceil(len(found) / INDEX_PAGE))
+        page = min(max(1, page), pages)
+        return {"rows": found[(page - 1) * INDEX_PAGE: page * INDEX_PAGE], "total": len(found), "page": page,
+                "pages": pages, "all": len(rows)}
+
+    def fund_index(self, search: str) -> dict[str, Any]:
+        """Outcome funds whose name or id contain every word of ``search``, with their impact bonds."""
+        rows = self.dataset.funds
+        links = self.dataset.outcome_funds
+        counts = links.dropna(subset=["id"]).groupby("id")["project_id"].nunique().to_dict()
+        words = search.casefold().split()
+        found = []
+        for fund_id, name, host, stage in zip(rows["id"], rows["name"], rows["host_institution_of_outcome_fund"],
+                                              rows["stage_development"], strict=True):
+            if all(word in f"{fund_id} {name}".casefold() for word in words):
+                found.append({"id": fund_id, "name": name, "host": host, "stage": stage,
+                              "projects": int(counts.get(fund_id, 0))})
+        found.sort(key=lambda r: (str(r["name"] or r["id"]).casefold(), r["id"]))
+        return {"rows": found, "total": len(found), "all": len(rows)}
+
     def organisation(self, organisation_id: str) -> dict[str, Any]:
         rows = self.dataset.organisations
         match = rows[rows["id"] == organisation_id]
@@ -414,7 +555,8 @@ class Views:
         facts = [(label, row[key]) for key, label in (
             ("type", "Type"), ("country", "Country"), ("jurisdiction", "Jurisdiction"), ("website", "Website"),
             ("description", "Description"), ("trading_name", "Trading name")) if key in row.index]
-        return {"row": row, "projects": projects, "funds": funds, "facts": facts}
+        return {"row": row, "projects": projects, "funds": funds, "facts": facts,
+                "totals": self.totals([p["id"] for p in projects])}
 
     def fund(self, fund_id: str) -> dict[str, Any]:
         rows = self.dataset.funds
@@ -438,7 +580,7 @@ class Views:
             ("purpose_and_classifications_purpose", "Purpose"),
             ("service_and_beneficiaries_target_population", "Target population")) if key in row.index]
         return {"row": row, "projects": projects, "organisations": organisations, "countries": countries,
-                "facts": facts}
+                "facts": facts, "totals": self.totals([p["id"] for p in projects])}
 
 
 def number(value: object) -> float | None:
@@ -452,50 +594,81 @@ def number(value: object) -> float | None:
     return None if math.isnan(result) else result
 
 
-def outcome_rows(tables: dict[str, Rows]) -> list[dict[str, Any]]:
-    """One row per outcome metric joining its definition, target, results by period, price and payments."""
+def outcome_rows(tables: dict[str, Rows], payments: Payments | None = None) -> list[dict[str, Any]]:
+    """One row per outcome metric joining its definition, target, results by period, price and payments
+    (``paid``: per kind, actual, planned or type not stated, the sums of the payments tied to the metric)."""
     def records(name: str) -> list[dict[str, Any]]:
         return tables[name].to_dict("records") if len(tables[name]) else []
 
-    results, prices, payments = records("results"), records("outcome_pricings"), records("outcome_payments")
+    results, prices = records("results"), records("outcome_pricings")
     rows = []
     for metric in records("outcome_metrics"):
         metric_id = metric.get("id")
         own_results = sorted((r for r in results if r.get("outcome_metric_id") == metric_id),
                              key=lambda r: (str(r.get("period_start_date") or ""), str(r.get("period_end_date") or "")))
         own_prices = [p for p in prices if p.get("outcome_metric_id") == metric_id]
-        own_payments = [p for p in payments if p.get("outcome_metric_id") == metric_id]
         target = metric.get("targeted_number_of_service_users_or_beneficiaries_total")
         achieved_values = [number(r.get("outcomes_achieved")) for r in own_results]
         achieved_values = [v for v in achieved_values if v is not None]
         achieved = float(sum(achieved_values)) if achieved_values else None
         share = (achieved / float(target)) if achieved is not None and not missing(target) and float(target) > 0 \
             else None
-        paid: dict[str, float] = {}
-        for payment in own_payments:
-            if not missing(payment.get("money_amount")):
-                currency = str(payment.get("money_currency") or "")
-                paid[currency] = paid.get(currency, 0.0) + float(payment["money_amount"])
-        rows.append({"metric": metric, "results": own_results, "prices": own_prices, "payments": own_payments,
-                     "paid": paid, "target": None if missing(target) else float(target), "achieved": achieved,
-                     "share": share})
+        paid = payments.by_metric.get(str(metric_id), {}) if payments is not None and not missing(metric_id) else {}
+        rows.append({"metric": metric, "results": own_results, "prices": own_prices, "paid": paid,
+                     "target": None if missing(target) else float(target), "achieved": achieved, "share": share})
     return rows
+
+
+def continuous_years(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Breakdown rows by live year with every year from the first to the last (a year no impact bond
+    went live in is a row of 0 projects), the projects without a live year ("(none)") last."""
+    known = {int(row["year"]): row for row in rows if row["year"] != "(none)"}
+    out = [known.get(year, {"year": str(year), "projects": 0, "service_users": None, "service_users_missing": 0,
+                            "capital_raised_usd": None, "capital_missing": 0})
+           for year in (range(min(known), max(known) + 1) if known else [])]
+    return out + [row for row in rows if row["year"] == "(none)"]
+
+
+def capital_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A year's capital in USD million for the chart: unknown stays unknown ("–"), never 0, and a sum
+    that leaves projects out says over how many it is."""
+    projects, missing_capital = int(row["projects"]), int(row["capital_missing"])
+    capital = None if row["capital_raised_usd"] is None else row["capital_raised_usd"] / 1e6
+    if not projects:
+        note = "no impact bond went live"
+    elif capital is None:
+        note = f"none of the {projects} states it" if projects > 1 else "not in INDIGO"
+    elif missing_capital:
+        note = f"{projects - missing_capital} of {projects} projects"
+    else:
+        note = ""
+    return {**row, "capital": capital, "note": note}
 
 
 def chart(title: str, table: list[dict[str, Any]], label: str, value: str, label_heading: str, value_heading: str,
           href: Any, hrefs: list[str] | None = None) -> dict[str, Any]:
     """A bar chart drawn as an HTML table (its own data table and accessible name): one row per bar
-    (``table``: breakdown rows), the bar's length as a share of the largest value, a link to the
-    explorer where it has one."""
-    values = [float(row[value]) if not missing(row[value]) else 0.0 for row in table]
-    maximum = max(values, default=0.0) or 1.0
+    (``table``: breakdown rows, with a ``note`` where the value needs one), the bar's length as a share
+    of the largest value, no bar and "–" where the value is unknown, a link to the explorer where it has one."""
+    values = [None if missing(row[value]) else float(row[value]) for row in table]
+    maximum = max((v for v in values if v is not None), default=0.0) or 1.0
     bars = []
     for index, (row, number) in enumerate(zip(table, values, strict=True)):
         text = str(row[label])
         link = hrefs[index] if hrefs is not None else (href(text) if href and text != "(none)" else None)
-        bars.append({"label": "not in INDIGO" if text == "(none)" else text, "value": number,
-                     "percent": round(100 * number / maximum, 1), "href": link})
+        if row.get("projects") == 0:
+            link = None
+        note = str(row.get("note") or "")
+        shown = "" if number is None and row.get("projects") == 0 else ("–" if number is None else _number_text(number))
+        bars.append({"label": "not in INDIGO" if text == "(none)" else text, "value": number, "text": shown,
+                     "note": note, "percent": 0.0 if number is None else round(100 * number / maximum, 1),
+                     "href": link})
     return {"title": title, "bars": bars, "label_heading": label_heading, "value_heading": value_heading}
+
+
+def _number_text(value: float) -> str:
+    """A chart value as text: whole numbers with thousands separators, else three significant digits."""
+    return f"{value:,.0f}" if value.is_integer() or abs(value) >= 1000 else f"{value:,.3g}"
 
 
 def _sections(row: pd.Series, source_ids: set[str]) -> list[tuple[str, list[tuple[str, Any]]]]:

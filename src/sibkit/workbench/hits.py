@@ -359,9 +359,27 @@ def decide(session: Session, coder: str, reference_id: int, decision: str, new_t
     return int(added.inserted_primary_key[0])
 
 
+@dataclass(frozen=True)
+class Undone:
+    """What an undo withdrew and what it restored (``clear``: no decision)."""
+
+    decision_id: int  # the appended row noted ``undo``
+    reference_id: int
+    decision: str
+    new_theme: str | None
+    restored: str
+    restored_theme: str | None
+
+
 def undo(session: Session, coder: str) -> int | None:
     """Withdraw the coder's latest decision not yet undone, appending the decision it followed (or
     ``clear``); returns the reference it concerned, or None when there is nothing to undo."""
+    done = undo_decision(session, coder)
+    return done.reference_id if done is not None else None
+
+
+def undo_decision(session: Session, coder: str) -> Undone | None:
+    """``undo``, saying what was withdrawn and restored (None when there is nothing to undo)."""
     rows = session.scalars(select(ReviewDecision).where(ReviewDecision.coder == coder)
                            .order_by(ReviewDecision.id.desc()).limit(500)).all()
     undone = {r.previous_id for r in rows if r.note == "undo"}
@@ -370,10 +388,36 @@ def undo(session: Session, coder: str) -> int | None:
         return None
     before = session.get(ReviewDecision, target.previous_id) if target.previous_id else None
     restored_decision = before.decision if before is not None else "clear"
-    session.add(ReviewDecision(reference_id=target.reference_id, coder=coder, decision=restored_decision,
-                               new_theme=before.new_theme if before is not None else None, note="undo",
-                               previous_id=target.id))
-    return target.reference_id
+    restored_theme = before.new_theme if before is not None else None
+    row = ReviewDecision(reference_id=target.reference_id, coder=coder, decision=restored_decision,
+                         new_theme=restored_theme, note="undo", previous_id=target.id)
+    session.add(row)
+    session.flush()
+    return Undone(int(row.id), target.reference_id, target.decision, target.new_theme, restored_decision,
+                  restored_theme)
+
+
+def undone_in(session: Session, decision_id: int, coder: str) -> Undone | None:
+    """The undo ``decision_id`` of ``coder`` read back (None when it is not one of theirs)."""
+    row = session.get(ReviewDecision, decision_id)
+    if row is None or row.coder != coder or row.note != "undo" or row.previous_id is None:
+        return None
+    target = session.get(ReviewDecision, row.previous_id)
+    if target is None:
+        return None
+    return Undone(int(row.id), row.reference_id, target.decision, target.new_theme, row.decision, row.new_theme)
+
+
+_OVERLAPPING = (select(Reference.theme).distinct()
+                .where(Reference.document_id == bindparam("document"), Reference.start < bindparam("end"),
+                       Reference.end > bindparam("start"), Reference.id != bindparam("reference")))
+
+
+def themes_also_on(session: Session, hit: Hit) -> list[str]:
+    """The other themes coded on any part of the hit's span (the matcher, a suggestion or a coder)."""
+    found = session.connection().execute(_OVERLAPPING, {"document": hit.document_id, "start": hit.start,
+                                                        "end": hit.end, "reference": hit.reference_id})
+    return sorted({theme for theme in found.scalars() if theme != hit.theme})
 
 
 def code_span(session: Session, coder: str, document_id: int, start: int, end: int, theme: str, selected: str,

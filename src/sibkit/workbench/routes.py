@@ -17,10 +17,10 @@ import ipaddress
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
 import anyio.to_thread
@@ -32,10 +32,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from sibkit.errors import SibkitError
-from sibkit.kinds import label as kind_label
+from sibkit.kinds import shown as kind_shown
 from sibkit.store import Store, is_locked_error, with_retry
 from sibkit.workbench import auth, hits
 from sibkit.workbench.hits import Filters
+from sibkit.workbench.themes import Themes
 
 T = TypeVar("T")
 COOKIE = "sibkit_session"
@@ -62,13 +63,14 @@ def _is_loopback(host: str | None) -> bool:
 class Workbench:
     """The workbench over one study: its database, codebook themes, and who the single user is."""
 
-    def __init__(self, store: Store | Callable[[], Store], themes: list[tuple[str, str]], *, title: str = "",
+    def __init__(self, store: Store | Callable[[], Store], themes: Sequence[Any], *, title: str = "",
                  single_user: str = "") -> None:
+        """``themes``: the codebook's themes (``Theme`` objects, or ``(id, name)`` pairs)."""
         self._store = store if isinstance(store, Store) else None
         self._open_store = store if not isinstance(store, Store) else None
         self._opening = threading.Lock()
-        self.themes = themes
-        self.theme_ids = {t for t, _ in themes}
+        self.themes = Themes.of(themes)
+        self.theme_ids = self.themes.codable_ids  # what a hit may be recoded to or a span coded with
         self.title = title
         self.study: Any = None  # the study, when made by ``for_study`` (the recall audit draws samples from it)
         self.single_user = single_user or getpass.getuser() or "me"
@@ -76,8 +78,8 @@ class Workbench:
         self.limiter = auth.LoginLimiter()
         self.env = Environment(loader=PackageLoader("sibkit.workbench", "templates"),
                                autoescape=select_autoescape(["html"]), auto_reload=False)
-        self.env.globals.update(prefix=PREFIX, themes=themes, title=title)
-        self.env.filters["kind"] = kind_label  # a document's kind as sibkit.kinds names it
+        self.env.globals.update(prefix=PREFIX, themes=self.themes, title=title)
+        self.env.filters.update(theme_name=self.themes.name, kind=kind_shown)  # kinds as sibkit.kinds names them
         self.totals: dict[tuple[str, str, str], tuple[float, int]] = {}
         # per event loop (a server, a test): the database threads, and the turn of writers on SQLite
         self._loop: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter, anyio.CapacityLimiter] | None = None
@@ -150,7 +152,7 @@ class Workbench:
         from sibkit.corpus import open_study_store
 
         codebook = study_codebook(study)
-        bench = cls(lambda: open_study_store(study), [(t.id, t.name) for t in codebook.themes], title=study.title,
+        bench = cls(lambda: open_study_store(study), list(codebook.themes), title=study.title,
                     single_user=single_user)
         bench.study = study
         return bench
@@ -316,10 +318,15 @@ def build_router(bench: Workbench) -> APIRouter:
             hit = hits.hit_in(session, reference_id) if reference_id else None
             done = hits.decided_in(session, filters, actor.name)
             memos = []
+            also: list[str] = []
             if hit is not None:
                 if blind:
                     hit.decisions = [d for d in hit.decisions if d["coder"] == actor.name]
                 memos = hits.memos_on_hit(session, hit)
+                also = hits.themes_also_on(session, hit)
+            undone_id = request.query_params.get("undone", "")
+            undone = hits.undone_in(session, _number(undone_id, "undone"), actor.name) if undone_id.isdigit() \
+                else None
         total = bench.total(filters)
         here = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": after})
         # after a decision the queue goes on from here: an unreviewed queue loses the decided hit anyway
@@ -327,9 +334,15 @@ def build_router(bench: Workbench) -> APIRouter:
         next_url = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": go_on})
         skip_url = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": hit.reference_id}) if hit else None
         mine = next((d for d in hit.decisions if d["coder"] == actor.name), None) if hit else None
+        theme = bench.themes.by_id.get(hit.theme) if hit else None
+        recode_to = bench.themes.recode_default(hit.theme, also) if hit else None
+        back_url = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": after, "ref": hit.reference_id}) \
+            if hit else here  # where the document's "back to the hit" returns: this queue, on this hit
         return bench.render("queue.html", actor=actor, blind=blind, filters=filters, hit=hit, mine=mine,
+                            back_url=back_url,
                             total=total, done=done, here=here, next_url=next_url, skip_url=skip_url, memos=memos,
-                            statuses=hits.STATUSES, origins=hits.ORIGINS)
+                            statuses=hits.STATUSES, origins=hits.ORIGINS, theme=theme, recode_to=recode_to,
+                            also=also, undone=undone, nothing_to_undo=request.query_params.get("undone") == "none")
 
     @router.get("/documents/{document_id}", response_class=HTMLResponse)
     async def document(request: Request, document_id: int) -> HTMLResponse:
@@ -340,8 +353,12 @@ def build_router(bench: Workbench) -> APIRouter:
         focus = request.query_params.get("ref")
         doc, segments = hits.document_segments(bench.store, document_id, _number(focus, "ref") if focus else None)
         memos = hits.memos_on(bench.store, [("document", str(document_id))])
+        wanted = request.query_params.get("back", "")  # the queue as it was filtered, else the hit alone
+        back = wanted if wanted.startswith(f"{PREFIX}/queue") and _safe_next(wanted) == wanted \
+            else f"{PREFIX}/queue?" + urlencode({"status": "all", "ref": focus or ""})
+        here = f"{PREFIX}/documents/{document_id}" + ("?" + urlencode({"ref": focus, "back": back}) if focus else "")
         return bench.render("document.html", actor=actor, document=doc, segments=segments, memos=memos,
-                            focus=focus, here=f"{PREFIX}/documents/{document_id}" + (f"?ref={focus}" if focus else ""))
+                            focus=focus, here=here, back=back)
 
     @router.post("/decide")
     async def decide(request: Request) -> Response:
@@ -365,11 +382,18 @@ def build_router(bench: Workbench) -> APIRouter:
 
     @router.post("/undo")
     async def undo(request: Request) -> Response:
+        """Undo the coder's latest decision and go back to the queue as it was filtered, on that hit,
+        saying what was undone."""
         actor, form = await posted(request, decide=True)
-        reference_id = await bench.write(lambda session: hits.undo(session, actor.name))
-        if reference_id is None:
-            return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
-        return RedirectResponse(f"{PREFIX}/queue?status=all&ref={reference_id}&undone=1", status_code=303)
+        done = await bench.write(lambda session: hits.undo_decision(session, actor.name))
+        back = _safe_next(str(form.get("next", "")))
+        if not back.startswith(f"{PREFIX}/queue"):
+            back = f"{PREFIX}/queue"
+        parts = urlsplit(back)
+        kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("ref", "undone")]
+        extra = [("undone", "none")] if done is None else [("ref", str(done.reference_id)),
+                                                            ("undone", str(done.decision_id))]
+        return RedirectResponse(f"{parts.path}?{urlencode(kept + extra)}", status_code=303)
 
     @router.post("/code")
     async def code(request: Request) -> Response:
@@ -466,7 +490,7 @@ def install(app: FastAPI, bench: Workbench) -> None:
 
 def standalone_app(bench: Workbench) -> FastAPI:
     """The workbench alone (tests, benchmarks): the same routes, security headers, no dashboard."""
-    from sibkit.web.app import PageCache
+    from sibkit.pagecache import PageCache
 
     app = FastAPI(title="sibkit review", docs_url=None, redoc_url=None, openapi_url=None)
 
