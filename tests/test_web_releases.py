@@ -139,7 +139,7 @@ def test_a_figure_filtered_by_date_says_it_is_reconstructed(server, browser) -> 
     watched.page.goto(server.url + "/?as_of=2019-09-01")
     notes = watched.page.locator(".figures small.release").all_inner_texts()
     assert notes == ["reconstructed from the 2025-05-20 release: contracts signed by 2019-09-01"] * 4
-    assert watched.page.locator("#figure-projects").inner_text() == "201"
+    assert watched.page.locator("#figure-projects .value").inner_text() == "201"
     watched.check()
     body = httpx.get(server.url + "/api/stats", params={"as_of": "2019-09-01"}).json()
     assert body["projects"] == 201

@@ -114,7 +114,7 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
         actor = bench.actor(request)
         from sibkit.audit.estimate import instrument_error
 
-        themes = [t for t, _ in bench.themes]
+        themes = [t.id for t in bench.themes.codable]
         table = instrument_error(bench.study if bench.study is not None else bench.store,
                                  None if bench.study is not None else themes)
         return bench.render("audit_results.html", actor=actor, rows=table.to_dict("records"), attrs=table.attrs)

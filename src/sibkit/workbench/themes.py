@@ -69,6 +69,11 @@ class Themes:
         return [t for t in self.items if t.id not in self.groups]
 
     @property
+    def codable_pairs(self) -> list[tuple[str, str]]:
+        """(id, name) of each theme one codes, in the codebook's order."""
+        return [(t.id, t.name) for t in self.codable]
+
+    @property
     def codable_ids(self) -> set[str]:
         return {t.id for t in self.codable}
 
