@@ -14,6 +14,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from sibkit.coding import Codebook, code_documents
@@ -130,6 +132,15 @@ def test_word_counts_are_the_matches_of_the_plain_pattern() -> None:
         sample = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
         assert count_words(sample) == sum(1 for _ in plain.finditer(sample)), repr(sample)
     assert count_words("The co-operative's well-known, don’t-stop work - 3 times") == 7
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*"ab é-'’ .\n9_Σ\u0300٣日", "co-op", "don't", "\U0001f600", "\U00010400",
+                                 "\ud800", "--", "'’"]), min_size=200, max_size=900))
+def test_long_texts_count_the_words_the_pattern_finds(pieces: list[str]) -> None:
+    """Texts long enough for the vectorised count (astral letters, lone surrogates, runs of connectors)."""
+    sample = "".join(pieces)
+    assert count_words(sample) == sum(1 for _ in re.finditer(r"\w+(?:['’-]\w+)*", sample))
 
 
 def test_batches_and_jobs_store_what_one_document_at_a_time_stores(tmp_path: Path) -> None:

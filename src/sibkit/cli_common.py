@@ -29,6 +29,10 @@ LOG_LINE_SECONDS = 1.0  # progress lines in a log (not a terminal): at most one 
 StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).", metavar="STUDY")]
 JobsOption = Annotated[int, typer.Option(
     "--jobs", "-j", min=0, help="Worker processes for extraction/matching (0: one per core); one process writes.")]
+ExecutorOption = Annotated[str, typer.Option(
+    "--executor", metavar="WHERE",
+    help="Where per-document work runs: local (this machine, --jobs processes) or dask://HOST:PORT "
+         "(a dask.distributed scheduler; needs the 'dask' extra). One process here writes.")]
 DataOption = Annotated[str | None, typer.Option(
     "--data", metavar="SOURCE",
     help="Dataset source: a held release (indigo@2025-05-20, latest), a CSV export folder, .zip, or API base "

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sibkit.cli_common import JobsOption, StudyArgument, console, errors, print_frame, print_json, progress, warn
+from sibkit.cli_common import (
+    ExecutorOption,
+    JobsOption,
+    StudyArgument,
+    console,
+    errors,
+    print_frame,
+    print_json,
+    progress,
+    warn,
+)
 from sibkit.errors import SibkitError
 
 review_app = typer.Typer(no_args_is_help=True, help="Review automatic hits in a spreadsheet.")
@@ -23,15 +33,16 @@ def _store(study_path: Path):  # type: ignore[no-untyped-def]
     return study, open_study_store(study)
 
 
-def code_command(study_path: StudyArgument, jobs: JobsOption = 1) -> None:
+def code_command(study_path: StudyArgument, jobs: JobsOption = 1, executor: ExecutorOption = "local") -> None:
     """Code every document of the study with its codebook (only changed themes are re-coded)."""
     from sibkit.coding import code_documents, study_codebook
-    from sibkit.parallel import resolve_jobs
+    from sibkit.parallel import parse_executor, resolve_jobs
     jobs = resolve_jobs(jobs)
+    scheduler = parse_executor(executor)
     study, store = _store(study_path)
     codebook = study_codebook(study)
     with progress("Coding") as step:
-        report = code_documents(store, codebook, progress=step, jobs=jobs)
+        report = code_documents(store, codebook, progress=step, jobs=jobs, executor=scheduler)
     for problem in report.problems:
         errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Coded {report.documents_coded} documents ({report.documents_unchanged} unchanged): "

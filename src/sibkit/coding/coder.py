@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
 from sibkit.coding.codebook import Codebook
 from sibkit.coding.matcher import CompiledCodebook, Hit, compile_codebook
 from sibkit.corpus.normalise import page_of
 from sibkit.parallel import ordered_map
 from sibkit.store import CodingState, Document, DocumentCase, Reference, ReviewDecision, Store, with_retry
+from sibkit.store.bulk import insert_rows
 from sibkit.store.models import utcnow
 from sibkit.study import Study
 from sibkit.text.structure import ZONE_WORDS, document_structure
@@ -96,6 +97,11 @@ _compiled: CompiledCodebook | None = None  # the codebook of this process's matc
 def _init_matcher(compiled: CompiledCodebook) -> None:
     global _compiled
     _compiled = compiled
+
+
+def _init_matcher_from(codebook: Codebook) -> None:
+    """On a dask worker: compile the codebook there (a compiled one is not sent over the network)."""
+    _init_matcher(compile_codebook(codebook))
 
 
 def match_job(job: CodingJob, compiled: CompiledCodebook | None = None) -> tuple[CodingJob, list[HitRow] | str]:
@@ -177,24 +183,23 @@ def _write_coded(store: Store, done: list[tuple[CodingJob, list[HitRow]]], hashe
                  "zone": zone, "created_at": now}
                 for job, hits in done for theme, term, start, end, page, negated, zone in hits
                 if (job.document_id, theme, term, start, end) not in kept]
-        if rows:  # RETURNING makes both SQLite and psycopg send many rows per statement (insertmanyvalues)
-            connection.execute(insert(refs).returning(refs.c.id), rows)
-            added = len(rows)
+        added = insert_rows(connection, refs, rows)  # COPY on PostgreSQL
         state_rows = [{"document_id": job.document_id, "theme": theme, "hash": hashes[theme], "coded_at": now}
                       for job, _ in done for theme in sorted(job.stale)]
-        if state_rows:
-            connection.execute(insert(states).returning(states.c.document_id), state_rows)
+        insert_rows(connection, states, state_rows)
     return added, removed
 
 
 def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebook | None = None,
                    progress: Callable[[int, int], None] | None = None, jobs: int = 1,
-                   batch_size: int = BATCH_SIZE) -> CodingReport:
+                   batch_size: int = BATCH_SIZE, executor: str | None = None) -> CodingReport:
     """Code every readable document linked to a case (only the themes whose hash changed).
 
     Matching (a pure function of each text) runs on ``jobs`` worker processes (here when 1); one
     writer stores ``batch_size`` documents per transaction, so a killed run resumes after the last
-    committed batch. Documents are read a page at a time. ``progress(done, total)`` after each batch."""
+    committed batch. Documents are read a page at a time. ``progress(done, total)`` after each batch.
+    ``executor``: a dask.distributed scheduler (``parallel.parse_executor``) matching instead of ``jobs``
+    (each text is sent to a worker, which compiles the codebook once; the results come back here)."""
     hashes = {theme.id: theme.hash() for theme in codebook.themes if theme.terms}
     codebook_hash = codebook.hash()
     report = CodingReport()
@@ -206,13 +211,18 @@ def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebo
     source = _coding_jobs(store, hashes, max(batch_size, 50))
     todo = (item for item in source if isinstance(item, CodingJob) or _unchanged(report))
     first = next(todo, None)
-    if first is not None:  # the codebook is compiled only when a document needs coding
-        compiled = compiled or compile_codebook(codebook)
+    if first is not None:
+        if executor is None:  # the codebook is compiled only when a document needs coding
+            compiled = compiled or compile_codebook(codebook)
         todo = itertools.chain([first], todo)
-    if jobs > 1:
-        store.engine.dispose()  # no pooled connection may be inherited by the workers
-    results = ordered_map(match_job, todo, jobs=jobs, chunk_size=4, initializer=_init_matcher,  # type: ignore[arg-type]
-                          initargs=(compiled,))
+    if executor is not None:
+        results = ordered_map(match_job, todo, chunk_size=4, initializer=_init_matcher_from,  # type: ignore[arg-type]
+                              initargs=(codebook,), executor=executor)
+    else:
+        if jobs > 1:
+            store.engine.dispose()  # no pooled connection may be inherited by the workers
+        results = ordered_map(match_job, todo, jobs=jobs, chunk_size=4,  # type: ignore[arg-type]
+                              initializer=_init_matcher, initargs=(compiled,))
     changed: set[str] = set()
     batch: list[tuple[CodingJob, list[HitRow]]] = []
 

@@ -10,7 +10,16 @@ import typer
 if TYPE_CHECKING:
     from sibkit.corpus import ImportOutcome, ImportReport
 
-from sibkit.cli_common import JobsOption, StudyArgument, console, errors, print_frame, print_json, progress
+from sibkit.cli_common import (
+    ExecutorOption,
+    JobsOption,
+    StudyArgument,
+    console,
+    errors,
+    print_frame,
+    print_json,
+    progress,
+)
 from sibkit.errors import SibkitError
 from sibkit.kinds import STUDY_KINDS, help_list
 
@@ -63,6 +72,7 @@ def add_command(
     allow_outside: Annotated[bool, typer.Option("--allow-outside", help="Let manifest rows name files outside "
                                                 "the manifest's folder.")] = False,
     jobs: JobsOption = 1,
+    executor: ExecutorOption = "local",
 ) -> None:
     """Import PDF, DOCX, HTML, TXT and Markdown documents and link them to cases."""
     from sibkit.corpus import (
@@ -76,9 +86,10 @@ def add_command(
     )
     from sibkit.corpus.fetch import FetchSettings, fetch_reading_list
     from sibkit.corpus.importer import ImportItem, import_items
-    from sibkit.parallel import resolve_jobs
+    from sibkit.parallel import parse_executor, resolve_jobs
     from sibkit.study import load_study
     jobs = resolve_jobs(jobs)
+    scheduler = parse_executor(executor)
     study = load_study(study_path)
     doc_type = check_type(doc_type)
     known = candidate_cases(study)
@@ -111,7 +122,8 @@ def add_command(
                                     row["date"]))  # type: ignore[arg-type]
         if items:
             with progress("Importing") as step:
-                import_items(store, items, jobs=jobs, total=len(items), progress=step, report=outcomes)
+                import_items(store, items, jobs=jobs, total=len(items), progress=step, report=outcomes,
+                             executor=scheduler)
         if urls:
             from sibkit import paths as sibkit_paths
 
@@ -126,7 +138,7 @@ def add_command(
     if existing:
         with progress("Importing") as step:
             add_paths(store, existing, case_ids=case or [], doc_type=doc_type, corpus_folder=corpus_folder,
-                      known_cases=known, progress=step, jobs=jobs, report=outcomes)
+                      known_cases=known, progress=step, jobs=jobs, report=outcomes, executor=scheduler)
     report(outcomes, skipped_rows=skipped_rows)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from sibkit.corpus import budget as _budget
@@ -34,6 +34,7 @@ from sibkit.errors import SibkitError
 from sibkit.indigo.values import parse_partial_date
 from sibkit.parallel import ordered_map
 from sibkit.store import DOCUMENT_TYPES, Document, DocumentCase, Store, open_store, with_retry
+from sibkit.store.bulk import insert_rows
 
 T = TypeVar("T")
 
@@ -430,9 +431,9 @@ def _store_batch(store: Store, batch: list[Prepared]) -> list[ImportOutcome]:
                      "origin": p.origin, "media_type": p.extracted.media_type, "text": p.extracted.text,
                      "pages": p.extracted.pages, "word_count": p.word_count, "status": p.extracted.status,
                      "message": p.extracted.message} for p in first.values()]
-            inserted = connection.execute(insert(documents).returning(documents.c.sha256, documents.c.id,
-                                                                      sort_by_parameter_order=True), rows)
-            ids.update(dict(inserted.all()))
+            insert_rows(connection, documents, rows)  # COPY on PostgreSQL; the new ids read back by hash
+            ids.update(dict(connection.execute(select(documents.c.sha256, documents.c.id)
+                                               .where(documents.c.sha256.in_(sorted(first)))).all()))
         linked = set(connection.execute(select(links.c.document_id, links.c.case_id)
                                         .where(links.c.document_id.in_(sorted(set(ids.values()))))).all())
         new_links: list[dict[str, object]] = []
@@ -449,8 +450,7 @@ def _store_batch(store: Store, batch: list[Prepared]) -> list[ImportOutcome]:
             else:
                 status, message = "unchanged", ""
             outcomes.append(ImportOutcome(prepared.origin, status, message, document_id))
-        if new_links:  # RETURNING makes both SQLite and psycopg send many rows per statement (insertmanyvalues)
-            connection.execute(insert(links).returning(links.c.document_id), new_links)
+        insert_rows(connection, links, new_links)  # COPY on PostgreSQL
     return outcomes
 
 
@@ -485,17 +485,21 @@ def write_batch(store: Store, batch: list[Prepared | ImportOutcome]) -> list[Imp
 
 def import_items(store: Store, items: Iterable[ImportItem], *, jobs: int = 1, batch_size: int = BATCH_SIZE,
                  total: int | None = None, progress: Callable[[int, int], None] | None = None,
-                 max_bytes: int = MAX_FILE_BYTES, report: ImportReport | None = None) -> ImportReport:
-    """Import files: :func:`prepare` on ``jobs`` worker processes (in this process when 1), one
-    writer committing every ``batch_size`` documents (or :data:`BATCH_SECONDS`). Items are streamed:
-    only the batches in flight are held in memory. Outcomes are added to ``report`` (else a new one)."""
+                 max_bytes: int = MAX_FILE_BYTES, report: ImportReport | None = None,
+                 executor: str | None = None) -> ImportReport:
+    """Import files: :func:`prepare` on ``jobs`` worker processes (in this process when 1), or on the
+    dask.distributed cluster at ``executor``; one writer (here) committing every ``batch_size``
+    documents (or :data:`BATCH_SECONDS`). Items are streamed: only the batches in flight are held in
+    memory. Outcomes are added to ``report`` (else a new one)."""
     report = report if report is not None else ImportReport()
     known: KnownHashes | None = None
-    if jobs > 1:
-        store.engine.dispose()  # no pooled connection may be inherited by the workers
+    if jobs > 1 or executor is not None:
+        if executor is None:
+            store.engine.dispose()  # no pooled connection may be inherited by the workers
         url = store.engine.url.render_as_string(hide_password=False)
         prepared = ordered_map(functools.partial(prepare, max_bytes=max_bytes), items, jobs=jobs,
-                               initializer=_init_worker, initargs=(url, _budget.current_budget()))
+                               initializer=_init_worker, initargs=(url, _budget.current_budget()),
+                               executor=executor, children=True)  # the budgeted extraction worker
     else:
         known = KnownHashes(store)
         prepared = (prepare(item, known, max_bytes=max_bytes) for item in items)
@@ -545,13 +549,14 @@ def path_items(paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type:
 def add_paths(store: Store, paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type: str = "other",
               corpus_folder: Path | None = None, known_cases: set[str] | None = None,
               progress: Callable[[int, int], None] | None = None, jobs: int = 1,
-              batch_size: int = BATCH_SIZE, report: ImportReport | None = None) -> ImportReport:
+              batch_size: int = BATCH_SIZE, report: ImportReport | None = None,
+              executor: str | None = None) -> ImportReport:
     """Add files and folders; the folder convention adds each file's case. ``progress(done, total)``.
 
     A file found inside a folder is read only if its real path stays inside that folder (a
     symlink out of it is refused); a file named directly is read wherever it is, if regular.
-    ``jobs`` worker processes read and extract; one writer stores ``batch_size`` documents per
-    transaction."""
+    ``jobs`` worker processes (or the dask cluster at ``executor``) read and extract; one writer stores
+    ``batch_size`` documents per transaction."""
     skipped: list[ImportOutcome] = []
 
     def items() -> Iterator[ImportItem]:
@@ -561,7 +566,7 @@ def add_paths(store: Store, paths: Sequence[Path], *, case_ids: Sequence[str] = 
     total = sum(1 for _ in path_items(paths, case_ids=case_ids, doc_type=doc_type, corpus_folder=corpus_folder,
                                       known_cases=known_cases)) if progress else None
     report = import_items(store, items(), jobs=jobs, batch_size=batch_size, total=total, progress=progress,
-                          report=report)
+                          report=report, executor=executor)
     report.add(skipped)
     return report
 
