@@ -24,6 +24,7 @@ from sibkit.coding.codebook import Codebook, Theme
 from sibkit.errors import SibkitError
 from sibkit.interop.guids import guid_key, is_guid, stable_guid
 from sibkit.interop.xmlsafe import CODEBOOK_NS, child_text, children, local, parse_xml
+from sibkit.yamlfile import load_yaml
 
 MARKER = "--- sibkit theme ---"
 _ORIGIN = re.compile(r"\(codebook (?P<name>.+?) version (?P<version>[^)]*)\)")
@@ -54,10 +55,10 @@ def read_description(description: str) -> tuple[str, dict[str, object] | None, s
     if MARKER not in text:
         return text.strip(), None, None
     definition, _, block = text.partition(MARKER)
-    try:
-        data = yaml.safe_load(block)
-    except yaml.YAMLError as exc:
-        return definition.strip(), None, f"the sibkit block is not valid YAML ({getattr(exc, 'problem', exc)})"
+    try:  # the project comes from elsewhere: repeated keys and alias bombs refused (sibkit.yamlfile)
+        data = load_yaml(block, "the sibkit block")
+    except SibkitError as exc:
+        return definition.strip(), None, str(exc)
     if not isinstance(data, dict):
         return definition.strip(), None, "the sibkit block is not a mapping"
     return definition.strip(), data, None
