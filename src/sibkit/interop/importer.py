@@ -134,19 +134,22 @@ class _Importer:
                                    taken=taken - set(known.values()))
         self.theme_of = {key: theme.id for key, theme in themes.items()}
         in_codebook = {t.id for t in self.codebook.themes}
+        new_ids: set[str] = set()  # sets, not lookups per code: linear in the number of codes (100,000)
+        stored_themes = set(taken)
         for code in self.project.codes:
             key = guid_key(code.guid)
             theme = themes[key]
             self.result.themes[code.guid] = theme.id
-            if theme.id not in in_codebook and theme.id not in {t.id for t in self.result.new_themes}:
+            if theme.id not in in_codebook and theme.id not in new_ids:
                 self.result.new_themes.append(theme)
+                new_ids.add(theme.id)
             if key in stored:
                 self.result.unchanged["codes"] += 1
                 continue
-            clash = self.session.scalar(select(QdaCode).where(QdaCode.theme == theme.id))
-            if clash is not None:
+            if theme.id in stored_themes:
                 self.result.unchanged["codes"] += 1
                 continue
+            stored_themes.add(theme.id)
             self.session.add(QdaCode(guid=code.guid, theme=theme.id, name=code.name, parent_guid=code.parent_guid,
                                      description=code.description, codable=code.codable, color=code.color))
             self.result.added["codes"] += 1
