@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sibkit import spreadsheet
 from sibkit.coding.coder import as_store, kwic
 from sibkit.errors import SibkitError
-from sibkit.store import Document, Reference, ReviewDecision, Store, Suggestion, with_retry
+from sibkit.store import Document, Reference, ReviewDecision, Store, Suggestion, among, with_retry
 from sibkit.store.models import utcnow
 from sibkit.study import Study
 
@@ -70,9 +70,9 @@ def export_rows(store: Store | Study, *, theme: str | None = None, case_id: str 
                                       Suggestion.paragraph_start, Suggestion.paragraph_end, Reference.document_id,
                                       Reference.start, Reference.end)
                                .join(Reference, Reference.id == Suggestion.reference_id)
-                               .where(Suggestion.reference_id.in_([int(i) for i in table["reference_id"]]))).all()
+                               .where(among(Suggestion.reference_id, table["reference_id"]))).all()
         texts = dict(session.execute(select(Document.id, Document.text).where(
-            Document.id.in_({row.document_id for row in rows}))).all())
+            among(Document.id, sorted({row.document_id for row in rows})))).all())
     suggested = {row.reference_id: row for row in rows}
     score = table["reference_id"].map({r.reference_id: r.rank_score if r.rank_score is not None else r.score
                                        for r in rows})
@@ -253,7 +253,7 @@ def _import_rows(store: Store, path: Path, rows: list[dict], coder: str, themes:
     with store.session(write=True) as session:
         latest = _latest_decisions(session, coder, list(identities))
         titles = dict(session.execute(select(Document.id, Document.title).where(
-            Document.id.in_(sorted({v[0] for v in identities.values()})))).all()) if identities else {}
+            among(Document.id, sorted({v[0] for v in identities.values()})))).all()) if identities else {}
         for line, row in enumerate(rows, start=2):
             where = f"{path.name} row {line}"
             try:

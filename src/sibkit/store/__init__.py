@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sibkit.errors import SibkitError
+from sibkit.store.among import among
 from sibkit.store.models import (
     DOCUMENT_TYPES,
     Base,
@@ -176,7 +177,26 @@ def _migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
 
 
-__all__ = ["DOCUMENT_TYPES", "Base", "CodingState", "Document", "DocumentCase", "FetchAttempt", "Memo",
-           "Reference", "ReviewDecision", "ReviewStanding", "SentenceEmbeddings", "Store", "Suggestion", "User",
-           "WebSession", "WorkbenchSetting", "head_revision",
-           "is_locked_error", "open_store", "with_retry"]
+__all__ = [
+    "DOCUMENT_TYPES",
+    "Base",
+    "CodingState",
+    "Document",
+    "DocumentCase",
+    "FetchAttempt",
+    "Memo",
+    "Reference",
+    "ReviewDecision",
+    "ReviewStanding",
+    "SentenceEmbeddings",
+    "Store",
+    "Suggestion",
+    "User",
+    "WebSession",
+    "WorkbenchSetting",
+    "among",
+    "head_revision",
+    "is_locked_error",
+    "open_store",
+    "with_retry",
+]
