@@ -1,8 +1,11 @@
 """The web app: dashboard, map, project pages, study pages, CSV downloads and a JSON API.
 
 Server-rendered (FastAPI + Jinja2 with autoescaping), no JavaScript needed, every asset served by
-sibkit itself, read-only (GET only), strict security headers. With a study, the review workbench
-(``sibkit.workbench``) adds its pages under ``/review``: they write, so they pass the cache by.
+sibkit itself, read-only (GET only), strict security headers, and only for the host names the server was
+started for (``sibkit.web.guard``: DNS rebinding). With a study, the review workbench
+(``sibkit.workbench``) adds its pages under ``/review``: they write, so they pass the cache by; the
+study's own pages (``/study``, ``/api/study``, ``/download/study/``) are the workbench's to guard (a signed-in
+account in team mode, this machine alone otherwise) and pass the cache by too.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import io
 import logging
 import zipfile
 from collections import OrderedDict
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -29,6 +32,8 @@ from sibkit.errors import SibkitError
 from sibkit.indigo import Dataset, breakdown
 from sibkit.indigo.figures import BREAKDOWNS
 from sibkit.indigo.values import country_name
+from sibkit.web.guard import AllowedHosts, Guard
+from sibkit.web.guard import allowed_hosts as guard_hosts
 from sibkit.web.views import FILTER_KEYS, SORTS, Views, explore_from_query, filters_from_query, missing, query_of
 
 log = logging.getLogger(__name__)
@@ -160,9 +165,24 @@ def _format(value: object) -> str:
     return str(value)
 
 
-def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes: int = 64 * 2**20) -> FastAPI:
+#: study pages: what the study's database holds (documents, classes), so never cached and never public
+STUDY_PREFIXES = ("/study", "/api/study", "/download/study")
+
+
+def public_origin(origin: object) -> str:
+    """Where a document came from, as a page may show it: a URL or an INDIGO record as stored, a file by its
+    name only (never a path on the server)."""
+    text = "" if origin is None else str(origin)
+    if text.startswith(("http://", "https://", "indigo:")):
+        return text
+    return text.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes: int = 64 * 2**20,
+               allowed_hosts: AllowedHosts | Sequence[str] | None = None) -> FastAPI:
     """The app over one dataset (and optionally a loaded study); finished pages are cached up to
-    ``cache_bytes`` (least recently used first out)."""
+    ``cache_bytes`` (least recently used first out). It answers only for ``allowed_hosts`` (the names the
+    server was started for; default: this machine's loopback names and addresses)."""
     views = Views(dataset, study)
     env = Environment(loader=PackageLoader("sibkit.web", "templates"), autoescape=select_autoescape(["html"]),
                       auto_reload=False)  # the package's templates do not change while it runs
@@ -187,11 +207,11 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith(("/api/", "/download/")):
-            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
         title = "Page not found" if exc.status_code == 404 else "Problem"
         message = (f"There is no page at {request.url.path}." if exc.status_code == 404 else str(exc.detail))
         return HTMLResponse(env.get_template("error.html").render(title=title, message=message),
-                            status_code=exc.status_code)
+                            status_code=exc.status_code, headers=exc.headers)  # a 405 keeps its Allow
 
     def not_found(message: str) -> HTMLResponse:
         return HTMLResponse(env.get_template("error.html").render(title="Not found", message=message),
@@ -351,14 +371,30 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                     documents, held = linked_documents(store), held_document_keys(store)
                 finally:
                     store.close()
+                documents = documents.assign(origin=documents["origin"].map(public_origin))
             selection = select(study, dataset, extra_documents=held)
             classification = classify_study(study, selection)
             study_cache.update(flow=selection.flow, cases=classification.cases, metrics=classification.metrics,
                                documents=documents, selected=selection.selected)
         return study_cache
 
+    def study_reader(request: Request) -> None:
+        """The study's pages are read as the workbench is: by a signed-in account in team mode, by this
+        machine alone otherwise (raises the workbench's ``Forbidden``)."""
+        bench = getattr(app.state, "workbench", None)
+        if bench is not None:
+            bench.actor(request)
+
+    def team_mode() -> bool:
+        bench = getattr(app.state, "workbench", None)
+        if bench is None:
+            return False
+        from sibkit.workbench.auth import has_accounts
+
+        return has_accounts(bench.store)
+
     def _study_case(project_id: str) -> dict[str, Any] | None:
-        if study is None:
+        if study is None or team_mode():  # project pages are public (and cached): no study data in team mode
             return None
         data = study_data()
         cases = data["cases"]
@@ -366,20 +402,23 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return own.iloc[0].to_dict() if len(own) else None
 
     @app.get("/study", response_class=HTMLResponse)
-    def study_page() -> HTMLResponse:
+    def study_page(request: Request) -> HTMLResponse:
+        study_reader(request)
         data = study_data()
         flow = data["flow"].to_dict("records")
         return page("study.html", flow=flow, total=int(flow[0]["in"]) if flow else 0,
                     cases=data["cases"].to_dict("records"), documents=data["documents"])
 
     @app.get("/api/study")
-    def api_study() -> JSONResponse:
+    def api_study(request: Request) -> JSONResponse:
+        study_reader(request)
         data = study_data()
         return JSONResponse({"flow": records(data["flow"].assign(excluded_ids=data["flow"]["excluded_ids"].map(list))),
                              "cases": records(data["cases"]), "documents": records(data["documents"])})
 
     @app.get("/download/study/{table}.csv")
-    def download_study(table: str) -> Response:
+    def download_study(table: str, request: Request) -> Response:
+        study_reader(request)
         data = study_data()
         frames = {"flow": data["flow"].assign(excluded_ids=data["flow"]["excluded_ids"].map(" ".join)),
                   "cases": data["cases"], "metrics": data["metrics"], "documents": data["documents"]}
@@ -396,8 +435,10 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     if study is not None:  # the review workbench: its own package, pages under /review, never cached
         from sibkit.workbench import mount_workbench
 
-        live = mount_workbench(app, study, coder)
+        live = (*mount_workbench(app, study, coder), *STUDY_PREFIXES)
     app.add_middleware(PageCache, live_prefixes=live, max_bytes=cache_bytes)
+    hosts = allowed_hosts if isinstance(allowed_hosts, AllowedHosts) else guard_hosts("127.0.0.1", allowed_hosts or ())
+    app.add_middleware(Guard, allowed=hosts, headers=tuple(SECURITY_HEADERS.items()))  # outermost: before the cache
     return app
 
 
@@ -462,7 +503,8 @@ class PageCache:
         if scope["method"] not in ("GET", "HEAD"):
             body = b"sibkit's web app is read-only"
             await send({"type": "http.response.start", "status": 405,
-                        "headers": [*self.headers, (b"content-type", b"text/plain; charset=utf-8"),
+                        "headers": [*self.headers, (b"allow", b"GET, HEAD"),
+                                    (b"content-type", b"text/plain; charset=utf-8"),
                                     (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return

@@ -27,10 +27,15 @@ def serve_command(
                                          "no study).")] = 1,
     cache_mb: Annotated[float, typer.Option("--cache-mb", min=0, help="Page cache size per process in MiB "
                                             "(least recently used pages go first).")] = 64,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", metavar="NAME", help="Also answer requests for this host name (repeatable; the server "
+        "answers only to its loopback names, its --host and these, so a page elsewhere cannot reach it by "
+        "DNS rebinding).")] = None,
+    trust_proxy: Annotated[str | None, typer.Option(
+        "--trust-proxy", metavar="ADDRESS", help="Believe X-Forwarded-For and X-Forwarded-Proto from this "
+        "reverse proxy's address (e.g. 127.0.0.1 behind nginx on this machine); by default nobody's.")] = None,
 ) -> None:
     """Serve the web app; with a study, also its review workbench (/review)."""
-    import uvicorn
-
     from sibkit.indigo import load
     from sibkit.study.cli import load_with_data
     from sibkit.web import create_app
@@ -44,7 +49,7 @@ def serve_command(
 
         console.print(f"sibkit is serving on http://{host}:{port}/ with {workers} processes (Ctrl-C to stop)",
                       markup=False)
-        serve_workers(data, host, port, workers, cache_bytes)
+        serve_workers(data, host, port, workers, cache_bytes, allow_host or [], trust_proxy)
         return
     study = load_with_data(study_path, data) if study_path else None
     if study is not None:
@@ -52,7 +57,10 @@ def serve_command(
 
         check_binding(study, host)
     dataset = study.dataset() if study else load(data)
-    app = create_app(dataset, study, coder=coder, cache_bytes=cache_bytes)
+    from sibkit.web.guard import allowed_hosts
+
+    app = create_app(dataset, study, coder=coder, cache_bytes=cache_bytes,
+                     allowed_hosts=allowed_hosts(host, allow_host or []))
     if screenshots is not None:
         from sibkit.web.server import screenshots as take
 
@@ -60,7 +68,9 @@ def serve_command(
             console.print(f"Saved {path}", markup=False)
         return
     console.print(f"sibkit is serving on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    from sibkit.web.server import serve
+
+    serve(app, host, port, trust_proxy)
 
 
 def register(app: typer.Typer) -> None:
