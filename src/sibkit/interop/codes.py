@@ -85,6 +85,7 @@ class ParsedCode:
 def parse_codes(codes_element: etree._Element, source: str, problems: list[str]) -> list[ParsedCode]:
     """Every code of a ``Codes`` element, depth first, with its parent (codes nest in codes)."""
     found: list[ParsedCode] = []
+    seen: set[str] = set()
 
     def walk(element: etree._Element, parent: str | None) -> None:
         for code in children(element, "Code"):
@@ -93,6 +94,12 @@ def parse_codes(codes_element: etree._Element, source: str, problems: list[str])
             if not is_guid(guid):
                 problems.append(f"{source}: line {code.sourceline}: Code {name!r} has no valid guid; skipped")
                 continue
+            if guid_key(guid) in seen:  # a second code with one GUID would clash with the first when stored
+                problems.append(f"{source}: line {code.sourceline}: Code {name!r}: guid {guid} is used by an "
+                                "earlier Code; skipped")
+                walk(code, parent)  # its codes keep their place under its parent
+                continue
+            seen.add(guid_key(guid))
             codable = (code.get("isCodable") or "true").strip().lower() in ("true", "1")
             found.append(ParsedCode(guid, name, codable, child_text(code, "Description"), code.get("color"),
                                     parent, code.sourceline))
