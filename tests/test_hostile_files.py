@@ -76,6 +76,15 @@ def test_an_archive_and_a_codebook_that_link_out(study: Path, tmp_path: Path) ->
     (tmp_path / "p.qdpx").symlink_to(outside / "p.qdpx")
     refused = run_cli("import", "qdpx", str(tmp_path / "p.qdpx"), str(study))
     assert refused.returncode == 2 and "a link to" in refused.stderr
+    guid = f"{'1' * 8}-1111-4111-8111-{'1' * 12}"
+    (outside / "c.qdc").write_text('<?xml version="1.0" encoding="utf-8"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0">'
+                                   f'<Codes><Code guid="{guid}" name="A" isCodable="true"/></Codes></CodeBook>',
+                                   encoding="utf-8")
+    (tmp_path / "c.qdc").symlink_to(outside / "c.qdc")
+    refused = run_cli("import", "qdc", str(tmp_path / "c.qdc"), "-o", str(tmp_path / "c.yaml"))
+    assert refused.returncode == 2 and "a link to" in refused.stderr and not (tmp_path / "c.yaml").exists()
+    assert run_cli("import", "qdc", str(tmp_path / "c.qdc"), "-o", str(tmp_path / "c.yaml"), "--follow-links"
+                   ).returncode == 0
     assert run_cli("import", "qdpx", str(tmp_path / "p.qdpx"), str(study), "--follow-links").returncode == 0
     (outside / "book.yaml").write_text("name: b\nthemes:\n  - id: a\n    name: A\n    terms: [partnership]\n",
                                        encoding="utf-8")

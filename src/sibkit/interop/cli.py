@@ -97,10 +97,16 @@ def import_qdc_command(
     qdc: Annotated[Path, typer.Argument(metavar="FILE.qdc", help="A .qdc codebook file.")],
     output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE",
                                          help="The codebook YAML file to write.")],
+    follow_links: Annotated[bool, typer.Option(
+        "--follow-links", help="Read the file even when a symlink leads it out of its folder.")] = False,
 ) -> None:
     """Turn a REFI-QDA codebook into a sibkit codebook (sibkit's own keep their terms)."""
     from sibkit.interop.codes import import_qdc
 
+    if not follow_links:
+        from sibkit.paths import check_link
+
+        check_link(qdc)
     result = import_qdc(qdc, output)
     _warn(result.problems)
     themes = result.codebook.themes

@@ -236,7 +236,7 @@ def _write_batch(store: Store, batch: list[tuple[Callable[[Session], Any], Any]]
     return outcomes
 
 
-def _filters(request: Request, actor: auth.Actor, blind: bool, themes: set[str]) -> Filters:
+def _filters(request: Request, actor: auth.Actor, blind: bool) -> Filters:
     params = request.query_params
     status = params.get("status", "unreviewed")
     origin = params.get("origin", "")
@@ -247,9 +247,7 @@ def _filters(request: Request, actor: auth.Actor, blind: bool, themes: set[str])
         raise SibkitError(f"origin {origin!r}: expected one of {', '.join(hits.ORIGINS)}")
     if blind and coder != actor.name:
         raise Forbidden("in a blind round you see only your own decisions")
-    theme = _text(params.get("theme", ""), "theme", 80)
-    if theme and theme not in themes:
-        raise SibkitError(f"theme {theme[:80]!r} is not in the codebook")
+    theme = _text(params.get("theme", ""), "theme", 80)  # any theme references have, in the codebook or not
     return Filters(theme=theme, case=_text(params.get("case", ""), "case", 40), status=status, origin=origin,
                    coder=_text(coder, "coder", 80))
 
@@ -326,7 +324,7 @@ def build_router(bench: Workbench) -> APIRouter:
         with bench.store.session() as session:  # one transaction: who asks, the hit, progress, memos
             actor = bench.actor(request, session)
             blind = bench.blind_for(actor, session)
-            filters = _filters(request, actor, blind, bench.theme_ids)
+            filters = _filters(request, actor, blind)
             after = _number(request.query_params.get("after", "0") or 0, "after", lowest=0)
             wanted = request.query_params.get("ref")
             reference_id = _number(wanted, "ref") if wanted else hits.next_in(session, filters, after)
