@@ -166,3 +166,13 @@ def test_a_project_file_over_the_memory_budget_is_refused(study, tmp_path: Path,
         import_qdpx(archive, study)
     assert "memory budget" in str(caught.value) and "SIBKIT_MEMORY_MB" in str(caught.value)
     assert count(study, Document) == 0
+
+
+def test_a_described_hash_that_is_no_hash_is_ignored(study, tmp_path: Path) -> None:
+    for number in (1, 2):  # two sources whose descriptions give the same 300-character "hash"
+        description = f'sibkit document: {{"sha256": "{"a" * 300}", "type": "evaluation"}}'
+        body = (f'<Sources><TextSource guid="{G(10 + number)}" name="s{number}"><Description>{description}'
+                f"</Description><PlainTextContent>Text number {number}.</PlainTextContent></TextSource></Sources>")
+        result = import_qdpx(make_zip(tmp_path / f"hash{number}.qdpx", {"project.qde": project(body)}), study)
+        assert result.added["documents"] == 1
+    assert count(study, Document) == 2

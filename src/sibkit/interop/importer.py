@@ -233,7 +233,8 @@ class _Importer:
         where = f"{self.where}: line {source.line}: source {source.name!r}"
         meta = _document_meta(source.description)
         text_sha = hashlib.sha256(source.text.encode("utf-8")).hexdigest()
-        wanted = [str(meta["sha256"])] if isinstance(meta.get("sha256"), str) else []
+        given = meta.get("sha256")  # sibkit's own export names the original's hash: a hint, used when it is one
+        wanted = [given.lower()] if isinstance(given, str) and re.fullmatch(r"[0-9a-fA-F]{64}", given) else []
         if source.original is not None:
             wanted.append(hashlib.sha256(source.original).hexdigest())
         wanted.append(text_sha)
