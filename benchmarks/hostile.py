@@ -1,7 +1,11 @@
-"""Throw 1,000+ hostile files, manifest rows and URLs at the corpus importer and the fetcher.
+"""Throw 1,000+ hostile files, manifest rows and URLs at the corpus importer and the fetcher, then the cases
+of issue 26 (``hostile_more.py``): the web app and the workbench under attack, links out of the corpus, YAML
+bombs, inputs sized to be quadratic, REFI-QDA projects that used to crash, the download deadline,
+concurrent writers on SQLite and peak memory against the budget.
 
-    .venv/bin/python benchmarks/hostile.py            # default: about 1,300 items, under 3 minutes on 2 cores
+    .venv/bin/python benchmarks/hostile.py            # default: about 1,300 items and the issue-26 cases
     .venv/bin/python benchmarks/hostile.py --seeds 40 # a bigger run
+    .venv/bin/python benchmarks/hostile.py --full     # the issue's sizes: 100,000 codes, a 90 MB page, ...
 
 Everything is made here (``sibkit.hostile``); URLs are served by two local servers, 127.0.0.1 (a
 stand-in for "the internet", trusted by the client as if public) and 127.0.0.2 (an "internal"
@@ -133,16 +137,9 @@ def bad_urls(seed: int) -> list[str]:
             "http://0x7f000001/", "http://2130706433/", "http://127.1/", "http://[::ffff:7f00:1]/"]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=14, help="variants of each family (14: ~1,300 items)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="extraction time budget per document")
-    parser.add_argument("--memory-mb", type=int, default=1024, help="extraction memory budget per document")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = parser.parse_args()
-
+def files_rows_and_urls(args: argparse.Namespace, root: Path) -> bool:
+    """The hostile files, manifest rows and URLs; prints their figures; True when a check failed."""
     started = time.monotonic()
-    root = Path(tempfile.mkdtemp(prefix="sibkit-hostile-"))
     corpus, outside = root / "corpus", root / "outside"
     set_budget(Budget(seconds=args.seconds, memory_bytes=args.memory_mb * 1024 * 1024))
     store = open_store(f"sqlite:///{root / 'study.sqlite'}")
@@ -267,11 +264,44 @@ def main() -> int:
     print(f"peak memory: this process {self_peak:.0f} MB, extraction worker {child_peak:.0f} MB "
           f"(budget {args.memory_mb} MB, {args.seconds:g} s per document)")
     print(f"time: {elapsed:.1f} s")
+    return bool(crashes or hangs or missing_files or missing_urls or leaked or internal_requests or unclear)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=14, help="variants of each family (14: ~1,300 items)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="extraction time budget per document")
+    parser.add_argument("--memory-mb", type=int, default=1024, help="extraction memory budget per document")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--full", action="store_true", help="the issue's sizes (100,000 codes, a 90 MB HTML page, "
+                                                            "a 120 MB project file)")
+    parser.add_argument("--budget-mb", type=int, default=2048, help="SIBKIT_MEMORY_MB for the memory cases")
+    parser.add_argument("--indigo", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "indigo"
+                        / "impact-bond-dataset-2025-05-20", help="the INDIGO export (team pages, sizes)")
+    parser.add_argument("--files-only", action="store_true", help="only the hostile files, rows and URLs")
+    parser.add_argument("--cases-only", action="store_true", help="only the issue-26 cases (no files, rows, URLs)")
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="sibkit-hostile-"))
+    files_failed = False if args.cases_only else files_rows_and_urls(args, root)
+    more_failed = False
+    if not args.files_only:
+        from hostile_more import run_all
+
+        started = time.monotonic()
+        indigo = args.indigo if args.indigo.exists() else None
+        (root / "more").mkdir()
+        for title, rows in run_all(root / "more", hostile.SECRET, indigo, full=args.full, budget_mb=args.budget_mb):
+            print(f"-- {title}")
+            for what, figure, bad in rows:
+                print(f"  {'FAILED ' if bad else ''}{what}: {figure}")
+                more_failed = more_failed or bad
+        print(f"time of the issue-26 cases: {time.monotonic() - started:.1f} s")
     if args.keep:
         print(f"kept {root}")
     else:
         shutil.rmtree(root, ignore_errors=True)
-    failed = bool(crashes or hangs or missing_files or missing_urls or leaked or internal_requests or unclear)
+    failed = files_failed or more_failed
     print("RESULT: " + ("FAILED" if failed else "passed"))
     return 1 if failed else 0
 

@@ -128,3 +128,46 @@ def test_a_writer_gives_up_on_a_lock_within_its_deadline_and_says_so(tmp_path: P
     write()
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(Document)) == 1
+
+
+def test_eight_concurrent_imports_on_sqlite_wait_their_turn_and_all_land(tmp_path: Path) -> None:
+    """Writers queue for the study (a lock file beside it) instead of polling SQLite's lock against a deadline.
+    A ninth process keeps the write lock for one second at a time, for six seconds; with the polling cut to
+    one second (instead of two minutes), eight imports started meanwhile all wait, finish and store
+    everything."""
+    for worker in range(8):
+        folder = tmp_path / f"corpus-{worker}"
+        folder.mkdir()
+        for index in range(10):
+            text = f"Worker {worker} document {index} on partnership working. " * 200
+            (folder / f"doc-{index}.txt").write_text(text, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'study.sqlite'}"
+    open_store(url).close()
+    neighbour = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, time
+        from sibkit.store import open_store
+        store = open_store(sys.argv[1], busy_timeout=0.05)
+        end = time.monotonic() + 6
+        while time.monotonic() < end:
+            with store.session(write=True):  # holds the study's write lock
+                time.sleep(1.0)
+    """), url])
+    try:
+        results = run_many("""
+            import sys
+            from pathlib import Path
+            import sibkit.store
+            sibkit.store.with_retry.__kwdefaults__["deadline"] = 1.0  # a short poll: giving up would show
+            from sibkit.corpus.importer import add_paths
+            from sibkit.store import open_store
+            report = add_paths(open_store(sys.argv[1], busy_timeout=0.05), [Path(sys.argv[2])], batch_size=2)
+            print(report.count("added"), len(report.problems), [p.line()[:200] for p in report.problems][:2])
+        """, [[url, str(tmp_path / f"corpus-{worker}")] for worker in range(8)])
+    finally:
+        neighbour.wait(timeout=60)
+    assert [r.returncode for r in results] == [0] * 8, [r.stderr[-500:] for r in results]
+    assert [r.stdout.split()[:2] for r in results] == [["10", "0"]] * 8, [r.stdout for r in results]
+    store = open_store(url)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Document)) == 8 * 10
+    store.close()

@@ -60,7 +60,7 @@ def test_study_pages_show_the_flow_cases_and_documents(tmp_path: Path, indigo_di
         assert {c["class"] for c in body["cases"]} <= {"successful", "struggling", "insufficient data"}
         assert body["documents"] == [{"case_id": "INDIGO-POJ-0110", "document_id": 1,
                                       "title": "Final <b>evaluation</b>", "doc_type": "evaluation",
-                                      "origin": "corpus/INDIGO-POJ-0110/final.pdf", "status": "ok", "words": 1234,
+                                      "origin": "final.pdf", "status": "ok", "words": 1234,  # a name, never a path
                                       "date": None}]
 
         cases_csv = httpx.get(server.url + "/download/study/cases.csv")

@@ -249,9 +249,10 @@ class GuardedClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get(self, url: str, *, headers: dict[str, str] | None = None) -> Download:
-        """Download ``url``; every problem is a status on the result, never an exception."""
-        token = _deadline.set(time.monotonic() + self.timeout)
+    def get(self, url: str, *, headers: dict[str, str] | None = None, timeout: float | None = None) -> Download:
+        """Download ``url`` within ``timeout`` seconds (default: the client's); every problem is a status on
+        the result, never an exception."""
+        token = _deadline.set(time.monotonic() + (self.timeout if timeout is None else max(0.0, timeout)))
         result = Download(url=url, status="error")
         try:
             self._get(url, headers or {}, result)

@@ -95,7 +95,8 @@ class PageCache:
         if scope["method"] not in ("GET", "HEAD"):
             body = b"sibkit's web app is read-only"
             await send({"type": "http.response.start", "status": 405,
-                        "headers": [*self.headers, (b"content-type", b"text/plain; charset=utf-8"),
+                        "headers": [*self.headers, (b"allow", b"GET, HEAD"),
+                                    (b"content-type", b"text/plain; charset=utf-8"),
                                     (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return

@@ -1,5 +1,12 @@
 """Reading the YAML files a person writes (study files, codebooks): syntax errors explained in words,
-naming the line where the mistake is, not the parser's token names."""
+naming the line where the mistake is, not the parser's token names.
+
+YAML from elsewhere (a study file sent by a colleague, the theme block inside a REFI-QDA code) is
+treated as hostile: a key given twice in one mapping is refused with its line (PyYAML would keep the
+last value silently), and the parsed value is measured once per distinct node, so aliases that
+would expand to more than :data:`MAX_VALUES` values (an alias bomb: 9 levels of 9 aliases is 387
+million) or that refer to themselves are refused at once instead of being walked.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,53 @@ import yaml
 from sibkit.errors import SibkitError
 
 MAX_DEPTH = 100
+#: the most values (scalars, lists and mappings, counted as if every alias were written out) a file may hold
+MAX_VALUES = 1_000_000
+
+
+class _NoRepeatedKeys:
+    """For PyYAML's safe loaders: a key given twice in one mapping is refused (merged ``<<`` keys may be
+    overridden)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: the base class explains it
+                break
+            if repeated:
+                raise _RepeatedKey(key, _line(key_node.start_mark))
+            seen[key] = 1
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+
+
+class _StrictLoader(_NoRepeatedKeys, yaml.SafeLoader):
+    pass
+
+
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastStrictLoader(_NoRepeatedKeys, yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+        pass
+else:  # pragma: no cover - PyYAML built without libyaml
+    _FastStrictLoader = _StrictLoader  # type: ignore[misc]
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: Any, line: int | None) -> None:
+        super().__init__(key, line)
+        self.key, self.line = key, line
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Cycle(Exception):
+    pass
 
 
 def _line(mark: Any) -> int | None:
@@ -53,29 +107,67 @@ def explain(error: yaml.YAMLError, text: str) -> str:
     return f"{where}: not valid YAML ({problem})"
 
 
-def _depth(value: Any, limit: int) -> int:
-    stack = [(value, 1)]
-    deepest = 0
+def _measure(value: Any, depth_limit: int, size_limit: int) -> tuple[int, int]:
+    """(depth, values once every alias is expanded) of a parsed document, visiting each distinct list
+    and mapping once (aliases share one object: a bomb has few distinct nodes). Raises ``_TooLarge``
+    past either limit and ``_Cycle`` for a node that contains itself."""
+    measured: dict[int, tuple[int, int]] = {}  # id of a list or mapping -> (depth, expanded size)
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(value, False)]
     while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return deepest
+        item, children_done = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        key = id(item)
+        children = list(item.values()) if isinstance(item, dict) else item
+        if children_done:
+            depth, size = 1, 1
+            for child in children:
+                child_depth, child_size = measured.get(id(child), (0, 1)) if isinstance(child, dict | list) \
+                    else (0, 1)
+                depth, size = max(depth, child_depth + 1), size + child_size
+            open_nodes.discard(key)
+            if depth > depth_limit or size > size_limit:
+                raise _TooLarge(depth > depth_limit)
+            measured[key] = (depth, size)
+            continue
+        if key in measured:
+            continue
+        if key in open_nodes:
+            raise _Cycle()
+        open_nodes.add(key)
+        if len(open_nodes) > depth_limit:
+            raise _TooLarge(True)
+        stack.append((item, True))
+        for child in children:
+            if isinstance(child, dict | list):
+                if id(child) in open_nodes:
+                    raise _Cycle()
+                if id(child) not in measured:
+                    stack.append((child, False))
+    return measured.get(id(value), (0, 1)) if isinstance(value, dict | list) else (0, 1)
 
 
 def load_yaml(text: str, source: str) -> Any:
     """Parse YAML a person wrote; any problem is one ``SibkitError`` line starting with ``source``."""
     try:
-        value = yaml.safe_load(text)
+        try:  # libyaml's parser when PyYAML has it (a study of 20,000 steps reads in a second)
+            value = yaml.load(text, Loader=_FastStrictLoader)
+        except yaml.YAMLError:  # read again by the Python parser, whose messages ``explain`` knows
+            value = yaml.load(text, Loader=_StrictLoader)
+        _measure(value, MAX_DEPTH, MAX_VALUES)
     except yaml.YAMLError as exc:
         raise SibkitError(f"{source}: {explain(exc, text)}") from None
+    except _RepeatedKey as exc:
+        raise SibkitError(f"{source}: line {exc.line}: the key {exc.key!r} is given twice in one mapping "
+                          "(the later value would silently replace the earlier one)") from None
+    except _Cycle:
+        raise SibkitError(f"{source}: an alias (*name) refers to itself or to a value that contains it") from None
+    except _TooLarge as exc:
+        if exc.args and exc.args[0]:
+            raise SibkitError(f"{source}: nested more than {MAX_DEPTH} levels deep") from None
+        raise SibkitError(f"{source}: its aliases (*name) expand to more than {MAX_VALUES:,} values "
+                          "(an alias bomb?); refused") from None
     except RecursionError:
         raise SibkitError(f"{source}: nested more than {MAX_DEPTH} levels deep") from None
-    if _depth(value, MAX_DEPTH) > MAX_DEPTH:
-        raise SibkitError(f"{source}: nested more than {MAX_DEPTH} levels deep")
     return value

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -151,10 +152,11 @@ class Theme(Strict):
 
     @model_validator(mode="after")
     def _distinct_terms(self) -> Theme:
-        texts = [t.term for t in self.terms]
-        twice = next((text for text in texts if texts.count(text) > 1), None)
-        if twice is not None:
-            raise ValueError(f"term {twice!r} is listed twice; give it one entry with its options")
+        seen: set[str] = set()
+        for term in self.terms:
+            if term.term in seen:
+                raise ValueError(f"term {term.term!r} is listed twice; give it one entry with its options")
+            seen.add(term.term)
         return self
 
     def hash(self) -> str:
@@ -222,7 +224,7 @@ class Codebook(Strict):
     @model_validator(mode="after")
     def _tree(self) -> Codebook:
         ids = [t.id for t in self.themes]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)  # linear: 100,000 codes from an import
         if duplicates:
             raise ValueError(f"theme id {duplicates[0]!r} is used twice")
         known = set(ids)
@@ -234,17 +236,20 @@ class Codebook(Strict):
             if unknown:
                 raise ValueError(f"measured: theme {unknown[0]!r} is not a theme of this codebook")
         parents = {t.id: t.parent for t in self.themes}
+        rooted: set[str] = set()  # themes whose chain of parents is known to end: each is walked once
         for theme in self.themes:
-            seen, current = set(), theme.id
-            while current is not None:
+            seen: set[str] = set()
+            current: str | None = theme.id
+            while current is not None and current not in rooted:
                 if current in seen:
                     raise ValueError(f"theme {theme.id!r}: its parents form a cycle")
                 seen.add(current)
                 current = parents[current]
+            rooted.update(seen)
         for group in self.groups:
             unknown = next((t for t in group.themes if t not in known), None)
             if unknown is not None:
-                raise ValueError(f"group {group.name!r}: {unknown!r} is not a theme of this codebook")
+                raise ValueError(f"group {group.name[:80]!r}: {unknown[:80]!r} is not a theme of this codebook")
         return self
 
     def theme(self, theme_id: str) -> Theme:

@@ -24,7 +24,7 @@ from sibkit.coding.codebook import Codebook
 from sibkit.coding.matcher import CompiledCodebook, Hit, compile_codebook
 from sibkit.corpus.normalise import page_of
 from sibkit.parallel import ordered_map
-from sibkit.store import CodingState, Document, DocumentCase, Reference, ReviewDecision, Store, with_retry
+from sibkit.store import CodingState, Document, DocumentCase, Reference, ReviewDecision, Store, among, with_retry
 from sibkit.store.bulk import insert_rows
 from sibkit.store.models import utcnow
 from sibkit.study import Study
@@ -535,7 +535,7 @@ def kwic(source: Store | Study, theme: str | None = None, case_id: str | None = 
         refs = refs[refs["case_ids"].map(lambda ids: case_id in ids)]
     with store.session() as session:
         texts = dict(session.execute(select(Document.id, Document.text).where(
-            Document.id.in_([int(i) for i in refs["document_id"].unique()]))).all())
+            among(Document.id, [int(i) for i in refs["document_id"].unique()]))).all())
     left, right, why = [], [], []
     negated_counts = _count_negated(source, count_negated)
     for document_id, start, end in zip(refs["document_id"], refs["start"], refs["end"], strict=True):

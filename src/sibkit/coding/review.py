@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sibkit import spreadsheet
 from sibkit.coding.coder import as_store, kwic
 from sibkit.errors import SibkitError
-from sibkit.store import Document, Reference, ReviewDecision, Store, Suggestion, with_retry
+from sibkit.store import Document, Reference, ReviewDecision, Store, Suggestion, among, with_retry
 from sibkit.store.models import utcnow
 from sibkit.study import Study
 from sibkit.text.structure import ZONE_WORDS
@@ -73,9 +73,9 @@ def export_rows(store: Store | Study, *, theme: str | None = None, case_id: str 
                                       Suggestion.paragraph_start, Suggestion.paragraph_end, Reference.document_id,
                                       Reference.start, Reference.end)
                                .join(Reference, Reference.id == Suggestion.reference_id)
-                               .where(Suggestion.reference_id.in_([int(i) for i in table["reference_id"]]))).all()
+                               .where(among(Suggestion.reference_id, table["reference_id"]))).all()
         texts = dict(session.execute(select(Document.id, Document.text).where(
-            Document.id.in_({row.document_id for row in rows}))).all())
+            among(Document.id, sorted({row.document_id for row in rows})))).all())
     suggested = {row.reference_id: row for row in rows}
     score = table["reference_id"].map({r.reference_id: r.rank_score if r.rank_score is not None else r.score
                                        for r in rows})
@@ -169,7 +169,33 @@ def read_review_file(path: Path) -> pd.DataFrame:
     except Exception as exc:  # truncated zip, XML with a DOCTYPE, broken CSV: one line, not a traceback
         raise SibkitError(f"{path}: cannot read the review file ({type(exc).__name__}: {_first_line(exc)})") from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
-    return frame.fillna("").astype(str).map(spreadsheet.restore)
+    frame = frame.fillna("").astype(str).map(spreadsheet.restore)
+    if suffix == ".xlsx" and "id" in frame.columns:
+        for row, formula in _formulas_in(path, "id").items():  # pandas reads a formula's cached value: often none
+            if row < len(frame):
+                frame.loc[frame.index[row], "id"] = formula
+    return frame
+
+
+def _formulas_in(path: Path, column: str) -> dict[int, str]:
+    """Row (0 = the first under the header) -> formula text, for the cells of ``column`` that hold a formula."""
+    import openpyxl
+
+    found: dict[int, str] = {}
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        rows = book[SHEET].iter_rows()
+        header = [str(c.value or "").strip().lower() for c in next(rows, ())]
+        if column not in header:
+            return found
+        at = header.index(column)
+        for number, cells in enumerate(rows):
+            cell = cells[at] if at < len(cells) else None
+            if cell is not None and getattr(cell, "data_type", "") == "f":
+                found[number] = str(cell.value)
+    finally:
+        book.close()
+    return found
 
 
 def _check_workbook(path: Path) -> None:
@@ -245,7 +271,7 @@ def _import_rows(store: Store, path: Path, rows: list[dict], coder: str, themes:
     with store.session(write=True) as session:
         latest = _latest_decisions(session, coder, list(identities))
         titles = dict(session.execute(select(Document.id, Document.title).where(
-            Document.id.in_(sorted({v[0] for v in identities.values()})))).all()) if identities else {}
+            among(Document.id, sorted({v[0] for v in identities.values()})))).all()) if identities else {}
         for line, row in enumerate(rows, start=2):
             where = f"{path.name} row {line}"
             try:
@@ -302,6 +328,9 @@ def _import_row(session, row: dict, where: str, *, coder: str, themes: set[str],
         raise _RowRefused(f"the note has {len(note):,} characters; at most {MAX_NOTE_CHARS:,}")
     if ref_text:
         reference_id = parse_count(ref_text)
+        if reference_id is None and ref_text.startswith("="):
+            raise _RowRefused(f"id {ref_text[:40]!r} is a formula, not a reference number (sibkit reads what a cell "
+                              "holds, not what a formula computes); type the number")
         if reference_id is None:
             raise _RowRefused(f"id {ref_text[:40]!r} is not a reference number")
         identity = identities.get(reference_id)

@@ -10,8 +10,13 @@ from sibkit.study import Study
 
 
 def study_codebook(study: Study) -> Codebook:
-    """The codebook a study names (built-in name or a path relative to the study file)."""
-    return load_codebook(study.codebook, study.base_dir)
+    """The codebook a study names (built-in name or a path relative to the study file, not a link out of
+    its folder unless the study says ``follow_links: true``)."""
+    from sibkit.coding.codebook import BUILT_IN
+
+    if study.codebook in BUILT_IN:
+        return load_codebook(study.codebook)
+    return load_codebook(study.read_path(study.codebook))
 
 
 def code_study(study: Study, progress: Callable[[int, int], None] | None = None) -> CodingReport:

@@ -31,6 +31,19 @@ except ImportError:  # Windows
 
 DEFAULT_TIME_LIMIT = 120.0
 DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024 * 1024
+#: what one import's parsing may need (``SIBKIT_MEMORY_MB``): the extraction worker gets it, a REFI-QDA
+#: project file may be a sixteenth of it (parsing XML takes about twelve times the file), a batch of
+#: documents waiting for its transaction a sixteenth of it in text
+MEMORY_ENV = "SIBKIT_MEMORY_MB"
+
+
+def memory_budget() -> int:
+    """The memory budget in bytes: ``SIBKIT_MEMORY_MB`` (default 2048)."""
+    megabytes = os.environ.get(MEMORY_ENV)
+    try:
+        return max(16, int(float(megabytes))) * 1024 * 1024 if megabytes else DEFAULT_MEMORY_LIMIT
+    except ValueError:
+        return DEFAULT_MEMORY_LIMIT
 
 
 @dataclass(frozen=True)
@@ -42,10 +55,11 @@ class Budget:
 
     @classmethod
     def from_environment(cls) -> Budget:
-        """``SIBKIT_EXTRACT_SECONDS`` / ``SIBKIT_EXTRACT_MEMORY_MB`` override the defaults."""
+        """``SIBKIT_EXTRACT_SECONDS`` / ``SIBKIT_EXTRACT_MEMORY_MB`` override the defaults (the memory: the
+        budget of ``SIBKIT_MEMORY_MB``)."""
         seconds = float(os.environ.get("SIBKIT_EXTRACT_SECONDS") or DEFAULT_TIME_LIMIT)
         megabytes = os.environ.get("SIBKIT_EXTRACT_MEMORY_MB")
-        memory = int(float(megabytes) * 1024 * 1024) if megabytes else DEFAULT_MEMORY_LIMIT
+        memory = int(float(megabytes) * 1024 * 1024) if megabytes else memory_budget()
         return cls(seconds, memory)
 
 

@@ -46,6 +46,8 @@ def report(outcomes: list[ImportOutcome] | ImportReport, *, skipped_rows: int = 
     for outcome in result.outcomes:
         if outcome.status not in (*FINE, "landing", "skipped"):
             errors.print(f"warning: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)
+        elif outcome.status == "skipped" and not outcome.origin.startswith(("http://", "https://")):
+            errors.print(f"note: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)  # a file left out
     console.print(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "nothing to do",
                   markup=False)
     failed = skipped_rows + sum(n for status, n in counts.items() if status not in (*FINE, *EXPLAINED))
@@ -71,6 +73,9 @@ def add_command(
     allow_private: AllowPrivateOption = False,
     allow_outside: Annotated[bool, typer.Option("--allow-outside", help="Let manifest rows name files outside "
                                                 "the manifest's folder.")] = False,
+    follow_links: Annotated[bool, typer.Option("--follow-links", help="Read files that a symlink leads out of "
+                                               "the folder they are named or found in (refused by default).")]
+    = False,
     jobs: JobsOption = 1,
     executor: ExecutorOption = "local",
 ) -> None:
@@ -100,7 +105,7 @@ def add_command(
     outcomes = ImportReport(keep_all=False)  # counts, and only the outcomes worth a warning line
     skipped_rows = 0
     if manifest is not None:
-        rows, problems = read_manifest(manifest, allow_outside=allow_outside)
+        rows, problems = read_manifest(manifest, allow_outside=allow_outside, follow_links=follow_links)
         skipped_rows += len(problems)
         for problem in problems:
             errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
@@ -117,7 +122,7 @@ def add_command(
             if target.lower().startswith(("http://", "https://")):
                 urls.append({"url": target, "title": row["title"], "case_ids": row["case_ids"], "type": row["type"]})
                 continue
-            items.append(ImportItem(Path(target), None if allow_outside else manifest.parent,
+            items.append(ImportItem(Path(target), None if allow_outside or follow_links else manifest.parent,
                                     tuple(row["case_ids"]), str(row["title"]), str(row["type"]),  # type: ignore[arg-type]
                                     row["date"]))  # type: ignore[arg-type]
         if items:
@@ -138,7 +143,8 @@ def add_command(
     if existing:
         with progress("Importing") as step:
             add_paths(store, existing, case_ids=case or [], doc_type=doc_type, corpus_folder=corpus_folder,
-                      known_cases=known, progress=step, jobs=jobs, report=outcomes, executor=scheduler)
+                      known_cases=known, progress=step, jobs=jobs, report=outcomes, executor=scheduler,
+                      follow_links=follow_links)
     report(outcomes, skipped_rows=skipped_rows)
 
 

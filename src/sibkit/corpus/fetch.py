@@ -66,7 +66,9 @@ class Fetcher:
 
     def download(self, url: str) -> Download:
         """The URL's :class:`~sibkit.net.Download` (from the cache when fetched before), after the polite
-        delay, retried with back-off on time-outs, network errors, 429 and 5xx; never raises."""
+        delay; never raises. The timeout is the download's deadline, tries included: a quick failure
+        (network error, 429, 5xx) is tried again with back-off while time is left, a time-out is not (it
+        has spent the deadline)."""
         try:
             host = parse_url(url).host
         except BadUrl as exc:
@@ -79,11 +81,22 @@ class Fetcher:
                                           if cached.with_suffix(".type").exists() else ""),
                             final_url=meta.read_text() if meta.exists() else url)
         download = Download(url=url, status="error")
+        deadline: float | None = None
+        tries = 0
         for attempt in range(self.settings.retries + 1):
             if attempt:
-                time.sleep(self.settings.backoff * 2 ** (attempt - 1))
+                pause = self.settings.backoff * 2 ** (attempt - 1)
+                if deadline is not None and time.monotonic() + pause >= deadline:
+                    break
+                time.sleep(pause)
             self._wait_for(host)
-            download = self._client.get(url)
+            if deadline is None:  # the polite delay before the first try is not the download's time
+                deadline = time.monotonic() + self.settings.timeout
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            tries += 1
+            download = self._client.get(url, timeout=remaining)
             if download.ok:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 cached.with_suffix(".tmp").write_bytes(download.body)
@@ -91,10 +104,13 @@ class Fetcher:
                 cached.with_suffix(".type").write_text(download.content_type)
                 cached.with_suffix(".url").write_text(download.final_url or url)
                 return download
+            if download.status == "timeout":
+                download.message = f"no complete answer within {self.settings.timeout:g} s (the download's deadline)"
+                return download
             if not download.retryable:
                 return download
-        if self.settings.retries:
-            download.message = f"failed after {self.settings.retries + 1} tries ({download.message or download.status})"
+        if tries > 1:
+            download.message = f"failed after {tries} tries ({download.message or download.status})"
         return download
 
     def delay_host(self, host: str, seconds: float) -> None:

@@ -44,6 +44,12 @@ BATCH_SIZE = 200
 BATCH_SECONDS = 5.0
 
 
+def default_batch_bytes() -> int:
+    """Characters of text a batch may hold before it is committed: a sixteenth of the memory budget
+    (``SIBKIT_MEMORY_MB``; 128 MiB by default), so 200 long documents never pile up in memory."""
+    return _budget.memory_budget() // 16
+
+
 @dataclass
 class ImportOutcome:
     """What happened to one input: added, linked (already there), or a problem."""
@@ -174,7 +180,15 @@ def _store_once(store: Store, *, sha256: str, extracted: Extracted, case_ids: It
         message = extracted.message if status not in ("unchanged", "linked") else ""
         if status == "linked":
             message = f"already stored; now also linked to {', '.join(new)}"
+        if status in ("unchanged", "linked") and document.status != "ok":  # a repeat of a file with no text
+            status, message = document.status, repeated_message(document.origin, document.message, new)
         return ImportOutcome(origin, status, message, document.id)
+
+
+def repeated_message(first: str, message: str, new_cases: Sequence[str]) -> str:
+    """Why a file that repeats the bytes of one stored without text gets that status again."""
+    text = f"the same bytes as {first}" + (f"; {message}" if message else "")
+    return text + (f"; now also linked to {', '.join(new_cases)}" if new_cases else "")
 
 
 def add_bytes(store: Store, data: bytes, *, origin: str, name: str, case_ids: Iterable[str] = (),
@@ -211,7 +225,8 @@ def read_regular_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES, root: Path
     real = os.path.realpath(path)
     if root is not None and not _inside(real, os.path.realpath(root)):
         target = printable(real)
-        raise UnsafeInput("refused", f"resolves to {target}, outside {printable(str(root))}; not read")
+        raise UnsafeInput("refused", f"resolves to {target}, outside {printable(str(root))}; not read "
+                                     "(--follow-links reads it)")
     try:
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
@@ -417,8 +432,14 @@ def _store_batch(store: Store, batch: list[Prepared]) -> list[ImportOutcome]:
     with store.session(write=True) as session:
         connection = session.connection()
         wanted = sorted({p.sha256 for p in batch})
-        ids = dict(connection.execute(select(documents.c.sha256, documents.c.id)
-                                      .where(documents.c.sha256.in_(wanted))).all())
+        ids: dict[str, int] = {}
+        without_text: dict[str, tuple[str, str, str]] = {}  # sha256 -> (status, origin, message), not "ok"
+        for sha, document_id, status, origin, message in connection.execute(
+                select(documents.c.sha256, documents.c.id, documents.c.status, documents.c.origin,
+                       documents.c.message).where(documents.c.sha256.in_(wanted))):
+            ids[sha] = document_id
+            if status != "ok":
+                without_text[sha] = (status, origin, message)
         first: dict[str, Prepared] = {}
         for prepared in batch:
             if prepared.sha256 not in ids and prepared.sha256 not in first:
@@ -442,9 +463,14 @@ def _store_batch(store: Store, batch: list[Prepared]) -> list[ImportOutcome]:
             new = [case for case in sorted(set(prepared.item.case_ids)) if (document_id, case) not in linked]
             linked.update((document_id, case) for case in new)
             new_links += [{"document_id": document_id, "case_id": case} for case in new]
-            if first.get(prepared.sha256) is prepared:
+            earlier = first.get(prepared.sha256)
+            if earlier is prepared:
                 status = "added" if prepared.extracted.status == "ok" else prepared.extracted.status
                 message = prepared.extracted.message
+            elif prepared.sha256 in without_text or (earlier is not None and earlier.extracted.status != "ok"):
+                status, origin, message = without_text.get(prepared.sha256) or (
+                    earlier.extracted.status, earlier.origin, earlier.extracted.message)  # type: ignore[union-attr]
+                message = repeated_message(origin, message, new)
             elif new:
                 status, message = "linked", f"already stored; now also linked to {', '.join(new)}"
             else:
@@ -486,11 +512,13 @@ def write_batch(store: Store, batch: list[Prepared | ImportOutcome]) -> list[Imp
 def import_items(store: Store, items: Iterable[ImportItem], *, jobs: int = 1, batch_size: int = BATCH_SIZE,
                  total: int | None = None, progress: Callable[[int, int], None] | None = None,
                  max_bytes: int = MAX_FILE_BYTES, report: ImportReport | None = None,
-                 executor: str | None = None) -> ImportReport:
+                 executor: str | None = None, batch_bytes: int | None = None) -> ImportReport:
     """Import files: :func:`prepare` on ``jobs`` worker processes (in this process when 1), or on the
     dask.distributed cluster at ``executor``; one writer (here) committing every ``batch_size``
-    documents (or :data:`BATCH_SECONDS`). Items are streamed: only the batches in flight are held in
-    memory. Outcomes are added to ``report`` (else a new one)."""
+    documents, every ``batch_bytes`` characters of text (default :func:`default_batch_bytes`) or every
+    :data:`BATCH_SECONDS`, whichever comes first. Items are streamed: only the batches in flight are
+    held in memory. Outcomes are added to ``report`` (else a new one)."""
+    most_text = batch_bytes if batch_bytes is not None else default_batch_bytes()
     report = report if report is not None else ImportReport()
     known: KnownHashes | None = None
     if jobs > 1 or executor is not None:
@@ -504,14 +532,15 @@ def import_items(store: Store, items: Iterable[ImportItem], *, jobs: int = 1, ba
         known = KnownHashes(store)
         prepared = (prepare(item, known, max_bytes=max_bytes) for item in items)
     batch: list[Prepared | ImportOutcome] = []
-    done, last_commit = 0, time.monotonic()
+    done, last_commit, held = 0, time.monotonic(), 0
     try:
         for result in prepared:
             batch.append(result)
             done += 1
-            if len(batch) >= batch_size or time.monotonic() - last_commit >= BATCH_SECONDS:
+            held += len(result.extracted.text) if isinstance(result, Prepared) else 0
+            if len(batch) >= batch_size or held >= most_text or time.monotonic() - last_commit >= BATCH_SECONDS:
                 report.add(write_batch(store, batch))
-                batch, last_commit = [], time.monotonic()
+                batch, last_commit, held = [], time.monotonic(), 0
             if progress:
                 progress(done, total if total is not None else done)
         if batch:
@@ -524,11 +553,21 @@ def import_items(store: Store, items: Iterable[ImportItem], *, jobs: int = 1, ba
 
 def path_items(paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type: str = "other",
                corpus_folder: Path | None = None, known_cases: set[str] | None = None,
-               skipped: Callable[[ImportOutcome], None] | None = None) -> Iterator[ImportItem]:
+               skipped: Callable[[ImportOutcome], None] | None = None,
+               follow_links: bool = False) -> Iterator[ImportItem]:
     """The files to import under ``paths`` (streamed); the folder convention adds each file's case.
-    Symlinked folders and unsupported suffixes go to ``skipped`` as outcomes instead."""
+    Symlinked folders and unsupported suffixes go to ``skipped`` as outcomes instead.
+
+    A file must really lie in its folder: a folder's files inside that folder, a file named directly inside
+    the folder it is named in (so ``corpus/X/*`` cannot bring in a link to ``/etc/passwd``); with
+    ``follow_links`` files are read wherever their links lead (symlinked folders are still not walked)."""
     for named in paths:
-        root = named if named.is_dir() and not named.is_symlink() else None
+        if follow_links:
+            root = None
+        elif named.is_dir() and not named.is_symlink():
+            root = named
+        else:
+            root = Path(os.path.dirname(os.path.abspath(named)))
         for path in iter_files([named]):
             origin = printable(str(path))
             if path.is_symlink() and os.path.isdir(path):
@@ -550,21 +589,22 @@ def add_paths(store: Store, paths: Sequence[Path], *, case_ids: Sequence[str] = 
               corpus_folder: Path | None = None, known_cases: set[str] | None = None,
               progress: Callable[[int, int], None] | None = None, jobs: int = 1,
               batch_size: int = BATCH_SIZE, report: ImportReport | None = None,
-              executor: str | None = None) -> ImportReport:
+              executor: str | None = None, follow_links: bool = False) -> ImportReport:
     """Add files and folders; the folder convention adds each file's case. ``progress(done, total)``.
 
-    A file found inside a folder is read only if its real path stays inside that folder (a
-    symlink out of it is refused); a file named directly is read wherever it is, if regular.
-    ``jobs`` worker processes (or the dask cluster at ``executor``) read and extract; one writer stores
+    A file found inside a folder is read only if its real path stays inside that folder, and a file
+    named directly only if its real path stays in the folder it is named in (a symlink out of either is
+    refused, unless ``follow_links``). ``jobs`` worker processes (or the dask cluster at ``executor``)
+    read and extract; one writer stores
     ``batch_size`` documents per transaction."""
     skipped: list[ImportOutcome] = []
 
     def items() -> Iterator[ImportItem]:
         return path_items(paths, case_ids=case_ids, doc_type=doc_type, corpus_folder=corpus_folder,
-                          known_cases=known_cases, skipped=skipped.append)
+                          known_cases=known_cases, skipped=skipped.append, follow_links=follow_links)
 
     total = sum(1 for _ in path_items(paths, case_ids=case_ids, doc_type=doc_type, corpus_folder=corpus_folder,
-                                      known_cases=known_cases)) if progress else None
+                                      known_cases=known_cases, follow_links=follow_links)) if progress else None
     report = import_items(store, items(), jobs=jobs, batch_size=batch_size, total=total, progress=progress,
                           report=report, executor=executor)
     report.add(skipped)
@@ -586,11 +626,18 @@ def decode_table_bytes(data: bytes) -> str:
     return text.lstrip("\ufeff")
 
 
-def read_manifest(path: Path, *, allow_outside: bool = False) -> tuple[list[dict[str, object]], list[str]]:
+def read_manifest(path: Path, *, allow_outside: bool = False,
+                  follow_links: bool = False) -> tuple[list[dict[str, object]], list[str]]:
     """Rows of a CSV manifest (path or URL, case ids, title, type, date); bad rows become problems.
 
     A relative path is taken relative to the manifest's folder; a path (after resolving symlinks)
-    that leaves that folder is refused unless ``allow_outside``."""
+    that leaves that folder is refused unless ``allow_outside`` (with ``follow_links``: a path inside
+    the folder may be a link out of it). The manifest itself may not be a link out of its folder
+    unless ``follow_links``."""
+    if not follow_links:
+        from sibkit.paths import check_link
+
+        check_link(path)
     rows: list[dict[str, object]] = []
     problems: list[str] = []
     try:
@@ -630,7 +677,7 @@ def read_manifest(path: Path, *, allow_outside: bool = False) -> tuple[list[dict
             problems.append(f"{where}, {printable(target[:200])}: {exc}; row skipped")
             continue
         if not target.lower().startswith(("http://", "https://")):
-            resolved = _manifest_path(target, folder, allow_outside)
+            resolved = _manifest_path(target, folder, allow_outside, follow_links)
             if isinstance(resolved, str):
                 problems.append(f"{where}, {printable(target[:200])}: {resolved}; row skipped")
                 continue
@@ -642,15 +689,16 @@ def read_manifest(path: Path, *, allow_outside: bool = False) -> tuple[list[dict
     return rows, problems
 
 
-def _manifest_path(target: str, folder: Path, allow_outside: bool) -> Path | str:
+def _manifest_path(target: str, folder: Path, allow_outside: bool, follow_links: bool = False) -> Path | str:
     """The file a manifest row names, or why it is refused."""
     if "\x00" in target:
         return "a NUL character in the path"
     candidate = Path(target) if os.path.isabs(target) else folder / target
     if allow_outside:
         return candidate
-    real = os.path.realpath(candidate)
-    if not _inside(real, os.path.realpath(folder)):
+    real = os.path.normpath(os.path.abspath(candidate)) if follow_links else os.path.realpath(candidate)
+    base = os.path.normpath(os.path.abspath(folder)) if follow_links else os.path.realpath(folder)
+    if not _inside(real, base):
         return (f"resolves to {printable(real)}, outside the manifest's folder {printable(str(folder))} "
-                "(use --allow-outside to read it)")
+                "(use --allow-outside to read it, or --follow-links when a link inside the folder leads there)")
     return candidate

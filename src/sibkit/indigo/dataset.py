@@ -206,7 +206,17 @@ def _read_csv(text: str, file_name: str, table: str, issues: list[LoadIssue]) ->
     return frame
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"))
+
+
 def _decode(data: bytes, file_name: str, issues: list[LoadIssue]) -> str:
+    for bom, encoding in _BOMS:  # UTF-16 or -32 with its byte order mark (Excel's "Unicode text")
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                break
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -227,6 +237,10 @@ def _raw_from_files(read: Callable[[str], bytes | None], origin: str,
         found += 1
         raw[table] = _read_csv(_decode(data, spec["file"], issues), spec["file"], table, issues)
     if "projects" not in raw:
+        damaged = next((i for i in issues if i.where == "projects.csv" and i.message.startswith("damaged")), None)
+        if damaged is not None:
+            raise DataSourceError(f"{origin}: projects.csv is {damaged.message.removesuffix('; table left empty')}; "
+                                  "download the export again")
         raise DataSourceError(f"{origin}: no projects.csv found; expected GO Lab's 'all data per data type' "
                               "CSV export (a folder or .zip)")
     return raw

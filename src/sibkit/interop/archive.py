@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -46,7 +47,7 @@ class QdpxArchive:
         self.limits = limits or Limits()
         try:
             self._zip = zipfile.ZipFile(path)
-        except (OSError, zipfile.BadZipFile) as exc:
+        except (OSError, zipfile.BadZipFile, UnicodeDecodeError, ValueError, EOFError) as exc:
             raise SibkitError(f"{path}: not a QDPX (ZIP) archive ({exc})") from None
         infos = [info for info in self._zip.infolist() if not info.is_dir()]
         if len(infos) > self.limits.members:
@@ -82,8 +83,30 @@ class QdpxArchive:
             raise SibkitError(f"{self.path}: member {info.filename!r} expands {ratio:,}"
                               f" times ({info.compress_size:,} to {info.file_size:,} bytes): a zip bomb; refused")
 
+    def check_project_memory(self) -> None:
+        """Refuse a project file whose parsing would not fit the memory budget (``SIBKIT_MEMORY_MB``): the
+        parsed tree takes about twelve times the file, so it may be a sixteenth of the budget."""
+        from sibkit.corpus.budget import MEMORY_ENV, memory_budget
+
+        budget = memory_budget()
+        size = self._by_name[self.qde_name].file_size
+        if size > budget // 16:
+            raise SibkitError(f"{self.path}: the project file {self.qde_name} is {size / 2**20:,.0f} MiB; reading it "
+                              f"takes about 12 times that, over the memory budget of {budget // 2**20:,} MiB (set "
+                              f"{MEMORY_ENV} to allow more, at least {16 * size // 2**20 + 1:,})")
+
     def read(self, info: zipfile.ZipInfo) -> bytes:
-        """A member's bytes, reading no more than its declared size (headers can lie)."""
+        """A member's bytes, reading no more than its declared size (headers can lie); a damaged member is
+        one clear error naming it."""
+        try:
+            return self._read(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError,
+                ValueError) as exc:
+            text = str(exc).splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise SibkitError(f"{self.path}: member {info.filename!r} cannot be read ({text}: damaged, or larger "
+                              "than its header says); refused") from None
+
+    def _read(self, info: zipfile.ZipInfo) -> bytes:
         chunks, size = [], 0
         with self._zip.open(info) as handle:
             while True:

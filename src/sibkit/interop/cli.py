@@ -71,12 +71,19 @@ def import_qdpx_command(
     codebook_out: Annotated[Path | None, typer.Option(
         "--codebook-out", metavar="FILE",
         help="Where to write the study's codebook with the new codes (default: <study>-codebook.yaml).")] = None,
+    sources: Annotated[Path | None, typer.Option(
+        "--sources", metavar="FOLDER", help="Read the files the project names outside the archive "
+        "(relative:// paths, plainTextPath) from this folder; without it they are not read.")] = None,
+    follow_links: Annotated[bool, typer.Option(
+        "--follow-links", help="Read the archive, or a file in --sources, even when a symlink leads it out of "
+        "its folder.")] = False,
 ) -> None:
     """Bring another tool's documents, codes, cases and codings into a study."""
     from sibkit.interop.importer import import_qdpx
     from sibkit.study import load_study
 
-    result = import_qdpx(qdpx, load_study(study_path), codebook_out=codebook_out)
+    result = import_qdpx(qdpx, load_study(study_path), codebook_out=codebook_out, sources=sources,
+                         follow_links=follow_links)
     _warn(result.problems)
     for line in result.lines():
         console.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -90,10 +97,16 @@ def import_qdc_command(
     qdc: Annotated[Path, typer.Argument(metavar="FILE.qdc", help="A .qdc codebook file.")],
     output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE",
                                          help="The codebook YAML file to write.")],
+    follow_links: Annotated[bool, typer.Option(
+        "--follow-links", help="Read the file even when a symlink leads it out of its folder.")] = False,
 ) -> None:
     """Turn a REFI-QDA codebook into a sibkit codebook (sibkit's own keep their terms)."""
     from sibkit.interop.codes import import_qdc
 
+    if not follow_links:
+        from sibkit.paths import check_link
+
+        check_link(qdc)
     result = import_qdc(qdc, output)
     _warn(result.problems)
     themes = result.codebook.themes

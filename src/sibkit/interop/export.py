@@ -124,7 +124,7 @@ def case_attributes(study: Study, case_ids: list[str]) -> dict[str, dict[str, ob
     settings = study.outcomes
     classes = classify(dataset, known, tolerance=settings.tolerance, rules=settings.rules,
                        classify_in_implementation=settings.classify_in_implementation,
-                       overrides=study.resolve(settings.overrides) if settings.overrides else None)
+                       overrides=study.read_path(settings.overrides) if settings.overrides else None)
     fields = derived(dataset).set_index("id")
     out: dict[str, dict[str, object]] = {}
     for row in classes.cases.to_dict("records"):

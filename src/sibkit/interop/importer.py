@@ -4,7 +4,9 @@ variables and sets), codings manual references accepted by their original coder,
 Everything goes in one transaction: a failed import leaves the study as it was. GUIDs are kept, so
 importing the same project twice adds nothing the second time, and exporting it again gives the
 other tool back its own identifiers. Problems name the element (and its line in the ``.qde``) and
-the rest goes on; what sibkit cannot hold is counted in ``unsupported``.
+the rest goes on; what sibkit cannot hold is counted in ``unsupported``. Whatever a project says, the
+database is given only what it can store: text without NUL or lone surrogates (each replaced by U+FFFD,
+so offsets stay), values no longer than their columns (cut), each change one problem line.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import String, event, inspect, select
 from sqlalchemy.orm import Session
 
 from sibkit.coding.codebook import Codebook, Theme
@@ -26,7 +28,7 @@ from sibkit.corpus.normalise import page_of
 from sibkit.errors import SibkitError
 from sibkit.interop.archive import Limits
 from sibkit.interop.codes import codebook_yaml, slug, themes_from_codes
-from sibkit.interop.guids import automatic_user, guid_key, stable_guid, unreviewed_coding_guid
+from sibkit.interop.guids import automatic_user, guid_key, is_guid, stable_guid, unreviewed_coding_guid
 from sibkit.interop.reader import Coding, QdaProject, Selection, TextDocument, read_qdpx
 from sibkit.store import Document, DocumentCase, Memo, Reference, ReviewDecision, Store
 from sibkit.store.models import (
@@ -46,6 +48,42 @@ _SELECTION_NOTE = re.compile(r'^sibkit: origin (?P<origin>[a-z_]+), term (?P<ter
 _UNREVIEWED = re.compile(r"^sibkit: references of origin '(?P<origin>[a-z_]+)', not reviewed")
 _DOCUMENT_NOTE = "sibkit document: "
 IMPORTED_TERM = "(imported)"
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """``text`` with the characters no database here stores (NUL, lone surrogates) as U+FFFD (one for one)."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _fit_to_columns(session: Session, where: str, problems: list[str]) -> None:
+    """Before each flush of the import: every string given to the database fits its column and holds no
+    NUL or lone surrogate (PostgreSQL refuses both, SQLite the surrogates); each change is a problem line."""
+
+    @event.listens_for(session, "before_flush")
+    def fit(session: Session, _context: object, _instances: object) -> None:
+        for row in [*session.new, *session.dirty]:
+            mapper = inspect(row).mapper
+            for column in mapper.columns:
+                if not isinstance(column.type, String):
+                    continue
+                key = mapper.get_property_by_column(column).key
+                value = getattr(row, key, None)
+                if not isinstance(value, str):
+                    continue
+                fitted = _storable(value)
+                if fitted != value:
+                    problems.append(f"{where}: {column.table.name}.{column.name} {value[:40]!r}: characters a "
+                                    "database cannot store (NUL, lone surrogates) replaced by U+FFFD")
+                length = column.type.length
+                if length and len(fitted) > length:
+                    problems.append(f"{where}: {column.table.name}.{column.name} {fitted[:40]!r}…: "
+                                    f"{len(fitted):,} characters, over the {length} it may have; cut")
+                    fitted = fitted[:length]
+                if fitted != value:
+                    setattr(row, key, fitted)
 
 
 @dataclass
@@ -203,21 +241,29 @@ class _Importer:
                                    taken=taken - set(known.values()))
         self.theme_of = {key: theme.id for key, theme in themes.items()}
         in_codebook = {t.id for t in self.codebook.themes}
+        new_ids: set[str] = set()  # sets, not lookups per code: linear in the number of codes (100,000)
+        stored_themes = set(taken)
         for code in self.project.codes:
             key = guid_key(code.guid)
             theme = themes[key]
             self.result.themes[code.guid] = theme.id
-            if theme.id not in in_codebook and theme.id not in {t.id for t in self.result.new_themes}:
+            if theme.id not in in_codebook and theme.id not in new_ids:
                 self.result.new_themes.append(theme)
+                new_ids.add(theme.id)
             if key in stored:
                 self.result.unchanged["codes"] += 1
                 continue
-            clash = self.session.scalar(select(QdaCode).where(QdaCode.theme == theme.id))
-            if clash is not None:
+            if theme.id in stored_themes:
                 self.result.unchanged["codes"] += 1
                 continue
+            stored_themes.add(theme.id)
+            color = code.color if code.color is None or _COLOR.fullmatch(code.color.strip()) else None
+            if color is None and code.color is not None:
+                self.result.problems.append(f"{self.where}: line {code.line}: Code {code.name[:80]!r}: color "
+                                            f"{code.color[:40]!r} is not #RRGGBB; not kept")
             self.session.add(QdaCode(guid=code.guid, theme=theme.id, name=code.name, parent_guid=code.parent_guid,
-                                     description=code.description, codable=code.codable, color=code.color))
+                                     description=code.description, codable=code.codable,
+                                     color=color.strip() if color else None))
             self.result.added["codes"] += 1
 
     def variables(self) -> None:
@@ -233,7 +279,12 @@ class _Importer:
                 aliases[key] = by_name[variable.name.casefold()]
                 self.result.unchanged["variables"] += 1
                 continue
-            self.session.add(QdaVariable(guid=variable.guid, name=variable.name, type=variable.type,
+            kind = variable.type if variable.type in VARIABLE_TYPES else "Text"
+            if kind != variable.type:
+                self.result.problems.append(f"{self.where}: Variable {variable.name[:80]!r}: typeOfVariable "
+                                            f"{variable.type[:40]!r} is not one of {', '.join(VARIABLE_TYPES)}; "
+                                            "kept as Text")
+            self.session.add(QdaVariable(guid=variable.guid, name=variable.name, type=kind,
                                          description=variable.description))
             by_name[variable.name.casefold()] = variable.guid
             self.result.added["variables"] += 1
@@ -261,7 +312,8 @@ class _Importer:
         where = f"{self.where}: line {source.line}: source {source.name!r}"
         meta = _document_meta(source.description)
         text_sha = hashlib.sha256(source.text.encode("utf-8")).hexdigest()
-        wanted = [str(meta["sha256"])] if isinstance(meta.get("sha256"), str) else []
+        given = meta.get("sha256")  # sibkit's own export names the original's hash: a hint, used when it is one
+        wanted = [given.lower()] if isinstance(given, str) and re.fullmatch(r"[0-9a-fA-F]{64}", given) else []
         if source.original is not None:
             wanted.append(hashlib.sha256(source.original).hexdigest())
         wanted.append(text_sha)
@@ -299,8 +351,13 @@ class _Importer:
                     kept = self.originals / f"{sha[:16]}{suffix}"
                     kept.write_bytes(source.original)
                     origin = str(kept)
+            date = str(meta["date"]) if meta.get("date") else None
+            if date is not None and len(date) > 10:
+                self.result.problems.append(f"{where}: date {date[:40]!r} is not a date (YYYY, YYYY-MM or "
+                                            "YYYY-MM-DD); not kept")
+                date = None
             document = Document(sha256=sha, title=source.name, doc_type=doc_type if doc_type in DOCUMENT_TYPES
-                                else "other", date=str(meta["date"]) if meta.get("date") else None,
+                                else "other", date=date,
                                 origin=origin,
                                 media_type="text/plain", text=source.text, pages=[0],
                                 word_count=count_words(source.text), status="ok", message="", guid=source.guid)
@@ -399,7 +456,8 @@ class _Importer:
             if reference is None:
                 reference = Reference(document_id=document.id, theme=theme, term=term, start=start, end=end,
                                       page=page_of(start, document.pages or [0]), origin=origin, codebook_hash="",
-                                      selection_guid=selection_guid, coding_guid=coding.guid or None)
+                                      selection_guid=selection_guid if is_guid(selection_guid) else None,
+                                      coding_guid=coding.guid.strip() if is_guid(coding.guid) else None)
                 if coding.created or created:
                     reference.created_at = coding.created or created
                 self.session.add(reference)
@@ -523,23 +581,30 @@ def import_project(project: QdaProject, store: Store, codebook: Codebook, source
     result = QdpxImport(source, project.origin, unsupported=Counter(project.unsupported),
                         problems=list(project.problems),
                         offsets_line=project.offsets.line() if project.offsets is not None else None)
-    with store.session() as session:
+    with store.session(write=True) as session:  # the write lock up front: concurrent imports take turns
+        _fit_to_columns(session, project.source or source, result.problems)
         _Importer(project, session, codebook, result, originals).run()
     return result
 
 
 def import_qdpx(path: Path, study: Study, store: Store | None = None, *, codebook_out: Path | None = None,
-                limits: Limits | None = None) -> QdpxImport:
+                limits: Limits | None = None, sources: Path | None = None, follow_links: bool = False) -> QdpxImport:
     """Import a ``.qdpx`` file into a study (original PDF and DOCX files go to ``originals/`` beside
     the study file). Codes that are not themes of the study's codebook are
     added to a copy of it, written to ``codebook_out`` (default: ``<study>-codebook.yaml`` beside
-    the study file): point the study's ``codebook`` at it to count them."""
+    the study file): point the study's ``codebook`` at it to count them. Files the project names outside
+    the archive (``relative://``, plain paths) are read only from the folder ``sources``; links out of it,
+    and an archive that is a link out of its folder, are refused unless ``follow_links``."""
     from sibkit.coding.study import study_codebook
     from sibkit.corpus import open_study_store
 
     if not path.is_file():
         raise SibkitError(f"{path}: no such file")
-    project = read_qdpx(path, limits)
+    if not follow_links:
+        from sibkit.paths import check_link
+
+        check_link(path)
+    project = read_qdpx(path, limits, sources=sources, follow_links=follow_links)
     store = store or open_study_store(study)
     codebook = study_codebook(study)
     result = import_project(project, store, codebook, path.name, originals=study.base_dir / "originals")

@@ -176,11 +176,29 @@ def _decode(data: bytes, where: str, problems: list[str]) -> str:
 
 
 class _Reader:
-    def __init__(self, archive: QdpxArchive, source: str) -> None:
+    def __init__(self, archive: QdpxArchive, source: str, sources: Path | None = None,
+                 follow_links: bool = False) -> None:
         self.archive = archive
         self.source = source
         self.project = QdaProject(source=source)
         self.extracted = False
+        self.sources = sources  # the folder the user named for files outside the archive (None: none are read)
+        self.follow_links = follow_links
+
+    def _unique(self, element: etree._Element, seen: set[str]) -> str | None:
+        """The element's GUID when it is valid and not used by an earlier element of its kind, else None
+        (and a problem naming it: a second element with one GUID would clash with the first when stored)."""
+        guid = (element.get("guid") or "").strip()
+        kind, name = local(element), element.get("name") or ""
+        where = f"{self.source}: line {element.sourceline}: {kind} {name[:80]!r}"
+        if not is_guid(guid):
+            self.project.problems.append(f"{where} has no valid guid; skipped")
+            return None
+        if guid_key(guid) in seen:
+            self.project.problems.append(f"{where}: guid {guid} is used by an earlier {kind}; skipped")
+            return None
+        seen.add(guid_key(guid))
+        return guid
 
     # -- paths
     def _resolve(self, path: str, element: etree._Element) -> tuple[bytes | None, str]:
@@ -205,26 +223,37 @@ class _Reader:
             if info is not None:
                 return self.archive.read(info), PurePosixPath(info.filename).name
         if scheme in ("", "relative"):
-            found = self._external(name)
+            if self.sources is None:
+                self.project.problems.append(
+                    f"{where}: file {path!r} is not in the archive; not read from outside the archive (name the "
+                    "folder that holds the project's files with --sources FOLDER to read it from there)")
+                return None, ""
+            found = self._external(name, where)
             if found is not None:
-                return found.read_bytes(), found.name
+                return found
         self.project.problems.append(f"{where}: file {path!r} is not in the archive; source skipped")
         return None, ""
 
-    def _external(self, name: str) -> Path | None:
-        """A ``relative://`` text file beside the archive, never outside that folder. The project's
-        ``basePath`` names a folder on the machine that wrote it and is not followed (a hostile file
-        could point it at ``/``)."""
-        base = self.archive.path.resolve().parent
+    def _external(self, name: str, where: str) -> tuple[bytes, str] | None:
+        """A file named ``relative://`` (or by a plain path) in the folder the user named (``--sources``),
+        never outside it (links out of it refused unless ``--follow-links``). The project's ``basePath``
+        names a folder on the machine that wrote it and is not followed (a hostile file could point it at
+        ``/``)."""
+        from sibkit.corpus.importer import UnsafeInput, read_regular_file
+
+        assert self.sources is not None
+        candidate = self.sources / name
+        if candidate.suffix.lower() not in (".txt", ".docx", ".pdf"):
+            return None
         try:
-            candidate = (base / name).resolve()
-        except OSError:
+            data = read_regular_file(candidate, max_bytes=self.archive.limits.member_bytes,
+                                     root=None if self.follow_links else self.sources)
+        except UnsafeInput as exc:
+            self.project.problems.append(f"{where}: {candidate}: {exc}")
             return None
-        if candidate.suffix.lower() not in (".txt", ".docx", ".pdf") or not candidate.is_relative_to(base):
-            return None
-        if not candidate.is_file() or candidate.stat().st_size > self.archive.limits.member_bytes:
-            return None
-        return candidate
+        self.project.problems.append(f"{where}: read {candidate} from {self.sources}, outside the archive "
+                                     "(as --sources asked)")
+        return data, candidate.name
 
     def _text_of(self, element: etree._Element, kind: str) -> tuple[str | None, bytes | None, str]:
         """The plain text of a TextSource (or a Representation), and the original rich file when held."""
@@ -243,9 +272,9 @@ class _Reader:
                 return None, original, original_name
             return _decode(data, where, self.project.problems), original, original_name
         if original is not None:
-            from sibkit.corpus.extraction import extract
+            from sibkit.corpus.budget import extract_within_budget
 
-            extracted = extract(original, original_name)
+            extracted = extract_within_budget(original, original_name)
             if extracted.status == "ok":
                 self.extracted = True
                 if element.findall(".//{*}PlainTextSelection"):
@@ -301,9 +330,9 @@ class _Reader:
             if original is None and element.get("path"):
                 original, original_name = self._resolve(element.get("path") or "", element)
             if text is None and original is not None:
-                from sibkit.corpus.extraction import extract
+                from sibkit.corpus.budget import extract_within_budget
 
-                extracted = extract(original, original_name or "source.pdf")
+                extracted = extract_within_budget(original, original_name or "source.pdf")
                 text = extracted.text if extracted.status == "ok" else None
         if text is None:
             self.project.unsupported[f"{kind} without readable text"] += 1
@@ -362,12 +391,18 @@ class _Reader:
                 if codes is not None:
                     project.codes = parse_codes(codes, self.source, project.problems)
             elif name == "Variables":
+                seen: set[str] = set()
                 for variable in children(section, "Variable"):
+                    if self._unique(variable, seen) is None:
+                        continue
                     project.variables[guid_key(variable.get("guid") or "")] = Variable(
                         variable.get("guid") or "", variable.get("name") or "",
                         variable.get("typeOfVariable") or "Text", child_text(variable, "Description"))
             elif name == "Cases":
+                seen = set()
                 for case in children(section, "Case"):
+                    if self._unique(case, seen) is None:
+                        continue
                     if case.findall("{*}CodeRef"):
                         project.unsupported["codings of whole cases"] += len(case.findall("{*}CodeRef"))
                     project.cases.append(Case(
@@ -393,17 +428,23 @@ class _Reader:
                     elif kind in ("AudioSource", "VideoSource", "PictureSource"):
                         self._unsupported_source(source)
             elif name == "Notes":
+                seen = set()
                 for note in children(section, "Note"):
+                    if self._unique(note, seen) is None:
+                        continue
                     text, _, _ = self._text_of(note, "Note")
                     project.notes[guid_key(note.get("guid") or "")] = Note(
                         note.get("guid") or "", note.get("name") or "", text or "",
                         guid_key(note.get("creatingUser") or "") or None, _time(note.get("creationDateTime")),
                         child_text(note, "Description"))
             elif name == "Sets":
+                seen = set()
                 for item in children(section, "Set"):
+                    if self._unique(item, seen) is None:
+                        continue
                     members = [{"kind": {"MemberCode": "code", "MemberSource": "source", "MemberNote": "note"}[
-                        local(m)], "guid": m.get("targetGUID") or ""} for m in item
-                        if local(m) in ("MemberCode", "MemberSource", "MemberNote")]
+                        local(m)], "guid": (m.get("targetGUID") or "").strip()} for m in item
+                        if local(m) in ("MemberCode", "MemberSource", "MemberNote") and is_guid(m.get("targetGUID"))]
                     project.sets.append(QdaSet(item.get("guid") or "", item.get("name") or "",
                                                child_text(item, "Description"), members))
             elif name == "Links":
@@ -438,13 +479,17 @@ def _value_text(element: etree._Element) -> str:
     return ""
 
 
-def read_qdpx(path: Path, limits: Limits | None = None) -> QdaProject:
+def read_qdpx(path: Path, limits: Limits | None = None, *, sources: Path | None = None,
+              follow_links: bool = False) -> QdaProject:
     """Parse a ``.qdpx`` archive (never writing anything); problems are collected, not raised,
-    except for archive-level ones (not a ZIP, zip bomb, path traversal, invalid XML, entities)."""
+    except for archive-level ones (not a ZIP, zip bomb, path traversal, invalid XML, entities, a project
+    file too large for the memory budget). Files the project names outside the archive are read only from
+    ``sources``, a folder the user names (each read said in a problem line)."""
     archive = QdpxArchive(path, limits)
     try:
         source = f"{path.name}:{archive.qde_name}"
+        archive.check_project_memory()
         root = parse_xml(archive.project_bytes(), source)
-        return _Reader(archive, source).read(root)
+        return _Reader(archive, source, sources, follow_links).read(root)
     finally:
         archive.close()

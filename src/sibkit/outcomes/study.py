@@ -15,6 +15,6 @@ def classify_study(study: Study, selection: Selection | None = None) -> Classifi
     tolerances = sorted({*settings.sensitivity, settings.tolerance})
     return classify(study.dataset(), selection.selected, tolerance=settings.tolerance, rules=settings.rules,
                     classify_in_implementation=settings.classify_in_implementation,
-                    overrides=study.resolve(settings.overrides) if settings.overrides else None,
+                    overrides=study.read_path(settings.overrides) if settings.overrides else None,
                     sensitivity=tolerances, index=settings.index, payment_kinds=settings.payment_kinds,
                     target_kinds=settings.target_kinds, interim=settings.interim)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sibkit.errors import SibkitError
+from sibkit.store.among import among
 from sibkit.store.models import (
     DOCUMENT_TYPES,
     AuditMark,
@@ -89,6 +92,62 @@ def is_locked_error(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and ("locked" in text or "busy" in text)
 
 
+_turns_lock = threading.Lock()
+_turns: dict[str, threading.RLock] = {}  # one per lock file in this process, shared by every Store of that file
+_held = threading.local()  # lock files whose turn this thread holds (a nested write transaction keeps it)
+
+
+class WriterQueue:
+    """The turn of writers to one SQLite study, across threads and processes: an exclusive ``flock`` on a
+    lock file beside the database (``study.sqlite-writers``), held for each write transaction.
+
+    SQLite itself makes a waiting writer poll with growing sleeps, against a deadline: with many busy
+    processes some lose every time and give up. Waiting on the lock file instead, a writer sleeps until
+    the writer before it has committed, however long that takes, and then finds SQLite's lock free. (A
+    program that writes to the file without this lock is still polled for, up to ``LOCK_DEADLINE``.)
+    Threads of one process take turns on a lock of their own first (``flock`` does not exclude them), and a
+    thread that holds the turn keeps it for a write transaction opened inside its own."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = str(database.with_name(database.name + "-writers"))
+        with _turns_lock:
+            self.threads = _turns.setdefault(self.path, threading.RLock())
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        import fcntl
+
+        held: set[str] = _held.__dict__.setdefault("paths", set())
+        if self.path in held:  # this thread already has the turn
+            yield
+            return
+        with self.threads:
+            try:  # opened for each turn: a forked worker never shares (and releases) its parent's lock
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            except OSError:  # a read-only folder: nobody can write anyway, SQLite will say so
+                fd = None
+            try:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)  # sleeps until the writer before has finished
+                held.add(self.path)
+                yield
+            finally:
+                held.discard(self.path)
+                if fd is not None:
+                    os.close(fd)  # releases the lock
+
+
+def _writer_queue(engine: Engine) -> WriterQueue | None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    try:
+        import fcntl  # noqa: F401  (POSIX only)
+    except ImportError:  # Windows: SQLite's own polling
+        return None
+    return WriterQueue(Path(database))
+
+
 def with_retry(work: Callable[[], T], *, deadline: float = LOCK_DEADLINE, what: str = "write") -> T:
     """Run ``work`` (one whole transaction) again, with growing random back-off, while SQLite says the
     database is locked; after ``deadline`` seconds give up with a :class:`SibkitError` saying so."""
@@ -114,11 +173,22 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.writers = _writer_queue(engine)
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
-        """A transaction; ``write=True`` takes SQLite's write lock at the start (BEGIN IMMEDIATE), so a
-        busy database makes it wait (and :func:`with_retry` retry) rather than fail half-way."""
+        """A transaction; ``write=True`` on SQLite waits for its turn among the study's writers
+        (:class:`WriterQueue`), then takes SQLite's write lock at the start (BEGIN IMMEDIATE), so it never
+        fails half-way."""
+        if write and self.writers is not None:
+            with self.writers.turn(), self._transaction(write=True) as session:
+                yield session
+            return
+        with self._transaction(write=write) as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Session]:
         session = self._sessions()
         try:
             if write and self.engine.dialect.name == "sqlite":
@@ -160,16 +230,20 @@ def open_store(url: str, *, migrate: bool = True, busy_timeout: float = 10.0) ->
     store = Store(engine)
     if migrate:
         try:
-            with_retry(lambda: _migrate(engine), what="database creation")
+            with_retry(lambda: _migrate(engine, store.writers), what="database creation")
         except OperationalError as exc:
             raise SibkitError(f"cannot open the study database {engine.url!r}: {exc.orig}") from None
     return store
 
 
-def _migrate(engine: Engine) -> None:
+def _migrate(engine: Engine, writers: WriterQueue | None = None) -> None:
     """Bring the schema to head under a lock, so that many processes opening a new study at once
-    create it once: SQLite's write lock (BEGIN IMMEDIATE; DDL is transactional), PostgreSQL's
-    transaction-level advisory lock."""
+    create it once: SQLite's write lock (BEGIN IMMEDIATE; DDL is transactional; after the turn among its
+    writers), PostgreSQL's transaction-level advisory lock."""
+    if writers is not None:
+        with writers.turn():
+            _migrate(engine)
+        return
     with engine.connect() as plain:
         connection = plain.execution_options(sqlite_begin="IMMEDIATE")
         with connection.begin():
@@ -182,5 +256,5 @@ def _migrate(engine: Engine) -> None:
 
 __all__ = ["DOCUMENT_TYPES", "AuditMark", "AuditSample", "AuditSentence", "Base", "CodingState", "Document",
            "DocumentCase", "FetchAttempt", "Memo", "ReaderScore", "Reference", "ReviewDecision", "ReviewStanding",
-           "SentenceEmbeddings", "Store", "Suggestion", "User", "WebSession", "WorkbenchSetting", "head_revision",
-           "is_locked_error", "open_store", "with_retry"]
+           "SentenceEmbeddings", "Store", "Suggestion", "User", "WebSession", "WorkbenchSetting", "among",
+           "head_revision", "is_locked_error", "open_store", "with_retry"]

@@ -123,7 +123,8 @@ class Reference(Base):
 
 class ReviewDecision(Base):
     __tablename__ = "review_decisions"
-    __table_args__ = (Index("ix_review_decisions_coder_reference", "coder", "reference_id"),)
+    __table_args__ = (Index("ix_review_decisions_coder_reference", "coder", "reference_id"),
+                      Index("uq_review_decisions_request_key", "coder", "request_key", unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference_id: Mapped[int] = mapped_column(ForeignKey("references.id", ondelete="RESTRICT"), index=True)
@@ -134,6 +135,8 @@ class ReviewDecision(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     previous_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """The same coder's decision on this reference that this one follows (None for the first)."""
+    request_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The workbench form's key (migration ``decision_keys``): a retried POST finds its decision stored."""
 
 
 class ReviewStanding(Base):

@@ -81,6 +81,8 @@ def study_summary(study: Study) -> list[str]:
     for section in dump:
         if section in ("title", "data", "selection", "report"):
             continue
+        if section == "follow_links" and section not in study.model_fields_set:  # said only when set
+            continue
         value = dump[section]
         if section == "corpus":
             value = {k: v for k, v in value.items() if k not in ("database", "folder")}

@@ -364,6 +364,9 @@ class Study(Strict):
     report: Report = Field(default_factory=Report)
     suggest: Suggest = Field(default_factory=Suggest)
     reader: Reader = Field(default_factory=Reader)
+    # files the study names (codebook, overrides) are read even when a symlink leads them out of the folder
+    # they are named in (off: such a file is refused, so a study sent by someone cannot read your files)
+    follow_links: bool = False
 
     _path: Path | None = PrivateAttr(default=None)
     _text: str = PrivateAttr(default="")
@@ -383,6 +386,16 @@ class Study(Strict):
         """A path from the study file, relative to the study file's folder."""
         path = Path(relative).expanduser()
         return path if path.is_absolute() else self.base_dir / path
+
+    def read_path(self, relative: str | Path) -> Path:
+        """A file the study names, to be read: :meth:`resolve`, refused when a symlink leads it out of the
+        folder it is named in (unless the study says ``follow_links: true``)."""
+        path = self.resolve(relative)
+        if not self.follow_links:
+            from sibkit.paths import check_link
+
+            check_link(path, option="follow_links: true in the study file")
+        return path
 
     def data_source(self) -> str | Path | None:
         if self.data is None:

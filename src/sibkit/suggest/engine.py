@@ -30,7 +30,16 @@ from sibkit.coding.coder import references
 from sibkit.corpus.normalise import page_of
 from sibkit.optional import require
 from sibkit.secondreader.counting import READER_MODEL, READER_TERM
-from sibkit.store import Document, DocumentCase, Reference, ReviewDecision, SentenceEmbeddings, Store, Suggestion
+from sibkit.store import (
+    Document,
+    DocumentCase,
+    Reference,
+    ReviewDecision,
+    SentenceEmbeddings,
+    Store,
+    Suggestion,
+    among,
+)
 from sibkit.study.model import Suggest
 from sibkit.suggest.anchors import anchor_texts
 from sibkit.suggest.embedders import Embedder
@@ -82,7 +91,7 @@ def embed_documents(store: Store, embedder: Embedder, document_ids: Sequence[int
     out: dict[int, DocumentSentences] = {}
     with store.session() as session:
         cached = {row.document_id: row for row in session.scalars(select(SentenceEmbeddings).where(
-            SentenceEmbeddings.model == key, SentenceEmbeddings.document_id.in_(list(document_ids))))}
+            SentenceEmbeddings.model == key, among(SentenceEmbeddings.document_id, document_ids)))}
     for done, document_id in enumerate(document_ids, start=1):
         with store.session() as session:
             document = session.get(Document, document_id)
@@ -181,8 +190,8 @@ def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Sugg
     with store.session() as session:
         document_ids = list(session.scalars(select(Document.id).where(Document.status == "ok", Document.id.in_(
             select(DocumentCase.document_id))).order_by(Document.id)))
-        texts = dict(session.execute(select(Document.id, Document.text).where(Document.id.in_(document_ids))).all())
-        pages = dict(session.execute(select(Document.id, Document.pages).where(Document.id.in_(document_ids))).all())
+        texts = dict(session.execute(select(Document.id, Document.text).where(among(Document.id, document_ids))).all())
+        pages = dict(session.execute(select(Document.id, Document.pages).where(among(Document.id, document_ids))).all())
     corpus = embed_documents(store, embedder, document_ids, progress, report)
     report.sentences = sum(len(d.spans) for d in corpus.values())
     refs = references(store)
@@ -237,8 +246,10 @@ def suggest(store: Store, codebook: Codebook, embedder: Embedder, settings: Sugg
                                                    Reference.id.not_in(select(Suggestion.reference_id).where(
                                                        Suggestion.model.startswith(READER_MODEL))))
             stale = list(session.scalars(undecided))
-            session.execute(delete(Suggestion).where(Suggestion.reference_id.in_(stale)))
-            session.execute(delete(Reference).where(Reference.id.in_(stale)))
+            unsynchronised = {"synchronize_session": False}  # nothing of them is loaded in this session
+            session.execute(delete(Suggestion).where(among(Suggestion.reference_id, stale)),
+                            execution_options=unsynchronised)
+            session.execute(delete(Reference).where(among(Reference.id, stale)), execution_options=unsynchronised)
             report.removed += len(stale)
             for document_id, start, end, score, compared_with, rank, paragraph_start, paragraph_end in candidates:
                 reference = Reference(document_id=document_id, theme=theme.id, term=SUGGESTED_TERM, start=start,

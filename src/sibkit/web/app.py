@@ -1,14 +1,18 @@
 """The web app: dashboard, map, project pages, study pages, CSV downloads and a JSON API.
 
 Server-rendered (FastAPI + Jinja2 with autoescaping), no JavaScript needed, every asset served by
-sibkit itself, read-only (GET only), strict security headers. With a study, the review workbench
-(``sibkit.workbench``) adds its pages under ``/review``: they write, so they pass the cache by.
+sibkit itself, read-only (GET only), strict security headers, and only for the host names the server was
+started for (``sibkit.web.guard``: DNS rebinding). With a study, the review workbench
+(``sibkit.workbench``) adds its pages under ``/review``: they write, so they pass the cache by; the
+study's own pages (``/study``, ``/api/study``, ``/download/study/``) are the workbench's to guard (a signed-in
+account in team mode, this machine alone otherwise) and pass the cache by too.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -28,7 +32,9 @@ from sibkit.indigo import Dataset, breakdown
 from sibkit.indigo.figures import BREAKDOWNS
 from sibkit.indigo.values import country_name
 from sibkit.kinds import shown as kind_shown
-from sibkit.pagecache import PageCache
+from sibkit.pagecache import SECURITY_HEADERS, PageCache
+from sibkit.web.guard import AllowedHosts, Guard
+from sibkit.web.guard import allowed_hosts as guard_hosts
 from sibkit.web.payments import money
 from sibkit.web.releases import about_json
 from sibkit.web.views import (
@@ -174,9 +180,24 @@ def _format(value: object) -> str:
     return str(value)
 
 
-def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes: int = 64 * 2**20) -> FastAPI:
+#: study pages: what the study's database holds (documents, classes), so never cached and never public
+STUDY_PREFIXES = ("/study", "/api/study", "/download/study")
+
+
+def public_origin(origin: object) -> str:
+    """Where a document came from, as a page may show it: a URL or an INDIGO record as stored, a file by its
+    name only (never a path on the server)."""
+    text = "" if origin is None else str(origin)
+    if text.startswith(("http://", "https://", "indigo:")):
+        return text
+    return text.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes: int = 64 * 2**20,
+               allowed_hosts: AllowedHosts | Sequence[str] | None = None) -> FastAPI:
     """The app over one dataset (and optionally a loaded study); finished pages are cached up to
-    ``cache_bytes`` (least recently used first out)."""
+    ``cache_bytes`` (least recently used first out). It answers only for ``allowed_hosts`` (the names the
+    server was started for; default: this machine's loopback names and addresses)."""
     views = Views(dataset, study)
     env = Environment(loader=PackageLoader("sibkit.web", "templates"), autoescape=select_autoescape(["html"]),
                       auto_reload=False)  # the package's templates do not change while it runs
@@ -202,11 +223,11 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith(("/api/", "/download/")):
-            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
         title = "Page not found" if exc.status_code == 404 else "Problem"
         message = (f"There is no page at {request.url.path}." if exc.status_code == 404 else str(exc.detail))
         return HTMLResponse(env.get_template("error.html").render(title=title, message=message),
-                            status_code=exc.status_code)
+                            status_code=exc.status_code, headers=exc.headers)  # a 405 keeps its Allow
 
     def not_found(message: str) -> HTMLResponse:
         return HTMLResponse(env.get_template("error.html").render(title="Not found", message=message),
@@ -402,6 +423,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                     evidence = evidence_table(store, reading_list(dataset), selection.selected)
                 finally:
                     store.close()
+                documents = documents.assign(origin=documents["origin"].map(public_origin))
             else:
                 selection = select(study, dataset, extra_documents=held)
             if not has_database:  # nothing held: what INDIGO lists for each case
@@ -418,8 +440,23 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                                documents=documents, selected=selection.selected, evidence=by_case)
         return study_cache
 
+    def study_reader(request: Request) -> None:
+        """The study's pages are read as the workbench is: by a signed-in account in team mode, by this
+        machine alone otherwise (raises the workbench's ``Forbidden``)."""
+        bench = getattr(app.state, "workbench", None)
+        if bench is not None:
+            bench.actor(request)
+
+    def team_mode() -> bool:
+        bench = getattr(app.state, "workbench", None)
+        if bench is None:
+            return False
+        from sibkit.workbench.auth import has_accounts
+
+        return has_accounts(bench.store)
+
     def _study_case(project_id: str) -> dict[str, Any] | None:
-        if study is None:
+        if study is None or team_mode():  # project pages are public (and cached): no study data in team mode
             return None
         data = study_data()
         cases = data["cases"]
@@ -427,7 +464,8 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return own.iloc[0].to_dict() if len(own) else None
 
     @app.get("/study", response_class=HTMLResponse)
-    def study_page() -> HTMLResponse:
+    def study_page(request: Request) -> HTMLResponse:
+        study_reader(request)
         data = study_data()
         flow = data["flow"].to_dict("records")
         evidence = {row["case_id"]: row for row in data["evidence"].to_dict("records")}
@@ -442,13 +480,15 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                     exploratory=2 * (len(record_only) + len(uncoded)) > selected)
 
     @app.get("/api/study")
-    def api_study() -> JSONResponse:
+    def api_study(request: Request) -> JSONResponse:
+        study_reader(request)
         data = study_data()
         return JSONResponse({"flow": records(data["flow"].assign(excluded_ids=data["flow"]["excluded_ids"].map(list))),
                              "cases": records(data["cases"]), "documents": records(data["documents"])})
 
     @app.get("/download/study/{table}.csv")
-    def download_study(table: str) -> Response:
+    def download_study(table: str, request: Request) -> Response:
+        study_reader(request)
         data = study_data()
         frames = {"flow": data["flow"].assign(excluded_ids=data["flow"]["excluded_ids"].map(" ".join)),
                   "cases": data["cases"], "metrics": data["metrics"], "documents": data["documents"],
@@ -469,9 +509,11 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     if study is not None:  # the review workbench: its own package, pages under /review, never cached
         from sibkit.workbench import mount_workbench
 
-        live = mount_workbench(app, study, coder)
+        live = (*mount_workbench(app, study, coder), *STUDY_PREFIXES)
     app.add_middleware(Compressed)  # inside the cache: a page is compressed once per URL and encoding
     app.add_middleware(PageCache, live_prefixes=live, max_bytes=cache_bytes)
+    hosts = allowed_hosts if isinstance(allowed_hosts, AllowedHosts) else guard_hosts("127.0.0.1", allowed_hosts or ())
+    app.add_middleware(Guard, allowed=hosts, headers=tuple(SECURITY_HEADERS.items()))  # outermost: before the cache
     return app
 
 

@@ -27,6 +27,13 @@ def serve_command(
                                          "no study).")] = 1,
     cache_mb: Annotated[float, typer.Option("--cache-mb", min=0, help="Page cache size per process in MiB "
                                             "(least recently used pages go first).")] = 64,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", metavar="NAME", help="Also answer requests for this host name (repeatable; the server "
+        "answers only to its loopback names, its --host and these, so a page elsewhere cannot reach it by "
+        "DNS rebinding).")] = None,
+    trust_proxy: Annotated[str | None, typer.Option(
+        "--trust-proxy", metavar="ADDRESS", help="Believe X-Forwarded-For and X-Forwarded-Proto from this "
+        "reverse proxy's address (e.g. 127.0.0.1 behind nginx on this machine); by default nobody's.")] = None,
 ) -> None:
     """Serve the web app; with a study, also its review workbench (/review)."""
     from sibkit.indigo import load
@@ -44,7 +51,7 @@ def serve_command(
         listen(host, port).close()  # a port in use is one clear line, before anything is announced
         console.print(f"sibkit is serving on http://{host}:{port}/ with {workers} processes (Ctrl-C to stop)",
                       markup=False)
-        serve_workers(data, host, port, workers, cache_bytes)
+        serve_workers(data, host, port, workers, cache_bytes, allow_host or [], trust_proxy)
         return
     study = load_with_data(study_path, data) if study_path else None
     if study is not None:
@@ -54,7 +61,10 @@ def serve_command(
     sock = listen(host, port) if screenshots is None else None  # bound first: only then announced
     try:
         dataset = study.dataset() if study else load(data)
-        app = create_app(dataset, study, coder=coder, cache_bytes=cache_bytes)
+        from sibkit.web.guard import allowed_hosts
+
+        app = create_app(dataset, study, coder=coder, cache_bytes=cache_bytes,
+                         allowed_hosts=allowed_hosts(host, allow_host or []))
         if sock is None:
             from sibkit.web.server import screenshots as take
 
@@ -62,7 +72,7 @@ def serve_command(
                 console.print(f"Saved {path}", markup=False)
             return
         console.print(f"sibkit is serving on http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
-        serve_on(app, sock)
+        serve_on(app, sock, trust_proxy)
     finally:
         if sock is not None:
             sock.close()

@@ -45,18 +45,30 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_on(app: Any, sock: socket.socket) -> None:
-    """Serve ``app`` with uvicorn on a socket ``listen`` made."""
+def proxy_settings(trust_proxy: str | None) -> dict[str, Any]:
+    """uvicorn's proxy options: ``X-Forwarded-For`` / ``-Proto`` are believed only from ``trust_proxy`` (an
+    address or a comma-separated list; uvicorn's own default believes them from 127.0.0.1, so anybody on this
+    machine could pick their address and escape the sign-in limit per address)."""
+    if not trust_proxy:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": trust_proxy}
+
+
+def serve_on(app: Any, sock: socket.socket, trust_proxy: str | None = None) -> None:
+    """Serve ``app`` with uvicorn on a socket ``listen`` made, until interrupted."""
     host, port = sock.getsockname()[:2]
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                           **proxy_settings(trust_proxy)))
     server.run(sockets=[sock])
 
 
-def serve_workers(data: str | None, host: str, port: int, workers: int, cache_bytes: int) -> None:
+def serve_workers(data: str | None, host: str, port: int, workers: int, cache_bytes: int,
+                  allow_hosts: list[str] | None = None, trust_proxy: str | None = None) -> None:
     """uvicorn with ``workers`` processes, each loading the dataset itself through ``app_from_environment``."""
-    os.environ[SERVE_ENV] = json.dumps({"data": data, "cache_bytes": cache_bytes})
+    os.environ[SERVE_ENV] = json.dumps({"data": data, "cache_bytes": cache_bytes, "host": host,
+                                        "allow_hosts": list(allow_hosts or [])})
     uvicorn.run("sibkit.web.server:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, **proxy_settings(trust_proxy))
 
 
 def app_from_environment() -> Any:
@@ -64,9 +76,12 @@ def app_from_environment() -> Any:
     ``$SIBKIT_SERVE``, loaded in this process."""
     from sibkit.indigo import load
     from sibkit.web import create_app
+    from sibkit.web.guard import allowed_hosts
 
     settings = json.loads(os.environ.get(SERVE_ENV) or "{}")
-    return create_app(load(settings.get("data")), cache_bytes=int(settings.get("cache_bytes", 64 * 2**20)))
+    hosts = allowed_hosts(settings.get("host") or "127.0.0.1", settings.get("allow_hosts") or [])
+    return create_app(load(settings.get("data")), cache_bytes=int(settings.get("cache_bytes", 64 * 2**20)),
+                      allowed_hosts=hosts)
 
 
 def free_port() -> int:
@@ -76,12 +91,14 @@ def free_port() -> int:
 
 
 class BackgroundServer:
-    """uvicorn serving an app on 127.0.0.1 in a daemon thread; ``url`` once started."""
+    """uvicorn serving an app on 127.0.0.1 in a daemon thread, as ``sibkit serve`` does (``trust_proxy``: the
+    address of a proxy whose ``X-Forwarded-For`` is believed); ``url`` once started."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, trust_proxy: str | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+                                **proxy_settings(trust_proxy))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

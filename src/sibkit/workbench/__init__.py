@@ -7,10 +7,13 @@ from typing import Any
 
 
 def mount_workbench(app: Any, study: Any, single_user: str = "") -> tuple[str, ...]:
-    """Add the workbench over ``study`` to a FastAPI app; returns the path prefixes it answers (never cached)."""
+    """Add the workbench over ``study`` to a FastAPI app (``app.state.workbench``, which also guards the study's
+    pages); returns the path prefixes it answers (never cached)."""
     from sibkit.workbench.routes import PREFIX, Workbench, install
 
-    install(app, Workbench.for_study(study, single_user))
+    bench = Workbench.for_study(study, single_user)
+    install(app, bench)
+    app.state.workbench = bench
     return (PREFIX,)
 
 

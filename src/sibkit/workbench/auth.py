@@ -1,8 +1,27 @@
-"""Accounts, passwords, browser sessions, CSRF tokens and the login rate limit of the review workbench.
+"""Accounts, passwords, browser sessions, CSRF tokens and the sign-in limits of the review workbench.
 
 Passwords are hashed with scrypt (memory-hard; Python's standard ``hashlib.scrypt``, RFC 7914) with a
 random salt per password. A browser session is a random token in an HttpOnly, SameSite=Strict cookie;
 the database keeps only its SHA-256, so a copy of the database does not sign anybody in.
+
+Every sign-in does the same work whether the name exists or not: one scrypt (against a fixed stand-in
+hash for an unknown or disabled name), so the time of the answer does not tell which names exist.
+
+Wrong passwords are slowed by :class:`LoginLimiter` without ever locking the owner of a name out:
+
+- **per address** (the client's address as the socket gives it; uvicorn's ``X-Forwarded-For`` is believed
+  only from a proxy named with ``--trust-proxy``): at most ``attempts`` (5) failed sign-ins in ``window``
+  (10 minutes), whatever the names; then that address waits. Attempts in flight count, so 30 sent at once
+  get 5 evaluated.
+- **per name**: failures from one address are that address's problem, not the name's, so one attacker
+  cannot lock anybody out (the owner, from any other address, signs in). Failures for one name from
+  ``attempts`` different addresses are an attack on the name: then only a *known browser* may try it
+  (below), the others wait until the window passes. At most attempts x attempts (25) wrong passwords per
+  name are evaluated in a window, however many addresses an attacker has.
+- **known browsers**: a successful sign-in leaves a long-lived cookie (``sibkit_device``: an HMAC of the
+  name keyed by the account's password hash, so it cannot be made without the password and ends when the
+  password changes). A browser carrying it for the name it signs in as has a budget of its own (5 failures
+  in the window) instead of the address's and the name's, so the owner's own browser always gets in.
 """
 
 from __future__ import annotations
@@ -26,7 +45,10 @@ from sibkit.store import Store, User, WebSession
 from sibkit.store.models import ROLES, utcnow
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # 16 MiB of memory per hash
+#: checked for a name that has no (enabled) account, so that it costs one scrypt like a real one
+STAND_IN_HASH = "scrypt$16384$8$1$jaUubQUz+6lwp98A/3/7qA==$sH5TSYvF/cWCXwdBkU/jGnB1wIFuUTkRh4mWY3ReFOc="
 SESSION_HOURS = 12
+DEVICE_DAYS = 180
 MIN_PASSWORD = 10
 NAME_CHARACTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 
@@ -125,19 +147,51 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_USER = select(User.id, User.password_hash, User.disabled).where(User.name == bindparam("name"))
+
+
+def _account(store: Store, name: str) -> tuple[int, str] | None:
+    """(id, password hash) of the enabled account with this name, else None."""
+    if not name or len(name) > 80 or not set(name) <= NAME_CHARACTERS:  # never a name: no query needed
+        return None
+    with store.session() as session:
+        row = session.connection().execute(_USER, {"name": name}).first()
+    return (row.id, row.password_hash) if row is not None and not row.disabled else None
+
+
 def sign_in(store: Store, name: str, password: str) -> str | None:
-    """A new session token for a right name and password of an enabled account, else None."""
+    """A new session token for a right name and password of an enabled account, else None.
+
+    One scrypt whatever the name (a stand-in hash for a name without an account); the password is checked
+    outside any transaction, and only a right one writes (the new session)."""
+    account = _account(store, name)
+    right = verify_password(password, account[1] if account is not None else STAND_IN_HASH)
+    if account is None or not right:
+        return None
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
     with store.session(write=True) as session:
-        user = session.scalar(select(User).where(User.name == name))
-        stored = user.password_hash if user is not None else hash_password("not a user: spend the same time")
-        if not verify_password(password, stored) or user is None or user.disabled:
-            return None
-        token = secrets.token_urlsafe(32)
-        now = utcnow()
         session.execute(delete(WebSession).where(WebSession.expires_at < now))  # housekeeping
-        session.add(WebSession(token_hash=_token_hash(token), user_id=user.id, csrf=secrets.token_urlsafe(32),
+        session.add(WebSession(token_hash=_token_hash(token), user_id=account[0], csrf=secrets.token_urlsafe(32),
                                created_at=now, expires_at=now + dt.timedelta(hours=SESSION_HOURS)))
-        return token
+    return token
+
+
+def device_token(store: Store, name: str) -> str | None:
+    """The known-browser cookie value for an account (``name:hmac``), None without an enabled account."""
+    account = _account(store, name)
+    if account is None:
+        return None
+    digest = hmac.new(account[1].encode(), b"sibkit device\x00" + name.encode(), hashlib.sha256).hexdigest()
+    return f"{name}:{digest}"
+
+
+def known_browser(store: Store, name: str, cookie: str | None) -> bool:
+    """Whether ``cookie`` (``sibkit_device``) shows that this browser has signed in as ``name`` before."""
+    if not cookie or not cookie.startswith(name + ":"):
+        return False
+    expected = device_token(store, name)
+    return expected is not None and hmac.compare_digest(expected, cookie)
 
 
 _ACTOR = (select(User.name, User.role, User.disabled, WebSession.csrf, WebSession.expires_at)
@@ -169,33 +223,87 @@ def sign_out(store: Store, token: str | None) -> None:
                 session.delete(web_session)
 
 
+@dataclass
+class Attempt:
+    """A sign-in being evaluated: the budgets it holds a place in until :meth:`LoginLimiter.finish`."""
+
+    address: str
+    name: str
+    device: str | None  # the known-browser cookie for ``name``, when the browser has one
+
+
 class LoginLimiter:
-    """At most ``attempts`` failed logins per client address and per user name in ``window`` seconds."""
+    """The sign-in limits (see the module's docstring): per address, per name across addresses, per known
+    browser. :meth:`begin` reserves a place atomically (attempts in flight count as failures until they
+    end), so concurrent guesses cannot slip past a check made before any of them failed."""
 
     def __init__(self, attempts: int = 5, window: float = 600.0) -> None:
         self.attempts, self.window = attempts, window
-        self.failures: dict[str, deque[float]] = {}
+        self.failures: dict[tuple[str, str], deque[float]] = {}  # (kind, key) -> times of failed sign-ins
+        self.name_addresses: dict[str, dict[str, float]] = {}  # name -> address -> its latest failure
+        self.in_flight: dict[tuple[str, str], int] = {}
+        self.name_in_flight: dict[str, dict[str, int]] = {}
         self.lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
         times = self.failures.setdefault(key, deque())
         while times and times[0] < now - self.window:
             times.popleft()
         return times
 
-    def wait_seconds(self, *keys: str) -> int:
-        """0 when a login may be tried now, else the seconds until it may."""
-        now = time.monotonic()
-        with self.lock:
-            waits = [int(times[0] + self.window - now) + 1 for key in keys
-                     if len(times := self._recent(key, now)) >= self.attempts]
-        return max(waits, default=0)
+    def _addresses(self, name: str, now: float) -> dict[str, float]:
+        seen = self.name_addresses.setdefault(name, {})
+        for address in [a for a, at in seen.items() if at < now - self.window]:
+            del seen[address]
+        return seen
 
-    def failed(self, *keys: str) -> None:
+    def _wait(self, times: deque[float], now: float) -> int:
+        return int(times[0] + self.window - now) + 1 if times else int(self.window)
+
+    def begin(self, address: str, name: str, device: str | None = None) -> Attempt | tuple[int, str]:
+        """A place for one sign-in, or (seconds to wait, why) when a budget is spent."""
         now = time.monotonic()
         with self.lock:
-            for key in keys:
+            if device is not None:  # a known browser: its own budget only
+                key = ("device", device)
+                times = self._recent(key, now)
+                if len(times) + self.in_flight.get(key, 0) >= self.attempts:
+                    return self._wait(times, now), "browser"
+                self.in_flight[key] = self.in_flight.get(key, 0) + 1
+                return Attempt(address, name, device)
+            key = ("address", address)
+            times = self._recent(key, now)
+            if len(times) + self.in_flight.get(key, 0) >= self.attempts:
+                return self._wait(times, now), "address"
+            failing = self._addresses(name, now)
+            trying = self.name_in_flight.setdefault(name, {})
+            others = set(failing) | {a for a, n in trying.items() if n}
+            if address not in others and len(others) >= self.attempts:
+                soonest = min(failing.values(), default=now)
+                return int(soonest + self.window - now) + 1, "name"
+            self.in_flight[key] = self.in_flight.get(key, 0) + 1
+            trying[address] = trying.get(address, 0) + 1
+            return Attempt(address, name, None)
+
+    def finish(self, attempt: Attempt, succeeded: bool) -> None:
+        """End a sign-in begun with :meth:`begin`; a failure is counted against its budgets."""
+        now = time.monotonic()
+        with self.lock:
+            key = ("device", attempt.device) if attempt.device is not None else ("address", attempt.address)
+            self.in_flight[key] = max(0, self.in_flight.get(key, 0) - 1)
+            if attempt.device is None:
+                trying = self.name_in_flight.setdefault(attempt.name, {})
+                trying[attempt.address] = max(0, trying.get(attempt.address, 0) - 1)
+                if not trying[attempt.address]:
+                    del trying[attempt.address]
+                if not trying:
+                    del self.name_in_flight[attempt.name]
+            if not succeeded:
                 self._recent(key, now).append(now)
-            if len(self.failures) > 10_000:  # forget addresses and names with no recent failure
-                for key in [k for k in self.failures if not self._recent(k, now)]:
-                    del self.failures[key]
+                if attempt.device is None:
+                    self._addresses(attempt.name, now)[attempt.address] = now
+            if len(self.failures) + len(self.name_addresses) > 10_000:  # forget keys with no recent failure
+                for old in [k for k in self.failures if not self._recent(k, now)]:
+                    del self.failures[old]
+                for name in [n for n in self.name_addresses if not self._addresses(n, now)]:
+                    del self.name_addresses[name]

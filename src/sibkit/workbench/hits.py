@@ -19,6 +19,7 @@ from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sibkit.errors import SibkitError
@@ -39,6 +40,8 @@ ORIGINS = ("auto", "semantic", "manual")
 #: ``overrule``: accept, and count the hit although it is negated or lies outside the document's body
 DECISIONS = ("accept", "reject", "recode", "overrule")
 CONTEXT = 1500  # characters read either side of a hit for its paragraph
+MAX_MEMO = 20_000  # characters in a memo
+MAX_SELECTED = 200_000  # characters of a span coded by hand, as the browser sends them
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]\u201d\u2019]*\s+")
 _STATUS_DECISION = {"accepted": ("accept", "overrule"), "rejected": ("reject",), "recoded": ("recode",)}
@@ -340,23 +343,49 @@ _STANDING_ON = (select(Reference.id, ReviewStanding.decision_id)
                                                 ReviewStanding.coder == bindparam("coder")))
                 .where(Reference.id == bindparam("reference")))
 _APPEND = insert(ReviewDecision)
+_KEYED = (select(ReviewDecision.id, ReviewDecision.reference_id, ReviewDecision.decision, ReviewDecision.new_theme)
+          .where(ReviewDecision.coder == bindparam("coder"), ReviewDecision.request_key == bindparam("key")))
+
+
+class KeyReused(SibkitError):
+    """A request key already stored with another decision: a stale page sent again with another choice."""
 
 
 def decide(session: Session, coder: str, reference_id: int, decision: str, new_theme: str | None,
-           themes: set[str], note: str = "") -> int:
-    """Append a coder's decision; returns its id."""
+           themes: set[str], note: str = "", request_key: str | None = None) -> int:
+    """Append a coder's decision; returns its id.
+
+    ``request_key`` (one per form the workbench renders) makes a retried POST idempotent: a decision already
+    stored under the coder's key is returned instead of appended again; the same key with another decision
+    raises :class:`KeyReused`."""
     if decision not in DECISIONS:
-        raise SibkitError(f"decision {decision!r}: expected accept, reject, recode or overrule")
+        raise SibkitError(f"decision {decision[:40]!r}: expected accept, reject, recode or overrule")
     if decision == "recode" and new_theme not in themes:
-        raise SibkitError(f"recode needs one of the codebook's themes (got {new_theme!r})")
+        raise SibkitError(f"recode needs one of the codebook's themes (got {str(new_theme)[:80]!r})")
+    stored_theme = new_theme if decision == "recode" else None
     connection = session.connection()
+    if request_key is not None:
+        earlier = connection.execute(_KEYED, {"coder": coder, "key": request_key}).first()
+        if earlier is not None:
+            if (earlier.reference_id, earlier.decision, earlier.new_theme) != (reference_id, decision, stored_theme):
+                raise KeyReused(f"this form was already sent ({earlier.decision} on reference {earlier.reference_id});"
+                                " reload the page to decide again")
+            return int(earlier.id)
     found = connection.execute(_STANDING_ON, {"reference": reference_id, "coder": coder}).first()
     if found is None:
         raise SibkitError(f"no reference {reference_id}")
-    added = connection.execute(_APPEND, {"reference_id": reference_id, "coder": coder, "decision": decision,
-                                         "new_theme": new_theme if decision == "recode" else None,
-                                         "note": note, "previous_id": found[1], "decided_at": utcnow()})
-    return int(added.inserted_primary_key[0])
+    row = {"reference_id": reference_id, "coder": coder, "decision": decision, "new_theme": stored_theme,
+           "note": note, "previous_id": found[1], "decided_at": utcnow(), "request_key": request_key}
+    if request_key is None:
+        return int(connection.execute(_APPEND, row).inserted_primary_key[0])
+    try:  # the same key from two requests at once (PostgreSQL): the unique index lets one in
+        with session.begin_nested():
+            return int(session.connection().execute(_APPEND, row).inserted_primary_key[0])
+    except IntegrityError:
+        earlier = connection.execute(_KEYED, {"coder": coder, "key": request_key}).first()
+        if earlier is None:
+            raise
+        return int(earlier.id)
 
 
 @dataclass(frozen=True)
@@ -426,7 +455,7 @@ def code_span(session: Session, coder: str, document_id: int, start: int, end: i
     from sibkit.corpus.normalise import page_of
 
     if theme not in themes:
-        raise SibkitError(f"theme {theme!r} is not in the codebook")
+        raise SibkitError(f"theme {theme[:80]!r} is not in the codebook")
     document = session.get(Document, document_id)
     if document is None or not 0 <= start < end <= len(document.text):
         raise SibkitError(f"document {document_id} has no characters {start}-{end}")
@@ -440,14 +469,33 @@ def code_span(session: Session, coder: str, document_id: int, start: int, end: i
     return reference.id
 
 
+def _memo_target_exists(session: Session, kind: str, target: str) -> bool:
+    """Whether a memo's target is in the study: a reference or document by id, a case with documents, or
+    the study itself (no id)."""
+    if kind == "study":
+        return target == ""
+    if kind == "case":
+        return session.scalar(select(DocumentCase.case_id).where(DocumentCase.case_id == target).limit(1)) is not None
+    if not (target.isascii() and target.isdigit()) or len(target) > 10 or int(target) > 2**31 - 1:
+        return False
+    model = Reference if kind == "reference" else Document
+    return session.get(model, int(target)) is not None
+
+
 def add_memo(session: Session, author: str, target_kind: str, target_id: str, text: str) -> int:
+    """A memo on something the study holds (a memo on nothing is refused, naming the target)."""
     if target_kind not in MEMO_TARGETS:
-        raise SibkitError(f"a memo is on a {', '.join(MEMO_TARGETS)}; not {target_kind!r}")
+        raise SibkitError(f"a memo is on a {', '.join(MEMO_TARGETS)}; not {target_kind[:20]!r}")
     text = text.strip()
+    target_id = str(target_id).strip()
     if not text:
         raise SibkitError("the memo is empty")
-    if len(text) > 20000:
-        raise SibkitError("a memo holds at most 20,000 characters")
+    if len(text) > MAX_MEMO:
+        raise SibkitError(f"a memo holds at most {MAX_MEMO:,} characters")
+    if "\x00" in text:
+        raise SibkitError("the memo contains a NUL character; remove it")
+    if len(target_id) > 80 or not _memo_target_exists(session, target_kind, target_id):
+        raise SibkitError(f"no {target_kind} {target_id[:80]!r} in this study: the memo was not stored")
     memo = Memo(target_kind=target_kind, target_id=str(target_id), author=author, text=text)
     session.add(memo)
     session.flush()

@@ -3,7 +3,10 @@
 Single-user mode (no accounts in the study's database): the person at this machine, on 127.0.0.1 only,
 no login. Team mode (accounts exist): every page needs a signed-in account; viewers read, coders and
 admins decide, admins switch blind rounds and see agreement. Every POST carries a CSRF token and is
-refused when the browser says it comes from another site.
+refused when the browser says it comes from another site; every request must name this server in its
+``Host`` header (``sibkit.web.guard``: DNS rebinding). Ids and text from a request are checked before
+they reach the database (a clear 400, never a 500): ids are whole numbers the database can hold, text has
+no NUL and fits its column.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -40,7 +43,9 @@ from sibkit.workbench.themes import Themes
 
 T = TypeVar("T")
 COOKIE = "sibkit_session"
+DEVICE_COOKIE = "sibkit_device"  # a browser that has signed in as a name before (auth.LoginLimiter)
 PREFIX = "/review"
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL's int4)
 DATABASE_THREADS = 4  # threads doing the workbench's database work (below the connection pool's 5)
 STATIC = {"workbench.js": "text/javascript; charset=utf-8", "workbench.css": "text/css; charset=utf-8"}
 
@@ -249,15 +254,30 @@ def _filters(request: Request, actor: auth.Actor, blind: bool) -> Filters:
         raise SibkitError(f"origin {origin!r}: expected one of {', '.join(hits.ORIGINS)}")
     if blind and coder != actor.name:
         raise Forbidden("in a blind round you see only your own decisions")
-    return Filters(theme=params.get("theme", ""), case=params.get("case", ""), status=status, origin=origin,
-                   coder=coder)
+    theme = _text(params.get("theme", ""), "theme", 80)  # any theme references have, in the codebook or not
+    return Filters(theme=theme, case=_text(params.get("case", ""), "case", 40), status=status, origin=origin,
+                   coder=_text(coder, "coder", 80))
 
 
-def _number(value: object, name: str) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise SibkitError(f"{name} {str(value)[:40]!r} is not a number") from None
+def _number(value: object, name: str, *, lowest: int = 1) -> int:
+    """A whole number from a request, between ``lowest`` and the largest id the database holds."""
+    text = str(value).strip()
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 12:
+        raise SibkitError(f"{name} {text[:40]!r} is not a valid number (ids are whole numbers up to {MAX_ID:,})")
+    number = int(text)
+    if not lowest <= number <= MAX_ID:
+        raise SibkitError(f"{name} {text[:40]!r} is out of range (ids are whole numbers from {lowest} to {MAX_ID:,})")
+    return number
+
+
+def _text(value: object, name: str, limit: int) -> str:
+    """Text from a request, refused when it holds a control character (NUL above all) or is over ``limit``."""
+    text = str(value if value is not None else "")
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+        raise SibkitError(f"{name} contains a control character (such as NUL); remove it")
+    if len(text) > limit:
+        raise SibkitError(f"{name} has {len(text):,} characters; at most {limit:,}")
+    return text
 
 
 def _safe_next(value: str) -> str:
@@ -312,7 +332,7 @@ def build_router(bench: Workbench) -> APIRouter:
             actor = bench.actor(request, session)
             blind = bench.blind_for(actor, session)
             filters = _filters(request, actor, blind)
-            after = _number(request.query_params.get("after", "0") or 0, "after")
+            after = _number(request.query_params.get("after", "0") or 0, "after", lowest=0)
             wanted = request.query_params.get("ref")
             reference_id = _number(wanted, "ref") if wanted else hits.next_in(session, filters, after)
             hit = hits.hit_in(session, reference_id) if reference_id else None
@@ -320,10 +340,11 @@ def build_router(bench: Workbench) -> APIRouter:
             memos = []
             also: list[str] = []
             if hit is not None:
-                if blind:
-                    hit.decisions = [d for d in hit.decisions if d["coder"] == actor.name]
                 memos = hits.memos_on_hit(session, hit)
                 also = hits.themes_also_on(session, hit)
+                if blind:  # a blind round: other coders' decisions and memos stay hidden
+                    hit.decisions = [d for d in hit.decisions if d["coder"] == actor.name]
+                    memos = [m for m in memos if m["author"] == actor.name]
             undone_id = request.query_params.get("undone", "")
             undone = hits.undone_in(session, _number(undone_id, "undone"), actor.name) if undone_id.isdigit() \
                 else None
@@ -342,11 +363,12 @@ def build_router(bench: Workbench) -> APIRouter:
                             back_url=back_url,
                             total=total, done=done, here=here, next_url=next_url, skip_url=skip_url, memos=memos,
                             statuses=hits.STATUSES, origins=hits.ORIGINS, theme=theme, recode_to=recode_to,
-                            also=also, undone=undone, nothing_to_undo=request.query_params.get("undone") == "none")
+                            also=also, undone=undone, nothing_to_undo=request.query_params.get("undone") == "none",
+                            request_key=secrets.token_urlsafe(16))
 
     @router.get("/documents/{document_id}", response_class=HTMLResponse)
-    async def document(request: Request, document_id: int) -> HTMLResponse:
-        return await bench.run(document_page, request, document_id)
+    async def document(request: Request, document_id: str) -> HTMLResponse:
+        return await bench.run(document_page, request, _number(document_id, "document"))
 
     def document_page(request: Request, document_id: int) -> HTMLResponse:
         actor = guard(request)
@@ -357,6 +379,8 @@ def build_router(bench: Workbench) -> APIRouter:
         back = wanted if wanted.startswith(f"{PREFIX}/queue") and _safe_next(wanted) == wanted \
             else f"{PREFIX}/queue?" + urlencode({"status": "all", "ref": focus or ""})
         here = f"{PREFIX}/documents/{document_id}" + ("?" + urlencode({"ref": focus, "back": back}) if focus else "")
+        if bench.blind_for(actor):  # a blind round: other coders' memos stay hidden
+            memos = [m for m in memos if m["author"] == actor.name]
         return bench.render("document.html", actor=actor, document=doc, segments=segments, memos=memos,
                             focus=focus, here=here, back=back)
 
@@ -373,7 +397,12 @@ def build_router(bench: Workbench) -> APIRouter:
             # database instead of two); a refusal comes before anything is written
             actor = allowed(request, form, bench.actor(request, session), decide=True)
             reference = _number(form.get("reference_id", ""), "reference_id")
-            return hits.decide(session, actor.name, reference, decision, new_theme, bench.theme_ids)
+            key = _text(form.get("request_key", ""), "request_key", 64) or None
+            try:
+                return hits.decide(session, actor.name, reference, decision, new_theme, bench.theme_ids,
+                                   request_key=key)
+            except hits.KeyReused as exc:
+                raise Forbidden(str(exc), status=409) from None
 
         await bench.write(work)
         if request.headers.get("accept") == "application/json":
@@ -398,11 +427,12 @@ def build_router(bench: Workbench) -> APIRouter:
     @router.post("/code")
     async def code(request: Request) -> Response:
         actor, form = await posted(request, decide=True)
-        try:
-            document_id, start, end = (int(str(form.get(k, ""))) for k in ("document_id", "start", "end"))
-        except ValueError:
-            raise SibkitError("select a span of the text first (start and end are character offsets)") from None
-        theme, selected = str(form.get("theme", "")), str(form.get("selected", ""))
+        if not all(str(form.get(k, "")).strip() for k in ("start", "end")):
+            raise SibkitError("select a span of the text first (start and end are character offsets)")
+        document_id = _number(form.get("document_id", ""), "document_id")
+        start, end = (_number(form.get(k, ""), k, lowest=0) for k in ("start", "end"))
+        theme, selected = _text(form.get("theme", ""), "theme", 80), _text(form.get("selected", ""), "selected",
+                                                                              hits.MAX_SELECTED)
         reference_id = await bench.write(lambda session: hits.code_span(session, actor.name, document_id, start, end,
                                                                         theme, selected, bench.theme_ids))
         bench.totals.clear()
@@ -411,7 +441,9 @@ def build_router(bench: Workbench) -> APIRouter:
     @router.post("/memo")
     async def memo(request: Request) -> Response:
         actor, form = await posted(request, decide=True)
-        kind, target, text = (str(form.get(k, "")) for k in ("target_kind", "target_id", "text"))
+        kind, target = _text(form.get("target_kind", ""), "target_kind", 10), _text(form.get("target_id", ""),
+                                                                                   "target_id", 80)
+        text = _text(form.get("text", ""), "the memo", hits.MAX_MEMO)
         await bench.write(lambda session: hits.add_memo(session, actor.name, kind, target, text))
         return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
 
@@ -446,21 +478,35 @@ def build_router(bench: Workbench) -> APIRouter:
     async def login(request: Request) -> Response:
         form = await request.form()
         bench.check_post(request, form, bench.login_csrf())
-        name, password = str(form.get("name", "")), str(form.get("password", ""))
-        client = request.client.host if request.client else "?"
-        keys = (f"ip:{client}", f"user:{name}")
-        wait = bench.limiter.wait_seconds(*keys)
-        if wait:
-            return bench.render("login.html", status=429, actor=None, csrf=bench.login_csrf(),
-                                message=f"Too many failed attempts; try again in {wait // 60 + 1} minutes.")
-        token = await run_in_threadpool(auth.sign_in, bench.store, name, password)
+        name, password = str(form.get("name", ""))[:200], str(form.get("password", ""))[:1000]
+        client = request.client.host if request.client else "?"  # X-Forwarded-For only from --trust-proxy
+        cookie = request.cookies.get(DEVICE_COOKIE)
+        known = bool(cookie) and await bench.run(auth.known_browser, bench.store, name, cookie)
+        attempt = bench.limiter.begin(client, name, cookie if known else None)
+        if not isinstance(attempt, auth.Attempt):
+            wait, why = attempt
+            minutes = f"{wait // 60 + 1} minutes"
+            message = {"address": f"Too many failed sign-ins from this address; try again in {minutes}.",
+                       "browser": f"Too many failed sign-ins from this browser; try again in {minutes}.",
+                       "name": "Too many failed sign-ins for this name from several addresses. Sign in from a "
+                               f"browser where you have signed in before, or try again in {minutes}."}[why]
+            return bench.render("login.html", status=429, actor=None, csrf=bench.login_csrf(), message=message)
+        token = None
+        try:
+            token = await bench.run(auth.sign_in, bench.store, name, password)
+        finally:
+            bench.limiter.finish(attempt, succeeded=token is not None)
         if token is None:
-            bench.limiter.failed(*keys)
             return bench.render("login.html", status=401, actor=None, csrf=bench.login_csrf(),
                                 message="Wrong name or password, or the account is disabled.")
         response = RedirectResponse(PREFIX, status_code=303)
+        secure = request.url.scheme == "https"
         response.set_cookie(COOKIE, token, max_age=auth.SESSION_HOURS * 3600, httponly=True, samesite="strict",
-                            path="/", secure=request.url.scheme == "https")
+                            path="/", secure=secure)
+        device = await bench.run(auth.device_token, bench.store, name)
+        if device is not None:
+            response.set_cookie(DEVICE_COOKIE, device, max_age=auth.DEVICE_DAYS * 86400, httponly=True,
+                                samesite="strict", path=f"{PREFIX}/login", secure=secure)
         return response
 
     @router.post("/logout")
@@ -483,14 +529,19 @@ def install(app: FastAPI, bench: Workbench) -> None:
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
+        if request.url.path.startswith(("/api/", "/download/")):  # the study's data: an answer, not a page
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
         if exc.status == 401 and request.method == "GET":
             return RedirectResponse(f"{PREFIX}/login", status_code=303)
         return bench.render("message.html", status=exc.status, actor=None, message=str(exc))
 
 
-def standalone_app(bench: Workbench) -> FastAPI:
-    """The workbench alone (tests, benchmarks): the same routes, security headers, no dashboard."""
-    from sibkit.pagecache import PageCache
+def standalone_app(bench: Workbench, allowed_hosts: Any = None) -> FastAPI:
+    """The workbench alone (tests, benchmarks): the same routes, security headers and host check
+    (``allowed_hosts``: a ``sibkit.web.guard.AllowedHosts``, or extra names), no dashboard."""
+    from sibkit.pagecache import SECURITY_HEADERS, PageCache
+    from sibkit.web.guard import AllowedHosts, Guard
+    from sibkit.web.guard import allowed_hosts as guard_hosts
 
     app = FastAPI(title="sibkit review", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -500,4 +551,6 @@ def standalone_app(bench: Workbench) -> FastAPI:
 
     install(app, bench)
     app.add_middleware(PageCache, live_prefixes=(PREFIX,))
+    hosts = allowed_hosts if isinstance(allowed_hosts, AllowedHosts) else guard_hosts("127.0.0.1", allowed_hosts or ())
+    app.add_middleware(Guard, allowed=hosts, headers=tuple(SECURITY_HEADERS.items()))
     return app

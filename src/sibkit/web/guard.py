@@ -1,0 +1,138 @@
+"""The front door of sibkit's web apps (the dashboard and the review workbench): the ``Host`` check and HEAD.
+
+DNS rebinding: a page on ``evil.example`` can make the visitor's browser resolve that name to 127.0.0.1
+and then read and post to a server on this machine *as the same origin* (so neither CORS nor the CSRF
+checks see another site). The one thing the browser cannot hide is the name it used: the ``Host``
+header says ``evil.example``. So every request must name this server as it was started: a loopback
+name or address (``localhost``, ``127.x.y.z``, ``[::1]``), the ``--host`` it listens on, or a name given
+with ``--allow-host``. A server listening on every address (``--host 0.0.0.0``) is also reached by its
+IP addresses and this machine's own names; a bare IP address is never a rebinding (the attacker's page
+would have that address as its origin, not its own name). Anything else gets a plain 421 page
+("Misdirected Request") with the security headers, and a request without a Host header a 400.
+
+HEAD is answered as GET without the body (the same status and headers), for every page.
+"""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+import socket
+from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]"})
+
+
+@dataclass(frozen=True)
+class AllowedHosts:
+    """The names (lower case, no port, no trailing dot) a server answers to, and whether any IP address of
+    this machine is one of them (a server listening on every address)."""
+
+    names: frozenset[str]
+    any_address: bool = False
+
+    def describe(self) -> str:
+        shown = sorted(n for n in self.names if n not in LOOPBACK_NAMES - {"localhost"})
+        return ", ".join(shown) + (" and this machine's addresses" if self.any_address else "")
+
+
+def _normal(name: str) -> str:
+    name = name.strip().lower().rstrip(".")
+    return name[1:-1] if name.startswith("[") and name.endswith("]") else name
+
+
+def allowed_hosts(bind: str = "127.0.0.1", extra: Iterable[str] = ()) -> AllowedHosts:
+    """The names a server listening on ``bind`` answers to (loopback always), plus ``extra`` (``--allow-host``)."""
+    names = set(LOOPBACK_NAMES) | {"127.0.0.1", "::1"} | {_normal(n) for n in extra if _normal(n)}
+    wildcard = bind.strip() in WILDCARDS
+    if not wildcard:
+        names.add(_normal(bind))
+    else:  # every address: this machine's own names too
+        for name in (socket.gethostname(), socket.getfqdn()):
+            if name:
+                names.add(_normal(name))
+    return AllowedHosts(frozenset(names), any_address=wildcard)
+
+
+def host_name(header: str) -> str:
+    """The name of a ``Host`` header without its port (``[::1]:8000`` -> ``::1``), lower case."""
+    header = header.strip()
+    if header.startswith("["):
+        end = header.find("]")
+        return _normal(header[: end + 1]) if end > 0 else _normal(header)
+    if header.count(":") == 1:
+        header = header.split(":", 1)[0]
+    return _normal(header)
+
+
+def host_allowed(header: str, allowed: AllowedHosts) -> bool:
+    """Whether a request with this ``Host`` header is for this server."""
+    name = host_name(header)
+    if not name:
+        return False
+    if name in allowed.names:
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or allowed.any_address
+
+
+def _page(status: int, title: str, message: str) -> bytes:
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></html>").encode()
+
+
+class Guard:
+    """ASGI middleware in front of an app: refuses requests for other host names (421), answers HEAD as GET
+    without the body. ``headers`` (name, value) are added to its own answers (the security headers)."""
+
+    def __init__(self, app: ASGIApp, allowed: AllowedHosts | None = None,
+                 headers: Sequence[tuple[str, str]] = ()) -> None:
+        self.app = app
+        self.allowed = allowed or allowed_hosts()
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), "")
+        if not host.strip():
+            await self._refuse(send, 400, "No Host header", "The request did not say which server it is for.")
+            return
+        if not host_allowed(host, self.allowed):
+            await self._refuse(send, 421, "Not this server",
+                               f"This server answers to {self.allowed.describe()}; the address used, "
+                               f"{host_name(host)[:200]}, is not one of them, so the request was refused (a page on "
+                               "another site may have tried to reach this machine). If you reached sibkit by that "
+                               "name on purpose, start it with --allow-host NAME.")
+            return
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            await self.app({**scope, "method": "GET"}, receive, _without_body(send))
+            return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, send: Send, status: int, title: str, message: str) -> None:
+        body = _page(status, title, message)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*self.headers, (b"content-type", b"text/html; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _without_body(send: Send) -> Send:
+    """``send`` passing the status and headers of a GET answer but none of its body (HEAD)."""
+
+    async def wrapped(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return wrapped
