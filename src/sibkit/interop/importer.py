@@ -27,7 +27,7 @@ from sibkit.corpus.extraction import count_words
 from sibkit.corpus.normalise import page_of
 from sibkit.errors import SibkitError
 from sibkit.interop.archive import Limits
-from sibkit.interop.codes import codebook_yaml, slug, themes_from_codes
+from sibkit.interop.codes import codebook_yaml, rgb, slug, themes_from_codes
 from sibkit.interop.guids import automatic_user, guid_key, is_guid, stable_guid, unreviewed_coding_guid
 from sibkit.interop.reader import Coding, QdaProject, Selection, TextDocument, read_qdpx
 from sibkit.store import Document, DocumentCase, Memo, Reference, ReviewDecision, Store
@@ -48,7 +48,6 @@ _SELECTION_NOTE = re.compile(r'^sibkit: origin (?P<origin>[a-z_]+), term (?P<ter
 _UNREVIEWED = re.compile(r"^sibkit: references of origin '(?P<origin>[a-z_]+)', not reviewed")
 _DOCUMENT_NOTE = "sibkit document: "
 IMPORTED_TERM = "(imported)"
-_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -257,13 +256,12 @@ class _Importer:
                 self.result.unchanged["codes"] += 1
                 continue
             stored_themes.add(theme.id)
-            color = code.color if code.color is None or _COLOR.fullmatch(code.color.strip()) else None
+            color = rgb(code.color)  # #RGB is read as #RRGGBB
             if color is None and code.color is not None:
                 self.result.problems.append(f"{self.where}: line {code.line}: Code {code.name[:80]!r}: color "
-                                            f"{code.color[:40]!r} is not #RRGGBB; not kept")
+                                            f"{code.color[:40]!r} is not #RRGGBB or #RGB; not kept")
             self.session.add(QdaCode(guid=code.guid, theme=theme.id, name=code.name, parent_guid=code.parent_guid,
-                                     description=code.description, codable=code.codable,
-                                     color=color.strip() if color else None))
+                                     description=code.description, codable=code.codable, color=color))
             self.result.added["codes"] += 1
 
     def variables(self) -> None:
