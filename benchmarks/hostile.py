@@ -206,7 +206,8 @@ def files_rows_and_urls(args: argparse.Namespace, root: Path) -> bool:
             clock = Clock()
             try:
                 fetched = fetch_reading_list(store, url_items, root / "cache",
-                                             FetchSettings(retries=0, per_host_delay=0, max_bytes=1024 * 1024),
+                                             FetchSettings(retries=0, per_host_delay=0, max_bytes=1024 * 1024,
+                                                           timeout=2.0),
                                              progress=clock.tick, client=client)
                 outcomes += fetched
             except Exception:
