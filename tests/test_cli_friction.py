@@ -174,3 +174,17 @@ def test_long_steps_print_a_line_per_step_when_not_a_terminal(tmp_path: Path, in
     coded = run_cli("code", str(study))
     assert coded.returncode == 0, coded.stderr
     assert "Coding 2/2" in coded.stderr
+
+
+def test_version_names_the_matcher_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sibkit.coding.matcher import hyperscan_available
+
+    monkeypatch.setenv("SIBKIT_MATCHER_ENGINE", "python")
+    done = run_cli("--version")
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[1].startswith("matcher engine: python (pyahocorasick;")
+    monkeypatch.setenv("SIBKIT_MATCHER_ENGINE", "hyperscan")
+    expected = "hyperscan (the fast extra)" if hyperscan_available() else "hyperscan, asked for but not installed"
+    assert run_cli("--version").stdout.splitlines()[1].startswith(f"matcher engine: {expected}")
+    monkeypatch.setenv("SIBKIT_MATCHER_ENGINE", "bogus")
+    assert "unknown matcher engine 'bogus'" in run_cli("--version").stdout
