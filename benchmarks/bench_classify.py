@@ -8,9 +8,9 @@ classifier does before computing anything).
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from bench_load import best_of  # the benchmarks folder is on the path when a script runs
 
 from sibkit.indigo import Dataset, load
 from sibkit.outcomes import classify
@@ -18,15 +18,6 @@ from sibkit.study import parse_study, select
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "indigo" / "impact-bond-dataset-2025-05-20"
 OUTCOME_TABLES = ("outcome_metrics", "results", "outcome_payments", "outcome_payment_commitments")
-
-
-def best_of(repeat: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def naive_filtering(dataset: Dataset, project_ids: list[str]) -> None:

@@ -35,6 +35,20 @@ def require_chromium() -> Path:
     return CHROMIUM
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per test module (skipped without it, fatal under CI)."""
+    chromium = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from sibkit.web.server import BROWSER_ARGS
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=BROWSER_ARGS)
+        yield launched
+        launched.close()
+
+
 @pytest.fixture(scope="session")
 def indigo_dir() -> Path:
     return require_shared(INDIGO_EXPORT)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from sibkit.corpus.gather import Item, attachment_hosts, gather_items, login_wall, read_page
+from sibkit.hostile import pdf_file
 from sibkit.net import Download
 from sibkit.store import Document, DocumentCase, FetchAttempt, open_store
 from sibkit.study.model import FetchPolicy
@@ -40,17 +41,7 @@ def tiny_pdf(text: str) -> bytes:
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return pdf_file(objects)
 
 
 def tiny_docx(text: str) -> bytes:

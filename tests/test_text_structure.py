@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sibkit.coding import case_theme_counts, code_documents, kwic, parse_codebook, references
 from sibkit.corpus.extraction import extract
 from sibkit.corpus.importer import store_document
+from sibkit.hostile import pdf_file
 from sibkit.store import open_store
 from sibkit.text.sentences import crosses, cut_points, split_sentences
 from sibkit.text.structure import document_structure, repeated_sentences, zones
@@ -119,16 +120,7 @@ def multipage_pdf(pages: list[list[str]]) -> bytes:
                        f">> >> /Contents {content} 0 R >>".encode())
         kids.append(len(objects))
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>".encode()
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return pdf_file(objects)
 
 
 REPORT = [

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import require_chromium
 
 from sibkit.indigo import load
 from sibkit.web import create_app
-from sibkit.web.server import BROWSER_ARGS, CHROMIUM, BackgroundServer
+from sibkit.web.server import BackgroundServer
 
 WIDTHS = (1440, 390)
 
@@ -28,17 +27,6 @@ WIDTHS = (1440, 390)
 def server(dataset) -> Iterator[BackgroundServer]:
     with BackgroundServer(create_app(dataset)) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        yield launched
-        launched.close()
 
 
 class Watched:

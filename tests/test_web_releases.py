@@ -13,12 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import require_chromium
 from test_web_app import A11Y_SCRIPT, WIDTHS, Watched
 
 from sibkit.releases import declared
 from sibkit.releases.declared import make_second_release
-from sibkit.web.server import BROWSER_ARGS, CHROMIUM, BackgroundServer
+from sibkit.web.server import BackgroundServer
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +48,6 @@ def server(held: Path) -> Iterator[BackgroundServer]:
     app = create_app(load("indigo@2025-05-20"))  # the older release in use, the newer one held beside it
     with BackgroundServer(app) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        yield launched
-        launched.close()
 
 
 def contract_years(indigo_dir: Path) -> dict[int, int]:

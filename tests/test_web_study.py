@@ -10,14 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import require_chromium
 from sqlalchemy import select
 
 from sibkit.store import Reference, open_store
 from sibkit.store.models import Document, DocumentCase
 from sibkit.study import load_study
 from sibkit.web import create_app
-from sibkit.web.server import BROWSER_ARGS, CHROMIUM, BackgroundServer
+from sibkit.web.server import BackgroundServer
 
 STUDY = """\
 title: UK <em>impact</em> bonds live 2016-2021
@@ -108,17 +107,6 @@ def coded_study(tmp_path_factory: pytest.TempPathFactory, indigo_dir: Path, data
     with BackgroundServer(create_app(dataset, study, coder="ann")) as server:
         yield study, store, selected, server.url
     store.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        yield launched
-        launched.close()
 
 
 def _open(page, url: str, width: int) -> None:  # type: ignore[no-untyped-def]

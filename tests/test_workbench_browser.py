@@ -6,30 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import require_chromium
 from sqlalchemy import select
 
 from sibkit.coding.review import decision_log
 from sibkit.store import Document, Memo, Reference, open_store
 from sibkit.testing import LocalServer, Response
-from sibkit.web.server import BROWSER_ARGS, BackgroundServer
+from sibkit.web.server import BackgroundServer
 from sibkit.workbench.auth import add_user
 from sibkit.workbench.routes import Workbench, standalone_app
 from sibkit.workbench.sample import THEMES, add_sample_corpus
 
 PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium), args=BROWSER_ARGS)
-        yield launched
-        launched.close()
 
 
 class Watch:

@@ -274,17 +274,25 @@ def raw_from_folder(folder: Path, issues: list[LoadIssue],
     return _raw_from_files(files.get, str(folder), issues)
 
 
-def zip_files(path: Path) -> dict[str, bytes | None]:
-    """Each file the loader reads from a zipped export (None when missing or unreadable), by name."""
-    files: dict[str, bytes | None] = {}
+def _export_zip(path: Path) -> tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo]]:
+    """A zipped export opened, with its files by name; refused when it is no zip or unpacks too large."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise DataSourceError(f"{path}: not a readable zip file ({exc})") from None
+    members = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
+    total = sum(info.file_size for info in members.values())
+    if total > MAX_ZIP_BYTES:
+        archive.close()
+        raise DataSourceError(f"{path}: unpacks to {total} bytes, over the {MAX_ZIP_BYTES} byte limit")
+    return archive, members
+
+
+def zip_files(path: Path) -> dict[str, bytes | None]:
+    """Each file the loader reads from a zipped export (None when missing or unreadable), by name."""
+    files: dict[str, bytes | None] = {}
+    archive, members = _export_zip(path)
     with archive:
-        members = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
-        if sum(info.file_size for info in members.values()) > MAX_ZIP_BYTES:
-            raise DataSourceError(f"{path}: unpacks to more than the {MAX_ZIP_BYTES} byte limit")
         for spec in TABLES.values():
             info = members.get(spec["file"])
             try:
@@ -296,15 +304,8 @@ def zip_files(path: Path) -> dict[str, bytes | None]:
 
 def raw_from_zip(path: Path, issues: list[LoadIssue]) -> dict[str, pd.DataFrame]:
     """Raw tables from a zipped CSV export; refuses archives that unpack too large."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataSourceError(f"{path}: not a readable zip file ({exc})") from None
+    archive, members = _export_zip(path)
     with archive:
-        members = {Path(info.filename).name: info for info in archive.infolist() if not info.is_dir()}
-        total = sum(info.file_size for info in members.values())
-        if total > MAX_ZIP_BYTES:
-            raise DataSourceError(f"{path}: unpacks to {total} bytes, over the {MAX_ZIP_BYTES} byte limit")
 
         def read(name: str) -> bytes | None:
             info = members.get(name)
