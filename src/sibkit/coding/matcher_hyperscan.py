@@ -41,6 +41,8 @@ _MAX_GAP = 16  # white space between the words of a head, in one pattern; longer
 _LONG_GAP = _GAP_CLASS + b"{%d}" % (_MAX_GAP + 1)  # reported at every end within a longer run
 _GAP_RUN = re.compile(_GAP_CLASS + b"+")
 _WORD_TAIL = re.compile(r"\w*")
+_REST_WORD = re.compile(r"\W+(\w+)(\*?)")  # a rest's separator, its first word, and a wildcard after it
+_NEXT_WORD = re.compile(r"\W+(\w+)")
 _KELVIN = "\u212a"  # the one non-ASCII character whose lower case is ASCII ('k')
 
 # how a pattern's reports are finished in an ASCII text
@@ -75,7 +77,7 @@ def _collect(pattern_id: int, start: int, end: int, flags: int, found: list) -> 
 class _Entry:
     """One Hyperscan pattern: the literals it stands for and how its reports are finished."""
 
-    __slots__ = ("forms", "keys", "kind", "lengths", "spaced")
+    __slots__ = ("always", "by_prefix", "by_word", "forms", "keys", "kind", "lengths", "spaced")
 
     def __init__(self, head: str, kind: int, indexes: list[int], literals: Sequence[Literal]) -> None:
         self.kind = kind
@@ -86,6 +88,36 @@ class _Entry:
         self.forms = tuple((index, tuple(keys)) for index, keys in by_form.values())
         self.lengths = tuple(len(word) for word in head.split(" "))  # the head's words, last first below
         self.spaced = len(self.lengths) > 1
+        # forms "head* rest" whose rest starts with a separator: which of them can match is told by the
+        # word after the wildcard's word ("chang*" is the head of 48 forms, "chang* to the service"...)
+        self.by_prefix: dict[str, list[tuple[int, tuple]]] = {}  # the word's first three letters
+        self.by_word: dict[str, list[tuple[int, tuple]]] = {}  # a whole word of one or two letters
+        self.always: list[tuple[int, tuple]] = []  # forms the next word does not tell about
+        for form in self.forms:
+            literal = literals[form[0]]
+            rest = literal.form.partition("*")[2]
+            word = _REST_WORD.match(rest) if literal.wildcard and rest else None
+            if word is None or not word.group(1).isascii():  # an ASCII word compares the same folded or not
+                self.always.append(form)
+            elif len(word.group(1)) >= 3:
+                self.by_prefix.setdefault(word.group(1)[:3].lower(), []).append(form)
+            elif word.group(2) != "*":
+                self.by_word.setdefault(word.group(1).lower(), []).append(form)
+            else:
+                self.always.append(form)
+
+    def forms_after(self, haystack: str, end: int) -> Sequence[tuple[int, tuple]]:
+        """The forms that can match where this head ends at ``end``: a form whose rest starts with a
+        separator and a word needs that word (its first three letters, or all of a shorter one) right
+        after the wildcard's word; a necessary condition only, the form's pattern still decides."""
+        if not self.by_prefix and not self.by_word:
+            return self.forms
+        after = _NEXT_WORD.match(haystack, _WORD_TAIL.match(haystack, end).end())  # type: ignore[union-attr]
+        if after is None:
+            return self.always
+        word = fold_case(after.group(1))
+        found = self.by_prefix.get(word[:3], ()) if len(word) >= 3 else self.by_word.get(word, ())
+        return [*found, *self.always] if found else self.always
 
     def start(self, data: bytes, end: int) -> int:
         """Where a report ending at ``end`` starts: back over the last word, then over each run of
@@ -255,7 +287,7 @@ class HyperscanScanner:
                     else:
                         spans.add((start, end))
                 continue
-            for index, keys in entry.forms:
+            for index, keys in entry.forms_after(haystack, end) if end >= 0 else entry.forms:
                 match = exact[index].match(haystack, start)
                 if match is not None:
                     span = (start, match.end())
