@@ -159,6 +159,8 @@ def test_study_check_prints_a_summary(tmp_path: Path, indigo_dir: Path) -> None:
     assert "  3. at least 4 counted documents: evaluations, case studies, reviews, commentaries or academic " \
            "articles (listed with a URL and a title, or held in the corpus)" in lines
     assert f"database: sqlite:///{tmp_path / 'study.sqlite'}" in lines
+    engine = [line for line in lines if line.startswith("matcher engine: ")]
+    assert len(engine) == 1 and engine[0].split(": ", 1)[1].split(" ")[0] in ("hyperscan", "python")
     assert '"selection"' in run_cli("study", "check", str(study), "--json").stdout
 
 
@@ -184,7 +186,7 @@ def test_version_names_the_matcher_engine(monkeypatch: pytest.MonkeyPatch) -> No
     assert done.returncode == 0
     assert done.stdout.splitlines()[1].startswith("matcher engine: python (pyahocorasick;")
     monkeypatch.setenv("SIBKIT_MATCHER_ENGINE", "hyperscan")
-    expected = "hyperscan (the fast extra)" if hyperscan_available() else "hyperscan, asked for but not installed"
+    expected = "hyperscan (native)" if hyperscan_available() else "hyperscan, asked for by SIBKIT_MATCHER_ENGINE"
     assert run_cli("--version").stdout.splitlines()[1].startswith(f"matcher engine: {expected}")
     monkeypatch.setenv("SIBKIT_MATCHER_ENGINE", "bogus")
     assert "unknown matcher engine 'bogus'" in run_cli("--version").stdout

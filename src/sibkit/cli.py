@@ -91,18 +91,10 @@ _state = {"debug": False}
 
 def _version(value: bool) -> None:
     if value:
-        from sibkit.coding.matcher import choose_engine, hyperscan_available
+        from sibkit.coding.matcher import describe_engine
 
         typer.echo(f"sibkit {__version__}")
-        try:
-            engine = choose_engine()
-        except SibkitError as exc:
-            engine = f"none ({exc})"
-        else:
-            engine = ("hyperscan, asked for but not installed (pip install 'sibkit[fast]')"
-                      if engine == "hyperscan" and not hyperscan_available() else
-                      "hyperscan (the fast extra)" if engine == "hyperscan" else
-                      "python (pyahocorasick; Hyperscan, faster, comes with pip install 'sibkit[fast]' on x86-64)")
+        engine = describe_engine()
         typer.echo(f"matcher engine: {engine}")
         raise typer.Exit()
 

@@ -155,7 +155,7 @@ ENGINE_VARIABLE = "SIBKIT_MATCHER_ENGINE"
 
 @functools.cache
 def hyperscan_available() -> bool:
-    """Whether the ``hyperscan`` package (the ``fast`` extra) can be imported on this machine."""
+    """Whether the ``hyperscan`` package (a dependency on x86-64) can be imported on this machine."""
     try:
         importlib.import_module("hyperscan")
     except ImportError:
@@ -173,6 +173,24 @@ def choose_engine(engine: str | None = None) -> str:
         raise SibkitError(f"unknown matcher engine {chosen!r} (from {'the argument' if engine else ENGINE_VARIABLE}); "
                           f"use one of: {', '.join(ENGINES)}")
     return chosen
+
+
+def describe_engine() -> str:
+    """The matcher engine in use, in words, for ``sibkit --version`` and ``sibkit study check``."""
+    try:
+        engine = choose_engine()
+    except SibkitError as exc:
+        return f"none ({exc})"
+    chosen = bool(os.environ.get(ENGINE_VARIABLE, "").strip())
+    if engine == "hyperscan":
+        if not hyperscan_available():
+            return (f"hyperscan, asked for by {ENGINE_VARIABLE} but not installed "
+                    "(it comes with pip install sibkit on x86-64)")
+        return "hyperscan (native)" + (f", chosen by {ENGINE_VARIABLE}" if chosen else "")
+    if chosen:
+        return f"python (pyahocorasick; chosen by {ENGINE_VARIABLE})"
+    return ("python (pyahocorasick; Hyperscan, faster, is not installed here: pip install sibkit brings it "
+            "on x86-64)")
 
 
 class CompiledCodebook:

@@ -67,6 +67,7 @@ def _compact(value: object) -> str:
 
 def study_summary(study: Study) -> list[str]:
     """The resolved study in a few readable lines: what data, which steps, which choices."""
+    from sibkit.coding.matcher import describe_engine
     from sibkit.study.selection import Counting, describe_step
 
     data = study.data_source() or "the local copy (sibkit data download)"
@@ -75,6 +76,7 @@ def study_summary(study: Study) -> list[str]:
                                                      else "")
               for n, step in enumerate(study.selection, 1)] or ["  (all projects)"]
     lines.append(f"database: {study.database_url()}")
+    lines.append(f"matcher engine: {describe_engine()}")
     lines.append(f"corpus folder: {study.resolve(study.corpus.folder)}")
     lines.append(f"report folder: {study.resolve(study.report.folder)}")
     dump = study.model_dump(mode="json", by_alias=True, exclude_none=True)
