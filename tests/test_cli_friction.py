@@ -190,3 +190,22 @@ def test_version_names_the_matcher_engine(monkeypatch: pytest.MonkeyPatch) -> No
     assert run_cli("--version").stdout.splitlines()[1].startswith(f"matcher engine: {expected}")
     monkeypatch.setenv("SIBKIT_MATCHER_ENGINE", "bogus")
     assert "unknown matcher engine 'bogus'" in run_cli("--version").stdout
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["code", "{study}", "--executor", "bogus://x"], "error: --executor 'bogus://x': expected 'local' or dask://"),
+    (["corpus", "add", "{study}", "--type", "bogus"], "error: document type 'bogus' is not one of evaluation"),
+    (["cite", "{study}", "--format", "bogus"], "error: --format 'bogus': expected one of csl-json, bibtex, ris"),
+    (["review", "export", "{study}", "-o", "decisions.txt"], "write the review file as .xlsx or .csv"),
+    (["serve", "{study}", "--port", "99999"], "99999 is not in the range 1<=x<=65535"),
+])
+def test_a_bad_option_is_one_line_before_any_data_is_read(tmp_path: Path, args: list[str], expected: str) -> None:
+    # the study names a dataset and a database that do not exist: an option checked only after they
+    # were read would be reported as a missing dataset (or not at all), not as the option
+    study = tmp_path / "study.yaml"
+    study.write_text(EXAMPLE.read_text(encoding="utf-8").replace("data: null", f"data: {tmp_path / 'absent'}"),
+                     encoding="utf-8")
+    done = run_cli(*[part.replace("{study}", str(study)) for part in args])
+    assert done.returncode == 2
+    assert expected in " ".join((done.stdout + done.stderr).split())
+    assert not (tmp_path / "study.sqlite").exists()  # no database was opened

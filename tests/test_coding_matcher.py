@@ -591,3 +591,32 @@ def test_the_compiled_hyperscan_database_is_kept_and_a_damaged_copy_compiled_aga
         path.write_bytes(b"damaged")
     assert spans(text, book) == expected  # compiled again and replaced
     assert all(path.read_bytes() != b"damaged" for path in kept)
+
+
+def test_a_small_corpus_is_matched_at_once_while_the_database_is_compiled_for_next_time(
+        engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from sibkit.coding.matcher import SMALL_CORPUS_BYTES
+
+    if engine != "hyperscan":
+        pytest.skip("only the Hyperscan engine compiles a database")
+    monkeypatch.setenv("SIBKIT_DATA", str(tmp_path))
+    monkeypatch.delenv(ENGINE_VARIABLE)  # the engine left to sibkit
+    book = one_theme("theory of change", "partner*")
+    text = "A theory of change, with partners."
+    first = compile_codebook(book, text_bytes=len(text))
+    assert first.engine == "python"  # nothing kept yet: no compile waited for
+    assert [text[hit.start:hit.end] for hit in first.match(text)] == ["theory of change", "partners"]
+    for thread in threading.enumerate():
+        if thread.name == "sibkit-hyperscan-compile":
+            thread.join(60)
+    assert list((tmp_path / "hyperscan").glob("*.pickle")), "the background compile kept nothing"
+    second = compile_codebook(book, text_bytes=len(text))
+    assert second.engine == "hyperscan"  # kept: read back
+    assert second.match(text) == first.match(text)
+    other = one_theme("shared vision")
+    assert compile_codebook(other, text_bytes=SMALL_CORPUS_BYTES).engine == "hyperscan"  # worth compiling
+    assert compile_codebook(one_theme("co-design"), "python", text_bytes=10).engine == "python"  # as asked
+    monkeypatch.setenv(ENGINE_VARIABLE, "hyperscan")
+    assert compile_codebook(one_theme("co-production"), text_bytes=10).engine == "hyperscan"  # as asked

@@ -26,11 +26,19 @@ if TYPE_CHECKING:
 MISSING = "–"
 LOG_LINE_SECONDS = 1.0  # progress lines in a log (not a terminal): at most one a second
 
+def _checked_executor(value: str | None) -> str | None:
+    """``--executor`` checked as it is parsed, so a mistyped one is one line before anything loads."""
+    from sibkit.parallel import parse_executor
+
+    parse_executor(value)
+    return value
+
+
 StudyArgument = Annotated[Path, typer.Argument(help="The study file (YAML).", metavar="STUDY")]
 JobsOption = Annotated[int, typer.Option(
     "--jobs", "-j", min=0, help="Worker processes for extraction/matching (0: one per core); one process writes.")]
 ExecutorOption = Annotated[str, typer.Option(
-    "--executor", metavar="WHERE",
+    "--executor", metavar="WHERE", callback=_checked_executor,
     help="Where per-document work runs: local (this machine, --jobs processes) or dask://HOST:PORT "
          "(a dask.distributed scheduler; needs the 'dask' extra). One process here writes.")]
 DataOption = Annotated[str | None, typer.Option(

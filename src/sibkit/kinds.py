@@ -137,6 +137,17 @@ def parse_kind(text: str) -> str:
     return found
 
 
+def check_kind(text: str) -> str:
+    """:func:`parse_kind` for a value a person gave (``--type``, a manifest's type): a ``SibkitError``
+    listing every kind when it is none of them."""
+    from sibkit.errors import SibkitError
+
+    try:
+        return parse_kind(text)
+    except ValueError:
+        raise SibkitError(f"document type {text!r} is not one of {', '.join(IDS)}") from None
+
+
 def help_list() -> str:
     """Every kind id, for ``--help`` texts and error messages."""
     return ", ".join(IDS)

@@ -87,10 +87,18 @@ def kwic_command(
                   "or undecided suggestions)", markup=False)
 
 
+def _checked_review_file(path: Path) -> Path:
+    """``-o``: a review file's kind checked as it is parsed, before the study's data loads."""
+    if path.suffix.lower() not in (".xlsx", ".csv"):
+        raise SibkitError(f"{path}: write the review file as .xlsx or .csv")
+    return path
+
+
 @review_app.command("export")
 def review_export_command(
     study_path: StudyArgument,
-    output: Annotated[Path, typer.Option("-o", "--output", help="The review file to write (.xlsx or .csv).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The review file to write (.xlsx or .csv).",
+                                         callback=_checked_review_file)],
     theme: Annotated[str | None, typer.Option("--theme", help="Only this theme.")] = None,
     case: Annotated[str | None, typer.Option("--case", help="Only this case.")] = None,
     width: Annotated[int, typer.Option("--width", help="Characters of context either side.")] = 80,

@@ -204,8 +204,8 @@ def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebo
     codebook_hash = codebook.hash()
     report = CodingReport()
     with store.session() as session:
-        total = session.scalar(select(func.count()).select_from(Document).where(
-            Document.status == "ok", Document.id.in_(select(DocumentCase.document_id)))) or 0
+        total, words = session.execute(select(func.count(), func.coalesce(func.sum(Document.word_count), 0)).where(
+            Document.status == "ok", Document.id.in_(select(DocumentCase.document_id)))).one()
     if progress:
         progress(0, total)
     source = _coding_jobs(store, hashes, max(batch_size, 50))
@@ -213,7 +213,8 @@ def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebo
     first = next(todo, None)
     if first is not None:
         if executor is None:  # the codebook is compiled only when a document needs coding
-            compiled = compiled or compile_codebook(codebook)
+            # about 6.5 bytes a word; on a pool the workers fork from here, so no compile runs behind them
+            compiled = compiled or compile_codebook(codebook, text_bytes=int(words) * 7 if jobs <= 1 else None)
         todo = itertools.chain([first], todo)
     if executor is not None:
         results = ordered_map(match_job, todo, chunk_size=4, initializer=_init_matcher_from,  # type: ignore[arg-type]

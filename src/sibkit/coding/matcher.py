@@ -196,7 +196,8 @@ def describe_engine() -> str:
 class CompiledCodebook:
     """A codebook turned into one automaton per case mode; reuse it for every document."""
 
-    def __init__(self, codebook: Codebook, engine: str | None = None) -> None:
+    def __init__(self, codebook: Codebook, engine: str | None = None, kept_only: bool = False) -> None:
+        """``kept_only``: with Hyperscan, raise ``DatabaseNotKept`` rather than compile its database."""
         self.codebook = codebook
         self.literals: list[Literal] = []
         self.near: dict[tuple[str, str], tuple[int, bool]] = {}  # (limit, ordered) of each NEAR or PRE pair
@@ -222,7 +223,7 @@ class CompiledCodebook:
         if self.engine == "hyperscan":
             from sibkit.coding.matcher_hyperscan import HyperscanScanner
 
-            self._scanner: HyperscanScanner | _AhoCorasickScanner = HyperscanScanner(self.literals)
+            self._scanner: HyperscanScanner | _AhoCorasickScanner = HyperscanScanner(self.literals, kept_only)
         else:
             self._scanner = _AhoCorasickScanner(self.literals)
 
@@ -413,8 +414,27 @@ def _excluded(hit: tuple[str, str, int, int], *span_sets: Iterable[tuple[int, in
     return False
 
 
-def compile_codebook(codebook: Codebook, engine: str | None = None) -> CompiledCodebook:
-    """The codebook ready to match; ``engine`` as in :func:`choose_engine`."""
+# below this much text, compiling Hyperscan's database (3-7 s for the default codebook) costs more than
+# its speed saves (about 0.05 s per MB against the Python engine, measured by benchmarks/bench_matcher.py)
+SMALL_CORPUS_BYTES = 32 * 10**6
+
+
+def compile_codebook(codebook: Codebook, engine: str | None = None, text_bytes: int | None = None) -> CompiledCodebook:
+    """The codebook ready to match; ``engine`` as in :func:`choose_engine`.
+
+    ``text_bytes``: about how much text will be matched. When the engine is left to sibkit and that is
+    under ``SMALL_CORPUS_BYTES`` while Hyperscan's database for this codebook is not compiled yet,
+    the Python engine (the same hits, no compile) matches this time and the database is compiled on
+    a background thread for the next run."""
+    if (engine is None and text_bytes is not None and text_bytes < SMALL_CORPUS_BYTES
+            and not os.environ.get(ENGINE_VARIABLE, "").strip() and hyperscan_available()):
+        from sibkit.coding.matcher_hyperscan import DatabaseNotKept
+
+        try:
+            return CompiledCodebook(codebook, "hyperscan", kept_only=True)
+        except DatabaseNotKept as missing:
+            missing.compile_in_background()
+            return CompiledCodebook(codebook, "python")
     return CompiledCodebook(codebook, engine)
 
 

@@ -26,8 +26,10 @@ pattern. Forms whose head holds a non-ASCII character or a ``?`` are left to Pyt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -132,32 +134,68 @@ class _Entry:
         return position
 
 
+def _database_key(hyperscan: Any, patterns: list[bytes], flags: int) -> str:
+    return hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), flags, patterns)).encode()).hexdigest()
+
+
+def kept_database(hyperscan: Any, patterns: list[bytes], flags: int) -> Any | None:
+    """The database of ``patterns`` as kept in the data folder by :func:`compiled_database`, or None
+    when none is kept or the kept copy cannot be read (another CPU, a damaged file)."""
+    found, serialised = memo.fetch(_database_key(hyperscan, patterns, flags), paths.data_dir() / "hyperscan")
+    if not found:
+        return None
+    try:
+        database = hyperscan.loadb(serialised, hyperscan.HS_MODE_BLOCK)
+        database.scratch = hyperscan.Scratch(database)
+    except Exception:  # made for another platform, or damaged
+        return None
+    return database
+
+
 def compiled_database(hyperscan: Any, patterns: list[bytes], flags: int) -> Any:
     """A Hyperscan block-mode database of ``patterns``. Compiling the default codebook takes seconds,
     so the compiled database is kept in the user's data folder under a hash of the patterns, the flags
-    and Hyperscan's version, and read back next time; a copy that cannot be read (another CPU, a
-    damaged file) is compiled again and replaced."""
-    key = hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), flags, patterns)).encode()).hexdigest()
-    folder = paths.data_dir() / "hyperscan"
-    found, serialised = memo.fetch(key, folder)
-    if found:
-        try:
-            database = hyperscan.loadb(serialised, hyperscan.HS_MODE_BLOCK)
-            database.scratch = hyperscan.Scratch(database)
-            return database
-        except Exception:  # made for another platform, or damaged: compile
-            pass
+    and Hyperscan's version, and read back next time; a copy that cannot be read is compiled again
+    and replaced."""
+    database = kept_database(hyperscan, patterns, flags)
+    if database is not None:
+        return database
     database = hyperscan.Database()
     database.compile(expressions=patterns, ids=list(range(len(patterns))), flags=[flags] * len(patterns))
-    memo.store(key, hyperscan.dumpb(database), folder, keep=16)
+    memo.store(_database_key(hyperscan, patterns, flags), hyperscan.dumpb(database), paths.data_dir() / "hyperscan",
+               keep=16)
     return database
+
+
+class DatabaseNotKept(Exception):
+    """``HyperscanScanner(..., kept_only=True)`` found no kept database for some of its patterns."""
+
+    def __init__(self, hyperscan: Any, missing: list[tuple[list[bytes], int]]) -> None:
+        super().__init__("no compiled Hyperscan database is kept for this codebook yet")
+        self.hyperscan = hyperscan
+        self.missing = missing
+
+    def compile_in_background(self) -> threading.Thread:
+        """Compile and keep the missing databases on a daemon thread (Hyperscan's compiler releases the
+        GIL), so that the next run finds them; a process that ends first leaves them for next time."""
+        def work() -> None:
+            for patterns, flags in self.missing:
+                with contextlib.suppress(Exception):  # a failed compile here is only a missed head start
+                    compiled_database(self.hyperscan, patterns, flags)
+
+        thread = threading.Thread(target=work, name="sibkit-hyperscan-compile", daemon=True)
+        thread.start()
+        return thread
 
 
 class HyperscanScanner:
     """Every span of every literal of a compiled codebook, found with Hyperscan."""
 
-    def __init__(self, literals: Sequence[Literal]) -> None:
+    def __init__(self, literals: Sequence[Literal], kept_only: bool = False) -> None:
+        """``kept_only``: raise :class:`DatabaseNotKept` rather than compile a database that the data
+        folder does not hold yet."""
         hyperscan = require("hyperscan", "fast", "the hyperscan matcher engine")
+        missing: list[tuple[list[bytes], int]] = []
         self.literals = literals
         self._databases: dict[bool, Any] = {}
         self._entries: dict[bool, list[_Entry]] = {}
@@ -201,9 +239,18 @@ class HyperscanScanner:
             if gap_words:
                 patterns.append(_LONG_GAP)
             flags = 0 if case_sensitive else hyperscan.HS_FLAG_CASELESS
-            self._databases[case_sensitive] = compiled_database(hyperscan, patterns, flags)
+            if kept_only:
+                database = kept_database(hyperscan, patterns, flags)
+                if database is None:
+                    missing.append((patterns, flags))
+                    continue
+            else:
+                database = compiled_database(hyperscan, patterns, flags)
+            self._databases[case_sensitive] = database
             self._entries[case_sensitive] = entries
             self._gap_words[case_sensitive] = gap_words
+        if missing:
+            raise DatabaseNotKept(hyperscan, missing)
 
     def spans(self, text: str) -> dict[tuple[str, str, str], set[tuple[int, int]]]:
         found: dict[tuple[str, str, str], set[tuple[int, int]]] = {}

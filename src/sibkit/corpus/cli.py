@@ -21,7 +21,7 @@ from sibkit.cli_common import (
     progress,
 )
 from sibkit.errors import SibkitError
-from sibkit.kinds import STUDY_KINDS, help_list
+from sibkit.kinds import STUDY_KINDS, check_kind, help_list
 
 KIND_HELP = help_list()
 
@@ -66,7 +66,7 @@ def add_command(
     = None,
     doc_type: Annotated[str, typer.Option("--type", help=f"The kind of document: {KIND_HELP} (spaces or hyphens "
                                           "also accepted). A study's min_documents counts only the kinds it names "
-                                          f"(by default {', '.join(STUDY_KINDS)}).")]
+                                          f"(by default {', '.join(STUDY_KINDS)}).", callback=check_kind)]
     = "other",
     manifest: Annotated[Path | None, typer.Option("--manifest", help="CSV of path (or URL), case_ids, title, "
                                                   "type, date.")] = None,

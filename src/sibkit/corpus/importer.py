@@ -33,7 +33,7 @@ from sibkit.corpus.extraction import KIND_BY_SUFFIX, MAX_FILE_BYTES, Extracted, 
 from sibkit.errors import SibkitError
 from sibkit.indigo.values import parse_partial_date
 from sibkit.parallel import ordered_map
-from sibkit.store import DOCUMENT_TYPES, Document, DocumentCase, Store, open_store, with_retry
+from sibkit.store import Document, DocumentCase, Store, open_store, with_retry
 from sibkit.store.bulk import insert_rows
 
 T = TypeVar("T")
@@ -121,13 +121,9 @@ def guarded(origin: str, work: Callable[[], T]) -> T | ImportOutcome:
 def check_type(doc_type: str) -> str:
     """The kind id (``sibkit.kinds``) for a kind of document a person named: its id or label, any case,
     with spaces or hyphens (``case-study``, ``Case study``); one clear error listing every kind."""
-    from sibkit.kinds import parse_kind
+    from sibkit.kinds import check_kind
 
-    try:
-        value = parse_kind(doc_type)
-    except ValueError:
-        raise SibkitError(f"document type {doc_type!r} is not one of {', '.join(DOCUMENT_TYPES)}") from None
-    return value
+    return check_kind(doc_type)
 
 
 def clean_text(text: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from sibkit.lazy import lazy_exports
 
+FORMATS = ("csl-json", "bibtex", "ris")  # the bibliography's formats (``sibkit cite --format``)
+
 _EXPORTS = {
     "Entry": "bibliography",
     "bibliography": "bibliography",

@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-FORMATS = ("csl-json", "bibtex", "ris")
+from sibkit.paper import FORMATS
+
 SUFFIXES = {"csl-json": "json", "bibtex": "bib", "ris": "ris"}
 
 #: kind id (``sibkit.kinds``, and ``dataset`` for the release) -> (CSL type, BibTeX entry type, RIS type)

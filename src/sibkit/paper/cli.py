@@ -8,11 +8,21 @@ from typing import Annotated
 import typer
 
 from sibkit.cli_common import StudyArgument, console
+from sibkit.errors import SibkitError
+
+
+def _checked_format(value: str) -> str:
+    """``--format`` checked as it is parsed (before the study's data loads)."""
+    from sibkit.paper import FORMATS
+
+    if value not in FORMATS:
+        raise SibkitError(f"--format {value!r}: expected one of {', '.join(FORMATS)}")
+    return value
 
 
 def cite_command(
     study_path: StudyArgument,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", callback=_checked_format,
                                      help="bibtex, csl-json or ris.")] = "bibtex",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file (default: print).")] = None,
 ) -> None:

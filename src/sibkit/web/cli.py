@@ -16,7 +16,8 @@ def serve_command(
     data: DataOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this machine only).")]
     = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535,
+                                                help="Port to listen on.")] = 8000,
     screenshots: Annotated[Path | None, typer.Option("--screenshots", help="Instead of serving, save PNG "
                                                      "screenshots of the dashboard, the explorer and a project page "
                                                      "at 1440 and 390 px wide here.")] = None,
