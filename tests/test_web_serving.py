@@ -137,3 +137,22 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_and_never_claims_to_serve(in
             assert "serving" not in done.stdout, extra
             lines = done.stderr.strip().splitlines()
             assert len(lines) == 1 and f"port {port}" in lines[0] and "in use" in lines[0], (extra, done.stderr)
+
+
+def test_serve_without_a_study_uses_a_process_per_core_by_default(indigo_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "sibkit", "serve", "--data", str(indigo_dir), "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        announced = server.stdout.readline()  # type: ignore[union-attr]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    cores = min(os.cpu_count() or 1, 8)
+    expected = f"with {cores} processes" if cores > 1 else "/ (Ctrl-C to stop)"
+    assert f"http://127.0.0.1:{port}/" in announced and expected in announced
+    bad = subprocess.run([sys.executable, "-m", "sibkit", "serve", "--data", str(tmp_path / "absent"), "--port",
+                          str(free_port())], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr

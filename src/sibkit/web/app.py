@@ -243,7 +243,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return out
 
     @app.get("/", response_class=HTMLResponse)
-    async def dashboard(request: Request) -> HTMLResponse:
+    def dashboard(request: Request) -> HTMLResponse:
         filters = filters_from_query(query(request))
         data = views.dashboard(filters)
         return page("dashboard.html", filters=filters, summary=data["summary"], charts=data["charts"],
@@ -252,7 +252,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                     names=views.names)
 
     @app.get("/projects", response_class=HTMLResponse)
-    async def project_list(request: Request) -> HTMLResponse:
+    def project_list(request: Request) -> HTMLResponse:
         params = query(request)
         filters = filters_from_query(params)
         explore = explore_from_query(params)
@@ -274,7 +274,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                     sort_links=sort_links, page_links=page_links, total=total)
 
     @app.get("/projects/{project_id}", response_class=HTMLResponse)
-    async def project_page(project_id: str) -> HTMLResponse:
+    def project_page(project_id: str) -> HTMLResponse:
         try:
             data = views.project(project_id)
         except KeyError:
@@ -282,7 +282,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return page("project.html", **data, study_case=_study_case(project_id))
 
     @app.get("/compare", response_class=HTMLResponse)
-    async def compare_page(request: Request) -> HTMLResponse:
+    def compare_page(request: Request) -> HTMLResponse:
         ids = query(request).get("id", [])
         data = views.compare(ids)
         suggestions = []
@@ -291,7 +291,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return page("compare.html", **data, suggestions=suggestions, maximum=COMPARE_MAX)
 
     @app.get("/organisations", response_class=HTMLResponse)
-    async def organisation_list(request: Request) -> HTMLResponse:
+    def organisation_list(request: Request) -> HTMLResponse:
         params = query(request)
         search = " ".join((params.get("q") or [""])[0].split())[:200]
         try:
@@ -304,12 +304,12 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return page("organisations.html", search=search, found=found, page_links=links)
 
     @app.get("/funds", response_class=HTMLResponse)
-    async def fund_list(request: Request) -> HTMLResponse:
+    def fund_list(request: Request) -> HTMLResponse:
         search = " ".join((query(request).get("q") or [""])[0].split())[:200]
         return page("funds.html", search=search, found=views.fund_index(search))
 
     @app.get("/organisations/{organisation_id}", response_class=HTMLResponse)
-    async def organisation_page(organisation_id: str) -> HTMLResponse:
+    def organisation_page(organisation_id: str) -> HTMLResponse:
         try:
             data = views.organisation(organisation_id)
         except KeyError:
@@ -317,7 +317,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return page("organisation.html", **data)
 
     @app.get("/funds/{fund_id}", response_class=HTMLResponse)
-    async def fund_page(fund_id: str) -> HTMLResponse:
+    def fund_page(fund_id: str) -> HTMLResponse:
         try:
             data = views.fund(fund_id)
         except KeyError:
@@ -327,7 +327,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     # -- downloads and API ---------------------------------------------------------------
 
     @app.get("/api/stats")
-    async def api_stats(request: Request) -> JSONResponse:
+    def api_stats(request: Request) -> JSONResponse:
         params = query(request)
         filters = filters_from_query(params)
         by = (params.get("by") or [None])[0]
@@ -341,12 +341,12 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return JSONResponse(body)
 
     @app.get("/api/projects")
-    async def api_projects(request: Request) -> JSONResponse:
+    def api_projects(request: Request) -> JSONResponse:
         params = query(request)
         return JSONResponse(records(views.project_list(params.get("id"), filters_from_query(params))))
 
     @app.get("/api/projects/{project_id}")
-    async def api_project(project_id: str) -> JSONResponse:
+    def api_project(project_id: str) -> JSONResponse:
         if project_id not in views.by_id.index:
             return JSONResponse({"error": f"no project {project_id!r}"}, status_code=404)
         data = views.project(project_id)

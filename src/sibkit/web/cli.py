@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -23,9 +24,10 @@ def serve_command(
                                                      "at 1440 and 390 px wide here.")] = None,
     coder: Annotated[str, typer.Option("--coder", help="Your name on review decisions in single-user mode "
                                        "(default: your login name).")] = "",
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes, each with the data "
-                                         "loaded and its own page cache (more than 1: the dashboard only, "
-                                         "no study).")] = 1,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=64, help="Server processes, each with "
+                                                "the data loaded and its own page cache (more than 1: the dashboard "
+                                                "only, no study). Default: one per core without a study, else 1.",
+                                                show_default=False)] = None,
     cache_mb: Annotated[float, typer.Option("--cache-mb", min=0, help="Page cache size per process in MiB "
                                             "(least recently used pages go first).")] = 64,
     allow_host: Annotated[list[str] | None, typer.Option(
@@ -43,6 +45,8 @@ def serve_command(
     from sibkit.web.server import listen, serve_on
 
     cache_bytes = int(cache_mb * 2**20)
+    if workers is None:  # the field pages alone scale across processes; a study's workbench stays in one
+        workers = 1 if study_path is not None or screenshots is not None else min(os.cpu_count() or 1, 8)
     if workers > 1:
         if study_path is not None or screenshots is not None:
             raise SibkitError("--workers above 1 serves the dashboard only: the study's pages and its review "
@@ -50,6 +54,7 @@ def serve_command(
         from sibkit.web.server import serve_workers
 
         listen(host, port).close()  # a port in use is one clear line, before anything is announced
+        load(data)  # a dataset that cannot be read is one clear line here, not a traceback in every worker
         console.print(f"sibkit is serving on http://{host}:{port}/ with {workers} processes (Ctrl-C to stop)",
                       markup=False)
         serve_workers(data, host, port, workers, cache_bytes, allow_host or [], trust_proxy)
