@@ -280,8 +280,23 @@ class CompiledCodebook:
                 else:
                     skipped.setdefault(theme, set()).update(pairs)
         if self.exclusions or skipped:
-            hits = {hit for hit in hits if not _excluded(hit, spans.get((hit[0], hit[1], "exclude"), ()),
-                                                         skipped.get(hit[0], ()))}
+            covers: dict[tuple[str, ...], _Cover] = {}  # each theme's skips, each term's exclusions: built once
+
+            def cover(key: tuple[str, ...], found: Iterable[tuple[int, int]]) -> _Cover:
+                made = covers.get(key)
+                if made is None:
+                    made = covers[key] = _Cover(found)
+                return made
+
+            def excluded(hit: tuple[str, str, int, int]) -> bool:
+                theme, term, start, end = hit
+                skips = skipped.get(theme)
+                if skips and cover((theme,), skips).holds(start, end):
+                    return True
+                exclusions = spans.get((theme, term, "exclude"))
+                return bool(exclusions) and cover((theme, term), exclusions).holds(start, end)
+
+            hits = {hit for hit in hits if not excluded(hit)}
         negation: dict[int, bool] = {}
         for _, _, start, _ in hits:
             if start not in negation:
@@ -405,13 +420,21 @@ def near_pairs_with_gaps(text: str, a_spans: Iterable[tuple[int, int]], b_spans:
             for a, (_, b_start, b_end) in best.items()}
 
 
-def _excluded(hit: tuple[str, str, int, int], *span_sets: Iterable[tuple[int, int]]) -> bool:
-    """Whether the hit lies inside one of the given spans (its term's exclusions, its theme's skips)."""
-    for spans in span_sets:
-        for start, end in spans:
-            if start <= hit[2] and hit[3] <= end:
-                return True
-    return False
+class _Cover:
+    """Spans (a theme's skip contexts, a term's exclusions) asked whether one of them holds a hit: sorted
+    by start with the farthest end reached so far, so each question is one bisection, not a pass."""
+
+    __slots__ = ("reach", "starts")
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self.starts = [start for start, _ in ordered]
+        self.reach = list(itertools.accumulate((end for _, end in ordered), max))
+
+    def holds(self, start: int, end: int) -> bool:
+        """Whether some span starts at or before ``start`` and ends at or after ``end``."""
+        index = bisect.bisect_right(self.starts, start) - 1
+        return index >= 0 and self.reach[index] >= end
 
 
 # below this much text, compiling Hyperscan's database (3-7 s for the default codebook) costs more than
