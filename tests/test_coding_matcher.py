@@ -625,7 +625,7 @@ def test_a_small_corpus_is_matched_at_once_while_the_database_is_compiled_for_ne
 @settings(max_examples=300, deadline=None)
 @given(spans=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 30)), max_size=12),
        hits=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 30)), min_size=1, max_size=12))
-def test_a_cover_holds_a_hit_exactly_when_one_of_its_spans_does(engine: str, spans: list, hits: list) -> None:
+def test_a_cover_holds_a_hit_exactly_when_one_of_its_spans_does(spans: list, hits: list) -> None:
     from sibkit.coding.matcher import _Cover
 
     cover = _Cover([(start, start + length) for start, length in spans])
