@@ -196,6 +196,10 @@ class HyperscanScanner:
         folder does not hold yet."""
         hyperscan = require("hyperscan", "fast", "the hyperscan matcher engine")
         missing: list[tuple[list[bytes], int]] = []
+        # a NEAR operand (or skip-context operand) is worth finishing only where its partner may occur too
+        partner_role = {"a": "b", "b": "a", "skip-a": "skip-b", "skip-b": "skip-a"}
+        self._partner = {literal.key: (*literal.key[:2], partner_role[literal.key[2]]) for literal in literals
+                         if literal.key[2] in partner_role}
         self.literals = literals
         self._databases: dict[bool, Any] = {}
         self._entries: dict[bool, list[_Entry]] = {}
@@ -263,17 +267,22 @@ class HyperscanScanner:
         else:
             folded = fold_case(text)
             data = text.encode("ascii", "replace")
+        scans = []
         for case_sensitive, database in self._databases.items():
             scanned = data
             if not ascii_text and not case_sensitive and _KELVIN in text:
                 scanned = text.replace(_KELVIN, "k").encode("ascii", "replace")
             reports: list[tuple[int, int]] = []
             database.scan(scanned, match_event_handler=_collect, context=reports)
-            candidates = self._candidates(scanned, reports, self._entries[case_sensitive], case_sensitive)
+            scans.append((case_sensitive, self._candidates(scanned, reports, self._entries[case_sensitive],
+                                                           case_sensitive)))
+        wanted = self._wanted_keys(scans)
+        for case_sensitive, candidates in scans:
             if ascii_text:
-                self._finish(text, data, candidates, self._exact if case_sensitive else self._exact_ignore_case, found)
+                self._finish(text, data, candidates, self._exact if case_sensitive else self._exact_ignore_case,
+                             found, wanted)
             else:
-                self._finish(text if case_sensitive else folded, data, candidates, self._exact, found)
+                self._finish(text if case_sensitive else folded, data, candidates, self._exact, found, wanted)
         for case_sensitive, indexes in self._slow.items():
             if ascii_text:  # a head with a non-ASCII character is nowhere in an ASCII text
                 indexes = [index for index in indexes if self.literals[index].text.isascii()]
@@ -281,6 +290,17 @@ class HyperscanScanner:
                 haystack = text if case_sensitive else folded or text.lower()
                 self._python_only(haystack, indexes, found)
         return found
+
+    def _wanted_keys(self, scans: list[tuple[bool, list[tuple[_Entry, int, int]]]]) -> set | None:
+        """The keys worth finishing in this text: every key that may have a span here, less the NEAR
+        (and skip-context) operands whose partner has none (no pair can form without it). None: all."""
+        if not self._partner:
+            return None
+        present = {self.literals[index].key for index in self._slow[False] + self._slow[True]}
+        for entry in {entry for _, candidates in scans for entry, _, _ in candidates}:
+            present.update(entry.keys)
+        partner = self._partner
+        return {key for key in present if key not in partner or partner[key] in present}
 
     def _candidates(self, data: bytes, reports: list[tuple[int, int]], entries: list[_Entry],
                     case_sensitive: bool) -> list[tuple[_Entry, int, int]]:
@@ -317,29 +337,39 @@ class HyperscanScanner:
         return out
 
     def _finish(self, haystack: str, data: bytes, candidates: list[tuple[_Entry, int, int]],
-                exact: list[re.Pattern[str]], found: dict) -> None:
+                exact: list[re.Pattern[str]], found: dict, wanted: set | None = None) -> None:
         """Spans from candidates: taken as reported (a trailing wildcard's word finished) where the
         candidate and the characters around it hold no ``?``, else checked with the form's exact
         pattern on ``haystack`` (the text, lower-cased if it has non-ASCII characters), which gives
-        the end."""
+        the end. ``wanted``: only these keys get spans (see ``_wanted_keys``)."""
+        live: dict[_Entry, tuple] = {}  # each entry's wanted keys
         for entry, start, end in candidates:
+            if wanted is not None:
+                keys = live.get(entry)
+                if keys is None:
+                    keys = live[entry] = tuple(key for key in entry.keys if key in wanted)
+                if not keys:
+                    continue
+            else:
+                keys = entry.keys
             kind = entry.kind
             if end >= 0 and kind != _FINISH and data.find(b"?", start - 1 if start else 0, end + 1) < 0:
                 if kind == _TAIL:
                     end = _WORD_TAIL.match(haystack, end).end()  # type: ignore[union-attr]
-                for key in entry.keys:
+                for key in keys:
                     spans = found.get(key)
                     if spans is None:
                         found[key] = {(start, end)}
                     else:
                         spans.add((start, end))
                 continue
-            for index, keys in entry.forms_after(haystack, end) if end >= 0 else entry.forms:
+            for index, form_keys in entry.forms_after(haystack, end) if end >= 0 else entry.forms:
                 match = exact[index].match(haystack, start)
                 if match is not None:
                     span = (start, match.end())
-                    for key in keys:
-                        found.setdefault(key, set()).add(span)
+                    for key in form_keys:
+                        if wanted is None or key in wanted:
+                            found.setdefault(key, set()).add(span)
 
     def _python_only(self, haystack: str, indexes: list[int], found: dict) -> None:
         """Forms Hyperscan is not given: each place their first word occurs, checked with their pattern."""
