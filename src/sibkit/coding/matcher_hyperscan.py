@@ -117,8 +117,9 @@ class _Entry:
         after = _NEXT_WORD.match(haystack, _WORD_TAIL.match(haystack, end).end())  # type: ignore[union-attr]
         if after is None:
             return self.always
-        word = fold_case(after.group(1))
-        found = self.by_prefix.get(word[:3], ()) if len(word) >= 3 else self.by_word.get(word, ())
+        word = after.group(1)  # lower-cased a few letters at a time: the keys are ASCII, which a character
+        # lowered to two (such as 'İ') can never equal, whichever case mode the text is checked in
+        found = self.by_prefix.get(word[:3].lower(), ()) if len(word) >= 3 else self.by_word.get(word.lower(), ())
         return [*found, *self.always] if found else self.always
 
     def start(self, data: bytes, end: int) -> int:
