@@ -4,6 +4,7 @@ few pages and a reference list, imported, coded and counted."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from sibkit.corpus.extraction import extract
 from sibkit.corpus.importer import store_document
 from sibkit.hostile import pdf_file
 from sibkit.store import open_store
+from sibkit.text import structure
 from sibkit.text.sentences import crosses, cut_points, split_sentences
 from sibkit.text.structure import document_structure, repeated_sentences, zones
 
@@ -189,3 +191,98 @@ def test_sibkit_text_structure_prints_the_zones_of_a_pdf(tmp_path: Path) -> None
     # the header repeats on pages 3 and 4: two repeated sentences too (their zone, header, comes first)
     assert "a reference list at" in printed.stdout and "5 zones and 2 repeated sentences" in printed.stdout
     assert run_cli("text", "structure", str(tmp_path / "none.pdf")).returncode == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Zones found by one scan of the text equal those of the line-by-line tests they replaced (the
+# earlier implementation, kept here as the oracle).
+
+def reference_zones_line_by_line(text: str, lines: list[tuple[int, int]]) -> list[structure.Zone]:
+    found: list[structure.Zone] = []
+    citation = [bool(structure._CITATION.search(text, s, e)) for s, e in lines]
+    index = 0
+    while index < len(lines):
+        s, e = lines[index]
+        if structure._REFERENCES_HEADING.fullmatch(text, s, e):
+            ahead = [i for i in range(index + 1, min(len(lines), index + 16)) if citation[i]]
+            if len(ahead) >= 2:
+                last, quiet, position = ahead[0], 0, ahead[0] + 1
+                while position < len(lines) and quiet < 8:
+                    ls, le = lines[position]
+                    if structure._END_OF_REFERENCES.match(text, ls, le) and le - ls < 60:
+                        break
+                    if citation[position]:
+                        last, quiet = position, 0
+                    elif le > ls:
+                        quiet += 1
+                    position += 1
+                end = wrapped_end_line_by_line(text, lines, last)
+                found.append(structure.Zone(s, end, "references"))
+                index = bisect.bisect_right([ls for ls, _ in lines], end)
+                continue
+        index += 1
+    # entries without a heading: five or more lines starting like a reference entry, close together
+    entries = [i for i, (s, e) in enumerate(lines) if structure._ENTRY_START.match(text, s, e)]
+    run: list[int] = []
+    for i in [*entries, len(lines) + 10]:
+        if run and i - run[-1] > 4:
+            if len(run) >= 5:
+                zone = structure.Zone(lines[run[0]][0], wrapped_end_line_by_line(text, lines, run[-1]), "references")
+                if not any(z.start <= zone.start < z.end for z in found):
+                    found.append(zone)
+            run = []
+        run.append(i)
+    return found
+
+
+def wrapped_end_line_by_line(text: str, lines: list[tuple[int, int]], last: int) -> int:
+    """The end of line ``last`` and of up to two lines after it that continue it (no blank line between)."""
+    end = lines[last][1]
+    for position in range(last + 1, min(len(lines), last + 3)):
+        s, e = lines[position]
+        if e <= s or (structure._CITATION.search(text, s, e) is None and text[s:e].strip()[:1].isupper()):
+            break
+        end = e
+    return end
+
+
+def contents_zones_line_by_line(text: str, lines: list[tuple[int, int]]) -> list[structure.Zone]:
+    found: list[structure.Zone] = []
+    leaders = [len(structure._LEADER_ENTRY.findall(text, s, e)) for s, e in lines]
+    index = 0
+    while index < len(lines):
+        s, e = lines[index]
+        heading = bool(structure._CONTENTS_HEADING.fullmatch(text, s, e))
+        if heading or leaders[index]:
+            entries, last, position, gap = 0, index if not heading else -1, index + (1 if heading else 0), 0
+            while position < len(lines) and gap <= 2:
+                ls, le = lines[position]
+                if leaders[position] or (heading and structure._PAGE_NUMBER_END.match(text, ls, le)):
+                    entries += max(1, leaders[position])
+                    last, gap = position, 0
+                elif le > ls:
+                    gap += 1
+                position += 1
+            if last >= 0 and entries >= 3:
+                found.append(structure.Zone(s, lines[last][1], "contents"))
+                index = last + 1
+                continue
+        index += 1
+    return found
+
+
+LINE_PIECES = ["References", "2. Bibliography:", "Contents", "Table of contents", "Appendix A", "Annex",
+               "Smith, J. (2019) Working together. London.", "Cabinet Office (2013) Social outcomes.",
+               "[12] A report", "Jones, A. B. 2020, Outcomes", "Introduction ........ 4", "Methods\t12",
+               "Findings  7", "see https://example.org/x", "doi 10.1/abc", "et al.", "(2018)", "(\n2019)",
+               "The partners worked together.", "", "   ", "Available at www.x.org", "3. Results . . . 9",
+               "Lee, Ann (2017) “Title", "A … … 5", "x\r", "12345", "Notes and references"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(LINE_PIECES), max_size=40))
+def test_zones_by_one_scan_equal_the_line_by_line_zones(pieces: list[str]) -> None:
+    text = "\n".join(pieces)
+    lines = structure._lines(text)
+    assert structure._reference_zones(text, lines) == reference_zones_line_by_line(text, lines)
+    assert structure._contents_zones(text, lines) == contents_zones_line_by_line(text, lines)

@@ -189,6 +189,24 @@ class DatabaseNotKept(Exception):
         return thread
 
 
+class _LazyPatterns:
+    """Each literal's exact pattern, compiled the first time a candidate needs it: most literals of a
+    codebook are never checked in a run, and compiling all of them (thousands) took over a second."""
+
+    __slots__ = ("_compiled", "_flags", "_sources")
+
+    def __init__(self, sources: list[str], flags: int) -> None:
+        self._sources = sources
+        self._flags = flags
+        self._compiled: list[re.Pattern[str] | None] = [None] * len(sources)
+
+    def __getitem__(self, index: int) -> re.Pattern[str]:
+        pattern = self._compiled[index]
+        if pattern is None:
+            pattern = self._compiled[index] = re.compile(self._sources[index], self._flags)
+        return pattern
+
+
 class HyperscanScanner:
     """Every span of every literal of a compiled codebook, found with Hyperscan."""
 
@@ -207,12 +225,9 @@ class HyperscanScanner:
         # per case mode: length of a head's word before a gap -> that word -> (entry, gap number)
         self._gap_words: dict[bool, dict[int, dict[bytes, list[tuple[_Entry, int]]]]] = {}
         self._slow: dict[bool, list[int]] = {False: [], True: []}  # literals left to Python
-        self._exact: list[re.Pattern[str]] = []
-        self._exact_ignore_case: list[re.Pattern[str]] = []
-        for literal in literals:
-            pattern = exact_pattern(literal.form)
-            self._exact.append(re.compile(pattern))
-            self._exact_ignore_case.append(re.compile(pattern, re.IGNORECASE))
+        sources = [exact_pattern(literal.form) for literal in literals]
+        self._exact = _LazyPatterns(sources, 0)
+        self._exact_ignore_case = _LazyPatterns(sources, re.IGNORECASE)
         for case_sensitive in (False, True):
             grouped: dict[tuple[bytes, int, str], list[int]] = {}
             for index, literal in enumerate(literals):
@@ -338,7 +353,7 @@ class HyperscanScanner:
         return out
 
     def _finish(self, haystack: str, data: bytes, candidates: list[tuple[_Entry, int, int]],
-                exact: list[re.Pattern[str]], found: dict, wanted: set | None = None) -> None:
+                exact: _LazyPatterns, found: dict, wanted: set | None = None) -> None:
         """Spans from candidates: taken as reported (a trailing wildcard's word finished) where the
         candidate and the characters around it hold no ``?``, else checked with the form's exact
         pattern on ``haystack`` (the text, lower-cased if it has non-ASCII characters), which gives

@@ -82,32 +82,55 @@ def _lines(text: str) -> list[tuple[int, int]]:
         start = end + 1
 
 
+def _line_pattern(pattern: re.Pattern[str], whole: bool) -> re.Pattern[str]:
+    """``pattern`` anchored at each line's start (and end when ``whole``): one scan of the text finds
+    the lines that ``pattern.match`` (or ``fullmatch``) line by line would."""
+    return re.compile(r"^(?:" + pattern.pattern + (r")$" if whole else ")"), pattern.flags | re.MULTILINE)
+
+
+_REFERENCES_HEADING_LINE = _line_pattern(_REFERENCES_HEADING, whole=True)
+_ENTRY_START_LINE = _line_pattern(_ENTRY_START, whole=False)
+_CONTENTS_HEADING_LINE = _line_pattern(_CONTENTS_HEADING, whole=True)
+
+
+def _line_indexes(pattern: re.Pattern[str], text: str, starts: list[int]) -> list[int]:
+    """The lines (by index; ``starts``: each line's start) where ``pattern`` (a line pattern) matches."""
+    return [bisect.bisect_right(starts, found.start()) - 1 for found in pattern.finditer(text)]
+
+
 def _reference_zones(text: str, lines: list[tuple[int, int]]) -> list[Zone]:
     found: list[Zone] = []
-    citation = [bool(_CITATION.search(text, s, e)) for s, e in lines]
-    index = 0
-    while index < len(lines):
-        s, e = lines[index]
-        if _REFERENCES_HEADING.fullmatch(text, s, e):
-            ahead = [i for i in range(index + 1, min(len(lines), index + 16)) if citation[i]]
-            if len(ahead) >= 2:
-                last, quiet, position = ahead[0], 0, ahead[0] + 1
-                while position < len(lines) and quiet < 8:
-                    ls, le = lines[position]
-                    if _END_OF_REFERENCES.match(text, ls, le) and le - ls < 60:
-                        break
-                    if citation[position]:
-                        last, quiet = position, 0
-                    elif le > ls:
-                        quiet += 1
-                    position += 1
-                end = _wrapped_end(text, lines, last)
-                found.append(Zone(s, end, "references"))
-                index = bisect.bisect_right([ls for ls, _ in lines], end)
-                continue
-        index += 1
+    starts = [s for s, _ in lines]
+    cited: dict[int, bool] = {}  # a line's citation test, made only near a heading (headings are rare)
+
+    def citation(i: int) -> bool:
+        known = cited.get(i)
+        if known is None:
+            known = cited[i] = bool(_CITATION.search(text, *lines[i]))
+        return known
+
+    after = 0  # lines before this one are in a zone found already
+    for index in _line_indexes(_REFERENCES_HEADING_LINE, text, starts):
+        if index < after:
+            continue
+        s = lines[index][0]
+        ahead = [i for i in range(index + 1, min(len(lines), index + 16)) if citation(i)]
+        if len(ahead) >= 2:
+            last, quiet, position = ahead[0], 0, ahead[0] + 1
+            while position < len(lines) and quiet < 8:
+                ls, le = lines[position]
+                if _END_OF_REFERENCES.match(text, ls, le) and le - ls < 60:
+                    break
+                if citation(position):
+                    last, quiet = position, 0
+                elif le > ls:
+                    quiet += 1
+                position += 1
+            end = _wrapped_end(text, lines, last)
+            found.append(Zone(s, end, "references"))
+            after = bisect.bisect_right(starts, end)
     # entries without a heading: five or more lines starting like a reference entry, close together
-    entries = [i for i, (s, e) in enumerate(lines) if _ENTRY_START.match(text, s, e)]
+    entries = _line_indexes(_ENTRY_START_LINE, text, starts)
     run: list[int] = []
     for i in [*entries, len(lines) + 10]:
         if run and i - run[-1] > 4:
@@ -133,26 +156,33 @@ def _wrapped_end(text: str, lines: list[tuple[int, int]], last: int) -> int:
 
 def _contents_zones(text: str, lines: list[tuple[int, int]]) -> list[Zone]:
     found: list[Zone] = []
-    leaders = [len(_LEADER_ENTRY.findall(text, s, e)) for s, e in lines]
-    index = 0
-    while index < len(lines):
-        s, e = lines[index]
-        heading = bool(_CONTENTS_HEADING.fullmatch(text, s, e))
-        if heading or leaders[index]:
-            entries, last, position, gap = 0, index if not heading else -1, index + (1 if heading else 0), 0
-            while position < len(lines) and gap <= 2:
-                ls, le = lines[position]
-                if leaders[position] or (heading and _PAGE_NUMBER_END.match(text, ls, le)):
-                    entries += max(1, leaders[position])
-                    last, gap = position, 0
-                elif le > ls:
-                    gap += 1
-                position += 1
-            if last >= 0 and entries >= 3:
-                found.append(Zone(s, lines[last][1], "contents"))
-                index = last + 1
-                continue
-        index += 1
+    starts = [s for s, _ in lines]
+    leaders: dict[int, int] = {}  # dot-leader entries per line (none on most lines)
+    # every leader holds one of these (a tab, or else " . . ." spaced by spaces alone); most texts have none
+    maybe = "\t" in text or "..." in text or "……" in text or " . . ." in text
+    for found_leader in _LEADER_ENTRY.finditer(text) if maybe else ():  # an entry never runs over a line end
+        line = bisect.bisect_right(starts, found_leader.start()) - 1
+        leaders[line] = leaders.get(line, 0) + 1
+    headings = set(_line_indexes(_CONTENTS_HEADING_LINE, text, starts))
+    after = 0
+    for index in sorted(headings | leaders.keys()):
+        if index < after:
+            continue
+        s = lines[index][0]
+        heading = index in headings
+        entries, last, position, gap = 0, index if not heading else -1, index + (1 if heading else 0), 0
+        while position < len(lines) and gap <= 2:
+            ls, le = lines[position]
+            count = leaders.get(position, 0)
+            if count or (heading and _PAGE_NUMBER_END.match(text, ls, le)):
+                entries += max(1, count)
+                last, gap = position, 0
+            elif le > ls:
+                gap += 1
+            position += 1
+        if last >= 0 and entries >= 3:
+            found.append(Zone(s, lines[last][1], "contents"))
+            after = last + 1
     return found
 
 
