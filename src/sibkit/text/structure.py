@@ -59,6 +59,7 @@ _ENTRY_START = re.compile(
     rf"\[\d{{1,3}}\][ \t]*\S)")
 _CONTENTS_HEADING = re.compile(r"[ \t]*(?:table of[ \t]+)?contents(?:[ \t]+page)?[ \t]*:?[ \t]*", re.IGNORECASE)
 _LEADER_ENTRY = re.compile(r"(?:\.{3,}|…{2,}|(?:[ \t]\.){3,}|\t)[ \t]*\d{1,4}\b")
+_LEADER_PART = re.compile(r"\.\.\.|……|\t| \.")  # one of these is in every _LEADER_ENTRY
 _PAGE_NUMBER_END = re.compile(r".*\S[ \t]+\d{1,4}[ \t]*$")
 _DIGITS = re.compile(r"\d+")
 
@@ -93,8 +94,11 @@ _ENTRY_START_LINE = _line_pattern(_ENTRY_START, whole=False)
 _CONTENTS_HEADING_LINE = _line_pattern(_CONTENTS_HEADING, whole=True)
 
 
-def _line_indexes(pattern: re.Pattern[str], text: str, starts: list[int]) -> list[int]:
-    """The lines (by index; ``starts``: each line's start) where ``pattern`` (a line pattern) matches."""
+def _line_indexes(pattern: re.Pattern[str], text: str, starts: list[int], needs: str | None = None) -> list[int]:
+    """The lines (by index; ``starts``: each line's start) where ``pattern`` (a line pattern) matches;
+    ``needs``: a lower-case word every match holds (the text is scanned only when it has it)."""
+    if needs is not None and needs not in text.casefold():  # casefold: as re.IGNORECASE folds (ſ is s)
+        return []
     return [bisect.bisect_right(starts, found.start()) - 1 for found in pattern.finditer(text)]
 
 
@@ -157,13 +161,14 @@ def _wrapped_end(text: str, lines: list[tuple[int, int]], last: int) -> int:
 def _contents_zones(text: str, lines: list[tuple[int, int]]) -> list[Zone]:
     found: list[Zone] = []
     starts = [s for s, _ in lines]
-    leaders: dict[int, int] = {}  # dot-leader entries per line (none on most lines)
-    # every leader holds one of these (a tab, or else " . . ." spaced by spaces alone); most texts have none
-    maybe = "\t" in text or "..." in text or "……" in text or " . . ." in text
-    for found_leader in _LEADER_ENTRY.finditer(text) if maybe else ():  # an entry never runs over a line end
-        line = bisect.bisect_right(starts, found_leader.start()) - 1
-        leaders[line] = leaders.get(line, 0) + 1
-    headings = set(_line_indexes(_CONTENTS_HEADING_LINE, text, starts))
+    # dot-leader entries per line: only lines holding what every leader holds ("...", "……", a tab or
+    # " .") are read with the leader pattern (a scan for those is six times quicker than for leaders)
+    leaders: dict[int, int] = {}
+    for line in sorted({bisect.bisect_right(starts, found.start()) - 1 for found in _LEADER_PART.finditer(text)}):
+        count = len(_LEADER_ENTRY.findall(text, *lines[line]))
+        if count:
+            leaders[line] = count
+    headings = set(_line_indexes(_CONTENTS_HEADING_LINE, text, starts, needs="contents"))
     after = 0
     for index in sorted(headings | leaders.keys()):
         if index < after:
