@@ -66,3 +66,19 @@ def test_decided_references_cannot_be_deleted(tmp_path: Path) -> None:
 def test_an_unreachable_database_is_one_clear_error() -> None:
     with pytest.raises(SibkitError, match="cannot open the study database"):
         open_store("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+@pytest.mark.postgres
+def test_postgres_compresses_document_texts_with_lz4_where_the_server_has_it(postgres) -> None:
+    from sqlalchemy import text
+
+    store = open_store(postgres.new_database())
+    with store.session() as session:
+        session.add(Document(sha256="a" * 64, text="the partners worked closely together. " * 400))
+        session.commit()
+    with store.engine.connect() as connection:
+        lz4 = "lz4" in connection.execute(text(
+            "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")).scalar_one()
+        stored = connection.execute(text("SELECT pg_column_compression(text) FROM documents")).scalar_one()
+    store.close()
+    assert stored == ("lz4" if lz4 else "pglz")
