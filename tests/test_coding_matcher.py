@@ -1,6 +1,6 @@
 """The fast matcher against a slow, obviously-correct reference, on examples and generated input.
 
-Every test here runs once per engine (pyahocorasick, and Hyperscan from the ``fast`` extra): the
+Every test here runs once per engine (pyahocorasick, and Hyperscan, a dependency on x86-64): the
 ``engine`` fixture sets ``SIBKIT_MATCHER_ENGINE`` for the test."""
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from sibkit.text.sentences import split_sentences
 
 @pytest.fixture(autouse=True, params=["python", "hyperscan"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each test once per matcher engine (Hyperscan is in the test extra; absent, its runs are skipped,
+    """Each test once per matcher engine (Hyperscan is a dependency on x86-64; absent, its runs are skipped,
     or fail under CI)."""
     if request.param == "hyperscan" and not hyperscan_available():
-        missing("the hyperscan package (the 'fast' extra) is not installed")
+        missing("the hyperscan package (a dependency on x86-64) is not installed")
     monkeypatch.setenv(ENGINE_VARIABLE, request.param)
     return request.param
 
