@@ -195,7 +195,7 @@ def test_sibkit_text_structure_prints_the_zones_of_a_pdf(tmp_path: Path) -> None
 
 # --------------------------------------------------------------------------------------------
 # Zones found by one scan of the text equal those of the line-by-line tests they replaced (the
-# earlier implementation, kept here as the oracle).
+# earlier implementation, kept here as the oracle; its _wrapped_end did not change).
 
 def reference_zones_line_by_line(text: str, lines: list[tuple[int, int]]) -> list[structure.Zone]:
     found: list[structure.Zone] = []
@@ -216,7 +216,7 @@ def reference_zones_line_by_line(text: str, lines: list[tuple[int, int]]) -> lis
                     elif le > ls:
                         quiet += 1
                     position += 1
-                end = wrapped_end_line_by_line(text, lines, last)
+                end = structure._wrapped_end(text, lines, last)
                 found.append(structure.Zone(s, end, "references"))
                 index = bisect.bisect_right([ls for ls, _ in lines], end)
                 continue
@@ -227,23 +227,12 @@ def reference_zones_line_by_line(text: str, lines: list[tuple[int, int]]) -> lis
     for i in [*entries, len(lines) + 10]:
         if run and i - run[-1] > 4:
             if len(run) >= 5:
-                zone = structure.Zone(lines[run[0]][0], wrapped_end_line_by_line(text, lines, run[-1]), "references")
+                zone = structure.Zone(lines[run[0]][0], structure._wrapped_end(text, lines, run[-1]), "references")
                 if not any(z.start <= zone.start < z.end for z in found):
                     found.append(zone)
             run = []
         run.append(i)
     return found
-
-
-def wrapped_end_line_by_line(text: str, lines: list[tuple[int, int]], last: int) -> int:
-    """The end of line ``last`` and of up to two lines after it that continue it (no blank line between)."""
-    end = lines[last][1]
-    for position in range(last + 1, min(len(lines), last + 3)):
-        s, e = lines[position]
-        if e <= s or (structure._CITATION.search(text, s, e) is None and text[s:e].strip()[:1].isupper()):
-            break
-        end = e
-    return end
 
 
 def contents_zones_line_by_line(text: str, lines: list[tuple[int, int]]) -> list[structure.Zone]:

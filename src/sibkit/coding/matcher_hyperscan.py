@@ -139,10 +139,10 @@ def _database_key(hyperscan: Any, patterns: list[bytes], flags: int) -> str:
     return hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), flags, patterns)).encode()).hexdigest()
 
 
-def kept_database(hyperscan: Any, patterns: list[bytes], flags: int) -> Any | None:
+def kept_database(hyperscan: Any, patterns: list[bytes], flags: int, key: str | None = None) -> Any | None:
     """The database of ``patterns`` as kept in the data folder by :func:`compiled_database`, or None
     when none is kept or the kept copy cannot be read (another CPU, a damaged file)."""
-    found, serialised = memo.fetch(_database_key(hyperscan, patterns, flags), paths.data_dir() / "hyperscan")
+    found, serialised = memo.fetch(key or _database_key(hyperscan, patterns, flags), paths.data_dir() / "hyperscan")
     if not found:
         return None
     try:
@@ -158,13 +158,13 @@ def compiled_database(hyperscan: Any, patterns: list[bytes], flags: int) -> Any:
     so the compiled database is kept in the user's data folder under a hash of the patterns, the flags
     and Hyperscan's version, and read back next time; a copy that cannot be read is compiled again
     and replaced."""
-    database = kept_database(hyperscan, patterns, flags)
+    key = _database_key(hyperscan, patterns, flags)
+    database = kept_database(hyperscan, patterns, flags, key)
     if database is not None:
         return database
     database = hyperscan.Database()
     database.compile(expressions=patterns, ids=list(range(len(patterns))), flags=[flags] * len(patterns))
-    memo.store(_database_key(hyperscan, patterns, flags), hyperscan.dumpb(database), paths.data_dir() / "hyperscan",
-               keep=16)
+    memo.store(key, hyperscan.dumpb(database), paths.data_dir() / "hyperscan", keep=16)
     return database
 
 
@@ -271,6 +271,7 @@ class HyperscanScanner:
             self._gap_words[case_sensitive] = gap_words
         if missing:
             raise DatabaseNotKept(hyperscan, missing)
+        self._slow_keys = {literals[index].key for index in self._slow[False] + self._slow[True]}
 
     def spans(self, text: str) -> dict[tuple[str, str, str], set[tuple[int, int]]]:
         found: dict[tuple[str, str, str], set[tuple[int, int]]] = {}
@@ -312,7 +313,7 @@ class HyperscanScanner:
         (and skip-context) operands whose partner has none (no pair can form without it). None: all."""
         if not self._partner:
             return None
-        present = {self.literals[index].key for index in self._slow[False] + self._slow[True]}
+        present = set(self._slow_keys)  # a literal left to Python may have spans anywhere
         for entry in {entry for _, candidates in scans for entry, _, _ in candidates}:
             present.update(entry.keys)
         partner = self._partner
