@@ -23,6 +23,7 @@ _EXPORTS = {
     "review_outcomes": "coder",
     "Evaluation": "evaluate",
     "evaluate_codebook": "evaluate",
+    "compare_labellings": "evaluate",
     "read_labelled": "evaluate",
     "CompiledCodebook": "matcher",
     "Hit": "matcher",

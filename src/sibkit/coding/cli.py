@@ -244,6 +244,46 @@ def codebook_evaluate_command(
                           markup=False, highlight=False, soft_wrap=True)
 
 
+@codebook_app.command("agreement")
+def codebook_agreement_command(
+    first: Annotated[Path, typer.Argument(help="The first labelling (.csv, .tsv or .xlsx: id, text, themes).")],
+    second: Annotated[Path, typer.Argument(help="A second labelling of the same passages (id, themes).")],
+    split: Annotated[str | None, typer.Option("--split", help="Only passages of this split of the first.")] = None,
+    details: Annotated[bool, typer.Option("--details", help="Also list every passage they differ on.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """How far two people's labellings of the same passages agree: the second's precision, recall and
+    F1 against the first per theme, and Cohen's kappa. The ceiling for any codebook measured against one."""
+    from sibkit.coding import compare_labellings
+    evaluation = compare_labellings(first, second, split=split, name=second.name)
+    for problem in evaluation.problems:
+        errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if as_json:
+        payload = {"first": str(first), "second": str(second), "split": split, "passages": evaluation.passages,
+                   "labelled_passages": evaluation.labelled_passages,
+                   "themes": _records(evaluation.themes), "averages": _records(evaluation.averages)}
+        if details:
+            payload["details"] = _records(evaluation.details)
+        print_json(payload)
+        return
+    console.print(f"{second.name} against {first.name} on {evaluation.passages} passages"
+                  + (f" (split {split})" if split else "") + f" ({evaluation.labelled_passages} with at least one "
+                  f"label in the first, {evaluation.passages - evaluation.labelled_passages} with none). "
+                  "'passages': labelled in the first; 'fired': in the second; a 'false_pos' is a theme only the "
+                  "second gave, a miss one only the first gave.", markup=False, soft_wrap=True)
+    small = evaluation.themes[evaluation.themes["passages"] < 10]["theme"].tolist()
+    if small:
+        warn(f"fewer than 10 passages in the first labelling for {', '.join(small)}: their figures are "
+             "very uncertain")
+    print_frame(evaluation.themes.rename(columns={"fired": "second"}).round(3), title="Per theme")
+    print_frame(evaluation.averages.round(3), title="Averages")
+    if details:
+        for row in evaluation.details.itertuples(index=False):
+            side = "second only" if row.kind == "false alarm" else "first only"
+            console.print(f"{row.id} {row.theme} ({side}) [first: {row.labels or 'none'}] {row.text}",
+                          markup=False, highlight=False, soft_wrap=True)
+
+
 @codebook_app.command("terms")
 def codebook_terms_command(
     study_path: StudyArgument,

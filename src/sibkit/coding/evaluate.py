@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,24 +114,9 @@ def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *
         if frame.empty:
             raise SibkitError(f"no passage has split {split!r}")
     measured = [t.id for t in codebook.themes if t.terms]
-    known = set(measured)
-    problems: list[str] = []
     compiled = compile_codebook(codebook)
-    tp = dict.fromkeys(measured, 0)
-    fp = dict.fromkeys(measured, 0)
-    fn = dict.fromkeys(measured, 0)
-    support = dict.fromkeys(measured, 0)
-    fired_count = dict.fromkeys(measured, 0)
-    confusion: dict[tuple[str, str], int] = {}
-    details = []
-    labelled_passages = 0
-    for passage_id, text, labels in zip(frame["id"], frame["text"], frame["themes"], strict=True):
-        unknown = [label for label in labels if label not in known]
-        for label in unknown:
-            problems.append(f"passage {passage_id}: label {label!r} is not a theme with terms in {codebook.name}; "
-                            "skipped")
-        labels = tuple(label for label in labels if label in known)
-        labelled_passages += bool(labels)
+
+    def fired_on(passage_id: str, text: str) -> dict[str, list[str]]:
         fired: dict[str, list[str]] = {}
         hits = compiled.match(text)
         structure = document_structure(text) if hits else None
@@ -143,8 +128,34 @@ def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *
             terms = fired.setdefault(hit.theme, [])
             if hit.term not in terms:
                 terms.append(hit.term)
-        if adjust is not None:
-            fired = adjust(passage_id, text, fired)
+        return adjust(passage_id, text, fired) if adjust is not None else fired
+
+    passages = ((passage_id, text, labels, fired_on(passage_id, text))
+                for passage_id, text, labels in zip(frame["id"], frame["text"], frame["themes"], strict=True))
+    return _tally(f"{codebook.name} {codebook.version}", measured, passages, len(frame),
+                  f"a theme with terms in {codebook.name}")
+
+
+def _tally(name: str, measured: list[str], passages: Iterable[tuple[str, str, tuple[str, ...], dict[str, list[str]]]],
+           passage_count: int, known_as: str) -> Evaluation:
+    """Count agreement theme by theme: each passage's id, text, labels and the themes that fired on it
+    (with the terms, or other words, that say why)."""
+    known = set(measured)
+    problems: list[str] = []
+    tp = dict.fromkeys(measured, 0)
+    fp = dict.fromkeys(measured, 0)
+    fn = dict.fromkeys(measured, 0)
+    support = dict.fromkeys(measured, 0)
+    fired_count = dict.fromkeys(measured, 0)
+    confusion: dict[tuple[str, str], int] = {}
+    details = []
+    labelled_passages = 0
+    for passage_id, text, labels, fired in passages:
+        for label in labels:
+            if label not in known:
+                problems.append(f"passage {passage_id}: label {label!r} is not {known_as}; skipped")
+        labels = tuple(label for label in labels if label in known)
+        labelled_passages += bool(labels)
         for theme in measured:
             on, wanted = theme in fired, theme in labels
             support[theme] += wanted
@@ -176,6 +187,79 @@ def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *
                                     sorted(confusion.items(), key=lambda kv: (-kv[1], kv[0]))],
                                    columns=["fired", "labelled", "passages"])
     details_frame = pd.DataFrame(details, columns=["id", "theme", "kind", "fired_terms", "labels", "text"])
-    return Evaluation(codebook=f"{codebook.name} {codebook.version}", passages=len(frame),
+    return Evaluation(codebook=name, passages=passage_count,
                       labelled_passages=labelled_passages, themes=themes, averages=averages,
                       confusion=confusion_frame, details=details_frame, problems=problems)
+
+
+def compare_labellings(reference: pd.DataFrame | Path | str, other: pd.DataFrame | Path | str, *,
+                       split: str | None = None, name: str = "second labelling") -> Evaluation:
+    """How far a second labelling of the same passages agrees with a first: the second's precision,
+    recall and F1 against the first, per theme and pooled, and Cohen's kappa per theme (``kappa``).
+
+    Passages are matched by ``id``; the second file needs only ``id`` and ``themes`` columns (its
+    ``text`` is ignored). Two careful people's agreement is the ceiling for any instrument measured
+    against one of them: a codebook cannot be shown to agree with a labeller better than another
+    labeller does. Themes are those either labelling uses."""
+    first = reference if isinstance(reference, pd.DataFrame) else read_labelled(Path(reference))
+    second = other if isinstance(other, pd.DataFrame) else _read_labels_only(Path(other))
+    if split:
+        first = first[first["split"] == split.lower()]
+        if first.empty:
+            raise SibkitError(f"no passage has split {split!r}")
+    second_labels: dict[str, tuple[str, ...]] = {}
+    problems: list[str] = []
+    for passage_id, labels in zip(second["id"], second["themes"], strict=True):
+        if passage_id in second_labels:
+            problems.append(f"passage {passage_id}: labelled twice in the second labelling; the first row kept")
+            continue
+        second_labels[passage_id] = labels
+    missing = [passage_id for passage_id in first["id"] if passage_id not in second_labels]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise SibkitError(f"the second labelling lacks {len(missing)} of the first's passages ({shown}); "
+                          "label every passage, or compare a split both hold")
+    measured = sorted({label for labels in first["themes"] for label in labels}
+                      | {label for passage_id in first["id"] for label in second_labels[passage_id]})
+    passages = ((passage_id, text, labels, {theme: ["(labelled)"] for theme in second_labels[passage_id]})
+                for passage_id, text, labels in zip(first["id"], first["text"], first["themes"], strict=True))
+    evaluation = _tally(name, measured, passages, len(first), "a theme")
+    evaluation.problems[:0] = problems
+    themes = evaluation.themes
+    negatives = len(first) - themes["true_pos"] - themes["false_pos"] - themes["misses"]
+    themes["kappa"] = [_binary_kappa(int(tp), int(fp), int(fn), int(tn)) for tp, fp, fn, tn in
+                       zip(themes["true_pos"], themes["false_pos"], themes["misses"], negatives, strict=True)]
+    return evaluation
+
+
+def _read_labels_only(path: Path) -> pd.DataFrame:
+    """A labelling with ``id`` and ``themes`` columns (``text`` optional)."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".tsv", ".xlsx"):
+        raise SibkitError(f"{path}: a labelled file is .csv, .tsv or .xlsx")
+    try:
+        raw = (pd.read_excel(path, dtype=str, keep_default_na=False) if suffix == ".xlsx" else
+               pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False))
+    except FileNotFoundError:
+        raise SibkitError(f"{path}: no such file") from None
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise SibkitError(f"{path}: cannot read the labels ({exc})") from None
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    for needed in ("id", "themes"):
+        if needed not in raw.columns:
+            raise SibkitError(f"{path}: no {needed!r} column (found: {', '.join(raw.columns)})")
+    return pd.DataFrame({"id": raw["id"].astype(str).str.strip().values,
+                         "themes": [parse_labels(v) for v in raw["themes"]]})
+
+
+def _binary_kappa(both: int, second_only: int, first_only: int, neither: int) -> float:
+    """Cohen's kappa of two labellings on one theme's presence (NaN when both never vary)."""
+    total = both + second_only + first_only + neither
+    if total == 0:
+        return math.nan
+    observed = (both + neither) / total
+    first_yes, second_yes = both + first_only, both + second_only
+    expected = (first_yes * second_yes + (total - first_yes) * (total - second_yes)) / total**2
+    if math.isclose(expected, 1.0):
+        return math.nan
+    return (observed - expected) / (1 - expected)
