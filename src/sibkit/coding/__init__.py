@@ -25,6 +25,7 @@ _EXPORTS = {
     "evaluate_codebook": "evaluate",
     "compare_labellings": "evaluate",
     "read_labelled": "evaluate",
+    "mine_terms": "mining",
     "CompiledCodebook": "matcher",
     "Hit": "matcher",
     "compile_codebook": "matcher",

@@ -284,6 +284,41 @@ def codebook_agreement_command(
                           markup=False, highlight=False, soft_wrap=True)
 
 
+@codebook_app.command("mine")
+def codebook_mine_command(
+    first: Annotated[str, typer.Argument(metavar="[CODEBOOK] LABELLED",
+                                         help="A codebook (built-in name or YAML file; default relational-sib), "
+                                              "then a labelled file (.csv, .tsv or .xlsx).")],
+    second: Annotated[str | None, typer.Argument(metavar="", show_default=False)] = None,
+    theme: Annotated[str | None, typer.Option("--theme", help="Only this theme.")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Only passages of this split.")] = None,
+    max_words: Annotated[int, typer.Option("--max-words", min=1, max=6, help="Longest phrase, in words.")] = 3,
+    min_misses: Annotated[int, typer.Option("--min-misses", min=1, help="Least misses a phrase must find.")] = 2,
+    top: Annotated[int, typer.Option("--top", min=1, help="Phrases per theme.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Candidate terms: the phrases of the labelled passages the codebook missed, per theme, with how often
+    passages holding them carry the theme. Found on these passages: test a term made from one on others."""
+    from sibkit.coding import load_codebook
+    from sibkit.coding.mining import mine_terms
+    codebook_name, labelled = (first, second) if second is not None else ("relational-sib", first)
+    codebook = load_codebook(codebook_name)
+    table = mine_terms(codebook, Path(labelled), theme=theme, split=split, max_words=max_words,
+                       min_misses=min_misses, top=top)
+    if as_json:
+        print_json(_records(table))
+        return
+    console.print(f"Phrases of the passages {codebook.name} {codebook.version} missed in {Path(labelled).name}"
+                  + (f" (split {split})" if split else "") + ": misses_found of the theme's misses; passages "
+                  "holding the phrase, with_theme of them labelled with it (precision, and the lower end of its "
+                  "Wilson 95% interval). Mined from these passages, so these figures flatter every candidate: "
+                  "measure a term made from one on passages you did not mine.", markup=False, soft_wrap=True)
+    if table.empty:
+        console.print("No phrase finds enough misses to list.", markup=False)
+        return
+    print_frame(table.round(3), title="Candidate phrases per theme")
+
+
 @codebook_app.command("terms")
 def codebook_terms_command(
     study_path: StudyArgument,
