@@ -7,7 +7,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sibkit.web.worldmap import GAP_PX, INSIDE_PX, MapMarker, fit_view, outlines, place
+from sibkit.web.worldmap import GAP_PX, INSIDE_PX, NAME_PX, MapMarker, fit_view, name_markers, outlines, place
 
 
 def test_outlines_ship_with_the_package() -> None:
@@ -100,5 +100,40 @@ def test_a_phone_opens_on_the_densest_region_and_a_filter_on_its_own_countries(d
     shown = {m.country for m in phone["markers"]}
     assert {"GB", "FR", "NL", "PT"} <= shown and not shown & {"US", "CA", "AU", "JP"}  # Europe, not the Americas
     assert phone["region"] and phone["view"].width < phone["view"].height  # a portrait box
+    # each of Europe's eleven countries has its name written (the Netherlands, hemmed in beside the UK,
+    # Belgium and Germany, only at a corner of its circle)
+    assert [m.country for m in phone["markers"] if not m.name_shown] == []
     us = views.dashboard(filters_from_query({"country": ["US"]}))["map"]["phone"]
     assert {m.country for m in us["markers"]} == {"US"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(20, 380), st.floats(20, 500), st.integers(1, 150),
+                          st.text("abcdefghij ", min_size=1, max_size=14)), max_size=25))
+def test_written_names_stay_in_the_map_and_cover_no_other_marker_or_name(spots) -> None:
+    markers = [MapMarker(x, y, count, name, "", "country", radius=6 + math.sqrt(count), x=x, y=y, name=name)
+               for x, y, count, name in spots]
+    name_markers(markers, 400.0, 520.0)
+    boxes = []
+    for marker in markers:
+        if not marker.name_shown:
+            continue
+        width, height = len(marker.name) * NAME_PX * 0.56 + 4, NAME_PX * 1.25
+        left = {"start": marker.name_x - 2, "end": marker.name_x - width + 2, "middle": marker.name_x - width / 2}[
+            marker.name_anchor]
+        top = marker.name_y - height * 0.8
+        box = (left, top, left + width, top + height)
+        assert min(box[0], box[1]) >= -0.06 and box[2] <= 400.06 and box[3] <= 520.06  # names rounded to 0.1
+        for other in markers:
+            if other is not marker:  # no name on another marker's circle (its bounding square)
+                assert not (box[0] < other.x + other.radius - 0.11 and other.x - other.radius + 0.11 < box[2]
+                            and box[1] < other.y + other.radius - 0.11 and other.y - other.radius + 0.11 < box[3])
+        # and none on its own circle: the name's box keeps clear of the circle's centre by more than the radius
+        nearest_x = min(max(marker.x, box[0]), box[2])
+        nearest_y = min(max(marker.y, box[1]), box[3])
+        assert math.hypot(nearest_x - marker.x, nearest_y - marker.y) >= marker.radius
+        boxes.append(box)
+    for i, one in enumerate(boxes):
+        for two in boxes[i + 1:]:
+            assert not (one[0] < two[2] - 0.11 and two[0] < one[2] - 0.11 and one[1] < two[3] - 0.11
+                        and two[1] < one[3] - 0.11)

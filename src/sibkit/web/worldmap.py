@@ -253,22 +253,28 @@ def place(markers: list[MapMarker], width: float, height: float,
 
 
 def name_markers(placed: list[MapMarker], width: float, height: float) -> None:
-    """Write each marker's ``name`` beside it (right, left, above or below) where it overlaps no marker
+    """Write each marker's ``name`` beside it (right, left, above, below, then at a corner) where it overlaps no marker
     and no name written before it (largest first) and stays inside the map; the others show theirs on
     hover and focus only."""
-    boxes = [(m.x - m.radius, m.y - m.radius, m.x + m.radius, m.y + m.radius) for m in placed]
+    boxes = {id(m): (m.x - m.radius, m.y - m.radius, m.x + m.radius, m.y + m.radius) for m in placed}
     written: list[tuple[float, float, float, float]] = []
     for marker in sorted(placed, key=lambda m: (-m.count, m.y, m.x)):
+        others = [box for key, box in boxes.items() if key != id(marker)]  # a corner name clears its own circle
         if not marker.name:
             continue
         w, h, r = len(marker.name) * NAME_PX * 0.56 + 4, NAME_PX * 1.25, marker.radius
+        diagonal = r * 0.7  # a corner of the circle's bounding square, pulled in towards the circle
         options = [(marker.x + r + 3, marker.y - h / 2, "start"), (marker.x - r - 3 - w, marker.y - h / 2, "end"),
-                   (marker.x - w / 2, marker.y - r - 2 - h, "middle"), (marker.x - w / 2, marker.y + r + 2, "middle")]
+                   (marker.x - w / 2, marker.y - r - 2 - h, "middle"), (marker.x - w / 2, marker.y + r + 2, "middle"),
+                   (marker.x + diagonal + 2, marker.y - diagonal - h, "start"),
+                   (marker.x + diagonal + 2, marker.y + diagonal, "start"),
+                   (marker.x - diagonal - 2 - w, marker.y - diagonal - h, "end"),
+                   (marker.x - diagonal - 2 - w, marker.y + diagonal, "end")]
         for left, top, anchor in options:
             box = (left, top, left + w, top + h)
             if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height:
                 continue
-            if any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in boxes + written):
+            if any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in others + written):
                 continue
             written.append(box)
             marker.name_shown, marker.name_anchor = True, anchor
