@@ -120,6 +120,18 @@ def test_review_with_the_keyboard_undo_code_a_span_and_write_a_memo(browser, sin
         (manual.id, "accept", "coded by hand")]
 
 
+def test_a_phone_sees_the_whole_hit_card_and_its_theme_list(browser, single_user) -> None:
+    _, _, url = single_user
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(url + "/review/queue")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
+    card = page.locator("#hit-card").bounding_box()
+    select = page.locator("#recode-theme").bounding_box()
+    assert select["x"] + select["width"] <= card["x"] + card["width"]  # the list stays inside the card
+    assert select["width"] >= 0.5 * card["width"]  # and is wide enough to read a theme's name
+    page.close()
+
+
 def test_a_form_on_another_site_cannot_decide(browser, single_user) -> None:
     store, ids, url = single_user
     page = browser.new_page()
