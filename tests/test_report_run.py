@@ -176,7 +176,7 @@ def test_the_report_folder_has_every_table_and_chart(study_run: Path) -> None:
     assert list(flow["out"]) == [100, 68, 43]
     html = (report / "report.html").read_text(encoding="utf-8")
     assert "<strong>319</strong> impact bonds in the INDIGO dataset" in html
-    assert "<strong>relational-sib version 4</strong> codebook" in html  # the report names the codebook's version
+    assert "<strong>relational-sib version 5</strong> codebook" in html  # the report names the codebook's version
     assert "a hit in a negated clause" in html
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     sheets = pd.ExcelFile(report / "report.xlsx").sheet_names
