@@ -94,8 +94,9 @@ def test_the_report_has_the_replication_table(study_run: Path) -> None:
     assert set(practices["published_low"]) == {13} and set(practices["published_high"]) == {23}
     assert set(practices["n_successful"]) == {8} and set(practices["n_struggling"]) == {8}
     # with 8 cases a side every Newcombe interval includes zero, so no practice can be "consistent"; 0 of 8 vs 2 of
-    # 8 (-25 pp) has the unadjusted interval -59.1 to +12.0, wholly below +13 ("not consistent" before), but the
-    # verdict reads the interval adjusted for the 8 practices (-69.5 to +27.4): no evidence either way
+    # 8 (-25 pp; theory of change with codebook 5, close partnership with codebook 4) has the unadjusted interval
+    # -59.1 to +12.0, wholly below +13 ("not consistent" before), but the verdict reads the interval adjusted for
+    # the 8 practices (-69.5 to +27.4): no evidence either way
     assert (practices["ci_low"] < 0).all() and (practices["ci_high"] > 0).all()
     assert set(practices["adjustment"]) == {"Bonferroni over 8 themes (each at 99.38%)"}
     assert (practices["adjusted_low"] < practices["ci_low"]).all()
@@ -104,8 +105,9 @@ def test_the_report_has_the_replication_table(study_run: Path) -> None:
                 else "no evidence either way"
                 for low, high in zip(practices["adjusted_low"], practices["adjusted_high"], strict=True)]
     assert practices["verdict"].tolist() == expected == ["no evidence either way"] * 8
-    partnership = practices.set_index("theme").loc["integrated-partnership"]
-    assert (round(partnership["ci_high"], 1), round(partnership["adjusted_high"], 1)) == (12.0, 27.4)
+    rationale = practices.set_index("theme").loc["theory-of-change"]
+    assert (rationale["share_successful"], rationale["share_struggling"]) == (0.0, 0.25)
+    assert (round(rationale["ci_high"], 1), round(rationale["adjusted_high"], 1)) == (12.0, 27.4)
     # the relative reading beside it: capabilities 3/8 vs 1/8 is 3 times as often, +200%
     assert practices.set_index("theme").loc["capabilities", "ours_relative"] == pytest.approx(200.0)
     assert replication["verdict"].iloc[-1] == "no evidence either way"
@@ -176,7 +178,7 @@ def test_the_report_folder_has_every_table_and_chart(study_run: Path) -> None:
     assert list(flow["out"]) == [100, 68, 43]
     html = (report / "report.html").read_text(encoding="utf-8")
     assert "<strong>319</strong> impact bonds in the INDIGO dataset" in html
-    assert "<strong>relational-sib version 4</strong> codebook" in html  # the report names the codebook's version
+    assert "<strong>relational-sib version 5</strong> codebook" in html  # the report names the codebook's version
     assert "a hit in a negated clause" in html
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     sheets = pd.ExcelFile(report / "report.xlsx").sheet_names
