@@ -282,7 +282,7 @@ def test_the_methods_paragraph_is_made_from_the_study_file(runs) -> None:
     assert (f"by these criteria, in order: {flow[0]['step']} ({flow[0]['out']} cases); {flow[1]['step']} "
             f"({flow[1]['out']} cases); {flow[2]['step']} ({flow[2]['out']} cases).") in text
     assert "release of 2025-09-01 (indigo@2025-09-01;" in text and "of 320 impact bonds" in text
-    assert "relational-sib codebook, version 5" in text
+    assert "relational-sib codebook, version 6" in text
     assert "at least 85% of its stated outcomes (a tolerance of 15%)" in text and "tolerances of 10%, 15%" in text
     assert "Fisher's exact test" in text and "9,999 permutations" in text and "2,000 resamples" in text
     assert "seed 12345" in text and "Benjamini-Hochberg" in text
@@ -292,7 +292,7 @@ def test_the_methods_paragraph_is_made_from_the_study_file(runs) -> None:
     assert f"{sum(classes.values())} cases were selected (" + ", ".join(
         f"{n} {c}" for c, n in sorted(classes.items())) + ")." in text
     done = sibkit(runs["env"], "methods", str(runs["study"]))
-    assert "release of 2025-09-01 (indigo@2025-09-01;" in done.stdout and "version 5" in done.stdout
+    assert "release of 2025-09-01 (indigo@2025-09-01;" in done.stdout and "version 6" in done.stdout
 
 
 def test_the_bibliography_round_trips_through_bibtex_csl_and_ris_parsers(runs) -> None:

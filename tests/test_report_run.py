@@ -94,9 +94,11 @@ def test_the_report_has_the_replication_table(study_run: Path) -> None:
     assert set(practices["published_low"]) == {13} and set(practices["published_high"]) == {23}
     assert set(practices["n_successful"]) == {8} and set(practices["n_struggling"]) == {8}
     # with 8 cases a side every Newcombe interval includes zero, so no practice can be "consistent"; 0 of 8 vs 2 of
-    # 8 (-25 pp; theory of change with codebook 5, close partnership with codebook 4) has the unadjusted interval
-    # -59.1 to +12.0, wholly below +13 ("not consistent" before), but the verdict reads the interval adjusted for
-    # the 8 practices (-69.5 to +27.4): no evidence either way
+    # 8 (-25 pp; theory of change with codebooks 5 and 6, close partnership with codebook 4; by hand, Wilson 95%
+    # intervals 0 to 32.4% and 7.1% to 59.1%, Newcombe -25 - 34.1 = -59.1 and -25 + 37.0 = +12.0) has the unadjusted
+    # interval -59.1 to +12.0, wholly below +13 ("not consistent" before), but the verdict reads the interval
+    # adjusted for the 8 practices (-69.5 to +27.4): no evidence either way. Codebook 6 finds each of the eight
+    # practices in as many cases as codebook 5 did (partnership 1 of 8 and 3 of 8, capabilities 3 and 1)
     assert (practices["ci_low"] < 0).all() and (practices["ci_high"] > 0).all()
     assert set(practices["adjustment"]) == {"Bonferroni over 8 themes (each at 99.38%)"}
     assert (practices["adjusted_low"] < practices["ci_low"]).all()
@@ -178,7 +180,7 @@ def test_the_report_folder_has_every_table_and_chart(study_run: Path) -> None:
     assert list(flow["out"]) == [100, 68, 43]
     html = (report / "report.html").read_text(encoding="utf-8")
     assert "<strong>319</strong> impact bonds in the INDIGO dataset" in html
-    assert "<strong>relational-sib version 5</strong> codebook" in html  # the report names the codebook's version
+    assert "<strong>relational-sib version 6</strong> codebook" in html  # the report names the codebook's version
     assert "a hit in a negated clause" in html
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     sheets = pd.ExcelFile(report / "report.xlsx").sheet_names

@@ -301,7 +301,8 @@ def parse_codebook(text: str, source: str = "codebook") -> Codebook:
         raise SibkitError(_format_errors(source, raw, exc)) from None
 
 
-BUILT_IN = ("relational-sib", "relational-sib-4", "relational-sib-3", "relational-sib-2", "relational-sib-1")
+BUILT_IN = ("relational-sib", "relational-sib-5", "relational-sib-4", "relational-sib-3", "relational-sib-2",
+            "relational-sib-1")
 
 
 def load_codebook(name_or_path: str | Path, base_dir: Path | None = None) -> Codebook:
