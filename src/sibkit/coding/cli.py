@@ -198,12 +198,18 @@ def codebook_check_command(path: Annotated[Path, typer.Argument(help="A codebook
                   f"{sum(len(t.terms) for t in codebook.themes)} terms: valid", markup=False)
 
 
+#: ``[CODEBOOK] LABELLED``: one argument is the labelled file; two are a codebook, then the file
+CodebookThenLabelled = Annotated[str, typer.Argument(
+    metavar="[CODEBOOK] LABELLED",
+    help="A codebook (built-in name or YAML file; default relational-sib), then a labelled file "
+         "(.csv, .tsv or .xlsx).")]
+LabelledAfterCodebook = Annotated[str | None, typer.Argument(metavar="", show_default=False)]
+
+
 @codebook_app.command("evaluate")
 def codebook_evaluate_command(
-    first: Annotated[str, typer.Argument(metavar="[CODEBOOK] LABELLED",
-                                         help="A codebook (built-in name or YAML file; default relational-sib), "
-                                              "then a labelled file (.csv, .tsv or .xlsx).")],
-    second: Annotated[str | None, typer.Argument(metavar="", show_default=False)] = None,
+    first: CodebookThenLabelled,
+    second: LabelledAfterCodebook = None,
     split: Annotated[str | None, typer.Option("--split", help="Only passages of this split (e.g. dev, test).")] = None,
     details: Annotated[bool, typer.Option("--details", help="Also list every miss and false alarm.")] = False,
     count_negated: Annotated[bool, typer.Option("--count-negated", help="Count hits in negated clauses.")] = False,
@@ -286,10 +292,8 @@ def codebook_agreement_command(
 
 @codebook_app.command("mine")
 def codebook_mine_command(
-    first: Annotated[str, typer.Argument(metavar="[CODEBOOK] LABELLED",
-                                         help="A codebook (built-in name or YAML file; default relational-sib), "
-                                              "then a labelled file (.csv, .tsv or .xlsx).")],
-    second: Annotated[str | None, typer.Argument(metavar="", show_default=False)] = None,
+    first: CodebookThenLabelled,
+    second: LabelledAfterCodebook = None,
     theme: Annotated[str | None, typer.Option("--theme", help="Only this theme.")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Only passages of this split.")] = None,
     max_words: Annotated[int, typer.Option("--max-words", min=1, max=6, help="Longest phrase, in words.")] = 3,

@@ -54,26 +54,38 @@ class Evaluation:
                 f"{self.passages - self.labelled_passages} with none)")
 
 
-def read_labelled(path: Path) -> pd.DataFrame:
-    """A labelled file as a DataFrame with columns id, split, text, themes (a tuple of ids)."""
+def _read_table(path: Path, needed: tuple[str, ...], what: str) -> pd.DataFrame:
+    """A .csv, .tsv or .xlsx file as strings, column names lower-cased, with the ``needed`` columns."""
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".tsv", ".xlsx"):
+        raise SibkitError(f"{path}: a labelled file is .csv, .tsv or .xlsx")
     try:
-        if suffix == ".csv":
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-        elif suffix == ".tsv":
-            raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-        elif suffix == ".xlsx":
-            raw = pd.read_excel(path, dtype=str, keep_default_na=False)
-        else:
-            raise SibkitError(f"{path}: a labelled file is .csv, .tsv or .xlsx")
+        raw = (pd.read_excel(path, dtype=str, keep_default_na=False) if suffix == ".xlsx" else
+               pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False))
     except FileNotFoundError:
         raise SibkitError(f"{path}: no such file") from None
     except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise SibkitError(f"{path}: cannot read the labelled passages ({exc})") from None
+        raise SibkitError(f"{path}: cannot read the {what} ({exc})") from None
     raw.columns = [str(c).strip().lower() for c in raw.columns]
-    for needed in ("text", "themes"):
-        if needed not in raw.columns:
-            raise SibkitError(f"{path}: no {needed!r} column (found: {', '.join(raw.columns)})")
+    for column in needed:
+        if column not in raw.columns:
+            raise SibkitError(f"{path}: no {column!r} column (found: {', '.join(raw.columns)})")
+    return raw
+
+
+def only_split(frame: pd.DataFrame, split: str | None) -> pd.DataFrame:
+    """The passages of ``split`` (all when None); an error naming the split when it has none."""
+    if not split:
+        return frame
+    chosen = frame[frame["split"] == split.lower()]
+    if chosen.empty:
+        raise SibkitError(f"no passage has split {split!r}")
+    return chosen
+
+
+def read_labelled(path: Path) -> pd.DataFrame:
+    """A labelled file as a DataFrame with columns id, split, text, themes (a tuple of ids)."""
+    raw = _read_table(path, ("text", "themes"), "labelled passages")
     ids = raw["id"] if "id" in raw.columns else pd.Series([str(i + 2) for i in range(len(raw))])
     splits = raw["split"] if "split" in raw.columns else pd.Series([""] * len(raw))
     return pd.DataFrame({
@@ -108,11 +120,7 @@ def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *
                       count_negated: bool = False, adjust: Adjust | None = None) -> Evaluation:
     """Run the codebook over every labelled passage and compare what fires with the labels (after
     ``adjust``, e.g. the learned reader of ``sibkit.secondreader``, where given)."""
-    frame = labelled if isinstance(labelled, pd.DataFrame) else read_labelled(Path(labelled))
-    if split:
-        frame = frame[frame["split"] == split.lower()]
-        if frame.empty:
-            raise SibkitError(f"no passage has split {split!r}")
+    frame = only_split(labelled if isinstance(labelled, pd.DataFrame) else read_labelled(Path(labelled)), split)
     measured = [t.id for t in codebook.themes if t.terms]
     compiled = compile_codebook(codebook)
 
@@ -201,12 +209,8 @@ def compare_labellings(reference: pd.DataFrame | Path | str, other: pd.DataFrame
     ``text`` is ignored). Two careful people's agreement is the ceiling for any instrument measured
     against one of them: a codebook cannot be shown to agree with a labeller better than another
     labeller does. Themes are those either labelling uses."""
-    first = reference if isinstance(reference, pd.DataFrame) else read_labelled(Path(reference))
+    first = only_split(reference if isinstance(reference, pd.DataFrame) else read_labelled(Path(reference)), split)
     second = other if isinstance(other, pd.DataFrame) else _read_labels_only(Path(other))
-    if split:
-        first = first[first["split"] == split.lower()]
-        if first.empty:
-            raise SibkitError(f"no passage has split {split!r}")
     second_labels: dict[str, tuple[str, ...]] = {}
     problems: list[str] = []
     for passage_id, labels in zip(second["id"], second["themes"], strict=True):
@@ -234,20 +238,7 @@ def compare_labellings(reference: pd.DataFrame | Path | str, other: pd.DataFrame
 
 def _read_labels_only(path: Path) -> pd.DataFrame:
     """A labelling with ``id`` and ``themes`` columns (``text`` optional)."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".tsv", ".xlsx"):
-        raise SibkitError(f"{path}: a labelled file is .csv, .tsv or .xlsx")
-    try:
-        raw = (pd.read_excel(path, dtype=str, keep_default_na=False) if suffix == ".xlsx" else
-               pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False))
-    except FileNotFoundError:
-        raise SibkitError(f"{path}: no such file") from None
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise SibkitError(f"{path}: cannot read the labels ({exc})") from None
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
-    for needed in ("id", "themes"):
-        if needed not in raw.columns:
-            raise SibkitError(f"{path}: no {needed!r} column (found: {', '.join(raw.columns)})")
+    raw = _read_table(path, ("id", "themes"), "labels")
     return pd.DataFrame({"id": raw["id"].astype(str).str.strip().values,
                          "themes": [parse_labels(v) for v in raw["themes"]]})
 

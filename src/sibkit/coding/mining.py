@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from sibkit.coding.codebook import Codebook
-from sibkit.coding.evaluate import evaluate_codebook, read_labelled
+from sibkit.coding.evaluate import evaluate_codebook, only_split, read_labelled
 from sibkit.errors import SibkitError
 
 COLUMNS = ["theme", "phrase", "misses_found", "misses", "passages", "with_theme", "precision", "precision_low",
@@ -55,11 +55,7 @@ def mine_terms(codebook: Codebook, labelled: pd.DataFrame | Path | str, *, theme
                split: str | None = None, max_words: int = 3, min_misses: int = 2, top: int = 15) -> pd.DataFrame:
     """Per theme, the ``top`` phrases that would find at least ``min_misses`` of the codebook's misses
     (columns ``COLUMNS``; ``ids``: the missed passages holding the phrase)."""
-    frame = labelled if isinstance(labelled, pd.DataFrame) else read_labelled(Path(labelled))
-    if split:
-        frame = frame[frame["split"] == split.lower()]
-        if frame.empty:
-            raise SibkitError(f"no passage has split {split!r}")
+    frame = only_split(labelled if isinstance(labelled, pd.DataFrame) else read_labelled(Path(labelled)), split)
     measured = [t.id for t in codebook.themes if t.terms]
     if theme is not None and theme not in measured:
         raise SibkitError(f"{codebook.name} has no theme {theme!r} with terms (themes: {', '.join(measured)})")

@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 
 from sibkit.coding.codebook import Codebook
-from sibkit.coding.evaluate import Evaluation, evaluate_codebook, read_labelled
+from sibkit.coding.evaluate import Evaluation, evaluate_codebook, only_split, read_labelled
 from sibkit.coding.matcher import compile_codebook
-from sibkit.errors import SibkitError
 from sibkit.secondreader.counting import READER_TERM
 from sibkit.secondreader.model import LearnedReader, fit, text_digest
 from sibkit.secondreader.training import FOLDS, fired_matrix, reader_examples
@@ -89,11 +88,7 @@ def evaluate_with_reader(codebook: Codebook, labelled: pd.DataFrame | Path | str
                          split: str | None = None, count_negated: bool = False) -> ReaderEvaluation:
     """The codebook alone and with ``reader`` taking its own judgements as they are (every flag drops a
     keyword hit, every proposal adds a theme): what the reader would change if nobody reviewed it."""
-    frame = labelled if isinstance(labelled, pd.DataFrame) else read_labelled(Path(labelled))
-    if split:
-        frame = frame[frame["split"] == split.lower()]
-        if frame.empty:
-            raise SibkitError(f"no passage has split {split!r}")
+    frame = only_split(labelled if isinstance(labelled, pd.DataFrame) else read_labelled(Path(labelled)), split)
     alone = evaluate_codebook(codebook, frame, count_negated=count_negated)
     scores, cross_validated = passage_scores(reader, codebook, list(frame["text"]), count_negated=count_negated)
     index = {t: i for i, t in enumerate(reader.themes)}
