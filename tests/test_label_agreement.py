@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sibkit.coding import compare_labellings
 from sibkit.errors import SibkitError
@@ -92,3 +96,25 @@ def test_cli_json_and_one_line_error(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "sibkit", "codebook", "agreement", str(first),
                               str(tmp_path / "none.csv")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and missing.stderr.strip().endswith("none.csv: no such file")
+
+
+THEMES = ["prevention", "innovation", "place-based"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sets(st.sampled_from(THEMES)), st.sets(st.sampled_from(THEMES))), min_size=1,
+                max_size=30))
+def test_swapping_the_labellings_swaps_precision_and_recall_and_keeps_kappa(pairs) -> None:
+    def frame(side: int) -> pd.DataFrame:
+        return pd.DataFrame({"id": [str(i) for i in range(len(pairs))], "split": [""] * len(pairs),
+                             "text": ["passage"] * len(pairs),
+                             "themes": [tuple(sorted(pair[side])) for pair in pairs]})
+
+    one, two = compare_labellings(frame(0), frame(1)), compare_labellings(frame(1), frame(0))
+    assert list(one.themes["theme"]) == list(two.themes["theme"])
+    for a, b in zip(one.themes.itertuples(index=False), two.themes.itertuples(index=False), strict=True):
+        assert (a.true_pos, a.false_pos, a.misses) == (b.true_pos, b.misses, b.false_pos)
+        assert (a.precision == b.recall) or (math.isnan(a.precision) and math.isnan(b.recall))
+        assert (a.kappa == pytest.approx(b.kappa)) or (math.isnan(a.kappa) and math.isnan(b.kappa))
+        if not math.isnan(a.kappa):
+            assert -1 - 1e-9 <= a.kappa <= 1 + 1e-9
