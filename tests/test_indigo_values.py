@@ -58,3 +58,11 @@ def test_country_codes() -> None:
     assert parse_country("") is None
     with pytest.raises(ValueError, match="ISO 3166"):
         parse_country("UK")
+
+
+def test_country_names_read_in_order() -> None:
+    from sibkit.indigo.values import country_name
+
+    assert [country_name(code) for code in ("GB", "KR", "CD", "PS", "VG", "BQ", "XX")] == [
+        "United Kingdom", "South Korea", "Democratic Republic of the Congo", "State of Palestine",
+        "British Virgin Islands", "Bonaire, Sint Eustatius and Saba", "XX"]

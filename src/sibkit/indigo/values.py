@@ -119,4 +119,13 @@ def country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=str(code).upper())
     if country is None:
         return str(code)
-    return getattr(country, "common_name", None) or country.name
+    common = getattr(country, "common_name", None)
+    if common:
+        return common
+    # ISO's inverted forms read in order: "Congo, The Democratic Republic of the" -> "Democratic Republic
+    # of the Congo", "Palestine, State of" -> "State of Palestine", "Virgin Islands, British" -> "British
+    # Virgin Islands"; a list ("Bonaire, Sint Eustatius and Saba") stays
+    head, comma, rest = country.name.partition(", ")
+    if comma and (rest.endswith(" of") or rest.endswith(" of the") or " " not in rest):
+        return f"{rest.removeprefix('The ')} {head}"
+    return country.name
