@@ -71,40 +71,44 @@ def hashed(texts: list[str], labels: np.ndarray, fired: np.ndarray, test: list[s
     return (propose, sense, *reader.both(test))
 
 
-def minilm(c: float) -> Candidate:
+def minilm(costs: tuple[float, ...]) -> list[tuple[str, Candidate]]:
+    """One candidate per regularisation cost, all over one load of the model and one embedding of each set."""
     from sibkit.suggest.embedders import load_embedder
 
     embedder = load_embedder("packaged", threads=1)
-    cache: dict[int, np.ndarray] = {}
+    cache: dict[tuple[str, ...], np.ndarray] = {}
 
     def embed(texts: list[str]) -> np.ndarray:
-        key = hash(tuple(texts))
+        key = tuple(texts)
         if key not in cache:
             cache[key] = embedder.embed(texts)
         return cache[key]
 
-    def run(texts: list[str], labels: np.ndarray, fired: np.ndarray, test: list[str]):  # type: ignore[no-untyped-def]
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import KFold
+    def candidate(c: float) -> Candidate:
+        def run(texts: list[str], labels: np.ndarray, fired: np.ndarray, test: list[str]):  # type: ignore[no-untyped-def]
+            from sklearn.linear_model import LogisticRegression
+            from sklearn.model_selection import KFold
 
-        vectors, test_vectors = embed(texts), embed(test)
-        scores, test_scores = np.zeros(labels.shape), np.zeros((len(test), labels.shape[1]))
-        for column in range(labels.shape[1]):
-            target = labels[:, column]
-            if target.min() == target.max():
-                scores[:, column] = test_scores[:, column] = float(target.max())
-                continue
-            for train, held in KFold(FOLDS, shuffle=True, random_state=SEED).split(texts):
-                if target[train].min() == target[train].max():
-                    scores[held, column] = float(target[train].max())
+            vectors, test_vectors = embed(texts), embed(test)
+            scores, test_scores = np.zeros(labels.shape), np.zeros((len(test), labels.shape[1]))
+            for column in range(labels.shape[1]):
+                target = labels[:, column]
+                if target.min() == target.max():
+                    scores[:, column] = test_scores[:, column] = float(target.max())
                     continue
+                for train, held in KFold(FOLDS, shuffle=True, random_state=SEED).split(texts):
+                    if target[train].min() == target[train].max():
+                        scores[held, column] = float(target[train].max())
+                        continue
+                    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=SEED)
+                    scores[held, column] = model.fit(vectors[train], target[train]).predict_proba(vectors[held])[:, 1]
                 model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=SEED)
-                scores[held, column] = model.fit(vectors[train], target[train]).predict_proba(vectors[held])[:, 1]
-            model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=SEED)
-            test_scores[:, column] = model.fit(vectors, target).predict_proba(test_vectors)[:, 1]
-        return scores, scores, test_scores, test_scores
+                test_scores[:, column] = model.fit(vectors, target).predict_proba(test_vectors)[:, 1]
+            return scores, scores, test_scores, test_scores
 
-    return run
+        return run
+
+    return [(f"codebook + MiniLM embeddings, C={c:g}", candidate(c)) for c in costs]
 
 
 def main() -> None:
@@ -129,7 +133,7 @@ def main() -> None:
     print(f"{'codebook alone':44} {figures(test_fired, test_labels):>34}")
     candidates: list[tuple[str, Candidate]] = [("codebook + sibkit reader (words+chars, C=4)", hashed)]
     if args.minilm:
-        candidates += [(f"codebook + MiniLM embeddings, C={c:g}", minilm(c)) for c in (1.0, 4.0)]
+        candidates += minilm((1.0, 4.0))
     for name, run in candidates:
         propose, sense, test_propose, test_sense = run(train_texts, train_labels, train_fired, test_texts)
         propose_at, flag_below, _ = choose_thresholds(train_labels, train_fired, propose, sense)
