@@ -132,6 +132,17 @@ def test_a_phone_sees_the_whole_hit_card_and_its_theme_list(browser, single_user
     page.close()
 
 
+def test_a_laptop_sees_the_queue_filters_on_one_line(browser, single_user) -> None:
+    _, _, url = single_user
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(url + "/review/queue")
+    bottoms = page.evaluate(
+        "[...document.querySelectorAll('form.filters > label, form.filters > button')]"
+        ".map(e => Math.round(e.getBoundingClientRect().bottom))")
+    assert len(bottoms) >= 5 and max(bottoms) - min(bottoms) <= 2  # one row, not wrapped to a second
+    page.close()
+
+
 def test_a_form_on_another_site_cannot_decide(browser, single_user) -> None:
     store, ids, url = single_user
     page = browser.new_page()
