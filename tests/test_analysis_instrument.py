@@ -153,3 +153,102 @@ def test_the_study_table_of_the_reader_contract_is_read() -> None:
     table = measured_error(SimpleNamespace(name="x", version="1"), lambda: own)
     assert table[["theme", "precision", "recall"]].values.tolist() == [["A", 0.7, 0.64]]  # B: no precision
     assert set(table["source"]) == {"the study's own review and recall audit"}
+
+
+def test_a_figure_measured_on_few_passages_is_drawn_from_its_jeffreys_posterior() -> None:
+    from scipy.stats import beta
+
+    counts, classes = _counts({"A": HITS["A"]})
+    # precision 1 of 2 hits judged right; recall taken as exact (no counts)
+    error = error_table({"A": {"precision": 0.5, "recall": 0.5, "precision_right": 1, "precision_judged": 2}}, "t")
+    row = carry_error(counts, classes, error, ONE, draws=20000, seed=7).themes.iloc[0]
+    assert row["figures_drawn"]
+    # Jeffreys: Beta(1.5, 1.5); its 2.5% and 97.5% quantiles, within the error of 20,000 draws
+    assert row["precision_low"] == pytest.approx(beta.ppf(0.025, 1.5, 1.5), abs=0.01)
+    assert row["precision_high"] == pytest.approx(beta.ppf(0.975, 1.5, 1.5), abs=0.01)
+    assert (row["recall_low"], row["recall_high"]) == (0.5, 0.5)
+    # gain per draw = E[TP] (1 - R) / R / 6 = 2p / 6; its mean p / 3 = 1/6 as with p fixed at 0.5 (sd of p is
+    # 0.25, of the mean over 20,000 draws 0.0006); the mean difference is the same 16.7 pp as with exact figures
+    assert row["gain_probability"] == pytest.approx(1 / 6, abs=0.003)
+    assert row["mean_difference_pp"] == pytest.approx(100 / 6, abs=0.8)
+    exact = carry_error(counts, classes, error[["theme", "precision", "recall", "source", "on"]], ONE, draws=20000,
+                        seed=7).themes.iloc[0]
+    assert not exact["figures_drawn"] and exact["precision_low"] == exact["precision_high"] == 0.5
+
+
+def test_many_passages_leave_the_draws_close_to_the_exact_figures() -> None:
+    counts, classes = _counts(HITS)
+    figures = {"precision": 0.75, "recall": 0.6}
+    many = {**figures, "precision_right": 7500, "precision_judged": 10000, "recall_found": 6000,
+            "recall_true": 10000}
+    drawn = carry_error(counts, classes, error_table({"B": many}, "t"), ONE, draws=4000, seed=3).themes.iloc[1]
+    exact = carry_error(counts, classes, error_table({"B": figures}, "t"), ONE, draws=4000, seed=3).themes.iloc[1]
+    assert drawn["theme"] == exact["theme"] == "B"
+    # Beta(7500.5, 2500.5) has sd 0.0043: every draw of precision within 0.02 of 0.75, of recall within 0.02 of 0.6
+    assert 0.73 < drawn["precision_low"] < 0.75 < drawn["precision_high"] < 0.77
+    assert 0.58 < drawn["recall_low"] < 0.6 < drawn["recall_high"] < 0.62
+    assert drawn["mean_difference_pp"] == pytest.approx(exact["mean_difference_pp"], abs=1.5)
+    assert drawn["gain_probability"] == pytest.approx(exact["gain_probability"], rel=0.02)
+
+
+def test_recall_from_an_audit_is_drawn_through_the_miss_rate() -> None:
+    counts, classes = _counts({"A": HITS["A"]})
+    # the worked example above: 100 hit sentences, 60 of 100 reviewed right, 4 of 400 audited sentences missed,
+    # 2,000 sentences without a hit: recall 60 / (60 + 20) = 0.75
+    audit = {"precision": 0.6, "recall": 0.75, "precision_right": 60, "precision_judged": 100, "audit_hits": 4,
+             "audited_sentences": 400, "hit_sentences": 100, "unhit_sentences": 2000}
+    row = carry_error(counts, classes, error_table({"A": audit}, "t"), ONE, draws=20000, seed=5).themes.iloc[0]
+    assert row["figures_drawn"] and row["recall_low"] < 0.75 < row["recall_high"]
+    # the miss rate's Jeffreys range Beta(4.5, 396.5) at 2.5% / 97.5%, with precision at 0.6, bounds the recall
+    from scipy.stats import beta
+
+    low_miss, high_miss = beta.ppf([0.025, 0.975], 4.5, 396.5)
+    assert row["recall_high"] == pytest.approx(recall_from_audit(100, 0.6, low_miss, 2000), abs=0.03)
+    assert row["recall_low"] == pytest.approx(recall_from_audit(100, 0.6, high_miss, 2000), abs=0.03)
+
+
+def test_a_codebook_measured_block_gives_the_counts_behind_its_figures() -> None:
+    codebook = SimpleNamespace(name="c", version="1", measured={"on": "x", "themes": {
+        "A": {"precision": 0.8, "recall": 0.6, "passages": 40, "fired": 30},
+        "B": {"precision": 0.7, "recall": 0.6, "passages": 40}}})
+    table = measured_error(codebook).set_index("theme")
+    # A: 0.6 x 40 = 24 found of 40; 24 right of the 30 passages it fired on
+    assert table.loc["A", ["recall_found", "recall_true", "precision_right", "precision_judged"]].tolist() == \
+        [24, 40, 24, 30]
+    # B gives no `fired`: 24 found at precision 0.7 is 24 / 0.7 = 34.3, so 34 fired
+    assert table.loc["B", ["precision_right", "precision_judged"]].tolist() == [24, 34]
+
+
+def test_the_study_review_and_audit_counts_are_carried() -> None:
+    columns = ["theme", "reviewed", "accepted", "precision", "audited_sentences", "audit_hits", "hit_sentences",
+               "unhit_sentences", "recall"]
+    own = pd.DataFrame([["A", 10, 7, 0.7, 400, 4, 30, 2000, 0.51]], columns=columns).astype(object)
+    table = measured_error(SimpleNamespace(name="x", version="1"), lambda: own)
+    assert table.iloc[0][["precision_right", "precision_judged", "audit_hits", "audited_sentences",
+                          "hit_sentences", "unhit_sentences"]].tolist() == [7, 10, 4, 400, 30, 2000]
+
+
+def test_the_report_section_shows_the_drawn_ranges_or_why_it_did_not_run() -> None:
+    from sibkit.analysis.instrument import ASSUMPTIONS, MODEL
+    from sibkit.report.render import environment
+    from sibkit.report.wording import instrument_sentences
+
+    counts, classes = _counts(HITS)
+    error = error_table({"A": {"precision": 0.5, "recall": 0.5, "precision_right": 1, "precision_judged": 2,
+                               "recall_found": 1, "recall_true": 2},
+                         "B": {"precision": 0.6, "recall": 0.6}}, "c 1 as measured")
+    found = carry_error(counts, classes, error, ONE, draws=200, seed=1)
+    results = SimpleNamespace(carried_error=found, themes=pd.DataFrame({"theme": ["A", "B"], "name": ["Aa", "Bb"]}))
+    text = instrument_sentences(results)
+    assert any("For 1 of them the figures' own sampling error is drawn" in s for s in text)
+    template = environment().get_template("_carried_error.html.j2")
+    html = template.render(carried=found, carried_text=text, model=MODEL, assumptions=ASSUMPTIONS,
+                           names={"A": "Aa", "B": "Bb"}, r=None)
+    row_a = found.themes.iloc[0]
+    assert f"{row_a['precision_low']:.2f} to {row_a['precision_high']:.2f}" in html
+    assert 'id="carried-error-table"' in html and "Jeffreys" in html
+    none_struggling = classes.replace("struggling", "successful")
+    empty = carry_error(counts, none_struggling, error, ONE, draws=20, seed=1)
+    assert empty.empty_group == "struggling"
+    html = template.render(carried=empty, carried_text=[], model=MODEL, assumptions=ASSUMPTIONS, names={}, r=None)
+    assert "Not run: no case is struggling" in html and "8 successful" in html

@@ -148,6 +148,7 @@ def test_the_default_codebook_carries_its_figures_on_the_held_out_hard_passages(
     table = evaluate_codebook(codebook, labelled, split="hard-test").themes.set_index("theme")
     for theme, figures in codebook.measured.themes.items():
         assert figures.passages == table.loc[theme, "passages"], theme
+        assert figures.fired == table.loc[theme, "fired"], theme
         assert figures.precision == pytest.approx(round(table.loc[theme, "precision"], 2)), theme
         assert figures.recall == pytest.approx(round(table.loc[theme, "recall"], 2)), theme
     assert set(codebook.measured.themes) == set(table.index)

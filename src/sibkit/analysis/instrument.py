@@ -23,8 +23,15 @@ independent (two hits in one case are not more likely to be both wrong); recall 
 as recall per case (a case with many passages on a theme is less likely to be missed entirely, so
 misses are if anything overstated); missed cases are spread evenly over the cases without a hit,
 whatever their documents' length; a theme no case has a hit for is left absent (a base rate of zero
-implies no missed cases), so nothing is drawn for it; the error of the measured figures themselves
-(their own sampling error) is not drawn. Classification error (successful / struggling) is not modelled.
+implies no missed cases), so nothing is drawn for it. Classification error (successful / struggling) is not
+modelled.
+
+The measured figures have their own sampling error: a precision of 0.75 from 4 reviewed hits says less than
+one from 400. Where the counts behind a figure are known, each draw first draws the figure itself from its
+Jeffreys posterior, Beta(x + 1/2, n - x + 1/2) for x of n (precision: hits judged right of hits judged;
+recall: true passages found of true passages, or, from a recall audit, the miss rate drawn the same way and
+recall recomputed with ``recall_from_audit``); where they are not, the figure is taken as exact and the
+table says so (``figures_drawn``).
 
 The figures come from, in order (see ``measured_error``): the study's own review and recall audit,
 the codebook's ``measured`` figures, else nothing ("not measured").
@@ -50,6 +57,11 @@ from sibkit.outcomes import STRUGGLING, SUCCESSFUL
 from sibkit.study.model import Presence, Published
 
 ERROR_COLUMNS = ["theme", "precision", "recall", "source", "on"]
+#: optional counts behind the figures, for drawing their sampling error: precision as hits judged right of
+#: hits judged; recall as true passages found of true passages, or from a recall audit (its hits of the
+#: sentences audited, with the study's hit and unhit sentences)
+COUNT_COLUMNS = ["precision_right", "precision_judged", "recall_found", "recall_true", "audit_hits",
+                 "audited_sentences", "hit_sentences", "unhit_sentences"]
 SURVIVES = 0.95
 DRAWS = 1000
 NOT_MEASURED = "not measured"
@@ -66,7 +78,9 @@ ASSUMPTIONS = [
     "missed cases are spread evenly over the cases without a hit, whatever their documents' length",
     "a theme no case has a hit for stays absent everywhere (the model implies no missed cases from a base rate of "
     "zero), so nothing is drawn for it",
-    "the sampling error of the measured figures themselves is not drawn, nor any error in the outcome classes",
+    "a measured figure's own sampling error is drawn from its Jeffreys posterior where its counts are known "
+    "(the table's precision and recall say on how many); a figure without counts is taken as exact",
+    "no error in the outcome classes is drawn",
 ]
 
 
@@ -82,6 +96,14 @@ class InstrumentFindings:
     measured: bool = False
 
     @property
+    def empty_group(self) -> str:
+        """"successful" or "struggling" when that group has no case (there is no comparison to re-run), else ""."""
+        if not len(self.themes):
+            return ""
+        first = self.themes.iloc[0]
+        return "successful" if not first["n_successful"] else "struggling" if not first["n_struggling"] else ""
+
+    @property
     def survivors(self) -> list[str]:
         frame = self.themes
         return list(frame.loc[frame["survives"].fillna(False).astype(bool), "theme"])
@@ -91,18 +113,24 @@ THEME_COLUMNS = [
     "theme", "precision", "recall", "source", "n_successful", "n_struggling", "observed_successful",
     "observed_struggling", "observed_difference_pp", "observed_verdict", "published_low", "published_high",
     "gain_probability", "mean_difference_pp", "low_pp", "high_pp", "same_sign", "verdict_holds",
-    "significant", "survives", "note",
+    "significant", "survives", "note", "figures_drawn", "precision_low", "precision_high", "recall_low",
+    "recall_high",
 ]
 
 
 def error_table(rows: Mapping[str, Mapping[str, float | None]] | None, source: str, on: str = "") -> pd.DataFrame:
-    """A plain per-theme table (theme, precision, recall, source, on) from ``{theme: {precision, recall}}``."""
+    """A per-theme table (theme, precision, recall, source, on, and any of ``COUNT_COLUMNS`` given) from
+    ``{theme: {precision, recall, ...counts}}``."""
     records = []
     for theme, figures in (rows or {}).items():
         precision, recall = figures.get("precision"), figures.get("recall")
-        records.append({"theme": theme, "precision": math.nan if precision is None else float(precision),
-                        "recall": math.nan if recall is None else float(recall), "source": source, "on": on})
-    return pd.DataFrame(records, columns=ERROR_COLUMNS)
+        record = {"theme": theme, "precision": math.nan if precision is None else float(precision),
+                  "recall": math.nan if recall is None else float(recall), "source": source, "on": on}
+        record.update({column: float(figures[column]) for column in COUNT_COLUMNS
+                       if figures.get(column) is not None})
+        records.append(record)
+    columns = ERROR_COLUMNS + [c for c in COUNT_COLUMNS if any(c in r for r in records)]
+    return pd.DataFrame(records, columns=columns)
 
 
 def recall_from_audit(counted_hits: float, precision: float, miss_rate: float, unhit_sentences: float) -> float:
@@ -116,13 +144,25 @@ def recall_from_audit(counted_hits: float, precision: float, miss_rate: float, u
 
 
 def _measured_figures(measured: Any) -> tuple[dict[str, dict[str, float | None]], str]:
-    """``Codebook.measured`` as {theme: {precision, recall}} and what it was measured on (dict or object)."""
+    """``Codebook.measured`` as {theme: {precision, recall, counts}} and what it was measured on (dict or
+    object). The counts: recall_true = the theme's labelled passages, recall_found = recall x passages, and
+    precision_judged = the passages the codebook fired on (``fired``, else found / precision)."""
     def get(item: Any, key: str) -> Any:
         return item.get(key) if isinstance(item, Mapping) else getattr(item, key, None)
 
-    themes = get(measured, "themes") or {}
-    out = {theme: {"precision": get(figures, "precision"), "recall": get(figures, "recall")}
-           for theme, figures in dict(themes).items()}
+    out: dict[str, dict[str, float | None]] = {}
+    for theme, figures in dict(get(measured, "themes") or {}).items():
+        precision, recall = get(figures, "precision"), get(figures, "recall")
+        row: dict[str, float | None] = {"precision": precision, "recall": recall}
+        passages, fired = get(figures, "passages"), get(figures, "fired")
+        if passages and recall is not None:
+            found = round(float(recall) * int(passages))
+            row.update(recall_true=float(passages), recall_found=float(found))
+            if fired is None and precision:
+                fired = round(found / float(precision))
+            if fired:
+                row.update(precision_judged=float(fired), precision_right=float(min(found, int(fired))))
+        out[theme] = row
     return out, str(get(measured, "on") or "")
 
 
@@ -133,10 +173,14 @@ def measured_error(codebook: Any, study_error: Callable[[], pd.DataFrame | None]
     if study_error is not None:
         table = study_error()
         if table is not None and len(table) and {"theme", "precision", "recall"} <= set(table.columns):
-            own = table[["theme", "precision", "recall"]].astype({"precision": float, "recall": float})
+            renamed = table.rename(columns={"reviewed": "precision_judged", "accepted": "precision_right"})
+            counts = [c for c in COUNT_COLUMNS if c in renamed.columns]
+            own = renamed[["theme", "precision", "recall", *counts]].astype(
+                {column: float for column in ["precision", "recall", *counts]})
             own = own[own["precision"].notna() & own["recall"].notna()]
             if len(own):
-                return own.assign(source="the study's own review and recall audit", on="this study's documents")
+                own = own.assign(source="the study's own review and recall audit", on="this study's documents")
+                return own[ERROR_COLUMNS + counts].reset_index(drop=True)
     measured = getattr(codebook, "measured", None)
     if measured:
         figures, on = _measured_figures(measured)
@@ -154,18 +198,62 @@ def _present(hits: np.ndarray, words: np.ndarray, presence: Presence) -> np.ndar
     return rate >= float(presence.min_rate or 0)
 
 
-def _keep_probability(hits: np.ndarray, words: np.ndarray, precision: float, presence: Presence) -> np.ndarray:
-    """Per case, the exact probability that its hits thinned with ``precision`` still meet the rule."""
+def _needed(hits: np.ndarray, words: np.ndarray, presence: Presence) -> np.ndarray:
+    """Per case, the fewest of its hits that still meet the presence rule (hits + 1 when none do)."""
+    out = hits.astype(int) + 1
+    for i, k in enumerate(hits.astype(int)):
+        kept = np.arange(k + 1)
+        meets = np.flatnonzero(_present(kept, np.full(len(kept), words[i]), presence))
+        if len(meets):
+            out[i] = int(meets[0])
+    return out
+
+
+def _keep_probability(hits: np.ndarray, needed: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """Per draw (rows of ``precision``, shape (draws,)), the expected number of cases whose hits, thinned
+    with that precision, still meet the rule: the sum over cases with a hit of P(Binomial(hits, p) >= needed)."""
     from scipy.stats import binom
 
-    out = np.zeros(len(hits))
-    for i, k in enumerate(hits):
-        if k <= 0:
-            continue
-        kept = np.arange(int(k) + 1)
-        meets = _present(kept, np.full(len(kept), words[i]), presence)
-        out[i] = float(binom.pmf(kept, int(k), precision)[meets].sum())
-    return out
+    with_hits = hits > 0
+    if not with_hits.any():
+        return np.zeros(len(precision))
+    k, need = hits[with_hits][None, :], needed[with_hits][None, :]
+    keep = np.where(need <= k, binom.sf(need - 1, k, precision[:, None]), 0.0)
+    return keep.sum(axis=1)
+
+
+def _jeffreys(rng: np.random.Generator, successes: float, trials: float, draws: int) -> np.ndarray:
+    return rng.beta(successes + 0.5, trials - successes + 0.5, draws)
+
+
+def _figure_draws(figures: Mapping[str, Any], precision: float, recall: float, draws: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Precision and recall per draw: from their Jeffreys posteriors where the counts are known, else the
+    measured value in every draw. The flag says whether anything was drawn."""
+    def count(name: str) -> float | None:
+        value = figures.get(name)
+        return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+    drawn = False
+    right, judged = count("precision_right"), count("precision_judged")
+    if judged and right is not None and 0 <= right <= judged:
+        precisions, drawn = _jeffreys(rng, right, judged, draws), True
+    else:
+        precisions = np.full(draws, precision)
+    audit_hits, audited = count("audit_hits"), count("audited_sentences")
+    hit_sentences, unhit = count("hit_sentences"), count("unhit_sentences")
+    found, true = count("recall_found"), count("recall_true")
+    if audited and audit_hits is not None and hit_sentences is not None and unhit is not None:
+        miss_rates = _jeffreys(rng, audit_hits, audited, draws)
+        kept = hit_sentences * precisions
+        total = kept + miss_rates * unhit
+        recalls = np.divide(kept, total, out=np.full(draws, recall), where=total > 0)
+        drawn = True
+    elif true and found is not None and 0 <= found <= true:
+        recalls, drawn = _jeffreys(rng, found, true, draws), True
+    else:
+        recalls = np.full(draws, recall)
+    return np.clip(precisions, 0.0, 1.0), np.clip(recalls, 0.0, 1.0), drawn
 
 
 def _published_ranges(published: Sequence[Published], parents: Mapping[str, str | None],
@@ -228,7 +316,8 @@ def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, p
             "observed_verdict": judged(a_obs, b_obs, theme) if theme in ranges and n1 and n2 else "",
             "published_low": low_pub, "published_high": high_pub, "gain_probability": math.nan,
             "mean_difference_pp": math.nan, "low_pp": math.nan, "high_pp": math.nan, "same_sign": math.nan,
-            "verdict_holds": math.nan, "significant": math.nan, "survives": None, "note": ""}
+            "verdict_holds": math.nan, "significant": math.nan, "survives": None, "note": "", "figures_drawn": False,
+            "precision_low": math.nan, "precision_high": math.nan, "recall_low": math.nan, "recall_high": math.nan}
         measured = figures.get(theme)
         precision = float(measured["precision"]) if measured is not None else math.nan
         recall = float(measured["recall"]) if measured is not None else math.nan
@@ -244,24 +333,30 @@ def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, p
         precision, recall = min(max(precision, 0.0), 1.0), min(max(recall, 0.0), 1.0)
         row.update(precision=precision, recall=recall, source=str(measured.get("source", "")))
         rng = np.random.default_rng([seed, 24, position])
-        kept = rng.binomial(np.broadcast_to(hits, (draws, len(cases))), precision)
-        present = _present(kept, np.broadcast_to(words, kept.shape), presence)
-        expected_tp = float(_keep_probability(hits, words, precision, presence).sum())
-        without = int((~observed).sum())
-        if expected_tp <= 0 or without == 0:
-            gain = 0.0
-        elif recall <= 0:
-            gain = 1.0
+        precisions, recalls, drawn = _figure_draws(measured, precision, recall, draws,
+                                                   np.random.default_rng([seed, 25, position]))
+        shape = (draws, len(cases))
+        if drawn:
+            kept = rng.binomial(np.broadcast_to(hits, shape), precisions[:, None])
         else:
-            gain = min(1.0, expected_tp * (1 - recall) / recall / without)
-        gains = (rng.random(kept.shape) < gain) & ~observed
+            kept = rng.binomial(np.broadcast_to(hits, shape), precision)
+        present = _present(kept, np.broadcast_to(words, kept.shape), presence)
+        expected_tp = _keep_probability(hits, _needed(hits, words, presence), precisions)
+        without = int((~observed).sum())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            missed = np.where(recalls > 0, expected_tp * (1 - recalls) / np.where(recalls > 0, recalls, 1), np.inf)
+        gain = np.zeros(draws) if without == 0 else np.where(expected_tp > 0, np.minimum(1.0, missed / without), 0.0)
+        gains = (rng.random(kept.shape) < gain[:, None]) & ~observed
         present = present | gains
+        row.update(figures_drawn=drawn, precision_low=float(np.percentile(precisions, 2.5)),
+                   precision_high=float(np.percentile(precisions, 97.5)),
+                   recall_low=float(np.percentile(recalls, 2.5)), recall_high=float(np.percentile(recalls, 97.5)))
         a = present[:, successful].sum(axis=1)
         b = present[:, ~successful].sum(axis=1)
         differences = 100 * (a / n1 - b / n2)
         sign = np.sign(round(difference, 9))
         same = (np.sign(np.round(differences, 9)) == sign).mean()
-        row.update(gain_probability=gain, mean_difference_pp=float(differences.mean()),
+        row.update(gain_probability=float(gain.mean()), mean_difference_pp=float(differences.mean()),
                    low_pp=float(np.percentile(differences, 2.5)), high_pp=float(np.percentile(differences, 97.5)),
                    same_sign=float(same),
                    significant=float(np.mean([fisher(int(x), int(y)) < 0.05 for x, y in zip(a, b, strict=True)])))

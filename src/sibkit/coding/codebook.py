@@ -12,7 +12,7 @@ example sentences. A theme's ``skip_contexts`` (phrases, or ``NEAR``/``PRE`` pai
 hit of the theme that lies inside them: a sense of a word the theme does not mean.
 
 A codebook may say how it was measured: ``measured: {on: "...", themes: {id: {precision: P,
-recall: R, passages: N}}}`` (``Codebook.measured``), read where a study's own review has not
+recall: R, passages: N, fired: F}}}`` (``Codebook.measured``), read where a study's own review has not
 measured the instrument yet.
 """
 
@@ -193,6 +193,8 @@ class ThemeFigures(Strict):
     precision: float | None = Field(default=None, ge=0, le=1)
     recall: float | None = Field(default=None, ge=0, le=1)
     passages: int = Field(default=0, ge=0)
+    #: passages the codebook fired on (its hits), so a precision's sampling error can be drawn
+    fired: int | None = Field(default=None, ge=0)
 
 
 class Measured(Strict):

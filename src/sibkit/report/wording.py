@@ -148,6 +148,17 @@ def instrument_sentences(results: StudyResults) -> list[str]:
     survivors = [names.get(t, t) for t in found.survivors]
     sentences = [f"{len(measured)} of {len(table)} themes have measured precision and recall "
                  f"({'; '.join(found.sources)})."]
+    drawn = int(measured["figures_drawn"].fillna(False).astype(bool).sum()) if "figures_drawn" in measured else 0
+    if drawn == len(measured):
+        sentences.append("Each figure's own sampling error is drawn too, from the counts it was measured on (the "
+                         "range under a figure holds 95% of its draws).")
+    elif drawn:
+        sentences.append(f"For {drawn} of them the figures' own sampling error is drawn too, from the counts they "
+                         "were measured on (the range under a figure holds 95% of its draws); the others' figures "
+                         "are taken as exact.")
+    else:
+        sentences.append("The figures are taken as exact: the counts they were measured on are not known, so their "
+                         "own sampling error is not drawn.")
     if survivors:
         sentences.append(f"The direction of the difference and the verdict hold in at least 95% of draws for "
                          f"{_join(survivors)}.")
