@@ -200,6 +200,25 @@ def test_the_workbench_audit_page(study_store) -> None:
         assert results.status_code == 200 and "0.75" in results.text and "Wilson 95%" in results.text
 
 
+def test_the_audit_context_is_cut_at_a_paragraph_or_a_space_with_an_ellipsis(tmp_path: Path) -> None:
+    from sibkit.audit.web import CONTEXT, _context
+
+    store = open_store(f"sqlite:///{tmp_path / 'context.sqlite'}")
+    filler = "word " * 200  # 1,000 characters of one paragraph either side
+    sentence = "The audited sentence."
+    document, text = _document(store, ["Heading.\n\nShort before.", sentence, "Short after.\n\nNext paragraph."],
+                               "Paragraphs")
+    long_id, long_text = _document(store, [filler + "Wordy.", sentence, filler], "Long")
+    with store.session() as session:
+        start = text.index(sentence)
+        assert _context(session, document, start, start + len(sentence)) == ("Short before. ", " Short after.")
+        start = long_text.index(sentence)
+        before, after = _context(session, long_id, start, start + len(sentence))
+    # the window of 400 characters cuts the paragraph: never half a word, and an ellipsis says so
+    assert before.startswith("… word ") and before.endswith("Wordy. ") and len(before) <= CONTEXT + 2
+    assert after.endswith(" word …") and "wor …" not in after and len(after) <= CONTEXT + 2
+
+
 def test_report_section_before_any_review_or_audit(tmp_path: Path) -> None:
     from sibkit.report.render import environment
     from sibkit.secondreader.study import reader_summary

@@ -143,6 +143,26 @@ def test_a_laptop_sees_the_queue_filters_on_one_line(browser, single_user) -> No
     page.close()
 
 
+def test_each_audit_box_sits_beside_its_theme_at_1440_and_390(browser, single_user) -> None:
+    from sibkit.audit import draw_sample
+
+    store, _, url = single_user
+    draw_sample(store, 5, seed=1)
+    for width in (1440, 390):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(url + "/review/audit")
+        rows = page.evaluate(
+            "[...document.querySelectorAll('.audit-theme')].map(l => [l.querySelector('input').getBoundingClientRect(),"
+            " l.querySelector('span:last-child').getBoundingClientRect()].map(r => [r.left, r.top, r.bottom]))")
+        assert len(rows) == len(THEMES)
+        for (box_left, box_top, box_bottom), (name_left, name_top, _) in rows:
+            assert name_left > box_left and box_top < name_top + 20 and name_top < box_bottom  # same line, right of it
+        starts = {round(name[0]) for _, name in rows}
+        assert len(starts) <= 3 if width == 1440 else len(starts) == 1  # names in columns, keyed or not
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.close()
+
+
 def test_a_form_on_another_site_cannot_decide(browser, single_user) -> None:
     store, ids, url = single_user
     page = browser.new_page()

@@ -24,9 +24,16 @@ def _context(session: Session, document_id: int, start: int, end: int) -> tuple[
     before, after = session.execute(select(
         func.substr(Document.text, before_start + 1, start - before_start),
         func.substr(Document.text, end + 1, CONTEXT)).where(Document.id == document_id)).one()
-    # the paragraph only: cut at a blank line on either side
-    before = before.rsplit("\n\n", 1)[-1]
-    after = after.split("\n\n", 1)[0]
+    # the paragraph only: cut at a blank line on either side; where the window cuts the paragraph instead,
+    # cut at a space and say so with an ellipsis rather than show half a word
+    if "\n\n" in before:
+        before = before.rsplit("\n\n", 1)[-1]
+    elif before_start > 0 and " " in before:
+        before = "… " + before.split(" ", 1)[1]
+    if "\n\n" in after:
+        after = after.split("\n\n", 1)[0]
+    elif len(after) == CONTEXT and " " in after:
+        after = after.rsplit(" ", 1)[0] + " …"
     return before, after
 
 
