@@ -356,6 +356,8 @@ def test_skip_contexts_may_be_near_pairs() -> None:
     ("name: x\nthemes: [{id: a, name: A, terms: ['a NEAR/2 b PRE/1 c']}]", "only one NEAR/n or PRE/n per term"),
     ("name: x\nmeasured: {on: x, themes: {b: {precision: 0.5}}}\nthemes: [{id: a, name: A}]",
      "measured: theme 'b' is not a theme"),
+    ("name: x\nmeasured: {on: x, themes: {}, also: [{on: y, themes: {c: {recall: 0.5}}}]}\nthemes: [{id: a, name: A}]",
+     "measured.also[0]: theme 'c' is not a theme"),
 ])
 def test_codebook_errors_name_the_theme_and_term(yaml_text: str, message: str) -> None:
     with pytest.raises(SibkitError) as caught:

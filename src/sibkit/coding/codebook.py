@@ -12,8 +12,9 @@ example sentences. A theme's ``skip_contexts`` (phrases, or ``NEAR``/``PRE`` pai
 hit of the theme that lies inside them: a sense of a word the theme does not mean.
 
 A codebook may say how it was measured: ``measured: {on: "...", themes: {id: {precision: P,
-recall: R, passages: N, fired: F}}}`` (``Codebook.measured``), read where a study's own review has not
-measured the instrument yet.
+recall: R, passages: N, fired: F}}, also: [{on: ..., themes: ...}]}`` (``Codebook.measured``), read
+where a study's own review has not measured the instrument yet; ``also`` keeps other measurements
+beside the one a report uses.
 """
 
 from __future__ import annotations
@@ -197,8 +198,8 @@ class ThemeFigures(Strict):
     fired: int | None = Field(default=None, ge=0)
 
 
-class Measured(Strict):
-    """A codebook's own figures, per theme, and what they were measured on (in words)."""
+class Measurement(Strict):
+    """Per-theme figures on one set of labelled passages, and what that set is (in words)."""
 
     on: str
     themes: dict[str, ThemeFigures] = Field(default_factory=dict)
@@ -210,6 +211,14 @@ class Measured(Strict):
         if isinstance(value, dict) and True in value and "on" not in value:
             value = {("on" if key is True else key): item for key, item in value.items()}
         return value
+
+
+class Measured(Measurement):
+    """A codebook's own figures: the measurement a report's instrument error rests on (``on``, ``themes``:
+    the truest available, e.g. real passages labelled blind), and ``also`` others kept beside it (e.g. the
+    project's own held-out passages, which its tests recompute)."""
+
+    also: list[Measurement] = Field(default_factory=list)
 
 
 class Codebook(Strict):
@@ -234,9 +243,11 @@ class Codebook(Strict):
             if theme.parent is not None and theme.parent not in known:
                 raise ValueError(f"theme {theme.id!r}: parent {theme.parent!r} is not a theme of this codebook")
         if self.measured is not None:
-            unknown = sorted(set(self.measured.themes) - known)
-            if unknown:
-                raise ValueError(f"measured: theme {unknown[0]!r} is not a theme of this codebook")
+            for where, measurement in [("measured", self.measured),
+                                       *((f"measured.also[{i}]", m) for i, m in enumerate(self.measured.also))]:
+                unknown = sorted(set(measurement.themes) - known)
+                if unknown:
+                    raise ValueError(f"{where}: theme {unknown[0]!r} is not a theme of this codebook")
         parents = {t.id: t.parent for t in self.themes}
         rooted: set[str] = set()  # themes whose chain of parents is known to end: each is walked once
         for theme in self.themes:
