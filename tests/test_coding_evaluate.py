@@ -137,6 +137,22 @@ def test_cli_json_and_one_line_errors(tmp_path: Path) -> None:
     assert missing.returncode == 2 and missing.stderr.strip().endswith("none.csv: no such file")
 
 
+def test_the_figures_as_a_measured_block_paste_into_the_codebook(tmp_path: Path) -> None:
+    import yaml
+
+    (tmp_path / "tiny.yaml").write_text(CODEBOOK, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "sibkit", "codebook", "evaluate", str(tmp_path / "tiny.yaml"),
+                           str(write_csv(tmp_path / "l.csv")), "--measured", "7 passages: the test's own"],
+                          capture_output=True, text=True, check=True)
+    block = yaml.safe_load(done.stdout)["measured"]
+    # the figures worked out by hand above: a 3 of 3 right and found; b 1 of 2 right, 1 of 3 found
+    assert block == {"on": "7 passages: the test's own", "themes": {
+        "a": {"precision": 1.0, "recall": 1.0, "passages": 3, "fired": 3},
+        "b": {"precision": 0.5, "recall": 0.33, "passages": 3, "fired": 2}}}
+    pasted = parse_codebook(CODEBOOK + done.stdout)
+    assert pasted.measured is not None and pasted.measured.themes["b"].fired == 2
+
+
 def test_the_default_codebook_carries_its_figures_on_the_held_out_hard_passages() -> None:
     # `measured` in relational-sib 6 says what `evaluate --split hard-test` finds: recomputed here, so
     # the figures other parts of sibkit read (the report's instrument error) cannot go stale

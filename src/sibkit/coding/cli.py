@@ -216,6 +216,9 @@ def codebook_evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     reader: Annotated[str | None, typer.Option("--reader", help="Also with the learned reader: 'packaged' (the one "
                                                "shipped for the codebook) or a reader file.")] = None,
+    measured: Annotated[str | None, typer.Option("--measured", metavar="ON", help="Print the figures as a "
+                                                 "codebook's 'measured:' block (YAML), ON saying what the passages "
+                                                 "are, to paste into the codebook file.")] = None,
 ) -> None:
     """Measure a codebook on labelled passages: precision, recall and F1 per theme."""
     from sibkit.coding import evaluate_codebook, load_codebook
@@ -229,6 +232,12 @@ def codebook_evaluate_command(
                                    count_negated=count_negated)
     for problem in evaluation.problems:
         errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if measured is not None:
+        import yaml
+
+        print(yaml.safe_dump({"measured": evaluation.measurement(measured)}, sort_keys=False, width=100,
+                             allow_unicode=True), end="")
+        return
     if as_json:
         payload = {"codebook": evaluation.codebook, "split": split, "passages": evaluation.passages,
                    "labelled_passages": evaluation.labelled_passages,

@@ -53,6 +53,21 @@ class Evaluation:
         return (f"{self.codebook} on {self.passages} passages ({self.labelled_passages} with at least one label, "
                 f"{self.passages - self.labelled_passages} with none)")
 
+    def measurement(self, on: str) -> dict[str, object]:
+        """These figures as a codebook's ``measured:`` block (``on``: what the passages are, in words):
+        per theme precision and recall to two places, passages and fired, so a report can draw their
+        sampling error; a figure with nothing under it (never fired, no passage) is left out."""
+        themes: dict[str, dict[str, object]] = {}
+        for row in self.themes.itertuples(index=False):
+            figures: dict[str, object] = {}
+            if int(row.fired):
+                figures["precision"] = round(float(row.precision), 2)
+            if int(row.passages):
+                figures["recall"] = round(float(row.recall), 2)
+            figures.update(passages=int(row.passages), fired=int(row.fired))
+            themes[str(row.theme)] = figures
+        return {"on": on, "themes": themes}
+
 
 def _read_table(path: Path, needed: tuple[str, ...], what: str) -> pd.DataFrame:
     """A .csv, .tsv or .xlsx file as strings, column names lower-cased, with the ``needed`` columns."""
