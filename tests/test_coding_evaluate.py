@@ -161,13 +161,22 @@ def test_the_default_codebook_carries_its_figures_on_the_held_out_hard_passages(
     labelled = Path(__file__).parent / "data" / "relational-sib-labelled.csv"
     codebook = load_codebook("relational-sib")
     assert codebook.version == "6" and codebook.measured is not None
-    table = evaluate_codebook(codebook, labelled, split="hard-test").themes.set_index("theme")
+    # the figures a report uses are on real passages kept outside the repository: each must follow from
+    # its own counts (recall = found / passages, precision = found / fired, to two places)
+    assert codebook.measured.on.startswith("real set 6") and len(codebook.measured.themes) == 14
     for theme, figures in codebook.measured.themes.items():
+        found = round(figures.recall * figures.passages)
+        assert figures.recall == pytest.approx(round(found / figures.passages, 2)), theme
+        assert figures.precision == pytest.approx(round(found / figures.fired, 2)), theme
+    hard = codebook.measured.also[0]
+    assert hard.on.startswith("split hard-test")
+    table = evaluate_codebook(codebook, labelled, split="hard-test").themes.set_index("theme")
+    for theme, figures in hard.themes.items():
         assert figures.passages == table.loc[theme, "passages"], theme
         assert figures.fired == table.loc[theme, "fired"], theme
         assert figures.precision == pytest.approx(round(table.loc[theme, "precision"], 2)), theme
         assert figures.recall == pytest.approx(round(table.loc[theme, "recall"], 2)), theme
-    assert set(codebook.measured.themes) == set(table.index)
+    assert set(hard.themes) == set(table.index)
     assert parse_codebook(CODEBOOK).measured is None and load_codebook("relational-sib-2").version == "2"
     earlier = load_codebook("relational-sib-3")
     assert earlier.version == "3" and earlier.measured is not None and earlier.hash() != codebook.hash()
@@ -177,3 +186,13 @@ def test_the_default_codebook_carries_its_figures_on_the_held_out_hard_passages(
     last = load_codebook("relational-sib-5")
     assert last.version == "5" and last.measured is not None
     assert last.hash() not in (codebook.hash(), previous.hash(), earlier.hash())
+
+
+def test_the_methods_paragraph_names_a_figure_with_nothing_under_it() -> None:
+    from sibkit.paper.methods import _measured
+
+    book = parse_codebook(CODEBOOK + "measured:\n  on: six passages\n  themes:\n"
+                          "    a: {recall: 0.0, passages: 2, fired: 0}\n"
+                          "    b: {precision: 0.5, recall: 0.5, passages: 2, fired: 2}\n")
+    assert _measured(book) == ("Measured on six passages: a precision not measured, recall 0.00 (2 passages); "
+                               "b precision 0.50, recall 0.50 (2 passages).")

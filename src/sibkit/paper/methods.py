@@ -27,8 +27,9 @@ def _measured(codebook: Any) -> str:
     for theme, figures in sorted((themes or {}).items()):
         get = figures.get if isinstance(figures, dict) else lambda k, f=figures: getattr(f, k, None)
         precision, recall, passages = get("precision"), get("recall"), get("passages")
-        parts.append(f"{theme} precision {precision:.2f}, recall {recall:.2f}"
-                     + (f" ({passages} passages)" if passages else ""))
+        shown = [f"{name} {value:.2f}" if value is not None else f"{name} not measured"
+                 for name, value in (("precision", precision), ("recall", recall))]
+        parts.append(f"{theme} {', '.join(shown)}" + (f" ({passages} passages)" if passages else ""))
     where = f" on {on}" if on else ""
     return f"Measured{where}: " + "; ".join(parts) + "." if parts else "Its measured figures list no theme."
 
