@@ -241,6 +241,10 @@ def test_the_report_section_shows_the_drawn_ranges_or_why_it_did_not_run() -> No
     results = SimpleNamespace(carried_error=found, themes=pd.DataFrame({"theme": ["A", "B"], "name": ["Aa", "Bb"]}))
     text = instrument_sentences(results)
     assert any("For 1 of them the figures' own sampling error is drawn" in s for s in text)
+    assert found.on == [] and not any(s.startswith("Measured on") for s in text)  # the table says on nothing
+    named = carry_error(counts, classes, error.assign(on="40 passages labelled blind"), ONE, draws=20, seed=1)
+    assert "Measured on 40 passages labelled blind." in instrument_sentences(
+        SimpleNamespace(carried_error=named, themes=results.themes))
     template = environment().get_template("_carried_error.html.j2")
     html = template.render(carried=found, carried_text=text, model=MODEL, assumptions=ASSUMPTIONS,
                            names={"A": "Aa", "B": "Bb"}, r=None)

@@ -94,6 +94,8 @@ class InstrumentFindings:
     seed: int
     sources: list[str] = field(default_factory=list)
     measured: bool = False
+    #: what the figures were measured on, in words (the error table's ``on``), one entry per distinct text
+    on: list[str] = field(default_factory=list)
 
     @property
     def empty_group(self) -> str:
@@ -374,8 +376,9 @@ def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, p
     table = pd.DataFrame(rows, columns=THEME_COLUMNS)
     overall = _overall(observed_primary, primary_per_draw, successful, bool(primary_set))
     sources = sorted({s for s in table["source"] if s != NOT_MEASURED})
+    on = sorted({str(text) for text in error["on"] if isinstance(text, str) and text}) if "on" in error else []
     return InstrumentFindings(themes=table, overall=overall, draws=draws, seed=seed, sources=sources,
-                              measured=bool(sources))
+                              measured=bool(sources), on=on if sources else [])
 
 
 def _relative(per_case: np.ndarray, successful: np.ndarray) -> np.ndarray:

@@ -148,6 +148,8 @@ def instrument_sentences(results: StudyResults) -> list[str]:
     survivors = [names.get(t, t) for t in found.survivors]
     sentences = [f"{len(measured)} of {len(table)} themes have measured precision and recall "
                  f"({'; '.join(found.sources)})."]
+    if getattr(found, "on", None):
+        sentences.append(f"Measured on {'; '.join(text.rstrip('.') for text in found.on)}.")
     drawn = int(measured["figures_drawn"].fillna(False).astype(bool).sum()) if "figures_drawn" in measured else 0
     if drawn == len(measured):
         sentences.append("Each figure's own sampling error is drawn too, from the counts it was measured on (the "
