@@ -337,11 +337,7 @@ def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, p
         rng = np.random.default_rng([seed, 24, position])
         precisions, recalls, drawn = _figure_draws(measured, precision, recall, draws,
                                                    np.random.default_rng([seed, 25, position]))
-        shape = (draws, len(cases))
-        if drawn:
-            kept = rng.binomial(np.broadcast_to(hits, shape), precisions[:, None])
-        else:
-            kept = rng.binomial(np.broadcast_to(hits, shape), precision)
+        kept = rng.binomial(np.broadcast_to(hits, (draws, len(cases))), precisions[:, None])
         present = _present(kept, np.broadcast_to(words, kept.shape), presence)
         expected_tp = _keep_probability(hits, _needed(hits, words, presence), precisions)
         without = int((~observed).sum())
