@@ -96,7 +96,7 @@ def main() -> None:
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            total += float(loss)
+            total += float(loss.detach())
         print(f"epoch {epoch + 1}: loss {total:.1f}, {time.perf_counter() - started:.0f} s",
               file=sys.stderr, flush=True)
 

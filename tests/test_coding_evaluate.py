@@ -12,7 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from sibkit.coding import evaluate_codebook, parse_codebook, read_labelled
+from sibkit.coding import evaluate_codebook, load_codebook, parse_codebook, read_labelled
 from sibkit.errors import SibkitError
 
 CODEBOOK = """
@@ -196,3 +196,13 @@ def test_the_methods_paragraph_names_a_figure_with_nothing_under_it() -> None:
                           "    b: {precision: 0.5, recall: 0.5, passages: 2, fired: 2}\n")
     assert _measured(book) == ("Measured on six passages: a precision not measured, recall 0.00 (2 passages); "
                                "b precision 0.50, recall 0.50 (2 passages).")
+    # a set described in a sentence of its own, and the few words a methods section carries instead
+    cited = parse_codebook(CODEBOOK + "measured:\n  on: Six passages, kept apart.\n  cite: six passages labelled blind"
+                           "\n  themes:\n    b: {precision: 0.5, recall: 0.5, passages: 2, fired: 2}\n")
+    assert _measured(cited) == "Measured on six passages labelled blind: b precision 0.50, recall 0.50 (2 passages)."
+    assert _measured(parse_codebook(CODEBOOK + "measured:\n  on: Six passages, kept apart.\n  themes:\n"
+                                    "    b: {precision: 0.5, recall: 0.5, passages: 2, fired: 2}\n")) == \
+        "Measured on Six passages, kept apart: b precision 0.50, recall 0.50 (2 passages)."
+    default = _measured(load_codebook("relational-sib"))  # ready to paste: no README, no stray ".:"
+    assert default.startswith("Measured on 969 passages of public web text about impact bonds from 212 pages, ")
+    assert "README" not in default and ".:" not in default

@@ -302,6 +302,10 @@ def test_explain_says_in_words_what_decided(dataset) -> None:
     lines = explain_lines(explain(dataset, result, "INDIGO-POJ-0113"))
     assert "    result for 2018-11 to 2021-02 (interim): 146 of a target of 1,250 = 11.7% (compared)" in lines
     assert "    target 1,250 (unknown: the only target among 2 metrics: it may be the cohort's size)" in lines
+    # achievement comes first and decides; the payment rule after it was never consulted, so it is not named
+    assert "why: the achievement rule decided: median achievement ratio 0.117 < 0.85: struggling (tolerance 0.15)" \
+        in lines
+    assert any(line.startswith("Payments: ") and "; payment evidence " in line for line in lines)
 
 
 def test_a_quote_not_on_the_page_it_names_is_one_warning(tmp_path: Path) -> None:

@@ -202,6 +202,8 @@ class Measurement(Strict):
     """Per-theme figures on one set of labelled passages, and what that set is (in words)."""
 
     on: str
+    #: the set in a few words a methods section can carry (``on`` when empty)
+    cite: str = ""
     themes: dict[str, ThemeFigures] = Field(default_factory=dict)
 
     @model_validator(mode="before")

@@ -118,12 +118,14 @@ def _why(case: dict[str, object], rules: list[dict[str, object]], tolerance: flo
                 f"{case.get('override_reason') or 'no reason given'}")
     if str(case["decided_by"]).startswith("not classified"):
         return f"{case['decided_by']} (the study classifies completed projects only)"
-    skipped = [r["rule"] for r in rules if r["value"] is None]
+    skipped: list[str] = []  # rules before the deciding one, passed over for want of a value
     for rule in rules:
-        if rule["value"] is not None:
-            before = f"{', '.join(skipped)} had no value; " if skipped else ""
-            return (f"{before}the {rule['rule']} rule decided: {rule['reads']} {rule['verdict']} "
-                    f"(tolerance {tolerance:g})")
+        if rule["value"] is None:
+            skipped.append(str(rule["rule"]))
+            continue
+        before = f"{', '.join(skipped)} had no value; " if skipped else ""
+        return (f"{before}the {rule['rule']} rule decided: {rule['reads']} {rule['verdict']} "
+                f"(tolerance {tolerance:g})")
     return "no rule had a value: " + "; ".join(f"{r['rule']} ({r['reads']}) missing" for r in rules)
 
 
@@ -241,7 +243,7 @@ def explain_lines(account: dict[str, object]) -> list[str]:
     lines.append(f"Payments: {_fmt(pay['payments_made'])}{currency} made "  # type: ignore[index]
                  f"({pay['payments_made_from'] or 'none found'}) of a maximum of "  # type: ignore[index]
                  f"{_fmt(pay['maximum_payment'])}{currency} ({pay['maximum_payment_from'] or 'none found'}): "  # type: ignore[index]
-                 f"ratio {_fmt(pay['payment_ratio'], 3)}; evidence {pay.get('payment_stage') or 'unknown'}"  # type: ignore[union-attr]
+                 f"ratio {_fmt(pay['payment_ratio'], 3)}; payment evidence {pay.get('payment_stage') or 'unknown'}"  # type: ignore[union-attr]
                  + (f"; {pay['payment_note']}" if pay.get("payment_note") else ""))  # type: ignore[union-attr]
     left_out = account.get("payments_left_out") or []
     if left_out:

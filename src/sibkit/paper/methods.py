@@ -21,8 +21,11 @@ def _measured(codebook: Any) -> str:
     if not measured:
         return ("Its precision and recall were not measured for this study (the codebook carries no measured "
                 "figures; see `sibkit codebook evaluate`).")
-    on = measured.get("on") if isinstance(measured, dict) else getattr(measured, "on", None)
-    themes = measured.get("themes") if isinstance(measured, dict) else getattr(measured, "themes", None)
+    def field(name: str) -> Any:
+        return measured.get(name) if isinstance(measured, dict) else getattr(measured, name, None)
+
+    on = (field("cite") or field("on") or "").strip().rstrip(".")
+    themes = field("themes")
     parts = []
     for theme, figures in sorted((themes or {}).items()):
         get = figures.get if isinstance(figures, dict) else lambda k, f=figures: getattr(f, k, None)
@@ -49,6 +52,7 @@ def methods_paragraph(study: Any, results: Any = None) -> str:
     codebook = study_codebook(study)
     outcomes = study.outcomes
     analysis = study.analysis
+    other_tolerances = [t for t in outcomes.sensitivity or [] if abs(t - outcomes.tolerance) > 1e-9]
     rules = " then ".join(outcomes.rules) if getattr(outcomes, "rules", None) else "achievement"
     text = (f"Cases were drawn from the Government Outcomes Lab's INDIGO impact bond dataset, release of "
             f"{release.date} ({release.label}; SHA-256 {release.sha256[:12]}…), "
@@ -70,8 +74,8 @@ def methods_paragraph(study: Any, results: Any = None) -> str:
              + f" ({outcomes.index} achievement index) as successful when it delivered at least "
              f"{_percent(1 - outcomes.tolerance)} of its stated outcomes (a tolerance of "
              f"{_percent(outcomes.tolerance)}), otherwise struggling, or as having insufficient data"
-             + ("; the comparison was repeated at tolerances of "
-                + ", ".join(_percent(t) for t in outcomes.sensitivity) if outcomes.sensitivity else "") + ". ")
+             + (f"; the comparison was repeated at {'a tolerance' if len(other_tolerances) == 1 else 'tolerances'} of "
+                + ", ".join(_percent(t) for t in other_tolerances) if other_tolerances else "") + ". ")
     text += ("Successful and struggling cases were compared theme by theme with Fisher's exact test, Newcombe's 95% "
              f"interval of the difference, a permutation test ({analysis.permutations:,} permutations) and a bootstrap "
              f"95% interval ({analysis.bootstrap:,} resamples), seed {analysis.seed}, with Benjamini-Hochberg q-values "

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sibkit.cli_common import console, errors
+from sibkit.cli_common import console, errors, warn
 
 
 def run_command(
@@ -23,7 +23,7 @@ def run_command(
 
     study = load_study(study_path)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True,
-                  console=errors) as progress:
+                  console=errors, disable=not errors.is_terminal) as progress:  # no stray line in a log
         task = progress.add_task("Starting", total=None)
         results = run_study(study, step=lambda name: progress.update(task, description=name))
         progress.update(task, description="Writing the report")
@@ -31,11 +31,10 @@ def run_command(
     from sibkit.report.run import is_exploratory, record_only_cases
 
     if is_exploratory(results):
-        errors.print(f"warning: exploratory: {len(record_only_cases(results))} of {len(results.selected)} cases are "
-                     "coded from their INDIGO record alone (database descriptions, not evaluation documents)",
-                     markup=False, highlight=False, soft_wrap=True)
+        warn(f"exploratory: {len(record_only_cases(results))} of {len(results.selected)} cases are coded from "
+             "their INDIGO record alone (database descriptions, not evaluation documents)")
     for warning in results.warnings:
-        errors.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+        warn(warning)
     if results.since_last_run is not None:
         for line in results.since_last_run.lines():
             console.print(line, markup=False, highlight=False, soft_wrap=True)
