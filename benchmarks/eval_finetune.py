@@ -106,7 +106,8 @@ def main() -> None:
         scores = np.concatenate([torch.sigmoid(logits(test_texts[i:i + 64])).numpy()
                                  for i in range(0, len(test_texts), 64)])
     rate = len(test_texts) / (time.perf_counter() - started)
-    print(f"{PACKAGED_MODEL} fine-tuned on {len(train_texts)} passages ({', '.join(p.name for p in args.train)}), "
+    sources = ", ".join(f"{p.parent.name}/{p.name}" for p in args.train)
+    print(f"{PACKAGED_MODEL} fine-tuned on {len(train_texts)} passages ({sources}), "
           f"{args.epochs} epochs, encoder lr {args.lr:g}, seed {args.seed}" + (", with the codebook's hits as hints"
           if args.hint else "") + f"; measured on {len(test_texts)} passages of {args.test.name}; codebook "
           f"{codebook.name} {codebook.version}. Scoring: {rate:.0f} passages/s on {args.threads} thread(s).")
