@@ -233,3 +233,39 @@ def test_report_section_before_any_review_or_audit(tmp_path: Path) -> None:
     assert "not reviewed yet" in html and "no audit yet" in html and "No audit yet" in html
     assert "was not run on this study" in html
     assert 'id="instrument-error"' in html and "Partnership" in html
+
+
+def test_the_audit_command_after_a_draw_says_what_to_do_and_prints_precision_to_two_places(
+        tmp_path: Path, indigo_dir: Path) -> None:
+    from conftest import every_item_example
+
+    from sibkit.corpus import open_study_store
+    from sibkit.study import load_study
+    from sibkit.testing import run_cli
+
+    study_path = tmp_path / "study.yaml"
+    study_path.write_text(every_item_example(indigo_dir).replace("codebook: relational-sib", "codebook: tiny.yaml"),
+                          encoding="utf-8")
+    (tmp_path / "tiny.yaml").write_text(
+        "name: tiny\nthemes:\n  - {id: partnership, name: Partnership, terms: [partnership working]}\n"
+        "  - {id: coproduction, name: Co-production, terms: ['co-produc*']}\n", encoding="utf-8")
+    (tmp_path / "corpus" / "INDIGO-POJ-0110").mkdir(parents=True)
+    (tmp_path / "corpus" / "INDIGO-POJ-0110" / "interim.txt").write_text(
+        "Partnership working was close. Plans were co-produced with residents. The weather was fine all week. "
+        "Staff met every single week. Nothing else happened that month.", encoding="utf-8")
+    for command in (("corpus", "add", str(study_path)), ("code", str(study_path))):
+        assert run_cli(*command).returncode == 0
+    store = open_study_store(load_study(study_path))
+    with store.session() as session:  # one hit accepted, the other rejected
+        for reference in session.scalars(select(Reference)):
+            session.add(ReviewDecision(reference_id=reference.id, coder="ana",
+                                       decision="accept" if reference.theme == "partnership" else "reject"))
+    done = run_cli("review", "audit", str(study_path), "--sample", "2")
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())
+    # 5 sentences of 4 words or more; the accepted hit's counts, the rejected one's does not: 4 without one
+    assert "Drew 2 of 4 sentences not drawn before (seed" in out
+    assert "2 sentences drawn, none marked yet: mark them at /review/audit" in out and "No audit yet" not in out
+    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+            for line in done.stdout.splitlines() if line.startswith("│")}
+    assert rows["partnership"][:2] == ["1", "1.00"] and rows["coproduction"][:2] == ["1", "0.00"]

@@ -129,3 +129,32 @@ def test_code_kwic_and_review_round_trip(tmp_path: Path, indigo_dir: Path, datas
     assert coproduction["references"] == record_coproduction + 2
     assert (coproduction["reviewed"], coproduction["accepted_references"]) == (True, 1)
     assert list(kwic(study, "coproduction", CASE)["text"]).count("partnership\nworking") == 1
+
+
+def test_kwic_of_a_theme_with_no_reference_in_the_case(tmp_path: Path, indigo_dir: Path) -> None:
+    """A theme with no reference (in the study, or in the case) is "0 references", never a traceback."""
+    from sibkit.coding.coder import KWIC_COLUMNS
+    from sibkit.testing import run_cli
+
+    study_path = tmp_path / "study.yaml"
+    study_path.write_text(every_item_example(indigo_dir).replace("codebook: relational-sib", "codebook: tiny.yaml"),
+                          encoding="utf-8")
+    (tmp_path / "tiny.yaml").write_text(CODEBOOK, encoding="utf-8")
+    (tmp_path / "corpus" / CASE).mkdir(parents=True)
+    (tmp_path / "corpus" / CASE / "interim.txt").write_text("Partnership working was close.", encoding="utf-8")
+    for command in (("corpus", "add", str(study_path)), ("code", str(study_path))):
+        done = run_cli(*command)
+        assert done.returncode == 0, done.stderr
+    study = load_study(study_path)
+    for case in (CASE, "INDIGO-POJ-0109"):  # 0109: a selected case with no document at all
+        empty = kwic(study, "coproduction", case)
+        assert list(empty.columns) == KWIC_COLUMNS and len(empty) == 0
+        done = run_cli("kwic", str(study_path), "coproduction", "--case", case)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split("\n")[0].startswith("0 references; 0 do not count")
+        done = run_cli("kwic", str(study_path), "coproduction", "--case", case, "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == []
+    # the theme that has a hit: "Partnership working" at 0-19, in the case and in no other
+    assert list(kwic(study, "partnership", CASE)["text"]) == ["Partnership working"]
+    assert len(kwic(study, "partnership", "INDIGO-POJ-0109")) == 0

@@ -37,7 +37,7 @@ PASSAGES = [
     ("4", "beta", "b"),                      # b right
     ("5", "There was no alpha at all.", ""),  # a fires only in a negated clause: not counted by default
     ("6", "alpha", "a; b"),                  # a right, b missed
-    ("7", "gamma", "zzz"),                   # an unknown label: reported, skipped
+    ("7", "gamma", "zzz"),                   # a label that is not a theme: the passage is left out, and said
 ]
 
 
@@ -65,9 +65,30 @@ def test_figures_worked_out_by_hand(tmp_path: Path) -> None:
     assert evaluation.confusion.values.tolist() == [["b", "a", 1]]
     assert evaluation.details[["id", "theme", "kind", "fired_terms"]].values.tolist() == [
         ["2", "b", "false alarm", "beta"], ["3", "b", "miss", ""], ["6", "b", "miss", ""]]
-    assert (evaluation.passages, evaluation.labelled_passages) == (7, 5)
+    assert (evaluation.passages, evaluation.labelled_passages, evaluation.left_out) == (6, 5, 1)
     assert evaluation.codebook == "tiny 3"
-    assert evaluation.problems == ["passage 7: label 'zzz' is not a theme with terms in tiny; skipped"]
+    assert evaluation.problems == ["passage 7 left out: label 'zzz' is not a theme of tiny"]
+
+
+def test_a_misspelt_label_leaves_its_passage_out_of_the_figures(tmp_path: Path) -> None:
+    """A misspelt label does not make its passage unlabelled: the hit there is no false alarm, the passage
+    is left out. A label naming a theme without terms (not measured) is only set aside."""
+    path = tmp_path / "l.csv"
+    pd.DataFrame([("1", "alpha", "a"), ("2", "alpha and beta", "aa; b"), ("3", "beta", "parent"),
+                  ("4", "alpha", "")], columns=["id", "text", "themes"]).to_csv(path, index=False)
+    evaluation = evaluate_codebook(parse_codebook(CODEBOOK), path)
+    # passage 2 is left out; 3 is kept (parent is a theme, unmeasured), so b fires there on a passage
+    # without a measured label: a false alarm; 4 is unlabelled and a fires: a false alarm
+    table = evaluation.themes.set_index("theme")
+    assert table.loc["a", ["passages", "fired", "true_pos", "false_pos", "misses"]].tolist() == [1, 2, 1, 1, 0]
+    assert table.loc["b", ["passages", "fired", "true_pos", "false_pos", "misses"]].tolist() == [0, 1, 0, 1, 0]
+    assert (evaluation.passages, evaluation.labelled_passages, evaluation.left_out) == (3, 1, 1)
+    assert evaluation.problems == [
+        "passage 2 left out: label 'aa' is not a theme of tiny",
+        "passage 3: label 'parent' is a theme without terms in tiny (not measured); label set aside"]
+    assert evaluation.confusion.values.tolist() == [["a", "(none)", 1], ["b", "(none)", 1]]
+    assert evaluation.summary() == ("tiny 3 on 3 passages (1 with at least one label, 2 with none); 1 left out "
+                                    "(a label that is not a theme)")
 
 
 def test_negated_hits_count_when_asked(tmp_path: Path) -> None:
@@ -131,7 +152,9 @@ def test_cli_json_and_one_line_errors(tmp_path: Path) -> None:
     assert "label 'zzz'" in done.stderr
     text = subprocess.run([sys.executable, "-m", "sibkit", "codebook", "evaluate", str(tmp_path / "tiny.yaml"),
                            str(path)], capture_output=True, text=True, timeout=120)
-    assert "tiny 3 on 7 passages (5 with at least one label, 2 with none)" in text.stdout
+    assert ("tiny 3 on 6 passages (5 with at least one label, 1 with none); 1 left out (a label that is not a "
+            "theme)") in text.stdout
+    assert payload["passages"] == 6 and payload["left_out"] == 1
     missing = subprocess.run([sys.executable, "-m", "sibkit", "codebook", "evaluate", str(tmp_path / "none.csv")],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and missing.stderr.strip().endswith("none.csv: no such file")

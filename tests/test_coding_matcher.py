@@ -354,6 +354,12 @@ def test_skip_contexts_may_be_near_pairs() -> None:
     ("name: x\nthemes: [{id: a, name: A, terms: ['a{s-t}']}]", "may only end a word"),
     ("name: x\nthemes: [{id: a, name: A, terms: ['a{s;t}']}]", "a list of endings holds letters separated by commas"),
     ("name: x\nthemes: [{id: a, name: A, terms: ['a NEAR/2 b PRE/1 c']}]", "only one NEAR/n or PRE/n per term"),
+    ("name: x\nthemes: [{id: a, name: A, terms: ['staff NEAR/ users']}]",
+     "theme 'a', term 'staff NEAR/ users': NEAR/ needs a number, e.g. NEAR/5"),
+    ("name: x\nthemes: [{id: a, name: A, terms: ['staff PRE/x users']}]", "PRE/ needs a number, e.g. PRE/5"),
+    ("name: x\nthemes: [{id: a, name: A, terms: ['NEAR/5 users']}]",
+     "NEAR/5 needs a word or phrase on each side, as in staff NEAR/5 users"),
+    ("name: x\nversion: 1.10\nthemes: [{id: a, name: A}]", "version: 1.1 is read as a number; quote it"),
     ("name: x\nmeasured: {on: x, themes: {b: {precision: 0.5}}}\nthemes: [{id: a, name: A}]",
      "measured: theme 'b' is not a theme"),
     ("name: x\nmeasured: {on: x, themes: {}, also: [{on: y, themes: {c: {recall: 0.5}}}]}\nthemes: [{id: a, name: A}]",
@@ -363,6 +369,35 @@ def test_codebook_errors_name_the_theme_and_term(yaml_text: str, message: str) -
     with pytest.raises(SibkitError) as caught:
         parse_codebook(yaml_text, "book.yaml")
     assert message in str(caught.value)
+
+
+def test_an_integer_version_is_a_version_and_errors_come_in_one_pass() -> None:
+    book = parse_codebook("name: x\nversion: 1\nchangelog: [{version: 2, changes: [y]}]\n"
+                          "themes: [{id: a, name: A}]")
+    assert (book.version, book.changelog[0].version) == ("1", "2")
+    # a bad term, a duplicate theme id and an unknown parent: all three in one message
+    with pytest.raises(SibkitError) as caught:
+        parse_codebook("name: x\nthemes: [{id: a, name: A, terms: ['staff NEAR/ users']}, {id: a, name: B},\n"
+                       "  {id: c, name: C, parent: z}]", "book.yaml")
+    assert str(caught.value) == ("book.yaml: theme 'a', term 'staff NEAR/ users': NEAR/ needs a number, e.g. NEAR/5; "
+                                 "codebook: theme id 'a' is used twice; "
+                                 "codebook: theme 'c': parent 'z' is not a theme of this codebook")
+
+
+WORDS = st.lists(st.sampled_from(["staff", "user*", "work closely", "co-produc*", "alter{,s,ed}", "peer"]),
+                 min_size=1, max_size=2).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(left=WORDS, right=WORDS, operator=st.sampled_from(["NEAR", "PRE"]),
+       number=st.one_of(st.just(""), st.sampled_from(["x", "five", "-", "5x"]), st.integers(1, 40).map(str)))
+def test_near_and_pre_either_read_or_say_what_they_need(left: str, right: str, operator: str, number: str) -> None:
+    text = f"{left} {operator}/{number} {right}"
+    if number.isdigit():
+        assert Term(term=text).near == (left, int(number), right, operator == "PRE")
+        return
+    with pytest.raises(SibkitError, match=re.escape(f"{operator}/ needs a number, e.g. {operator}/5")):
+        parse_codebook(f"name: x\nthemes: [{{id: a, name: A, terms: ['{text}']}}]")
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from conftest import every_item_example
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,3 +58,76 @@ def test_folder_convention_manifest_indigo_records_and_status(tmp_path: Path, in
     done = sibkit("corpus", "status", str(study))
     assert "listed = on INDIGO's reading list, held = readable in the study's corpus" in " ".join(done.stdout.split())
     assert (tmp_path / "study.sqlite").exists()
+
+
+def test_unknown_case_folders_misnamed_files_and_extra_manifest_fields_are_said(tmp_path: Path,
+                                                                                indigo_dir: Path) -> None:
+    from sqlalchemy import select
+
+    from sibkit.corpus import open_study_store
+    from sibkit.store import Document, DocumentCase
+    from sibkit.study import load_study
+    from sibkit.testing import run_cli
+
+    study = tmp_path / "study.yaml"
+    study.write_text(every_item_example(indigo_dir), encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    for folder in ("INDIGO-POJ-0110", "INDIGO-POJ-9999"):
+        (corpus / folder).mkdir(parents=True)
+    (corpus / "INDIGO-POJ-0110" / "interim.txt").write_text("Interim evaluation of the Lincolnshire SIB.")
+    (corpus / "INDIGO-POJ-0110" / "fake.pdf").write_text("Not a PDF at all: plain text named .pdf.")
+    (corpus / "INDIGO-POJ-9999" / "x.txt").write_text("A case INDIGO does not have.")
+    (corpus / "INDIGO-POJ-9999" / "y.txt").write_text("Another file of that case.")
+    done = run_cli("corpus", "add", str(study))
+    assert done.returncode == 1  # a folder was refused: the exit status says so, the others went on
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: {corpus / 'INDIGO-POJ-0110' / 'fake.pdf'}: added (content is TEXT, not .pdf as the name says; "
+        "read as TEXT)",
+        f"warning: {corpus / 'INDIGO-POJ-9999'}: refused ('INDIGO-POJ-9999' is not a project in the study's "
+        "dataset; its 2 files skipped)"]
+    assert "added: 2, refused: 1" in done.stdout
+
+    (tmp_path / "doc3.txt").write_text("A commentary on two SIBs.")
+    (tmp_path / "manifest.csv").write_text("path,case_ids,title,type,date\n"
+                                           'doc3.txt,"INDIGO-POJ-0110,INDIGO-POJ-0109",Both,commentary,2021,extra\n')
+    done = run_cli("corpus", "add", str(study), "--manifest", str(tmp_path / "manifest.csv"))
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stderr.splitlines() if not line.startswith("Importing")] == [
+        "warning: manifest.csv row 2: 6 fields, the header has 5; the value after them ('extra') is ignored; "
+        "row kept"]
+    assert "added: 1" in done.stdout
+    store = open_study_store(load_study(study))
+    with store.session() as session:
+        held = sorted((d.title, d.doc_type, d.date, tuple(sorted(c.case_id for c in d.cases)))
+                      for d in session.scalars(select(Document)))
+        assert session.scalar(select(DocumentCase).where(DocumentCase.case_id == "INDIGO-POJ-9999")) is None
+    assert held == [("Both", "commentary", "2021", ("INDIGO-POJ-0109", "INDIGO-POJ-0110")),
+                    ("fake.pdf", "other", None, ("INDIGO-POJ-0110",)),
+                    ("interim.txt", "other", None, ("INDIGO-POJ-0110",))]
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=30),
+       extras=st.lists(st.text("abcXYZ 019;", min_size=1, max_size=8).filter(str.strip), min_size=1, max_size=3))
+def test_a_manifest_row_with_extra_fields_is_kept_and_said(tmp_path_factory, title: str, extras: list[str]) -> None:
+    import csv
+    import io
+
+    from sibkit.corpus import read_manifest
+
+    folder = tmp_path_factory.mktemp("manifest")
+    (folder / "doc.txt").write_text("A document.")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows([["path", "case_ids", "title", "type", "date"],
+                      ["doc.txt", "INDIGO-POJ-0110", title, "review", "2021-03", *extras]])
+    (folder / "m.csv").write_text(out.getvalue(), encoding="utf-8")
+    rows, problems = read_manifest(folder / "m.csv")
+    assert problems == []
+    assert [(r["case_ids"], r["title"], r["type"], r["date"]) for r in rows] == [
+        (["INDIGO-POJ-0110"], title.strip(), "review", "2021-03")]
+    values = ", ".join(repr(value) for value in extras)
+    verb = "values after them ({}) are" if len(extras) > 1 else "value after them ({}) is"
+    assert rows[0]["note"] == (f"m.csv row 2: {5 + len(extras)} fields, the header has 5; the "
+                               f"{verb.format(values)} ignored; row kept")

@@ -140,6 +140,11 @@ def test_export_is_valid_complete_and_stable(source_study, refi_qda_dir: Path, t
     root = etree.fromstring(xml)
     # accepted (1), recoded (1) and manual (1) references; the rejected and the unreviewed ones stay home
     assert first.references == {"manual": 1, "reviewed": 2}
+    # what the console says: 3 references were reviewed (2 accepted, one of them recoded, and 1 rejected)
+    lines = first.lines()
+    assert lines[0].endswith("; references exported: 2 accepted in review, 1 manual")
+    assert "not exported: 1 reference rejected in review" in lines
+    assert "not exported: 5 unreviewed references (--all exports them)" in lines
     selections = root.findall(".//q:PlainTextSelection", NS)
     assert len(selections) == 3
     with zipfile.ZipFile(tmp_path / "one.qdpx") as archive:
@@ -194,6 +199,8 @@ def test_all_adds_unreviewed_references_marked_by_a_note(source_study, refi_qda_
     assert validation_errors(xml, refi_qda_dir / "Project-mrt2019.xsd") == []
     # 8 automatic hits (4 in A, 2 in B, 1 in the DOCX, 1 in the PDF); 3 reviewed, 1 of them rejected; 1 manual
     assert summary.references == {"manual": 1, "reviewed": 2, "unreviewed": 5}
+    assert summary.lines()[0].endswith("; references exported: 2 accepted in review, 1 manual, 5 unreviewed")
+    assert "not exported: 1 reference rejected in review" in summary.lines()
     root = etree.fromstring(xml)
     marker = root.find(".//q:Note[@name='sibkit: unreviewed auto references']", NS)
     marker_text = files[marker.get("plainTextPath").removeprefix("internal://")].decode()

@@ -102,6 +102,63 @@ def test_entries_without_a_heading_and_lines_that_only_cite() -> None:
     assert zones(prose) == [] and zones("Notes\nCo-production with young people (2019 onwards).") == []
 
 
+def test_a_reference_list_of_one_entry_right_under_its_heading() -> None:
+    # the walk-through's evaluation.txt: the heading, then one entry on the next line
+    text = ("Evaluation of the SIB\n\nThe providers co-produced the outreach plan.\n\nReferences\n"
+            "Smith, J. (2019) Co-production in public services. London: Policy Press.")
+    heading = text.index("References")
+    assert zones(text) == [structure.Zone(heading, len(text), "references")]
+    spaced = text.replace("References\n", "References\n\n")
+    assert zones(spaced) == [structure.Zone(heading, len(spaced), "references")]
+    # a heading over prose is no reference list, one entry or not
+    assert zones("Sources\nThe data came from the providers and were checked in 2019 by the council.") == []
+
+
+SURNAMES = ["Smith", "O'Neill", "Carter-Jones", "Fraser", "Lagarde", "Ng"]
+TITLE_WORDS = ["outcomes", "social", "impact", "bonds", "in", "practice", "commissioning", "the", "of", "partnership"]
+PROSE_WORDS = ["the", "service", "was", "co-produced", "with", "young", "people", "and", "partners", "worked",
+               "closely", "over", "years", "council", "outcomes", "payments"]
+
+
+@st.composite
+def reference_entries(draw: st.DrawFn) -> str:
+    surname = draw(st.sampled_from(SURNAMES))
+    initials = draw(st.sampled_from(["A.", "J. R.", "B.", "K.L."]))
+    year = draw(st.integers(1990, 2025))
+    title = " ".join(draw(st.lists(st.sampled_from(TITLE_WORDS), min_size=1, max_size=6))).capitalize()
+    author = draw(st.sampled_from([f"{surname}, {initials} ({year})", f"{surname}, {initials} {year},",
+                                   f"Cabinet Office ({year})"]))
+    return f"{author} {title}."
+
+
+@st.composite
+def prose_lines(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.sampled_from(PROSE_WORDS), min_size=3, max_size=14))
+    return " ".join(words).capitalize() + "."
+
+
+@settings(max_examples=200, deadline=None)
+@given(before=st.lists(prose_lines(), min_size=1, max_size=4), blank=st.booleans(),
+       heading=st.sampled_from(["References", "Bibliography", "2. References", "Works cited", "Sources"]),
+       entries=st.lists(reference_entries(), min_size=1, max_size=4),
+       after=st.lists(prose_lines(), max_size=3))
+def test_a_reference_list_under_its_heading_is_found_with_or_without_a_blank_line(
+        before: list[str], blank: bool, heading: str, entries: list[str], after: list[str]) -> None:
+    body = "\n".join(before) + "\n\n"
+    listed = heading + ("\n\n" if blank else "\n") + "\n".join(entries)
+    text = body + listed + ("\n\nAppendix A\n" + "\n".join(after) if after else "")
+    assert zones(text) == [structure.Zone(len(body), len(body) + len(listed), "references")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(before=st.lists(prose_lines(), max_size=3), blank=st.booleans(),
+       heading=st.sampled_from(["References", "Sources", "Further reading", "Notes"]),
+       lines=st.lists(prose_lines(), min_size=1, max_size=6))
+def test_a_heading_over_prose_is_no_zone(before: list[str], blank: bool, heading: str, lines: list[str]) -> None:
+    text = "\n".join([*before, heading]) + ("\n\n" if blank else "\n") + "\n".join(lines)
+    assert zones(text) == []
+
+
 # ---------------------------------------------------------------------------------------------
 # a generated PDF: eight pages, a contents page, a header on three pages, a reference list
 
@@ -205,6 +262,9 @@ def reference_zones_line_by_line(text: str, lines: list[tuple[int, int]]) -> lis
         s, e = lines[index]
         if structure._REFERENCES_HEADING.fullmatch(text, s, e):
             ahead = [i for i in range(index + 1, min(len(lines), index + 16)) if citation[i]]
+            under = [i for i in range(index + 1, min(len(lines), index + 3)) if text[slice(*lines[i])].strip()][:1]
+            if len(ahead) < 2 and under and structure._ENTRY_START.match(text, *lines[under[0]]):
+                ahead = under * 2  # one entry right under the heading
             if len(ahead) >= 2:
                 last, quiet, position = ahead[0], 0, ahead[0] + 1
                 while position < len(lines) and quiet < 8:

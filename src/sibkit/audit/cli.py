@@ -27,7 +27,7 @@ def audit_command(
     """The recall audit: a coder marks the themes that sampled sentences without a counted hit express;
     sibkit estimates each theme's miss rate (Wilson 95% interval) beside its precision from review."""
     from sibkit.audit.estimate import instrument_error
-    from sibkit.audit.sample import draw_sample
+    from sibkit.audit.sample import draw_sample, sampled_sentences
     from sibkit.audit.sheet import export_sheet
     from sibkit.audit.sheet import import_sheet as read_marks
     from sibkit.coding import study_codebook
@@ -40,8 +40,7 @@ def audit_command(
     if sample is not None:
         draw = draw_sample(study, sample, seed if seed is not None else study.analysis.seed)
         console.print(f"Drew {draw.drawn} of {draw.available} sentences not drawn before (seed {draw.seed}); "
-                      f"{draw.population} sentences have no counted hit. Mark them at /review/audit "
-                      "(`sibkit serve`) or in a sheet (-o).", markup=False, soft_wrap=True)
+                      f"{draw.population} sentences have no counted hit.", markup=False, soft_wrap=True)
     if import_sheet is not None:
         if not coder:
             raise SibkitError("--import needs --coder: marks are stored with who made them")
@@ -66,13 +65,27 @@ def audit_command(
                       f"counted hit; miss rate = share of them expressing the theme, {attrs['interval']} interval"
                       + (f"; {attrs['left_out']} marked sentences left out (a counted hit touches them now, or "
                          "their text changed)" if attrs["left_out"] else ""), markup=False, soft_wrap=True)
-    else:
+    drawn = len(sampled_sentences(store))
+    unmarked = drawn - attrs["audited_sentences"] - attrs["left_out"]
+    if unmarked > 0:
+        console.print(f"{unmarked} sentence{'s' if unmarked != 1 else ''} drawn, none marked yet: mark them at "
+                      "/review/audit (`sibkit serve`), or write them to a sheet with -o FILE, fill its themes column "
+                      "and run `sibkit review audit STUDY --import FILE --coder NAME`."
+                      if not attrs["audited_sentences"] else
+                      f"{unmarked} drawn sentence{'s' if unmarked != 1 else ''} not marked yet (/review/audit, or -o "
+                      "and --import).", markup=False, soft_wrap=True)
+    elif not attrs["audited_sentences"]:
         console.print("No audit yet: draw a sample with --sample N and mark it.", markup=False)
-    shown = table[["theme", "reviewed", "precision", "audited_sentences", "audit_hits", "miss_rate", "miss_low",
-                   "miss_high", "missed_estimate", "recall"]].copy()
-    print_frame(shown.astype(object).where(shown.notna(), None).round(3) if hasattr(shown, "round") else shown,
-                title="Per theme: precision from review (accepted / reviewed), miss rate from the audit")
-    if not (table["reviewed"] > 0).any():
+    reviewed = bool((table["reviewed"] > 0).any())
+    if reviewed or attrs["audited_sentences"]:  # a table of dashes says nothing
+        shown = table[["theme", "reviewed", "precision", "audited_sentences", "audit_hits", "miss_rate", "miss_low",
+                       "miss_high", "missed_estimate", "recall"]].copy()
+        for column in ("precision", "miss_rate", "miss_low", "miss_high", "recall"):  # shares to two places
+            shown[column] = [None if value is None else f"{value:.2f}" for value in shown[column]]
+        shown["missed_estimate"] = [None if value is None else round(float(value), 1)
+                                    for value in shown["missed_estimate"]]
+        print_frame(shown, title="Per theme: precision from review (accepted / reviewed), miss rate from the audit")
+    if not reviewed:
         console.print("Precision: not reviewed yet.", markup=False)
 
 

@@ -240,14 +240,14 @@ def codebook_evaluate_command(
         return
     if as_json:
         payload = {"codebook": evaluation.codebook, "split": split, "passages": evaluation.passages,
-                   "labelled_passages": evaluation.labelled_passages,
+                   "labelled_passages": evaluation.labelled_passages, "left_out": evaluation.left_out,
                    "themes": _records(evaluation.themes), "averages": _records(evaluation.averages),
                    "confusion": _records(evaluation.confusion)}
         if details:
             payload["details"] = _records(evaluation.details)
         print_json(payload)
         return
-    console.print(evaluation.summary() + (f", split {split}" if split else ""), markup=False)
+    console.print(evaluation.summary() + (f"; split {split}" if split else ""), markup=False, soft_wrap=True)
     print_frame(evaluation.themes.round(3), title="Per theme")
     print_frame(evaluation.averages.round(3), title="Averages")
     if not evaluation.confusion.empty:

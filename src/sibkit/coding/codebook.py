@@ -33,6 +33,7 @@ from sibkit.errors import SibkitError
 from sibkit.yamlfile import load_yaml
 
 _NEAR = re.compile(r"^(?P<a>.+?)\s+(?P<op>NEAR|PRE)/(?P<n>\d+)\s+(?P<b>.+)$")
+_OPERATOR = re.compile(r"(?<![\w/])(?P<op>NEAR|PRE)/(?P<n>\S*)")  # an operator as written, its number or not
 _THEME_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _ENDINGS = re.compile(r"\{[^{}]*\}$")
 _ENDING = re.compile(r"[\w'’]*")
@@ -47,7 +48,16 @@ def check_term_text(value: str) -> str:
     value = " ".join(value.split())
     if not value:
         raise ValueError("a term cannot be empty")
+    operators = list(_OPERATOR.finditer(value))
+    for operator in operators:
+        if not re.fullmatch(r"\d+", operator.group("n")):
+            raise ValueError(f"{operator.group('op')}/ needs a number, e.g. {operator.group('op')}/5")
+    if len(operators) > 1:
+        raise ValueError("only one NEAR/n or PRE/n per term")
     near = _NEAR.match(value)
+    if operators and near is None:
+        written = operators[0].group()
+        raise ValueError(f"{written} needs a word or phrase on each side, as in staff {written} users")
     parts = [near.group("a"), near.group("b")] if near else [value]
     for part in parts:
         if "NEAR/" in part or "PRE/" in part:
@@ -166,10 +176,24 @@ class Theme(Strict):
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def _version_text(value: object) -> object:
+    """``version: 1`` (a YAML integer) is the version "1"; a decimal number is refused (1.10 reads as 1.1)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        raise ValueError(f'{value} is read as a number; quote it (version: "1.10" keeps its digits)')
+    return value
+
+
 class Change(Strict):
     """One entry of a codebook's changelog."""
 
     version: str
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: object) -> object:
+        return _version_text(value)
     date: str = ""
     changes: list[str] = Field(default_factory=list)
 
@@ -234,37 +258,20 @@ class Codebook(Strict):
     themes: list[Theme]
     groups: list[ThemeGroup] = Field(default_factory=list)
 
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: object) -> object:
+        return _version_text(value)
+
     @model_validator(mode="after")
     def _tree(self) -> Codebook:
-        ids = [t.id for t in self.themes]
-        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)  # linear: 100,000 codes from an import
-        if duplicates:
-            raise ValueError(f"theme id {duplicates[0]!r} is used twice")
-        known = set(ids)
-        for theme in self.themes:
-            if theme.parent is not None and theme.parent not in known:
-                raise ValueError(f"theme {theme.id!r}: parent {theme.parent!r} is not a theme of this codebook")
-        if self.measured is not None:
-            for where, measurement in [("measured", self.measured),
-                                       *((f"measured.also[{i}]", m) for i, m in enumerate(self.measured.also))]:
-                unknown = sorted(set(measurement.themes) - known)
-                if unknown:
-                    raise ValueError(f"{where}: theme {unknown[0]!r} is not a theme of this codebook")
-        parents = {t.id: t.parent for t in self.themes}
-        rooted: set[str] = set()  # themes whose chain of parents is known to end: each is walked once
-        for theme in self.themes:
-            seen: set[str] = set()
-            current: str | None = theme.id
-            while current is not None and current not in rooted:
-                if current in seen:
-                    raise ValueError(f"theme {theme.id!r}: its parents form a cycle")
-                seen.add(current)
-                current = parents[current]
-            rooted.update(seen)
-        for group in self.groups:
-            unknown = next((t for t in group.themes if t not in known), None)
-            if unknown is not None:
-                raise ValueError(f"group {group.name[:80]!r}: {unknown[:80]!r} is not a theme of this codebook")
+        measured = [] if self.measured is None else [
+            ("measured", list(self.measured.themes)),
+            *((f"measured.also[{i}]", list(m.themes)) for i, m in enumerate(self.measured.also))]
+        problems = tree_problems([(t.id, t.parent) for t in self.themes], measured,
+                                 [(g.name, g.themes) for g in self.groups])
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def theme(self, theme_id: str) -> Theme:
@@ -276,6 +283,54 @@ class Codebook(Strict):
 
     def hash(self) -> str:
         return hashlib.sha256(json.dumps(self.model_dump(exclude=EXCHANGE_ONLY), sort_keys=True).encode()).hexdigest()
+
+
+def tree_problems(themes: list[tuple[str, str | None]], measured: list[tuple[str, list[str]]],
+                  groups: list[tuple[str, list[str]]]) -> list[str]:
+    """What is wrong with a codebook's tree of themes ((id, parent) pairs), with the themes its measured
+    blocks and groups name: every kind of problem (up to five of each), so one check reports them all."""
+    problems = []
+    ids = [theme_id for theme_id, _ in themes]
+    duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)  # linear: 100,000 codes from an import
+    problems += [f"theme id {duplicate!r} is used twice" for duplicate in duplicates[:5]]
+    known = set(ids)
+    problems += [f"theme {theme_id!r}: parent {parent!r} is not a theme of this codebook"
+                 for theme_id, parent in themes if parent is not None and parent not in known][:5]
+    for where, named in measured:
+        unknown = sorted(set(named) - known)
+        if unknown:
+            problems.append(f"{where}: theme {unknown[0]!r} is not a theme of this codebook")
+    parents = dict(themes)
+    rooted: set[str] = set()  # themes whose chain of parents is known to end: each is walked once
+    for theme_id in dict.fromkeys(ids):
+        seen: set[str] = set()
+        current: str | None = theme_id
+        while current is not None and current not in rooted:
+            if current in seen:
+                problems.append(f"theme {theme_id!r}: its parents form a cycle")
+                break
+            seen.add(current)
+            current = parents.get(current)
+        rooted.update(seen)
+    for name, members in groups:
+        unknown_member = next((t for t in members if t not in known), None)
+        if unknown_member is not None:
+            problems.append(f"group {name[:80]!r}: {unknown_member[:80]!r} is not a theme of this codebook")
+    return problems
+
+
+def _raw_tree_problems(raw: dict) -> list[str]:
+    """``tree_problems`` of a codebook's YAML as read, for when its fields did not validate (so the
+    model's own tree check never ran): the themes, parents and groups that are plain enough to read."""
+    themes = [(t["id"], t.get("parent") if isinstance(t.get("parent"), str) else None)
+              for t in raw.get("themes") or [] if isinstance(t, dict) and isinstance(t.get("id"), str)] \
+        if isinstance(raw.get("themes"), list) else []
+    if not themes:
+        return []
+    groups = [(str(g.get("name", "")), [str(m) for m in g["themes"]]) for g in raw.get("groups") or []
+              if isinstance(g, dict) and isinstance(g.get("themes"), list)] if isinstance(raw.get("groups"), list) \
+        else []
+    return tree_problems(themes, [], groups)
 
 
 def _format_errors(source: str, raw: dict, error: ValidationError) -> str:
@@ -313,7 +368,10 @@ def parse_codebook(text: str, source: str = "codebook") -> Codebook:
     try:
         return Codebook.model_validate(raw)
     except ValidationError as exc:
-        raise SibkitError(_format_errors(source, raw, exc)) from None
+        message = _format_errors(source, raw, exc)
+        if not any(item["loc"] == () for item in exc.errors()):  # the fields failed: the tree was not checked
+            message += "".join(f"; codebook: {problem}" for problem in _raw_tree_problems(raw))
+        raise SibkitError(message) from None
 
 
 BUILT_IN = ("relational-sib", "relational-sib-5", "relational-sib-4", "relational-sib-3", "relational-sib-2",

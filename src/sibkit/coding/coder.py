@@ -532,8 +532,8 @@ def kwic(source: Store | Study, theme: str | None = None, case_id: str | None = 
     refs = references(store, count_negated=_count_negated(source, count_negated))
     if theme:
         refs = refs[(refs["theme"] == theme) | (refs["counts_for"] == theme)]
-    if case_id:
-        refs = refs[refs["case_ids"].map(lambda ids: case_id in ids)]
+    if case_id:  # .loc and a bool mask: an empty object-dtype mask would select columns, not rows
+        refs = refs.loc[refs["case_ids"].map(lambda ids: case_id in ids).astype(bool)]
     with store.session() as session:
         texts = dict(session.execute(select(Document.id, Document.text).where(
             among(Document.id, [int(i) for i in refs["document_id"].unique()]))).all())

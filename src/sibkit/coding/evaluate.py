@@ -6,15 +6,16 @@ column with zero or more theme ids separated by ``;`` (or ``,``). Optional colum
 which are ignored. A theme *fires* on a passage when the codebook finds at least one counted hit
 of it there, as in a study: hits in a negated clause do not count unless ``count_negated``, nor
 do hits in a zone outside the passage's own text (a reference list, a table of contents, a
-repeated sentence: ``sibkit.text.structure``). Only themes with terms are measured; a label naming
-a theme the codebook lacks is reported and skipped.
+repeated sentence: ``sibkit.text.structure``). Only themes with terms are measured. A passage with a
+label that is not a theme of the codebook (a misspelling) is left out of the figures, and said: counted
+as unlabelled, a hit there would be a false alarm. A label naming a theme without terms is set aside.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,8 @@ class Evaluation:
     never fired, recall NaN when no passage carries it. averages: micro (pooled counts) and macro
     (mean over themes, NaN values left out) precision, recall and F1. confusion: fired theme,
     the labels of the passage it fired on wrongly (``(none)`` for an unlabelled passage), count.
-    details: every miss and false alarm with the passage and the term that fired.
+    details: every miss and false alarm with the passage and the term that fired. passages: those the
+    figures rest on; left_out: those left out because a label is not a theme (``problems`` names them).
     """
 
     codebook: str
@@ -48,10 +50,12 @@ class Evaluation:
     confusion: pd.DataFrame
     details: pd.DataFrame
     problems: list[str] = field(default_factory=list)
+    left_out: int = 0
 
     def summary(self) -> str:
         return (f"{self.codebook} on {self.passages} passages ({self.labelled_passages} with at least one label, "
-                f"{self.passages - self.labelled_passages} with none)")
+                f"{self.passages - self.labelled_passages} with none)"
+                + (f"; {self.left_out} left out (a label that is not a theme)" if self.left_out else ""))
 
     def measurement(self, on: str) -> dict[str, object]:
         """These figures as a codebook's ``measured:`` block (``on``: what the passages are, in words):
@@ -155,14 +159,16 @@ def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *
 
     passages = ((passage_id, text, labels, fired_on(passage_id, text))
                 for passage_id, text, labels in zip(frame["id"], frame["text"], frame["themes"], strict=True))
-    return _tally(f"{codebook.name} {codebook.version}", measured, passages, len(frame),
-                  f"a theme with terms in {codebook.name}")
+    unmeasured = {t.id for t in codebook.themes if not t.terms}
+    return _tally(f"{codebook.name} {codebook.version}", measured, passages, f"a theme of {codebook.name}",
+                  unmeasured=unmeasured, unmeasured_as=f"a theme without terms in {codebook.name} (not measured)")
 
 
 def _tally(name: str, measured: list[str], passages: Iterable[tuple[str, str, tuple[str, ...], dict[str, list[str]]]],
-           passage_count: int, known_as: str) -> Evaluation:
+           known_as: str, *, unmeasured: Collection[str] = (), unmeasured_as: str = "") -> Evaluation:
     """Count agreement theme by theme: each passage's id, text, labels and the themes that fired on it
-    (with the terms, or other words, that say why)."""
+    (with the terms, or other words, that say why). A passage with a label neither measured nor in
+    ``unmeasured`` is left out; a label in ``unmeasured`` is set aside."""
     known = set(measured)
     problems: list[str] = []
     tp = dict.fromkeys(measured, 0)
@@ -173,10 +179,19 @@ def _tally(name: str, measured: list[str], passages: Iterable[tuple[str, str, tu
     confusion: dict[tuple[str, str], int] = {}
     details = []
     labelled_passages = 0
+    used = 0
+    left_out = 0
     for passage_id, text, labels, fired in passages:
+        unknown = [label for label in labels if label not in known and label not in unmeasured]
+        if unknown:
+            left_out += 1
+            problems.append(f"passage {passage_id} left out: label {unknown[0]!r} is not {known_as}"
+                            + (f" (nor {', '.join(repr(u) for u in unknown[1:])})" if len(unknown) > 1 else ""))
+            continue
         for label in labels:
-            if label not in known:
-                problems.append(f"passage {passage_id}: label {label!r} is not {known_as}; skipped")
+            if label in unmeasured and label not in known:
+                problems.append(f"passage {passage_id}: label {label!r} is {unmeasured_as}; label set aside")
+        used += 1
         labels = tuple(label for label in labels if label in known)
         labelled_passages += bool(labels)
         for theme in measured:
@@ -210,9 +225,9 @@ def _tally(name: str, measured: list[str], passages: Iterable[tuple[str, str, tu
                                     sorted(confusion.items(), key=lambda kv: (-kv[1], kv[0]))],
                                    columns=["fired", "labelled", "passages"])
     details_frame = pd.DataFrame(details, columns=["id", "theme", "kind", "fired_terms", "labels", "text"])
-    return Evaluation(codebook=name, passages=passage_count,
+    return Evaluation(codebook=name, passages=used,
                       labelled_passages=labelled_passages, themes=themes, averages=averages,
-                      confusion=confusion_frame, details=details_frame, problems=problems)
+                      confusion=confusion_frame, details=details_frame, problems=problems, left_out=left_out)
 
 
 def compare_labellings(reference: pd.DataFrame | Path | str, other: pd.DataFrame | Path | str, *,
@@ -242,7 +257,7 @@ def compare_labellings(reference: pd.DataFrame | Path | str, other: pd.DataFrame
                       | {label for passage_id in first["id"] for label in second_labels[passage_id]})
     passages = ((passage_id, text, labels, {theme: ["(labelled)"] for theme in second_labels[passage_id]})
                 for passage_id, text, labels in zip(first["id"], first["text"], first["themes"], strict=True))
-    evaluation = _tally(name, measured, passages, len(first), "a theme")
+    evaluation = _tally(name, measured, passages, "a theme")
     evaluation.problems[:0] = problems
     themes = evaluation.themes
     negatives = len(first) - themes["true_pos"] - themes["false_pos"] - themes["misses"]

@@ -44,7 +44,7 @@ def report(outcomes: list[ImportOutcome] | ImportReport, *, skipped_rows: int = 
     result = outcomes if isinstance(outcomes, ImportReport) else ImportReport(list(outcomes))
     counts = dict(result.counts)
     for outcome in result.outcomes:
-        if outcome.status not in (*FINE, "landing", "skipped"):
+        if outcome.status not in (*FINE, "landing", "skipped") or outcome.noted:
             errors.print(f"warning: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)
         elif outcome.status == "skipped" and not outcome.origin.startswith(("http://", "https://")):
             errors.print(f"note: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)  # a file left out
@@ -112,6 +112,8 @@ def add_command(
         urls = []
         items: list[ImportItem] = []
         for row in rows:
+            if row["note"]:
+                errors.print(f"warning: {row['note']}", markup=False, highlight=False, soft_wrap=True)
             bad = [c for c in row["case_ids"] if c not in known]  # type: ignore[union-attr]
             if bad:
                 errors.print(f"warning: {row['where']}: case {bad[0]!r} is not in the dataset; row skipped",

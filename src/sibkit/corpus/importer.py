@@ -59,6 +59,11 @@ class ImportOutcome:
     message: str = ""
     document_id: int | None = None
 
+    @property
+    def noted(self) -> bool:
+        """A file added with a note worth showing (the content is not what its name says, a guessed encoding)."""
+        return self.status == "added" and bool(self.message)
+
     def line(self) -> str:
         text = f"{self.origin}: {self.status}"
         return f"{text} ({self.message})" if self.message else text
@@ -70,7 +75,8 @@ FINE = ("added", "linked", "unchanged")
 @dataclass
 class ImportReport:
     """Counts per status, and the outcomes: all of them, or (``keep_all=False``, for imports of any
-    size) only the ones that are not fine, so memory does not grow with the corpus."""
+    size) only those worth a line: the ones that are not fine, and files added with a note (content
+    that is not what the file's name says, a guessed encoding), so memory does not grow with the corpus."""
 
     outcomes: list[ImportOutcome] = field(default_factory=list)
     keep_all: bool = True
@@ -82,7 +88,7 @@ class ImportReport:
     def add(self, outcomes: Iterable[ImportOutcome]) -> None:
         for outcome in outcomes:
             self.counts[outcome.status] += 1
-            if self.keep_all or outcome.status not in FINE:
+            if self.keep_all or outcome.status not in FINE or outcome.noted:
                 self.outcomes.append(outcome)
 
     def count(self, status: str) -> int:
@@ -297,17 +303,22 @@ def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
             yield path
 
 
-def case_from_folder(path: Path, corpus_folder: Path | None, known_cases: set[str]) -> str | None:
-    """``corpus/<case id>/...`` links a file to that case."""
+def case_folder(path: Path, corpus_folder: Path | None) -> str | None:
+    """The ``<case id>`` of a file at ``corpus/<case id>/...`` (None for a file elsewhere, or directly in
+    the corpus folder)."""
     if corpus_folder is None:
         return None
     try:
         relative = Path(os.path.abspath(path)).relative_to(os.path.abspath(corpus_folder))
     except ValueError:
         return None
-    if len(relative.parts) >= 2 and relative.parts[0] in known_cases:
-        return relative.parts[0]
-    return None
+    return relative.parts[0] if len(relative.parts) >= 2 else None
+
+
+def case_from_folder(path: Path, corpus_folder: Path | None, known_cases: set[str]) -> str | None:
+    """``corpus/<case id>/...`` links a file to that case."""
+    folder = case_folder(path, corpus_folder)
+    return folder if folder in known_cases else None
 
 
 @dataclass(frozen=True)
@@ -556,7 +567,11 @@ def path_items(paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type:
 
     A file must really lie in its folder: a folder's files inside that folder, a file named directly inside
     the folder it is named in (so ``corpus/X/*`` cannot bring in a link to ``/etc/passwd``); with
-    ``follow_links`` files are read wherever their links lead (symlinked folders are still not walked)."""
+    ``follow_links`` files are read wherever their links lead (symlinked folders are still not walked).
+
+    With ``known_cases``, the files under ``corpus/<id>/`` for an id that is not among them are left out:
+    one ``refused`` outcome per such folder says so (``--case`` with such an id is refused the same way)."""
+    unknown_folders: dict[str, int] = {}
     for named in paths:
         if follow_links:
             root = None
@@ -572,13 +587,22 @@ def path_items(paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type:
                 outcome = ImportOutcome(origin, "skipped", f"unsupported file type {printable(path.suffix)}")
             else:
                 cases = set(case_ids)
-                from_folder = case_from_folder(path, corpus_folder, known_cases or set())
-                if from_folder:
-                    cases.add(from_folder)
+                folder = case_folder(path, corpus_folder)
+                if folder is not None and known_cases is not None and folder not in known_cases:
+                    unknown_folders[folder] = unknown_folders.get(folder, 0) + 1
+                    continue
+                if folder is not None and folder in (known_cases or set()):
+                    cases.add(folder)
                 yield ImportItem(path, root, tuple(sorted(cases)), doc_type=doc_type)
                 continue
             if skipped:
                 skipped(outcome)
+    for folder, count in unknown_folders.items():
+        if skipped and corpus_folder is not None:
+            files = f"{count} file" + ("s" if count != 1 else "")
+            skipped(ImportOutcome(printable(str(corpus_folder / folder)), "refused",
+                                  f"{printable(folder)!r} is not a project in the study's dataset; its {files} "
+                                  "skipped"))
 
 
 def add_paths(store: Store, paths: Sequence[Path], *, case_ids: Sequence[str] = (), doc_type: str = "other",
@@ -625,6 +649,9 @@ def decode_table_bytes(data: bytes) -> str:
 def read_manifest(path: Path, *, allow_outside: bool = False,
                   follow_links: bool = False) -> tuple[list[dict[str, object]], list[str]]:
     """Rows of a CSV manifest (path or URL, case ids, title, type, date); bad rows become problems.
+    A row with more fields than the header is kept when its named fields read well, with a ``note``
+    naming the values ignored (a value cut at an unquoted comma usually leaves a type or date that
+    does not read, and the row is skipped, saying so).
 
     A relative path is taken relative to the manifest's folder; a path (after resolving symlinks)
     that leaves that folder is refused unless ``allow_outside`` (with ``follow_links``: a path inside
@@ -662,15 +689,20 @@ def read_manifest(path: Path, *, allow_outside: bool = False,
         except csv.Error as exc:
             problems.append(f"{where}: not readable as CSV ({exc}); row skipped")
             continue
+        extra = [str(value) for value in row.pop(None, None) or []]  # type: ignore[call-overload]
+        if not any(value.strip() for value in extra):
+            extra = []  # trailing empty fields lose nothing
+        shifted = (f" (the row has {len(fieldnames) + len(extra)} fields, the header {len(fieldnames)}: a comma "
+                   "inside an unquoted value?)") if extra else ""
         target = str(row.get("path") or "").strip()
         if not target:
-            problems.append(f"{where}: empty path; row skipped")
+            problems.append(f"{where}: empty path{shifted}; row skipped")
             continue
         try:
             doc_type = check_type(str(row.get("type") or "other"))
             date = parse_partial_date(str(row.get("date") or "") or None)
         except (SibkitError, ValueError, OverflowError) as exc:
-            problems.append(f"{where}, {printable(target[:200])}: {exc}; row skipped")
+            problems.append(f"{where}, {printable(target[:200])}: {exc}{shifted}; row skipped")
             continue
         if not target.lower().startswith(("http://", "https://")):
             resolved = _manifest_path(target, folder, allow_outside, follow_links)
@@ -680,8 +712,14 @@ def read_manifest(path: Path, *, allow_outside: bool = False,
             target = str(resolved)
         case_text = str(row.get("case_ids") or "")
         cases = [c for c in case_text.replace(";", " ").replace(",", " ").split() if c]
+        note = ""
+        if extra:  # the named fields read well (a shifted row fails on its type, date or path): kept, and said
+            shown = ", ".join(repr(printable(value[:80])) for value in extra[:3]) + (" ..." if len(extra) > 3 else "")
+            note = (f"{where}: {len(fieldnames) + len(extra)} fields, the header has {len(fieldnames)}; the "
+                    f"value{'s' if len(extra) > 1 else ''} after them ({shown}) "
+                    f"{'are' if len(extra) > 1 else 'is'} ignored; row kept")
         rows.append({"path": target, "case_ids": cases, "title": str(row.get("title") or "").strip(),
-                     "type": doc_type, "date": date, "where": where})
+                     "type": doc_type, "date": date, "where": where, "note": note})
     return rows, problems
 
 

@@ -88,10 +88,20 @@ class ExportSummary:
     omitted: list[str] = field(default_factory=list)  # what the study has but the export leaves out, and why
 
     def lines(self) -> list[str]:
-        refs = ", ".join(f"{count} {kind}" for kind, count in sorted(self.references.items())) or "none"
+        order = [kind for kind in REFERENCE_WORDS if kind in self.references] + sorted(
+            set(self.references) - set(REFERENCE_WORDS))
+        refs = ", ".join(f"{self.references[kind]} {REFERENCE_WORDS.get(kind, kind)}" for kind in order) or "none"
         return [f"{self.documents} documents ({self.originals} with their original file), {self.codes} codes, "
-                f"{self.cases} cases, {self.notes} notes; references: {refs}",
+                f"{self.cases} cases, {self.notes} notes; references exported: {refs}",
                 *(f"not exported: {line}" for line in self.omitted)]
+
+
+#: the kinds of exported references (``ExportSummary.references``), as the summary line says them
+REFERENCE_WORDS = {"reviewed": "accepted in review", "manual": "manual", "unreviewed": "unreviewed"}
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _nobody(row: object) -> str:
@@ -201,6 +211,13 @@ class _Exporter:
         refs["coding_guid"] = [kept.get(i, (None, None, None))[1] for i in refs["reference_id"]]
         refs["created_at"] = [kept.get(i, (None, None, None))[2] for i in refs["reference_id"]]
         self.exported = refs[refs["counts_for"].notna() & (refs["reviewed"] | self.include_all)]
+        decided_against = refs["reviewed"] & refs["counts_for"].isna()
+        undecided = ~refs["reviewed"]
+        left_home = [(int(decided_against.sum()), "reference", "rejected in review"),
+                     (0 if self.include_all else int((undecided & refs["counts_for"].notna()).sum()),
+                      "unreviewed reference", "(--all exports them)"),
+                     (int((undecided & refs["counts_for"].isna()).sum()), "suggestion", "nobody decided on")]
+        self.summary.omitted += [f"{_plural(count, word)} {why}" for count, word, why in left_home if count]
         replaced = {memo.replaces for memo in self.memos if memo.replaces}
         by_id = {m.id: m for m in self.memos}
         current = [memo for memo in self.memos if memo.id not in replaced]

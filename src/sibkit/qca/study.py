@@ -184,7 +184,7 @@ def term_evidence(result: QcaResult, counts: pd.DataFrame, classes: pd.Series,
                         else "unreviewed"
                     if live is not None:
                         found = live[(live["counts_for"] == condition)
-                                     & live["case_ids"].map(lambda ids, c=case_id: c in ids)]
+                                     & live["case_ids"].map(lambda ids, c=case_id: c in ids).astype(bool)]
                         row["reference_ids"] = " ".join(str(i) for i in found["reference_id"])
                         if len(found):
                             first = found.iloc[0]

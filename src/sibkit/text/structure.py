@@ -6,7 +6,8 @@ overrule that in review). The zones are found from the extracted text alone, lin
 
 - ``references``: a heading line such as "References", "Bibliography", "Works cited", "Endnotes"
   (numbered or not) followed within 15 lines by at least two lines that look like citations (a year
-  in brackets, an author list "Surname, A.", a URL or DOI, "et al.", "Available at"); the zone runs
+  in brackets, an author list "Surname, A.", a URL or DOI, "et al.", "Available at"), or directly
+  (a blank line between or not) by one line that starts like a reference entry; the zone runs
   from the heading while such lines keep coming (it ends after 8 lines without one, or at an
   "Appendix"/"Annex"/"Glossary" heading). Without a heading, five or more lines that each start
   like a reference entry ("Surname, A. (2019)", "Cabinet Office (2013)", "[12]"), at most three
@@ -119,8 +120,9 @@ def _reference_zones(text: str, lines: list[tuple[int, int]]) -> list[Zone]:
             continue
         s = lines[index][0]
         ahead = [i for i in range(index + 1, min(len(lines), index + 16)) if citation(i)]
-        if len(ahead) >= 2:
-            last, quiet, position = ahead[0], 0, ahead[0] + 1
+        first = ahead[0] if len(ahead) >= 2 else _entry_under_heading(text, lines, index)
+        if first is not None:
+            last, quiet, position = first, 0, first + 1
             while position < len(lines) and quiet < 8:
                 ls, le = lines[position]
                 if _END_OF_REFERENCES.match(text, ls, le) and le - ls < 60:
@@ -145,6 +147,16 @@ def _reference_zones(text: str, lines: list[tuple[int, int]]) -> list[Zone]:
             run = []
         run.append(i)
     return found
+
+
+def _entry_under_heading(text: str, lines: list[tuple[int, int]], heading: int) -> int | None:
+    """The line right under a references heading (a blank line between allowed) when it starts like a
+    reference entry: a list of one entry, which the two citations a heading otherwise needs miss."""
+    for position in range(heading + 1, min(len(lines), heading + 3)):
+        ls, le = lines[position]
+        if le > ls and text[ls:le].strip():
+            return position if _ENTRY_START.match(text, ls, le) else None
+    return None
 
 
 def _wrapped_end(text: str, lines: list[tuple[int, int]], last: int) -> int:
