@@ -225,3 +225,24 @@ def test_data_diff_on_the_command_line(tmp_path: Path, indigo_dir: Path, second:
 
     with (tmp_path / "csv" / "diff-documents.csv").open(encoding="utf-8", newline="") as handle:
         assert [row["title" if "title" in row else "old"] for row in csv.DictReader(handle)] == [declared.REMOVED_TITLE]
+
+
+def test_data_diff_json_with_an_output_folder_also_writes_the_csv_files(tmp_path: Path, indigo_dir: Path,
+                                                                        second: Path) -> None:
+    """``--json -o DIR`` prints the JSON and writes the same CSV files as ``-o DIR`` alone (walk-through #2);
+    stdout stays JSON only, the note of what was written goes to stderr."""
+    import csv
+
+    data = tmp_path / "data"
+    assert sibkit("data", "download", "--from", str(indigo_dir), env_dir=data).returncode == 0
+    assert sibkit("data", "download", "--from", str(second), "--date", "2025-09-01", env_dir=data).returncode == 0
+    folder = tmp_path / "diff"
+    done = sibkit("data", "diff", "2025-05-20", "latest", "--json", "-o", str(folder), env_dir=data)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert [len(payload["changes"][k]) for k in payload["changes"]] == [1, 1, 0, 1, 1, 1, 0]
+    kinds = ["projects", "fields", "outcome_metrics", "results", "outcome_payments", "documents", "sources"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"diff-{k}.csv" for k in ["summary", *kinds])
+    assert f"Wrote 8 CSV files to {folder}" in done.stderr
+    with (folder / "diff-projects.csv").open(encoding="utf-8", newline="") as handle:
+        assert [(r["project_id"], r["change"]) for r in csv.DictReader(handle)] == [(declared.NEW_ID, "added")]
