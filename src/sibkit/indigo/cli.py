@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from sibkit.cli_common import DataOption, console, print_frame, print_json, warn
+from sibkit.cli_common import DataOption, console, print_frame, print_json, warn_load_issues
 
 indigo_app = typer.Typer(no_args_is_help=True, help="Look at the INDIGO impact bond dataset.")
 
-def warn_issues(dataset: Any) -> None:
-    """One line on stderr when the dataset had load problems (details: ``sibkit indigo quality``)."""
-    if dataset.issues:
-        warn(f"{len(dataset.issues)} problems while loading {dataset.source} (first: {dataset.issues[0]}); "
-             "see `sibkit indigo quality`")
 
 
 @indigo_app.command("stats")
@@ -56,7 +51,7 @@ def stats_command(
     if as_json:
         print_json(result)
         return
-    warn_issues(dataset)
+    warn_load_issues(dataset)
     console.print(f"Impact bonds: [bold]{result['projects']:,}[/bold]")
     console.print(f"Service users: [bold]{format_total(result['service_users'])}[/bold] "
                   f"({result['service_users_missing']} projects without a figure)")

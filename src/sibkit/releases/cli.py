@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sibkit.cli_common import console, errors, print_frame, print_json, warn
+from sibkit.cli_common import console, errors, print_frame, print_json, warn, warn_load_issues
 from sibkit.errors import SibkitError
 
 data_app = typer.Typer(no_args_is_help=True, help="Keep, list and compare INDIGO releases ($SIBKIT_DATA or the "
@@ -15,12 +15,6 @@ data_app = typer.Typer(no_args_is_help=True, help="Keep, list and compare INDIGO
 
 ReleaseArgument = Annotated[str, typer.Argument(
     metavar="RELEASE", help="A held release (2025-05-20, indigo@2025-05-20, latest) or a CSV export folder/.zip.")]
-
-
-def _warn_issues(dataset: Any) -> None:
-    if dataset.issues:
-        warn(f"{len(dataset.issues)} problems while loading {dataset.source} (first: {dataset.issues[0]}); "
-             "see `sibkit indigo quality`")
 
 
 @data_app.command("download")
@@ -44,7 +38,7 @@ def download_command(
                       markup=False, highlight=False)
         return
     dataset = load(release.label)
-    _warn_issues(dataset)
+    warn_load_issues(dataset)
     console.print(f"Saved {len(dataset.projects)} projects, {len(dataset.organisations)} organisations, "
                   f"{len(dataset.funds)} funds as {release.label} (dated {release.date}: {release.date_from}) "
                   f"in {release.folder}", markup=False, highlight=False)
