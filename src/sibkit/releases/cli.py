@@ -130,7 +130,7 @@ def prune_command(
     releases = held()
     if not names and keep is None and before is None:
         raise SibkitError("say which releases to remove: RELEASE..., --keep N or --before DATE")
-    chosen = {resolve(name if name.startswith("indigo@") else f"indigo@{name}").name for name in names or []}
+    chosen = {resolve(name, releases).name for name in names or []}
     if keep is not None:
         chosen |= {r.name for r in releases[:-keep]}
     if before is not None:

@@ -147,10 +147,13 @@ def names_in_words(releases: Iterable[Release]) -> str:
     return ", ".join(names) if names else "none (run `sibkit data download`)"
 
 
-def resolve(spec: str | None) -> Release:
+def resolve(spec: str | None, releases: list[Release] | None = None) -> Release:
     """The held release ``spec`` names: ``latest`` (or None), ``indigo@latest``, ``indigo@2025-05-20``
-    (the release of that name, else the last held of that date) or ``indigo@2025-05-20.2``."""
-    releases = held()
+    (the release of that name, else the last held of that date) or ``indigo@2025-05-20.2``, with or
+    without ``indigo@``: the names the command line, a study file and the web's What changed page take.
+    ``releases``: those to choose from (default: those held now)."""
+    if releases is None:
+        releases = held()
     wanted = LATEST if spec is None else spec.removeprefix(PREFIX)
     if not releases:
         raise SibkitError(f"no INDIGO release held in {releases_dir()}; run `sibkit data download` "
