@@ -47,11 +47,15 @@ def stats_command(
 
         print_over_time(dataset, filters, as_json)
         return
+    from sibkit.releases import release_of
+
     result = stats(dataset, filters, by)
+    release = release_of(dataset)
     if as_json:
-        print_json(result)
+        print_json({**result, "release": release.to_json()})
         return
     warn_load_issues(dataset)
+    console.print(f"Data: {release.named}", markup=False, highlight=False)
     console.print(f"Impact bonds: [bold]{result['projects']:,}[/bold]")
     console.print(f"Service users: [bold]{format_total(result['service_users'])}[/bold] "
                   f"({result['service_users_missing']} projects without a figure)")

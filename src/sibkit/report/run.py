@@ -163,7 +163,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         primary_themes=primary, group_warnings=small_group_warnings(n_successful, n_struggling),
         warnings=[*classification.warnings, *study_warnings],
         suggestions=suggestion_summary(store, study.suggest), carried_error=carried, measured_error=error,
-        dataset_source=f"{release.label}, release of {release.date}", dataset_sha256=release.sha256)
+        dataset_source=release.named, dataset_sha256=release.sha256)
     results.warnings += results.group_warnings
     names = dict(zip(theme_table["theme"], theme_table["name"], strict=True))
     results.qca, results.qca_note = _qca(study, counts, classes, kwic_table, names)
