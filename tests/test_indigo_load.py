@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -238,3 +239,45 @@ def test_partial_dates_compare_by_first_day(dataset) -> None:
     assert date_floor("2018") == dt.date(2018, 1, 1)
     assert date_floor("2018-12") == dt.date(2018, 12, 1)
     assert date_floor(pd.NA) is None
+
+
+INDIGO_PROJECT_ID = re.compile(r"INDIGO-POJ-\d+")
+
+
+def test_rows_split_off_by_a_broken_quote_are_refused_and_named_not_counted(indigo_dir: Path,
+                                                                            tmp_path: Path) -> None:
+    """One opening quote lost in projects.csv (project 0002's eligibility criteria) turns the lines of that
+    cell into rows of their own, with ids like '● Currently homeless': each is refused in one line naming
+    the file, the row and the bad value, and not counted; every real project still loads."""
+    from sibkit.testing import run_cli
+
+    folder = tmp_path / "broken"
+    shutil.copytree(indigo_dir, folder)
+    text = (indigo_dir / "projects.csv").read_text(encoding="utf-8")
+    opening = text.rindex('"', 0, text.index("● Aged 18-55"))
+    (folder / "projects.csv").write_text(text[:opening] + text[opening + 1:], encoding="utf-8")
+    # what the csv module makes of the broken file, row by row (1 is the header)
+    with (folder / "projects.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(enumerate(csv.reader(handle), start=1))[1:]
+    good = [row[0] for _, row in rows if INDIGO_PROJECT_ID.fullmatch(row[0])]
+    bad = [(line, row[0]) for line, row in rows if not INDIGO_PROJECT_ID.fullmatch(row[0])]
+    assert len(good) == 319 and len(bad) == 6 and (5, "● Currently homeless") in bad
+    loaded = load(folder)
+    assert sorted(loaded.projects["id"]) == sorted(good) == sorted(load(indigo_dir).projects["id"])
+    refused = [str(i) for i in loaded.issues if "row refused" in i.message]
+    assert refused == [f"projects.csv, row {line}, column 'ID': {value[:60]!r} is not an INDIGO project id "
+                       "(INDIGO-POJ- and digits); row refused, not counted (a broken quote earlier in the file "
+                       "can split one cell into rows)" for line, value in bad]
+    assert not any(i.row == 5 and "fields, header has" in i.message for i in loaded.issues)  # one line a row
+    from sibkit.indigo.quality import quality
+
+    assert (quality(loaded).problems["kind"] == "refused row").sum() == 6
+    done = run_cli("indigo", "stats", "--data", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == "Impact bonds: 319"  # after the line naming the data
+    assert f"warning: {refused[1]}" in done.stderr.splitlines()  # each refused row on a line of its own
+
+
+def test_the_real_export_refuses_no_row(dataset) -> None:
+    assert len(dataset.projects) == 319
+    assert not [i for i in dataset.issues if "row refused" in i.message]

@@ -225,3 +225,60 @@ def test_data_diff_on_the_command_line(tmp_path: Path, indigo_dir: Path, second:
 
     with (tmp_path / "csv" / "diff-documents.csv").open(encoding="utf-8", newline="") as handle:
         assert [row["title" if "title" in row else "old"] for row in csv.DictReader(handle)] == [declared.REMOVED_TITLE]
+
+
+def test_data_diff_json_with_an_output_folder_also_writes_the_csv_files(tmp_path: Path, indigo_dir: Path,
+                                                                        second: Path) -> None:
+    """``--json -o DIR`` prints the JSON and writes the same CSV files as ``-o DIR`` alone (walk-through #2);
+    stdout stays JSON only, the note of what was written goes to stderr."""
+    import csv
+
+    data = tmp_path / "data"
+    assert sibkit("data", "download", "--from", str(indigo_dir), env_dir=data).returncode == 0
+    assert sibkit("data", "download", "--from", str(second), "--date", "2025-09-01", env_dir=data).returncode == 0
+    folder = tmp_path / "diff"
+    done = sibkit("data", "diff", "2025-05-20", "latest", "--json", "-o", str(folder), env_dir=data)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert [len(payload["changes"][k]) for k in payload["changes"]] == [1, 1, 0, 1, 1, 1, 0]
+    kinds = ["projects", "fields", "outcome_metrics", "results", "outcome_payments", "documents", "sources"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"diff-{k}.csv" for k in ["summary", *kinds])
+    assert f"Wrote 8 CSV files to {folder}" in done.stderr
+    with (folder / "diff-projects.csv").open(encoding="utf-8", newline="") as handle:
+        assert [(r["project_id"], r["change"]) for r in csv.DictReader(handle)] == [(declared.NEW_ID, "added")]
+
+
+def test_commands_that_print_figures_say_which_release_they_rest_on(tmp_path: Path, indigo_dir: Path,
+                                                                    second: Path) -> None:
+    """With two releases held, ``indigo stats`` (text and JSON), ``select``, ``classify`` and ``study check``
+    name the release they use (walk-through #6); data read from a folder is named as that folder."""
+    data = tmp_path / "data"
+    assert sibkit("data", "download", "--from", str(indigo_dir), env_dir=data).returncode == 0
+    assert sibkit("data", "download", "--from", str(second), "--date", "2025-09-01", env_dir=data).returncode == 0
+    listed = {r["name"]: r for r in json.loads(sibkit("data", "list", "--json", env_dir=data).stdout)}
+
+    def out(*args: str) -> list[str]:
+        done = sibkit(*args, env_dir=data)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()
+
+    assert out("indigo", "stats")[:2] == ["Data: indigo@2025-09-01", "Impact bonds: 320"]
+    assert out("indigo", "stats", "--data", "indigo@2025-05-20")[:2] == ["Data: indigo@2025-05-20",
+                                                                         "Impact bonds: 319"]
+    folder = json.loads("\n".join(out("indigo", "stats", "--data", str(second), "--json")))["release"]
+    assert (folder["held"], folder["source"]) == (False, str(second))
+    assert out("indigo", "stats", "--data", str(second))[0] == (
+        f"Data: {second} (not a held release; dated {folder['date']})")
+    payload = json.loads("\n".join(out("indigo", "stats", "--json")))
+    assert payload["projects"] == 320
+    assert {k: payload["release"][k] for k in ("label", "date", "sha256", "held")} == {
+        "label": "indigo@2025-09-01", "date": "2025-09-01", "sha256": listed["2025-09-01"]["sha256"], "held": True}
+    study = tmp_path / "study.yaml"
+    study.write_text("title: Every impact bond\ndata: latest\n", encoding="utf-8")
+    assert out("select", str(study), "-o", str(tmp_path / "out"))[1] == "320 impact bonds in indigo@2025-09-01"
+    assert "data: indigo@2025-09-01 (latest: the newest release held now)" in out("study", "check", str(study))
+    study.write_text("title: Every impact bond\ndata: indigo@2025-05-20\n", encoding="utf-8")
+    assert out("select", str(study), "-o", str(tmp_path / "out"))[1] == "319 impact bonds in indigo@2025-05-20"
+    assert "data: indigo@2025-05-20 (held)" in out("study", "check", str(study))
+    classified = out("classify", "--project", "INDIGO-POJ-0113", "--data", "indigo@2025-05-20")
+    assert any(line.strip() == "Classification of indigo@2025-05-20 (tolerance 0.15)" for line in classified)

@@ -348,3 +348,42 @@ def test_examples_in_context_cite_their_document(runs) -> None:
     assert cited and all(c == f"{POLITICO}, 2019-03, p. 1, {POLITICO_URL}" for c in cited)
     page = html_module.unescape((runs["after"] / "report.html").read_text(encoding="utf-8"))
     assert f"{POLITICO}, 2019-03, p. 1, {POLITICO_URL} (INDIGO-POJ-0113" in page
+
+
+def test_the_release_has_one_sha256_everywhere_a_user_sees_it(runs, indigo_dir: Path) -> None:
+    """The report's first paragraph, its methods (HTML, methods.txt, DOCX), inputs.csv, the XLSX and every CSV
+    sidecar give the release's SHA-256 that ``sibkit data list`` shows (walk-through #3: the first paragraph
+    and inputs.csv gave a hash of the loaded tables instead); that one is kept, labelled as what it is."""
+    import hashlib
+
+    import openpyxl
+    from docx import Document
+
+    listed = {r["name"]: r["sha256"] for r in json.loads(sibkit(runs["env"], "data", "list", "--json").stdout)}
+    # the release's hash by its definition (names, sizes and bytes of the export's CSV files, in name order)
+    digest = hashlib.sha256()
+    for path in sorted(indigo_dir.glob("*.csv"), key=lambda p: p.name):
+        data = path.read_bytes()
+        digest.update(path.name.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
+    assert listed["2025-05-20"] == digest.hexdigest()
+    named = re.compile(r"release of (\d{4}-\d{2}-\d{2}) \((?:indigo@[^;)]+; )?SHA-256 ([0-9a-f]{12})…")
+    for folder, date in ((runs["before"], "2025-05-20"), (runs["after"], "2025-09-01")):
+        sha = listed[date]
+        page = (folder / "report.html").read_text(encoding="utf-8")
+        text = " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+        assert named.findall(text) == [(date, sha[:12])] * 2  # the first paragraph and the methods paragraph
+        assert named.findall((folder / "methods.txt").read_text(encoding="utf-8")) == [(date, sha[:12])]
+        docx_text = " ".join(p.text for p in Document(str(folder / "report.docx")).paragraphs)
+        assert named.findall(" ".join(docx_text.split())) == [(date, sha[:12])] * 2
+        inputs = {r["input"]: r for r in rows(folder / "inputs.csv")}
+        assert inputs["INDIGO dataset"]["sha256"] == sha
+        tables = inputs["INDIGO tables as loaded"]
+        assert "hash of its tables" in tables["what"] and len(tables["sha256"]) == 64 and tables["sha256"] != sha
+        assert f"<td>INDIGO dataset</td><td>indigo@{date}, release of {date} (" in page
+        assert f"<code>{sha}</code>" in page
+        workbook = openpyxl.load_workbook(folder / "report.xlsx", read_only=True)
+        about = dict(workbook["about"].iter_rows(min_row=2, values_only=True))
+        in_sheet = {row[0]: row[2] for row in workbook["inputs"].iter_rows(min_row=2, values_only=True)}
+        assert about["SHA-256 of the export"] == in_sheet["INDIGO dataset"] == sha
+        for sidecar in folder.glob("*.csv-metadata.json"):
+            assert json.loads(sidecar.read_text(encoding="utf-8"))["notes"][0]["sha256"] == sha, sidecar.name

@@ -63,7 +63,9 @@ def test_a_constant_theme_column_named_shared_is_not_printed_as_a_percentage() -
 
 
 def _basis(**overrides) -> FindingsBasis:
-    values = {"data_source": "/data/indigo", "data_sha256": "dd27c5b2673f" + "0" * 52, "n_successful": 8,
+    # data_sha256 is the release's hash, as `sibkit data list` shows it for the shared export (0ce66b682e71…);
+    # it was dd27c5b2673f…, the hash of the loaded tables that the first paragraph wrongly printed
+    values = {"data_source": "/data/indigo", "data_sha256": "0ce66b682e71" + "0" * 52, "n_successful": 8,
               "n_struggling": 8, "n_insufficient": 27, "detectable_pp": 70.5, "published_low": 13.0,
               "published_high": 23.0, "min_documents": 4, "stages": {"Complete": 5, "Implementation": 11}}
     return FindingsBasis(**{**values, **overrides})
@@ -71,9 +73,9 @@ def _basis(**overrides) -> FindingsBasis:
 
 def test_the_release_sentence() -> None:
     assert release_sentence(_basis()) == ("Data: the INDIGO impact bond dataset read from /data/indigo (SHA-256 "
-                                          "dd27c5b2673f…); its release date is not recorded.")
+                                          "0ce66b682e71…); its release date is not recorded.")
     assert release_sentence(_basis(release="2025-05-20")) == (
-        "Data: the INDIGO impact bond dataset, release of 2025-05-20 (SHA-256 dd27c5b2673f…).")
+        "Data: the INDIGO impact bond dataset, release of 2025-05-20 (SHA-256 0ce66b682e71…).")
 
 
 def test_the_kinds_sentence() -> None:

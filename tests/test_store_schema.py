@@ -82,3 +82,26 @@ def test_postgres_compresses_document_texts_with_lz4_where_the_server_has_it(pos
         stored = connection.execute(text("SELECT pg_column_compression(text) FROM documents")).scalar_one()
     store.close()
     assert stored == ("lz4" if lz4 else "pglz")
+
+
+def test_every_file_a_sqlite_study_leaves_beside_it_is_ignored_by_git(tmp_path: Path) -> None:
+    """A study's database writes its own files beside it (the WAL, its index, the writers' lock file); a study
+    kept in the repository (``examples/``) must leave ``git status`` clean, so each name is in .gitignore."""
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("needs git and the repository's checkout")
+    store = open_store(f"sqlite:///{tmp_path / 'study.sqlite'}")
+    with store.session() as session:
+        session.add(Document(sha256="c" * 64, title="t", doc_type="other", origin="o", media_type="text/plain",
+                             text="x", pages=[0], word_count=1, status="ok", message=""))
+        session.flush()
+        left = sorted(p.name for p in tmp_path.iterdir())
+    assert "study.sqlite-writers" in left and "study.sqlite" in left
+    paths = [f"examples/{name}" for name in left]
+    checked = subprocess.run(["git", "-C", str(root), "check-ignore", "--no-index", "--verbose", "--non-matching",
+                              *paths], capture_output=True, text=True, check=False)
+    not_ignored = [line.split("\t")[-1] for line in checked.stdout.splitlines() if line.startswith("::")]
+    assert not_ignored == [], checked.stdout

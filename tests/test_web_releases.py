@@ -172,4 +172,31 @@ def test_what_changed_between_two_held_releases(server, browser) -> None:
     import html
 
     answer = httpx.get(server.url + "/changes", params={"old": "2024-01-01"})
-    assert html.unescape(answer.text).count("No release '2024-01-01' is held.") == 1
+    # the command line's words (was "No release '2024-01-01' is held.": the web had a resolver of its own)
+    assert html.unescape(answer.text).count("no INDIGO release 2024-01-01 is held; held: 2025-05-20, 2025-09-01") \
+        == 1
+
+
+def test_the_changes_page_takes_the_release_names_the_command_line_takes(server, held: Path,
+                                                                        indigo_dir: Path) -> None:
+    """``latest``, ``indigo@DATE`` and a plain DATE name the same held releases as in ``sibkit data diff``;
+    a folder or any other path is never loaded from a query string."""
+    import html
+    import re
+
+    headline = "INDIGO indigo@2025-05-20 → indigo@2025-09-01: 5 changes."
+    for old, new in (("2025-05-20", "latest"), ("indigo@2025-05-20", "indigo@latest"),
+                     ("indigo@2025-05-20", "2025-09-01"), ("2025-05-20", "indigo@2025-09-01")):
+        answer = httpx.get(server.url + "/changes", params={"old": old, "new": new})
+        text = html.unescape(answer.text)
+        assert answer.status_code == 200 and f'<p id="changes-headline">{headline}</p>' in text, (old, new)
+        assert "is held" not in text
+        selected = re.findall(r'<option value="([^"]+)" selected>', text)
+        assert selected == ["2025-05-20", "2025-09-01"], (old, new)  # the form shows the releases resolved
+    refused = {"2024-01-01": "no INDIGO release 2024-01-01 is held; held: 2025-05-20, 2025-09-01",
+               "nonsense": "'nonsense': expected indigo@YYYY-MM-DD or latest",
+               str(indigo_dir): f"'{indigo_dir}': expected indigo@YYYY-MM-DD or latest"}
+    for name, message in refused.items():
+        text = html.unescape(httpx.get(server.url + "/changes", params={"old": name, "new": "latest"}).text)
+        assert text.count(f"<p>{message}</p>") == 1, name
+        assert 'id="changes-headline"' not in text

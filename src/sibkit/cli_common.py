@@ -76,6 +76,23 @@ def warn(message: str) -> None:
     errors.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
+REFUSED_ROWS_SHOWN = 10  # refused rows named one a line at load; the rest are counted
+
+
+def warn_load_issues(dataset: Any) -> None:
+    """What went wrong loading an INDIGO dataset, on stderr: each refused row (left out, not counted) on
+    a line of its own, then one line for the other problems (all of them: ``sibkit indigo quality``)."""
+    refused = [issue for issue in dataset.issues if issue.refused]
+    for issue in refused[:REFUSED_ROWS_SHOWN]:
+        warn(str(issue))
+    if len(refused) > REFUSED_ROWS_SHOWN:
+        warn(f"and {len(refused) - REFUSED_ROWS_SHOWN} more rows refused; see `sibkit indigo quality`")
+    others = [issue for issue in dataset.issues if not issue.refused]
+    if others:
+        warn(f"{len(others)} {'other ' if refused else ''}problems while loading {dataset.source} "
+             f"(first: {others[0]}); see `sibkit indigo quality`")
+
+
 def heading(column: object) -> str:
     """A column name as words: ``service_users`` -> ``service users``."""
     name = str(column)

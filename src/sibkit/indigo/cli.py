@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from sibkit.cli_common import DataOption, console, print_frame, print_json, warn
+from sibkit.cli_common import DataOption, console, print_frame, print_json, warn_load_issues
 
 indigo_app = typer.Typer(no_args_is_help=True, help="Look at the INDIGO impact bond dataset.")
 
-def warn_issues(dataset: Any) -> None:
-    """One line on stderr when the dataset had load problems (details: ``sibkit indigo quality``)."""
-    if dataset.issues:
-        warn(f"{len(dataset.issues)} problems while loading {dataset.source} (first: {dataset.issues[0]}); "
-             "see `sibkit indigo quality`")
 
 
 @indigo_app.command("stats")
@@ -52,11 +47,15 @@ def stats_command(
 
         print_over_time(dataset, filters, as_json)
         return
+    from sibkit.releases import release_of
+
     result = stats(dataset, filters, by)
+    release = release_of(dataset)
     if as_json:
-        print_json(result)
+        print_json({**result, "release": release.to_json()})
         return
-    warn_issues(dataset)
+    warn_load_issues(dataset)
+    console.print(f"Data: {release.named}", markup=False, highlight=False)
     console.print(f"Impact bonds: [bold]{result['projects']:,}[/bold]")
     console.print(f"Service users: [bold]{format_total(result['service_users'])}[/bold] "
                   f"({result['service_users_missing']} projects without a figure)")

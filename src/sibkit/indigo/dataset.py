@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +31,10 @@ MAX_ZIP_BYTES = 512 * 1024 * 1024
 
 LOCATOR = "__where__"  # raw-table column naming each row's origin, dropped when typed
 
+#: what INDIGO's ids look like (``INDIGO-POJ-0001``, ``INDIGO-ORG-0001``, ``INDIGO-FUND-0001``), by model
+ID_PATTERNS = {"project": re.compile(r"INDIGO-POJ-\d+"), "organisation": re.compile(r"INDIGO-ORG-\d+"),
+               "fund": re.compile(r"INDIGO-FUND-\d+")}
+
 
 @dataclass(frozen=True)
 class LoadIssue:
@@ -39,6 +44,7 @@ class LoadIssue:
     row: int | None
     column: str | None
     message: str
+    refused: bool = False  # the row was left out (its id is no INDIGO id), not just a value
 
     def __str__(self) -> str:
         parts = [self.where]
@@ -187,11 +193,19 @@ def _read_csv(text: str, file_name: str, table: str, issues: list[LoadIssue]) ->
         if name not in positions and header:
             issues.append(LoadIssue(file_name, 1, title, "column missing; values left empty"))
     width = len(header)
+    key = TABLES[table]["parent"] or "id"
+    key_position, key_title = positions.get(key), next(title for name, title, *_ in columns if name == key)
+    model = TABLES[table]["model"]
     kept: list[list[str]] = []
     where: list[tuple[str, int]] = []
     for line_number, row in enumerate(body, start=2):
         if not "".join(row).strip():
             continue
+        if key_position is not None:
+            value = row[key_position].strip() if key_position < len(row) else ""
+            if not ID_PATTERNS[model].fullmatch(value):
+                issues.append(LoadIssue(file_name, line_number, key_title, _refused(value, model), refused=True))
+                continue
         if len(row) != width:
             issues.append(LoadIssue(file_name, line_number, None,
                                     f"has {len(row)} fields, header has {width}; row kept, cells matched by position"))
@@ -204,6 +218,14 @@ def _read_csv(text: str, file_name: str, table: str, issues: list[LoadIssue]) ->
                           for name, *_ in columns}, index=cells.index, dtype=object)
     frame[LOCATOR] = pd.Series(where, index=cells.index, dtype=object)
     return frame
+
+
+def _refused(value: str, model: str) -> str:
+    """Why a CSV row whose id column holds ``value`` is refused (a row of a cell split by a broken quote)."""
+    shown = repr(value[:60]) if value else "no id"
+    prefix = ID_PATTERNS[model].pattern.removesuffix("\\d+")
+    return (f"{shown} is not an INDIGO {model} id ({prefix} and digits); row refused, not counted "
+            "(a broken quote earlier in the file can split one cell into rows)")
 
 
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),

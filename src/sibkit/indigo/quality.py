@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from sibkit.indigo._fields import PRIORITIES, TABLES
-from sibkit.indigo.dataset import Dataset, columns_of
+from sibkit.indigo.dataset import Dataset, LoadIssue, columns_of
 
 
 @dataclass
@@ -104,14 +104,20 @@ def broken_references(dataset: Dataset) -> list[tuple[str, str, int | None, str,
     return problems
 
 
+def _kind_of(issue: LoadIssue) -> str:
+    if issue.refused:
+        return "refused row"
+    return "bad value" if issue.column else "file problem"
+
+
 def quality(dataset: Dataset) -> QualityReport:
     """Completeness by priority level, values that did not parse, and broken references."""
     table = completeness(dataset)
     by_priority = (table.dropna(subset=["priority"]).groupby("priority")
                    .agg(fields=("field", "size"), mean_share=("share", "mean")).reset_index())
     by_priority["mean_share"] = by_priority["mean_share"].round(4)
-    problems = [("bad value" if issue.column else "file problem", issue.where, issue.row, issue.column or "",
-                 issue.message) for issue in dataset.issues]
+    problems = [(_kind_of(issue), issue.where, issue.row, issue.column or "", issue.message)
+                for issue in dataset.issues]
     problems += broken_references(dataset)
     frame = pd.DataFrame(problems, columns=["kind", "where", "row", "column", "message"])
     frame["row"] = frame["row"].astype("Int64")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sibkit.cli_common import console, print_frame, print_json, warn
+from sibkit.cli_common import console, errors, print_frame, print_json, warn, warn_load_issues
 from sibkit.errors import SibkitError
 
 data_app = typer.Typer(no_args_is_help=True, help="Keep, list and compare INDIGO releases ($SIBKIT_DATA or the "
@@ -15,12 +15,6 @@ data_app = typer.Typer(no_args_is_help=True, help="Keep, list and compare INDIGO
 
 ReleaseArgument = Annotated[str, typer.Argument(
     metavar="RELEASE", help="A held release (2025-05-20, indigo@2025-05-20, latest) or a CSV export folder/.zip.")]
-
-
-def _warn_issues(dataset: Any) -> None:
-    if dataset.issues:
-        warn(f"{len(dataset.issues)} problems while loading {dataset.source} (first: {dataset.issues[0]}); "
-             "see `sibkit indigo quality`")
 
 
 @data_app.command("download")
@@ -44,7 +38,7 @@ def download_command(
                       markup=False, highlight=False)
         return
     dataset = load(release.label)
-    _warn_issues(dataset)
+    warn_load_issues(dataset)
     console.print(f"Saved {len(dataset.projects)} projects, {len(dataset.organisations)} organisations, "
                   f"{len(dataset.funds)} funds as {release.label} (dated {release.date}: {release.date_from}) "
                   f"in {release.folder}", markup=False, highlight=False)
@@ -90,7 +84,8 @@ def info_command() -> None:
 def diff_command(
     old: ReleaseArgument,
     new: ReleaseArgument,
-    as_json: Annotated[bool, typer.Option("--json", help="Print every change as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every change as JSON (-o still writes the CSV "
+                                                         "files).")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FOLDER",
                                                 help="Also write each kind of change as CSV here.")] = None,
     limit: Annotated[int, typer.Option("--limit", metavar="N", help="Rows shown per kind (0: all).")] = 20,
@@ -104,19 +99,20 @@ def diff_command(
     changes = diff(before, after)
     if as_json:
         print_json(changes.to_json())
-        return
-    console.print(changes.headline(), markup=False, highlight=False)
-    for line in changes.summary_lines():
-        console.print(f"- {line}", markup=False, highlight=False)
-    for kind, frame in changes.tables().items():
-        if frame.empty:
-            continue
-        shown = frame if limit == 0 else frame.head(limit)
-        more = f" (first {limit} of {len(frame)}; --limit 0 for all)" if len(frame) > len(shown) else ""
-        print_frame(shown, title=f"{kind.replace('_', ' ').capitalize()}{more}", hint="--json")
+    else:
+        console.print(changes.headline(), markup=False, highlight=False)
+        for line in changes.summary_lines():
+            console.print(f"- {line}", markup=False, highlight=False)
+        for kind, frame in changes.tables().items():
+            if frame.empty:
+                continue
+            shown = frame if limit == 0 else frame.head(limit)
+            more = f" (first {limit} of {len(frame)}; --limit 0 for all)" if len(frame) > len(shown) else ""
+            print_frame(shown, title=f"{kind.replace('_', ' ').capitalize()}{more}", hint="--json")
     if output is not None:
         written = changes.write_csv(output)
-        console.print(f"Wrote {len(written)} CSV files to {output}", markup=False)
+        # with --json, stdout stays JSON only: the note of what was written goes to stderr
+        (errors if as_json else console).print(f"Wrote {len(written)} CSV files to {output}", markup=False)
 
 
 @data_app.command("prune")
@@ -134,7 +130,7 @@ def prune_command(
     releases = held()
     if not names and keep is None and before is None:
         raise SibkitError("say which releases to remove: RELEASE..., --keep N or --before DATE")
-    chosen = {resolve(name if name.startswith("indigo@") else f"indigo@{name}").name for name in names or []}
+    chosen = {resolve(name, releases).name for name in names or []}
     if keep is not None:
         chosen |= {r.name for r in releases[:-keep]}
     if before is not None:

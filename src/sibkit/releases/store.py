@@ -62,6 +62,14 @@ class Release:
             return f"{PREFIX}{self.name}"
         return self.source if self.source.startswith(("http://", "https://")) else Path(self.source).name
 
+    @property
+    def named(self) -> str:
+        """What a command's heading line says its figures rest on: ``indigo@2025-05-20`` for a held release;
+        for data read straight from a folder, zip or URL, that source and its date."""
+        if self.held:
+            return self.label
+        return f"{self.source} (not a held release; dated {self.date})"
+
     def sentence(self) -> str:
         """The release in words, for a report or a footer."""
         held = f", held as {PREFIX}{self.name}" if self.held else ""
@@ -147,10 +155,13 @@ def names_in_words(releases: Iterable[Release]) -> str:
     return ", ".join(names) if names else "none (run `sibkit data download`)"
 
 
-def resolve(spec: str | None) -> Release:
+def resolve(spec: str | None, releases: list[Release] | None = None) -> Release:
     """The held release ``spec`` names: ``latest`` (or None), ``indigo@latest``, ``indigo@2025-05-20``
-    (the release of that name, else the last held of that date) or ``indigo@2025-05-20.2``."""
-    releases = held()
+    (the release of that name, else the last held of that date) or ``indigo@2025-05-20.2``, with or
+    without ``indigo@``: the names the command line, a study file and the web's What changed page take.
+    ``releases``: those to choose from (default: those held now)."""
+    if releases is None:
+        releases = held()
     wanted = LATEST if spec is None else spec.removeprefix(PREFIX)
     if not releases:
         raise SibkitError(f"no INDIGO release held in {releases_dir()}; run `sibkit data download` "
@@ -164,6 +175,23 @@ def resolve(spec: str | None) -> Release:
     if not _NAME.match(wanted):
         raise SibkitError(f"{spec!r}: expected indigo@YYYY-MM-DD or latest")
     raise SibkitError(f"no INDIGO release {wanted} is held; held: {names_in_words(releases)}")
+
+
+def describe_source(source: str | Path | None) -> str:
+    """The data a study file or ``--data`` names, in words, without loading it: a held release by its name
+    (``latest`` says which release that is now), else the folder, zip or URL itself."""
+    text = None if source is None else str(source)
+    if text is None or is_release_spec(text):
+        try:
+            release = resolve(text)
+        except SibkitError as exc:
+            return f"{text or LATEST}: {exc}"
+        if (text or LATEST).removeprefix(PREFIX) == LATEST:
+            return f"{release.named} (latest: the newest release held now)"
+        return f"{release.named} (held)"
+    if text.startswith(("http://", "https://")):
+        return f"{text} (the INDIGO API, read live: not a held release)"
+    return f"{text} (a CSV export {'.zip' if text.lower().endswith('.zip') else 'folder'}: not a held release)"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ class FindingsBasis:
     """What the findings rest on (see the module docstring)."""
 
     data_source: str  # where the dataset was read from
-    data_sha256: str  # SHA-256 of its tables
+    data_sha256: str  # the release's SHA-256 (of the export's CSV files, as ``sibkit data list`` shows it)
     n_successful: int
     n_struggling: int
     n_insufficient: int

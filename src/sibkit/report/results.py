@@ -59,7 +59,7 @@ class StudyResults:
     carried_error: Any = None  # sibkit.analysis.instrument.InstrumentFindings: the findings with the measured error
     measured_error: pd.DataFrame = field(default_factory=pd.DataFrame)  # per theme: precision, recall, source
     dataset_source: str = ""
-    dataset_sha256: str = ""
+    dataset_sha256: str = ""  # the release's SHA-256, as ``sibkit data list`` shows it
     # what other areas' results say the findings rest on, where they say it (release, kinds counted, stage
     # of evidence, payments and targets left out): read by ``basis.findings_basis``
     provided: dict[str, Any] = field(default_factory=dict)

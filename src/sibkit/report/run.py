@@ -139,14 +139,16 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     from sibkit.releases import release_of
 
     release = release_of(dataset)
-    data_hash = dataset_hash(dataset)
+    tables_hash = dataset_hash(dataset)  # what "since the last run" tells runs apart by; not the release's hash
     inputs = pd.DataFrame([
         ("study file", str(study.path.name), study.content_hash()),
-        ("INDIGO dataset", f"{release.label}, release of {release.date} ({release.date_from})", data_hash),
+        ("INDIGO dataset", f"{release.label}, release of {release.date} ({release.date_from})", release.sha256),
         ("codebook", f"{codebook.name} version {codebook.version}", codebook.hash()),
         ("documents", f"{len(documents['document_id'].unique())} documents", _frame_hash(documents)),
         ("references and review decisions", f"{int(counts['references'].sum())} references",
          _frame_hash(counts)),
+        ("INDIGO tables as loaded", "hash of its tables as sibkit typed them (what 'Since the last run' compares)",
+         tables_hash),
         ("sibkit", __version__, ""),
     ], columns=["input", "what", "sha256"])
     results = StudyResults(
@@ -161,7 +163,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         primary_themes=primary, group_warnings=small_group_warnings(n_successful, n_struggling),
         warnings=[*classification.warnings, *study_warnings],
         suggestions=suggestion_summary(store, study.suggest), carried_error=carried, measured_error=error,
-        dataset_source=f"{release.label}, release of {release.date}", dataset_sha256=data_hash)
+        dataset_source=release.named, dataset_sha256=release.sha256)
     results.warnings += results.group_warnings
     names = dict(zip(theme_table["theme"], theme_table["name"], strict=True))
     results.qca, results.qca_note = _qca(study, counts, classes, kwic_table, names)
@@ -178,7 +180,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     from sibkit.releases.since import since_last_run
 
     results.release = release
-    results.since_last_run = since_last_run(results, store, data_hash)
+    results.since_last_run = since_last_run(results, store, tables_hash)
     from sibkit.paper.methods import methods_paragraph
 
     results.methods = methods_paragraph(study, results)

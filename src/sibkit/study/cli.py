@@ -68,9 +68,10 @@ def _compact(value: object) -> str:
 def study_summary(study: Study) -> list[str]:
     """The resolved study in a few readable lines: what data, which steps, which choices."""
     from sibkit.coding.matcher import describe_engine
+    from sibkit.releases.store import describe_source
     from sibkit.study.selection import Counting, describe_step
 
-    data = study.data_source() or "the local copy (sibkit data download)"
+    data = describe_source(study.data_source())
     lines = [f"{study.title}  ({study.path})", "OK: the study file is valid.", f"data: {data}", "selection:"]
     lines += [f"  {n}. {describe_step(step)[0]}" + (f": {Counting.of(step).phrase()}" if step.min_documents is not None
                                                      else "")
@@ -133,6 +134,7 @@ def select_command(
     """Apply the study's selection criteria in order and show the flow of exclusions, with the kinds of
     document each min_documents step counted, and why the others did not count."""
     from sibkit import spreadsheet
+    from sibkit.releases import release_of
     from sibkit.study.selection import Counting, select
 
     study = load_with_data(study_path, data)
@@ -157,7 +159,7 @@ def select_command(
         return
     console.print(f"[bold]{study.title}[/bold]")
     total = int(selection.flow["in"].iloc[0]) if len(selection.flow) else len(selection.cases)
-    console.print(f"{total} impact bonds in the dataset")
+    console.print(f"{total} impact bonds in {release_of(study.dataset()).named}", markup=False, highlight=False)
     for row, entering in zip(selection.flow.to_dict("records"), selection.entering, strict=True):
         if row["criterion"] == "include":
             console.print(f"  + {row['added']} added ({', '.join(row['added_ids']) or 'already in'}): "
@@ -240,6 +242,7 @@ def classify_command(
     from sibkit.indigo import load
     from sibkit.outcomes import INDICES, classify, classify_study, explain, explain_lines
     from sibkit.outcomes.classify import rule_order_counts
+    from sibkit.releases import release_of
     from sibkit.study.model import tolerance_problem
     from sibkit.study.selection import select
 
@@ -285,7 +288,8 @@ def classify_command(
         return
     columns = ["case_id", "stage", "evidence_stage", "achievement_ratio", "metrics_with_ratio", "payments_made",
                "maximum_payment", "payment_currency", "payment_ratio", "class", "decided_by"]
-    print_frame(result.cases[columns], title=f"Classification (tolerance {result.tolerance:g})",
+    print_frame(result.cases[columns], title=f"Classification of {release_of(dataset).named} (tolerance "
+                f"{result.tolerance:g})",
                 keep=["class", "decided_by"], hint="--json (or the CSV tables)")
     if evidence and len(result.metrics):
         print_frame(result.metrics[["case_id", "metric_id", "target", "target_kind", "achieved", "result_type",

@@ -15,7 +15,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from sibkit.errors import SibkitError
 from sibkit.releases.dated import release_of
+from sibkit.releases.store import resolve
 
 CHART_WIDTH, CHART_HEIGHT = 640, 260
 MARGIN = {"left": 48, "right": 16, "top": 16, "bottom": 36}
@@ -119,7 +121,15 @@ def install_releases(app: FastAPI, env: Any, dataset: Any, page: Callable[..., H
         by_name = {r.name: r for r in releases}
         old_name = request.query_params.get("old") or (releases[-2].name if len(releases) > 1 else "")
         new_name = request.query_params.get("new") or (releases[-1].name if releases else "")
-        problems = [f"No release {name!r} is held." for name in (old_name, new_name) if name and name not in by_name]
+        problems: list[str] = []
+        chosen: list[str] = []
+        for name in (old_name, new_name):  # the command line's names: latest, DATE, indigo@DATE; never a path
+            try:
+                chosen.append(resolve(name, releases).name if name and releases else name)
+            except SibkitError as exc:
+                problems.append(str(exc))
+                chosen.append(name)
+        old_name, new_name = chosen
         changes = None
         if len(releases) > 1 and not problems and old_name != new_name:
             key = (old_name, new_name)
