@@ -15,13 +15,11 @@ machine's threads (the learned reader must score >= 2,000 sentences/s on one cor
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-from eval_transfer import figures, load  # the benchmarks folder is on the path when a script runs
+from eval_transfer import figures, load, train_test_parser  # the benchmarks folder is on the path when a script runs
 
 from sibkit.coding import compile_codebook, load_codebook
 from sibkit.secondreader.training import fired_matrix
@@ -37,11 +35,7 @@ def with_hints(texts: list[str], fired: np.ndarray, themes: list[str]) -> list[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=Path, action="append", required=True, help="Labelled passages to train on.")
-    parser.add_argument("--train-split", action="append", default=[], help="Only these splits of --train.")
-    parser.add_argument("--test", type=Path, required=True, help="Labelled passages to measure on.")
-    parser.add_argument("--codebook", default="relational-sib")
+    parser = train_test_parser(__doc__.splitlines()[0])
     parser.add_argument("--hint", action="store_true", help="Give the model the codebook's hits as text.")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--lr", type=float, default=5e-5, help="The encoder's learning rate.")

@@ -111,12 +111,18 @@ def minilm(costs: tuple[float, ...]) -> list[tuple[str, Candidate]]:
     return [(f"codebook + MiniLM embeddings, C={c:g}", candidate(c)) for c in costs]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def train_test_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments every train-on-one-set, measure-on-another script takes."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--train", type=Path, action="append", required=True, help="Labelled passages to train on.")
     parser.add_argument("--train-split", action="append", default=[], help="Only these splits of --train.")
     parser.add_argument("--test", type=Path, required=True, help="Labelled passages to measure on.")
     parser.add_argument("--codebook", default="relational-sib")
+    return parser
+
+
+def main() -> None:
+    parser = train_test_parser(__doc__.splitlines()[0])
     parser.add_argument("--minilm", action="store_true", help="Also the packaged MiniLM (the semantic extra).")
     args = parser.parse_args()
     codebook = load_codebook(args.codebook)
