@@ -246,7 +246,7 @@ def place(markers: list[MapMarker], width: float, height: float,
             if penalty is None:
                 break
         if best is not None:
-            marker.x, marker.y = round(best[1], 1), round(best[2], 1)
+            marker.x, marker.y = best[1], best[2]
             marker.moved = (marker.x - marker.anchor_x) ** 2 + (marker.y - marker.anchor_y) ** 2 > 1
             placed.append(marker)
     return placed
@@ -284,13 +284,14 @@ def name_markers(placed: list[MapMarker], width: float, height: float) -> None:
 
 
 def _candidates(x: float, y: float, radius: float) -> Any:
-    """Spots around (x, y), nearest first: (distance, xs, ys) for the anchor and then rings of spots."""
-    yield 0.0, np.array([x]), np.array([y])
+    """Spots around (x, y), nearest first: (distance, xs, ys) for the anchor and then rings of spots,
+    rounded to the 0.1 px a placed marker keeps (so the spot tested is the spot drawn)."""
+    yield 0.0, np.round(np.array([x]), 1), np.round(np.array([y]), 1)
     step = max(4.0, radius * 0.6)
     for ring in range(1, 60):
         distance = ring * step
         angles = 2 * np.pi * np.arange(8 + ring * 4) / (8 + ring * 4) - np.pi / 2
-        yield distance, x + distance * np.cos(angles), y + distance * np.sin(angles)
+        yield distance, np.round(x + distance * np.cos(angles), 1), np.round(y + distance * np.sin(angles), 1)
 
 
 def country_radius(count: int, small: bool = False) -> float:
