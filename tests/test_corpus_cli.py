@@ -106,6 +106,16 @@ def test_unknown_case_folders_misnamed_files_and_extra_manifest_fields_are_said(
                     ("fake.pdf", "other", None, ("INDIGO-POJ-0110",)),
                     ("interim.txt", "other", None, ("INDIGO-POJ-0110",))]
 
+    # the study's run imports the corpus folder again and says the same of the unknown case's folder,
+    # on stderr and in the report (the fake .pdf is unchanged now, so nothing is said of it)
+    ran = run_cli("run", str(study), "-o", str(tmp_path / "report"))
+    assert ran.returncode == 0, ran.stderr
+    refused = (f"corpus: {corpus / 'INDIGO-POJ-9999'}: refused ('INDIGO-POJ-9999' is not a project in the "
+               "study's dataset; its 2 files skipped)")
+    assert [line for line in ran.stderr.splitlines() if line.startswith("warning: corpus:")] == [f"warning: {refused}"]
+    html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert '<div class="note">' + refused.replace("'", "&#39;") + "</div>" in html  # escaped as Jinja does
+
 
 @settings(max_examples=60, deadline=None)
 @given(title=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=30),

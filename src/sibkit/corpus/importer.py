@@ -98,6 +98,11 @@ class ImportReport:
     def problems(self) -> list[ImportOutcome]:
         return [o for o in self.outcomes if o.status not in FINE]
 
+    def warnings(self) -> list[ImportOutcome]:
+        """Outcomes a user is warned of: what failed or was refused, and files added with a note
+        (not a landing page followed, nor a file left out by type, which get a quieter note)."""
+        return [o for o in self.outcomes if o.status not in (*FINE, "landing", "skipped") or o.noted]
+
 
 def printable(text: str) -> str:
     """``text`` safe to print and store: undecodable bytes of a file name (surrogates) as ``\\xNN``."""

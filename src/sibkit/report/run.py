@@ -33,6 +33,7 @@ from sibkit.analysis import (
 )
 from sibkit.coding import case_theme_counts, code_documents, kwic, study_codebook
 from sibkit.corpus import (
+    ImportOutcome,
     add_indigo_records,
     add_paths,
     corpus_status,
@@ -79,6 +80,18 @@ def _frame_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
 
 
+CORPUS_WARNINGS_SHOWN = 10  # import problems named one a line in the run's warnings; the rest are counted
+
+
+def corpus_warnings(outcomes: list[ImportOutcome]) -> list[str]:
+    """The corpus folder's import problems as warnings of the run (``sibkit corpus add`` lists them all)."""
+    lines = [f"corpus: {outcome.line()}" for outcome in outcomes[:CORPUS_WARNINGS_SHOWN]]
+    if len(outcomes) > CORPUS_WARNINGS_SHOWN:
+        lines.append(f"corpus: and {len(outcomes) - CORPUS_WARNINGS_SHOWN} more import problems; "
+                     "`sibkit corpus add STUDY` lists them all")
+    return lines
+
+
 def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyResults:
     """Run the whole study; ``step`` is told the name of each step as it starts."""
     def say(name: str) -> None:
@@ -89,9 +102,12 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
     dataset = study.dataset()
     store = open_store_for(study)
     corpus_folder = study.resolve(study.corpus.folder)
+    import_warnings: list[str] = []
     if corpus_folder.is_dir():
         say("Importing the corpus folder")
-        add_paths(store, [corpus_folder], corpus_folder=corpus_folder, known_cases=set(dataset.projects["id"]))
+        imported = add_paths(store, [corpus_folder], corpus_folder=corpus_folder,
+                             known_cases=set(dataset.projects["id"]))
+        import_warnings = corpus_warnings(imported.warnings())
     say("Selecting cases")
     selection = select(study, dataset, extra_documents=held_document_keys(store))
     if study.corpus.indigo_records:
@@ -161,7 +177,7 @@ def run_study(study: Study, step: Callable[[str], None] | None = None) -> StudyR
         inputs=inputs, evidence=evidence, evidence_cases=evidence_by_case(evidence, selection.selected),
         evidence_kinds=evidence_by_kind(evidence), replication=replication, detectable=detectable,
         primary_themes=primary, group_warnings=small_group_warnings(n_successful, n_struggling),
-        warnings=[*classification.warnings, *study_warnings],
+        warnings=[*import_warnings, *classification.warnings, *study_warnings],
         suggestions=suggestion_summary(store, study.suggest), carried_error=carried, measured_error=error,
         dataset_source=release.named, dataset_sha256=release.sha256)
     results.warnings += results.group_warnings
