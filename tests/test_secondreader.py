@@ -20,7 +20,7 @@ from sibkit.corpus.importer import store_document
 from sibkit.errors import SibkitError
 from sibkit.secondreader import LearnedReader, evaluate_with_reader, read_documents, train
 from sibkit.secondreader.counting import READER_MODEL, READER_TERM
-from sibkit.secondreader.files import packaged_path
+from sibkit.secondreader.files import packaged_path, staleness
 from sibkit.secondreader.study import flagged_hits
 from sibkit.secondreader.training import Examples
 from sibkit.store import ReaderScore, Reference, Suggestion, open_store
@@ -210,9 +210,27 @@ def test_the_packaged_reader_is_trained_for_the_built_in_codebook() -> None:
     path = packaged_path(codebook)
     assert path.exists(), f"train it: sibkit codebook train relational-sib --labelled ... -o {path}"
     packaged = LearnedReader.load(path)
-    assert packaged.meta["codebook_hash"] == codebook.hash(), (
+    assert staleness(packaged, codebook) is None, (
         "the built-in codebook changed since its reader was trained: run `sibkit codebook train relational-sib "
         "--labelled tests/data/relational-sib-labelled.csv --split dev --split hard-dev -o " + str(path) + "`")
     assert set(packaged.themes) == {t.id for t in codebook.themes if t.terms}
     assert set(packaged.meta["sources"]) == {"labelled relational-sib-labelled.csv dev",
                                              "labelled relational-sib-labelled.csv hard-dev"}
+
+
+def test_a_reader_goes_stale_when_the_hits_can_change_and_not_when_the_words_about_them_do(
+        reader: LearnedReader) -> None:
+    assert staleness(reader, BOOK) is None
+    trust, learning = BOOK.themes
+    reworded = BOOK.model_copy(update={"version": "1.1", "description": "Edited.", "themes": [
+        trust.model_copy(update={"name": "Trust", "description": "A trusted relationship."}), learning]})
+    assert reworded.hash() != BOOK.hash() and staleness(reader, reworded) is None
+    new_term = BOOK.model_copy(update={"themes": [trust.model_copy(update={"terms": [*trust.terms,
+                                                                                     *learning.terms]}), learning]})
+    assert "train it again" in (staleness(reader, new_term) or "")
+    renamed = BOOK.model_copy(update={"themes": [trust.model_copy(update={"id": "trusting"}), learning]})
+    assert "train it again" in (staleness(reader, renamed) or "")
+    # a reader file written before the hits' own hash was recorded must match the whole codebook
+    older = LearnedReader.from_bytes(reader.to_bytes())
+    del older.meta["matching_hash"]
+    assert staleness(older, BOOK) is None and "train it again" in (staleness(older, reworded) or "")

@@ -284,6 +284,12 @@ class Codebook(Strict):
     def hash(self) -> str:
         return hashlib.sha256(json.dumps(self.model_dump(exclude=EXCHANGE_ONLY), sort_keys=True).encode()).hexdigest()
 
+    def matching_hash(self) -> str:
+        """Hash of what decides the hits alone (each theme's id and ``Theme.hash``): the same after an edit
+        of names, descriptions, the changelog or the version, so a reader trained on the hits stays fresh."""
+        payload = [(theme.id, theme.hash()) for theme in self.themes]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
 
 def tree_problems(themes: list[tuple[str, str | None]], measured: list[tuple[str, list[str]]],
                   groups: list[tuple[str, list[str]]]) -> list[str]:

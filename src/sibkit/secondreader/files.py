@@ -25,8 +25,13 @@ def study_reader_path(study: object) -> Path:
 
 
 def staleness(reader: LearnedReader, codebook: Codebook) -> str | None:
-    """A warning when the reader was trained for another codebook or another version of it."""
-    if reader.meta.get("codebook_hash") == codebook.hash():
+    """A warning when the reader was trained on other keyword hits: the codebook's terms, skip contexts or
+    themes have changed since (an edited description, changelog or version number leaves it fresh; a
+    reader file from before ``matching_hash`` was recorded must match the whole codebook)."""
+    if "matching_hash" in reader.meta:
+        if reader.meta["matching_hash"] == codebook.matching_hash():
+            return None
+    elif reader.meta.get("codebook_hash") == codebook.hash():
         return None
     trained = reader.meta.get("codebook", "another codebook")
     return (f"the learned reader was trained with {trained}, not with {codebook.name} {codebook.version} as it is "

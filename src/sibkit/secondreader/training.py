@@ -154,7 +154,8 @@ def train(codebook: Codebook, examples: Examples, *, seed: int, features: str = 
     else:
         propose_at, flag_below, cv_f1, codebook_f1 = 0.9, 0.0, float("nan"), float("nan")
     meta = {"codebook": f"{codebook.name} {codebook.version}", "codebook_name": codebook.name,
-            "codebook_version": codebook.version, "codebook_hash": codebook.hash(), "trained_on": described,
+            "codebook_version": codebook.version, "codebook_hash": codebook.hash(),
+            "matching_hash": codebook.matching_hash(), "trained_on": described,
             "sources": examples.counts(), "examples_digest": examples.digest(),
             "cross_validation": {"folds": FOLDS, "micro_f1_codebook": codebook_f1,
                                  "micro_f1_with_reader": cv_f1},
