@@ -242,7 +242,10 @@ def test_data_diff_json_with_an_output_folder_also_writes_the_csv_files(tmp_path
     payload = json.loads(done.stdout)
     assert [len(payload["changes"][k]) for k in payload["changes"]] == [1, 1, 0, 1, 1, 1, 0]
     kinds = ["projects", "fields", "outcome_metrics", "results", "outcome_payments", "documents", "sources"]
-    assert sorted(p.name for p in folder.iterdir()) == sorted(f"diff-{k}.csv" for k in ["summary", *kinds])
+    assert sorted(p.name for p in folder.iterdir()) == [  # file names with hyphens, as the report's are
+        "diff-documents.csv", "diff-fields.csv", "diff-outcome-metrics.csv", "diff-outcome-payments.csv",
+        "diff-projects.csv", "diff-results.csv", "diff-sources.csv", "diff-summary.csv"]
+    assert list(payload["changes"]) == kinds
     assert f"Wrote 8 CSV files to {folder}" in done.stderr
     with (folder / "diff-projects.csv").open(encoding="utf-8", newline="") as handle:
         assert [(r["project_id"], r["change"]) for r in csv.DictReader(handle)] == [(declared.NEW_ID, "added")]

@@ -128,7 +128,7 @@ class ReleaseDiff:
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         for kind, frame in {"summary": self.summary, **self.tables()}.items():
-            path = folder / f"diff-{kind}.csv"
+            path = folder / f"diff-{kind.replace('_', '-')}.csv"  # diff-outcome-metrics.csv
             spreadsheet.to_csv(frame, path)
             written.append(path)
         return written
