@@ -45,10 +45,21 @@ class OverTime:
     by_release: pd.DataFrame  # release, date, projects, service_users, capital_raised_usd, *_missing
     by_year: pd.DataFrame  # year, as_of, projects, service_users, capital_raised_usd, *_missing, reconstructed_from
     published: pd.DataFrame  # date, projects, ..., at_least, source, url, release_held, reconstructed_*
+    #: projects of the release (as filtered) with no contract date: counted in no year, only in the release
+    undated: int = 0
 
     @property
     def label(self) -> str:
         return f"reconstructed from the {self.release.date} release"
+
+    @property
+    def undated_note(self) -> str:
+        """Why the last year can count fewer impact bonds than the release ("" when every project is dated)."""
+        if not self.undated:
+            return ""
+        them = "it counts" if self.undated == 1 else "they count"
+        return (f"{self.undated} {'project has' if self.undated == 1 else 'projects have'} no contract date in the "
+                f"{self.release.date} release: {them} in the release's figures but in no year")
 
     def to_json(self) -> dict[str, Any]:
         def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -56,6 +67,7 @@ class OverTime:
                     for r in frame.to_dict("records")]
 
         return {"reconstructed_from": {"date": self.release.date, "label": self.release.label},
+                "undated_projects": self.undated,
                 "by_release": rows(self.by_release), "by_year": rows(self.by_year),
                 "published": rows(self.published)}
 
@@ -77,8 +89,10 @@ def over_time(dataset: Any, filters: Any = None, releases: list[Any] | None = No
     by_release = pd.DataFrame(per_release, columns=["release", "date", "projects", "service_users",
                                                     "service_users_missing", "capital_raised_usd", "capital_missing"])
     from sibkit.indigo.derive import derived
+    from sibkit.indigo.figures import filter_projects
 
     contract = derived(dataset)["contract_date"].dropna()
+    undated = int(filter_projects(dataset, filters)["contract_date"].isna().sum())
     first = int(min(str(d)[:4] for d in contract)) if len(contract) else int(base.date[:4])
     last = int(base.date[:4])
     per_year = []
@@ -105,7 +119,7 @@ def over_time(dataset: Any, filters: Any = None, releases: list[Any] | None = No
     return OverTime(base, by_release, by_year, pd.DataFrame(published, columns=[
         "date", "projects", "service_users", "capital_raised_usd", "at_least", "source", "url", "as_of",
         "release_held", "reconstructed_projects", "reconstructed_service_users",
-        "reconstructed_capital_raised_usd"]))
+        "reconstructed_capital_raised_usd"]), undated=undated)
 
 
 def _with_as_of(filters: Any, as_of: dt.date) -> Any:
