@@ -158,3 +158,24 @@ def test_kwic_of_a_theme_with_no_reference_in_the_case(tmp_path: Path, indigo_di
     # the theme that has a hit: "Partnership working" at 0-19, in the case and in no other
     assert list(kwic(study, "partnership", CASE)["text"]) == ["Partnership working"]
     assert len(kwic(study, "partnership", "INDIGO-POJ-0109")) == 0
+
+
+def test_code_says_how_many_documents_it_left_uncoded_for_want_of_a_case(tmp_path: Path, indigo_dir: Path) -> None:
+    from sibkit.testing import run_cli
+
+    study_path = tmp_path / "study.yaml"
+    study_path.write_text(every_item_example(indigo_dir).replace("codebook: relational-sib", "codebook: tiny.yaml"),
+                          encoding="utf-8")
+    (tmp_path / "tiny.yaml").write_text(CODEBOOK, encoding="utf-8")
+    loose = tmp_path / "loose.txt"
+    loose.write_text("Partnership working was close.", encoding="utf-8")
+    assert run_cli("corpus", "add", str(study_path), str(loose)).returncode == 0  # no --case: linked to no case
+    done = run_cli("code", str(study_path))
+    assert done.returncode == 0, done.stderr
+    assert "Coded 0 documents (0 unchanged)" in done.stdout
+    notes = [line for line in done.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and notes[0].startswith("note: 1 readable document is linked to no case, so not coded")
+    assert run_cli("corpus", "add", str(study_path), str(loose), "--case", CASE).returncode == 0  # now linked
+    done = run_cli("code", str(study_path))
+    assert "Coded 1 document (0 unchanged): 1 references added" in done.stdout
+    assert "linked to no case" not in done.stderr

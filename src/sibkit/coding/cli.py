@@ -45,7 +45,14 @@ def code_command(study_path: StudyArgument, jobs: JobsOption = 1, executor: Exec
         report = code_documents(store, codebook, progress=step, jobs=jobs, executor=scheduler)
     for problem in report.problems:
         errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Coded {report.documents_coded} documents ({report.documents_unchanged} unchanged): "
+    if report.documents_without_case:
+        n = report.documents_without_case
+        errors.print(f"note: {n} readable document{'s are' if n != 1 else ' is'} linked to no case, so not coded "
+                     "(only a case's documents are evidence): link one with `sibkit corpus add STUDY FILE --case "
+                     "ID` or a corpus/<case id>/ folder, or from another tool through a Case of its QDPX",
+                     markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Coded {report.documents_coded} document{'' if report.documents_coded == 1 else 's'} "
+                  f"({report.documents_unchanged} unchanged): "
                   f"{report.references_added} references added, {report.references_removed} removed"
                   + (f"; themes re-coded: {', '.join(report.themes_changed)}" if report.themes_changed else ""),
                   markup=False)

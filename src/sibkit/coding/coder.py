@@ -69,6 +69,8 @@ class CodingReport:
     references_added: int = 0
     references_removed: int = 0
     themes_changed: list[str] = field(default_factory=list)
+    #: readable documents linked to no case: not coded (only a case's documents are evidence)
+    documents_without_case: int = 0
     #: one line per document that could not be coded (it is coded again by the next run)
     problems: list[str] = field(default_factory=list)
 
@@ -206,6 +208,8 @@ def code_documents(store: Store, codebook: Codebook, *, compiled: CompiledCodebo
     with store.session() as session:
         total, words = session.execute(select(func.count(), func.coalesce(func.sum(Document.word_count), 0)).where(
             Document.status == "ok", Document.id.in_(select(DocumentCase.document_id)))).one()
+        report.documents_without_case = session.scalar(select(func.count()).where(
+            Document.status == "ok", Document.id.not_in(select(DocumentCase.document_id)))) or 0
     if progress:
         progress(0, total)
     source = _coding_jobs(store, hashes, max(batch_size, 50))
