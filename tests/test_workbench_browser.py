@@ -331,3 +331,29 @@ def test_a_span_is_coded_with_the_keyboard_and_every_page_has_a_skip_link(browse
     with store.session() as session:
         manual = session.scalars(select(Reference).where(Reference.origin == "manual")).one()
         assert (manual.start, manual.end, manual.theme) == (start, start + len("commissioner held"), "coproduction")
+
+
+def test_the_audit_estimates_name_their_themes_warn_on_few_reviews_and_fit_a_phone(browser, single_user) -> None:
+    from sibkit.audit import draw_sample
+    from sibkit.audit.sample import mark, sampled_sentences
+    from sibkit.workbench import hits
+
+    store, ids, url = single_user
+    draw_sample(store, 3, seed=1)
+    theme_ids = {theme for theme, _ in THEMES}
+    with store.session() as session:
+        hits.decide(session, "ann", ids[0], "accept", None, theme_ids)  # one partnership hit reviewed
+        mark(session, "ann", int(sampled_sentences(store)[0]["sentence_id"]), ["partnership"], theme_ids)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(5000)
+    page.goto(url + "/review/audit/results")
+    rows = page.locator("#audit-estimates tbody tr")
+    names = [rows.nth(i).locator("th").inner_text() for i in range(rows.count())]
+    assert sorted(names) == sorted(name for _, name in THEMES)  # names, not ids
+    partnership = rows.nth(names.index("Partnership"))
+    assert partnership.locator("td[data-label='Precision']").inner_text() == "1.00 (1 reviewed: too few to say)"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    rights = page.evaluate("[...document.querySelectorAll('#audit-estimates td')]"
+                           ".map(c => c.getBoundingClientRect().right)")
+    assert rights and max(rights) <= 390  # every figure on the screen, none hidden in a scrolled box
+    page.close()

@@ -17,6 +17,7 @@ from sibkit.errors import SibkitError
 from sibkit.store import Document
 
 CONTEXT = 400  # characters of the document shown either side of the sentence
+FEW_REVIEWED = 5  # a precision from fewer reviewed hits is shown as "too few to say" (as the dashboard's figures)
 
 
 def _context(session: Session, document_id: int, start: int, end: int) -> tuple[str, str]:
@@ -132,7 +133,8 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
         themes = [t.id for t in bench.themes.codable]
         table = instrument_error(bench.study if bench.study is not None else bench.store,
                                  None if bench.study is not None else themes)
-        return bench.render("audit_results.html", actor=actor, rows=table.to_dict("records"), attrs=table.attrs)
+        return bench.render("audit_results.html", actor=actor, rows=table.to_dict("records"), attrs=table.attrs,
+                            few=FEW_REVIEWED)
 
     @router.get("/audit/results", response_class=HTMLResponse)
     async def audit_results(request: Request) -> HTMLResponse:
