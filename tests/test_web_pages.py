@@ -335,3 +335,51 @@ def test_what_an_analyst_sees_of_years_funds_organisations_and_similar_projects(
         page = watched.open("/projects/INDIGO-POJ-0168")
         assert page.locator("#similar li a").first.is_visible()
         watched.close()
+
+
+def _metric_evidence(indigo_dir: Path, project: str) -> list[tuple[str, bool, bool]]:
+    """(definition, has a target, has a result) per outcome metric of ``project``, read with the csv module."""
+    with_results = {row["Outcome Metric Id - (Value)"] for row in rows_of(indigo_dir, "projects_results.csv")
+                    if row["Project ID"] == project and row["Outcomes achieved - (Value)"].strip()}
+    return [(row["Outcome Definition - (Value)"].strip(),
+             bool(row["Targeted number of service users Or beneficiaries (total) - (Value)"].strip()),
+             row["Id"] in with_results)
+            for row in rows_of(indigo_dir, "projects_outcome_metrics.csv") if row["Project ID"] == project]
+
+
+def test_the_outcome_chart_says_what_each_metric_lacks_and_is_left_out_when_no_metric_has_both(
+        server, indigo_dir) -> None:
+    metrics = _metric_evidence(indigo_dir, "INDIGO-POJ-0110")  # 18 metrics, one with a target, none with results
+    assert len(metrics) == 18 and sum(t for _, t, _ in metrics) == 1 and not any(r for _, _, r in metrics)
+    page = httpx.get(server.url + "/projects/INDIGO-POJ-0110").text
+    assert 'id="chart-achieved"' not in page and "no target or results" not in page
+    assert text_of(re.search(r'<p id="no-chart"[^>]*>(.*?)</p>', page, re.DOTALL).group(1)) == (
+        "No chart of outcomes against targets: INDIGO gives no metric of this project both a target and "
+        "results (1 of 18 metrics has a target, 0 have results). The table below shows what it gives.")
+
+    metrics = _metric_evidence(indigo_dir, "INDIGO-POJ-0015")  # one metric with both, one with results alone
+    assert sorted((t, r) for _, t, r in metrics) == [(False, True), (True, True)]
+    page = httpx.get(server.url + "/projects/INDIGO-POJ-0015").text
+    chart = re.search(r'<figure class="chart" id="chart-achieved">(.*?)</figure>', page, re.DOTALL).group(1)
+    rows = {text_of(th): text_of(td) for th, td in
+            re.findall(r'<tr><th scope="row">(.*?)</th>\s*<td class="n">(.*?)</td></tr>', chart, re.DOTALL)}
+    lacking = next(name for name, target, _ in metrics if not target)
+    assert rows[lacking].endswith("achieved; no target in INDIGO")
+    assert sum("%" in value for value in rows.values()) == 1
+
+
+@pytest.mark.browser
+def test_the_field_over_time_reads_on_a_phone(server, browser) -> None:
+    watched = Page(browser, server.url, 390)
+    page = watched.open("/")
+    for table in ("#over-time-table", "#published-figures"):
+        cells = page.evaluate(f"[...document.querySelectorAll('{table} tbody th, {table} tbody td')]"
+                              ".map(c => [c.getBoundingClientRect().right, c.getBoundingClientRect().height,"
+                              " c.classList.contains('n')])")
+        assert cells and max(right for right, _, _ in cells) <= 390  # every figure on the screen, none cut off
+        assert max(height for _, height, figure in cells if figure) < 50  # a figure on a line or two
+    labels = page.locator("#over-time-table tbody td[data-label='Capital raised (USD)']").all_inner_texts()
+    assert labels and all(text.strip() for text in labels)
+    page.goto(server.url + "/projects")
+    assert "last column" not in page.locator("#compare-hint").inner_text()
+    watched.close()

@@ -235,3 +235,125 @@ def test_two_coders_at_once_on_postgresql_a_viewer_and_a_blind_round(browser, po
     log = decision_log(store)
     assert sorted(zip(log["coder"], log["decision"], strict=True)) == [("ann", "accept"), ("bob", "reject")]
     store.close()
+
+
+# -- a coder's walk with the keyboard alone (findings of the web walk) ---------------------------------
+
+
+def test_a_decision_is_confirmed_and_a_memo_keeps_the_queue_filtered(browser, single_user) -> None:
+    _, ids, url = single_user
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(5000)
+    page.goto(url + "/review/queue?theme=partnership")  # ids[0] and ids[3] are coded "partnership"
+    assert _hit(page) == ids[0] and page.locator("#decided").count() == 0
+    _press(page, "a")
+    assert _hit(page) == ids[3]
+    assert page.locator("#decided").inner_text() == (
+        f"Saved: your accept of reference {ids[0]} (Partnership). u undoes it.")
+    assert page.locator("#decided").get_attribute("role") == "status"
+    page.keyboard.press("m")
+    page.keyboard.type("Ask the evaluator")
+    page.keyboard.press("Tab")
+    _press(page, "Enter")
+    assert _hit(page) == ids[3]  # the same hit, in the same queue
+    assert "theme=partnership" in page.url and "status=unreviewed" in page.url
+    assert "Ask the evaluator" in page.locator("#memo-list").inner_text()
+    _press(page, "s")  # and the queue goes on as filtered: nothing else of the theme is left
+    assert page.locator("#empty").count() == 1
+    page.close()
+
+
+def test_the_audit_with_the_keyboard_ticks_saves_and_keeps_the_sentence_when_nothing_is_ticked(
+        browser, single_user) -> None:
+    from sibkit.audit import draw_sample
+    from sibkit.audit.sample import standing_marks
+
+    store, _, url = single_user
+    draw_sample(store, 3, seed=1)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(5000)
+    page.goto(url + "/review/audit")
+    first = int(page.locator("#audit-card").get_attribute("data-sentence"))
+    page.keyboard.press("1")
+    page.keyboard.press("Space")
+    page.keyboard.press("2")  # a number key goes to the next box even while a box has focus
+    page.keyboard.press("Space")
+    _press(page, "k")  # and k saves right away
+    assert page.locator("#progress").inner_text() == "1 of 3"
+    assert standing_marks(store)[first] == {"ann": ["coproduction", "partnership"]}  # themes 1 and 2
+    second = int(page.locator("#audit-card").get_attribute("data-sentence"))
+    _press(page, "k")  # nothing ticked: the same sentence again, saying what to do
+    assert int(page.locator("#audit-card").get_attribute("data-sentence")) == second
+    assert "Tick the themes the sentence expresses" in page.locator("#audit-problem").inner_text()
+    assert page.locator("#audit-problem").get_attribute("role") == "alert"
+    page.close()
+
+
+def test_a_span_is_coded_with_the_keyboard_and_every_page_has_a_skip_link(browser, tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'study.sqlite'}")
+    ids = add_sample_corpus(store, documents=2, references_per_document=3, hostile=True)
+    bench = Workbench(store, list(THEMES), single_user="ann", case_names={"SAMPLE-1": "Sample & Co's bond"})
+    with BackgroundServer(standalone_app(bench)) as server:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.set_default_timeout(5000)
+        page.goto(server.url + "/review")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.innerText") == "Skip to content"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.tagName") == "MAIN"
+        cases = page.locator("#by-case tbody th").all_inner_texts()
+        assert cases == ["Sample & Co's bond SAMPLE-1", "SAMPLE-2"]  # named where the study knows the name
+        assert page.locator("progress").first.get_attribute("aria-label") == "Co-production: 0 of 2 decided by you"
+
+        page.goto(server.url + f"/review/documents/1?ref={ids[0]}")
+        page.keyboard.press("f")  # type words of the document instead of selecting them with a mouse
+        assert page.evaluate("document.activeElement.id") == "code-find"
+        page.keyboard.type("commissioner held")
+        with store.session() as session:
+            text = session.get(Document, 1).text
+        start = text.index("commissioner held", text.index("partnership working"))
+        assert page.input_value("#code-start") == str(start)
+        assert page.input_value("#code-end") == str(start + len("commissioner held"))
+        assert page.locator("#code-preview").inner_text() == "“commissioner held”"
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")  # From, to, then the theme
+        assert page.evaluate("document.activeElement.id") == "code-theme"
+        page.keyboard.press("c")
+        page.keyboard.press("Tab")
+        _press(page, "Enter")
+        assert page.locator("#hit").inner_text() == "commissioner held"
+        page.keyboard.press("f")
+        page.keyboard.type("words nowhere in it")
+        assert page.input_value("#code-start") == "" and "not in this document" in page.locator(
+            "#code-preview").inner_text()
+        page.close()
+    with store.session() as session:
+        manual = session.scalars(select(Reference).where(Reference.origin == "manual")).one()
+        assert (manual.start, manual.end, manual.theme) == (start, start + len("commissioner held"), "coproduction")
+
+
+def test_the_audit_estimates_name_their_themes_warn_on_few_reviews_and_fit_a_phone(browser, single_user) -> None:
+    from sibkit.audit import draw_sample
+    from sibkit.audit.sample import mark, sampled_sentences
+    from sibkit.workbench import hits
+
+    store, ids, url = single_user
+    draw_sample(store, 3, seed=1)
+    theme_ids = {theme for theme, _ in THEMES}
+    with store.session() as session:
+        hits.decide(session, "ann", ids[0], "accept", None, theme_ids)  # one partnership hit reviewed
+        mark(session, "ann", int(sampled_sentences(store)[0]["sentence_id"]), ["partnership"], theme_ids)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(5000)
+    page.goto(url + "/review/audit/results")
+    rows = page.locator("#audit-estimates tbody tr")
+    names = [rows.nth(i).locator("th").inner_text() for i in range(rows.count())]
+    assert sorted(names) == sorted(name for _, name in THEMES)  # names, not ids
+    partnership = rows.nth(names.index("Partnership"))
+    assert partnership.locator("td[data-label='Precision']").inner_text() == "1.00 (1 reviewed: too few to say)"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    rights = page.evaluate("[...document.querySelectorAll('#audit-estimates td')]"
+                           ".map(c => c.getBoundingClientRect().right)")
+    assert rights and max(rights) <= 390  # every figure on the screen, none hidden in a scrolled box
+    page.close()

@@ -17,6 +17,7 @@ from sibkit.errors import SibkitError
 from sibkit.store import Document
 
 CONTEXT = 400  # characters of the document shown either side of the sentence
+FEW_REVIEWED = 5  # a precision from fewer reviewed hits is shown as "too few to say" (as the dashboard's figures)
 
 
 def _context(session: Session, document_id: int, start: int, end: int) -> tuple[str, str]:
@@ -40,13 +41,14 @@ def _context(session: Session, document_id: int, start: int, end: int) -> tuple[
 def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
     """Add the audit pages to the workbench's router (``bench``: its ``Workbench``)."""
 
-    def page(request: Request) -> HTMLResponse:
+    def page(request: Request, wanted: str | None = None, problem: str = "") -> HTMLResponse:
+        """The next sentence to mark (``wanted``: this one, as after a refused save, with ``problem`` said)."""
         actor = bench.actor(request)
         store = bench.store
         sentences = sampled_sentences(store)
         marks = standing_marks(store)
         mine = {sid for sid, coders in marks.items() if actor.name in coders}
-        wanted = request.query_params.get("sentence")
+        wanted = wanted or request.query_params.get("sentence")
         current = None
         if wanted:
             try:
@@ -68,7 +70,7 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
         skip_url = f"{prefix}/audit?" + urlencode({"after": current["sentence_id"]}) if current else ""
         return bench.render("audit.html", actor=actor, sentence=current, before=before, after=after_text,
                             marked=marked, done=len(mine & {s["sentence_id"] for s in sentences}),
-                            total=len(sentences), skip_url=skip_url, max_sample=MAX_SAMPLE)
+                            total=len(sentences), skip_url=skip_url, max_sample=MAX_SAMPLE, problem=problem)
 
     @router.get("/audit", response_class=HTMLResponse)
     async def audit_page(request: Request) -> HTMLResponse:
@@ -80,6 +82,13 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
         chosen = [str(v) for v in form.getlist("theme")]
         themes = [NONE] if form.get("none") else chosen
         note = str(form.get("note", ""))
+        if not themes:  # nothing ticked: the same sentence again, saying what to do, rather than an error page
+            actor = await bench.run(bench.actor, request)
+            bench.check_post(request, form, actor.csrf)
+            shown = await bench.run(page, request, str(form.get("sentence_id", ""))[:20],
+                                    "Tick the themes the sentence expresses, or choose 'None of these' (n).")
+            shown.status_code = 400
+            return shown
 
         def work(session: Session) -> int | None:
             actor = bench.actor(request, session)
@@ -124,7 +133,8 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
         themes = [t.id for t in bench.themes.codable]
         table = instrument_error(bench.study if bench.study is not None else bench.store,
                                  None if bench.study is not None else themes)
-        return bench.render("audit_results.html", actor=actor, rows=table.to_dict("records"), attrs=table.attrs)
+        return bench.render("audit_results.html", actor=actor, rows=table.to_dict("records"), attrs=table.attrs,
+                            few=FEW_REVIEWED)
 
     @router.get("/audit/results", response_class=HTMLResponse)
     async def audit_results(request: Request) -> HTMLResponse:

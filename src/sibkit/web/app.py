@@ -509,7 +509,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     if study is not None:  # the review workbench: its own package, pages under /review, never cached
         from sibkit.workbench import mount_workbench
 
-        live = (*mount_workbench(app, study, coder), *STUDY_PREFIXES)
+        live = (*mount_workbench(app, study, coder, case_names=views.names), *STUDY_PREFIXES)
     app.add_middleware(Compressed)  # inside the cache: a page is compressed once per URL and encoding
     app.add_middleware(PageCache, live_prefixes=live, max_bytes=cache_bytes)
     hosts = allowed_hosts if isinstance(allowed_hosts, AllowedHosts) else guard_hosts("127.0.0.1", allowed_hosts or ())

@@ -437,6 +437,27 @@ def undone_in(session: Session, decision_id: int, coder: str) -> Undone | None:
     return Undone(int(row.id), row.reference_id, target.decision, target.new_theme, row.decision, row.new_theme)
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A decision just stored, read back for the queue to confirm it."""
+
+    reference_id: int
+    decision: str
+    theme: str
+    new_theme: str | None
+
+
+def decided_by(session: Session, decision_id: int, coder: str) -> Decided | None:
+    """Decision ``decision_id`` of ``coder`` with its reference's theme (None when it is not one of theirs, or
+    an undo: the queue says what an undo did on its own)."""
+    row = session.get(ReviewDecision, decision_id)
+    if row is None or row.coder != coder or row.note == "undo":
+        return None
+    reference = session.get(Reference, row.reference_id)
+    return Decided(int(row.reference_id), row.decision, reference.theme if reference is not None else "",
+                   row.new_theme)
+
+
 _OVERLAPPING = (select(Reference.theme).distinct()
                 .where(Reference.document_id == bindparam("document"), Reference.start < bindparam("end"),
                        Reference.end > bindparam("start"), Reference.id != bindparam("reference")))

@@ -20,7 +20,7 @@ import ipaddress
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -69,8 +69,9 @@ class Workbench:
     """The workbench over one study: its database, codebook themes, and who the single user is."""
 
     def __init__(self, store: Store | Callable[[], Store], themes: Sequence[Any], *, title: str = "",
-                 single_user: str = "") -> None:
-        """``themes``: the codebook's themes (``Theme`` objects, or ``(id, name)`` pairs)."""
+                 single_user: str = "", case_names: Mapping[str, str] | None = None) -> None:
+        """``themes``: the codebook's themes (``Theme`` objects, or ``(id, name)`` pairs); ``case_names``: the
+        project name of each case id where the study knows it (shown beside the id)."""
         self._store = store if isinstance(store, Store) else None
         self._open_store = store if not isinstance(store, Store) else None
         self._opening = threading.Lock()
@@ -84,7 +85,9 @@ class Workbench:
         self.env = Environment(loader=PackageLoader("sibkit.workbench", "templates"),
                                autoescape=select_autoescape(["html"]), auto_reload=False)
         self.env.globals.update(prefix=PREFIX, themes=self.themes, title=title)
-        self.env.filters.update(theme_name=self.themes.name, kind=kind_shown)  # kinds as sibkit.kinds names them
+        self.case_names = dict(case_names or {})
+        self.env.filters.update(theme_name=self.themes.name, kind=kind_shown,  # kinds as sibkit.kinds names them
+                                case_name=lambda case_id: self.case_names.get(case_id, ""))
         self.totals: dict[tuple[str, str, str], tuple[float, int]] = {}
         # per event loop (a server, a test): the database threads, and the turn of writers on SQLite
         self._loop: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter, anyio.CapacityLimiter] | None = None
@@ -152,13 +155,13 @@ class Workbench:
         return cached[1]
 
     @classmethod
-    def for_study(cls, study: Any, single_user: str = "") -> Workbench:
+    def for_study(cls, study: Any, single_user: str = "", case_names: Mapping[str, str] | None = None) -> Workbench:
         from sibkit.coding import study_codebook
         from sibkit.corpus import open_study_store
 
         codebook = study_codebook(study)
         bench = cls(lambda: open_study_store(study), list(codebook.themes), title=study.title,
-                    single_user=single_user)
+                    single_user=single_user, case_names=case_names)
         bench.study = study
         return bench
 
@@ -285,6 +288,13 @@ def _safe_next(value: str) -> str:
     return value if value.startswith(PREFIX + "/") and not value.startswith("//") and "\\" not in value else PREFIX
 
 
+def _with_query(url: str, **values: str) -> str:
+    """``url`` with ``values`` set in its query (replacing any already there)."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in values]
+    return f"{parts.path}?{urlencode(kept + list(values.items()))}"
+
+
 def build_router(bench: Workbench) -> APIRouter:
     router = APIRouter(prefix=PREFIX)
 
@@ -348,6 +358,9 @@ def build_router(bench: Workbench) -> APIRouter:
             undone_id = request.query_params.get("undone", "")
             undone = hits.undone_in(session, _number(undone_id, "undone"), actor.name) if undone_id.isdigit() \
                 else None
+            decided_id = request.query_params.get("decided", "")
+            decided = hits.decided_by(session, _number(decided_id, "decided"), actor.name) \
+                if decided_id.isdigit() else None
         total = bench.total(filters)
         here = f"{PREFIX}/queue?" + urlencode({**filters.query(), "after": after})
         # after a decision the queue goes on from here: an unreviewed queue loses the decided hit anyway
@@ -363,7 +376,8 @@ def build_router(bench: Workbench) -> APIRouter:
                             back_url=back_url,
                             total=total, done=done, here=here, next_url=next_url, skip_url=skip_url, memos=memos,
                             statuses=hits.STATUSES, origins=hits.ORIGINS, theme=theme, recode_to=recode_to,
-                            also=also, undone=undone, nothing_to_undo=request.query_params.get("undone") == "none",
+                            also=also, undone=undone, decided=decided,
+                            nothing_to_undo=request.query_params.get("undone") == "none",
                             request_key=secrets.token_urlsafe(16))
 
     @router.get("/documents/{document_id}", response_class=HTMLResponse)
@@ -404,10 +418,13 @@ def build_router(bench: Workbench) -> APIRouter:
             except hits.KeyReused as exc:
                 raise Forbidden(str(exc), status=409) from None
 
-        await bench.write(work)
+        decision_id = await bench.write(work)
         if request.headers.get("accept") == "application/json":
             return Response('{"ok": true}', media_type="application/json")
-        return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+        back = _safe_next(str(form.get("next", "")))
+        if back.startswith(f"{PREFIX}/queue"):  # the queue reads the decision back to confirm it
+            back = _with_query(back, decided=str(decision_id))
+        return RedirectResponse(back, status_code=303)
 
     @router.post("/undo")
     async def undo(request: Request) -> Response:
@@ -419,7 +436,7 @@ def build_router(bench: Workbench) -> APIRouter:
         if not back.startswith(f"{PREFIX}/queue"):
             back = f"{PREFIX}/queue"
         parts = urlsplit(back)
-        kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("ref", "undone")]
+        kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("ref", "undone", "decided")]
         extra = [("undone", "none")] if done is None else [("ref", str(done.reference_id)),
                                                             ("undone", str(done.decision_id))]
         return RedirectResponse(f"{parts.path}?{urlencode(kept + extra)}", status_code=303)

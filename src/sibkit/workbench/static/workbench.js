@@ -2,14 +2,20 @@
 (function () {
   "use strict";
 
-  function typing(element) {
+  function field(element) {
     var tag = element && element.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
   }
 
+  // A field that takes letters: keys typed there are its own. A checkbox takes only Space, so the other keys
+  // stay shortcuts while it has focus (tick with Space, then a number key for the next theme, or k to save).
+  function typing(element) {
+    return field(element) && !(element.tagName === "INPUT" && (element.type === "checkbox" || element.type === "radio"));
+  }
+
   // Keys: an element with data-key="x" is clicked (buttons, links) or focused (fields) when x is pressed.
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && typing(document.activeElement)) {
+    if (event.key === "Escape" && field(document.activeElement)) {
       document.activeElement.blur();
       return;
     }
@@ -21,7 +27,7 @@
       return;
     }
     event.preventDefault();
-    if (typing(target)) {
+    if (field(target)) {
       target.focus();
     } else {
       target.click();
@@ -63,6 +69,38 @@
     range.setEnd(node, offset);
     return codePoints(range.toString());
   }
+  function show(chosen) {
+    selected.value = chosen;
+    preview.textContent = "\u201c" + chosen.slice(0, 120) + (chosen.length > 120 ? "\u2026" : "") + "\u201d";
+  }
+  // Without a mouse: words typed in "Text to code" are looked for in the document, from the hit on (else
+  // from its start), and fill From and to as a selection would.
+  var find = document.getElementById("code-find");
+  function findText() {
+    var wanted = find.value;
+    if (!wanted.trim()) {
+      start.value = end.value = selected.value = "";
+      preview.textContent = find.dataset.prompt;
+      return;
+    }
+    var whole = text.textContent;
+    var anchor = document.getElementById("hit");
+    var from = anchor ? offsetOf(anchor, 0) : 0;
+    var units = Array.from(whole).slice(0, from).join("").length;  // code points to UTF-16 units
+    var at = whole.indexOf(wanted, units);
+    if (at < 0) {
+      at = whole.indexOf(wanted);
+    }
+    if (at < 0) {
+      start.value = end.value = selected.value = "";
+      preview.textContent = "\u201c" + wanted.slice(0, 60) + "\u201d is not in this document.";
+      return;
+    }
+    start.value = codePoints(whole.slice(0, at));
+    end.value = codePoints(whole.slice(0, at + wanted.length));
+    show(wanted);
+  }
+
   function takeSelection() {
     var selection = window.getSelection();
     if (!selection || selection.isCollapsed || selection.rangeCount === 0) {
@@ -74,14 +112,16 @@
     }
     start.value = offsetOf(range.startContainer, range.startOffset);
     end.value = offsetOf(range.endContainer, range.endOffset);
-    selected.value = range.toString();
-    preview.textContent = "\u201c" + selected.value.slice(0, 120) + (selected.value.length > 120 ? "\u2026" : "") + "\u201d";
+    show(range.toString());
   }
   if (text && start && end) {
     text.addEventListener("mouseup", takeSelection);
     text.addEventListener("keyup", takeSelection);
     start.addEventListener("input", function () { selected.value = ""; });
     end.addEventListener("input", function () { selected.value = ""; });
+    if (find) {
+      find.addEventListener("input", findText);
+    }
     var hit = document.getElementById("hit");
     if (hit && !window.location.hash) {
       hit.scrollIntoView({block: "center"});
