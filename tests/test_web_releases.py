@@ -91,6 +91,8 @@ def test_the_field_over_time_and_every_figure_card_name_the_release(server, brow
             year = int(cells[0][:4])
             assert cells[1] == (dt.date(year, 12, 31).isoformat() if year < 2025 else "2025-05-20")
         assert got == expected
+        assert ("6 projects have no contract date in the 2025-05-20 release: they count in the release's figures "
+                "but in no year.") in " ".join(page.locator("#over-time + p").inner_text().split())
         releases = page.locator("#over-time-table tbody tr.release")
         cells = [releases.nth(i).locator("th, td").all_inner_texts()[:3] for i in range(releases.count())]
         assert cells == [["INDIGO release indigo@2025-05-20", "2025-05-20", "319"],

@@ -109,6 +109,7 @@ def install_releases(app: FastAPI, env: Any, dataset: Any, page: Callable[..., H
 
             over = over_time(dataset, filters, releases)
             over_cache[filters] = {"data": over, "chart": chart(over), "label": over.label,
+                                   "undated_note": over.undated_note,
                                    "by_year": over.by_year.to_dict("records"),
                                    "by_release": over.by_release.to_dict("records"),
                                    "published": over.published.to_dict("records")}
