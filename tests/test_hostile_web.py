@@ -309,6 +309,8 @@ def test_odd_ids_and_text_never_give_a_server_error(store) -> None:
             answer = client.get(path)
             assert answer.status_code in (400, 404), (path, answer.status_code)
             assert "Something went wrong" not in answer.text, path
+        missing = client.get("/review/documents/999999")  # a whole number the study has no document for
+        assert missing.status_code == 404 and "no document 999999 in this study" in missing.text
         posts = [("/review/decide", {"reference_id": huge, "decision": "accept"}),
                  ("/review/decide", {"reference_id": big, "decision": "accept"}),
                  ("/review/code", {"document_id": huge, "start": "0", "end": "5", "theme": "partnership"}),

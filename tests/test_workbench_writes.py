@@ -36,7 +36,7 @@ def test_writes_together_keep_the_good_ones(tmp_path: Path) -> None:
         return await asyncio.gather(*(bench.write(w) for w in writes), return_exceptions=True)
 
     outcomes = asyncio.run(together())
-    assert [type(o).__name__ for o in outcomes] == ["int", "int", "SibkitError", "SibkitError", "IntegrityError",
+    assert [type(o).__name__ for o in outcomes] == ["int", "int", "NotFound", "SibkitError", "IntegrityError",
                                                     "int"]
     assert isinstance(outcomes[2], SibkitError) and "no reference 999999" in str(outcomes[2])
     assert isinstance(outcomes[4], IntegrityError)

@@ -7,3 +7,7 @@ class SibkitError(Exception):
 
 class DataSourceError(SibkitError):
     """A dataset source that cannot be read at all."""
+
+
+class NotFound(SibkitError):
+    """A thing asked for by its id that the study does not hold (the web answers 404)."""

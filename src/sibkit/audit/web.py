@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sibkit.audit.sample import MAX_SAMPLE, NONE, draw_sample, mark, sampled_sentences, standing_marks
-from sibkit.errors import SibkitError
+from sibkit.errors import NotFound, SibkitError
 from sibkit.store import Document
 
 CONTEXT = 400  # characters of the document shown either side of the sentence
@@ -54,7 +54,7 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
             try:
                 current = next(s for s in sentences if s["sentence_id"] == int(wanted))
             except (ValueError, StopIteration):
-                raise SibkitError(f"no audit sentence {wanted[:20]!r}") from None
+                raise NotFound(f"no audit sentence {wanted[:20]!r}") from None
         else:
             after = request.query_params.get("after", "")
             skipped = int(after) if after.isdigit() else 0

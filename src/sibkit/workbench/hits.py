@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sibkit.errors import SibkitError
+from sibkit.errors import NotFound, SibkitError
 from sibkit.store import (
     Document,
     DocumentCase,
@@ -311,7 +311,7 @@ def document_segments(store: Store, document_id: int, focus: int | None) -> tupl
     with store.session() as session:
         document = session.get(Document, document_id)
         if document is None:
-            raise SibkitError(f"no document {document_id}")
+            raise NotFound(f"no document {document_id} in this study")
         spans = session.execute(select(Reference.id, Reference.start, Reference.end, Reference.theme)
                                 .where(Reference.document_id == document_id)).all()
         session.expunge(document)
@@ -373,7 +373,7 @@ def decide(session: Session, coder: str, reference_id: int, decision: str, new_t
             return int(earlier.id)
     found = connection.execute(_STANDING_ON, {"reference": reference_id, "coder": coder}).first()
     if found is None:
-        raise SibkitError(f"no reference {reference_id}")
+        raise NotFound(f"no reference {reference_id} in this study")
     row = {"reference_id": reference_id, "coder": coder, "decision": decision, "new_theme": stored_theme,
            "note": note, "previous_id": found[1], "decided_at": utcnow(), "request_key": request_key}
     if request_key is None:

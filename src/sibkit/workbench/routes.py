@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from sibkit.errors import SibkitError
+from sibkit.errors import NotFound, SibkitError
 from sibkit.kinds import shown as kind_shown
 from sibkit.store import Store, is_locked_error, with_retry
 from sibkit.workbench import auth, hits
@@ -564,7 +564,8 @@ def standalone_app(bench: Workbench, allowed_hosts: Any = None) -> FastAPI:
 
     @app.exception_handler(SibkitError)
     async def user_error(request: Request, exc: SibkitError) -> Response:
-        return bench.render("message.html", status=400, actor=None, message=str(exc))
+        return bench.render("message.html", status=404 if isinstance(exc, NotFound) else 400, actor=None,
+                            message=str(exc))
 
     install(app, bench)
     app.add_middleware(PageCache, live_prefixes=(PREFIX,))
