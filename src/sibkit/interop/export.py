@@ -201,7 +201,8 @@ class _Exporter:
             self.links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
             self.decisions = session.execute(select(
                 ReviewDecision.reference_id, ReviewDecision.coder, ReviewDecision.decided_at, ReviewDecision.id,
-                ReviewDecision.decision, ReviewDecision.new_theme).order_by(ReviewDecision.decided_at, ReviewDecision.id)).all()
+                ReviewDecision.decision, ReviewDecision.new_theme).order_by(ReviewDecision.decided_at,
+                                                                            ReviewDecision.id)).all()
             self.memos = list(session.scalars(select(Memo).order_by(Memo.id)))
             self.stored_users = {u.name: u.guid for u in session.scalars(select(QdaUser))}
             self.stored_codes = list(session.scalars(select(QdaCode)))
