@@ -106,14 +106,15 @@ def test_the_detectable_difference_sentence() -> None:
     # 70.5 points from 20%: successful cases at 90.5%
     assert detectable_sentence(_basis()) == (
         "With 8 against 8 cases, the smallest difference Fisher's exact test detects with 80% power is 70.5 percentage "
-        "points (from 20% of struggling cases to 90.5% of successful ones); the published effect is 13 to 23 points, "
-        "far smaller: a difference of that size would usually go undetected here.")
+        "points (a theme in 20% of struggling cases would have to be in 90.5% of successful ones); the published "
+        "effect is 13 to 23 points, far smaller: a difference of that size would usually go undetected here.")
     assert detectable_sentence(_basis(detectable_pp=20.0, published_low=30.0, published_high=30.0)).endswith(
-        "(from 20% of struggling cases to 40.0% of successful ones); the published effect is 30 points.")
+        "(a theme in 20% of struggling cases would have to be in 40.0% of successful ones); the published effect is "
+        "30 points.")
     assert detectable_sentence(_basis(detectable_pp=math.nan, n_successful=1, n_struggling=1,
                                       published_low=None, published_high=None)) == (
-        "With 1 against 1 cases, no difference is detectable with 80% power by Fisher's exact test (from 20% of "
-        "struggling cases, even all successful ones would not be).")
+        "With 1 against 1 cases, no difference is detectable with 80% power by Fisher's exact test (for a theme in 20% "
+        "of struggling cases, even all successful ones would not be).")
     # the example study's own groups under issue 25's defaults: no successful case at all
     assert detectable_sentence(_basis(detectable_pp=math.nan, n_successful=0, n_struggling=2)) == (
         "With no successful cases there is nothing to compare: the findings below describe the other group only and "

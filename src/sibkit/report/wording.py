@@ -115,8 +115,8 @@ def findings_paragraph(results: StudyResults) -> list[str]:
                              "test, however large.")
         else:
             sentences.append(f"The smallest difference Fisher's exact test detects with 80% power at α 0.05 is "
-                             f"{value:.1f} percentage points (from 20% of struggling cases to {20 + value:.1f}% of "
-                             "successful ones).")
+                             f"{value:.1f} percentage points (a theme in 20% of struggling cases would have to be in "
+                             f"{20 + value:.1f}% of successful ones).")
         if published is not None:
             low, high = published
             effect = f"{low:g}" if low == high else f"{low:g} to {high:g}"
@@ -130,8 +130,8 @@ def findings_paragraph(results: StudyResults) -> list[str]:
                         else f"{20 * (1 + low / 100):.1f}% to {20 * (1 + high / 100):.1f}%")
             points = f"{0.2 * low:.1f}" if low == high else f"{0.2 * low:.1f} to {0.2 * high:.1f}"
             sentences.append(f"Read as relative figures (successful cases {effect}% more often than struggling "
-                             f"ones), the published effect is smaller still: from 20% of struggling cases, {relative} "
-                             f"of successful ones, {points} percentage points.")
+                             "ones), the published effect is smaller still: a theme in 20% of struggling cases "
+                             f"would be in {relative} of successful ones, {points} percentage points.")
     sentences.append("Verdicts read Newcombe intervals adjusted for the family of themes a published claim covers "
                      "(Bonferroni), and say “no evidence either way” when an interval cannot tell the published "
                      "effect from none.")
