@@ -196,3 +196,25 @@ def test_a_table_name_of_another_scheme_is_written_in_the_one_scheme() -> None:
 
     assert file_name("case_theme_matrix") == "case-theme-matrix"
     assert file_name("QCA Truth table") == "qca-truth-table" and file_name("qca-truth-table") == "qca-truth-table"
+
+
+def test_the_coding_trust_table_is_written_as_a_table_too(tmp_path: Path) -> None:
+    """"How far the coding can be trusted here" (review precision, audit miss rate per theme) is a table of the
+    report like the others: a CSV and a sheet (`instrument-error`)."""
+    from sibkit.audit.report import instrument_section
+    from sibkit.corpus import open_study_store
+    from sibkit.report.results import StudyResults, as_tables
+    from sibkit.study import load_study
+
+    path = tmp_path / "study.yaml"
+    path.write_text("title: Trust table\n", encoding="utf-8")
+    study = load_study(path)
+    empty = pd.DataFrame()
+    results = StudyResults(study, pd.DataFrame({"excluded_ids": []}), empty, [], empty, empty, empty, empty, empty,
+                           empty, empty, empty, {}, empty, empty, empty, empty, empty)
+    assert "instrument-error" not in as_tables(results)
+    results.instrument = instrument_section(study, open_study_store(study))
+    table = as_tables(results)["instrument-error"]
+    # the built-in codebook's 14 themes with terms, nothing reviewed or audited in a study with no documents
+    assert len(table) == 14 and set(table["reviewed"]) == {0} and table["precision"].isna().all()
+    assert {"theme", "accepted", "precision", "audited_sentences", "miss_rate", "recall"} <= set(table.columns)
