@@ -256,3 +256,46 @@ def test_the_report_section_shows_the_drawn_ranges_or_why_it_did_not_run() -> No
     assert empty.empty_group == "struggling"
     html = template.render(carried=empty, carried_text=[], model=MODEL, assumptions=ASSUMPTIONS, names={}, r=None)
     assert "Not run: no case is struggling" in html and "8 successful" in html
+
+
+def test_each_figure_comes_from_the_study_where_it_measured_it_else_from_the_codebook() -> None:
+    """A study reviewed by its coders but not (or only partly) audited: its own precision where it reviewed
+    hits, its audit's recall where it audited, the built-in codebook's measured figure for the rest."""
+    from sibkit.coding.codebook import load_codebook
+
+    codebook = load_codebook("relational-sib")  # capabilities 0.33 / 0.50 (9 fired, 6 passages), prevention 0.87 / 0.79
+    columns = ["theme", "reviewed", "accepted", "precision", "audited_sentences", "audit_hits", "hit_sentences",
+               "unhit_sentences", "miss_rate", "recall"]
+    own = pd.DataFrame([
+        ["capabilities", 22, 8, 8 / 22, 0, 0, 5, 2000, None, None],        # reviewed, no audit
+        ["prevention", 0, 0, None, 400, 4, 30, 2000, 0.01, 30 / 50],      # audited, nothing reviewed
+        ["innovation", 10, 7, 0.7, 400, 0, 12, 2000, 0.0, 1.0],           # both
+        ["relational-working", 0, 0, None, 0, 0, 3, 2000, None, None],    # neither
+    ], columns=columns).astype(object)
+    table = measured_error(codebook, lambda: own).set_index("theme")
+    assert len(table) == 14  # every theme the codebook measured stays measured
+    capabilities = table.loc["capabilities"]
+    assert capabilities["precision"] == pytest.approx(8 / 22) and capabilities["recall"] == 0.5
+    assert capabilities[["precision_right", "precision_judged", "recall_found", "recall_true"]].tolist() == \
+        [8, 22, 3, 6]
+    assert capabilities["source"] == "precision: the study's own review; recall: relational-sib 6 as measured"
+    # the audit's recall rests on a precision: 30 hit sentences x 0.87 = 26.1 true, 0.01 x 2,000 = 20 missed
+    prevention = table.loc["prevention"]
+    assert (prevention["precision"], prevention["recall"]) == (0.87, pytest.approx(26.1 / 46.1))
+    assert prevention[["precision_right", "precision_judged", "audit_hits", "audited_sentences"]].tolist() == \
+        [59, 68, 4, 400]
+    assert prevention["source"] == "precision: relational-sib 6 as measured; recall: the study's own recall audit"
+    assert (table.loc["innovation", "precision"], table.loc["innovation", "recall"]) == (0.7, 1.0)
+    assert table.loc["innovation", "source"] == "the study's own review and recall audit"
+    assert (table.loc["relational-working", "precision"], table.loc["relational-working", "recall"]) == (0.71, 0.29)
+    assert table.loc["relational-working", "source"] == "relational-sib 6 as measured"
+    # what the figures were measured on, once per source
+    counts, classes = _counts({"capabilities": ([1, 0, 0, 0], [0, 0, 0, 0])})
+    found = carry_error(counts, classes, table.reset_index(), ONE, draws=20, seed=1)
+    assert "this study's documents" in found.on and len(found.on) == 2
+    from sibkit.report.wording import _figure_sources_words
+
+    assert _figure_sources_words(list(table["source"])) == (
+        ": precision from relational-sib 6 as measured for 12 themes, the study's own review for 2 themes; "
+        "recall from relational-sib 6 as measured for 12 themes, the study's own recall audit for 2 themes")
+    assert _figure_sources_words(["relational-sib 6 as measured"] * 3) == " (relational-sib 6 as measured)"

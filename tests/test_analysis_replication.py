@@ -271,3 +271,15 @@ def test_no_degenerate_interval_is_given_and_the_reason_is() -> None:
     assert math.isnan(findings.loc["Y", "relative_difference"])
     assert findings.loc["Y", "relative_note"] == "no successful case shows it"
     assert findings.loc["A", "relative_difference"] == pytest.approx(1 - (1 / 8) / (3 / 8))
+
+
+def test_a_family_with_no_comparable_theme_is_not_called_one_theme() -> None:
+    # the example study as published: no successful case, two struggling ones, a claim over two themes
+    matrix, classes = _matrix({"A": (0, 0, 1, 2), "C": (0, 0, 0, 2)})
+    findings = with_families(compare(matrix, classes, Settings(permutations=99, bootstrap=100)), ["A", "C"])
+    assert list(findings["family_size"]) == [0, 0]
+    study = parse_study("analysis:\n  published:\n    - source: W\n      themes: [practices]\n"
+                        "      difference_pp: {low: 13, high: 23}\n")
+    table = replication_table(findings, study.analysis.published, {"practices": None, "A": "practices",
+                                                                   "C": "practices"})
+    assert set(table["adjustment"]) == {"none: no theme could be compared (a group has no cases)"}

@@ -136,3 +136,21 @@ def test_plain_relative_and_internal_paths_find_the_source(study, tmp_path: Path
     result = import_qdpx(archive, study)
     assert len(result.problems) == 2  # the two bad selections of this project, nothing about the path
     assert stored(study) == (1, 1)
+
+
+def test_a_real_project_without_its_source_file_says_what_coding_went_with_it(study, tmp_path: Path,
+                                                                              refi_qda_dir: Path) -> None:
+    import zipfile
+
+    real = zipfile.ZipFile(refi_qda_dir / "samples" / "nvivo12win-oltas.qdpx")
+    members = {name: real.read(name) for name in real.namelist() if not name.endswith(".txt")}
+    archive = make_qdpx(tmp_path / "no-text.qdpx", members)
+    result = import_qdpx(archive, study)
+    # its one TextSource names a .txt the archive lacks; its 97 PlainTextSelections (sample README) go with it
+    assert [p.split(": ", 2)[2] for p in result.problems] == [
+        "TextSource 'videos_selection': file 'internal://56a79789-d535-4fb8-bedd-a915504c54ba.txt' is not in the "
+        "archive; source skipped"]
+    assert result.unsupported == {"TextSource without readable text": 1,
+                                  "coded selections on a TextSource without readable text": 97}
+    assert "97 coded selections on a TextSource without readable text" in result.lines()[-1]
+    assert result.added["codes"] == 60 and stored(study) == (0, 0)

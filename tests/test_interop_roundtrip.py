@@ -269,3 +269,40 @@ def test_an_edited_memo_keeps_its_guid(tmp_path: Path) -> None:
     xml, files, _ = project_files(study, store, now=T0, case_data=False)
     notes = etree.fromstring(xml).findall(".//q:Note", NS)
     assert [(n.get("guid"), files[f"{n.get('guid')}.txt"].decode()) for n in notes] == [(before, "Second thoughts.")]
+
+
+def test_every_coder_who_accepted_a_reference_travels_with_it(indigo_dir: Path, tmp_path: Path,
+                                                               refi_qda_dir: Path) -> None:
+    """Two or three coders reviewed: each one whose latest decision accepts a reference the study counts is a
+    Coding of their own (REFI-QDA codes by user), so the team's acceptances survive a round trip."""
+    study = load_study(write_study(tmp_path / "team", indigo_dir))
+    store = open_store(study.database_url())
+    add_text(store, TEXT_A, CASE_A, "Emoji and CRLF")
+    code_documents(store, load_codebook(tmp_path / "team" / "exchange.yaml"))
+    decided = {  # theme -> (coder, decision, new theme); the standing reading: the most frequent outcome
+        "partnership": [("ana", "accept", None), ("ben", "accept", None)],
+        "innovation": [("ana", "accept", None), ("ben", "reject", None), ("cara", "accept", None)],
+        "coproduction": [("ana", "accept", None), ("ben", "recode", "innovation"), ("cara", "accept", None)],
+    }
+    with store.session() as session:
+        refs = {r.theme: r for r in session.scalars(select(Reference).order_by(Reference.start.desc()))}
+        for theme, decisions in decided.items():
+            for coder, decision, new_theme in decisions:
+                session.add(ReviewDecision(reference_id=refs[theme].id, coder=coder, decided_at=T0,
+                                           decision=decision, new_theme=new_theme))
+    export_qdpx(study, tmp_path / "team.qdpx", store, now=T0)
+    qde = etree.fromstring(qde_of(tmp_path / "team.qdpx"))
+    assert validation_errors(qde_of(tmp_path / "team.qdpx"), refi_qda_dir / "Project-mrt2019.xsd") == []
+    users = {u.get("guid"): u.get("name") for u in qde.iterfind(".//q:User", NS)}
+    codings = sorted(users[c.get("creatingUser")] for c in qde.iterfind(".//q:Coding", NS))
+    # partnership: ana, ben; innovation: ana, cara (ben rejected); coproduction: ana, cara (ben moved it away)
+    assert codings == ["ana", "ana", "ana", "ben", "cara", "cara"]
+    target = load_study(write_study(tmp_path / "fresh", indigo_dir))
+    result = import_qdpx(tmp_path / "team.qdpx", target)
+    assert "added 1 document, 3 references, 6 decisions, 68 cases," in result.lines()[0]
+    assert not any(line.startswith("already in the study") for line in result.lines())
+    with open_store(target.database_url()).session() as session:
+        back = {(r.theme, d.coder) for d, r in session.execute(
+            select(ReviewDecision, Reference).join(Reference, Reference.id == ReviewDecision.reference_id))}
+    assert back == {("partnership", "ana"), ("partnership", "ben"), ("innovation", "ana"), ("innovation", "cara"),
+                    ("coproduction", "ana"), ("coproduction", "cara")}

@@ -205,3 +205,13 @@ def test_the_robustness_table_says_which_terms_survive() -> None:
     scenarios = qca_from(_small_counts(RATES), CLASSES, study).robustness
     failed = scenarios[scenarios["anchor_scale"] == 20]
     assert failed["note"].str.startswith("every condition is constant or near-constant").all()
+
+
+def test_only_densities_with_hits_nobody_reviewed_are_called_unreviewed() -> None:
+    from sibkit.qca.study import qca_from
+
+    result = qca_from(_small_counts(RATES), CLASSES, _small_study())
+    assert result.conditions == ["A", "B"]
+    # 8 cases x 2 conditions; hits in S1-S4 and T1 for A and in S1 for B (6 cells), S1's reviewed: 4 rest on
+    # unreviewed hits; the 10 cells without a hit rest on nothing to review
+    assert (result.settings["unreviewed_cells"], result.settings["cells"]) == (4, 16)

@@ -63,10 +63,10 @@ def test_the_report_opens_with_what_the_findings_rest_on(study_run: Path, indigo
         "comparison has 8 successful and 8 struggling cases; 27 more cases have too little outcome data to classify "
         f"and are left out. {interim} of the 16 compared cases are not complete (the stage of their results); their "
         "interim results are compared with the lifetime targets and marked interim. With 8 against 8 cases, the "
-        f"smallest difference Fisher's exact test detects with 80% power is {mdd:.1f} percentage points (from 20% of "
-        f"struggling cases to {20 + mdd:.1f}% of successful ones); the published effect is 13 to 23 points, far "
-        "smaller: a difference of that size would usually go undetected here. No payment or target was left out of "
-        "the classification. This report rests on 43 coded documents for 43 cases")
+        f"smallest difference Fisher's exact test detects with 80% power is {mdd:.1f} percentage points (a theme "
+        f"in 20% of struggling cases would have to be in {20 + mdd:.1f}% of successful ones); the published effect "
+        "is 13 to 23 points, far smaller: a difference of that size would usually go undetected here. No payment "
+        "or target was left out of the classification. This report rests on 43 coded documents for 43 cases")
     assert 65 < mdd < 75  # the issue's ~70 pp
     selection = pd.read_csv(study_run / "report" / "selection.csv")
     listed = int(selection.loc[selection["step"] == "selected", "distinct_documents"].sum())
@@ -132,12 +132,14 @@ def test_the_report_has_the_replication_table(study_run: Path) -> None:
     row = detectable.set_index("struggling_share").loc[0.2]
     assert opening == (
         "The comparison has 8 successful and 8 struggling cases. The smallest difference Fisher's exact test detects "
-        f"with 80% power at α 0.05 is {row['detectable_pp']:.1f} percentage points (from 20% of struggling cases to "
-        f"{20 + row['detectable_pp']:.1f}% of successful ones). The published effect is 13 to 23 percentage points: "
+        f"with 80% power at α 0.05 is {row['detectable_pp']:.1f} percentage points (a theme in 20% of struggling "
+        f"cases would have to be in {20 + row['detectable_pp']:.1f}% of successful ones). The published effect is 13 "
+        "to 23 percentage points: "
         f"this comparison would detect it with a probability of only {100 * row['power_published_low']:.0f}% to "
         f"{100 * row['power_published_high']:.0f}%, so a result that is not significant here is no evidence against "
         "it. Read as relative figures (successful cases 13 to 23% more often than struggling ones), the published "
-        "effect is smaller still: from 20% of struggling cases, 22.6% to 24.6% of successful ones, 2.6 to 4.6 "
+        "effect is smaller still: a theme in 20% of struggling cases would be in 22.6% to 24.6% of successful ones, "
+        "2.6 to 4.6 "
         "percentage points. Verdicts read Newcombe intervals adjusted for the family of themes a published claim "
         "covers (Bonferroni), and say “no evidence either way” when an interval cannot tell the published effect "
         "from none.")

@@ -106,14 +106,15 @@ def test_the_detectable_difference_sentence() -> None:
     # 70.5 points from 20%: successful cases at 90.5%
     assert detectable_sentence(_basis()) == (
         "With 8 against 8 cases, the smallest difference Fisher's exact test detects with 80% power is 70.5 percentage "
-        "points (from 20% of struggling cases to 90.5% of successful ones); the published effect is 13 to 23 points, "
-        "far smaller: a difference of that size would usually go undetected here.")
+        "points (a theme in 20% of struggling cases would have to be in 90.5% of successful ones); the published "
+        "effect is 13 to 23 points, far smaller: a difference of that size would usually go undetected here.")
     assert detectable_sentence(_basis(detectable_pp=20.0, published_low=30.0, published_high=30.0)).endswith(
-        "(from 20% of struggling cases to 40.0% of successful ones); the published effect is 30 points.")
+        "(a theme in 20% of struggling cases would have to be in 40.0% of successful ones); the published effect is "
+        "30 points.")
     assert detectable_sentence(_basis(detectable_pp=math.nan, n_successful=1, n_struggling=1,
                                       published_low=None, published_high=None)) == (
-        "With 1 against 1 cases, no difference is detectable with 80% power by Fisher's exact test (from 20% of "
-        "struggling cases, even all successful ones would not be).")
+        "With 1 against 1 cases, no difference is detectable with 80% power by Fisher's exact test (for a theme in 20% "
+        "of struggling cases, even all successful ones would not be).")
     # the example study's own groups under issue 25's defaults: no successful case at all
     assert detectable_sentence(_basis(detectable_pp=math.nan, n_successful=0, n_struggling=2)) == (
         "With no successful cases there is nothing to compare: the findings below describe the other group only and "
@@ -195,3 +196,25 @@ def test_a_table_name_of_another_scheme_is_written_in_the_one_scheme() -> None:
 
     assert file_name("case_theme_matrix") == "case-theme-matrix"
     assert file_name("QCA Truth table") == "qca-truth-table" and file_name("qca-truth-table") == "qca-truth-table"
+
+
+def test_the_coding_trust_table_is_written_as_a_table_too(tmp_path: Path) -> None:
+    """"How far the coding can be trusted here" (review precision, audit miss rate per theme) is a table of the
+    report like the others: a CSV and a sheet (`instrument-error`)."""
+    from sibkit.audit.report import instrument_section
+    from sibkit.corpus import open_study_store
+    from sibkit.report.results import StudyResults, as_tables
+    from sibkit.study import load_study
+
+    path = tmp_path / "study.yaml"
+    path.write_text("title: Trust table\n", encoding="utf-8")
+    study = load_study(path)
+    empty = pd.DataFrame()
+    results = StudyResults(study, pd.DataFrame({"excluded_ids": []}), empty, [], empty, empty, empty, empty, empty,
+                           empty, empty, empty, {}, empty, empty, empty, empty, empty)
+    assert "instrument-error" not in as_tables(results)
+    results.instrument = instrument_section(study, open_study_store(study))
+    table = as_tables(results)["instrument-error"]
+    # the built-in codebook's 14 themes with terms, nothing reviewed or audited in a study with no documents
+    assert len(table) == 14 and set(table["reviewed"]) == {0} and table["precision"].isna().all()
+    assert {"theme", "accepted", "precision", "audited_sentences", "miss_rate", "recall"} <= set(table.columns)

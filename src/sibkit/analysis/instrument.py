@@ -33,8 +33,9 @@ recall: true passages found of true passages, or, from a recall audit, the miss 
 recall recomputed with ``recall_from_audit``); where they are not, the figure is taken as exact and the
 table says so (``figures_drawn``).
 
-The figures come from, in order (see ``measured_error``): the study's own review and recall audit,
-the codebook's ``measured`` figures, else nothing ("not measured").
+Each figure comes, per theme, from the first source that has it (see ``measured_error``): precision from
+the study's own review, recall from its recall audit, else the codebook's ``measured`` figure, else
+nothing ("not measured").
 """
 
 from __future__ import annotations
@@ -168,28 +169,91 @@ def _measured_figures(measured: Any) -> tuple[dict[str, dict[str, float | None]]
     return out, str(get(measured, "on") or "")
 
 
+OWN_SOURCE = "the study's own review and recall audit"
+OWN_ON = "this study's documents"
+_PRECISION_COUNTS = ("precision_right", "precision_judged")
+_RECALL_COUNTS = ("recall_found", "recall_true", "audit_hits", "audited_sentences", "hit_sentences",
+                  "unhit_sentences")
+
+
+def _known(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _own_figures(table: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """The study's own table (the recall audit's ``instrument_error``) as {theme: {precision, recall,
+    counts}}, each figure only where the study measured it (reviewed hits; an audit)."""
+    if table is None or not len(table) or not {"theme", "precision", "recall"} <= set(table.columns):
+        return {}
+    renamed = table.rename(columns={"reviewed": "precision_judged", "accepted": "precision_right"})
+    out: dict[str, dict[str, Any]] = {}
+    for row in renamed.to_dict("records"):
+        figures: dict[str, Any] = {}
+        if _known(row.get("precision")):
+            figures["precision"] = float(row["precision"])
+            figures.update({c: float(row[c]) for c in _PRECISION_COUNTS if _known(row.get(c))})
+        if _known(row.get("recall")):
+            figures["recall"] = float(row["recall"])
+            figures.update({c: float(row[c]) for c in _RECALL_COUNTS if _known(row.get(c))})
+            if _known(row.get("miss_rate")):
+                figures["miss_rate"] = float(row["miss_rate"])
+        if figures:
+            out[str(row["theme"])] = figures
+    return out
+
+
+def figure_sources(source: str) -> tuple[str, str]:
+    """Where a theme's precision and where its recall came from, read back from its ``source``."""
+    if source == OWN_SOURCE:
+        return "the study's own review", "the study's own recall audit"
+    if source.startswith("precision: ") and "; recall: " in source:
+        precision, recall = source[len("precision: "):].split("; recall: ", 1)
+        return precision, recall
+    return source, source
+
+
 def measured_error(codebook: Any, study_error: Callable[[], pd.DataFrame | None] | None = None) -> pd.DataFrame:
-    """Per-theme precision and recall, from the first source that has them: ``study_error()`` (the
-    study's own review and recall audit, a table with theme, precision and recall), then the
-    codebook's ``measured`` figures; an empty table when neither (the report says "not measured")."""
-    if study_error is not None:
-        table = study_error()
-        if table is not None and len(table) and {"theme", "precision", "recall"} <= set(table.columns):
-            renamed = table.rename(columns={"reviewed": "precision_judged", "accepted": "precision_right"})
-            counts = [c for c in COUNT_COLUMNS if c in renamed.columns]
-            own = renamed[["theme", "precision", "recall", *counts]].astype(
-                {column: float for column in ["precision", "recall", *counts]})
-            own = own[own["precision"].notna() & own["recall"].notna()]
-            if len(own):
-                own = own.assign(source="the study's own review and recall audit", on="this study's documents")
-                return own[ERROR_COLUMNS + counts].reset_index(drop=True)
+    """Per-theme precision and recall, each figure from the first source that has it for that theme:
+    ``study_error()`` (the study's own review for precision and its recall audit for recall: a table with
+    theme, precision and recall, None where not measured), then the codebook's ``measured`` figures; a
+    theme with neither figure is left out (the report says "not measured"). ``source`` names where each
+    figure came from; ``on`` what it was measured on (one line per source)."""
+    own = _own_figures(study_error() if study_error is not None else None)
     measured = getattr(codebook, "measured", None)
-    if measured:
-        figures, on = _measured_figures(measured)
-        version = getattr(codebook, "version", "")
-        table = error_table(figures, f"{getattr(codebook, 'name', 'codebook')} {version} as measured".strip(), on)
-        return table[table["precision"].notna() & table["recall"].notna()].reset_index(drop=True)
-    return pd.DataFrame(columns=ERROR_COLUMNS)
+    book, book_on = _measured_figures(measured) if measured else ({}, "")
+    version = getattr(codebook, "version", "")
+    book_source = f"{getattr(codebook, 'name', 'codebook')} {version} as measured".strip()
+    records = []
+    for theme in sorted(set(own) | set(book), key=lambda t: (t not in own, t)):
+        mine, theirs = own.get(theme, {}), book.get(theme, {})
+        precision_own = "precision" in mine
+        recall_own = "recall" in mine
+        precision = mine["precision"] if precision_own else theirs.get("precision")
+        recall = mine["recall"] if recall_own else theirs.get("recall")
+        if not _known(precision) or not _known(recall):
+            continue
+        record: dict[str, Any] = {"theme": theme, "precision": float(precision), "recall": float(recall)}
+        record.update({c: v for c, v in (mine if precision_own else theirs).items() if c in _PRECISION_COUNTS})
+        record.update({c: v for c, v in (mine if recall_own else theirs).items() if c in _RECALL_COUNTS})
+        if recall_own and not precision_own and {"hit_sentences", "unhit_sentences"} <= set(record) \
+                and "miss_rate" in mine:  # the audit's recall rests on a precision: the codebook's, not 1
+            again = recall_from_audit(record["hit_sentences"], float(precision), mine["miss_rate"],
+                                      record["unhit_sentences"])
+            record["recall"] = record["recall"] if math.isnan(again) else again
+        if precision_own and recall_own:
+            record.update(source=OWN_SOURCE, on=OWN_ON)
+        elif precision_own or recall_own:
+            own_part = "the study's own review" if precision_own else "the study's own recall audit"
+            parts = [(own_part, OWN_ON), (book_source, book_on)]
+            if recall_own:
+                parts.reverse()
+            record.update(source=f"precision: {parts[0][0]}; recall: {parts[1][0]}",
+                          on="\n".join(text for _, text in parts if text))
+        else:
+            record.update(source=book_source, on=book_on)
+        records.append(record)
+    columns = ERROR_COLUMNS + [c for c in COUNT_COLUMNS if any(c in r for r in records)]
+    return pd.DataFrame(records, columns=columns)
 
 
 def _present(hits: np.ndarray, words: np.ndarray, presence: Presence) -> np.ndarray:
@@ -372,7 +436,8 @@ def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, p
     table = pd.DataFrame(rows, columns=THEME_COLUMNS)
     overall = _overall(observed_primary, primary_per_draw, successful, bool(primary_set))
     sources = sorted({s for s in table["source"] if s != NOT_MEASURED})
-    on = sorted({str(text) for text in error["on"] if isinstance(text, str) and text}) if "on" in error else []
+    on = sorted({part for text in error["on"] if isinstance(text, str) for part in text.split("\n") if part}) \
+        if "on" in error else []
     return InstrumentFindings(themes=table, overall=overall, draws=draws, seed=seed, sources=sources,
                               measured=bool(sources), on=on if sources else [])
 

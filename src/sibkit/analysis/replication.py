@@ -285,7 +285,8 @@ def replication_table(findings: pd.DataFrame, published: Sequence[Published], pa
             tested = [t for t in family if by_theme.at[t, "n_successful"] and by_theme.at[t, "n_struggling"]]
             level = family_alpha(len(tested), alpha)
             adjustment = (f"Bonferroni over {len(tested)} themes (each at {100 * (1 - level):.2f}%)"
-                          if len(tested) > 1 else "none (one theme)")
+                          if len(tested) > 1 else "none (one theme)" if tested
+                          else "none: no theme could be compared (a group has no cases)")
             published_low, published_high = result.difference_pp.low, result.difference_pp.high
             for theme in family:
                 f = by_theme.loc[theme]

@@ -110,16 +110,26 @@ def _nobody(row: object) -> str:
     return "unknown coder" if getattr(row, "origin", "") == "manual" else AUTOMATIC_CODER
 
 
-def _accepted_by(decisions: list) -> dict[int, tuple[str, dt.datetime]]:
-    """Per reference, who accepted it and when: the earliest accepting decision among each coder's latest."""
+def _accepted_by(decisions: list) -> dict[int, list[tuple[str, dt.datetime, str | None]]]:
+    """Per reference, every coder whose latest decision accepts it, earliest first: (coder, when, the theme
+    a recode moved it to, else None)."""
     latest: dict[tuple[int, str], object] = {}
     for row in decisions:
         latest[(row.reference_id, row.coder)] = row
-    accepted: dict[int, tuple[str, dt.datetime]] = {}
+    accepted: dict[int, list[tuple[str, dt.datetime, str | None]]] = defaultdict(list)
     for (reference_id, coder), row in sorted(latest.items(), key=lambda kv: (kv[1].decided_at, kv[1].id)):
-        if row.decision in ("accept", "overrule", "recode") and reference_id not in accepted:
-            accepted[reference_id] = (coder, row.decided_at)
-    return accepted
+        if row.decision in ("accept", "overrule", "recode"):
+            accepted[reference_id].append((coder, row.decided_at, row.new_theme if row.decision == "recode"
+                                           else None))
+    return dict(accepted)
+
+
+def _coders_of(accepted: list[tuple[str, dt.datetime, str | None]], theme: str,
+               counts_for: str) -> list[tuple[str, dt.datetime]]:
+    """The coders whose acceptance is of the theme the reference counts for (a recode of another coder to
+    another theme is not theirs), earliest first; the first acceptance when none is (one coding, as before)."""
+    agreeing = [(coder, moment) for coder, moment, moved in accepted if (moved or theme) == counts_for]
+    return agreeing or [(coder, moment) for coder, moment, _ in accepted[:1]]
 
 
 def case_attributes(study: Study, case_ids: list[str]) -> dict[str, dict[str, object]]:
@@ -191,7 +201,8 @@ class _Exporter:
             self.links = session.execute(select(DocumentCase.document_id, DocumentCase.case_id)).all()
             self.decisions = session.execute(select(
                 ReviewDecision.reference_id, ReviewDecision.coder, ReviewDecision.decided_at, ReviewDecision.id,
-                ReviewDecision.decision).order_by(ReviewDecision.decided_at, ReviewDecision.id)).all()
+                ReviewDecision.decision, ReviewDecision.new_theme).order_by(ReviewDecision.decided_at,
+                                                                            ReviewDecision.id)).all()
             self.memos = list(session.scalars(select(Memo).order_by(Memo.id)))
             self.stored_users = {u.name: u.guid for u in session.scalars(select(QdaUser))}
             self.stored_codes = list(session.scalars(select(QdaCode)))
@@ -328,8 +339,8 @@ class _Exporter:
         for name in self.stored_users:
             self.user(name)
         for row in self.exported.itertuples():
-            self.user(self.accepted_by[row.reference_id][0] if row.reference_id in self.accepted_by
-                      else _nobody(row))
+            for coder, *_ in self.accepted_by.get(row.reference_id) or [(_nobody(row),)]:
+                self.user(coder)
             kept = row.selection_guid if isinstance(row.selection_guid, str) else ""
             creator = self.selection_makers.get(guid_key(kept), (None, None))[0]
             if creator:
@@ -536,7 +547,7 @@ class _Exporter:
         for selection_guid in order:
             group = groups[selection_guid]
             first = group[0]
-            coder, moment = accepted_by.get(first.reference_id, (_nobody(first), first.created_at))
+            coder, moment, _ = (accepted_by.get(first.reference_id) or [(_nobody(first), first.created_at, None)])[0]
             # the selection's creator as the tool it came from said, unless that was sibkit's automatic
             # user (QualCoder takes a selection's creator as its coder: a person's acceptance would be lost)
             creator, created = self.selection_makers.get(guid_key(selection_guid), (None, None))
@@ -553,7 +564,11 @@ class _Exporter:
                 if row.counts_for in seen:
                     continue
                 seen.add(row.counts_for)
-                coder, moment = accepted_by.get(row.reference_id, (_nobody(row), row.created_at))
+                accepted = accepted_by.get(row.reference_id)
+                # one Coding per coder who accepted it (REFI-QDA's coding by user), so every coder's
+                # acceptance travels; rejections have no REFI-QDA form and stay home
+                coders = _coders_of(accepted, row.theme, row.counts_for) if accepted else \
+                    [(_nobody(row), row.created_at)]
                 kept_guid = row.coding_guid if isinstance(row.coding_guid, str) and row.coding_guid else None
                 marked = unreviewed_coding_guid(selection_guid, code_guids[row.counts_for])
                 if not row.reviewed:  # the GUID that marks an automatic hit nobody reviewed
@@ -562,11 +577,14 @@ class _Exporter:
                     coding_guid = kept_guid
                 else:
                     coding_guid = stable_guid("coding", selection_guid, row.counts_for)
-                coding = _sub(selection, "Coding", guid=coding_guid, creatingUser=self.user(coder),
-                              creationDateTime=_time(moment))
-                _sub(coding, "CodeRef", targetGUID=code_guids[row.counts_for])
-                if not row.reviewed:
-                    _sub(coding, "NoteRef", targetGUID=origin_notes[row.origin])
+                for position, (coder, moment) in enumerate(coders):
+                    guid = coding_guid if position == 0 else stable_guid("coding", selection_guid, row.counts_for,
+                                                                           coder)
+                    coding = _sub(selection, "Coding", guid=guid, creatingUser=self.user(coder),
+                                  creationDateTime=_time(moment))
+                    _sub(coding, "CodeRef", targetGUID=code_guids[row.counts_for])
+                    if not row.reviewed:
+                        _sub(coding, "NoteRef", targetGUID=origin_notes[row.origin])
                 kind = "manual" if row.origin == "manual" else ("reviewed" if row.reviewed else "unreviewed")
                 self.summary.references[kind] = self.summary.references.get(kind, 0) + 1
             for row in group:

@@ -85,6 +85,12 @@ def _fit_to_columns(session: Session, where: str, problems: list[str]) -> None:
                     setattr(row, key, fitted)
 
 
+def _counted(count: int, kinds: str) -> str:
+    """``1 document``, ``2 documents``: a count with its kind (given in the plural) in the right number."""
+    singular = kinds[:-1] if kinds.endswith("s") else kinds
+    return f"{count} {kinds if count != 1 else singular}"
+
+
 @dataclass
 class QdpxImport:
     """What an import did: counts by kind, themes new to the study's codebook, what was not supported."""
@@ -103,9 +109,9 @@ class QdpxImport:
 
     def lines(self) -> list[str]:
         kinds = ("documents", "references", "decisions", "cases", "variables", "values", "memos", "sets", "codes")
-        added = ", ".join(f"{self.added[k]} {k}" for k in kinds if self.added[k]) or "nothing new"
+        added = ", ".join(_counted(self.added[k], k) for k in kinds if self.added[k]) or "nothing new"
         out = [f"{self.source} ({self.origin or 'unknown tool'}): added {added}"]
-        again = ", ".join(f"{n} {k}" for k, n in sorted(self.unchanged.items()) if n)
+        again = ", ".join(_counted(n, k) for k, n in sorted(self.unchanged.items()) if n)
         if again:
             out.append(f"already in the study: {again}")
         if self.offsets_line:
@@ -461,7 +467,7 @@ class _Importer:
                 self.session.add(reference)
                 existing[key] = reference
                 self.result.added["references"] += 1
-            else:
+            elif reference.id is not None:  # held before this import (not another coder's coding of it here)
                 self.result.unchanged["references"] += 1
             coder = _coder(self.project, user, self.result, cwhere) if automatic is None else None
             made.append((reference, coding, coder, coding.created or created))
@@ -564,7 +570,9 @@ class _Importer:
     def sets(self) -> None:
         stored = {guid_key(s.guid): s for s in self.session.scalars(select(QdaSet))}
         for item in self.project.sets:
-            if item.name.startswith("Document type: ") or guid_key(item.guid) in stored:
+            if item.name.startswith("Document type: "):
+                continue  # sibkit's own set of a document kind: the documents' kinds say it already
+            if guid_key(item.guid) in stored:
                 self.result.unchanged["sets"] += 1
                 continue
             self.session.add(QdaSet(guid=item.guid, name=item.name, description=item.description,

@@ -336,6 +336,9 @@ class _Reader:
                 text = extracted.text if extracted.status == "ok" else None
         if text is None:
             self.project.unsupported[f"{kind} without readable text"] += 1
+            lost = len(element.findall(".//{*}PlainTextSelection"))
+            if lost:  # the coding on it goes with it: say so beside the source
+                self.project.unsupported[f"coded selections on a {kind} without readable text"] += lost
             return
         document = TextDocument(guid, element.get("name") or original_name or guid, text,
                                 child_text(element, "Description"), [], [], [],

@@ -145,7 +145,10 @@ def qca_from(counts: pd.DataFrame, classes: pd.Series, study: Study, *, conditio
     result.settings["conditions_declared"] = list(conditions)
     compared = [c for c in classes.index if classes[c] in (SUCCESSFUL, STRUGGLING)]
     cells = counts[counts["case_id"].isin(compared) & counts["theme"].isin(result.conditions)]
-    result.settings["unreviewed_cells"] = int((~cells["reviewed"].astype(bool)).sum()) if "reviewed" in cells else 0
+    # a density rests on unreviewed hits only where it has hits and none was reviewed (no hit: nothing to review)
+    hit = cells["effective_references"] > 0 if "effective_references" in cells else True
+    result.settings["unreviewed_cells"] = int((hit & ~cells["reviewed"].astype(bool)).sum()) \
+        if "reviewed" in cells else 0
     result.settings["cells"] = len(cells)
     result.evidence = term_evidence(result, counts, classes, hits)
     _term_warnings(result, names or {})

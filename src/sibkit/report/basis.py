@@ -105,13 +105,13 @@ def detectable_sentence(basis: FindingsBasis) -> str:
     start = f"{100 * basis.detectable_baseline:.0f}%"
     if math.isnan(basis.detectable_pp):
         text = (f"With {basis.n_successful} against {basis.n_struggling} cases, no difference is detectable with 80% "
-                f"power by Fisher's exact test (from {start} of struggling cases, even all successful ones would "
-                "not be)")
+                f"power by Fisher's exact test (for a theme in {start} of struggling cases, even all successful ones "
+                "would not be)")
     else:
         end = 100 * basis.detectable_baseline + basis.detectable_pp
         text = (f"With {basis.n_successful} against {basis.n_struggling} cases, the smallest difference Fisher's exact "
-                f"test detects with 80% power is {basis.detectable_pp:.1f} percentage points (from {start} of "
-                f"struggling cases to {end:.1f}% of successful ones)")
+                f"test detects with 80% power is {basis.detectable_pp:.1f} percentage points (a theme in {start} of "
+                f"struggling cases would have to be in {end:.1f}% of successful ones)")
     if basis.published_low is not None and basis.published_high is not None:
         effect = (f"{basis.published_low:g}" if basis.published_low == basis.published_high
                   else f"{basis.published_low:g} to {basis.published_high:g}")

@@ -104,6 +104,8 @@ def as_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
     }
     if len(results.agreement):
         tables["agreement"] = results.agreement
+    if results.instrument.get("rows"):  # "How far the coding can be trusted here": review precision, audit misses
+        tables["instrument-error"] = pd.DataFrame(results.instrument["rows"])
     if results.carried_error is not None:
         tables["findings-with-instrument-error"] = results.carried_error.themes
     if results.qca is not None:

@@ -4,6 +4,7 @@ none), the findings once the instrument's error is carried into them. Plain func
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 from sibkit.report.results import StudyResults, record_only_cases
@@ -114,8 +115,8 @@ def findings_paragraph(results: StudyResults) -> list[str]:
                              "test, however large.")
         else:
             sentences.append(f"The smallest difference Fisher's exact test detects with 80% power at α 0.05 is "
-                             f"{value:.1f} percentage points (from 20% of struggling cases to {20 + value:.1f}% of "
-                             "successful ones).")
+                             f"{value:.1f} percentage points (a theme in 20% of struggling cases would have to be in "
+                             f"{20 + value:.1f}% of successful ones).")
         if published is not None:
             low, high = published
             effect = f"{low:g}" if low == high else f"{low:g} to {high:g}"
@@ -129,12 +130,30 @@ def findings_paragraph(results: StudyResults) -> list[str]:
                         else f"{20 * (1 + low / 100):.1f}% to {20 * (1 + high / 100):.1f}%")
             points = f"{0.2 * low:.1f}" if low == high else f"{0.2 * low:.1f} to {0.2 * high:.1f}"
             sentences.append(f"Read as relative figures (successful cases {effect}% more often than struggling "
-                             f"ones), the published effect is smaller still: from 20% of struggling cases, {relative} "
-                             f"of successful ones, {points} percentage points.")
+                             "ones), the published effect is smaller still: a theme in 20% of struggling cases "
+                             f"would be in {relative} of successful ones, {points} percentage points.")
     sentences.append("Verdicts read Newcombe intervals adjusted for the family of themes a published claim covers "
                      "(Bonferroni), and say “no evidence either way” when an interval cannot tell the published "
                      "effect from none.")
     return sentences
+
+
+def _figure_sources_words(sources: list[str]) -> str:
+    """Where the figures came from: " (relational-sib 6 as measured)" from one source, else per figure
+    with the number of themes each source gave, e.g. the study's own review for precision and the
+    codebook's figures for recall."""
+    from sibkit.analysis.instrument import figure_sources
+
+    if len(set(sources)) == 1:
+        return f" ({sources[0]})"
+    pairs = [figure_sources(source) for source in sources]
+    parts = []
+    for index, figure in ((0, "precision"), (1, "recall")):
+        counted = Counter(pair[index] for pair in pairs)
+        parts.append(f"{figure} from " + ", ".join(
+            f"{where} for {count} theme{'' if count == 1 else 's'}" for where, count in
+            sorted(counted.items(), key=lambda item: (-item[1], item[0]))))
+    return ": " + "; ".join(parts)
 
 
 def instrument_sentences(results: StudyResults) -> list[str]:
@@ -146,8 +165,8 @@ def instrument_sentences(results: StudyResults) -> list[str]:
     measured = table[table["source"] != "not measured"]
     names = dict(zip(results.themes["theme"], results.themes["name"], strict=True)) if len(results.themes) else {}
     survivors = [names.get(t, t) for t in found.survivors]
-    sentences = [f"{len(measured)} of {len(table)} themes have measured precision and recall "
-                 f"({'; '.join(found.sources)})."]
+    sentences = [f"{len(measured)} of {len(table)} themes have measured precision and recall"
+                 + _figure_sources_words(list(measured["source"])) + "."]
     if getattr(found, "on", None):
         sentences.append(f"Measured on {'; '.join(text.rstrip('.') for text in found.on)}.")
     drawn = int(measured["figures_drawn"].fillna(False).astype(bool).sum()) if "figures_drawn" in measured else 0
