@@ -177,5 +177,5 @@ def test_code_says_how_many_documents_it_left_uncoded_for_want_of_a_case(tmp_pat
     assert len(notes) == 1 and notes[0].startswith("note: 1 readable document is linked to no case, so not coded")
     assert run_cli("corpus", "add", str(study_path), str(loose), "--case", CASE).returncode == 0  # now linked
     done = run_cli("code", str(study_path))
-    assert "Coded 1 document (0 unchanged): 1 references added" in done.stdout
+    assert "Coded 1 document (0 unchanged): 1 reference added" in done.stdout
     assert "linked to no case" not in done.stderr

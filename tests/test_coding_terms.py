@@ -140,6 +140,6 @@ def test_cli_terms_and_diff(coded, tmp_path: Path) -> None:
     assert rows[("coproduction", "co-design*")]["precision"] is None
     done = sibkit("codebook", "diff", "old.yaml", "new.yaml", str(study))
     assert done.returncode == 0, done.stderr
-    assert "small 1 -> small 2: 1 references added, 3 removed" in done.stdout
+    assert "small 1 -> small 2: 1 reference added, 3 removed" in done.stdout
     bad = sibkit("codebook", "terms", str(study), "--theme", "nope")
     assert bad.returncode == 2 and "no theme 'nope'" in bad.stderr

@@ -37,6 +37,7 @@ def code_command(study_path: StudyArgument, jobs: JobsOption = 1, executor: Exec
     """Code every document of the study with its codebook (only changed themes are re-coded)."""
     from sibkit.coding import code_documents, study_codebook
     from sibkit.parallel import parse_executor, resolve_jobs
+    from sibkit.words import counted
     jobs = resolve_jobs(jobs)
     scheduler = parse_executor(executor)
     study, store = _store(study_path)
@@ -47,13 +48,12 @@ def code_command(study_path: StudyArgument, jobs: JobsOption = 1, executor: Exec
         errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
     if report.documents_without_case:
         n = report.documents_without_case
-        errors.print(f"note: {n} readable document{'s are' if n != 1 else ' is'} linked to no case, so not coded "
-                     "(only a case's documents are evidence): link one with `sibkit corpus add STUDY FILE --case "
-                     "ID` or a corpus/<case id>/ folder, or from another tool through a Case of its QDPX",
+        errors.print(f"note: {counted(n, 'readable document')} {'is' if n == 1 else 'are'} linked to no case, so "
+                     "not coded (only a case's documents are evidence): link one with `sibkit corpus add STUDY "
+                     "FILE --case ID` or a corpus/<case id>/ folder, or from another tool through a Case of its QDPX",
                      markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Coded {report.documents_coded} document{'' if report.documents_coded == 1 else 's'} "
-                  f"({report.documents_unchanged} unchanged): "
-                  f"{report.references_added} references added, {report.references_removed} removed"
+    console.print(f"Coded {counted(report.documents_coded, 'document')} ({report.documents_unchanged} unchanged): "
+                  f"{counted(report.references_added, 'reference')} added, {report.references_removed} removed"
                   + (f"; themes re-coded: {', '.join(report.themes_changed)}" if report.themes_changed else ""),
                   markup=False)
 
@@ -374,6 +374,7 @@ def codebook_diff_command(
 ) -> None:
     """Which references a codebook change would add and remove in the study (nothing is stored)."""
     from sibkit.coding import codebook_diff, diff_summary, load_codebook
+    from sibkit.words import counted
     _study, store = _store(study_path)
     old_book, new_book = load_codebook(old, Path.cwd()), load_codebook(new, Path.cwd())
     diff = codebook_diff(old_book, new_book, store)
@@ -384,7 +385,7 @@ def codebook_diff_command(
                     "references": _records(diff.assign(case_ids=diff["case_ids"].map(list)))})
         return
     console.print(f"{old_book.name} {old_book.version} -> {new_book.name} {new_book.version}: "
-                  f"{int((diff['change'] == 'added').sum())} references added, "
+                  f"{counted(int((diff['change'] == 'added').sum()), 'reference')} added, "
                   f"{int((diff['change'] == 'removed').sum())} removed", markup=False)
     print_frame(summary, title="Per theme")
     if details:

@@ -46,6 +46,7 @@ from sibkit.interop.xmlsafe import PROJECT_NS
 from sibkit.store import Document, DocumentCase, Memo, Reference, ReviewDecision, Store
 from sibkit.store.models import QdaCase, QdaCode, QdaNote, QdaSelection, QdaSet, QdaUser, QdaValue, QdaVariable
 from sibkit.study import Study
+from sibkit.words import counted
 
 UNREVIEWED_NOTE = "sibkit: references of origin '{origin}', not reviewed by a person"
 CASE_VARIABLES = (("class", "Text"), ("achievement_ratio", "Float"), ("payment_ratio", "Float"),
@@ -98,10 +99,6 @@ class ExportSummary:
 
 #: the kinds of exported references (``ExportSummary.references``), as the summary line says them
 REFERENCE_WORDS = {"reviewed": "accepted in review", "manual": "manual", "unreviewed": "unreviewed"}
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _nobody(row: object) -> str:
@@ -228,7 +225,7 @@ class _Exporter:
                      (0 if self.include_all else int((undecided & refs["counts_for"].notna()).sum()),
                       "unreviewed reference", "(--all exports them)"),
                      (int((undecided & refs["counts_for"].isna()).sum()), "suggestion", "nobody decided on")]
-        self.summary.omitted += [f"{_plural(count, word)} {why}" for count, word, why in left_home if count]
+        self.summary.omitted += [f"{counted(count, word)} {why}" for count, word, why in left_home if count]
         replaced = {memo.replaces for memo in self.memos if memo.replaces}
         by_id = {m.id: m for m in self.memos}
         current = [memo for memo in self.memos if memo.id not in replaced]

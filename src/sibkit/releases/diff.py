@@ -24,6 +24,7 @@ import pandas as pd
 
 from sibkit.indigo.dataset import Dataset, columns_of
 from sibkit.releases.dated import release_of
+from sibkit.words import counted
 
 #: sub-tables compared, with the columns that identify a row within a project
 KEYS: dict[str, tuple[str, ...]] = {
@@ -92,12 +93,12 @@ class ReleaseDiff:
         for row in self.summary.to_dict("records"):
             words = KIND_WORDS[row["kind"]]
             if row["kind"] == "fields":
-                lines.append(f"{words}: {row['changed']} changed in {_count(row['projects'], 'project')}")
+                lines.append(f"{words}: {row['changed']} changed in {counted(row['projects'], 'project')}")
             elif row["kind"] == "projects":
                 lines.append(f"{words}: {row['added']} added, {row['removed']} removed")
             else:
                 lines.append(f"{words}: {row['added']} added, {row['removed']} removed, {row['changed']} changed "
-                             f"({_count(row['projects'], 'project')})")
+                             f"({counted(row['projects'], 'project')})")
         return lines
 
     def headline(self) -> str:
@@ -132,10 +133,6 @@ class ReleaseDiff:
             spreadsheet.to_csv(frame, path)
             written.append(path)
         return written
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _missing(value: object) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sibkit.kinds import KINDS
+from sibkit.words import counted
 
 if TYPE_CHECKING:
     from sibkit.report.results import StudyResults
@@ -47,10 +48,6 @@ class FindingsBasis:
     targets_left_out: Mapping[str, int] | None = None  # target kind -> metrics left out; None: not told apart
 
 
-def _count(n: int, word: str, many: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
-
-
 def _listing(counts: Mapping[str, int]) -> str:
     parts = [f"{n:,} {kind}" for kind, n in counts.items() if n]
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else ""
@@ -78,7 +75,7 @@ def kinds_sentence(basis: FindingsBasis) -> str:
 def groups_sentence(basis: FindingsBasis) -> str:
     text = f"The comparison has {basis.n_successful} successful and {basis.n_struggling} struggling cases"
     if basis.n_insufficient:
-        text += (f"; {_count(basis.n_insufficient, 'more case')} "
+        text += (f"; {counted(basis.n_insufficient, 'more case')} "
                  f"{'has' if basis.n_insufficient == 1 else 'have'} too little outcome data to classify and "
                  f"{'is' if basis.n_insufficient == 1 else 'are'} left out")
     return text + "."
@@ -130,11 +127,11 @@ def left_out_sentence(basis: FindingsBasis) -> str:
     parts = []
     if basis.payments_left_out is not None:
         total = sum(basis.payments_left_out.values())
-        parts.append(f"{_count(total, 'payment')} not for outcomes" + (f" ({_listing(basis.payments_left_out)})"
+        parts.append(f"{counted(total, 'payment')} not for outcomes" + (f" ({_listing(basis.payments_left_out)})"
                                                                        if total else ""))
     if basis.targets_left_out is not None:
         total = sum(basis.targets_left_out.values())
-        parts.append(f"{_count(total, 'target')} that are not contracted expectations"
+        parts.append(f"{counted(total, 'target')} that are not contracted expectations"
                      + (f" ({_listing(basis.targets_left_out)})" if total else ""))
     return "Left out of the classification: " + " and ".join(parts) + "."
 

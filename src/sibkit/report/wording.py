@@ -8,10 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from sibkit.report.results import StudyResults, record_only_cases
-
-
-def _plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+from sibkit.words import counted
 
 
 def _nan(value: object) -> bool:
@@ -49,15 +46,15 @@ def evidence_statement(results: StudyResults) -> str:
     for row in kinds.to_dict("records") if len(kinds) else []:
         if row["coded"]:
             name = "INDIGO record" if row["kind"] == "INDIGO record" else row["kind"]
-            parts.append(_plural(int(row["coded"]), name, "INDIGO records" if name == "INDIGO record" else None))
+            parts.append(counted(int(row["coded"]), name, "INDIGO records" if name == "INDIGO record" else None))
     words = _record_words(results)
-    text = (f"This report rests on {_plural(coded, 'coded document')} for {_plural(cases, 'case')}"
+    text = (f"This report rests on {counted(coded, 'coded document')} for {counted(cases, 'case')}"
             + (f": {', '.join(parts)}" if parts else "") + (f" ({words})" if words else "") + ". ")
     listed_parts = [f"{int(r['listed']):,} {r['kind']}" for r in kinds.to_dict("records") if r["listed"]] \
         if len(kinds) else []
-    text += (f"INDIGO lists {_plural(listed, 'document')} for these cases"
+    text += (f"INDIGO lists {counted(listed, 'document')} for these cases"
              + (f" ({', '.join(listed_parts)})" if listed_parts else "")
-             + f"; the study's corpus holds {_plural(held_listed, 'document')} besides the INDIGO records. ")
+             + f"; the study's corpus holds {counted(held_listed, 'document')} besides the INDIGO records. ")
     only = len(record_only_cases(results))
     text += f"{only} of {cases} cases are coded from their INDIGO record alone."
     return text

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from sibkit.indigo import Dataset
+from sibkit.words import counted
 
 TOTAL_PREFIX = "overall_project_finance_total_outcome_payments_made_"
 
@@ -68,15 +69,11 @@ class Payments:
         if self.made_from == "project total":
             return "INDIGO's project total"
         if self.made_from == "Actual":
-            return f"sum of {_count(self.made_rows)} of type Actual in INDIGO's outcome payments table"
+            return f"sum of {counted(self.made_rows, 'payment')} of type Actual in INDIGO's outcome payments table"
         if self.made_from == "type not stated":
-            return (f"sum of {_count(self.made_rows)} in INDIGO's outcome payments table whose type (actual or "
-                    "planned) is not stated")
+            return (f"sum of {counted(self.made_rows, 'payment')} in INDIGO's outcome payments table whose type "
+                    "(actual or planned) is not stated")
         return ""
-
-
-def _count(n: int) -> str:
-    return f"{n} payment" if n == 1 else f"{n} payments"
 
 
 def _kind(value: object) -> str:
