@@ -228,6 +228,14 @@ def test_sibkit_serve_mounts_the_workbench_beside_the_dashboard(tmp_path: Path, 
         assert _hit(client.get("/review/queue").text) != first
         assert client.get("/review/queue").headers["content-security-policy"].startswith("default-src 'self'")
         assert client.post("/projects", data={}).status_code == 405  # the rest stays read-only
+        missing = client.get("/review/documents/999999")  # an id the study has no document for: 404, and the
+        assert missing.status_code == 404  # way back leads to the queue, not to the dashboard
+        assert "<h1>Not found</h1>" in missing.text and "no document 999999 in this study" in missing.text
+        assert '<a href="/review/queue">Back to the review queue</a>' in missing.text
+        assert "Back to the dashboard" not in missing.text
+        bad = client.get("/review/queue?status=nonsense")
+        assert bad.status_code == 400 and "Back to the review queue" in bad.text
+        assert "Back to the dashboard" in client.get("/projects/INDIGO-POJ-NOPE").text
     assert list(decision_log(store)["coder"]) == ["ann"]
 
 

@@ -27,7 +27,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sibkit import __version__, spreadsheet
-from sibkit.errors import SibkitError
+from sibkit.errors import NotFound, SibkitError
 from sibkit.indigo import Dataset, breakdown
 from sibkit.indigo.figures import BREAKDOWNS
 from sibkit.indigo.values import country_name
@@ -182,6 +182,8 @@ def _format(value: object) -> str:
 
 #: study pages: what the study's database holds (documents, classes), so never cached and never public
 STUDY_PREFIXES = ("/study", "/api/study", "/download/study")
+REVIEW_PREFIX = "/review"  # the workbench's pages (sibkit.workbench.routes.PREFIX, not imported without a study)
+REVIEW_LINKS = [(REVIEW_PREFIX + "/queue", "Back to the review queue"), (REVIEW_PREFIX, "The review overview")]
 
 
 def public_origin(origin: object) -> str:
@@ -216,9 +218,13 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
 
     @app.exception_handler(SibkitError)
     async def user_error(request: Request, exc: SibkitError) -> Response:
+        status = 404 if isinstance(exc, NotFound) else 400
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return HTMLResponse(env.get_template("error.html").render(message=str(exc)), status_code=400)
+            return JSONResponse({"error": str(exc)}, status_code=status)
+        in_review = request.url.path.startswith(REVIEW_PREFIX + "/") or request.url.path == REVIEW_PREFIX
+        links = REVIEW_LINKS if in_review else None  # a coder goes back to the queue, not to the dashboard
+        return HTMLResponse(env.get_template("error.html").render(
+            title="Not found" if status == 404 else None, message=str(exc), links=links), status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -564,8 +564,9 @@ def standalone_app(bench: Workbench, allowed_hosts: Any = None) -> FastAPI:
 
     @app.exception_handler(SibkitError)
     async def user_error(request: Request, exc: SibkitError) -> Response:
-        return bench.render("message.html", status=404 if isinstance(exc, NotFound) else 400, actor=None,
-                            message=str(exc))
+        found = not isinstance(exc, NotFound)
+        return bench.render("message.html", status=400 if found else 404, actor=None, message=str(exc),
+                            heading="Problem" if found else "Not found")
 
     install(app, bench)
     app.add_middleware(PageCache, live_prefixes=(PREFIX,))
