@@ -71,6 +71,12 @@ def print_json(payload: Any) -> None:
     typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
 
 
+def json_records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame as JSON records, NaN as null."""
+    return [{key: (None if isinstance(value, float) and value != value else value) for key, value in row.items()}
+            for row in frame.to_dict("records")]
+
+
 def warn(message: str) -> None:
     """One warning line on stderr, never wrapped or styled."""
     errors.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)

@@ -11,3 +11,11 @@ class DataSourceError(SibkitError):
 
 class NotFound(SibkitError):
     """A thing asked for by its id that the study does not hold (the web answers 404)."""
+
+
+class Forbidden(Exception):
+    """A request this actor may not make (403), or a login needed (401: a redirect to the login page)."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sibkit.audit.sample import MAX_SAMPLE, NONE, draw_sample, mark, sampled_sentences, standing_marks
-from sibkit.errors import NotFound, SibkitError
+from sibkit.errors import Forbidden, NotFound, SibkitError
 from sibkit.store import Document
 
 CONTEXT = 400  # characters of the document shown either side of the sentence
@@ -94,7 +94,6 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
             actor = bench.actor(request, session)
             bench.check_post(request, form, actor.csrf)
             if not actor.can_decide:
-                from sibkit.workbench.routes import Forbidden
 
                 raise Forbidden(f"{actor.name} is a viewer: viewers read, coders mark")
             try:
@@ -114,7 +113,6 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
         form = await request.form()
         bench.check_post(request, form, actor.csrf)
         if not actor.is_admin:
-            from sibkit.workbench.routes import Forbidden
 
             raise Forbidden("only an admin can draw an audit sample")
         if bench.study is None:

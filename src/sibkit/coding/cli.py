@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,6 +14,7 @@ from sibkit.cli_common import (
     StudyArgument,
     console,
     errors,
+    json_records,
     print_frame,
     print_json,
     progress,
@@ -231,8 +232,6 @@ def codebook_evaluate_command(
     from sibkit.coding import evaluate_codebook, load_codebook
     codebook_name, labelled = (first, second) if second is not None else ("relational-sib", first)
     if reader is not None:
-        from sibkit.secondreader.cli import print_reader_evaluation
-
         print_reader_evaluation(load_codebook(codebook_name), Path(labelled), reader, split, count_negated, as_json)
         return
     evaluation = evaluate_codebook(load_codebook(codebook_name), Path(labelled), split=split,
@@ -248,10 +247,10 @@ def codebook_evaluate_command(
     if as_json:
         payload = {"codebook": evaluation.codebook, "split": split, "passages": evaluation.passages,
                    "labelled_passages": evaluation.labelled_passages, "left_out": evaluation.left_out,
-                   "themes": _records(evaluation.themes), "averages": _records(evaluation.averages),
-                   "confusion": _records(evaluation.confusion)}
+                   "themes": json_records(evaluation.themes), "averages": json_records(evaluation.averages),
+                   "confusion": json_records(evaluation.confusion)}
         if details:
-            payload["details"] = _records(evaluation.details)
+            payload["details"] = json_records(evaluation.details)
         print_json(payload)
         return
     console.print(evaluation.summary() + (f"; split {split}" if split else ""), markup=False, soft_wrap=True)
@@ -283,9 +282,9 @@ def codebook_agreement_command(
     if as_json:
         payload = {"first": str(first), "second": str(second), "split": split, "passages": evaluation.passages,
                    "labelled_passages": evaluation.labelled_passages,
-                   "themes": _records(evaluation.themes), "averages": _records(evaluation.averages)}
+                   "themes": json_records(evaluation.themes), "averages": json_records(evaluation.averages)}
         if details:
-            payload["details"] = _records(evaluation.details)
+            payload["details"] = json_records(evaluation.details)
         print_json(payload)
         return
     console.print(f"{second.name} against {first.name} on {evaluation.passages} passages"
@@ -326,7 +325,7 @@ def codebook_mine_command(
     table = mine_terms(codebook, Path(labelled), theme=theme, split=split, max_words=max_words,
                        min_misses=min_misses, top=top)
     if as_json:
-        print_json(_records(table))
+        print_json(json_records(table))
         return
     console.print(f"Phrases of the passages {codebook.name} {codebook.version} missed in {Path(labelled).name}"
                   + (f" (split {split})" if split else "") + ": misses_found of the theme's misses; passages "
@@ -355,7 +354,7 @@ def codebook_terms_command(
     if theme:
         table = table[table["theme"] == theme]
     if as_json:
-        print_json(_records(table))
+        print_json(json_records(table))
         return
     reviewed = int(table["reviewed"].sum())
     console.print(f"{codebook.name} {codebook.version}: {int(table['hits'].sum())} automatic references, "
@@ -381,8 +380,8 @@ def codebook_diff_command(
     summary = diff_summary(diff, old_book, new_book)
     if as_json:
         print_json({"old": f"{old_book.name} {old_book.version}", "new": f"{new_book.name} {new_book.version}",
-                    "themes": _records(summary),
-                    "references": _records(diff.assign(case_ids=diff["case_ids"].map(list)))})
+                    "themes": json_records(summary),
+                    "references": json_records(diff.assign(case_ids=diff["case_ids"].map(list)))})
         return
     console.print(f"{old_book.name} {old_book.version} -> {new_book.name} {new_book.version}: "
                   f"{counted(int((diff['change'] == 'added').sum()), 'reference')} added, "
@@ -395,10 +394,35 @@ def codebook_diff_command(
                           markup=False, highlight=False, soft_wrap=True)
 
 
-def _records(frame):  # type: ignore[no-untyped-def]
-    """A DataFrame as JSON records, NaN as null."""
-    return [{key: (None if isinstance(value, float) and value != value else value) for key, value in row.items()}
-            for row in frame.to_dict("records")]
+def print_reader_evaluation(codebook: Any, labelled: Path, reader_spec: str, split: str | None, count_negated: bool,
+                            as_json: bool) -> None:
+    """``sibkit codebook evaluate --reader``: the codebook alone and with the learned reader, per theme."""
+    from sibkit.secondreader.evaluate import evaluate_with_reader  # the reader's model, not its CLI
+    from sibkit.secondreader.files import load_named, staleness
+
+    reader = load_named(reader_spec, codebook, Path.cwd())
+    stale = staleness(reader, codebook)
+    result = evaluate_with_reader(codebook, labelled, reader, split=split, count_negated=count_negated)
+    for problem in result.alone.problems:
+        errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+    table, averages = result.table(), result.averages()
+    if as_json:
+        print_json({"codebook": result.alone.codebook, "reader": result.reader, "split": split,
+                    "passages": result.alone.passages, "cross_validated": result.cross_validated,
+                    "propose_at": reader.propose_at, "flag_below": reader.flag_below, "warning": stale,
+                    "themes": json_records(table), "averages": json_records(averages)})
+        return
+    if stale:
+        warn(stale)
+    console.print(f"{result.alone.summary()}{', split ' + split if split else ''}; learned reader {result.reader} "
+                  f"(propose at >= {reader.propose_at:g}, flag below {reader.flag_below:g}), its judgements taken as "
+                  "they are (as with reader.count_unreviewed)", markup=False, soft_wrap=True)
+    if result.cross_validated:
+        console.print(f"{result.cross_validated} of these passages were among the reader's training examples: "
+                      "they are scored by 5-fold cross-validation (readers trained without them).", markup=False,
+                      soft_wrap=True)
+    print_frame(table.round(3), title="Per theme: codebook alone, and codebook + learned reader")
+    print_frame(averages.round(3), title="Averages")
 
 
 def register(app: typer.Typer) -> None:

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from sibkit.cli_common import console, errors, print_frame, print_json, progress, warn
+from sibkit.cli_common import console, progress, warn
 from sibkit.errors import SibkitError
 
 
@@ -122,39 +122,6 @@ def read_command(
                   "`sibkit review export`)." if not study.reader.count_unreviewed else
                   "Note: this study counts them before review (reader.count_unreviewed: true): flagged keyword "
                   "hits do not count, proposals do.", markup=False, soft_wrap=True)
-
-
-def print_reader_evaluation(codebook: Any, labelled: Path, reader_spec: str, split: str | None, count_negated: bool,
-                            as_json: bool) -> None:
-    """``sibkit codebook evaluate --reader``: the codebook alone and with the learned reader, per theme."""
-    from sibkit.secondreader.evaluate import evaluate_with_reader
-    from sibkit.secondreader.files import load_named, staleness
-
-    reader = load_named(reader_spec, codebook, Path.cwd())
-    stale = staleness(reader, codebook)
-    result = evaluate_with_reader(codebook, labelled, reader, split=split, count_negated=count_negated)
-    for problem in result.alone.problems:
-        errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
-    table, averages = result.table(), result.averages()
-    if as_json:
-        from sibkit.coding.cli import _records
-
-        print_json({"codebook": result.alone.codebook, "reader": result.reader, "split": split,
-                    "passages": result.alone.passages, "cross_validated": result.cross_validated,
-                    "propose_at": reader.propose_at, "flag_below": reader.flag_below, "warning": stale,
-                    "themes": _records(table), "averages": _records(averages)})
-        return
-    if stale:
-        warn(stale)
-    console.print(f"{result.alone.summary()}{', split ' + split if split else ''}; learned reader {result.reader} "
-                  f"(propose at >= {reader.propose_at:g}, flag below {reader.flag_below:g}), its judgements taken as "
-                  "they are (as with reader.count_unreviewed)", markup=False, soft_wrap=True)
-    if result.cross_validated:
-        console.print(f"{result.cross_validated} of these passages were among the reader's training examples: "
-                      "they are scored by 5-fold cross-validation (readers trained without them).", markup=False,
-                      soft_wrap=True)
-    print_frame(table.round(3), title="Per theme: codebook alone, and codebook + learned reader")
-    print_frame(averages.round(3), title="Averages")
 
 
 def register(app: typer.Typer) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from sibkit.errors import NotFound, SibkitError
+from sibkit.errors import Forbidden, NotFound, SibkitError
 from sibkit.kinds import shown as kind_shown
 from sibkit.store import Store, is_locked_error, with_retry
 from sibkit.workbench import auth, hits
@@ -48,14 +48,6 @@ PREFIX = "/review"
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL's int4)
 DATABASE_THREADS = 4  # threads doing the workbench's database work (below the connection pool's 5)
 STATIC = {"workbench.js": "text/javascript; charset=utf-8", "workbench.css": "text/css; charset=utf-8"}
-
-
-class Forbidden(Exception):
-    """A request this actor may not make (403), or a login needed (redirect)."""
-
-    def __init__(self, message: str, status: int = 403) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _is_loopback(host: str | None) -> bool:
