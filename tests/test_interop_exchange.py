@@ -449,3 +449,23 @@ def test_a_qdc_keeps_guids_colours_and_groups(tmp_path: Path, refi_qda_dir: Path
     assert relations.get("guid") == "{CDD38088-85AA-45BB-B2BC-6615A7FDAB08}"
     assert [m.get("targetGUID") for m in relations.findall("q:MemberCode", NS)] == [
         "{D7AA29DA-519B-4946-9B90-253B6DB8FD0A}"]
+
+
+def test_an_nvivo_project_without_cases_is_linked_to_a_case_with_case_and_then_coded(
+        tmp_path: Path, refi_qda_dir: Path, indigo_dir: Path) -> None:
+    from sibkit.testing import run_cli
+
+    study = tmp_path / "study.yaml"
+    study.write_text(f"title: Oltás\ndata: {indigo_dir}\n", encoding="utf-8")
+    source = str(refi_qda_dir / "samples" / "nvivo12win-oltas.qdpx")
+    refused = run_cli("import", "qdpx", source, str(study), "--case", "INDIGO-POJ-9999")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == ("error: --case 'INDIGO-POJ-9999' is not a project in the study's dataset; "
+                                      "nothing imported")
+    done = run_cli("import", "qdpx", source, str(study), "--case", "INDIGO-POJ-0110")
+    assert done.returncode == 0, done.stderr
+    assert "linked 1 document to INDIGO-POJ-0110 (--case)" in done.stdout.splitlines()
+    coded = run_cli("code", str(study))
+    assert coded.stdout.startswith("Coded 1 document (0 unchanged)") and "linked to no case" not in coded.stderr
+    again = run_cli("import", "qdpx", source, str(study), "--case", "INDIGO-POJ-0110")
+    assert "linked 0 documents to INDIGO-POJ-0110 (--case)" in again.stdout.splitlines()  # linked already

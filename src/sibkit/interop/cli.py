@@ -77,13 +77,16 @@ def import_qdpx_command(
     follow_links: Annotated[bool, typer.Option(
         "--follow-links", help="Read the archive, or a file in --sources, even when a symlink leads it out of "
         "its folder.")] = False,
+    case: Annotated[list[str] | None, typer.Option(
+        "--case", metavar="ID", help="Link every document of the project to this case of the study (repeatable), "
+        "besides the cases the project links it to: only a case's documents are coded and counted.")] = None,
 ) -> None:
     """Bring another tool's documents, codes, cases and codings into a study."""
     from sibkit.interop.importer import import_qdpx
     from sibkit.study import load_study
 
     result = import_qdpx(qdpx, load_study(study_path), codebook_out=codebook_out, sources=sources,
-                         follow_links=follow_links)
+                         follow_links=follow_links, case_ids=case or ())
     _warn(result.problems)
     for line in result.lines():
         console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from sibkit.store.models import (
     utcnow,
 )
 from sibkit.study import Study
+from sibkit.words import counted
 
 _SELECTION_NOTE = re.compile(r'^sibkit: origin (?P<origin>[a-z_]+), term (?P<term>".*")$')
 _UNREVIEWED = re.compile(r"^sibkit: references of origin '(?P<origin>[a-z_]+)', not reviewed")
@@ -85,12 +87,6 @@ def _fit_to_columns(session: Session, where: str, problems: list[str]) -> None:
                     setattr(row, key, fitted)
 
 
-def _counted(count: int, kinds: str) -> str:
-    """``1 document``, ``2 documents``: a count with its kind (given in the plural) in the right number."""
-    singular = kinds[:-1] if kinds.endswith("s") else kinds
-    return f"{count} {kinds if count != 1 else singular}"
-
-
 @dataclass
 class QdpxImport:
     """What an import did: counts by kind, themes new to the study's codebook, what was not supported."""
@@ -106,14 +102,19 @@ class QdpxImport:
     problems: list[str] = field(default_factory=list)
     offsets: dict[str, str] = field(default_factory=dict)  # document name -> how offsets were counted
     offsets_line: str | None = None  # the reading chosen for the project and the evidence for it
+    #: case id -> documents of this import newly linked to it by ``case_ids`` (``--case``)
+    linked: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         kinds = ("documents", "references", "decisions", "cases", "variables", "values", "memos", "sets", "codes")
-        added = ", ".join(_counted(self.added[k], k) for k in kinds if self.added[k]) or "nothing new"
+        added = ", ".join(counted(self.added[k], k.removesuffix("s"), k) for k in kinds if self.added[k])
+        added = added or "nothing new"
         out = [f"{self.source} ({self.origin or 'unknown tool'}): added {added}"]
-        again = ", ".join(_counted(n, k) for k, n in sorted(self.unchanged.items()) if n)
+        again = ", ".join(counted(n, k.removesuffix("s"), k) for k, n in sorted(self.unchanged.items()) if n)
         if again:
             out.append(f"already in the study: {again}")
+        for case_id, n in self.linked.items():
+            out.append(f"linked {counted(n, 'document')} to {case_id} (--case)")
         if self.offsets_line:
             out.append(self.offsets_line)
         if self.unsupported:
@@ -153,9 +154,9 @@ def own_description(description: str) -> str:
 
 class _Importer:
     def __init__(self, project: QdaProject, session: Session, codebook: Codebook, result: QdpxImport,
-                 originals: Path | None) -> None:
+                 originals: Path | None, case_ids: Sequence[str] = ()) -> None:
         self.project, self.session, self.codebook, self.result = project, session, codebook, result
-        self.originals = originals
+        self.originals, self.case_ids = originals, tuple(dict.fromkeys(case_ids))
         self.documents: dict[str, Document] = {}  # source GUID key -> document
         self.selections: dict[str, tuple[int, list[int]]] = {}  # selection key -> (document id, reference ids)
         self.codings: dict[str, int] = {}  # coding key -> reference id
@@ -173,6 +174,7 @@ class _Importer:
         for document in self.project.documents:
             self.document(document)
         self.case_links()
+        self.given_cases()
         self.notes()
         self.project_description()
         self.sets()
@@ -525,6 +527,17 @@ class _Importer:
             for variable, value in case.values:
                 self.value(variable, "case", case_id, value, where)
 
+    def given_cases(self) -> None:
+        """Link every document of the project to each case given with ``--case`` (as ``corpus add --case``)."""
+        self.session.flush()  # the project's own case links first, so none is added twice
+        for case_id in self.case_ids:
+            new = 0
+            for document in self.documents.values():
+                if self.session.get(DocumentCase, (document.id, case_id)) is None:
+                    self.session.add(DocumentCase(document_id=document.id, case_id=case_id))
+                    new += 1
+            self.result.linked[case_id] = new
+
     def notes(self) -> None:
         """Notes become memos; one the study already holds word for word (same target and author: a tool
         that gave it a new GUID, as QualCoder does) is not added twice."""
@@ -581,31 +594,40 @@ class _Importer:
 
 
 def import_project(project: QdaProject, store: Store, codebook: Codebook, source: str,
-                   originals: Path | None = None) -> QdpxImport:
+                   originals: Path | None = None, case_ids: Sequence[str] = ()) -> QdpxImport:
     """Store a parsed project in a study database (one transaction) against the study's codebook;
-    original PDF and DOCX files are kept in the folder ``originals`` when given."""
+    original PDF and DOCX files are kept in the folder ``originals`` when given; every document is linked
+    to each of ``case_ids`` (besides the cases the project links it to)."""
     result = QdpxImport(source, project.origin, unsupported=Counter(project.unsupported),
                         problems=list(project.problems),
                         offsets_line=project.offsets.line() if project.offsets is not None else None)
     with store.session(write=True) as session:  # the write lock up front: concurrent imports take turns
         _fit_to_columns(session, project.source or source, result.problems)
-        _Importer(project, session, codebook, result, originals).run()
+        _Importer(project, session, codebook, result, originals, case_ids).run()
     return result
 
 
 def import_qdpx(path: Path, study: Study, store: Store | None = None, *, codebook_out: Path | None = None,
-                limits: Limits | None = None, sources: Path | None = None, follow_links: bool = False) -> QdpxImport:
+                limits: Limits | None = None, sources: Path | None = None, follow_links: bool = False,
+                case_ids: Sequence[str] = ()) -> QdpxImport:
     """Import a ``.qdpx`` file into a study (original PDF and DOCX files go to ``originals/`` beside
     the study file). Codes that are not themes of the study's codebook are
     added to a copy of it, written to ``codebook_out`` (default: ``<study>-codebook.yaml`` beside
     the study file): point the study's ``codebook`` at it to count them. Files the project names outside
     the archive (``relative://``, plain paths) are read only from the folder ``sources``; links out of it,
-    and an archive that is a link out of its folder, are refused unless ``follow_links``."""
+    and an archive that is a link out of its folder, are refused unless ``follow_links``. ``case_ids``: link
+    every document of the project to these cases of the study's dataset (``--case``; an unknown id is refused
+    before anything is read)."""
     from sibkit.coding.study import study_codebook
     from sibkit.corpus import open_study_store
 
     if not path.is_file():
         raise SibkitError(f"{path}: no such file")
+    if case_ids:
+        known = set(study.dataset().projects["id"])
+        unknown = [case_id for case_id in case_ids if case_id not in known]
+        if unknown:
+            raise SibkitError(f"--case {unknown[0]!r} is not a project in the study's dataset; nothing imported")
     if not follow_links:
         from sibkit.paths import check_link
 
@@ -613,7 +635,8 @@ def import_qdpx(path: Path, study: Study, store: Store | None = None, *, codeboo
     project = read_qdpx(path, limits, sources=sources, follow_links=follow_links)
     store = store or open_study_store(study)
     codebook = study_codebook(study)
-    result = import_project(project, store, codebook, path.name, originals=study.base_dir / "originals")
+    result = import_project(project, store, codebook, path.name, originals=study.base_dir / "originals",
+                            case_ids=case_ids)
     if result.new_themes:
         merged = Codebook(name=f"{codebook.name}+{slug(path.stem, 'imported')}", version=codebook.version,
                           description=codebook.description, source=codebook.source,
