@@ -51,7 +51,8 @@ def code_command(study_path: StudyArgument, jobs: JobsOption = 1, executor: Exec
         n = report.documents_without_case
         errors.print(f"note: {counted(n, 'readable document')} {'is' if n == 1 else 'are'} linked to no case, so "
                      "not coded (only a case's documents are evidence): link one with `sibkit corpus add STUDY "
-                     "FILE --case ID` or a corpus/<case id>/ folder, or from another tool through a Case of its QDPX",
+                     "FILE --case ID` or a corpus/<case id>/ folder (from a QDA tool: `sibkit import qdpx FILE "
+                     "STUDY --case ID`)",
                      markup=False, highlight=False, soft_wrap=True)
     console.print(f"Coded {counted(report.documents_coded, 'document')} ({report.documents_unchanged} unchanged): "
                   f"{counted(report.references_added, 'reference')} added, {report.references_removed} removed"
