@@ -281,3 +281,22 @@ def test_rows_split_off_by_a_broken_quote_are_refused_and_named_not_counted(indi
 def test_the_real_export_refuses_no_row(dataset) -> None:
     assert len(dataset.projects) == 319
     assert not [i for i in dataset.issues if "row refused" in i.message]
+
+
+def test_stats_counts_unreadable_values_in_one_line_and_names_a_missing_table(tmp_path: Path, indigo_dir: Path) -> None:
+    import shutil
+
+    from sibkit.testing import run_cli
+
+    done = run_cli("indigo", "stats", "--data", str(indigo_dir))
+    assert done.returncode == 0, done.stderr
+    values = len(load(indigo_dir).issues)
+    assert values == 101  # the shared export's unreadable values (`sibkit indigo quality` lists each one)
+    assert done.stderr.splitlines() == [f"warning: {values} values of {indigo_dir} could not be read and count as "
+                                        "missing; `sibkit indigo quality` lists them"]
+    copy = tmp_path / "export"
+    shutil.copytree(indigo_dir, copy)
+    (copy / "projects_outcome_payments.csv").unlink()
+    done = run_cli("indigo", "stats", "--data", str(copy))
+    assert done.stderr.splitlines()[0] == ("warning: projects_outcome_payments.csv: file missing from the export; "
+                                           "table left empty")

@@ -85,16 +85,24 @@ def warn(message: str) -> None:
 REFUSED_ROWS_SHOWN = 10  # refused rows named one a line at load; the rest are counted
 
 
-def warn_load_issues(dataset: Any) -> None:
+def warn_load_issues(dataset: Any, brief: bool = False) -> None:
     """What went wrong loading an INDIGO dataset, on stderr: each refused row (left out, not counted) on
-    a line of its own, then one line for the other problems (all of them: ``sibkit indigo quality``)."""
+    a line of its own, then one line for the other problems (all of them: ``sibkit indigo quality``),
+    with the first as an example unless ``brief`` (a command that shows figures, not the download)."""
     refused = [issue for issue in dataset.issues if issue.refused]
     for issue in refused[:REFUSED_ROWS_SHOWN]:
         warn(str(issue))
     if len(refused) > REFUSED_ROWS_SHOWN:
         warn(f"and {len(refused) - REFUSED_ROWS_SHOWN} more rows refused; see `sibkit indigo quality`")
     others = [issue for issue in dataset.issues if not issue.refused]
-    if others:
+    if others and brief:  # a table or column that is missing is said on its own; unreadable values are counted
+        values = [i for i in others if i.column is not None and i.row is not None and i.row > 1]
+        for issue in [i for i in others if i not in values][:REFUSED_ROWS_SHOWN]:
+            warn(str(issue))
+        if values:
+            warn(f"{len(values)} values of {dataset.source} could not be read and count as missing; "
+                 "`sibkit indigo quality` lists them")
+    elif others:
         warn(f"{len(others)} {'other ' if refused else ''}problems while loading {dataset.source} "
              f"(first: {others[0]}); see `sibkit indigo quality`")
 

@@ -54,7 +54,7 @@ def stats_command(
     if as_json:
         print_json({**result, "release": release.to_json()})
         return
-    warn_load_issues(dataset)
+    warn_load_issues(dataset, brief=True)
     console.print(f"Data: {release.named}", markup=False, highlight=False)
     console.print(f"Impact bonds: [bold]{result['projects']:,}[/bold]")
     console.print(f"Service users: [bold]{format_total(result['service_users'])}[/bold] "
