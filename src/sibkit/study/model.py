@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sibkit.errors import SibkitError
+from sibkit.words import counted
 from sibkit.yamlfile import load_yaml
 
 
@@ -202,8 +203,8 @@ class Presence(Strict):
 
     def label(self) -> str:
         if self.min_references is not None:
-            return f">= {self.min_references} references"
-        return f">= {self.min_rate:g} references per 10,000 words"
+            return f"at least {counted(self.min_references, 'reference')}"
+        return f"at least {self.min_rate:g} references per 10,000 words"
 
 
 class Range(Strict):
