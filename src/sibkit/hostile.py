@@ -1,4 +1,4 @@
-"""Hostile inputs, built on the spot, for the tests and ``tools/hostile.py``.
+"""Hostile inputs, built on the spot, for the tests and ``benchmarks/hostile.py``.
 
 Damaged and malicious documents (bit flips, CRC mismatches, lying zip sizes, encrypted entries,
 odd compression methods, zip bombs whose ratio is diluted by a padding entry, XML entities,

@@ -1,4 +1,4 @@
-"""``sibkit code``, ``sibkit kwic``, ``sibkit review export|import`` and ``sibkit codebook``."""
+"""``sibkit code``, ``sibkit kwic``, ``sibkit reliability``, ``sibkit review export|import`` and ``sibkit codebook``."""
 
 from __future__ import annotations
 

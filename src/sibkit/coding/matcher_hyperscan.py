@@ -1,5 +1,6 @@
-"""The matcher's Hyperscan engine (the ``fast`` extra): candidate spans of every literal form from
-one native scan, finished and checked in Python with the same meaning as the reference.
+"""The matcher's Hyperscan engine (a core dependency on x86-64; the ``fast`` extra is kept for old install
+commands): candidate spans of every literal form from one native scan, finished and checked in Python
+with the same meaning as the reference.
 
 Hyperscan scans bytes, so a text is handed to it as ASCII of the same length: each non-ASCII
 character becomes ``?`` (``str.encode("ascii", "replace")``), so byte offsets are code-point

@@ -1,4 +1,4 @@
-"""``sibkit study init``, ``sibkit select`` and ``sibkit classify``."""
+"""``sibkit study init|check``, ``sibkit select`` and ``sibkit classify``."""
 
 from __future__ import annotations
 
