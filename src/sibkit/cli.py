@@ -109,20 +109,10 @@ def _root(
 
 
 def _register() -> None:
-    from sibkit.indigo.cli import indigo_app
-
-    areas.add_typer(indigo_app, name="indigo")
-    for module in ("sibkit.releases.cli", "sibkit.study.cli", "sibkit.corpus.cli", "sibkit.coding.cli",
-                   "sibkit.report.cli", "sibkit.qca.cli",
-                   "sibkit.web.cli", "sibkit.interop.cli", "sibkit.workbench.cli", "sibkit.suggest.cli",
-                   "sibkit.paper.cli", "sibkit.text.cli", "sibkit.secondreader.cli", "sibkit.audit.cli"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue  # that part of sibkit is not built yet
-            raise
-        mod.register(areas)
+    areas_in_order = ("indigo", "releases", "study", "corpus", "coding", "report", "qca", "web", "interop",
+                      "workbench", "suggest", "paper", "text", "secondreader", "audit")
+    for area in areas_in_order:
+        __import__(f"sibkit.{area}.cli", fromlist=["register"]).register(areas)
 
 
 _register()

@@ -82,6 +82,19 @@ def warn(message: str) -> None:
     errors.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
+def load_with_data(study_path: Path, data: str | None) -> Any:
+    """The study (a ``sibkit.study.Study``), reading the dataset from ``--data`` instead of the study's own
+    ``data`` when given (the study, web and qca commands)."""
+    from sibkit.study.model import load_study
+
+    study = load_study(study_path)
+    if data is not None:
+        from sibkit.indigo import load
+
+        study._dataset = load(data)
+    return study
+
+
 REFUSED_ROWS_SHOWN = 10  # refused rows named one a line at load; the rest are counted
 
 

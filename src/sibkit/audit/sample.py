@@ -1,7 +1,7 @@
 """The recall audit's sentences: those no counted hit touches, a seeded random sample of them, and coders'
 append-only marks of the themes each expresses.
 
-The population is every sentence of four words or more (``suggest.sentences``) of the readable documents
+The population is every sentence of four words or more (``text.sentences``) of the readable documents
 linked to a case that no counted reference overlaps (references as the study counts them: review
 outcomes, negation, suggestions and the learned reader per the study file). A draw takes a simple
 random sample without replacement (NumPy's ``default_rng(seed).choice``) from the population's sentences
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sibkit.errors import SibkitError
 from sibkit.store import AuditMark, AuditSample, AuditSentence, Document, DocumentCase, Store
 from sibkit.store.models import utcnow
-from sibkit.suggest.sentences import split_sentences
+from sibkit.text.sentences import split_sentences
 
 MIN_WORDS = 4
 MAX_SAMPLE = 10_000

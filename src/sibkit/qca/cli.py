@@ -25,9 +25,9 @@ def qca_command(
     data: DataOption = None,
 ) -> None:
     """Qualitative Comparative Analysis: truth table, solutions and necessary conditions."""
+    from sibkit.cli_common import load_with_data
     from sibkit.qca.method import CONTRADICTION_RULE
     from sibkit.qca.study import qca_study, write_tables
-    from sibkit.study.cli import load_with_data
 
     study = load_with_data(study_path, data)
     names = [name.strip() for value in conditions or [] for name in value.split(",") if name.strip()] or None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -148,44 +148,6 @@ def prune_command(
         return
     for release in remove(doomed):
         console.print(f"removed {release.label} ({release.folder})", markup=False, highlight=False)
-
-
-def print_over_time(dataset: Any, filters: Any, as_json: bool) -> None:
-    """``sibkit indigo stats --by release``: the three tables of ``releases.overtime``."""
-    import pandas as pd
-
-    from sibkit.releases.overtime import over_time
-
-    result = over_time(dataset, filters)
-    if as_json:
-        print_json(result.to_json())
-        return
-    columns = ["projects", "service_users", "capital_raised_usd"]
-    if len(result.by_release):
-        print_frame(result.by_release[["release", "date", *columns]], title="Each held INDIGO release")
-    else:
-        console.print("No release held (`sibkit data download`); the figures below come from the data given.",
-                      markup=False)
-    print_frame(result.by_year[["year", "as_of", *columns]],
-                title=f"By year, contracts signed by then: {result.label} (today's records, not what was known then)")
-    if result.undated_note:
-        console.print(result.undated_note[0].upper() + result.undated_note[1:] + ".", markup=False, highlight=False)
-    if len(result.published):
-        shown = result.published.assign(
-            service_users=[f"{'> ' if a else ''}{v:,.0f}" for v, a in zip(result.published["service_users"],
-                                                                         result.published["at_least"], strict=True)],
-            capital_raised_usd=[f"{'> ' if a else ''}{v / 1e6:,.1f}m" for v, a in
-                                zip(result.published["capital_raised_usd"], result.published["at_least"], strict=True)])
-        table = pd.DataFrame({"date": shown["date"], "published projects": shown["projects"],
-                              "published service users": shown["service_users"],
-                              "published capital (USD)": shown["capital_raised_usd"],
-                              "reconstructed projects": shown["reconstructed_projects"],
-                              "release held": shown["release_held"], "source": shown["url"].fillna(shown["source"])})
-        print_frame(table, title=f"GO Lab's published figures beside those {result.label}", keep=("date",))
-        for row in result.published.to_dict("records"):
-            url = row["url"] if isinstance(row["url"], str) else ""
-            console.print(f"[{row['date']}] {row['source']}" + (f" {url}" if url else ""),
-                          markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ import bisect
 from collections.abc import Sequence
 
 from sibkit.secondreader.training import Examples
-from sibkit.suggest.sentences import split_sentences
+from sibkit.text.sentences import split_sentences
 
 
 def _sentence_of(text: str, start: int, end: int, cache: dict[int, list[tuple[int, int]]], document_id: int) -> str:

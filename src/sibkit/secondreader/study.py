@@ -1,7 +1,7 @@
 """The learned reader over a study's documents: scores each keyword hit's sentence (a flag where it reads
 as another sense) and proposes sentences no keyword found, for review in the workbench queue.
 
-Each readable document linked to a case is split into sentences (``suggest.sentences``) and every
+Each readable document linked to a case is split into sentences (``text.sentences``) and every
 sentence scored once (both heads). A keyword hit (origin ``auto``) of a theme the reader knows gets a
 ``ReaderScore``: its sentence's sense score, ``flagged`` below ``flag_below``. A sentence of four words
 or more scoring at least ``propose_at`` for a theme that no reference of that theme touches becomes a
@@ -24,7 +24,7 @@ from sibkit.corpus.normalise import page_of
 from sibkit.secondreader.counting import READER_MODEL, READER_TERM
 from sibkit.secondreader.model import LearnedReader
 from sibkit.store import Document, DocumentCase, ReaderScore, Reference, ReviewDecision, Store, Suggestion
-from sibkit.suggest.sentences import split_sentences
+from sibkit.text.sentences import split_sentences
 
 MIN_WORDS = 4  # a proposal is a sentence of at least this many words
 PAGE = 200  # documents read per page

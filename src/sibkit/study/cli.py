@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sibkit.cli_common import DataOption, StudyArgument, console, errors, print_frame, print_json
+from sibkit.cli_common import DataOption, StudyArgument, console, errors, load_with_data, print_frame, print_json
 from sibkit.errors import SibkitError
 
 if TYPE_CHECKING:
@@ -104,18 +104,6 @@ def study_summary(study: Study) -> list[str]:
         else:
             lines.append(f"{section}: {_compact(value)}")
     return lines
-
-
-def load_with_data(study_path: Path, data: str | None) -> Study:
-    """The study, reading the dataset from ``--data`` instead of the study's own ``data`` when given."""
-    from sibkit.study.model import load_study
-
-    study = load_study(study_path)
-    if data is not None:
-        from sibkit.indigo import load
-
-        study._dataset = load(data)
-    return study
 
 
 def select_command(

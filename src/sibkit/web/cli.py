@@ -39,8 +39,8 @@ def serve_command(
         "reverse proxy's address (e.g. 127.0.0.1 behind nginx on this machine); by default nobody's.")] = None,
 ) -> None:
     """Serve the web app; with a study, also its review workbench (/review)."""
+    from sibkit.cli_common import load_with_data
     from sibkit.indigo import load
-    from sibkit.study.cli import load_with_data
     from sibkit.web import create_app
     from sibkit.web.server import listen, serve_on
 
