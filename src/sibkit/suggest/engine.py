@@ -28,7 +28,6 @@ from sqlalchemy import delete, select
 from sibkit.coding.codebook import Codebook, Theme
 from sibkit.coding.coder import references
 from sibkit.corpus.normalise import page_of
-from sibkit.optional import require
 from sibkit.secondreader.counting import READER_MODEL, READER_TERM
 from sibkit.store import (
     Document,
@@ -154,7 +153,8 @@ def learn_reranker(decided: pd.DataFrame, corpus: dict[int, DocumentSentences], 
     accepted = int(decided["accepted"].sum())
     if accepted < min_decisions or len(decided) - accepted < min_decisions:
         return None
-    linear_model = require("sklearn.linear_model", "semantic", "Learning from review decisions")
+    from sklearn import linear_model  # a core dependency (the learned second reader's too)
+
     features = np.vstack([_sentence_vector(corpus.get(r.document_id), r.start, r.end,
                                            texts[r.document_id][r.start:r.end], embedder)
                           for r in decided.itertuples(index=False)])
