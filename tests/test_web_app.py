@@ -160,6 +160,7 @@ def test_dashboard_filters_survive_apply_and_lead_to_the_explorer(server, browse
     page.click("button[type=submit]")  # Apply keeps both countries
     page.wait_for_load_state()
     assert "country=GB" in page.url and "country=US" in page.url
+    assert "=&" not in page.url + "&"  # the empty fields the form sent are gone from the address
     assert page.get_attribute("#figure-projects", "data-value") == str(expected["projects"])
     assert page.locator(".chips li").count() == 3  # two countries and "Clear all"
     page.click("#show-projects")
@@ -426,3 +427,12 @@ def test_an_unexpected_error_still_carries_the_security_headers(dataset) -> None
     assert response.status_code == 500 and response.headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert "Something went wrong" in response.text
+
+
+def test_a_form_s_empty_fields_leave_the_address(server) -> None:
+    for sent, address in (("/?stage=Complete&live_from=&live_to=&as_of=", "/?stage=Complete"),
+                          ("/projects?q=&country=GB&country=&sort=name", "/projects?country=GB&sort=name"),
+                          ("/organisations?q=", "/organisations"), ("/funds?q=", "/funds")):
+        answer = httpx.get(server.url + sent)
+        assert (answer.status_code, answer.headers["location"]) == (303, address), sent
+    assert httpx.get(server.url + "/?stage=Complete").status_code == 200  # nothing empty: the page itself

@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pandas as pd
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -248,8 +248,19 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
             out.setdefault(key, []).append(value)
         return out
 
+    def tidied(request: Request) -> Response | None:
+        """A form sends every field, the empty ones too (``?live_from=&as_of=``): the same page at the address
+        without them (303), so the address a user copies or bookmarks says only what was chosen."""
+        items = request.query_params.multi_items()
+        if not any(value == "" for _, value in items):
+            return None
+        kept = urlencode([(key, value) for key, value in items if value != ""])
+        return RedirectResponse(request.url.path + (f"?{kept}" if kept else ""), status_code=303)
+
     @app.get("/", response_class=HTMLResponse)
-    def dashboard(request: Request) -> HTMLResponse:
+    def dashboard(request: Request) -> Response:
+        if (tidy := tidied(request)) is not None:
+            return tidy
         filters = filters_from_query(query(request))
         data = views.dashboard(filters)
         return page("dashboard.html", filters=filters, summary=data["summary"], charts=data["charts"],
@@ -258,7 +269,9 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
                     names=views.names)
 
     @app.get("/projects", response_class=HTMLResponse)
-    def project_list(request: Request) -> HTMLResponse:
+    def project_list(request: Request) -> Response:
+        if (tidy := tidied(request)) is not None:
+            return tidy
         params = query(request)
         filters = filters_from_query(params)
         explore = explore_from_query(params)
@@ -297,7 +310,9 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return page("compare.html", **data, suggestions=suggestions, maximum=COMPARE_MAX)
 
     @app.get("/organisations", response_class=HTMLResponse)
-    def organisation_list(request: Request) -> HTMLResponse:
+    def organisation_list(request: Request) -> Response:
+        if (tidy := tidied(request)) is not None:
+            return tidy
         params = query(request)
         search = " ".join((params.get("q") or [""])[0].split())[:200]
         try:
@@ -310,7 +325,9 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
         return page("organisations.html", search=search, found=found, page_links=links)
 
     @app.get("/funds", response_class=HTMLResponse)
-    def fund_list(request: Request) -> HTMLResponse:
+    def fund_list(request: Request) -> Response:
+        if (tidy := tidied(request)) is not None:
+            return tidy
         search = " ".join((query(request).get("q") or [""])[0].split())[:200]
         return page("funds.html", search=search, found=views.fund_index(search))
 
