@@ -323,3 +323,25 @@ def select_ids():
     from sibkit.store import Reference
 
     return select(Reference.id)
+
+
+def test_a_term_with_operators_is_put_in_words_for_the_coder(store) -> None:
+    from sqlalchemy import update
+
+    from sibkit.coding.codebook import term_in_words
+    from sibkit.store import Reference
+
+    assert term_in_words("{embedded,sat,located} PRE/5 {team,teams}") == (
+        "embedded/sat/located, then team/teams within 5 words")
+    assert term_in_words("co-produc* NEAR/1 service user{,s}") == "co-produc… within 1 word of service user/users"
+    assert term_in_words("alter{,s,ed}") == "alter/alters/altered" and term_in_words("pivot*") == "pivot…"
+    assert term_in_words("partnership working") == "partnership working"
+    first, second, *_ = add_sample_corpus(store, documents=1, references_per_document=2)
+    with store.session(write=True) as session:
+        session.execute(update(Reference).where(Reference.id == second).values(term="joint{,ly} NEAR/4 work*"))
+    bench = Workbench(store, list(THEMES), single_user="ann")
+    with BackgroundServer(standalone_app(bench)) as server, httpx.Client(base_url=server.url) as client:
+        plain = client.get("/review/queue", params={"ref": first}).text
+        assert 'id="term-words"' not in plain  # a plain phrase is its own reading
+        page = client.get("/review/queue", params={"ref": second}).text
+        assert '<p class="source" id="term-words">The term, in words: joint/jointly within 4 words of work…</p>' in page

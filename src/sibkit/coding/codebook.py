@@ -30,6 +30,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sibkit.errors import SibkitError
+from sibkit.words import counted
 from sibkit.yamlfile import load_yaml
 
 _NEAR = re.compile(r"^(?P<a>.+?)\s+(?P<op>NEAR|PRE)/(?P<n>\d+)\s+(?P<b>.+)$")
@@ -121,6 +122,30 @@ def near_parts(text: str) -> Near | None:
     if match is None:
         return None
     return Near(match.group("a"), int(match.group("n")), match.group("b"), match.group("op") == "PRE")
+
+
+def term_in_words(text: str) -> str:
+    """A term as a coder reads it: ``{embedded,sat,located} PRE/5 {team,teams}`` is "embedded/sat/located,
+    then team/teams within 5 words"; ``alter{,s,ed}`` is "alter/alters/altered"; ``pivot*`` is "pivot…"
+    (any ending). A plain word or phrase is itself."""
+    near = near_parts(text)
+    if near is None:
+        return _operand_in_words(text)
+    a, b = _operand_in_words(near.a), _operand_in_words(near.b)
+    if near.ordered:
+        return f"{a}, then {b} within {counted(near.limit, 'word')}"
+    return f"{a} within {counted(near.limit, 'word')} of {b}"
+
+
+def _operand_in_words(part: str) -> str:
+    def word(one: str) -> str:
+        listed = _ENDINGS.search(one)
+        if listed:
+            stem = one[:listed.start()]
+            return "/".join(stem + ending for ending in listed.group()[1:-1].split(","))
+        return one[:-1] + "…" if one.endswith("*") else one
+
+    return " ".join("-".join(word(piece) for piece in spaced.split("-")) for spaced in part.split(" "))
 
 
 class Theme(Strict):

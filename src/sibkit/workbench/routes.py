@@ -34,6 +34,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from sibkit.coding.codebook import term_in_words
 from sibkit.errors import Forbidden, NotFound, SibkitError
 from sibkit.kinds import shown as kind_shown
 from sibkit.store import Store, is_locked_error, with_retry
@@ -79,6 +80,7 @@ class Workbench:
         self.env.globals.update(prefix=PREFIX, themes=self.themes, title=title)
         self.case_names = dict(case_names or {})
         self.env.filters.update(theme_name=self.themes.name, kind=kind_shown,  # kinds as sibkit.kinds names them
+                                term_words=term_in_words,  # a term's NEAR/PRE, {endings} and * in words
                                 case_name=lambda case_id: self.case_names.get(case_id, ""))
         self.totals: dict[tuple[str, str, str], tuple[float, int]] = {}
         # per event loop (a server, a test): the database threads, and the turn of writers on SQLite
