@@ -136,6 +136,12 @@ def test_the_study_page_warns_like_the_report_and_counts_documents_listed_held_a
             held = 2 if case_id == "INDIGO-POJ-0110" else 1  # the record, and 0110's evaluation
             assert shown == (listed[case_id], held, 1), case_id
             assert shown[0] >= 3  # selected for at least four documents, held ones included
+        # each document held is headed by its title, its case named (a link to the project) beside its id
+        held_row = page.locator("table.cards tr", has=page.locator("th", has_text="Final evaluation"))
+        assert held_row.locator("th").inner_text() == "Final evaluation"
+        case_cell = held_row.locator("td[data-label=Case]")
+        assert case_cell.locator("a").get_attribute("href") == "/projects/INDIGO-POJ-0110"
+        assert case_cell.inner_text().endswith("(INDIGO-POJ-0110)") and len(case_cell.inner_text()) > 20
         page.close()
 
 
