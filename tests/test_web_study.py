@@ -142,6 +142,8 @@ def test_the_study_page_warns_like_the_report_and_counts_documents_listed_held_a
         case_cell = held_row.locator("td[data-label=Case]")
         assert case_cell.locator("a").get_attribute("href") == "/projects/INDIGO-POJ-0110"
         assert case_cell.inner_text().endswith("(INDIGO-POJ-0110)") and len(case_cell.inner_text()) > 20
+        apollo = page.locator("a[href='/projects/INDIGO-POJ-0123']")  # 'Project Apollo ' in INDIGO: every
+        assert apollo.evaluate_all("links => links.map(a => a.textContent)") == ["Project Apollo"] * 2  # link unspaced
         page.close()
 
 

@@ -344,4 +344,5 @@ def test_a_term_with_operators_is_put_in_words_for_the_coder(store) -> None:
         plain = client.get("/review/queue", params={"ref": first}).text
         assert 'id="term-words"' not in plain  # a plain phrase is its own reading
         page = client.get("/review/queue", params={"ref": second}).text
-        assert '<p class="source" id="term-words">The term, in words: joint/jointly within 4 words of work…</p>' in page
+        assert ('<p class="source" id="term-words">The term, in words: joint/jointly within 4 words of work… '
+                "(… stands for any ending)</p>") in page

@@ -117,6 +117,10 @@ def _as_text(raw: pd.Series) -> pd.Series:
     return text.mask(text.str.strip() == "")
 
 
+#: columns holding what a project, organisation or fund is called (white space at either end is dropped)
+NAMES = ("name",)
+
+
 def _type_column(raw: pd.Series, kind: str, where: pd.Series, column_title: str,
                  issues: list[LoadIssue]) -> pd.Series:
     text = _as_text(raw)
@@ -158,6 +162,8 @@ def type_tables(raw_tables: Mapping[str, pd.DataFrame], issues: list[LoadIssue])
         frame = pd.DataFrame(index=raw.index)
         for name, title, _path, kind in columns:
             frame[name] = _type_column(raw[name], kind, where, title, issues)
+            if name in NAMES:  # "Project Apollo " (2025-05-20): a name is shown and linked without the spaces
+                frame[name] = frame[name].str.strip()
         key = spec["parent"] or "id"
         frame = frame.sort_values(key, kind="stable", na_position="last").reset_index(drop=True)
         typed[table] = frame
