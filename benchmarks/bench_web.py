@@ -197,6 +197,7 @@ def main() -> None:
     serve = [sys.executable, "-m", "sibkit", "serve", "--data", args.data]
     rows: list[tuple[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as scratch:
+        os.environ["SIBKIT_DATA"] = str(Path(scratch) / "data")  # the servers' typed cache: not the user's
         server, base = start([*serve, "--workers", str(args.workers)])
         try:
             urls = write_url_lists(base, Path(scratch))
@@ -229,8 +230,8 @@ def main() -> None:
         print(f"goal p95 < 50 ms for the mix at {args.connections} connections: {verdict} ({mix['p95']:.1f} ms)")
         if args.before:
             before = rows[2][1]
-            print(f"mix against {args.before}: p95 {before['p95'] / mix['p95']:.1f}x lower, "
-                  f"{mix['rps'] / before['rps']:.1f}x the requests/s")
+            print(f"mix against {args.before}: p95 {mix['p95'] / before['p95']:.2f}x {args.before}'s "
+                  f"(below 1: lower), requests/s {mix['rps'] / before['rps']:.2f}x {args.before}'s")
         if args.profile:
             profile_new_pages(args.data, urls, sort=args.profile)
 

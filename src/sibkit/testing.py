@@ -12,6 +12,7 @@ import os
 import pwd
 import shutil
 import socket
+import socketserver
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,12 @@ def json_response(payload: object) -> Response:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    def server_bind(self) -> None:
+        """HTTPServer's, without its ``socket.getfqdn(host)``: for an address /etc/hosts does not name
+        (127.0.0.2) that is a reverse DNS query, a packet leaving the machine."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that hangs up early (a size limit, a time-out) is expected, not worth a traceback."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
