@@ -23,7 +23,7 @@ from pathlib import Path  # noqa: E402
 
 from sibkit.coding import compile_codebook, load_codebook, read_labelled  # noqa: E402
 from sibkit.secondreader.files import load_named  # noqa: E402
-from sibkit.suggest.sentences import split_sentences  # noqa: E402
+from sibkit.text.sentences import split_sentences  # noqa: E402
 
 LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "relational-sib-labelled.csv"
 
