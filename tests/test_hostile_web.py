@@ -112,6 +112,24 @@ def test_the_allowed_names_follow_the_address_served() -> None:
     assert host_allowed("192.0.2.10", everywhere) and not host_allowed("evil.example", everywhere)
 
 
+def test_serving_every_address_asks_no_name_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from sibkit.web.guard import allowed_hosts, host_allowed
+
+    asked: list[str] = []
+
+    def lookup(*args: object) -> object:  # getfqdn() asks the resolver, which may send a DNS query
+        asked.append(repr(args))
+        raise OSError("no lookups")
+
+    for name in ("getfqdn", "gethostbyaddr", "gethostbyname", "gethostbyname_ex", "getaddrinfo"):
+        monkeypatch.setattr(socket, name, lookup)
+    monkeypatch.setattr(socket, "gethostname", lambda: "review-box")
+    everywhere = allowed_hosts("0.0.0.0")
+    assert asked == [] and host_allowed("review-box", everywhere)  # the machine's own name, from no server
+
+
 # -- 12. HEAD like GET, 405 with Allow ----------------------------------------------------------------
 
 
