@@ -295,7 +295,7 @@ def test_each_figure_comes_from_the_study_where_it_measured_it_else_from_the_cod
     assert "this study's documents" in found.on and len(found.on) == 2
     from sibkit.report.wording import _figure_sources_words
 
-    assert _figure_sources_words(list(table["source"])) == (
+    assert _figure_sources_words(list(zip(table["precision_source"], table["recall_source"], strict=True))) == (
         ": precision from relational-sib 6 as measured for 12 themes, the study's own review for 2 themes; "
         "recall from relational-sib 6 as measured for 12 themes, the study's own recall audit for 2 themes")
-    assert _figure_sources_words(["relational-sib 6 as measured"] * 3) == " (relational-sib 6 as measured)"
+    assert _figure_sources_words([("relational-sib 6 as measured",) * 2] * 3) == " (relational-sib 6 as measured)"

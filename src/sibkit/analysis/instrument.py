@@ -58,6 +58,8 @@ from sibkit.outcomes import STRUGGLING, SUCCESSFUL
 from sibkit.study.model import Presence, Published
 
 ERROR_COLUMNS = ["theme", "precision", "recall", "source", "on"]
+#: where each figure came from, when they came from different sources (``source`` says both in words)
+SOURCE_COLUMNS = ["precision_source", "recall_source"]
 #: optional counts behind the figures, for drawing their sampling error: precision as hits judged right of
 #: hits judged; recall as true passages found of true passages, or from a recall audit (its hits of the
 #: sentences audited, with the study's hit and unhit sentences)
@@ -113,9 +115,9 @@ class InstrumentFindings:
 
 
 THEME_COLUMNS = [
-    "theme", "precision", "recall", "source", "n_successful", "n_struggling", "observed_successful",
-    "observed_struggling", "observed_difference_pp", "observed_verdict", "published_low", "published_high",
-    "gain_probability", "mean_difference_pp", "low_pp", "high_pp", "same_sign", "verdict_holds",
+    "theme", "precision", "recall", "source", "precision_source", "recall_source", "n_successful", "n_struggling",
+    "observed_successful", "observed_struggling", "observed_difference_pp", "observed_verdict", "published_low",
+    "published_high", "gain_probability", "mean_difference_pp", "low_pp", "high_pp", "same_sign", "verdict_holds",
     "significant", "survives", "note", "figures_drawn", "precision_low", "precision_high", "recall_low",
     "recall_high",
 ]
@@ -170,6 +172,8 @@ def _measured_figures(measured: Any) -> tuple[dict[str, dict[str, float | None]]
 
 
 OWN_SOURCE = "the study's own review and recall audit"
+OWN_PRECISION = "the study's own review"
+OWN_RECALL = "the study's own recall audit"
 OWN_ON = "this study's documents"
 _PRECISION_COUNTS = ("precision_right", "precision_judged")
 _RECALL_COUNTS = ("recall_found", "recall_true", "audit_hits", "audited_sentences", "hit_sentences",
@@ -202,14 +206,13 @@ def _own_figures(table: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
     return out
 
 
-def figure_sources(source: str) -> tuple[str, str]:
-    """Where a theme's precision and where its recall came from, read back from its ``source``."""
-    if source == OWN_SOURCE:
-        return "the study's own review", "the study's own recall audit"
-    if source.startswith("precision: ") and "; recall: " in source:
-        precision, recall = source[len("precision: "):].split("; recall: ", 1)
-        return precision, recall
-    return source, source
+def combined_source(precision_from: str, recall_from: str) -> str:
+    """One theme's ``source`` in words, from where its precision and where its recall came."""
+    if (precision_from, recall_from) == (OWN_PRECISION, OWN_RECALL):
+        return OWN_SOURCE
+    if precision_from == recall_from:
+        return precision_from
+    return f"precision: {precision_from}; recall: {recall_from}"
 
 
 def measured_error(codebook: Any, study_error: Callable[[], pd.DataFrame | None] | None = None) -> pd.DataFrame:
@@ -240,19 +243,13 @@ def measured_error(codebook: Any, study_error: Callable[[], pd.DataFrame | None]
             again = recall_from_audit(record["hit_sentences"], float(precision), mine["miss_rate"],
                                       record["unhit_sentences"])
             record["recall"] = record["recall"] if math.isnan(again) else again
-        if precision_own and recall_own:
-            record.update(source=OWN_SOURCE, on=OWN_ON)
-        elif precision_own or recall_own:
-            own_part = "the study's own review" if precision_own else "the study's own recall audit"
-            parts = [(own_part, OWN_ON), (book_source, book_on)]
-            if recall_own:
-                parts.reverse()
-            record.update(source=f"precision: {parts[0][0]}; recall: {parts[1][0]}",
-                          on="\n".join(text for _, text in parts if text))
-        else:
-            record.update(source=book_source, on=book_on)
+        precision_from = OWN_PRECISION if precision_own else book_source
+        recall_from = OWN_RECALL if recall_own else book_source
+        ons = [OWN_ON if precision_own else book_on, OWN_ON if recall_own else book_on]
+        record.update(source=combined_source(precision_from, recall_from), precision_source=precision_from,
+                      recall_source=recall_from, on="\n".join(dict.fromkeys(text for text in ons if text)))
         records.append(record)
-    columns = ERROR_COLUMNS + [c for c in COUNT_COLUMNS if any(c in r for r in records)]
+    columns = ERROR_COLUMNS + SOURCE_COLUMNS + [c for c in COUNT_COLUMNS if any(c in r for r in records)]
     return pd.DataFrame(records, columns=columns)
 
 
@@ -397,7 +394,10 @@ def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, p
             rows.append(row)
             continue
         precision, recall = min(max(precision, 0.0), 1.0), min(max(recall, 0.0), 1.0)
-        row.update(precision=precision, recall=recall, source=str(measured.get("source", "")))
+        source = str(measured.get("source", ""))
+        row.update(precision=precision, recall=recall, source=source,
+                   precision_source=str(measured.get("precision_source") or source),
+                   recall_source=str(measured.get("recall_source") or source))
         rng = np.random.default_rng([seed, 24, position])
         precisions, recalls, drawn = _figure_draws(measured, precision, recall, draws,
                                                    np.random.default_rng([seed, 25, position]))

@@ -135,18 +135,15 @@ def findings_paragraph(results: StudyResults) -> list[str]:
     return sentences
 
 
-def _figure_sources_words(sources: list[str]) -> str:
-    """Where the figures came from: " (relational-sib 6 as measured)" from one source, else per figure
-    with the number of themes each source gave, e.g. the study's own review for precision and the
-    codebook's figures for recall."""
-    from sibkit.analysis.instrument import figure_sources
-
-    if len(set(sources)) == 1:
-        return f" ({sources[0]})"
-    pairs = [figure_sources(source) for source in sources]
+def _figure_sources_words(sources: list[tuple[str, str]]) -> str:
+    """Where the figures came from, given (precision source, recall source) per theme: " (relational-sib 6
+    as measured)" from one source, else per figure with the number of themes each source gave, e.g. the
+    study's own review for precision and the codebook's figures for recall."""
+    if len({where for pair in sources for where in pair}) == 1:
+        return f" ({sources[0][0]})"
     parts = []
     for index, figure in ((0, "precision"), (1, "recall")):
-        counted = Counter(pair[index] for pair in pairs)
+        counted = Counter(pair[index] for pair in sources)
         parts.append(f"{figure} from " + ", ".join(
             f"{where} for {count} theme{'' if count == 1 else 's'}" for where, count in
             sorted(counted.items(), key=lambda item: (-item[1], item[0]))))
@@ -163,7 +160,8 @@ def instrument_sentences(results: StudyResults) -> list[str]:
     names = dict(zip(results.themes["theme"], results.themes["name"], strict=True)) if len(results.themes) else {}
     survivors = [names.get(t, t) for t in found.survivors]
     sentences = [f"{len(measured)} of {len(table)} themes have measured precision and recall"
-                 + _figure_sources_words(list(measured["source"])) + "."]
+                 + _figure_sources_words(list(zip(measured["precision_source"], measured["recall_source"],
+                                                  strict=True))) + "."]
     if getattr(found, "on", None):
         sentences.append(f"Measured on {'; '.join(text.rstrip('.') for text in found.on)}.")
     drawn = int(measured["figures_drawn"].fillna(False).astype(bool).sum()) if "figures_drawn" in measured else 0
