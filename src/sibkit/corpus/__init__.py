@@ -36,6 +36,7 @@ _EXPORTS = {
     "selected_cases": "study",
     "candidate_cases": "study",
     "check_case_id": "study",
+    "check_case_ids": "study",
     "reading_list_items": "study",
     "fetch_study": "study",
     "fetch_plan": "study",

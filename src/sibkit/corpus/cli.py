@@ -20,7 +20,6 @@ from sibkit.cli_common import (
     print_json,
     progress,
 )
-from sibkit.errors import SibkitError
 from sibkit.kinds import STUDY_KINDS, check_kind, help_list
 
 KIND_HELP = help_list()
@@ -85,7 +84,7 @@ def add_command(
         ImportOutcome,
         ImportReport,
         add_paths,
-        candidate_cases,
+        check_case_ids,
         check_type,
         open_study_store,
         read_manifest,
@@ -98,10 +97,7 @@ def add_command(
     scheduler = parse_executor(executor)
     study = load_study(study_path)
     doc_type = check_type(doc_type)
-    known = candidate_cases(study)
-    unknown = [c for c in case or [] if c not in known]
-    if unknown:
-        raise SibkitError(f"--case {unknown[0]!r} is not a project in the study's dataset")
+    known = check_case_ids(study, case or ())
     store = open_study_store(study)
     outcomes = ImportReport(keep_all=False)  # counts, and only the outcomes worth a warning line
     skipped_rows = 0

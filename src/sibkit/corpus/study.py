@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,16 @@ def selected_cases(study: Study, store: Store) -> list[str]:
 
 def candidate_cases(study: Study) -> set[str]:
     return set(study.dataset().projects["id"])
+
+
+def check_case_ids(study: Study, case_ids: Iterable[str], option: str = "--case") -> set[str]:
+    """The dataset's project ids, once every one of ``case_ids`` is among them; else, before anything is
+    imported, one clear error naming the first it lacks."""
+    known = candidate_cases(study)
+    unknown = [case_id for case_id in case_ids if case_id not in known]
+    if unknown:
+        raise SibkitError(f"{option} {unknown[0]!r} is not a project in the study's dataset; nothing imported")
+    return known
 
 
 def check_case_id(study: Study, case_id: str, option: str = "--case") -> str:

@@ -522,8 +522,7 @@ class _Importer:
                     self.result.problems.append(f"{where}: SelectionRef {selection} is not a text selection of this "
                                                 "project; link skipped")
             for document_id in sorted(documents):
-                if self.session.get(DocumentCase, (document_id, case_id)) is None:
-                    self.session.add(DocumentCase(document_id=document_id, case_id=case_id))
+                self.link(document_id, case_id)
             for variable, value in case.values:
                 self.value(variable, "case", case_id, value, where)
 
@@ -531,12 +530,14 @@ class _Importer:
         """Link every document of the project to each case given with ``--case`` (as ``corpus add --case``)."""
         self.session.flush()  # the project's own case links first, so none is added twice
         for case_id in self.case_ids:
-            new = 0
-            for document in self.documents.values():
-                if self.session.get(DocumentCase, (document.id, case_id)) is None:
-                    self.session.add(DocumentCase(document_id=document.id, case_id=case_id))
-                    new += 1
-            self.result.linked[case_id] = new
+            self.result.linked[case_id] = sum(self.link(document.id, case_id) for document in self.documents.values())
+
+    def link(self, document_id: int, case_id: str) -> bool:
+        """Link a document to a case unless it is linked already; whether a link was added."""
+        if self.session.get(DocumentCase, (document_id, case_id)) is not None:
+            return False
+        self.session.add(DocumentCase(document_id=document_id, case_id=case_id))
+        return True
 
     def notes(self) -> None:
         """Notes become memos; one the study already holds word for word (same target and author: a tool
@@ -619,15 +620,12 @@ def import_qdpx(path: Path, study: Study, store: Store | None = None, *, codeboo
     every document of the project to these cases of the study's dataset (``--case``; an unknown id is refused
     before anything is read)."""
     from sibkit.coding.study import study_codebook
-    from sibkit.corpus import open_study_store
+    from sibkit.corpus import check_case_ids, open_study_store
 
     if not path.is_file():
         raise SibkitError(f"{path}: no such file")
     if case_ids:
-        known = set(study.dataset().projects["id"])
-        unknown = [case_id for case_id in case_ids if case_id not in known]
-        if unknown:
-            raise SibkitError(f"--case {unknown[0]!r} is not a project in the study's dataset; nothing imported")
+        check_case_ids(study, case_ids)
     if not follow_links:
         from sibkit.paths import check_link
 
