@@ -94,7 +94,6 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
             actor = bench.actor(request, session)
             bench.check_post(request, form, actor.csrf)
             if not actor.can_decide:
-
                 raise Forbidden(f"{actor.name} is a viewer: viewers read, coders mark")
             try:
                 sentence_id = int(str(form.get("sentence_id", "")))
@@ -113,7 +112,6 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
         form = await request.form()
         bench.check_post(request, form, actor.csrf)
         if not actor.is_admin:
-
             raise Forbidden("only an admin can draw an audit sample")
         if bench.study is None:
             raise SibkitError("drawing a sample needs the study (run `sibkit review audit STUDY --sample N`)")

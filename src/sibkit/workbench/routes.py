@@ -282,10 +282,10 @@ def _safe_next(value: str) -> str:
     return value if value.startswith(PREFIX + "/") and not value.startswith("//") and "\\" not in value else PREFIX
 
 
-def _with_query(url: str, **values: str) -> str:
-    """``url`` with ``values`` set in its query (replacing any already there)."""
+def _with_query(url: str, drop: Sequence[str] = (), **values: str) -> str:
+    """``url`` with ``values`` set in its query (replacing any already there) and the keys ``drop`` gone."""
     parts = urlsplit(url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in values]
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in values and k not in drop]
     return f"{parts.path}?{urlencode(kept + list(values.items()))}"
 
 
@@ -429,11 +429,8 @@ def build_router(bench: Workbench) -> APIRouter:
         back = _safe_next(str(form.get("next", "")))
         if not back.startswith(f"{PREFIX}/queue"):
             back = f"{PREFIX}/queue"
-        parts = urlsplit(back)
-        kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("ref", "undone", "decided")]
-        extra = [("undone", "none")] if done is None else [("ref", str(done.reference_id)),
-                                                            ("undone", str(done.decision_id))]
-        return RedirectResponse(f"{parts.path}?{urlencode(kept + extra)}", status_code=303)
+        said = {"undone": "none"} if done is None else {"ref": str(done.reference_id), "undone": str(done.decision_id)}
+        return RedirectResponse(_with_query(back, drop=("ref", "decided"), **said), status_code=303)
 
     @router.post("/code")
     async def code(request: Request) -> Response:
