@@ -109,8 +109,11 @@ def warn_load_issues(dataset: Any, brief: bool = False) -> None:
         warn(f"and {len(refused) - REFUSED_ROWS_SHOWN} more rows refused; see `sibkit indigo quality`")
     others = [issue for issue in dataset.issues if not issue.refused]
     if others and brief:  # a table or column that is missing is said on its own; unreadable values are counted
-        values = [i for i in others if i.column is not None and i.row is not None and i.row > 1]
-        for issue in [i for i in others if i not in values][:REFUSED_ROWS_SHOWN]:
+        def is_value(issue: Any) -> bool:
+            return issue.column is not None and issue.row is not None and issue.row > 1
+
+        values = [i for i in others if is_value(i)]
+        for issue in [i for i in others if not is_value(i)][:REFUSED_ROWS_SHOWN]:
             warn(str(issue))
         if values:
             warn(f"{len(values)} values of {dataset.source} could not be read and count as missing; "

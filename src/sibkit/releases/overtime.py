@@ -19,6 +19,7 @@ import pandas as pd
 
 from sibkit.releases.dated import release_of
 from sibkit.releases.published import PUBLISHED
+from sibkit.words import counted
 
 COLUMNS = ["projects", "service_users", "capital_raised_usd"]
 
@@ -57,9 +58,10 @@ class OverTime:
         """Why the last year can count fewer impact bonds than the release ("" when every project is dated)."""
         if not self.undated:
             return ""
-        them = "it counts" if self.undated == 1 else "they count"
-        return (f"{self.undated} {'project has' if self.undated == 1 else 'projects have'} no contract date in the "
-                f"{self.release.date} release: {them} in the release's figures but in no year")
+        one = self.undated == 1
+        return (f"{counted(self.undated, 'project')} {'has' if one else 'have'} no contract date in the "
+                f"{self.release.date} release: {'it counts' if one else 'they count'} in the release's figures "
+                "but in no year")
 
     def to_json(self) -> dict[str, Any]:
         def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
