@@ -21,6 +21,7 @@ from sibkit.cli_common import (
     warn,
 )
 from sibkit.errors import SibkitError
+from sibkit.words import counted
 
 review_app = typer.Typer(no_args_is_help=True, help="Review automatic hits in a spreadsheet.")
 codebook_app = typer.Typer(no_args_is_help=True, help="Look at and check codebooks.")
@@ -38,7 +39,6 @@ def code_command(study_path: StudyArgument, jobs: JobsOption = 1, executor: Exec
     """Code every document of the study with its codebook (only changed themes are re-coded)."""
     from sibkit.coding import code_documents, study_codebook
     from sibkit.parallel import parse_executor, resolve_jobs
-    from sibkit.words import counted
     jobs = resolve_jobs(jobs)
     scheduler = parse_executor(executor)
     study, store = _store(study_path)
@@ -374,7 +374,6 @@ def codebook_diff_command(
 ) -> None:
     """Which references a codebook change would add and remove in the study (nothing is stored)."""
     from sibkit.coding import codebook_diff, diff_summary, load_codebook
-    from sibkit.words import counted
     _study, store = _store(study_path)
     old_book, new_book = load_codebook(old, Path.cwd()), load_codebook(new, Path.cwd())
     diff = codebook_diff(old_book, new_book, store)

@@ -11,7 +11,6 @@ from sibkit.cli_common import DataOption, console, print_frame, print_json, warn
 indigo_app = typer.Typer(no_args_is_help=True, help="Look at the INDIGO impact bond dataset.")
 
 
-
 @indigo_app.command("stats")
 def stats_command(
     data: DataOption = None,
