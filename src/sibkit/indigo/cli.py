@@ -117,7 +117,7 @@ def print_over_time(dataset: Any, filters: Any, as_json: bool) -> None:
     print_frame(result.by_year[["year", "as_of", *columns]],
                 title=f"By year, contracts signed by then: {result.label} (today's records, not what was known then)")
     if result.undated_note:
-        console.print(result.undated_note[0].upper() + result.undated_note[1:] + ".", markup=False, highlight=False)
+        console.print(result.undated_note, markup=False, highlight=False)
     if len(result.published):
         shown = result.published.assign(
             service_users=[f"{'> ' if a else ''}{v:,.0f}" for v, a in zip(result.published["service_users"],

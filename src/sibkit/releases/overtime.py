@@ -55,13 +55,14 @@ class OverTime:
 
     @property
     def undated_note(self) -> str:
-        """Why the last year can count fewer impact bonds than the release ("" when every project is dated)."""
+        """Why the last year can count fewer impact bonds than the release, as a sentence ("" when every project
+        is dated)."""
         if not self.undated:
             return ""
         one = self.undated == 1
         return (f"{counted(self.undated, 'project')} {'has' if one else 'have'} no contract date in the "
                 f"{self.release.date} release: {'it counts' if one else 'they count'} in the release's figures "
-                "but in no year")
+                "but in no year.")
 
     def to_json(self) -> dict[str, Any]:
         def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
