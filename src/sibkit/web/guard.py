@@ -52,8 +52,10 @@ def allowed_hosts(bind: str = "127.0.0.1", extra: Iterable[str] = ()) -> Allowed
     wildcard = bind.strip() in WILDCARDS
     if not wildcard:
         names.add(_normal(bind))
-    else:  # every address: this machine's own name too (not getfqdn(): that may ask a name server; a longer
-        name = socket.gethostname()  # name the machine is reached by goes in with --allow-host)
+    else:
+        # every address: this machine's own name too, from gethostname() alone (getfqdn() may ask a name
+        # server); a longer name the machine is reached by goes in with --allow-host
+        name = socket.gethostname()
         if name:
             names.add(_normal(name))
     return AllowedHosts(frozenset(names), any_address=wildcard)
