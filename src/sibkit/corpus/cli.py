@@ -42,9 +42,8 @@ def report(outcomes: list[ImportOutcome] | ImportReport, *, skipped_rows: int = 
 
     result = outcomes if isinstance(outcomes, ImportReport) else ImportReport(list(outcomes))
     counts = dict(result.counts)
-    warned = set(map(id, result.warnings()))
     for outcome in result.outcomes:
-        if id(outcome) in warned:
+        if outcome.warns:
             errors.print(f"warning: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)
         elif outcome.status == "skipped" and not outcome.origin.startswith(("http://", "https://")):
             errors.print(f"note: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)  # a file left out

@@ -64,6 +64,12 @@ class ImportOutcome:
         """A file added with a note worth showing (the content is not what its name says, a guessed encoding)."""
         return self.status == "added" and bool(self.message)
 
+    @property
+    def warns(self) -> bool:
+        """Worth a warning: it failed or was refused, or a file was added with a note (not a landing page
+        followed, nor a file left out by type, which get a quieter note)."""
+        return self.status not in (*FINE, "landing", "skipped") or self.noted
+
     def line(self) -> str:
         text = f"{self.origin}: {self.status}"
         return f"{text} ({self.message})" if self.message else text
@@ -99,9 +105,8 @@ class ImportReport:
         return [o for o in self.outcomes if o.status not in FINE]
 
     def warnings(self) -> list[ImportOutcome]:
-        """Outcomes a user is warned of: what failed or was refused, and files added with a note
-        (not a landing page followed, nor a file left out by type, which get a quieter note)."""
-        return [o for o in self.outcomes if o.status not in (*FINE, "landing", "skipped") or o.noted]
+        """The outcomes a user is warned of (``ImportOutcome.warns``)."""
+        return [o for o in self.outcomes if o.warns]
 
 
 def printable(text: str) -> str:
