@@ -305,6 +305,54 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
     intermediate solution; ``cases_per_row``: the diversity rule of ``check_diversity`` (None: off).
     """
     conditions = list(conditions)
+    frame, values = _checked_data(data, conditions, outcome, case_id, frequency, consistency)
+    if cases_per_row is not None:  # None: no check (tests on generated data)
+        check_diversity(len(frame), len(conditions), cases_per_row)
+    expectations = dict(expectations or {})
+    unknown = set(expectations) - set(conditions)
+    if unknown:
+        raise SibkitError(f"directional expectation for {', '.join(sorted(unknown))}, which is not a condition")
+    x, y = values[:, :-1], values[:, -1]
+    fuzzy = not np.isin(values, (0.0, 1.0)).all()
+    warnings = []
+    half = np.isclose(x, 0.5).any(axis=1)
+    if half.any():
+        warnings.append(f"{int(half.sum())} case(s) with a membership of exactly 0.5 belong to no truth-table row: "
+                        + ", ".join(map(str, frame.loc[half, case_id])))
+    table = _truth_table(frame, conditions, case_id, x, y, frequency, consistency, pri)
+    pos = set(table.loc[table["outcome"] == "1", "config"])
+    rem = set(table.loc[table["outcome"] == "?", "config"])
+    contradictions = _contradictions(table, frequency, consistency)
+    if len(contradictions):
+        held = int(contradictions["n"].sum())
+        warnings.append(f"{len(contradictions)} contradictory row(s) hold {held} of {len(frame)} cases: "
+                        + "; ".join(f"{c} ({w} with the outcome, {wo} without)" for c, w, wo in
+                                    zip(contradictions["config"], contradictions["with_outcome"],
+                                        contradictions["without_outcome"], strict=True))
+                        + f"; rule: {CONTRADICTION_RULE}")
+    observed_rem = table[(table["outcome"] == "?") & (table["n"] > 0)]
+    if len(observed_rem):
+        warnings.append(f"{len(observed_rem)} observed configuration(s) fall below the frequency threshold "
+                        f"({frequency}) and count as logical remainders")
+    expected = [None if expectations.get(c) is None else str(int(expectations[c])) for c in conditions]
+    solutions, terms = _solutions(pos, rem, expected, conditions, frame[case_id], x, y, warnings)
+    if not pos:
+        warnings.append("no truth-table row reaches the thresholds: there is no sufficient configuration to minimise")
+    settings = {"frequency": frequency, "consistency": consistency, "pri": pri,
+                "expectations": {c: expectations.get(c) for c in conditions}, "cases": len(frame),
+                "positive_rows": len(pos), "negative_rows": int((table["outcome"] == "0").sum()),
+                "remainders": len(rem), "rows": 2 ** len(conditions), "contradictory_rows": len(contradictions)}
+    truth_table = table.drop(columns=["config", "with_outcome", "without_outcome"]).assign(config=table["config"])
+    return QcaResult(conditions=conditions, outcome=outcome, fuzzy=bool(fuzzy), data=frame,
+                     truth_table=truth_table, solutions=solutions, terms=terms,
+                     necessity=_necessity(conditions, x, y), settings=settings, warnings=warnings,
+                     contradictions=contradictions)
+
+
+def _checked_data(data: pd.DataFrame, conditions: list[str], outcome: str, case_id: str, frequency: int,
+                  consistency: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """The case id, condition and outcome columns, and their memberships as numbers; SibkitError
+    naming what is wrong with the data or the thresholds."""
     if not conditions:
         raise SibkitError("QCA needs at least one condition")
     missing = [c for c in [case_id, *conditions, outcome] if c not in data.columns]
@@ -323,22 +371,15 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
     values = frame[[*conditions, outcome]].to_numpy(dtype=float)
     if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
         raise SibkitError("QCA memberships must be numbers between 0 and 1 (no missing values)")
-    if cases_per_row is not None:  # None: no check (tests on generated data)
-        check_diversity(len(frame), len(conditions), cases_per_row)
-    expectations = dict(expectations or {})
-    unknown = set(expectations) - set(conditions)
-    if unknown:
-        raise SibkitError(f"directional expectation for {', '.join(sorted(unknown))}, which is not a condition")
-    x, y = values[:, :-1], values[:, -1]
-    fuzzy = not np.isin(values, (0.0, 1.0)).all()
-    warnings = []
-    half = np.isclose(x, 0.5).any(axis=1)
-    if half.any():
-        warnings.append(f"{int(half.sum())} case(s) with a membership of exactly 0.5 belong to no truth-table row: "
-                        + ", ".join(map(str, frame.loc[half, case_id])))
-    k = len(conditions)
+    return frame, values
+
+
+def _truth_table(frame: pd.DataFrame, conditions: list[str], case_id: str, x: np.ndarray, y: np.ndarray,
+                 frequency: int, consistency: float, pri: float | None) -> pd.DataFrame:
+    """One row per configuration of the conditions: its cases, consistency, PRI and outcome ("1" counts
+    for the outcome, "0" does not, "?" a remainder with fewer than ``frequency`` cases), outcome rows first."""
     rows = []
-    for bits in itertools.product("10", repeat=k):
+    for bits in itertools.product("10", repeat=len(conditions)):
         config = "".join(bits)
         selector = np.array([b == "1" for b in config])
         membership = np.where(selector, x, 1 - x).min(axis=1)
@@ -361,10 +402,12 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
     table["outcome"] = np.where(positive, "1", np.where(enough, "0", "?"))
     table = table.sort_values(["outcome", "n", "consistency"], ascending=[True, False, False],
                               key=lambda s: s.map({"1": 0, "0": 1, "?": 2}) if s.name == "outcome" else s)
-    table = table.reset_index(drop=True)
-    pos = set(table.loc[table["outcome"] == "1", "config"])
-    rem = set(table.loc[table["outcome"] == "?", "config"])
-    contradictions = pd.DataFrame([
+    return table.reset_index(drop=True)
+
+
+def _contradictions(table: pd.DataFrame, frequency: int, consistency: float) -> pd.DataFrame:
+    """The truth table's rows holding cases with and without the outcome, and how each was resolved."""
+    return pd.DataFrame([
         {"config": r["config"], "n": r["n"], "with_outcome": len(r["with_outcome"].split()),
          "without_outcome": len(r["without_outcome"].split()), "consistency": r["consistency"],
          "resolved": (f"counts for the outcome (consistency {r['consistency']:.3f} ≥ {consistency:g})"
@@ -373,19 +416,13 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
                       if r["outcome"] == "0" else f"remainder (fewer than {frequency} cases)"),
          "cases_with": r["with_outcome"], "cases_without": r["without_outcome"]}
         for r in table.to_dict("records") if r["contradictory"]], columns=CONTRADICTION_COLUMNS)
-    if len(contradictions):
-        held = int(contradictions["n"].sum())
-        warnings.append(f"{len(contradictions)} contradictory row(s) hold {held} of {len(frame)} cases: "
-                        + "; ".join(f"{c} ({w} with the outcome, {wo} without)" for c, w, wo in
-                                    zip(contradictions["config"], contradictions["with_outcome"],
-                                        contradictions["without_outcome"], strict=True))
-                        + f"; rule: {CONTRADICTION_RULE}")
-    observed_rem = table[(table["outcome"] == "?") & (table["n"] > 0)]
-    if len(observed_rem):
-        warnings.append(f"{len(observed_rem)} observed configuration(s) fall below the frequency threshold "
-                        f"({frequency}) and count as logical remainders")
 
-    expected = [None if expectations.get(c) is None else str(int(expectations[c])) for c in conditions]
+
+def _solutions(pos: set[str], rem: set[str], expected: list[str | None], conditions: list[str],
+               case_ids: pd.Series, x: np.ndarray, y: np.ndarray,
+               warnings: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The conservative, parsimonious and intermediate solutions (each of their minimal models), and
+    each model's terms with raw and unique coverage; a search cut short adds to ``warnings``."""
     conservative_pi = prime_implicants(pos)
     parsimonious_pi = prime_implicants(pos | rem)
     intermediate_pi = intermediate_terms(conservative_pi, parsimonious_pi, expected)
@@ -404,7 +441,7 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
             solution_rows.append({
                 "solution": kind, "model": number, "expression": " + ".join(expression(t, conditions) for t in model),
                 "terms": len(model), "consistency": _ratio(np.minimum(solution, y).sum(), solution.sum()),
-                "coverage": sol_cov, "cases": " ".join(str(c) for c, m, o in zip(frame[case_id], solution, y,
+                "coverage": sol_cov, "cases": " ".join(str(c) for c, m, o in zip(case_ids, solution, y,
                                                                                   strict=True) if m > 0.5 and o > 0.5)})
             for index, (term, m) in enumerate(zip(model, member, strict=True)):
                 others = [member[j] for j in range(len(model)) if j != index]
@@ -414,13 +451,16 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
                     "raw_consistency": _ratio(np.minimum(m, y).sum(), m.sum()),
                     "raw_coverage": _ratio(np.minimum(m, y).sum(), y.sum()),
                     "unique_coverage": sol_cov - _ratio(np.minimum(without, y).sum(), y.sum()),
-                    "cases": " ".join(str(c) for c, v in zip(frame[case_id], m, strict=True) if v > 0.5)})
+                    "cases": " ".join(str(c) for c, v in zip(case_ids, m, strict=True) if v > 0.5)})
     solutions = pd.DataFrame(solution_rows, columns=["solution", "model", "expression", "terms", "consistency",
                                                      "coverage", "cases"])
     terms = pd.DataFrame(term_rows, columns=["solution", "model", "term", "pattern", "raw_consistency",
                                              "raw_coverage", "unique_coverage", "cases"])
-    if not pos:
-        warnings.append("no truth-table row reaches the thresholds: there is no sufficient configuration to minimise")
+    return solutions, terms
+
+
+def _necessity(conditions: list[str], x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Each condition and its negation as a necessary condition: consistency, coverage, relevance."""
     necessity = []
     for j, name in enumerate(conditions):
         for label, member in ((name, x[:, j]), (f"~{name}", 1 - x[:, j])):
@@ -428,15 +468,7 @@ def analyse(data: pd.DataFrame, conditions: Sequence[str], outcome: str, *, case
             necessity.append({"condition": label, "consistency": _ratio(both.sum(), y.sum()),
                               "coverage": _ratio(both.sum(), member.sum()),
                               "relevance": _ratio((1 - member).sum(), (1 - both).sum())})
-    settings = {"frequency": frequency, "consistency": consistency, "pri": pri,
-                "expectations": {c: expectations.get(c) for c in conditions}, "cases": len(frame),
-                "positive_rows": len(pos), "negative_rows": int((table["outcome"] == "0").sum()),
-                "remainders": len(rem), "rows": 2 ** k}
-    settings["contradictory_rows"] = len(contradictions)
-    truth_table = table.drop(columns=["config", "with_outcome", "without_outcome"]).assign(config=table["config"])
-    return QcaResult(conditions=conditions, outcome=outcome, fuzzy=bool(fuzzy), data=frame,
-                     truth_table=truth_table, solutions=solutions, terms=terms, necessity=pd.DataFrame(necessity),
-                     settings=settings, warnings=warnings, contradictions=contradictions)
+    return pd.DataFrame(necessity)
 
 
 def _term_membership(term: str, x: np.ndarray) -> np.ndarray:
