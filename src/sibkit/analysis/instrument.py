@@ -398,18 +398,10 @@ def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, p
         row.update(precision=precision, recall=recall, source=source,
                    precision_source=str(measured.get("precision_source") or source),
                    recall_source=str(measured.get("recall_source") or source))
-        rng = np.random.default_rng([seed, 24, position])
         precisions, recalls, drawn = _figure_draws(measured, precision, recall, draws,
                                                    np.random.default_rng([seed, 25, position]))
-        kept = rng.binomial(np.broadcast_to(hits, (draws, len(cases))), precisions[:, None])
-        present = _present(kept, np.broadcast_to(words, kept.shape), presence)
-        expected_tp = _keep_probability(hits, _needed(hits, words, presence), precisions)
-        without = int((~observed).sum())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            missed = np.where(recalls > 0, expected_tp * (1 - recalls) / np.where(recalls > 0, recalls, 1), np.inf)
-        gain = np.zeros(draws) if without == 0 else np.where(expected_tp > 0, np.minimum(1.0, missed / without), 0.0)
-        gains = (rng.random(kept.shape) < gain[:, None]) & ~observed
-        present = present | gains
+        present, gain = _drawn_presence(hits, words, observed, presence, precisions, recalls,
+                                        np.random.default_rng([seed, 24, position]))
         row.update(figures_drawn=drawn, precision_low=float(np.percentile(precisions, 2.5)),
                    precision_high=float(np.percentile(precisions, 97.5)),
                    recall_low=float(np.percentile(recalls, 2.5)), recall_high=float(np.percentile(recalls, 97.5)))
@@ -440,6 +432,25 @@ def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, p
         if "on" in error else []
     return InstrumentFindings(themes=table, overall=overall, draws=draws, seed=seed, sources=sources,
                               measured=bool(sources), on=on if sources else [])
+
+
+def _drawn_presence(hits: np.ndarray, words: np.ndarray, observed: np.ndarray, presence: Presence,
+                    precisions: np.ndarray, recalls: np.ndarray,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw (row) and case (column), whether the theme is present: each hit kept with the draw's
+    precision, and a case without the theme gaining it with the chance that the draw's recall leaves
+    a miss for it (the expected misses shared among the cases without the theme). Also each draw's
+    chance of a gain."""
+    draws = len(precisions)
+    kept = rng.binomial(np.broadcast_to(hits, (draws, len(hits))), precisions[:, None])
+    present = _present(kept, np.broadcast_to(words, kept.shape), presence)
+    expected_tp = _keep_probability(hits, _needed(hits, words, presence), precisions)
+    without = int((~observed).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        missed = np.where(recalls > 0, expected_tp * (1 - recalls) / np.where(recalls > 0, recalls, 1), np.inf)
+    gain = np.zeros(draws) if without == 0 else np.where(expected_tp > 0, np.minimum(1.0, missed / without), 0.0)
+    gains = (rng.random(kept.shape) < gain[:, None]) & ~observed
+    return present | gains, gain
 
 
 def _relative(per_case: np.ndarray, successful: np.ndarray) -> np.ndarray:
