@@ -216,5 +216,5 @@ def stats(dataset: Dataset, filters: Filters | None = None, by: str | None = Non
     frame = filter_projects(dataset, filters)
     result: dict[str, Any] = {**headline(frame), "filters": filters.describe()}
     if by:
-        result["breakdown"] = breakdown(frame, by).to_dict("records")
+        result["breakdown"] = breakdown_rows(frame, by)  # None where unknown (a DataFrame would make it NaN)
     return result
