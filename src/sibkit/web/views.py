@@ -440,7 +440,13 @@ class Views:
         derived_row = self.by_id.loc[project_id]
         for label, key in (("live date", "live_date"), ("capital raised (USD)", "capital_raised_usd"),
                            ("service users", "service_users")):
-            if missing(derived_row[key]):
+            if not missing(derived_row[key]):
+                continue
+            if key == "capital_raised_usd" and not missing(derived_row["capital_raised"]):
+                currency = "" if missing(derived_row["capital_currency"]) else str(derived_row["capital_currency"])
+                flags.append(f"capital raised only in {currency or 'an unnamed currency'} "
+                             f"({derived_row['capital_raised']:,.0f}) in INDIGO, not in USD: not in USD totals")
+            else:
                 flags.append(f"no {label} in INDIGO")
         return flags
 
