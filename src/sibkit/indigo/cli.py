@@ -111,7 +111,7 @@ def print_over_time(dataset: Any, filters: Any, as_json: bool) -> None:
     if as_json:
         print_json(result.to_json())
         return
-    columns = ["projects", "service_users", "capital_raised_usd"]
+    columns = ["projects", "service_users", "service_users_missing", "capital_raised_usd", "capital_missing"]
     if len(result.by_release):
         print_frame(result.by_release[["release", "date", *columns]], title="Each held INDIGO release")
     else:
