@@ -478,11 +478,14 @@ class Views:
             ids = set(self.by_id.index)
             problems = self._quality().problems
             out: dict[str, list[str]] = {}
-            for where, message in zip(problems["where"], problems["message"], strict=True):
+            for where, column, message in zip(problems["where"], problems["column"], problems["message"],
+                                              strict=True):
                 text = str(where)
+                # the column apart, two problems of one project would read as the same flag twice
+                named = f"{where}, {column}" if isinstance(column, str) and column else str(where)
                 for start in range(len(text)):
                     if text[start:] in ids:
-                        out.setdefault(text[start:], []).append(f"{where}: {message}")
+                        out.setdefault(text[start:], []).append(f"{named}: {message}")
             return out
 
         return self.dataset.cached("web:problem_flags", build)
