@@ -57,3 +57,17 @@ def test_two_problems_in_two_columns_are_two_flags(client) -> None:
     assert len(items) == 2 and len(set(items)) == 2
     assert any("dates_source_ids" in item for item in items)
     assert any("service_and_beneficiaries_source_ids" in item for item in items)
+
+
+def test_a_metric_target_is_told_apart_from_a_target_number_of_service_users(client) -> None:
+    # INDIGO-POJ-0274's two metrics: no targeted number of service users, "Outcome metric target" 10376 and 0.164
+    page = client.get("/projects/INDIGO-POJ-0274").text
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "(0 of 2 metrics have a target number of service users, 0 have results)" in text
+    cells = [" ".join(re.sub(r"<[^>]+>", " ", c).split())
+             for c in re.findall(r'<td data-label="Target" class="n">(.*?)</td>', page, re.S)]
+    assert cells == ["not in INDIGO metric target: 10376", "not in INDIGO metric target: 0.164"]
+    page = client.get("/projects/INDIGO-POJ-0057").text  # 3,600 targeted in its first metric
+    cells = [" ".join(re.sub(r"<[^>]+>", " ", c).split())
+             for c in re.findall(r'<td data-label="Target" class="n">(.*?)</td>', page, re.S)]
+    assert cells[0].startswith("3,600 service users")
