@@ -52,15 +52,14 @@ def stats_command(
         print_json({**result, "release": release.to_json()})
         return
     warn_load_issues(dataset, brief=True)
-    console.print(f"Data: {release.named}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Data: {release.named}", markup=False, highlight=False)
     console.print(f"Impact bonds: [bold]{result['projects']:,}[/bold]")
     console.print(f"Service users: [bold]{format_total(result['service_users'])}[/bold] "
-                  f"({result['service_users_missing']} projects without a figure)", soft_wrap=True)
+                  f"({result['service_users_missing']} projects without a figure)")
     other = result["capital_not_converted"]
     console.print(f"Capital raised: [bold]USD {format_total(result['capital_raised_usd'])}[/bold] "
                   f"({result['capital_missing']} projects without a USD figure"
-                  + (f"; {other} of them state it only in another currency, not converted" if other else "") + ")",
-                  soft_wrap=True)
+                  + (f"; {other} of them state it only in another currency, not converted" if other else "") + ")")
     if by:
         import pandas as pd
 
