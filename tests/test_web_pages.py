@@ -354,8 +354,9 @@ def test_the_outcome_chart_says_what_each_metric_lacks_and_is_left_out_when_no_m
     page = httpx.get(server.url + "/projects/INDIGO-POJ-0110").text
     assert 'id="chart-achieved"' not in page and "no target or results" not in page
     assert text_of(re.search(r'<p id="no-chart"[^>]*>(.*?)</p>', page, re.DOTALL).group(1)) == (
-        "No chart of outcomes against targets: INDIGO gives no metric of this project both a target and "
-        "results (1 of 18 metrics has a target, 0 have results). The table below shows what it gives.")
+        "No chart of outcomes against targets: INDIGO gives no metric of this project both a target number and "
+        "results (1 of 18 metrics has a target number of service users, 0 have results). The table below shows "
+        "what it gives.")
 
     metrics = _metric_evidence(indigo_dir, "INDIGO-POJ-0015")  # one metric with both, one with results alone
     assert sorted((t, r) for _, t, r in metrics) == [(False, True), (True, True)]

@@ -56,8 +56,10 @@ def stats_command(
     console.print(f"Impact bonds: [bold]{result['projects']:,}[/bold]")
     console.print(f"Service users: [bold]{format_total(result['service_users'])}[/bold] "
                   f"({result['service_users_missing']} projects without a figure)")
+    other = result["capital_not_converted"]
     console.print(f"Capital raised: [bold]USD {format_total(result['capital_raised_usd'])}[/bold] "
-                  f"({result['capital_missing']} projects without a figure)")
+                  f"({result['capital_missing']} projects without a USD figure"
+                  + (f"; {other} of them state it only in another currency, not converted" if other else "") + ")")
     if by:
         import pandas as pd
 
@@ -108,7 +110,7 @@ def print_over_time(dataset: Any, filters: Any, as_json: bool) -> None:
     if as_json:
         print_json(result.to_json())
         return
-    columns = ["projects", "service_users", "capital_raised_usd"]
+    columns = ["projects", "service_users", "service_users_missing", "capital_raised_usd", "capital_missing"]
     if len(result.by_release):
         print_frame(result.by_release[["release", "date", *columns]], title="Each held INDIGO release")
     else:

@@ -3,7 +3,9 @@
 - ``countries``: ISO codes from the delivery locations' countries plus the jurisdiction;
 - ``live_date``: start date of service provision, else date outcomes contract signed;
 - ``contract_date``: date outcomes contract signed, else start date of service provision;
-- ``capital_raised_usd``: total investment commitment in USD, exact, else min, else max;
+- ``capital_raised_usd``: total investment commitment in USD, exact, else min, else max; where the
+  USD columns are empty and the project's own currency is USD, its amount (already in US dollars);
+  an amount in any other currency is never converted (the project has no USD figure);
 - ``service_users``: actual unique service users engaged (total), else the targeted number;
   ``service_users_actual`` and ``service_users_target`` keep the two apart;
 - ``capital_currency`` and ``capital_raised``: the same commitment in its own currency;
@@ -66,6 +68,9 @@ def _build(dataset: Dataset) -> pd.DataFrame:
     local_prefix = "overall_project_finance_total_investment_commitment_amount_"
     capital_local = _first_present(projects[local_prefix + "exact"], projects[local_prefix + "min"],
                                    projects[local_prefix + "max"])
+    currency = projects["overall_project_finance_total_investment_commitment_currency"].astype("string")
+    in_usd = (currency.str.strip().str.upper() == "USD").fillna(False).astype(bool)
+    capital = capital.where(capital.notna() | ~in_usd, capital_local)  # "USD" amounts left out of Amount USD
     actual = projects["service_and_beneficiaries_actual_number_service_users_or_beneficiaries_total"]
     target = projects["service_and_beneficiaries_targeted_number_service_users_or_beneficiaries_total"]
     end = _first_present(projects["dates_actual_end_date_of_service_provision"],
@@ -89,7 +94,7 @@ def _build(dataset: Dataset) -> pd.DataFrame:
         "service_users": users.astype("float64"),
         "service_users_actual": actual.astype("float64"),
         "service_users_target": target.astype("float64"),
-        "capital_currency": projects["overall_project_finance_total_investment_commitment_currency"].astype("string"),
+        "capital_currency": currency,
         "capital_raised": capital_local.astype("float64"),
         "end_date": end.astype("string"),
         "duration_years": pd.array(durations, dtype="Float64").astype("float64"),

@@ -122,6 +122,14 @@ def _headline(users: np.ndarray, capital: np.ndarray) -> dict[str, Any]:
             "capital_raised_usd": capital_total, "capital_missing": capital_missing}
 
 
+def not_converted(frame: pd.DataFrame) -> tuple[int, list[str]]:
+    """How many projects state their capital only in a currency other than USD (never converted, so without
+    a USD figure), and those currencies as INDIGO writes them, sorted."""
+    own = frame["capital_raised"].notna() & frame["capital_raised_usd"].isna()
+    currencies = sorted({str(c) for c in frame.loc[own, "capital_currency"].dropna()})
+    return int(own.sum()), currencies
+
+
 def _spread(values: pd.Series | np.ndarray) -> dict[str, Any]:
     array = np.asarray(values, dtype="float64")
     present = array[~np.isnan(array)]
@@ -146,6 +154,8 @@ def summary(frame: pd.DataFrame, currency: str | None = None) -> dict[str, Any]:
     both = ~(np.isnan(actual) | np.isnan(target))
     result["actual_vs_target"] = {"actual": float(actual[both].sum()), "target": float(target[both].sum()),
                                   "based_on": int(both.sum())}
+    count, currencies = not_converted(frame)
+    result["capital_not_converted"] = {"projects": count, "currencies": currencies}
     if currency:
         own = (frame["capital_currency"] == currency).fillna(False).to_numpy(dtype=bool)
         result["capital_raised_local"] = {"currency": currency,
@@ -214,7 +224,8 @@ def stats(dataset: Dataset, filters: Filters | None = None, by: str | None = Non
     """Headline figures (and a breakdown when asked) as one JSON-ready object."""
     filters = filters or Filters()
     frame = filter_projects(dataset, filters)
-    result: dict[str, Any] = {**headline(frame), "filters": filters.describe()}
+    result: dict[str, Any] = {**headline(frame), "capital_not_converted": not_converted(frame)[0],
+                              "filters": filters.describe()}
     if by:
-        result["breakdown"] = breakdown(frame, by).to_dict("records")
+        result["breakdown"] = breakdown_rows(frame, by)  # None where unknown (a DataFrame would make it NaN)
     return result

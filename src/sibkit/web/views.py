@@ -440,7 +440,13 @@ class Views:
         derived_row = self.by_id.loc[project_id]
         for label, key in (("live date", "live_date"), ("capital raised (USD)", "capital_raised_usd"),
                            ("service users", "service_users")):
-            if missing(derived_row[key]):
+            if not missing(derived_row[key]):
+                continue
+            if key == "capital_raised_usd" and not missing(derived_row["capital_raised"]):
+                currency = "" if missing(derived_row["capital_currency"]) else str(derived_row["capital_currency"])
+                flags.append(f"capital raised only in {currency or 'an unnamed currency'} "
+                             f"({derived_row['capital_raised']:,.0f}) in INDIGO, not in USD: not in USD totals")
+            else:
                 flags.append(f"no {label} in INDIGO")
         return flags
 
@@ -472,11 +478,14 @@ class Views:
             ids = set(self.by_id.index)
             problems = self._quality().problems
             out: dict[str, list[str]] = {}
-            for where, message in zip(problems["where"], problems["message"], strict=True):
+            for where, column, message in zip(problems["where"], problems["column"], problems["message"],
+                                              strict=True):
                 text = str(where)
+                # the column apart, two problems of one project would read as the same flag twice
+                named = f"{where}, {column}" if isinstance(column, str) and column else str(where)
                 for start in range(len(text)):
                     if text[start:] in ids:
-                        out.setdefault(text[start:], []).append(f"{where}: {message}")
+                        out.setdefault(text[start:], []).append(f"{named}: {message}")
             return out
 
         return self.dataset.cached("web:problem_flags", build)

@@ -445,7 +445,9 @@ def build_map(frame: pd.DataFrame, locations: pd.DataFrame | MapPoints, counts: 
             "left_out": [m for m in markers if id(m) not in placed_ids],
             "unmapped": sorted(c for c in counts if c not in anchors),
             "located_projects": len(located), "region": region,
-            "elsewhere": sum(n for c, n in counts.items() if c not in shown) if region else 0,
+            # impact bonds in none of the shown countries, each once (not a sum of countries' counts)
+            "elsewhere": sum(1 for codes in frame["countries"] if codes and not shown.intersection(codes))
+            if region else 0,
             "region_countries": sorted(shown, key=lambda c: -counts.get(c, 0)) if region else []}
 
 
