@@ -71,3 +71,10 @@ def test_every_listing_shows_a_one_line_help_without_breaks_in_mid_sentence() ->
     broken = {path: text for path, text in listed if "\n" in text.split("\n\n")[0]}
     assert broken == {}
 
+
+
+def test_group_helps_name_what_their_commands_do() -> None:
+    helps = dict(_listings())
+    assert "audit" in helps["review"]
+    for word in ("measure", "train"):
+        assert word in helps["codebook"]
