@@ -78,3 +78,10 @@ def test_group_helps_name_what_their_commands_do() -> None:
     assert "audit" in helps["review"]
     for word in ("measure", "train"):
         assert word in helps["codebook"]
+
+
+def test_run_names_its_study_argument_as_every_study_command_does() -> None:
+    result = CliRunner().invoke(sibkit.cli.app, ["run", "--help"], prog_name="sibkit", terminal_width=100)
+    assert result.exit_code == 0
+    assert re.search(r"Usage: sibkit run \[OPTIONS\] STUDY\s", result.output), result.output
+    assert "STUDY_PATH" not in result.output and "study_path" not in result.output
