@@ -58,7 +58,8 @@ def test_lazy_root_help_is_what_typer_builds_eagerly() -> None:
     import sibkit.cli
 
     eager = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                        help=sibkit.cli.app.info.help)
+                        help=sibkit.cli.app.info.help, epilog=sibkit.cli.app.info.epilog,
+                        cls=sibkit.cli.WorkflowGroup)  # the same order and panels, built the eager way
     eager.registered_callback = sibkit.cli.app.registered_callback
     eager.registered_commands = list(sibkit.cli.areas.registered_commands)
     eager.registered_groups = list(sibkit.cli.areas.registered_groups)

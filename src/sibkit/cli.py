@@ -29,7 +29,40 @@ class _Pending:
         self.info = info
 
 
-class LazyGroup(TyperGroup):
+#: the root help's panels, in the order of the work, each with its commands in that order; a command
+#: missing here is listed last, under "Other commands"
+PANELS: dict[str, tuple[str, ...]] = {
+    "The impact bond field (INDIGO)": ("data", "indigo", "serve"),
+    "A study, step by step": ("study", "select", "corpus", "code", "kwic", "review", "classify", "qca", "run"),
+    "Measuring and improving the coding": ("codebook", "reliability", "suggest", "text"),
+    "Output for a paper and other tools": ("cite", "methods", "export", "import"),
+    "Team review": ("users",),
+}
+_ORDER = [name for names in PANELS.values() for name in names]
+
+START_HERE = (
+    "Start here: sibkit data download --from FOLDER (an INDIGO export; without --from, the live API), "
+    "sibkit indigo stats, sibkit serve; then sibkit study init my-study.yaml and sibkit run my-study.yaml. "
+    "Each command's --help says more; README.md walks through them all."
+)
+
+
+def one_line(text: str | None) -> str | None:
+    """The first paragraph of a help text as one line: what a group's listing shows for a command."""
+    if not text:
+        return text
+    return " ".join(inspect.cleandoc(text).split("\n\n")[0].split())
+
+
+class WorkflowGroup(TyperGroup):
+    """A group that lists its commands in the order of ``PANELS`` (the others after them, as registered)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = list(super().list_commands(ctx))
+        return sorted(names, key=lambda name: (_ORDER.index(name) if name in _ORDER else len(_ORDER)))
+
+
+class LazyGroup(WorkflowGroup):
     """The root group: ``areas``' commands are converted (their parameters read) only when resolved.
 
     Help lists them from stand-ins holding the name and help text only; the order and text are what
@@ -84,7 +117,8 @@ class LazyGroup(TyperGroup):
 
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, cls=LazyGroup,
-                  help="sibkit: evidence about impact bonds, from the INDIGO dataset to a reproducible study.")
+                  help="sibkit: evidence about impact bonds, from the INDIGO dataset to a reproducible study.",
+                  epilog=START_HERE)
 
 _state = {"debug": False}
 
@@ -113,6 +147,21 @@ def _register() -> None:
                       "workbench", "suggest", "paper", "text", "secondreader", "audit")
     for area in areas_in_order:
         __import__(f"sibkit.{area}.cli", fromlist=["register"]).register(areas)
+    panel_of = {name: panel for panel, names in PANELS.items() for name in names}
+    for command_info in areas.registered_commands:
+        name = command_info.name or typer.main.get_command_name(command_info.callback.__name__)
+        command_info.rich_help_panel = panel_of.get(name, "Other commands")
+        _one_line_listing(command_info)
+    for group_info in areas.registered_groups:
+        group_info.rich_help_panel = panel_of.get(group_info.name or "", "Other commands")
+        for command_info in group_info.typer_instance.registered_commands:
+            _one_line_listing(command_info)
+
+
+def _one_line_listing(info: CommandInfo) -> None:
+    """Listings show a command's first paragraph on one line (rich help keeps a docstring's line breaks)."""
+    if info.short_help is None:
+        info.short_help = one_line(inspect.getdoc(info.callback) if info.help is None else info.help)
 
 
 _register()

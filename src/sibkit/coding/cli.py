@@ -23,8 +23,10 @@ from sibkit.cli_common import (
 from sibkit.errors import SibkitError
 from sibkit.words import counted
 
-review_app = typer.Typer(no_args_is_help=True, help="Review automatic hits in a spreadsheet.")
-codebook_app = typer.Typer(no_args_is_help=True, help="Look at and check codebooks.")
+review_app = typer.Typer(no_args_is_help=True, help="Review automatic hits in a spreadsheet (export, import) and "
+                         "audit what the keywords miss; in the browser: `sibkit serve STUDY`.")
+codebook_app = typer.Typer(no_args_is_help=True, help="Look at, check, measure and compare codebooks; train and "
+                           "run the learned second reader.")
 
 
 def _store(study_path: Path):  # type: ignore[no-untyped-def]

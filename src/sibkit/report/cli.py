@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from sibkit.cli_common import console, errors, warn
+from sibkit.cli_common import StudyArgument, console, errors, warn
 
 
 def run_command(
-    study_path: Annotated[Path, typer.Argument(help="The study file (YAML).")],
+    study_path: StudyArgument,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Report folder (default: the study's "
                                                 "report.folder).")] = None,
 ) -> None:

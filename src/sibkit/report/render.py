@@ -6,6 +6,7 @@ imports ``run.py``, which computes the results and calls ``write_folder``."""
 from __future__ import annotations
 
 import base64
+import json
 import math
 from pathlib import Path
 
@@ -85,7 +86,8 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
+def write_folder(results: StudyResults, folder: Path, stamp: str) -> list[str]:
+    """Write the report into ``folder``; returns the earlier report tables removed (see ``remove_stale``)."""
     folder.mkdir(parents=True, exist_ok=True)
     names = dict(zip(results.themes["theme"], results.themes["name"], strict=True))
     classes = dict(zip(results.classification["case_id"], results.classification["class"], strict=True))
@@ -132,6 +134,35 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> None:
     if results.release is not None:
         write_sidecars(folder, as_tables(results), results.release)
     write_paper_files(results, folder, html)
+    return remove_stale(folder, {f"{name}.csv" for name in as_tables(results)})
+
+
+def remove_stale(folder: Path, tables: set[str]) -> list[str]:
+    """Remove the report tables an earlier ``sibkit run`` wrote in ``folder`` that are not among ``tables``.
+
+    A report table is a CSV beside a CSVW sidecar (``<name>.csv-metadata.json``) that names it as
+    ``sibkit report table <name>``: both go, so the folder never holds tables of another run (another
+    study's QCA, say) beside this report. Anything else stays: a standalone command's tables (no sidecar)
+    and the user's own files. Returns the CSVs' names, sorted.
+    """
+    removed = []
+    for sidecar in sorted(folder.glob("*.csv-metadata.json")):
+        table = sidecar.name[: -len("-metadata.json")]
+        if table in tables or not sidecar.is_file() or sidecar.is_symlink():
+            continue
+        try:
+            about = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if not isinstance(about, dict) or about.get("url") != table or \
+                about.get("dc:title") != f"sibkit report table {table[: -len('.csv')]}":
+            continue
+        csv = folder / table
+        if csv.is_file() and not csv.is_symlink():
+            csv.unlink()
+        sidecar.unlink()
+        removed.append(table)
+    return removed
 
 
 def _about(results: StudyResults) -> pd.DataFrame:

@@ -385,5 +385,8 @@ def write_report(results: StudyResults, folder: Path | None = None) -> Path:
     from sibkit.report.render import write_folder
 
     target = folder or results.study.resolve(results.study.report.folder)
-    write_folder(results, target, timestamp())
+    removed = write_folder(results, target, timestamp())
+    if removed:  # printed with the run's warnings (after the report, which they are not part of)
+        results.warnings.append(f"removed {len(removed)} table{'s' if len(removed) > 1 else ''} of an earlier "
+                                "report that this one does not hold (each with its sidecar): " + ", ".join(removed))
     return target
