@@ -53,6 +53,7 @@ from sibkit.report.wording import detectable_sentence, evidence_statement
 from sibkit.study import Study, select
 from sibkit.study.selection import reading_list
 from sibkit.suggest.engine import summary as suggestion_summary
+from sibkit.words import counted
 
 __all__ = ["StudyResults", "as_tables", "evidence_statement", "is_exploratory", "record_only_cases", "run_study",
            "summary", "write_report"]
@@ -387,6 +388,6 @@ def write_report(results: StudyResults, folder: Path | None = None) -> Path:
     target = folder or results.study.resolve(results.study.report.folder)
     removed = write_folder(results, target, timestamp())
     if removed:  # printed with the run's warnings (after the report, which they are not part of)
-        results.warnings.append(f"removed {len(removed)} table{'s' if len(removed) > 1 else ''} of an earlier "
-                                "report that this one does not hold (each with its sidecar): " + ", ".join(removed))
+        results.warnings.append(f"removed {counted(len(removed), 'table')} of an earlier report that this one "
+                                "does not hold (each with its sidecar): " + ", ".join(removed))
     return target
