@@ -218,6 +218,12 @@ def test_cli_prints_what_the_numbers_rest_on(tmp_path: Path, study_store) -> Non
     assert result.exit_code == 0, result.output
     assert "3 coders (ann, bob, cat)" in result.output and "5 references" in result.output
     assert " ".join(POOLED_DEFINITION.split()) in " ".join(result.output.split())
+    assert "Cohen's kappa is left out: it needs exactly two coders" in " ".join(result.output.split())
+    two = CliRunner().invoke(app, ["reliability", str(study), "--coders", "ann,bob"])
+    assert two.exit_code == 0, two.output
+    words = " ".join(two.output.split())
+    assert "2 coders (ann, bob)" in words and "needs exactly two coders" not in words
+    assert "Cohen's kappa is left blank where both coders gave one and the same code throughout" in words
 
 
 # --------------------------------------------------------------------------------------------

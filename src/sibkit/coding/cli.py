@@ -175,8 +175,10 @@ def reliability_command(
         return
     chosen = table["coders"].iloc[0].split(", ") if len(table) else []
     rated = int(table["units"].iloc[-1]) if len(table) else 0
+    kappa = ("Cohen's kappa is left blank where both coders gave one and the same code throughout (it is undefined)"
+             if len(chosen) == 2 else "Cohen's kappa is left out: it needs exactly two coders")
     console.print(f"{len(chosen)} coders ({', '.join(chosen)}); {rated} {unit}s rated by two or more of them"
-                  + (f" (theme {theme})" if theme else "") + ". Cohen's kappa needs exactly two coders; Fleiss' kappa "
+                  + (f" (theme {theme})" if theme else "") + f". {kappa}; Fleiss' kappa "
                   "uses only the units every coder rated (fleiss_units).", markup=False, soft_wrap=True)
     if rated < 30:
         warn(f"only {rated} units: the coefficients are very uncertain")
