@@ -35,6 +35,23 @@ def require_chromium() -> Path:
     return CHROMIUM
 
 
+@pytest.fixture(scope="session")
+def axe_violations():
+    """axe-core, Deque's accessibility rules engine (WCAG 2 A/AA and best practices, shipped in the
+    axe-playwright-python package), run on a Playwright page: one line per rule the page breaks, with
+    the first elements that break it; [] when it breaks none."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+        found = axe.run(page).response["violations"]
+        return [f"{rule['id']} ({rule['impact']}): {rule['help']}: "
+                + ", ".join(" ".join(node["target"]) for node in rule["nodes"][:3]) for rule in found]
+
+    return violations
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium driven by Playwright, one per test module (skipped without it, fatal under CI)."""

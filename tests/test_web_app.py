@@ -126,7 +126,7 @@ A11Y_SCRIPT = r"""() => {
 
 
 @pytest.mark.browser
-def test_every_page_type_fits_the_screen_and_passes_the_accessibility_checks(server, browser) -> None:
+def test_every_page_type_fits_the_screen_and_passes_the_accessibility_checks(server, browser, axe_violations) -> None:
     pages = ["/", "/?country=GB", "/?country=ZZ", "/projects", "/projects?country=GB&sort=-users",
              "/projects?q=zzzz-nothing", "/projects/INDIGO-POJ-0121", "/projects/INDIGO-POJ-0168",
              "/organisations/INDIGO-ORG-0505", "/funds/INDIGO-FUND-0012", "/organisations", "/organisations?q=zzzz",
@@ -139,6 +139,7 @@ def test_every_page_type_fits_the_screen_and_passes_the_accessibility_checks(ser
             overflow = watched.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path} at {width}px scrolls sideways by {overflow}px"
             assert watched.page.evaluate(A11Y_SCRIPT) == [], f"{path} at {width}px"
+            assert axe_violations(watched.page) == [], f"{path} at {width}px"
         watched.page.goto(server.url + "/")
         watched.page.keyboard.press("Tab")  # the skip link comes first, and focus on it is visible
         assert watched.page.evaluate("document.activeElement.className") == "skip"

@@ -152,14 +152,16 @@ STUDY_PAGES = ["/study", "/review", "/review/queue", "/review/queue?status=all&t
 
 
 @pytest.mark.browser
-def test_every_study_and_workbench_page_fits_a_phone(coded_study, browser) -> None:
+def test_every_study_and_workbench_page_fits_a_phone_and_passes_axe(coded_study, browser, axe_violations) -> None:
     _, store, _, url = coded_study
     with store.session() as session:
         reference = session.scalars(select(Reference).order_by(Reference.id)).first()
     for width in WIDTHS:
         page = browser.new_page(viewport={"width": width, "height": 900})
-        for path in [*STUDY_PAGES, f"/review/documents/{reference.document_id}?ref={reference.id}"]:
+        for path in [*STUDY_PAGES, "/review/queue?status=rejected", "/review/audit", "/review/audit/results",
+                     f"/review/documents/{reference.document_id}?ref={reference.id}"]:
             _open(page, url + path, width)
+            assert axe_violations(page) == [], f"{path} at {width}px"
         page.close()
 
 
