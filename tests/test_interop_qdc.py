@@ -90,6 +90,35 @@ def test_a_codebook_from_another_tool(tmp_path: Path) -> None:
     assert codebook.name == "topics"
 
 
+# the shape Taguette 1.5.2's codebook export writes: one line, flat codes with upper-case bare GUIDs,
+# no descriptions or colours, and an empty Sets element (written here to that shape, not by Taguette)
+TAGUETTE_SHAPE = ('<?xml version="1.0" encoding="utf-8"?>\n<CodeBook xmlns="urn:QDA-XML:codebook:1.0" '
+                  'origin="Taguette 1.5.2"><Codes>'
+                  '<Code guid="92256146-3692-519F-9F8B-6335C990FE7A" name="relational working" isCodable="true"/>'
+                  '<Code guid="F396EAD3-5C25-577A-AB82-E8B5694A30CF" name="vision &amp; values first" '
+                  'isCodable="true"/>'
+                  '<Code guid="70F2DE7E-60EF-5608-AEB2-9F5595BF2AE9" name="Prevention" isCodable="true"/>'
+                  '<Code guid="B0655F7D-2A59-5333-881D-B13828812174" name="prevention" isCodable="true"/>'
+                  '</Codes><Sets/></CodeBook>')
+
+
+def test_a_taguette_codebook_comes_in_as_themes_without_terms(tmp_path: Path) -> None:
+    path = tmp_path / "taguette.qdc"
+    path.write_text(TAGUETTE_SHAPE, encoding="utf-8")
+    done = run_cli("import", "qdc", str(path), "-o", str(tmp_path / "tags.yaml"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"Wrote {tmp_path / 'tags.yaml'}: 4 themes, 0 terms"
+    codebook = load_codebook(tmp_path / "tags.yaml")
+    assert [(t.id, t.name, t.guid, t.terms) for t in codebook.themes] == [
+        ("relational-working", "relational working", "92256146-3692-519F-9F8B-6335C990FE7A", []),
+        ("vision-values-first", "vision & values first", "F396EAD3-5C25-577A-AB82-E8B5694A30CF", []),
+        ("prevention", "Prevention", "70F2DE7E-60EF-5608-AEB2-9F5595BF2AE9", []),
+        ("prevention-2", "prevention", "B0655F7D-2A59-5333-881D-B13828812174", []),  # ids differ, names kept
+    ]
+    assert codebook.description == "Imported from Taguette 1.5.2"
+    assert run_cli("codebook", "check", str(tmp_path / "tags.yaml")).returncode == 0
+
+
 def test_a_file_that_is_not_a_codebook(tmp_path: Path) -> None:
     path = tmp_path / "project.qdc"
     path.write_text('<Project xmlns="urn:QDA-XML:project:1.0" name="p"/>', encoding="utf-8")
