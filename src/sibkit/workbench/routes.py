@@ -201,6 +201,16 @@ class Workbench:
             return False
         return (hits.setting_in(session, "blind") if session is not None else hits.setting(self.store, "blind")) == "on"
 
+    @staticmethod
+    def number(value: object, name: str, *, lowest: int = 1) -> int:
+        """A whole number from a request that the database can hold (``_number``; for the audit's pages)."""
+        return _number(value, name, lowest=lowest)
+
+    @staticmethod
+    def text(value: object, name: str, limit: int) -> str:
+        """Text from a request without control characters, at most ``limit`` long (``_text``; for the audit)."""
+        return _text(value, name, limit)
+
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
 
