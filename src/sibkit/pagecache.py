@@ -1,5 +1,6 @@
 """The page cache both web layers use: an ASGI middleware that adds security headers to every answer,
-refuses writes outside the live prefixes (the review workbench) and keeps finished pages by URL.
+refuses writes outside the live prefixes (the review workbench, the study's pages: ``Cache-Control: no-store``
+there) and keeps finished pages by URL.
 
 ``sibkit.web.app`` wraps the dashboard in it and ``sibkit.workbench.routes`` the standalone workbench;
 it lives here so that neither imports the other.
@@ -84,13 +85,16 @@ class PageCache:
         self.live_prefixes = live_prefixes
         self.cache = ByteLRU(max_bytes)
         self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        self.live_headers = [*self.headers, (b"cache-control", b"no-store")]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if any(scope["path"] == p or scope["path"].startswith(p + "/") for p in self.live_prefixes):
-            await self.app(scope, receive, self._with_headers(send))  # pages that change: any method, no cache
+            # pages that change, or that only a signed-in coder may read: any method, never cached here, and
+            # never kept by a browser or a proxy either (unless the route says otherwise: the workbench's assets)
+            await self.app(scope, receive, self._with_headers(send, self.live_headers))
             return
         if scope["method"] not in ("GET", "HEAD"):
             body = b"sibkit's web app is read-only"
@@ -136,13 +140,14 @@ class PageCache:
         if started.get("status") == 200 and scope["path"] != "/healthz" and scope["method"] == "GET":
             self.cache.put(key, (200, started["headers"], b"".join(chunks)))
 
-    def _with_headers(self, send: Send) -> Send:
-        """``send`` adding the security headers a response does not set itself."""
+    def _with_headers(self, send: Send, headers: list[tuple[bytes, bytes]] | None = None) -> Send:
+        """``send`` adding the security headers (or ``headers``) a response does not set itself."""
+        added = self.headers if headers is None else headers
 
         async def wrapped(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 names = {name for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in self.headers if h[0] not in names)]
+                message["headers"] = [*message.get("headers", []), *(h for h in added if h[0] not in names)]
             await send(message)
 
         return wrapped
