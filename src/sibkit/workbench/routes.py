@@ -1,8 +1,9 @@
 """The review workbench's pages under ``/review``: an APIRouter mounted into ``sibkit serve``'s app.
 
 Single-user mode (no accounts in the study's database): the person at this machine, on 127.0.0.1 only,
-no login. Team mode (accounts exist): every page needs a signed-in account; viewers read, coders and
-admins decide, admins switch blind rounds and see agreement. Every POST carries a CSRF token and is
+no login (a request a reverse proxy forwarded, which arrives from 127.0.0.1 too, is refused). Team mode
+(accounts exist): every page needs a signed-in account; viewers read, coders and admins decide, admins
+switch blind rounds and see agreement. Every POST carries a CSRF token and is
 refused when the browser says it comes from another site; every request must name this server in its
 ``Host`` header (``sibkit.web.guard``: DNS rebinding). Ids and text from a request are checked before
 they reach the database (a clear 400, never a 500): ids are whole numbers the database can hold, text has
@@ -48,6 +49,8 @@ DEVICE_COOKIE = "sibkit_device"  # a browser that has signed in as a name before
 PREFIX = "/review"
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL's int4)
 DATABASE_THREADS = 4  # threads doing the workbench's database work (below the connection pool's 5)
+#: headers a reverse proxy adds: a request carrying one was not made on this machine, whatever its address says
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip", "via")
 STATIC = {"workbench.js": "text/javascript; charset=utf-8", "workbench.css": "text/css; charset=utf-8"}
 
 
@@ -178,6 +181,10 @@ class Workbench:
         if not auth.accounts_in(session):
             if not _is_loopback(request.client.host if request.client else None):
                 raise Forbidden("single-user mode answers this machine only; add accounts with `sibkit users add`")
+            if any(name in request.headers for name in FORWARDING_HEADERS):
+                raise Forbidden("single-user mode answers this machine only, and this request came through a proxy "
+                                "(whoever sent it, it arrives from this machine); add accounts with `sibkit users "
+                                "add` to serve through a proxy")
             return auth.Actor(self.single_user, "admin", self.local_csrf(), single_user=True)
         raise Forbidden("sign in first", status=401)
 
