@@ -100,3 +100,33 @@ def test_forms_within_the_limits_still_work(store) -> None:
         assert answer.status_code == 303, answer.text[:500]
     with store.session() as session:
         assert [m.text for m in session.query(Memo)] == [memo]
+
+
+def test_the_longest_span_coded_by_hand_in_any_script_fits(tmp_path: Path) -> None:
+    """``hits.MAX_SELECTED`` characters of Cyrillic are 1.2 MB form-encoded, over Starlette's 1 MB a field: the
+    span was refused with "Field exceeded maximum size of 1024KB" though the workbench promises 200,000."""
+    import hashlib
+
+    from sibkit.store import Document, DocumentCase, Reference
+    from sibkit.workbench.hits import MAX_SELECTED
+
+    store = open_store(f"sqlite:///{tmp_path / 'cyrillic.sqlite'}")
+    text = "партнёрство " * (MAX_SELECTED // 12)
+    text = text[:MAX_SELECTED]
+    with store.session(write=True) as session:
+        document = Document(sha256=hashlib.sha256(text.encode()).hexdigest(), title="Отчёт", doc_type="evaluation",
+                            origin="otchet.txt", text=text, pages=[0], word_count=len(text.split()), status="ok")
+        document.cases.append(DocumentCase(case_id="SAMPLE-1"))
+        session.add(document)
+        session.flush()
+        document_id = document.id
+    with BackgroundServer(standalone_app(Workbench(store, THEMES, single_user="ann"))) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as client:
+        page = client.get(f"/review/documents/{document_id}").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        answer = client.post("/review/code", data={"csrf": csrf, "document_id": str(document_id), "start": "0",
+                                                   "end": str(len(text)), "theme": "partnership", "selected": text})
+        assert answer.status_code == 303, answer.text[:300]
+    with store.session() as session:
+        assert [(r.start, r.end, r.origin) for r in session.query(Reference)] == [(0, len(text), "manual")]
+    store.close()

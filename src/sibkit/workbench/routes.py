@@ -49,6 +49,9 @@ DEVICE_COOKIE = "sibkit_device"  # a browser that has signed in as a name before
 PREFIX = "/review"
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL's int4)
 DATABASE_THREADS = 4  # threads doing the workbench's database work (below the connection pool's 5)
+#: bytes one form field may take: the longest span coded by hand (``hits.MAX_SELECTED`` characters, up to 12 bytes
+#: each once form-encoded), over Starlette's 1 MB; the whole body stays within ``sibkit.web.guard.MAX_BODY``
+MAX_FIELD_BYTES = 12 * hits.MAX_SELECTED + 4096
 #: headers a reverse proxy adds: a request carrying one was not made on this machine, whatever its address says
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip", "via")
 STATIC = {"workbench.js": "text/javascript; charset=utf-8", "workbench.css": "text/css; charset=utf-8"}
@@ -323,7 +326,7 @@ def build_router(bench: Workbench) -> APIRouter:
 
     async def posted(request: Request, *, decide: bool = False, admin: bool = False) -> tuple[auth.Actor, Any]:
         actor = await bench.run(guard, request)
-        form = await request.form()
+        form = await request.form(max_part_size=MAX_FIELD_BYTES)
         return allowed(request, form, actor, decide=decide, admin=admin), form
 
     @router.get("/static/{name}")
@@ -411,7 +414,7 @@ def build_router(bench: Workbench) -> APIRouter:
 
     @router.post("/decide")
     async def decide(request: Request) -> Response:
-        form = await request.form()
+        form = await request.form(max_part_size=MAX_FIELD_BYTES)
         decision = str(form.get("decision", ""))
         new_theme = str(form.get("new_theme", "")) or None
         if decision in bench.theme_ids:
@@ -501,7 +504,7 @@ def build_router(bench: Workbench) -> APIRouter:
 
     @router.post("/login")
     async def login(request: Request) -> Response:
-        form = await request.form()
+        form = await request.form(max_part_size=MAX_FIELD_BYTES)
         bench.check_post(request, form, bench.login_csrf())
         name, password = str(form.get("name", ""))[:200], str(form.get("password", ""))[:1000]
         client = request.client.host if request.client else "?"  # X-Forwarded-For only from --trust-proxy
