@@ -94,7 +94,21 @@ class PageCache:
         if any(scope["path"] == p or scope["path"].startswith(p + "/") for p in self.live_prefixes):
             # pages that change, or that only a signed-in coder may read: any method, never cached here, and
             # never kept by a browser or a proxy either (unless the route says otherwise: the workbench's assets)
-            await self.app(scope, receive, self._with_headers(send, self.live_headers))
+            started_live: list[bool] = []
+            live_send = self._with_headers(send, self.live_headers)
+
+            async def noting(message: MutableMapping[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    started_live.append(True)
+                await live_send(message)
+
+            try:
+                await self.app(scope, receive, noting)
+            except Exception:
+                log.exception("error answering %s", scope["path"])
+                if started_live:
+                    raise
+                await self._server_error(send, self.live_headers)
             return
         if scope["method"] not in ("GET", "HEAD"):
             body = b"sibkit's web app is read-only"
@@ -130,15 +144,20 @@ class PageCache:
             log.exception("error answering %s", scope["path"])
             if started:
                 raise
-            body = (b"<!doctype html><html lang=en><meta charset=utf-8><title>Server error</title>"
-                    b"<h1>Something went wrong</h1><p>The error was logged. <a href=/>Back to the dashboard</a></p>")
-            await send({"type": "http.response.start", "status": 500,
-                        "headers": [*self.headers, (b"content-type", b"text/html; charset=utf-8"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await self._server_error(send, self.headers)
             return
         if started.get("status") == 200 and scope["path"] != "/healthz" and scope["method"] == "GET":
             self.cache.put(key, (200, started["headers"], b"".join(chunks)))
+
+    @staticmethod
+    async def _server_error(send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+        """A 500 page that says nothing of the error (it is logged) and carries ``headers``."""
+        body = (b"<!doctype html><html lang=en><meta charset=utf-8><title>Server error</title>"
+                b"<h1>Something went wrong</h1><p>The error was logged. <a href=/>Back to the dashboard</a></p>")
+        await send({"type": "http.response.start", "status": 500,
+                    "headers": [*headers, (b"content-type", b"text/html; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
     def _with_headers(self, send: Send, headers: list[tuple[bytes, bytes]] | None = None) -> Send:
         """``send`` adding the security headers (or ``headers``) a response does not set itself."""
