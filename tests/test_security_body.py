@@ -130,3 +130,24 @@ def test_the_longest_span_coded_by_hand_in_any_script_fits(tmp_path: Path) -> No
     with store.session() as session:
         assert [(r.start, r.end, r.origin) for r in session.query(Reference)] == [(0, len(text), "manual")]
     store.close()
+
+
+def test_bodies_read_at_once_share_one_budget(store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each body is bounded, and so are all of them together: many connections each sending a body just under
+    the limit and then holding it would otherwise hold connections x 4 MiB. Over ``MAX_BUFFERED`` a 503."""
+    monkeypatch.setattr(guard, "MAX_BUFFERED", 2**20)
+    with BackgroundServer(standalone_app(Workbench(store, THEMES, single_user="ann"))) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        holding = socket.create_connection((host, int(port)), timeout=10)
+        try:
+            holding.sendall(_head("Content-Length: 1500000\r\n") + b"text=" + b"x" * 700_000)  # and waits
+            time.sleep(0.5)
+            answer, _ = _raw(server.url, _head("Content-Length: 1000000\r\n"), then=b"x" * 1_000_000)
+            assert answer.startswith(b"HTTP/1.1 503 "), answer[:200]
+            small, _ = _raw(server.url, _head("Content-Length: 10\r\n"), then=b"text=short")
+            assert small.startswith(b"HTTP/1.1 403 "), small[:200]  # a small body still gets in (no token: 403)
+        finally:
+            holding.close()
+        time.sleep(0.5)  # the held body is given back when its connection goes
+        answer, _ = _raw(server.url, _head("Content-Length: 1000000\r\n"), then=b"x" * 1_000_000)
+        assert answer.startswith(b"HTTP/1.1 403 "), answer[:200]

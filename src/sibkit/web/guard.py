@@ -14,7 +14,8 @@ HEAD is answered as GET without the body (the same status and headers), for ever
 
 A request body is read here, whole, before the app sees it: one declared or streamed over ``MAX_BODY`` gets
 a 413 (Starlette bounds each form field, not their sum, so a thousand fields of a megabyte each were once held
-in memory before any check), and one that has not arrived within ``BODY_SECONDS`` a 408.
+in memory before any check), one that has not arrived within ``BODY_SECONDS`` a 408, and one that would take the
+bodies held at once over ``MAX_BUFFERED`` a 503.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]"})
 MAX_BODY = 4 * 2**20
 #: seconds a request body may take to arrive, all of it (a body that trickles in is given up: 408)
 BODY_SECONDS = 30.0
+#: bytes of request bodies held at once, all requests together (beyond it a 503): each body is bounded, and
+#: so are many connections each sending one just under the bound and then holding it
+MAX_BUFFERED = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,8 @@ class Guard:
         self.allowed = allowed or allowed_hosts()
         self.max_body = MAX_BODY if max_body is None else max_body
         self.body_seconds = BODY_SECONDS if body_seconds is None else body_seconds
+        self.max_buffered = MAX_BUFFERED
+        self.buffered = 0  # bytes of request bodies held now (read, or waiting for the app to finish)
         self.headers = [(k.lower().encode(), v.encode()) for k, v in headers]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -133,15 +139,19 @@ class Guard:
             return
         if scope["type"] == "http" and any(k in (b"content-length", b"transfer-encoding")
                                            for k, _ in scope.get("headers", [])):
-            body = await self._body(scope, receive, send)
-            if body is None:
-                return
-            receive = _replay(body, receive)
+            held = [0]  # bytes of this body counted in self.buffered, given back when the request ends
+            try:
+                body = await self._body(scope, receive, send, held)
+                if body is not None:
+                    await self.app(scope, _replay(body, receive), send)
+            finally:
+                self.buffered -= held[0]
+            return
         await self.app(scope, receive, send)
 
-    async def _body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
-        """The whole request body within the size and time limits, else None (answered with 400, 408 or 413,
-        or the client has gone)."""
+    async def _body(self, scope: Scope, receive: Receive, send: Send, held: list[int]) -> bytes | None:
+        """The whole request body within the size and time limits and the budget of bodies held at once (its
+        bytes counted in ``held[0]``), else None (answered with 400, 408, 413 or 503, or the client has gone)."""
         declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
         if declared is not None and not declared.strip().isdigit():
             await self._refuse(send, 400, "Bad request", "The request's Content-Length is not a number.")
@@ -169,13 +179,19 @@ class Guard:
             if size > self.max_body:
                 await self._refuse(send, *too_large)
                 return None
+            if self.buffered + len(chunk) > self.max_buffered:
+                await self._refuse(send, 503, "Busy", "The server is reading too many requests at once; try again "
+                                                      "in a moment.")
+                return None
+            self.buffered += len(chunk)
+            held[0] += len(chunk)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
     async def _refuse(self, send: Send, status: int, title: str, message: str) -> None:
         body = _page(status, title, message)
-        close = [(b"connection", b"close")] if status in (400, 408, 413) else []  # a body may be left unread
+        close = [(b"connection", b"close")] if status in (400, 408, 413, 503) else []  # a body may be left unread
         await send({"type": "http.response.start", "status": status,
                     "headers": [*self.headers, (b"content-type", b"text/html; charset=utf-8"),
                                 (b"content-length", str(len(body)).encode()), *close]})
