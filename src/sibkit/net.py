@@ -5,8 +5,8 @@ Reading-list URLs come from a third-party dataset, so a URL is hostile until pro
 - only ``http`` and ``https``; a URL that does not parse (bad port, bad IDNA label, control
   characters, over :data:`MAX_URL_LENGTH` characters) becomes the status ``bad_url``;
 - the host is resolved once, *every* address it resolves to must be public (not loopback,
-  private, link-local, shared, multicast, reserved or unspecified, IPv4 and IPv6, including
-  IPv4 addresses embedded in IPv6 ones), and the connection goes to the address that was checked,
+  private, link-local, site-local, shared, multicast, reserved, documentation or unspecified, IPv4 and
+  IPv6, including IPv4 addresses embedded in IPv6 ones), and the connection goes to the address that was checked,
   so a DNS answer that changes between the check and the connection (rebinding) cannot slip in;
 - redirects are followed by hand, at most ``max_redirects``, each hop checked the same way;
 - one overall deadline per download covers resolving, connecting, TLS, headers and a body that
@@ -56,6 +56,10 @@ Resolver = Callable[[str, int], Sequence[str]]
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: not public, though Python 3.11's ``ipaddress`` calls them global: IPv6 site-local addresses (fec0::/10,
+#: deprecated by RFC 3879 but still routed inside some networks) and the IPv6 documentation prefix (3fff::/20,
+#: RFC 9637)
+_NOT_GLOBAL = (ipaddress.ip_network("fec0::/10"), ipaddress.ip_network("3fff::/20"))
 _deadline: contextvars.ContextVar[float] = contextvars.ContextVar("sibkit_net_deadline", default=float("inf"))
 
 
@@ -99,6 +103,8 @@ def is_public_address(address: str | Address) -> bool:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None:
             return is_public_address(embedded)
+        if any(ip in network for network in _NOT_GLOBAL):
+            return False
     return bool(ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_private or ip.is_loopback
                                       or ip.is_link_local or ip.is_unspecified))
 

@@ -1,5 +1,6 @@
 """The page cache both web layers use: an ASGI middleware that adds security headers to every answer,
-refuses writes outside the live prefixes (the review workbench) and keeps finished pages by URL.
+refuses writes outside the live prefixes (the review workbench, the study's pages: ``Cache-Control: no-store``
+there) and keeps finished pages by URL.
 
 ``sibkit.web.app`` wraps the dashboard in it and ``sibkit.workbench.routes`` the standalone workbench;
 it lives here so that neither imports the other.
@@ -84,13 +85,30 @@ class PageCache:
         self.live_prefixes = live_prefixes
         self.cache = ByteLRU(max_bytes)
         self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        self.live_headers = [*self.headers, (b"cache-control", b"no-store")]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if any(scope["path"] == p or scope["path"].startswith(p + "/") for p in self.live_prefixes):
-            await self.app(scope, receive, self._with_headers(send))  # pages that change: any method, no cache
+            # pages that change, or that only a signed-in coder may read: any method, never cached here, and
+            # never kept by a browser or a proxy either (unless the route says otherwise: the workbench's assets)
+            started_live: list[bool] = []
+            live_send = self._with_headers(send, self.live_headers)
+
+            async def noting(message: MutableMapping[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    started_live.append(True)
+                await live_send(message)
+
+            try:
+                await self.app(scope, receive, noting)
+            except Exception:
+                log.exception("error answering %s", scope["path"])
+                if started_live:
+                    raise
+                await self._server_error(send, self.live_headers)
             return
         if scope["method"] not in ("GET", "HEAD"):
             body = b"sibkit's web app is read-only"
@@ -126,23 +144,29 @@ class PageCache:
             log.exception("error answering %s", scope["path"])
             if started:
                 raise
-            body = (b"<!doctype html><html lang=en><meta charset=utf-8><title>Server error</title>"
-                    b"<h1>Something went wrong</h1><p>The error was logged. <a href=/>Back to the dashboard</a></p>")
-            await send({"type": "http.response.start", "status": 500,
-                        "headers": [*self.headers, (b"content-type", b"text/html; charset=utf-8"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await self._server_error(send, self.headers)
             return
         if started.get("status") == 200 and scope["path"] != "/healthz" and scope["method"] == "GET":
             self.cache.put(key, (200, started["headers"], b"".join(chunks)))
 
-    def _with_headers(self, send: Send) -> Send:
-        """``send`` adding the security headers a response does not set itself."""
+    @staticmethod
+    async def _server_error(send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+        """A 500 page that says nothing of the error (it is logged) and carries ``headers``."""
+        body = (b"<!doctype html><html lang=en><meta charset=utf-8><title>Server error</title>"
+                b"<h1>Something went wrong</h1><p>The error was logged. <a href=/>Back to the dashboard</a></p>")
+        await send({"type": "http.response.start", "status": 500,
+                    "headers": [*headers, (b"content-type", b"text/html; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _with_headers(self, send: Send, headers: list[tuple[bytes, bytes]] | None = None) -> Send:
+        """``send`` adding the security headers (or ``headers``) a response does not set itself."""
+        added = self.headers if headers is None else headers
 
         async def wrapped(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 names = {name for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in self.headers if h[0] not in names)]
+                message["headers"] = [*message.get("headers", []), *(h for h in added if h[0] not in names)]
             await send(message)
 
         return wrapped

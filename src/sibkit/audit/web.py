@@ -1,6 +1,7 @@
 """The recall audit in the review workbench (``/review/audit``): the next sampled sentence this coder has not
 marked, in its paragraph, with a checkbox per theme; marks are appended like review decisions (CSRF-checked
-POSTs, written on the workbench's writer); ``/review/audit/results`` shows precision and miss rate per theme."""
+POSTs, written on the workbench's writer; ids, seeds and notes checked as the workbench checks its own, a 400
+before any statement); ``/review/audit/results`` shows precision and miss rate per theme."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sibkit.errors import Forbidden, NotFound, SibkitError
 from sibkit.store import Document
 
 CONTEXT = 400  # characters of the document shown either side of the sentence
+MAX_NOTE = 2000  # characters of a mark's note (what `sample.mark` keeps; a longer one is refused, not cut)
 FEW_REVIEWED = 5  # a precision from fewer reviewed hits is shown as "too few to say" (as the dashboard's figures)
 
 
@@ -81,11 +83,12 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
         form = await request.form()
         chosen = [str(v) for v in form.getlist("theme")]
         themes = [NONE] if form.get("none") else chosen
-        note = str(form.get("note", ""))
+        note = bench.text(form.get("note", ""), "note", MAX_NOTE)  # refused before anything is written
+        sentence_id = bench.number(form.get("sentence_id", ""), "sentence_id")
         if not themes:  # nothing ticked: the same sentence again, saying what to do, rather than an error page
             actor = await bench.run(bench.actor, request)
             bench.check_post(request, form, actor.csrf)
-            shown = await bench.run(page, request, str(form.get("sentence_id", ""))[:20],
+            shown = await bench.run(page, request, str(sentence_id),
                                     "Tick the themes the sentence expresses, or choose 'None of these' (n).")
             shown.status_code = 400
             return shown
@@ -95,10 +98,6 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
             bench.check_post(request, form, actor.csrf)
             if not actor.can_decide:
                 raise Forbidden(f"{actor.name} is a viewer: viewers read, coders mark")
-            try:
-                sentence_id = int(str(form.get("sentence_id", "")))
-            except ValueError:
-                raise SibkitError("sentence_id is not a number") from None
             if not themes:
                 raise SibkitError("tick the themes the sentence expresses, or choose 'None of these'")
             return mark(session, actor.name, sentence_id, themes, bench.theme_ids, note)
@@ -115,10 +114,8 @@ def audit_routes(router: APIRouter, bench: Any, prefix: str) -> None:
             raise Forbidden("only an admin can draw an audit sample")
         if bench.study is None:
             raise SibkitError("drawing a sample needs the study (run `sibkit review audit STUDY --sample N`)")
-        try:
-            size, seed = int(str(form.get("size", ""))), int(str(form.get("seed", "")))
-        except ValueError:
-            raise SibkitError("the sample size and the seed are whole numbers") from None
+        size = bench.number(form.get("size", ""), "size")  # the sample's seed is stored in an INTEGER column
+        seed = bench.number(form.get("seed", ""), "seed", lowest=0)
         await bench.run(draw_sample, bench.study, size, seed)
         return RedirectResponse(f"{prefix}/audit", status_code=303)
 

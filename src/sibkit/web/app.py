@@ -212,7 +212,7 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     for name in env.list_templates():  # compiled once, at start-up
         env.get_template(name)
     total = len(dataset.projects)
-    app = FastAPI(title="sibkit", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(title="sibkit", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     study_cache: dict[str, Any] = {}
 

@@ -63,6 +63,10 @@ def serve_command(
     if study is not None:
         from sibkit.workbench.serving import check_binding
 
+        if coder:  # a name no decision can be stored under would make every page of the queue a 400
+            from sibkit.coding.review import check_coder
+
+            coder = check_coder(coder)
         check_binding(study, host)
     sock = listen(host, port) if screenshots is None else None  # bound first: only then announced
     try:

@@ -1,8 +1,9 @@
 """The review workbench's pages under ``/review``: an APIRouter mounted into ``sibkit serve``'s app.
 
 Single-user mode (no accounts in the study's database): the person at this machine, on 127.0.0.1 only,
-no login. Team mode (accounts exist): every page needs a signed-in account; viewers read, coders and
-admins decide, admins switch blind rounds and see agreement. Every POST carries a CSRF token and is
+no login (a request a reverse proxy forwarded, which arrives from 127.0.0.1 too, is refused). Team mode
+(accounts exist): every page needs a signed-in account; viewers read, coders and admins decide, admins
+switch blind rounds and see agreement. Every POST carries a CSRF token and is
 refused when the browser says it comes from another site; every request must name this server in its
 ``Host`` header (``sibkit.web.guard``: DNS rebinding). Ids and text from a request are checked before
 they reach the database (a clear 400, never a 500): ids are whole numbers the database can hold, text has
@@ -48,6 +49,11 @@ DEVICE_COOKIE = "sibkit_device"  # a browser that has signed in as a name before
 PREFIX = "/review"
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL's int4)
 DATABASE_THREADS = 4  # threads doing the workbench's database work (below the connection pool's 5)
+#: bytes one form field may take: the longest span coded by hand (``hits.MAX_SELECTED`` characters, up to 12 bytes
+#: each once form-encoded), over Starlette's 1 MB; the whole body stays within ``sibkit.web.guard.MAX_BODY``
+MAX_FIELD_BYTES = 12 * hits.MAX_SELECTED + 4096
+#: headers a reverse proxy adds: a request carrying one was not made on this machine, whatever its address says
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip", "via")
 STATIC = {"workbench.js": "text/javascript; charset=utf-8", "workbench.css": "text/css; charset=utf-8"}
 
 
@@ -178,6 +184,10 @@ class Workbench:
         if not auth.accounts_in(session):
             if not _is_loopback(request.client.host if request.client else None):
                 raise Forbidden("single-user mode answers this machine only; add accounts with `sibkit users add`")
+            if any(name in request.headers for name in FORWARDING_HEADERS):
+                raise Forbidden("single-user mode answers this machine only, and this request came through a proxy "
+                                "(whoever sent it, it arrives from this machine); add accounts with `sibkit users "
+                                "add` to serve through a proxy")
             return auth.Actor(self.single_user, "admin", self.local_csrf(), single_user=True)
         raise Forbidden("sign in first", status=401)
 
@@ -200,6 +210,16 @@ class Workbench:
         if actor.is_admin:
             return False
         return (hits.setting_in(session, "blind") if session is not None else hits.setting(self.store, "blind")) == "on"
+
+    @staticmethod
+    def number(value: object, name: str, *, lowest: int = 1) -> int:
+        """A whole number from a request that the database can hold (``_number``; for the audit's pages)."""
+        return _number(value, name, lowest=lowest)
+
+    @staticmethod
+    def text(value: object, name: str, limit: int) -> str:
+        """Text from a request without control characters, at most ``limit`` long (``_text``; for the audit)."""
+        return _text(value, name, limit)
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
@@ -306,7 +326,7 @@ def build_router(bench: Workbench) -> APIRouter:
 
     async def posted(request: Request, *, decide: bool = False, admin: bool = False) -> tuple[auth.Actor, Any]:
         actor = await bench.run(guard, request)
-        form = await request.form()
+        form = await request.form(max_part_size=MAX_FIELD_BYTES)
         return allowed(request, form, actor, decide=decide, admin=admin), form
 
     @router.get("/static/{name}")
@@ -394,7 +414,7 @@ def build_router(bench: Workbench) -> APIRouter:
 
     @router.post("/decide")
     async def decide(request: Request) -> Response:
-        form = await request.form()
+        form = await request.form(max_part_size=MAX_FIELD_BYTES)
         decision = str(form.get("decision", ""))
         new_theme = str(form.get("new_theme", "")) or None
         if decision in bench.theme_ids:
@@ -484,7 +504,7 @@ def build_router(bench: Workbench) -> APIRouter:
 
     @router.post("/login")
     async def login(request: Request) -> Response:
-        form = await request.form()
+        form = await request.form(max_part_size=MAX_FIELD_BYTES)
         bench.check_post(request, form, bench.login_csrf())
         name, password = str(form.get("name", ""))[:200], str(form.get("password", ""))[:1000]
         client = request.client.host if request.client else "?"  # X-Forwarded-For only from --trust-proxy
