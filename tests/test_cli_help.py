@@ -85,3 +85,8 @@ def test_run_names_its_study_argument_as_every_study_command_does() -> None:
     assert result.exit_code == 0
     assert re.search(r"Usage: sibkit run \[OPTIONS\] STUDY\s", result.output), result.output
     assert "STUDY_PATH" not in result.output and "study_path" not in result.output
+    for command in ("serve", "classify"):  # the study is optional there
+        result = CliRunner().invoke(sibkit.cli.app, [command, "--help"], prog_name="sibkit", terminal_width=100)
+        assert result.exit_code == 0
+        assert re.search(rf"Usage: sibkit {command} \[OPTIONS\] \[STUDY\]\s", result.output), result.output
+        assert "STUDY_PATH" not in result.output and "study_path" not in result.output

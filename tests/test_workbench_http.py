@@ -138,7 +138,7 @@ def test_single_user_mode_answers_this_machine_only(store, tmp_path: Path) -> No
     listed = run_cli("users", "list", str(study))
     assert "admin1" in listed.stdout and "admin" in listed.stdout
     assert run_cli("users", "disable", str(study), "admin1").returncode == 0
-    with pytest.raises(SibkitError, match="no accounts"):
+    with pytest.raises(SibkitError, match=r"every account of the review workbench is disabled \(1 account\)"):
         check_binding(load_study(study), "0.0.0.0")
 
 

@@ -209,7 +209,8 @@ def held_documents(study: Study) -> dict[str, set[str]] | None:
 
 
 def classify_command(
-    study_path: Annotated[Path | None, typer.Argument(help="The study file (or use --data and --project).")] = None,
+    study_path: Annotated[Path | None, typer.Argument(help="The study file (or use --data and --project).",
+                                                      metavar="[STUDY]")] = None,
     data: DataOption = None,
     project: Annotated[list[str] | None, typer.Option("--project", help="Project id (repeatable).")] = None,
     tolerance: Annotated[float | None, typer.Option("--tolerance", help="Tolerance, e.g. 0.15.")] = None,

@@ -13,7 +13,8 @@ from sibkit.errors import SibkitError
 
 
 def serve_command(
-    study_path: Annotated[Path | None, typer.Argument(help="A study file: adds the study's pages.")] = None,
+    study_path: Annotated[Path | None, typer.Argument(help="A study file: adds the study's pages.",
+                                                      metavar="[STUDY]")] = None,
     data: DataOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this machine only).")]
     = "127.0.0.1",

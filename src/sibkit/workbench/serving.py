@@ -22,8 +22,15 @@ def check_binding(study: Any, host: str) -> None:
     if is_loopback_host(host):
         return
     from sibkit.corpus import open_study_store
-    from sibkit.workbench.auth import has_accounts
+    from sibkit.words import counted
+    from sibkit.workbench.auth import has_accounts, list_users
 
-    if not has_accounts(open_study_store(study)):
+    store = open_study_store(study)
+    if not has_accounts(store):
+        disabled = int(list_users(store)["disabled"].sum())
+        if disabled:
+            raise SibkitError(f"--host {host}: every account of the review workbench is disabled "
+                              f"({counted(disabled, 'account')}), so it serves this machine only (127.0.0.1); "
+                              "add an account with `sibkit users add STUDY NAME --role admin` first")
         raise SibkitError(f"--host {host}: the review workbench has no accounts, so it serves this machine only "
                           "(127.0.0.1); add accounts with `sibkit users add STUDY NAME --role admin` first")
