@@ -71,8 +71,10 @@ class ImportOutcome:
         return self.status not in (*FINE, "landing", "skipped") or self.noted
 
     def line(self) -> str:
-        text = f"{self.origin}: {self.status}"
-        return f"{text} ({self.message})" if self.message else text
+        """The outcome as one printable line: a newline, tab, terminal escape or other invisible character
+        in a file's name or the message is written out (``\\n``, ``\\x1b``), never sent to the terminal."""
+        text = f"{one_line(self.origin)}: {self.status}"
+        return f"{text} ({one_line(self.message)})" if self.message else text
 
 
 FINE = ("added", "linked", "unchanged")
@@ -117,6 +119,19 @@ def printable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if _only_escapes(
             text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (line breaks, tabs, control and format characters
+    such as a terminal escape or a bidirectional override) written as its escape: safe as one line of output."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _NAMED_ESCAPES.get(ch) or (
+        f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+        for ch in text)
 
 
 def _only_escapes(text: str) -> bool:
