@@ -100,6 +100,13 @@ class Step(Strict):
     @field_validator("countries")
     @classmethod
     def _upper(cls, value: list[str] | None) -> list[str] | None:
+        """Codes in upper case; a code that is no ISO 3166-1 country is refused here, when the file is read
+        (``study check`` says so, not only ``select``): it could never match a project."""
+        from sibkit.indigo.values import country_code_problem
+
+        for code in value or []:
+            if problem := country_code_problem(code):
+                raise ValueError(problem)
         return [v.strip().upper() for v in value] if value is not None else None
 
 

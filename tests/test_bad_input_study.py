@@ -1,0 +1,55 @@
+"""Study files `sibkit study check` used to call valid although a later command refuses them: a country
+code that is no country, a codebook that does not exist, theme ids the codebook does not have. Each
+is now said by the check, in one line naming the file and the field."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from sibkit.errors import SibkitError
+from sibkit.study import load_study
+from sibkit.testing import run_cli
+
+
+def template(tmp_path: Path, old: str, new: str) -> Path:
+    text = resources.files("sibkit.study").joinpath("template.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "study.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_a_country_code_that_is_no_country_is_refused_when_the_file_is_read(tmp_path: Path) -> None:
+    path = template(tmp_path, "  - countries: [GB]", "  - countries: [GB, UK]")
+    with pytest.raises(SibkitError) as caught:
+        load_study(path)
+    assert str(caught.value) == (f"{path}: selection[0].countries: 'UK' is not an ISO 3166-1 alpha-2 country "
+                                 "code (the United Kingdom is GB)")
+    done = run_cli("study", "check", str(path))
+    assert done.returncode == 2 and "OK" not in done.stdout
+    assert done.stderr == f"error: {caught.value}\n"
+
+
+def test_a_codebook_that_does_not_exist_fails_the_check(tmp_path: Path) -> None:
+    path = template(tmp_path, "codebook: relational-sib ", "codebook: relational-sibs ")
+    done = run_cli("study", "check", str(path))
+    assert done.returncode == 2 and "OK" not in done.stdout
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: study.yaml: codebook: {tmp_path / 'relational-sibs'}: cannot read the codebook")
+    assert line.endswith("built-in codebooks: relational-sib, relational-sib-5, relational-sib-4, relational-sib-3, "
+                         "relational-sib-2, relational-sib-1")
+
+
+def test_theme_ids_the_codebook_lacks_are_warned_by_the_check(tmp_path: Path) -> None:
+    path = template(tmp_path, "  primary_themes: [practices]", "  primary_themes: [practises]")
+    path.write_text(path.read_text(encoding="utf-8").replace("  conditions: []", "  conditions: [co-production, "
+                                                                                  "coproduction]", 1), encoding="utf-8")
+    done = run_cli("study", "check", str(path))
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [
+        "warning: study.yaml: analysis.primary_themes: 'practises' is not a theme of relational-sib",
+        "warning: study.yaml: qca.conditions: 'coproduction' is not a theme of relational-sib"]
+    assert "OK: the study file is valid." not in done.stdout
