@@ -53,3 +53,12 @@ def test_theme_ids_the_codebook_lacks_are_warned_by_the_check(tmp_path: Path) ->
         "warning: study.yaml: analysis.primary_themes: 'practises' is not a theme of relational-sib",
         "warning: study.yaml: qca.conditions: 'coproduction' is not a theme of relational-sib"]
     assert "OK: the study file is valid." not in done.stdout
+
+
+@pytest.mark.parametrize("key", ["on", "off", "yes", "No", "y"])
+def test_a_key_yaml_would_read_as_true_or_false_is_named_as_written(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "study.yaml"
+    path.write_text(f"title: x\noutcomes:\n  {key}: 0.1\n", encoding="utf-8")
+    with pytest.raises(SibkitError) as caught:
+        load_study(path)
+    assert str(caught.value).startswith(f"{path}: outcomes.{key}: unknown key (allowed: tolerance, ")
