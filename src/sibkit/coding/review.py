@@ -276,8 +276,9 @@ def import_decisions(store: Store, path: Path, coder: str, themes: set[str],
 
 
 def _conflicts(path: Path, rows: list[dict], themes: set[str]) -> dict[int, str | None]:
-    """Rows (by line) that decide one reference in different words: the first line of each such reference
-    -> the problem to report, the others -> None. Neither is stored: which one the person meant cannot be told."""
+    """Rows (by line) that decide one reference in different words (each a decision that would be stored on its
+    own): the first line of each such reference -> the problem to report, the others -> None. None of them is
+    stored: which one the person meant cannot be told."""
     said: dict[int, list[tuple[int, tuple[str, str | None, str]]]] = {}
     for line, row in enumerate(rows, start=2):
         decision = str(row.get("decision", "")).strip().lower()
@@ -287,6 +288,8 @@ def _conflicts(path: Path, rows: list[dict], themes: set[str]) -> dict[int, str 
         new_theme = str(row.get("new_theme", "")).strip() or None
         if decision in themes:
             decision, new_theme = "recode", decision
+        if decision not in DECISIONS or (decision == "recode" and new_theme not in themes):
+            continue  # refused on its own row, whatever the others say
         key = (decision, new_theme if decision == "recode" else None, str(row.get("note", "")).strip())
         said.setdefault(reference_id, []).append((line, key))
     conflicts: dict[int, str | None] = {}
