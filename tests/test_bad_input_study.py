@@ -62,3 +62,23 @@ def test_a_key_yaml_would_read_as_true_or_false_is_named_as_written(tmp_path: Pa
     with pytest.raises(SibkitError) as caught:
         load_study(path)
     assert str(caught.value).startswith(f"{path}: outcomes.{key}: unknown key (allowed: tolerance, ")
+
+
+def test_an_empty_study_file_is_refused_not_run_as_every_project(tmp_path: Path) -> None:
+    path = tmp_path / "study.yaml"
+    path.write_text("\n  \n", encoding="utf-8")
+    done = run_cli("study", "check", str(path))
+    assert done.returncode == 2 and "OK" not in done.stdout
+    assert done.stderr == (f"error: {path}: the study file is empty; write one with `sibkit study init {path}` "
+                           "(or give at least a title)\n")
+
+
+def test_a_study_file_in_utf16_is_read_and_a_binary_one_is_named_as_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "study.yaml"
+    path.write_bytes("title: Études\n".encode("utf-16"))
+    assert load_study(path).title == "Études"
+    path.write_bytes(b"title: x\n\x89PNG\r\n\x1a\n\x00\x00\xd0")
+    with pytest.raises(SibkitError) as caught:
+        load_study(path)
+    assert str(caught.value) == (f"{path}: the study file is not UTF-8 text (byte 0x89 at position 9); "
+                                 "save it as UTF-8")
