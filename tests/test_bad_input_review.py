@@ -80,3 +80,16 @@ def test_a_file_without_an_id_column_is_one_line_not_a_line_per_row(store, tmp_p
     assert str(caught.value) == (f"{path}: no 'id' column (nor document_id, start and end for manual references); "
                                  "export a review file with `sibkit review export`")
     assert decision_log(store).empty
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_review_csv_saved_with_semicolons_or_tabs_is_read(store, tmp_path: Path, delimiter: str) -> None:
+    rows = export_rows(store).assign(decision="reject")
+    path = tmp_path / "review.csv"
+    write_review_file(rows, path)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)  # saved again as a spreadsheet set to a
+    frame.to_csv(path, sep=delimiter, index=False, encoding="utf-8-sig")  # language with a decimal comma does
+    assert "," not in path.read_text(encoding="utf-8-sig").splitlines()[0]
+    result = import_decisions(store, path, "ana", THEMES)
+    assert result.problems == [] and result.decisions == 3
+    assert set(decision_log(store)["decision"]) == {"reject"}
