@@ -68,3 +68,19 @@ def test_the_command_prints_each_bad_row_and_still_measures(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert "warning: labelled.csv row 5: 5 fields, the header has 3; row left out" in done.stderr.splitlines()
     assert "tiny 1 on 3 passages" in done.stdout
+
+
+def test_a_semicolon_labelled_file_is_read_and_a_junk_workbook_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "labelled.csv"
+    path.write_text("id;text;themes\np1;an alpha passage;alpha\np2;a beta passage;beta\n", encoding="utf-8")
+    evaluation = evaluate_codebook(parse_codebook(BOOK), path)
+    assert evaluation.problems == [] and evaluation.passages == 2 and evaluation.labelled_passages == 2
+    junk = tmp_path / "labelled.xlsx"
+    junk.write_bytes(b"not a workbook")
+    done = run_cli("codebook", "evaluate", "relational-sib", str(junk))
+    assert done.returncode == 2
+    assert done.stderr == f"error: {junk}: not a readable .xlsx workbook (File is not a zip file)\n"
+    missing = tmp_path / "nothemes.csv"
+    missing.write_text("id,text\np1,alpha\n", encoding="utf-8")
+    done = run_cli("codebook", "evaluate", "relational-sib", str(missing))
+    assert done.stderr == f"error: {missing}: no 'themes' column (found: id, text)\n"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sibkit import spreadsheet
 from sibkit.coding.codebook import Codebook
 from sibkit.coding.matcher import compile_codebook
 from sibkit.errors import SibkitError
@@ -30,6 +31,8 @@ from sibkit.text.structure import document_structure
 from sibkit.words import counted
 
 _LABEL_SEPARATOR = re.compile(r"[;,]")
+#: the size a labelled workbook is measured against (``spreadsheet.check_workbook``: no zip bomb, no DOCTYPE)
+MAX_LABELLED_BYTES = 200 * 1024 * 1024
 THEME_COLUMNS = ["theme", "passages", "fired", "true_pos", "false_pos", "misses", "precision", "recall", "f1"]
 
 
@@ -91,10 +94,13 @@ def _read_table(path: Path, needed: tuple[str, ...], what: str) -> pd.DataFrame:
     problems: list[tuple[int, str]] = []
     try:
         if suffix == ".xlsx":
-            raw = pd.read_excel(path, dtype=str, keep_default_na=False)
+            if not path.exists():
+                raise FileNotFoundError(path)
+            spreadsheet.check_workbook(path, MAX_LABELLED_BYTES)
+            raw = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
             raw["_row"] = range(2, len(raw) + 2)
         else:
-            raw = _read_delimited(path, "\t" if suffix == ".tsv" else ",", problems)
+            raw = _read_delimited(path, "\t" if suffix == ".tsv" else None, problems)
     except FileNotFoundError:
         raise SibkitError(f"{path}: no such file") from None
     except SibkitError:
@@ -106,7 +112,8 @@ def _read_table(path: Path, needed: tuple[str, ...], what: str) -> pd.DataFrame:
     raw.attrs["bad_rows"] = problems
     for column in needed:
         if column not in raw.columns:
-            raise SibkitError(f"{path}: no {column!r} column (found: {', '.join(raw.columns)})")
+            found = ", ".join(c for c in raw.columns if c != "_row")
+            raise SibkitError(f"{path}: no {column!r} column (found: {found})")
     return raw
 
 
@@ -114,12 +121,12 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _read_delimited(path: Path, delimiter: str, problems: list[tuple[int, str]]) -> pd.DataFrame:
-    from sibkit.corpus.importer import CSV_FIELD_LIMIT, decode_table_bytes
+def _read_delimited(path: Path, delimiter: str | None, problems: list[tuple[int, str]]) -> pd.DataFrame:
+    from sibkit.corpus.importer import CSV_FIELD_LIMIT, decode_table_bytes, table_delimiter
 
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     text = decode_table_bytes(path.read_bytes())
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or table_delimiter(text))
     header = next(rows, None)
     if not header:
         raise SibkitError(f"{path}: the file is empty (no header row with text and themes columns)")

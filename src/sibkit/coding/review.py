@@ -155,12 +155,12 @@ def read_review_file(path: Path) -> pd.DataFrame:
             _check_workbook(path)
             frame = pd.read_excel(path, sheet_name=SHEET, dtype=str, engine="openpyxl")
         else:
-            from sibkit.corpus.importer import CSV_FIELD_LIMIT, decode_table_bytes
+            from sibkit.corpus.importer import CSV_FIELD_LIMIT, decode_table_bytes, table_delimiter
 
             csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
             text = decode_table_bytes(path.read_bytes())
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, engine="python",
-                                sep=_delimiter(text))
+                                sep=table_delimiter(text))
     except SibkitError:
         raise
     except ValueError as exc:
@@ -177,15 +177,6 @@ def read_review_file(path: Path) -> pd.DataFrame:
             if row < len(frame):
                 frame.loc[frame.index[row], "id"] = formula
     return frame
-
-
-def _delimiter(text: str) -> str:
-    """The list separator of a CSV: a comma, unless the header row has none and semicolons or tabs instead (as
-    a spreadsheet set to a language whose decimal mark is a comma saves it)."""
-    header = text.lstrip("\ufeff").split("\n", 1)[0]
-    if "," in header:
-        return ","
-    return max((";", "\t"), key=header.count) if (";" in header or "\t" in header) else ","
 
 
 def _formulas_in(path: Path, column: str) -> dict[int, str]:

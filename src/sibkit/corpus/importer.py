@@ -663,6 +663,15 @@ MANIFEST_COLUMNS = ("path", "case_ids", "title", "type", "date")
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
 
 
+def table_delimiter(text: str) -> str:
+    """The list separator of a CSV's text: a comma, unless the header row has none and semicolons or tabs
+    instead (as a spreadsheet set to a language whose decimal mark is a comma saves it)."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    if "," in header or not (";" in header or "\t" in header):
+        return ","
+    return max((";", "\t"), key=header.count)
+
+
 def decode_table_bytes(data: bytes) -> str:
     """A CSV file's text: UTF-8 (with or without BOM), UTF-16/32 with a BOM, else the best guess."""
     from sibkit.corpus.extraction import decode_text
