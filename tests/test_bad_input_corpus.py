@@ -43,3 +43,25 @@ def test_a_one_page_scan_is_one_page(store, tmp_path: Path) -> None:
     report = add_paths(store, [tmp_path / "corpus"], corpus_folder=tmp_path / "corpus", known_cases={"CASE"})
     [outcome] = report.outcomes
     assert outcome.line() == f"{folder}/scan.pdf: empty (1 page but no text layer (scanned images?); run OCR first)"
+
+
+def test_a_manifest_quote_never_closed_costs_its_row_not_the_rest_of_the_file(tmp_path: Path) -> None:
+    from sibkit.corpus.importer import read_manifest
+
+    for number in range(1, 6):
+        (tmp_path / f"n{number}.txt").write_text(f"Text {number}.", encoding="utf-8")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text('path,case_ids,title,type,date\n'
+                        'n1.txt,A,"A title over\ntwo lines",evaluation,\n'
+                        'n2.txt,A,"Report 2, with a comma",evaluation,\n'
+                        'n3.txt,A,"Report 3,evaluation,\n'          # row 4: the quote is never closed
+                        'n4.txt,A,Report 4,evaluation,\n'
+                        'n5.txt,A,Report 5,evaluation,2020\n', encoding="utf-8")
+    rows, problems = read_manifest(manifest)
+    assert problems == ["manifest.csv row 4: a quote opened in this row is never closed (it would swallow every "
+                        "row after it); row skipped"]
+    assert [(Path(str(r["path"])).name, r["title"], r["where"]) for r in rows] == [
+        ("n1.txt", "A title over\ntwo lines", "manifest.csv row 2"),
+        ("n2.txt", "Report 2, with a comma", "manifest.csv row 3"),
+        ("n4.txt", "Report 4", "manifest.csv row 5"),
+        ("n5.txt", "Report 5", "manifest.csv row 6")]
