@@ -84,3 +84,11 @@ def test_a_semicolon_labelled_file_is_read_and_a_junk_workbook_is_named(tmp_path
     missing.write_text("id,text\np1,alpha\n", encoding="utf-8")
     done = run_cli("codebook", "evaluate", "relational-sib", str(missing))
     assert done.stderr == f"error: {missing}: no 'themes' column (found: id, text)\n"
+
+
+def test_a_quote_never_closed_costs_its_row_not_the_passages_after_it(tmp_path: Path) -> None:
+    path = write(tmp_path / "labelled.csv", ['p1,"an alpha passage,alpha', *GOOD[1:]])
+    evaluation = evaluate_codebook(parse_codebook(BOOK), path)
+    assert evaluation.problems == ["labelled.csv row 2: a quote opened in this row is never closed (it would "
+                                   "swallow every row after it); row left out"]
+    assert evaluation.passages == 2

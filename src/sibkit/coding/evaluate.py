@@ -122,17 +122,28 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _read_delimited(path: Path, delimiter: str | None, problems: list[tuple[int, str]]) -> pd.DataFrame:
-    from sibkit.corpus.importer import CSV_FIELD_LIMIT, decode_table_bytes, table_delimiter
+    from sibkit.corpus.importer import (
+        CSV_FIELD_LIMIT,
+        UNCLOSED,
+        decode_table_bytes,
+        refuse_unclosed_quotes,
+        table_delimiter,
+    )
 
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     text = decode_table_bytes(path.read_bytes())
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or table_delimiter(text))
+    delimiter = delimiter or table_delimiter(text)
+    rows = csv.reader(io.StringIO(refuse_unclosed_quotes(text, delimiter), newline=""), delimiter=delimiter)
     header = next(rows, None)
     if not header:
         raise SibkitError(f"{path}: the file is empty (no header row with text and themes columns)")
     kept: list[list[object]] = []
     for line, cells in enumerate(rows, start=2):  # rows as a spreadsheet numbers them (the header is row 1)
         if not "".join(cells).strip():
+            continue
+        if cells[0] == UNCLOSED:
+            problems.append((line, f"{path.name} row {line}: a quote opened in this row is never closed (it would "
+                                   "swallow every row after it); row left out"))
             continue
         if len(cells) != len(header):
             problems.append((line, f"{path.name} row {line}: {counted(len(cells), 'field')}, the header has "

@@ -701,7 +701,7 @@ def read_manifest(path: Path, *, allow_outside: bool = False,
         data = read_regular_file(path, max_bytes=64 * 1024 * 1024)
     except UnsafeInput as exc:
         raise SibkitError(f"{printable(str(path))}: cannot read the manifest ({exc})") from None
-    text = _refuse_unclosed_quotes(decode_table_bytes(data))
+    text = refuse_unclosed_quotes(decode_table_bytes(data))
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
@@ -723,7 +723,7 @@ def read_manifest(path: Path, *, allow_outside: bool = False,
         except csv.Error as exc:
             problems.append(f"{where}: not readable as CSV ({exc}); row skipped")
             continue
-        if row.get("path") == _UNCLOSED:
+        if row.get("path") == UNCLOSED:
             problems.append(f"{where}: a quote opened in this row is never closed (it would swallow every row after "
                             "it); row skipped")
             continue
@@ -761,18 +761,18 @@ def read_manifest(path: Path, *, allow_outside: bool = False,
     return rows, problems
 
 
-_UNCLOSED = "\x00unclosed quote"  # stands in for a row whose quote is never closed (no decoded file holds NUL)
+UNCLOSED = "\x00unclosed quote"  # stands in for a row whose quote is never closed (no decoded file holds NUL)
 
 
-def _refuse_unclosed_quotes(text: str) -> str:
+def refuse_unclosed_quotes(text: str, delimiter: str = ",") -> str:
     """``text`` with each row whose opening quote no later quote closes (the csv module would read every row
-    after it into that one field, silently) replaced by a row of ``_UNCLOSED`` marks, one per header
+    after it into that one field, silently) replaced by a row of ``UNCLOSED`` marks, one per header
     field, so that row alone is refused and the rows after it are read. A quoted value over several lines
     closes, and stays; the header is left as it is."""
     lines = text.splitlines(keepends=True)
     if not lines or '"' not in text:
         return text
-    width = len(next(csv.reader([lines[0]]), [])) or 1
+    width = len(next(csv.reader([lines[0]], delimiter=delimiter), [])) or 1
     begin = 1
     while True:
         start, open_quote = begin, False
@@ -784,7 +784,7 @@ def _refuse_unclosed_quotes(text: str) -> str:
         if not open_quote:
             return "".join(lines)
         ending = lines[start][len(lines[start].rstrip("\r\n")):] or "\n"
-        lines[start] = ",".join([_UNCLOSED] * width) + ending
+        lines[start] = delimiter.join([UNCLOSED] * width) + ending
         begin = start + 1
 
 
