@@ -153,8 +153,7 @@ def test_unknown_project_in_a_list_is_one_clear_line(dataset) -> None:
     ("stages: [Implemention]", "s.yaml: selection[0].stages: 'Implemention' is not a stage in the dataset "
                                "(values: Complete, Contracted, Implementation)"),
     ("sectors: [Homelesness]", "s.yaml: selection[0].sectors: 'Homelesness' is not a sector in the dataset"),
-    ("countries: [UK]", "s.yaml: selection[0].countries: 'UK' is not an ISO 3166-1 alpha-2 country code"),
-])
+])  # a country code that is no country is refused when the file is read: tests/test_bad_input_study.py
 def test_values_that_can_never_match_are_refused(dataset, step: str, message: str) -> None:
     study = parse_study(f"selection: [{{{step}}}]")
     study._path = Path("s.yaml")

@@ -99,28 +99,34 @@ REFUSED_ROWS_SHOWN = 10  # refused rows named one a line at load; the rest are c
 
 
 def warn_load_issues(dataset: Any, brief: bool = False) -> None:
-    """What went wrong loading an INDIGO dataset, on stderr: each refused row (left out, not counted) on
-    a line of its own, then one line for the other problems (all of them: ``sibkit indigo quality``),
-    with the first as an example unless ``brief`` (a command that shows figures, not the download)."""
+    """What went wrong loading an INDIGO dataset, on stderr: each refused row (left out, not counted) and
+    each problem with the export's shape (a file or column missing, a column it does not know) on a line of
+    its own, then one line for the unreadable values (all of them: ``sibkit indigo quality``), with the
+    first as an example unless ``brief`` (a command that shows figures, not the download)."""
     refused = [issue for issue in dataset.issues if issue.refused]
     for issue in refused[:REFUSED_ROWS_SHOWN]:
         warn(str(issue))
     if len(refused) > REFUSED_ROWS_SHOWN:
         warn(f"and {len(refused) - REFUSED_ROWS_SHOWN} more rows refused; see `sibkit indigo quality`")
     others = [issue for issue in dataset.issues if not issue.refused]
-    if others and brief:  # a table or column that is missing is said on its own; unreadable values are counted
-        def is_value(issue: Any) -> bool:
-            return issue.column is not None and issue.row is not None and issue.row > 1
 
-        values = [i for i in others if is_value(i)]
-        for issue in [i for i in others if not is_value(i)][:REFUSED_ROWS_SHOWN]:
-            warn(str(issue))
-        if values:
-            warn(f"{len(values)} values of {dataset.source} could not be read and count as missing; "
-                 "`sibkit indigo quality` lists them")
-    elif others:
-        warn(f"{len(others)} {'other ' if refused else ''}problems while loading {dataset.source} "
-             f"(first: {others[0]}); see `sibkit indigo quality`")
+    def is_value(issue: Any) -> bool:
+        return issue.column is not None and issue.row is not None and issue.row > 1
+
+    # the export's shape (a table or column missing, a column renamed) is said on its own, a line each
+    shape = [i for i in others if not is_value(i)]
+    for issue in shape[:REFUSED_ROWS_SHOWN]:
+        warn(str(issue))
+    if len(shape) > REFUSED_ROWS_SHOWN:
+        warn(f"and {len(shape) - REFUSED_ROWS_SHOWN} more problems with the export's files and columns; "
+             "see `sibkit indigo quality`")
+    values = [i for i in others if is_value(i)]
+    if values and brief:  # unreadable values are counted
+        warn(f"{len(values)} values of {dataset.source} could not be read and count as missing; "
+             "`sibkit indigo quality` lists them")
+    elif values:
+        warn(f"{len(values)} {'other ' if refused or shape else ''}problems while loading {dataset.source} "
+             f"(first: {values[0]}); see `sibkit indigo quality`")
 
 
 def heading(column: object) -> str:

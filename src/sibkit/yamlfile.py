@@ -21,15 +21,21 @@ MAX_DEPTH = 100
 MAX_VALUES = 1_000_000
 
 
+_BOOL, _STR = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:str"
+
+
 class _NoRepeatedKeys:
     """For PyYAML's safe loaders: a key given twice in one mapping is refused (merged ``<<`` keys may be
-    overridden)."""
+    overridden); a plain key that YAML 1.1 reads as a boolean (``on:``, ``no:``) is kept as the word written,
+    so a mistyped key is named as the person wrote it."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
+            if key_node.tag == _BOOL and isinstance(key_node, yaml.ScalarNode) and not key_node.style:
+                key_node.tag = _STR  # a key written on, off, yes or no stays that word, not true/false
             key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
             try:
                 repeated = key in seen

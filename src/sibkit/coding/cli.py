@@ -144,13 +144,15 @@ def review_import_command(
     for problem in result.problems:
         errors.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
     if result.already_imported:
-        errors.print(f"note: {review_file.name} was imported before: all {result.repeated} decisions repeat "
-                     f"{coder}'s latest ones, so nothing was stored again", markup=False, highlight=False)
+        errors.print(f"note: {review_file.name} was imported before: all {counted(result.repeated, 'decision')} "
+                     f"repeat {coder}'s latest ones, so nothing was stored again", markup=False, highlight=False)
     elif result.repeated:
-        errors.print(f"note: {result.repeated} decisions repeat {coder}'s latest ones and were not stored again",
-                     markup=False, highlight=False)
-    console.print(f"Stored {result.decisions} decisions by {coder} ({result.manual_references} manual references); "
-                  f"{len(result.problems)} rows skipped", markup=False)
+        repeat = "repeats" if result.repeated == 1 else "repeat"
+        errors.print(f"note: {counted(result.repeated, 'decision')} {repeat} {coder}'s latest ones and "
+                     f"{'was' if result.repeated == 1 else 'were'} not stored again", markup=False, highlight=False)
+    console.print(f"Stored {counted(result.decisions, 'decision')} by {coder} "
+                  f"({counted(result.manual_references, 'manual reference')}); "
+                  f"{counted(result.skipped, 'row')} skipped", markup=False)
     if result.problems:
         raise typer.Exit(1)
 

@@ -13,6 +13,8 @@ as unlabelled, a hit there would be a false alarm. A label naming a theme withou
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import re
 from collections.abc import Callable, Collection, Iterable
@@ -21,12 +23,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from sibkit import spreadsheet
 from sibkit.coding.codebook import Codebook
 from sibkit.coding.matcher import compile_codebook
 from sibkit.errors import SibkitError
 from sibkit.text.structure import document_structure
+from sibkit.words import counted
 
 _LABEL_SEPARATOR = re.compile(r"[;,]")
+#: the size a labelled workbook is measured against (``spreadsheet.check_workbook``: no zip bomb, no DOCTYPE)
+MAX_LABELLED_BYTES = 200 * 1024 * 1024
 THEME_COLUMNS = ["theme", "passages", "fired", "true_pos", "false_pos", "misses", "precision", "recall", "f1"]
 
 
@@ -51,11 +57,15 @@ class Evaluation:
     details: pd.DataFrame
     problems: list[str] = field(default_factory=list)
     left_out: int = 0
+    #: rows of the labelled file that could not be read as a passage (wrong width, no id or text, an id again)
+    rows_left_out: int = 0
 
     def summary(self) -> str:
         return (f"{self.codebook} on {self.passages} passages ({self.labelled_passages} with at least one label, "
                 f"{self.passages - self.labelled_passages} with none)"
-                + (f"; {self.left_out} left out (a label that is not a theme)" if self.left_out else ""))
+                + (f"; {self.left_out} left out (a label that is not a theme)" if self.left_out else "")
+                + (f"; {counted(self.rows_left_out, 'row')} of the file left out (see the warnings)"
+                   if self.rows_left_out else ""))
 
     def measurement(self, on: str) -> dict[str, object]:
         """These figures as a codebook's ``measured:`` block (``on``: what the passages are, in words):
@@ -74,22 +84,73 @@ class Evaluation:
 
 
 def _read_table(path: Path, needed: tuple[str, ...], what: str) -> pd.DataFrame:
-    """A .csv, .tsv or .xlsx file as strings, column names lower-cased, with the ``needed`` columns."""
+    """A .csv, .tsv or .xlsx file as strings, column names lower-cased, with the ``needed`` columns; a
+    column ``_row`` holds each row's line in the file. A CSV/TSV row with more or fewer fields than the
+    header is left out, each with a line in ``attrs["problems"]``; the file may be UTF-8, UTF-16 with
+    its byte-order mark, or cp1252 (``corpus.importer.decode_table_bytes``)."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".tsv", ".xlsx"):
         raise SibkitError(f"{path}: a labelled file is .csv, .tsv or .xlsx")
+    problems: list[tuple[int, str]] = []
     try:
-        raw = (pd.read_excel(path, dtype=str, keep_default_na=False) if suffix == ".xlsx" else
-               pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False))
+        if suffix == ".xlsx":
+            if not path.exists():
+                raise FileNotFoundError(path)
+            spreadsheet.check_workbook(path, MAX_LABELLED_BYTES)
+            raw = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+            raw["_row"] = range(2, len(raw) + 2)
+        else:
+            raw = _read_delimited(path, "\t" if suffix == ".tsv" else None, problems)
     except FileNotFoundError:
         raise SibkitError(f"{path}: no such file") from None
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise SibkitError(f"{path}: cannot read the {what} ({exc})") from None
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    except SibkitError:
+        raise
+    except (ValueError, OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SibkitError(f"{path}: cannot read the {what} ({_one_line(exc)})") from None
+    raw.columns = [str(c).strip().lower() if c != "_row" else c for c in raw.columns]
+    raw.attrs["problems"] = [problem for _, problem in problems]
+    raw.attrs["bad_rows"] = problems
     for column in needed:
         if column not in raw.columns:
-            raise SibkitError(f"{path}: no {column!r} column (found: {', '.join(raw.columns)})")
+            found = ", ".join(c for c in raw.columns if c != "_row")
+            raise SibkitError(f"{path}: no {column!r} column (found: {found})")
     return raw
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _read_delimited(path: Path, delimiter: str | None, problems: list[tuple[int, str]]) -> pd.DataFrame:
+    from sibkit.corpus.importer import (
+        CSV_FIELD_LIMIT,
+        UNCLOSED,
+        decode_table_bytes,
+        refuse_unclosed_quotes,
+        table_delimiter,
+    )
+
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+    text = decode_table_bytes(path.read_bytes())
+    delimiter = delimiter or table_delimiter(text)
+    rows = csv.reader(io.StringIO(refuse_unclosed_quotes(text, delimiter), newline=""), delimiter=delimiter)
+    header = next(rows, None)
+    if not header:
+        raise SibkitError(f"{path}: the file is empty (no header row with text and themes columns)")
+    kept: list[list[object]] = []
+    for line, cells in enumerate(rows, start=2):  # rows as a spreadsheet numbers them (the header is row 1)
+        if not "".join(cells).strip():
+            continue
+        if cells[0] == UNCLOSED:
+            problems.append((line, f"{path.name} row {line}: a quote opened in this row is never closed (it would "
+                                   "swallow every row after it); row left out"))
+            continue
+        if len(cells) != len(header):
+            problems.append((line, f"{path.name} row {line}: {counted(len(cells), 'field')}, the header has "
+                                   f"{len(header)}; row left out"))
+            continue
+        kept.append([*cells, line])
+    return pd.DataFrame(kept, columns=[*header, "_row"], dtype=object)
 
 
 def only_split(frame: pd.DataFrame, split: str | None) -> pd.DataFrame:
@@ -105,14 +166,27 @@ def only_split(frame: pd.DataFrame, split: str | None) -> pd.DataFrame:
 def read_labelled(path: Path) -> pd.DataFrame:
     """A labelled file as a DataFrame with columns id, split, text, themes (a tuple of ids)."""
     raw = _read_table(path, ("text", "themes"), "labelled passages")
-    ids = raw["id"] if "id" in raw.columns else pd.Series([str(i + 2) for i in range(len(raw))])
-    splits = raw["split"] if "split" in raw.columns else pd.Series([""] * len(raw))
-    return pd.DataFrame({
-        "id": ids.astype(str).str.strip().values,
-        "split": splits.astype(str).str.strip().str.lower().values,
-        "text": raw["text"].astype(str).values,
-        "themes": [parse_labels(v) for v in raw["themes"]],
-    })
+    problems: list[tuple[int, str]] = list(raw.attrs["bad_rows"])
+    has_ids = "id" in raw.columns
+    kept, first_on = [], {}
+    for row in raw.to_dict("records"):
+        line = int(row["_row"])
+        where = f"{path.name} row {line}"
+        passage_id = str(row["id"]).strip() if has_ids else str(line)
+        if not passage_id:
+            problems.append((line, f"{where}: no id; row left out"))
+        elif not str(row["text"]).strip():
+            problems.append((line, f"{where} (passage {passage_id}): no text; row left out"))
+        elif passage_id in first_on:
+            problems.append((line, f"{where}: passage {passage_id} is given again (first on row "
+                                   f"{first_on[passage_id]}); row left out"))
+        else:
+            first_on[passage_id] = line
+            kept.append((passage_id, str(row.get("split", "")).strip().lower(), str(row["text"]),
+                         parse_labels(row["themes"])))
+    frame = pd.DataFrame(kept, columns=["id", "split", "text", "themes"], dtype=object)
+    frame.attrs["problems"] = [problem for _, problem in sorted(problems, key=lambda item: item[0])]
+    return frame
 
 
 def parse_labels(value: object) -> tuple[str, ...]:
@@ -139,7 +213,9 @@ def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *
                       count_negated: bool = False, adjust: Adjust | None = None) -> Evaluation:
     """Run the codebook over every labelled passage and compare what fires with the labels (after
     ``adjust``, e.g. the learned reader of ``sibkit.secondreader``, where given)."""
-    frame = only_split(labelled if isinstance(labelled, pd.DataFrame) else read_labelled(Path(labelled)), split)
+    frame = labelled if isinstance(labelled, pd.DataFrame) else read_labelled(Path(labelled))
+    unreadable = list(frame.attrs.get("problems", []))
+    frame = only_split(frame, split)
     measured = [t.id for t in codebook.themes if t.terms]
     compiled = compile_codebook(codebook)
 
@@ -160,8 +236,11 @@ def evaluate_codebook(codebook: Codebook, labelled: pd.DataFrame | Path | str, *
     passages = ((passage_id, text, labels, fired_on(passage_id, text))
                 for passage_id, text, labels in zip(frame["id"], frame["text"], frame["themes"], strict=True))
     unmeasured = {t.id for t in codebook.themes if not t.terms}
-    return _tally(f"{codebook.name} {codebook.version}", measured, passages, f"a theme of {codebook.name}",
-                  unmeasured=unmeasured, unmeasured_as=f"a theme without terms in {codebook.name} (not measured)")
+    evaluation = _tally(f"{codebook.name} {codebook.version}", measured, passages, f"a theme of {codebook.name}",
+                        unmeasured=unmeasured, unmeasured_as=f"a theme without terms in {codebook.name} (not measured)")
+    evaluation.problems[:0] = unreadable
+    evaluation.rows_left_out = len(unreadable)
+    return evaluation
 
 
 def _tally(name: str, measured: list[str], passages: Iterable[tuple[str, str, tuple[str, ...], dict[str, list[str]]]],
@@ -239,10 +318,11 @@ def compare_labellings(reference: pd.DataFrame | Path | str, other: pd.DataFrame
     ``text`` is ignored). Two careful people's agreement is the ceiling for any instrument measured
     against one of them: a codebook cannot be shown to agree with a labeller better than another
     labeller does. Themes are those either labelling uses."""
-    first = only_split(reference if isinstance(reference, pd.DataFrame) else read_labelled(Path(reference)), split)
+    first = reference if isinstance(reference, pd.DataFrame) else read_labelled(Path(reference))
     second = other if isinstance(other, pd.DataFrame) else _read_labels_only(Path(other))
+    problems: list[str] = [*first.attrs.get("problems", []), *second.attrs.get("problems", [])]
+    first = only_split(first, split)
     second_labels: dict[str, tuple[str, ...]] = {}
-    problems: list[str] = []
     for passage_id, labels in zip(second["id"], second["themes"], strict=True):
         if passage_id in second_labels:
             problems.append(f"passage {passage_id}: labelled twice in the second labelling; the first row kept")
@@ -269,8 +349,10 @@ def compare_labellings(reference: pd.DataFrame | Path | str, other: pd.DataFrame
 def _read_labels_only(path: Path) -> pd.DataFrame:
     """A labelling with ``id`` and ``themes`` columns (``text`` optional)."""
     raw = _read_table(path, ("id", "themes"), "labels")
-    return pd.DataFrame({"id": raw["id"].astype(str).str.strip().values,
-                         "themes": [parse_labels(v) for v in raw["themes"]]})
+    frame = pd.DataFrame({"id": raw["id"].astype(str).str.strip().values,
+                          "themes": [parse_labels(v) for v in raw["themes"]]})
+    frame.attrs["problems"] = raw.attrs["problems"]
+    return frame
 
 
 def _binary_kappa(both: int, second_only: int, first_only: int, neither: int) -> float:

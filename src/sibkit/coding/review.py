@@ -27,6 +27,7 @@ from sibkit.store import Document, Reference, ReviewDecision, Store, Suggestion,
 from sibkit.store.models import utcnow
 from sibkit.study import Study
 from sibkit.text.structure import ZONE_WORDS
+from sibkit.words import counted
 
 EXPORT_COLUMNS = ["id", "case_ids", "document", "page", "theme", "term", "score", "negated", "zone", "context",
                   "decision", "new_theme", "note", "fingerprint"]
@@ -154,11 +155,12 @@ def read_review_file(path: Path) -> pd.DataFrame:
             _check_workbook(path)
             frame = pd.read_excel(path, sheet_name=SHEET, dtype=str, engine="openpyxl")
         else:
-            from sibkit.corpus.importer import CSV_FIELD_LIMIT, decode_table_bytes
+            from sibkit.corpus.importer import CSV_FIELD_LIMIT, decode_table_bytes, table_delimiter
 
             csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
             text = decode_table_bytes(path.read_bytes())
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, engine="python")
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, engine="python",
+                                sep=table_delimiter(text))
     except SibkitError:
         raise
     except ValueError as exc:
@@ -234,6 +236,8 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)
     #: decided rows that repeat the coder's latest decision on that reference (not stored again)
     repeated: int = 0
+    #: rows refused (each problem names one row, or the rows deciding one reference differently)
+    skipped: int = 0
 
     @property
     def already_imported(self) -> bool:
@@ -255,18 +259,57 @@ def import_decisions(store: Store, path: Path, coder: str, themes: set[str],
     frame = read_review_file(path)
     if "decision" not in frame.columns:
         raise SibkitError(f"{path}: no 'decision' column; export a review file with `sibkit review export`")
+    if "id" not in frame.columns and not {"document_id", "start", "end"} <= set(frame.columns):
+        raise SibkitError(f"{path}: no 'id' column (nor document_id, start and end for manual references); "
+                          "export a review file with `sibkit review export`")
     has_fingerprints = "fingerprint" in frame.columns
     rows = frame.to_dict("records")
+    decided_with_id = sum(1 for r in rows if str(r.get("id", "")).strip() and str(r.get("decision", "")).strip())
+    if not has_fingerprints and decided_with_id:
+        raise SibkitError(f"{path}: no 'fingerprint' column, so its {counted(decided_with_id, 'decided row')} cannot "
+                          "be checked against their references; decide on a file written by `sibkit review export`")
     wanted = [parse_count(str(r.get("id", ""))) for r in rows]
     identities = _identities(store, sorted({i for i in wanted if i is not None}))
+    conflicts = _conflicts(path, rows, themes)
     decided_at = now or utcnow()
     return with_retry(lambda: _import_rows(store, path, rows, coder, themes, identities, has_fingerprints,
-                                           decided_at), what=f"import of {path.name}")
+                                           decided_at, conflicts), what=f"import of {path.name}")
+
+
+def _conflicts(path: Path, rows: list[dict], themes: set[str]) -> dict[int, str | None]:
+    """Rows (by line) that decide one reference in different words (each a decision that would be stored on its
+    own): the first line of each such reference -> the problem to report, the others -> None. None of them is
+    stored: which one the person meant cannot be told."""
+    said: dict[int, list[tuple[int, tuple[str, str | None, str]]]] = {}
+    for line, row in enumerate(rows, start=2):
+        decision = str(row.get("decision", "")).strip().lower()
+        reference_id = parse_count(str(row.get("id", "")))
+        if not decision or reference_id is None:
+            continue
+        new_theme = str(row.get("new_theme", "")).strip() or None
+        if decision in themes:
+            decision, new_theme = "recode", decision
+        if decision not in DECISIONS or (decision == "recode" and new_theme not in themes):
+            continue  # refused on its own row, whatever the others say
+        key = (decision, new_theme if decision == "recode" else None, str(row.get("note", "")).strip())
+        said.setdefault(reference_id, []).append((line, key))
+    conflicts: dict[int, str | None] = {}
+    for reference_id, lines in said.items():
+        keys = list(dict.fromkeys(key for _, key in lines))
+        if len(keys) < 2:
+            continue
+        said_as = list(dict.fromkeys(decision + (f" {theme}" if theme else "") for decision, theme, _ in keys))
+        words = ", ".join(said_as) + (" with different notes" if len(said_as) < len(keys) else "")
+        numbers = ", ".join(str(line) for line, _ in lines)
+        conflicts[lines[0][0]] = (f"{path.name} rows {numbers}: reference {reference_id} is decided differently "
+                                  f"({words}); decide it once; neither row stored")
+        conflicts.update({line: None for line, _ in lines[1:]})
+    return conflicts
 
 
 def _import_rows(store: Store, path: Path, rows: list[dict], coder: str, themes: set[str],
                  identities: dict[int, tuple[int, int, int, str, str]], has_fingerprints: bool,
-                 decided_at: dt.datetime) -> ImportResult:
+                 decided_at: dt.datetime, conflicts: dict[int, str | None]) -> ImportResult:
     result = ImportResult()
     with store.session(write=True) as session:
         latest = _latest_decisions(session, coder, list(identities))
@@ -274,14 +317,21 @@ def _import_rows(store: Store, path: Path, rows: list[dict], coder: str, themes:
             among(Document.id, sorted({v[0] for v in identities.values()})))).all()) if identities else {}
         for line, row in enumerate(rows, start=2):
             where = f"{path.name} row {line}"
+            if line in conflicts:
+                result.skipped += 1
+                if (problem := conflicts[line]) is not None:
+                    result.problems.append(problem)
+                continue
             try:
                 with session.begin_nested():
                     _import_row(session, row, where, coder=coder, themes=themes, identities=identities,
                                 titles=titles, latest=latest, has_fingerprints=has_fingerprints,
                                 decided_at=decided_at, result=result)
             except _RowRefused as exc:
+                result.skipped += 1
                 result.problems.append(f"{where}: {exc}")
             except SQLAlchemyError as exc:
+                result.skipped += 1
                 result.problems.append(f"{where}: the database refused the row "
                                        f"({_first_line(getattr(exc, 'orig', None) or exc)})")
     return result

@@ -19,6 +19,7 @@ from typing import Any
 import charset_normalizer
 
 from sibkit.corpus.normalise import join_pages, normalise_page, strip_repeated_lines
+from sibkit.words import counted
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
@@ -150,7 +151,7 @@ def _pdf(data: bytes) -> Extracted:
     result = Extracted(text=text, pages=starts)
     if count and not text.strip():
         result.status = "empty"
-        result.message = f"{count} pages but no text layer (scanned images?); run OCR first"
+        result.message = f"{counted(count, 'page')} but no text layer (scanned images?); run OCR first"
     return result
 
 

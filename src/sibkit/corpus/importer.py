@@ -71,8 +71,10 @@ class ImportOutcome:
         return self.status not in (*FINE, "landing", "skipped") or self.noted
 
     def line(self) -> str:
-        text = f"{self.origin}: {self.status}"
-        return f"{text} ({self.message})" if self.message else text
+        """The outcome as one printable line: a newline, tab, terminal escape or other invisible character
+        in a file's name or the message is written out (``\\n``, ``\\x1b``), never sent to the terminal."""
+        text = f"{one_line(self.origin)}: {self.status}"
+        return f"{text} ({one_line(self.message)})" if self.message else text
 
 
 FINE = ("added", "linked", "unchanged")
@@ -117,6 +119,19 @@ def printable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if _only_escapes(
             text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (line breaks, tabs, control and format characters
+    such as a terminal escape or a bidirectional override) written as its escape: safe as one line of output."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _NAMED_ESCAPES.get(ch) or (
+        f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+        for ch in text)
 
 
 def _only_escapes(text: str) -> bool:
@@ -648,6 +663,15 @@ MANIFEST_COLUMNS = ("path", "case_ids", "title", "type", "date")
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
 
 
+def table_delimiter(text: str) -> str:
+    """The list separator of a CSV's text: a comma, unless the header row has none and semicolons or tabs
+    instead (as a spreadsheet set to a language whose decimal mark is a comma saves it)."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    if "," in header or not (";" in header or "\t" in header):
+        return ","
+    return max((";", "\t"), key=header.count)
+
+
 def decode_table_bytes(data: bytes) -> str:
     """A CSV file's text: UTF-8 (with or without BOM), UTF-16/32 with a BOM, else the best guess."""
     from sibkit.corpus.extraction import decode_text
@@ -677,7 +701,7 @@ def read_manifest(path: Path, *, allow_outside: bool = False,
         data = read_regular_file(path, max_bytes=64 * 1024 * 1024)
     except UnsafeInput as exc:
         raise SibkitError(f"{printable(str(path))}: cannot read the manifest ({exc})") from None
-    text = decode_table_bytes(data)
+    text = refuse_unclosed_quotes(decode_table_bytes(data))
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
@@ -698,6 +722,10 @@ def read_manifest(path: Path, *, allow_outside: bool = False,
             break
         except csv.Error as exc:
             problems.append(f"{where}: not readable as CSV ({exc}); row skipped")
+            continue
+        if row.get("path") == UNCLOSED:
+            problems.append(f"{where}: a quote opened in this row is never closed (it would swallow every row after "
+                            "it); row skipped")
             continue
         extra = [str(value) for value in row.pop(None, None) or []]  # type: ignore[call-overload]
         if not any(value.strip() for value in extra):
@@ -731,6 +759,33 @@ def read_manifest(path: Path, *, allow_outside: bool = False,
         rows.append({"path": target, "case_ids": cases, "title": str(row.get("title") or "").strip(),
                      "type": doc_type, "date": date, "where": where, "note": note})
     return rows, problems
+
+
+UNCLOSED = "\x00unclosed quote"  # stands in for a row whose quote is never closed (no decoded file holds NUL)
+
+
+def refuse_unclosed_quotes(text: str, delimiter: str = ",") -> str:
+    """``text`` with each row whose opening quote no later quote closes (the csv module would read every row
+    after it into that one field, silently) replaced by a row of ``UNCLOSED`` marks, one per header
+    field, so that row alone is refused and the rows after it are read. A quoted value over several lines
+    closes, and stays; the header is left as it is."""
+    lines = text.splitlines(keepends=True)
+    if not lines or '"' not in text:
+        return text
+    width = len(next(csv.reader([lines[0]], delimiter=delimiter), [])) or 1
+    begin = 1
+    while True:
+        start, open_quote = begin, False
+        for number in range(begin, len(lines)):
+            if not open_quote:
+                start = number
+            if lines[number].count('"') % 2:
+                open_quote = not open_quote
+        if not open_quote:
+            return "".join(lines)
+        ending = lines[start][len(lines[start].rstrip("\r\n")):] or "\n"
+        lines[start] = delimiter.join([UNCLOSED] * width) + ending
+        begin = start + 1
 
 
 def _manifest_path(target: str, folder: Path, allow_outside: bool, follow_links: bool = False) -> Path | str:

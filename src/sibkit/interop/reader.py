@@ -12,6 +12,7 @@ sibkit cannot hold are counted in ``unsupported``; bad elements become ``problem
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -374,6 +375,20 @@ class _Reader:
         if codings:
             self.project.unsupported[f"codings of {label}"] += len(codings)
 
+    def _unknown(self, element: etree._Element, root: etree._Element, known: tuple[str, ...], what: str,
+                 consequence: str) -> bool:
+        """A line for an element of the project's own namespace that the schema does not have there (a typo
+        such as <Codebook>); another tool's elements, in a namespace of their own, are left alone silently."""
+        if not isinstance(element.tag, str) or etree.QName(element).namespace != etree.QName(root).namespace:
+            return False
+        name = local(element)
+        folded = {part.casefold(): part for part in known}
+        guess = folded.get(name.casefold()) or next(iter(difflib.get_close_matches(name, known, n=1)), None)
+        hint = f" (<{guess}>?)" if guess else ""
+        self.project.problems.append(f"{self.source}: line {element.sourceline}: <{name}> is not {what}{hint}; "
+                                     f"{consequence}")
+        return True
+
     def read(self, root: etree._Element) -> QdaProject:
         project = self.project
         if local(root) != "Project":
@@ -384,6 +399,9 @@ class _Reader:
         project.created = _time(root.get("creationDateTime"))
         for section in root:
             name = local(section)
+            if name not in _PROJECT_PARTS and self._unknown(section, root, _PROJECT_PARTS, "an element of a REFI-QDA "
+                                                             "project", "its contents are not read"):
+                continue
             if name == "Users":
                 for user in children(section, "User"):
                     if is_guid(user.get("guid")):
@@ -417,6 +435,8 @@ class _Reader:
             elif name == "Sources":
                 for source in section:
                     kind = local(source)
+                    if kind not in _SOURCE_KINDS:
+                        self._unknown(source, root, _SOURCE_KINDS, "a kind of source in a REFI-QDA project", "not read")
                     if kind == "TextSource":
                         self._document(source, source, kind)
                     elif kind == "PDFSource":
@@ -480,6 +500,12 @@ def _value_text(element: etree._Element) -> str:
         if found is not None:
             return (found.text or "").strip() if kind != "TextValue" else (found.text or "")
     return ""
+
+
+#: what a <Project> holds, and the kinds of source under <Sources> (the REFI-QDA 1.5 schema)
+_PROJECT_PARTS = ("Users", "CodeBook", "Variables", "Cases", "Sources", "Notes", "Links", "Sets", "Graphs",
+                  "Description", "NoteRef")
+_SOURCE_KINDS = ("TextSource", "PDFSource", "PictureSource", "AudioSource", "VideoSource")
 
 
 def read_qdpx(path: Path, limits: Limits | None = None, *, sources: Path | None = None,

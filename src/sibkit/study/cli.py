@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sibkit.cli_common import DataOption, StudyArgument, console, errors, load_with_data, print_frame, print_json
+from sibkit.cli_common import DataOption, StudyArgument, console, errors, load_with_data, print_frame, print_json, warn
 from sibkit.errors import SibkitError
+from sibkit.words import counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,11 +49,36 @@ def check_command(study_path: StudyArgument,
     from sibkit.study.model import load_study
 
     study = load_study(study_path)
+    problems = theme_problems(study)
     if as_json:
         print_json(study.model_dump(mode="json", by_alias=True))
-        return
-    for line in study_summary(study):
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    else:
+        for problem in problems:
+            warn(problem)
+        for line in study_summary(study, problems):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+def theme_problems(study: Study) -> list[str]:
+    """The study's codebook read (an error naming the study's ``codebook`` field when it cannot be), and a
+    line for each theme id a setting names that the codebook lacks (``sibkit run`` would leave it out,
+    ``sibkit qca`` refuses it)."""
+    from sibkit.coding import study_codebook
+
+    source = study._path.name if study._path is not None else "study"
+    try:
+        codebook = study_codebook(study)
+    except SibkitError as exc:
+        raise SibkitError(f"{source}: codebook: {exc}") from None
+    ids = {theme.id for theme in codebook.themes}
+    named = [("analysis.primary_themes", study.analysis.primary_themes or []),
+             *((f"analysis.published[{n}].themes", item.themes) for n, item in enumerate(study.analysis.published)),
+             ("qca.conditions", study.qca.conditions), ("qca.expectations", list(study.qca.expectations)),
+             ("qca.theme_anchors", list(study.qca.theme_anchors))]
+    return [f"{source}: {where}: {theme!r} is not a theme of {codebook.name}"
+            for where, themes in named for theme in dict.fromkeys(themes) if theme not in ids]
 
 
 def _compact(value: object) -> str:
@@ -65,14 +91,19 @@ def _compact(value: object) -> str:
     return str(value)
 
 
-def study_summary(study: Study) -> list[str]:
-    """The resolved study in a few readable lines: what data, which steps, which choices."""
+def study_summary(study: Study, problems: list[str] | None = None) -> list[str]:
+    """The resolved study in a few readable lines: what data, which steps, which choices (``problems``: the
+    lines ``theme_problems`` found, said instead of "OK")."""
     from sibkit.coding.matcher import describe_engine
     from sibkit.releases.store import describe_source
     from sibkit.study.selection import Counting, describe_step
 
     data = describe_source(study.data_source())
-    lines = [f"{study.title}  ({study.path})", "OK: the study file is valid.", f"data: {data}", "selection:"]
+    verdict = "OK: the study file is valid."
+    if problems:
+        verdict = (f"The study file is read, but {counted(len(problems), 'setting')} "
+                   f"{'names' if len(problems) == 1 else 'name'} a theme its codebook lacks (the warnings above).")
+    lines = [f"{study.title}  ({study.path})", verdict, f"data: {data}", "selection:"]
     lines += [f"  {n}. {describe_step(step)[0]}" + (f": {Counting.of(step).phrase()}" if step.min_documents is not None
                                                      else "")
               for n, step in enumerate(study.selection, 1)] or ["  (all projects)"]

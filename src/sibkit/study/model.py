@@ -6,6 +6,7 @@ Sections: ``data``, ``selection`` (ordered steps), ``outcomes``, ``corpus``, ``c
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from pathlib import Path
 from typing import Any, Literal
@@ -100,6 +101,13 @@ class Step(Strict):
     @field_validator("countries")
     @classmethod
     def _upper(cls, value: list[str] | None) -> list[str] | None:
+        """Codes in upper case; a code that is no ISO 3166-1 country is refused here, when the file is read
+        (``study check`` says so, not only ``select``): it could never match a project."""
+        from sibkit.indigo.values import country_code_problem
+
+        for code in value or []:
+            if problem := country_code_problem(code):
+                raise ValueError(problem)
         return [v.strip().upper() for v in value] if value is not None else None
 
 
@@ -490,11 +498,20 @@ def load_study(path: str | Path) -> Study:
     """Read and validate a study file; one clear ``SibkitError`` line on any problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SibkitError(f"{path}: no such study file (create one with `sibkit study init {path}`)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SibkitError(f"{path}: cannot read the study file ({exc})") from None
+    except OSError as exc:
+        raise SibkitError(f"{path}: cannot read the study file ({exc.strerror or exc})") from None
+    try:  # UTF-8 (a byte-order mark allowed), or UTF-16 with its byte-order mark, as YAML allows
+        text = data.decode("utf-16") if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else data.decode(
+            "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SibkitError(f"{path}: the study file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
+                          f"{exc.start}); save it as UTF-8") from None
+    if not text.strip():
+        raise SibkitError(f"{path}: the study file is empty; write one with `sibkit study init {path}` (or give at "
+                          "least a title)")
     study = parse_study(text, str(path))
     study._path = path.resolve()
     return study

@@ -553,8 +553,9 @@ def select(study: Study, dataset: Dataset | None = None, extra_documents: ExtraD
 
 
 def _check_values(study: Study, projects: pd.DataFrame) -> None:
-    """Refuse values that can never match (a typo would otherwise silently exclude every case)."""
-    from sibkit.indigo.values import country_code_problem, unknown_value_problem
+    """Refuse values that can never match (a typo would otherwise silently exclude every case); country
+    codes are checked when the study file is read (``Step``)."""
+    from sibkit.indigo.values import unknown_value_problem
 
     source = study._path.name if study._path is not None else "study"
     known = set(projects.index)
@@ -565,9 +566,6 @@ def _check_values(study: Study, projects: pd.DataFrame) -> None:
             if listed.id not in known:
                 raise SibkitError(f"{where} ('{describe_step(step)[0]}') names project {listed.id!r}, which is not in "
                                   "the dataset; project ids look like INDIGO-POJ-0001")
-        for code in step.countries or []:
-            if problem := country_code_problem(code):
-                raise SibkitError(f"{where}.countries: {problem}")
         for column, given in (("stage", step.stages), ("sector", step.sectors)):
             values = observed[column]
             for value in given or []:
