@@ -209,8 +209,8 @@ def codebook_check_command(path: Annotated[Path, typer.Argument(help="A codebook
     if not path.exists():
         raise SibkitError(f"{path}: no such codebook file")
     codebook = load_codebook(path)
-    console.print(f"{path}: {len(codebook.themes)} themes, "
-                  f"{sum(len(t.terms) for t in codebook.themes)} terms: valid", markup=False)
+    console.print(f"{path}: {counted(len(codebook.themes), 'theme')}, "
+                  f"{counted(sum(len(t.terms) for t in codebook.themes), 'term')}: valid", markup=False)
 
 
 #: ``[CODEBOOK] LABELLED``: one argument is the labelled file; two are a codebook, then the file

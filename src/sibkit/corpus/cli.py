@@ -35,9 +35,10 @@ FINE = ("added", "linked", "unchanged")
 EXPLAINED = ("landing", "not_public", "disallowed", "skipped", "empty", "dead")
 
 
-def report(outcomes: list[ImportOutcome] | ImportReport, *, skipped_rows: int = 0) -> None:
-    """A summary line, and one line per problem (the batch has gone on regardless); exit status 1
-    when any item failed or was refused, so a script sees it."""
+def report(outcomes: list[ImportOutcome] | ImportReport, *, skipped_rows: int = 0,
+           nothing: str = "nothing to do") -> None:
+    """A summary line (``nothing`` when there was no item at all), and one line per problem (the batch
+    has gone on regardless); exit status 1 when any item failed or was refused, so a script sees it."""
     from sibkit.corpus import ImportReport
 
     result = outcomes if isinstance(outcomes, ImportReport) else ImportReport(list(outcomes))
@@ -47,8 +48,8 @@ def report(outcomes: list[ImportOutcome] | ImportReport, *, skipped_rows: int = 
             errors.print(f"warning: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)
         elif outcome.status == "skipped" and not outcome.origin.startswith(("http://", "https://")):
             errors.print(f"note: {outcome.line()}", markup=False, highlight=False, soft_wrap=True)  # a file left out
-    console.print(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "nothing to do",
-                  markup=False)
+    console.print(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or nothing,
+                  markup=False, soft_wrap=True)
     failed = skipped_rows + sum(n for status, n in counts.items() if status not in (*FINE, *EXPLAINED))
     if failed:
         errors.print(f"{failed} item(s) not imported; see the warnings above", markup=False, highlight=False)
@@ -143,7 +144,11 @@ def add_command(
             add_paths(store, existing, case_ids=case or [], doc_type=doc_type, corpus_folder=corpus_folder,
                       known_cases=known, progress=step, jobs=jobs, report=outcomes, executor=scheduler,
                       follow_links=follow_links)
-    report(outcomes, skipped_rows=skipped_rows)
+    nothing = "nothing to do"
+    if not paths and manifest is None:
+        nothing = (f"no documents in {corpus_folder}: put each case's files in {corpus_folder}/<case id>/ "
+                   "(the folder links them to that case), or name files with --case ID, or a --manifest")
+    report(outcomes, skipped_rows=skipped_rows, nothing=nothing)
 
 
 @corpus_app.command("add-indigo")

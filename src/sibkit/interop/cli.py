@@ -9,6 +9,7 @@ import typer
 
 from sibkit.cli_common import StudyArgument, console, warn
 from sibkit.errors import SibkitError
+from sibkit.words import counted
 
 
 def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
@@ -61,7 +62,7 @@ def export_qdc_command(
     from sibkit.interop.codes import export_qdc
 
     count = export_qdc(load_codebook(codebook), output)
-    console.print(f"Wrote {output}: {count} codes", markup=False)
+    console.print(f"Wrote {output}: {counted(count, 'code')}", markup=False)
 
 
 def import_qdpx_command(
@@ -113,7 +114,8 @@ def import_qdc_command(
     result = import_qdc(qdc, output)
     _warn(result.problems)
     themes = result.codebook.themes
-    console.print(f"Wrote {output}: {len(themes)} themes, {sum(len(t.terms) for t in themes)} terms", markup=False)
+    terms = sum(len(t.terms) for t in themes)
+    console.print(f"Wrote {output}: {counted(len(themes), 'theme')}, {counted(terms, 'term')}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -92,8 +92,9 @@ class ExportSummary:
         order = [kind for kind in REFERENCE_WORDS if kind in self.references] + sorted(
             set(self.references) - set(REFERENCE_WORDS))
         refs = ", ".join(f"{self.references[kind]} {REFERENCE_WORDS.get(kind, kind)}" for kind in order) or "none"
-        return [f"{self.documents} documents ({self.originals} with their original file), {self.codes} codes, "
-                f"{self.cases} cases, {self.notes} notes; references exported: {refs}",
+        return [f"{counted(self.documents, 'document')} ({self.originals} with their original file), "
+                f"{counted(self.codes, 'code')}, {counted(self.cases, 'case')}, {counted(self.notes, 'note')}; "
+                f"references exported: {refs}",
                 *(f"not exported: {line}" for line in self.omitted)]
 
 
