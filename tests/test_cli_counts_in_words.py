@@ -46,3 +46,13 @@ def test_corpus_add_on_an_empty_corpus_folder_says_where_files_go(tmp_path: Path
     assert " ".join(done.stdout.split()) == (
         f"no documents in {folder}: put each case's files in {folder}/<case id>/ (the folder links them to "
         "that case), or name files with --case ID, or a --manifest")
+
+
+def test_a_study_file_given_for_a_codebook_is_named_as_one(tmp_path: Path) -> None:
+    study = tmp_path / "s.yaml"
+    study.write_text("title: t\ncodebook: relational-sib-5\nselection:\n  countries: [GB]\n", encoding="utf-8")
+    done = run_cli("export", "qdc", str(study), "-o", str(tmp_path / "x.qdc"))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"error: {study}: this is a study file, not a codebook (it has title: and no "
+                                   "themes:); the codebook it uses is relational-sib-5")
+    assert not (tmp_path / "x.qdc").exists()

@@ -392,10 +392,21 @@ def _format_errors(source: str, raw: dict, error: ValidationError) -> str:
     return f"{source}: " + "; ".join(problems)
 
 
+#: top-level keys of a study file (``sibkit.study.model.Study``) that no codebook has: a study file given
+#: where a codebook belongs is named as such rather than listed field by field
+_STUDY_KEYS = ("title", "selection", "data", "corpus", "outcomes", "codebook", "analysis", "report", "qca",
+               "suggest")
+
+
 def parse_codebook(text: str, source: str = "codebook") -> Codebook:
     raw = load_yaml(text, source)
     if not isinstance(raw, dict):
         raise SibkitError(f"{source}: expected a mapping with name and themes")
+    study_keys = [key for key in _STUDY_KEYS if key in raw]
+    if "themes" not in raw and study_keys:
+        named = raw.get("codebook") if isinstance(raw.get("codebook"), str) else "relational-sib"
+        raise SibkitError(f"{source}: this is a study file, not a codebook (it has {study_keys[0]}: and no themes:); "
+                          f"the codebook it uses is {named}")
     try:
         return Codebook.model_validate(raw)
     except ValidationError as exc:
