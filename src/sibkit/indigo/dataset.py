@@ -202,6 +202,12 @@ def _read_csv(text: str, file_name: str, table: str, issues: list[LoadIssue]) ->
     key = TABLES[table]["parent"] or "id"
     key_position, key_title = positions.get(key), next(title for name, title, *_ in columns if name == key)
     model = TABLES[table]["model"]
+    if key_position is None and header:
+        rows_held = sum(1 for row in body if "".join(row).strip())
+        linked = f"linked to its {model}" if TABLES[table]["parent"] else "told apart"
+        issues.append(LoadIssue(file_name, 1, key_title, f"the key column is missing, so no row can be {linked}; "
+                                f"table left empty ({rows_held:,} rows not read)"))
+        body = []
     kept: list[list[str]] = []
     where: list[tuple[str, int]] = []
     for line_number, row in enumerate(body, start=2):
