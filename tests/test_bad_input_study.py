@@ -82,3 +82,16 @@ def test_a_study_file_in_utf16_is_read_and_a_binary_one_is_named_as_not_text(tmp
         load_study(path)
     assert str(caught.value) == (f"{path}: the study file is not UTF-8 text (byte 0x89 at position 9); "
                                  "save it as UTF-8")
+
+
+def test_data_that_is_not_there_fails_the_check_and_is_not_called_an_export_folder(tmp_path: Path) -> None:
+    path = template(tmp_path, "data: null", "data: no-such-export")
+    done = run_cli("study", "check", str(path))
+    assert done.returncode == 1 and "OK" not in done.stdout
+    missing = tmp_path / "no-such-export"
+    assert done.stderr.splitlines() == [
+        f"warning: data: {missing}: no such file or folder; `sibkit data list` shows the releases held, and "
+        "`sibkit data download --from FOLDER` keeps an export as one"]
+    lines = done.stdout.splitlines()
+    assert lines[1] == "The study file is read, but the data it names cannot be found (the warning above)."
+    assert lines[2] == f"data: {missing}: no such file or folder (nor a held release)"

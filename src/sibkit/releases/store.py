@@ -191,6 +191,8 @@ def describe_source(source: str | Path | None) -> str:
         return f"{release.named} (held)"
     if text.startswith(("http://", "https://")):
         return f"{text} (the INDIGO API, read live: not a held release)"
+    if not Path(text).exists():
+        return f"{text}: no such file or folder (nor a held release)"
     return f"{text} (a CSV export {'.zip' if text.lower().endswith('.zip') else 'folder'}: not a held release)"
 
 
