@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from sibkit.cli import app
 from sibkit.coding import references
-from sibkit.coding.review import decision_log, import_decisions
+from sibkit.coding.review import decision_log, export_rows, import_decisions, write_review_file
 from sibkit.errors import SibkitError
 from sibkit.store import Memo, open_store
 from sibkit.testing import run_cli
@@ -86,8 +86,11 @@ def test_the_web_and_the_xlsx_loop_share_one_reading(store, tmp_path: Path) -> N
         client.post("/review/decide", data={"csrf": token, "reference_id": second, "decision": "accept"})
         client.post("/review/undo", data={"csrf": token})
     review = tmp_path / "bob.csv"
-    review.write_text(f"id,decision\n{first},accept\n", encoding="utf-8")
-    import_decisions(store, review, "bob", {t for t, _ in THEMES})
+    rows = export_rows(store, include_reviewed=True)  # bob decides on a review file as `sibkit review export` writes it
+    rows = rows[rows["id"] == first].assign(decision="accept")
+    write_review_file(rows, review)
+    result = import_decisions(store, review, "bob", {t for t, _ in THEMES})
+    assert (result.decisions, result.problems) == (1, [])
     table = references(store).set_index("reference_id")
     # first: ann rejects (web), bob accepts (XLSX): a tie counts as rejected; second: ann withdrew (undo)
     assert table.loc[first, "reviewed"] and pd.isna(table.loc[first, "counts_for"])
