@@ -33,6 +33,7 @@ from sibkit.indigo.figures import BREAKDOWNS
 from sibkit.indigo.values import country_name
 from sibkit.kinds import shown as kind_shown
 from sibkit.pagecache import SECURITY_HEADERS, PageCache
+from sibkit.shown import visible_controls
 from sibkit.web.guard import AllowedHosts, Guard
 from sibkit.web.guard import allowed_hosts as guard_hosts
 from sibkit.web.payments import money
@@ -202,7 +203,8 @@ def create_app(dataset: Dataset, study: Any = None, coder: str = "", cache_bytes
     server was started for; default: this machine's loopback names and addresses)."""
     views = Views(dataset, study)
     env = Environment(loader=PackageLoader("sibkit.web", "templates"), autoescape=select_autoescape(["html"]),
-                      auto_reload=False)  # the package's templates do not change while it runs
+                      auto_reload=False,  # the package's templates do not change while it runs
+                      finalize=visible_controls)  # bidi controls in text shown as escapes (sibkit.shown)
     env.filters["fmt"] = _format
     env.filters["href"] = safe_href
     env.filters.update(present=present, big=big, country=country_name, label=label, money=money,

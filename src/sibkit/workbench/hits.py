@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sibkit.errors import NotFound, SibkitError
+from sibkit.shown import visible_controls
 from sibkit.store import (
     Document,
     DocumentCase,
@@ -480,7 +481,8 @@ def code_span(session: Session, coder: str, document_id: int, start: int, end: i
     document = session.get(Document, document_id)
     if document is None or not 0 <= start < end <= len(document.text):
         raise SibkitError(f"document {document_id} has no characters {start}-{end}")
-    if selected and " ".join(document.text[start:end].split()) != " ".join(selected.split()):
+    stored = visible_controls(document.text[start:end])  # the page showed its bidi controls as U+FFFD
+    if selected and " ".join(stored.split()) != " ".join(selected.split()):
         raise SibkitError("the selected text does not match the document at that place; select it again")
     reference = Reference(document_id=document_id, theme=theme, term="(manual)", start=start, end=end,
                           page=page_of(start, document.pages), origin="manual", codebook_hash="")

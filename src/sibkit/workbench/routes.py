@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from sibkit.coding.codebook import term_in_words
 from sibkit.errors import Forbidden, NotFound, SibkitError
 from sibkit.kinds import shown as kind_shown
+from sibkit.shown import visible_controls
 from sibkit.store import Store, is_locked_error, with_retry
 from sibkit.workbench import auth, hits
 from sibkit.workbench.hits import Filters
@@ -82,7 +83,8 @@ class Workbench:
         self.secret = secrets.token_bytes(32)
         self.limiter = auth.LoginLimiter()
         self.env = Environment(loader=PackageLoader("sibkit.workbench", "templates"),
-                               autoescape=select_autoescape(["html"]), auto_reload=False)
+                               autoescape=select_autoescape(["html"]), auto_reload=False,
+                               finalize=visible_controls)  # bidi controls in text shown as escapes
         self.env.globals.update(prefix=PREFIX, themes=self.themes, title=title)
         self.case_names = dict(case_names or {})
         self.env.filters.update(theme_name=self.themes.name, kind=kind_shown,  # kinds as sibkit.kinds names them
