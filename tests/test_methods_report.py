@@ -29,3 +29,55 @@ def test_the_selection_flow_opens_with_the_dataset_when_the_study_has_no_step(tm
     assert len(selection.flow) == 0
     assert _projects_in_export(indigo_dir) == 319
     assert dataset_total(selection.flow, selection.cases) == 319
+
+
+def _counts(hits: dict[str, tuple[list[int], list[int]]]):
+    import pandas as pd
+
+    rows, classes = [], {}
+    for theme, (successful, struggling) in hits.items():
+        for prefix, group in (("S", successful), ("T", struggling)):
+            for i, k in enumerate(group):
+                case = f"{prefix}{i}"
+                classes[case] = "successful" if prefix == "S" else "struggling"
+                rows.append({"case_id": case, "theme": theme, "effective_references": k, "words": 1000,
+                             "rate_per_10k": 10.0 * k})
+    return pd.DataFrame(rows), pd.Series(classes)
+
+
+def test_the_instrument_summary_does_not_count_a_theme_nothing_was_drawn_for() -> None:
+    # The example's report said "No theme's difference keeps its direction and verdict in 95% of the draws"
+    # above a table whose four themes without a hit keep both in 100% of draws (nothing is drawn for them).
+    # Here: A has hits (1 of 4 successful, 1 of 4 struggling: a difference of 0 that the draws move), C none.
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from sibkit.analysis.instrument import carry_error, error_table
+    from sibkit.report.wording import instrument_sentences
+    from sibkit.study.model import Presence
+
+    counts, classes = _counts({"A": ([1, 0, 0, 0], [1, 0, 0, 0]), "C": ([0, 0, 0, 0], [0, 0, 0, 0])})
+    error = error_table({"A": {"precision": 0.5, "recall": 0.5}, "C": {"precision": 0.5, "recall": 0.5}}, "c 1")
+    found = carry_error(counts, classes, error, Presence(min_references=1), draws=200, seed=1)
+    table = found.themes.set_index("theme")
+    assert table.loc["C", "same_sign"] == 1.0 and table.loc["C", "note"] == "no case has a hit: nothing to draw"
+    assert table.loc["A", "same_sign"] < 0.95 and found.survivors == []
+    text = instrument_sentences(SimpleNamespace(
+        carried_error=found, themes=pd.DataFrame({"theme": ["A", "C"], "name": ["Aa", "Cc"]})))
+    assert "No theme with a hit keeps its difference's direction and verdict in 95% of the draws: every such "\
+           "finding is within the instrument's error." in text
+    assert "No case has a hit for Cc: nothing is drawn for it, so its row says nothing of the instrument's error." \
+        in text
+    assert not any(s.startswith("No theme's difference") for s in text)
+
+
+def test_the_presence_rule_is_said_with_its_verb_in_number() -> None:
+    # "at least 1 reference of it count after review" was the report's wording of the example's rule
+    from sibkit.report.wording import presence_clause
+    from sibkit.study.model import Presence
+
+    assert presence_clause(Presence(min_references=1)) == "at least 1 reference of it counts after review"
+    assert presence_clause(Presence(min_references=2)) == "at least 2 references of it count after review"
+    assert presence_clause(Presence(min_rate=5.0)) == ("at least 5 references per 10,000 words of it count "
+                                                       "after review")

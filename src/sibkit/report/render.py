@@ -27,6 +27,7 @@ from sibkit.report.wording import (
     findings_paragraph,
     instrument_sentences,
     interval_text,
+    presence_clause,
 )
 
 
@@ -78,6 +79,7 @@ def environment() -> Environment:
     env.filters["signed"] = _signed
     env.filters["ids"] = _ids
     env.globals["interval"] = interval_text
+    env.globals["presence_clause"] = presence_clause
     env.globals["inf"] = math.inf
     return env
 
