@@ -81,3 +81,14 @@ def test_the_presence_rule_is_said_with_its_verb_in_number() -> None:
     assert presence_clause(Presence(min_references=2)) == "at least 2 references of it count after review"
     assert presence_clause(Presence(min_rate=5.0)) == ("at least 5 references per 10,000 words of it count "
                                                        "after review")
+
+
+def test_a_negative_less_often_reads_as_more_often() -> None:
+    # Innovation in the example: 1 of 22 successful, 3 of 23 struggling cases. 1 - (3/23) / (1/22) = -43/23:
+    # the report printed "struggling less often by -187%"; struggling cases show it 187% more often
+    from sibkit.report.wording import less_often_text
+
+    assert less_often_text(1 - (3 / 23) / (1 / 22)) == "187% more often"
+    assert less_often_text(1 - (2 / 23) / (8 / 22)) == "76%"  # capabilities: 1 - 22/92 = 0.761
+    assert less_often_text(1.0) == "100%" and less_often_text(0.0) == "0%"
+    assert less_often_text(float("nan")) == "–"

@@ -27,6 +27,7 @@ from sibkit.report.wording import (
     findings_paragraph,
     instrument_sentences,
     interval_text,
+    less_often_text,
     presence_clause,
 )
 
@@ -80,6 +81,7 @@ def environment() -> Environment:
     env.filters["ids"] = _ids
     env.globals["interval"] = interval_text
     env.globals["presence_clause"] = presence_clause
+    env.filters["less_often"] = less_often_text
     env.globals["inf"] = math.inf
     return env
 

@@ -195,6 +195,17 @@ def instrument_sentences(results: StudyResults) -> list[str]:
     return sentences
 
 
+def less_often_text(value: object) -> str:
+    """How much less often struggling cases show a theme (1 - share struggling / share successful), said as
+    "more often" when they show it more often (a negative value)."""
+    if _nan(value):
+        return "–"
+    share = float(value)  # type: ignore[arg-type]
+    if round(100 * share) < 0:
+        return f"{-100 * share:.0f}% more often"
+    return f"{100 * share:.0f}%"
+
+
 def presence_clause(presence: Presence) -> str:
     """The presence rule as the clause "A case is associated with a theme when ..." ends with."""
     verb = "counts" if presence.min_references == 1 else "count"
