@@ -92,3 +92,32 @@ def test_a_negative_less_often_reads_as_more_often() -> None:
     assert less_often_text(1 - (2 / 23) / (8 / 22)) == "76%"  # capabilities: 1 - 22/92 = 0.761
     assert less_often_text(1.0) == "100%" and less_often_text(0.0) == "0%"
     assert less_often_text(float("nan")) == "–"
+
+
+def test_the_first_paragraph_says_how_many_compared_cases_rest_on_a_target_of_unknown_kind(tmp_path,
+                                                                                          indigo_dir) -> None:
+    # Worked out from projects_outcome_metrics.csv alone: of the 45 compared cases, those the achievement
+    # rule decides and whose only numeric target is one among several metrics (0015, 0113, Ambition, Aspire,
+    # Depaul, Fusion, Home Group, Local Solutions, St Basil's: 0131-0137, 0180, 0197; each "unknown" by the
+    # rule) are 11: 9 successful, 2 struggling. The report's first paragraph did not say so.
+    from sibkit.outcomes import classify_study
+    from sibkit.report.basis import FindingsBasis, basis_paragraph, unknown_targets_sentence
+    from sibkit.report.run import _provided
+    from sibkit.study import load_study, select
+
+    path = tmp_path / "study.yaml"
+    path.write_text(ALL_PROJECTS.read_text(encoding="utf-8").replace("data: null", f"data: {indigo_dir}"),
+                    encoding="utf-8")
+    study = load_study(path)
+    dataset = study.dataset()
+    selection = select(study, dataset)
+    given = _provided(study, dataset, selection, classify_study(study, selection))
+    assert given["unknown_targets"] == {"successful": 9, "struggling": 2}
+    basis = FindingsBasis(data_source="", data_sha256="", n_successful=22, n_struggling=23, n_insufficient=274,
+                          detectable_pp=41.6, unknown_targets=given["unknown_targets"])
+    sentence = ("11 of the 45 compared cases (9 successful and 2 struggling) are classified on a target of unknown "
+                "kind (the only target among a case's metrics, or one two metrics share): it may be the number of "
+                "people served rather than an expected number of outcomes.")
+    assert unknown_targets_sentence(basis) == sentence and sentence in basis_paragraph(basis)
+    assert unknown_targets_sentence(FindingsBasis(data_source="", data_sha256="", n_successful=2, n_struggling=3,
+                                                  n_insufficient=0, detectable_pp=50.0)) == ""
