@@ -123,6 +123,9 @@ THEME_COLUMNS = [
 ]
 
 
+NOTHING_TO_DRAW = "no case has a hit: nothing to draw"
+
+
 def error_table(rows: Mapping[str, Mapping[str, float | None]] | None, source: str, on: str = "") -> pd.DataFrame:
     """A per-theme table (theme, precision, recall, source, on, and any of ``COUNT_COLUMNS`` given) from
     ``{theme: {precision, recall, ...counts}}``."""
@@ -421,7 +424,7 @@ def carry_error(counts: pd.DataFrame, classes: pd.Series, error: pd.DataFrame, p
         row["survives"] = bool(holds)
         if not hits.any():
             row["survives"] = None  # nothing to draw: no hit anywhere implies no missed case either
-            row["note"] = "no case has a hit: nothing to draw"
+            row["note"] = NOTHING_TO_DRAW
         if theme in primary_set:
             primary_per_draw += present
         rows.append(row)

@@ -46,6 +46,8 @@ class FindingsBasis:
     interim_rule: str | None = None  # how interim results are judged (outcomes); None: against lifetime targets
     payments_left_out: Mapping[str, int] | None = None  # payment kind -> payments left out; None: not told apart
     targets_left_out: Mapping[str, int] | None = None  # target kind -> metrics left out; None: not told apart
+    # compared cases (by class) the achievement rule decides on a target of unknown kind; None: not told
+    unknown_targets: Mapping[str, int] | None = None
 
 
 def _listing(counts: Mapping[str, int]) -> str:
@@ -136,8 +138,19 @@ def left_out_sentence(basis: FindingsBasis) -> str:
     return "Left out of the classification: " + " and ".join(parts) + "."
 
 
+def unknown_targets_sentence(basis: FindingsBasis) -> str:
+    resting = sum((basis.unknown_targets or {}).values())
+    if not resting:
+        return ""
+    compared = basis.n_successful + basis.n_struggling
+    verb = "is" if resting == 1 else "are"
+    return (f"{resting} of the {compared} compared cases ({_listing(basis.unknown_targets or {})}) {verb} classified "
+            "on a target of unknown kind (the only target among a case's metrics, or one two metrics share): it may "
+            "be the number of people served rather than an expected number of outcomes.")
+
+
 SENTENCES = (release_sentence, kinds_sentence, groups_sentence, stage_sentence, detectable_sentence,
-             left_out_sentence)
+             left_out_sentence, unknown_targets_sentence)
 
 
 def basis_paragraph(basis: FindingsBasis) -> str:
@@ -169,4 +182,5 @@ def findings_basis(results: StudyResults) -> FindingsBasis:
         release=given.get("release"), min_documents=int(minimum[-1]) if minimum else None,
         kinds_counted=given.get("kinds_counted"), stages=given.get("stages", stages),
         stage_source=given.get("stage_source", "INDIGO's stage"), interim_rule=given.get("interim_rule"),
-        payments_left_out=given.get("payments_left_out"), targets_left_out=given.get("targets_left_out"))
+        payments_left_out=given.get("payments_left_out"), targets_left_out=given.get("targets_left_out"),
+        unknown_targets=given.get("unknown_targets"))

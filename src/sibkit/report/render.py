@@ -27,6 +27,8 @@ from sibkit.report.wording import (
     findings_paragraph,
     instrument_sentences,
     interval_text,
+    less_often_text,
+    presence_clause,
 )
 
 
@@ -78,12 +80,20 @@ def environment() -> Environment:
     env.filters["signed"] = _signed
     env.filters["ids"] = _ids
     env.globals["interval"] = interval_text
+    env.globals["presence_clause"] = presence_clause
+    env.filters["less_often"] = less_often_text
     env.globals["inf"] = math.inf
     return env
 
 
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def dataset_total(flow: pd.DataFrame, selection: pd.DataFrame) -> int:
+    """The impact bonds the selection started from: the first step's input, or, for a study without a
+    selection step (every project a case), the cases the selection table holds."""
+    return int(flow["in"].iloc[0]) if len(flow) else len(selection)
 
 
 def write_folder(results: StudyResults, folder: Path, stamp: str) -> list[str]:
@@ -120,7 +130,7 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> list[str]:
         replication=results.replication.to_dict("records"), evidence_kinds=kinds.to_dict("records"),
         citations=list(dict.fromkeys(zip(results.replication["source"], results.replication["claim"], strict=True))),
         evidence_total=evidence_total, scenario_labels=scenario_labels, scenario_cells=scenario_cells,
-        flow=results.flow.to_dict("records"), total=int(results.flow["in"].iloc[0]) if len(results.flow) else 0,
+        flow=results.flow.to_dict("records"), total=dataset_total(results.flow, results.selection),
         classification=results.classification.to_dict("records"),
         examples=results.examples.to_dict("records") if len(results.examples) else [],
         sensitivity=results.survivors.to_dict("records"), limitations=results.limitations,

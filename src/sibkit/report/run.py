@@ -314,7 +314,8 @@ def _provided(study: Study, dataset: Dataset, selection: Any, classification: An
     """What the findings rest on, as far as each area's results expose it (``basis.FindingsBasis``): the
     release (``sibkit.releases.release_of``), the document kinds the selection counted
     (``kinds_counted_labels``), the stage of each case's evidence (``evidence_stage``), how interim
-    results are judged (``outcomes.interim``), payments and targets left out (``left_out_summary()``).
+    results are judged (``outcomes.interim``), payments and targets left out (``left_out_summary()``), the
+    compared cases the achievement rule decides on a target of unknown kind (``metrics.target_kind``).
     A figure that is not known is simply absent."""
     from sibkit.releases import release_of
 
@@ -333,6 +334,13 @@ def _provided(study: Study, dataset: Dataset, selection: Any, classification: An
     left = classification.left_out_summary()
     out["payments_left_out"] = dict(left.get("payments_by_kind", {}))
     out["targets_left_out"] = dict(left.get("targets_by_kind", {}))
+    metrics = classification.metrics
+    if {"ratio", "target_kind", "case_id"} <= set(metrics.columns) and "decided_by" in cases.columns:
+        resting = set(metrics.loc[metrics["ratio"].notna() & (metrics["target_kind"] == "unknown"), "case_id"])
+        decided = cases[cases["class"].isin(["successful", "struggling"]) & (cases["decided_by"] == "achievement")
+                        & cases["case_id"].isin(resting)]
+        by_class = decided["class"].value_counts()
+        out["unknown_targets"] = {cls: int(by_class.get(cls, 0)) for cls in ("successful", "struggling")}
     return out
 
 

@@ -7,7 +7,9 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from sibkit.analysis.instrument import NOTHING_TO_DRAW
 from sibkit.report.results import StudyResults, record_only_cases
+from sibkit.study.model import Presence
 from sibkit.words import counted
 
 
@@ -179,13 +181,35 @@ def instrument_sentences(results: StudyResults) -> list[str]:
         sentences.append(f"The direction of the difference and the verdict hold in at least 95% of draws for "
                          f"{_join(survivors)}.")
     else:
-        sentences.append("No theme's difference keeps its direction and verdict in 95% of the draws: every finding "
-                         "is within the instrument's error.")
+        sentences.append("No theme with a hit keeps its difference's direction and verdict in 95% of the draws: "
+                         "every such finding is within the instrument's error.")
+    undrawn = [names.get(t, t) for t in table.loc[table["note"] == NOTHING_TO_DRAW, "theme"]]
+    if undrawn:
+        one = len(undrawn) == 1
+        sentences.append(f"No case has a hit for {_join(undrawn)}: nothing is drawn for {'it' if one else 'them'}, "
+                         f"so {'its row says' if one else 'their rows say'} nothing of the instrument's error.")
     overall = found.overall
     if not _nan(overall.get("same_sign")):
         sentences.append(f"The overall relative association keeps its sign in {100 * overall['same_sign']:.0f}% of "
                          "draws.")
     return sentences
+
+
+def less_often_text(value: object) -> str:
+    """How much less often struggling cases show a theme (1 - share struggling / share successful), said as
+    "more often" when they show it more often (a negative value)."""
+    if _nan(value):
+        return "–"
+    share = float(value)  # type: ignore[arg-type]
+    if round(100 * share) < 0:
+        return f"{-100 * share:.0f}% more often"
+    return f"{100 * share:.0f}%"
+
+
+def presence_clause(presence: Presence) -> str:
+    """The presence rule as the clause "A case is associated with a theme when ..." ends with."""
+    verb = "counts" if presence.min_references == 1 else "count"
+    return f"{presence.label()} of it {verb} after review"
 
 
 def _join(items: Sequence[str]) -> str:

@@ -1,0 +1,123 @@
+"""A referee's checks of the report's wording against figures worked out by hand from the shared export."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+ALL_PROJECTS = Path(__file__).resolve().parents[1] / "examples" / "all-projects.yaml"
+
+
+def _projects_in_export(indigo_dir: Path) -> int:
+    # the export's projects, counted without sibkit: rows of projects.csv whose ID is an INDIGO project id
+    with (indigo_dir / "projects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        return sum(1 for row in csv.DictReader(handle) if re.fullmatch(r"INDIGO-POJ-\d{4}", row["ID"] or ""))
+
+
+def test_the_selection_flow_opens_with_the_dataset_when_the_study_has_no_step(tmp_path, indigo_dir) -> None:
+    # all-projects.yaml has no selection step: the flow is empty, and the report's first box said
+    # "0 impact bonds in the INDIGO dataset" above "319 cases selected"
+    from sibkit.report.render import dataset_total
+    from sibkit.study import load_study, select
+
+    path = tmp_path / "study.yaml"
+    path.write_text(ALL_PROJECTS.read_text(encoding="utf-8").replace("data: null", f"data: {indigo_dir}"),
+                    encoding="utf-8")
+    study = load_study(path)
+    selection = select(study, study.dataset())
+    assert len(selection.flow) == 0
+    assert _projects_in_export(indigo_dir) == 319
+    assert dataset_total(selection.flow, selection.cases) == 319
+
+
+def _counts(hits: dict[str, tuple[list[int], list[int]]]):
+    import pandas as pd
+
+    rows, classes = [], {}
+    for theme, (successful, struggling) in hits.items():
+        for prefix, group in (("S", successful), ("T", struggling)):
+            for i, k in enumerate(group):
+                case = f"{prefix}{i}"
+                classes[case] = "successful" if prefix == "S" else "struggling"
+                rows.append({"case_id": case, "theme": theme, "effective_references": k, "words": 1000,
+                             "rate_per_10k": 10.0 * k})
+    return pd.DataFrame(rows), pd.Series(classes)
+
+
+def test_the_instrument_summary_does_not_count_a_theme_nothing_was_drawn_for() -> None:
+    # The example's report said "No theme's difference keeps its direction and verdict in 95% of the draws"
+    # above a table whose four themes without a hit keep both in 100% of draws (nothing is drawn for them).
+    # Here: A has hits (1 of 4 successful, 1 of 4 struggling: a difference of 0 that the draws move), C none.
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from sibkit.analysis.instrument import carry_error, error_table
+    from sibkit.report.wording import instrument_sentences
+    from sibkit.study.model import Presence
+
+    counts, classes = _counts({"A": ([1, 0, 0, 0], [1, 0, 0, 0]), "C": ([0, 0, 0, 0], [0, 0, 0, 0])})
+    error = error_table({"A": {"precision": 0.5, "recall": 0.5}, "C": {"precision": 0.5, "recall": 0.5}}, "c 1")
+    found = carry_error(counts, classes, error, Presence(min_references=1), draws=200, seed=1)
+    table = found.themes.set_index("theme")
+    assert table.loc["C", "same_sign"] == 1.0 and table.loc["C", "note"] == "no case has a hit: nothing to draw"
+    assert table.loc["A", "same_sign"] < 0.95 and found.survivors == []
+    text = instrument_sentences(SimpleNamespace(
+        carried_error=found, themes=pd.DataFrame({"theme": ["A", "C"], "name": ["Aa", "Cc"]})))
+    assert "No theme with a hit keeps its difference's direction and verdict in 95% of the draws: every such "\
+           "finding is within the instrument's error." in text
+    assert "No case has a hit for Cc: nothing is drawn for it, so its row says nothing of the instrument's error." \
+        in text
+    assert not any(s.startswith("No theme's difference") for s in text)
+
+
+def test_the_presence_rule_is_said_with_its_verb_in_number() -> None:
+    # "at least 1 reference of it count after review" was the report's wording of the example's rule
+    from sibkit.report.wording import presence_clause
+    from sibkit.study.model import Presence
+
+    assert presence_clause(Presence(min_references=1)) == "at least 1 reference of it counts after review"
+    assert presence_clause(Presence(min_references=2)) == "at least 2 references of it count after review"
+    assert presence_clause(Presence(min_rate=5.0)) == ("at least 5 references per 10,000 words of it count "
+                                                       "after review")
+
+
+def test_a_negative_less_often_reads_as_more_often() -> None:
+    # Innovation in the example: 1 of 22 successful, 3 of 23 struggling cases. 1 - (3/23) / (1/22) = -43/23:
+    # the report printed "struggling less often by -187%"; struggling cases show it 187% more often
+    from sibkit.report.wording import less_often_text
+
+    assert less_often_text(1 - (3 / 23) / (1 / 22)) == "187% more often"
+    assert less_often_text(1 - (2 / 23) / (8 / 22)) == "76%"  # capabilities: 1 - 22/92 = 0.761
+    assert less_often_text(1.0) == "100%" and less_often_text(0.0) == "0%"
+    assert less_often_text(float("nan")) == "–"
+
+
+def test_the_first_paragraph_says_how_many_compared_cases_rest_on_a_target_of_unknown_kind(tmp_path,
+                                                                                          indigo_dir) -> None:
+    # Worked out from projects_outcome_metrics.csv alone: of the 45 compared cases, those the achievement
+    # rule decides and whose only numeric target is one among several metrics (0015, 0113, Ambition, Aspire,
+    # Depaul, Fusion, Home Group, Local Solutions, St Basil's: 0131-0137, 0180, 0197; each "unknown" by the
+    # rule) are 11: 9 successful, 2 struggling. The report's first paragraph did not say so.
+    from sibkit.outcomes import classify_study
+    from sibkit.report.basis import FindingsBasis, basis_paragraph, unknown_targets_sentence
+    from sibkit.report.run import _provided
+    from sibkit.study import load_study, select
+
+    path = tmp_path / "study.yaml"
+    path.write_text(ALL_PROJECTS.read_text(encoding="utf-8").replace("data: null", f"data: {indigo_dir}"),
+                    encoding="utf-8")
+    study = load_study(path)
+    dataset = study.dataset()
+    selection = select(study, dataset)
+    given = _provided(study, dataset, selection, classify_study(study, selection))
+    assert given["unknown_targets"] == {"successful": 9, "struggling": 2}
+    basis = FindingsBasis(data_source="", data_sha256="", n_successful=22, n_struggling=23, n_insufficient=274,
+                          detectable_pp=41.6, unknown_targets=given["unknown_targets"])
+    sentence = ("11 of the 45 compared cases (9 successful and 2 struggling) are classified on a target of unknown "
+                "kind (the only target among a case's metrics, or one two metrics share): it may be the number of "
+                "people served rather than an expected number of outcomes.")
+    assert unknown_targets_sentence(basis) == sentence and sentence in basis_paragraph(basis)
+    assert unknown_targets_sentence(FindingsBasis(data_source="", data_sha256="", n_successful=2, n_struggling=3,
+                                                  n_insufficient=0, detectable_pp=50.0)) == ""
