@@ -30,6 +30,7 @@ from sibkit.report.wording import (
     less_often_text,
     presence_clause,
 )
+from sibkit.shown import visible_controls
 
 
 def _number(value: object, digits: int = 2) -> str:
@@ -74,7 +75,8 @@ def _bytecode_cache() -> BytecodeCache | None:
 
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("sibkit.report", "templates"), bytecode_cache=_bytecode_cache(),
-                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True,
+                      finalize=visible_controls)  # bidi controls in quoted text shown as U+FFFD (sibkit.shown)
     env.filters["num"] = _number
     env.filters["pct"] = _percent
     env.filters["signed"] = _signed
