@@ -78,3 +78,9 @@ def test_the_workbench_shows_no_control_and_codes_a_span_after_one_at_the_stored
     with store.session() as session:
         manual = session.scalars(select(Reference).where(Reference.origin == "manual")).one()
         assert TEXT[manual.start:manual.end] == "monthly"
+
+
+def test_the_report_environment_shows_controls_as_replacement_characters() -> None:
+    from sibkit.report.render import environment
+
+    assert environment().from_string("{{ title }}").render(title=f"A {OVERRIDE}b") == "A \ufffdb"
