@@ -121,3 +121,19 @@ def test_the_first_paragraph_says_how_many_compared_cases_rest_on_a_target_of_un
     assert unknown_targets_sentence(basis) == sentence and sentence in basis_paragraph(basis)
     assert unknown_targets_sentence(FindingsBasis(data_source="", data_sha256="", n_successful=2, n_struggling=3,
                                                   n_insufficient=0, detectable_pp=50.0)) == ""
+
+
+def test_the_sensitivity_table_says_how_many_cases_each_scenario_compares() -> None:
+    # a tolerance moves cases between the groups (17 v 28 at 10% against 22 v 23 at 15% in all-projects):
+    # each scenario's column is headed by its own group sizes, taken from its own comparison
+    import pandas as pd
+
+    from sibkit.report.render import _scenarios
+
+    rows = [{"tolerance": t, "index": "median", "presence": "at least 1 reference", "theme": theme,
+             "n_successful": s, "n_struggling": f, "difference_pp": 1.0, "fisher_p": 0.5}
+            for t, s, f in ((0.10, 17, 28), (0.15, 22, 23)) for theme in ("a", "b")]
+    labels, cells, groups = _scenarios(pd.DataFrame(rows))
+    assert labels == ["tolerance 10%, at least 1 reference", "tolerance 15%, at least 1 reference"]
+    assert groups == {labels[0]: "17 v 28", labels[1]: "22 v 23"}
+    assert cells[("b", labels[1])]["n_successful"] == 22

@@ -118,7 +118,7 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> list[str]:
     evidence_total["held_records"] = int(kinds.loc[kinds["kind"] == "INDIGO record", "held"].sum()) if len(kinds) else 0
     corpus = results.corpus.merge(results.evidence_cases, on="case_id", how="left") if len(results.evidence_cases) \
         else results.corpus.assign(listed=0, held=0, coded=0, coded_indigo_record=0)
-    scenario_labels, scenario_cells = _scenarios(results.sensitivity)
+    scenario_labels, scenario_cells, scenario_groups = _scenarios(results.sensitivity)
     html = environment().get_template("report.html.j2").render(
         r=results, names=names, charts={k: _data_uri(v) for k, v in charts.items()}, stamp=stamp,
         basis=basis_paragraph(findings_basis(results)), findings_opening=findings_paragraph(results),
@@ -132,6 +132,7 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> list[str]:
         replication=results.replication.to_dict("records"), evidence_kinds=kinds.to_dict("records"),
         citations=list(dict.fromkeys(zip(results.replication["source"], results.replication["claim"], strict=True))),
         evidence_total=evidence_total, scenario_labels=scenario_labels, scenario_cells=scenario_cells,
+        scenario_groups=scenario_groups,
         flow=results.flow.to_dict("records"), total=dataset_total(results.flow, results.selection),
         classification=results.classification.to_dict("records"),
         examples=results.examples.to_dict("records") if len(results.examples) else [],
@@ -226,20 +227,23 @@ def _table_files(tables: dict[str, pd.DataFrame], about: pd.DataFrame | None = N
                                   libraries=("openpyxl", "pandas")), write)
 
 
-def _scenarios(table: pd.DataFrame) -> tuple[list[str], dict[tuple[str, str], dict[str, object]]]:
-    """Scenario column labels (tolerance x presence rule) and each theme's cell in them."""
+def _scenarios(table: pd.DataFrame) -> tuple[list[str], dict[tuple[str, str], dict[str, object]], dict[str, str]]:
+    """Scenario column labels (tolerance x presence rule), each theme's cell in them, and each scenario's
+    groups ("17 v 28": successful v struggling cases, which the tolerance and index change)."""
     if table.empty:
-        return [], {}
+        return [], {}, {}
     labels: list[str] = []
     cells: dict[tuple[str, str], dict[str, object]] = {}
+    groups: dict[str, str] = {}
     several_indices = "index" in table.columns and table["index"].nunique() > 1
     for row in table.to_dict("records"):
         index = f"{row['index']} index, " if several_indices else ""
         label = f"tolerance {100 * row['tolerance']:.0f}%, {index}{row['presence']}"
         if label not in labels:
             labels.append(label)
+            groups[label] = f"{int(row['n_successful'])} v {int(row['n_struggling'])}"
         cells[(row["theme"], label)] = row
-    return labels, cells
+    return labels, cells, groups
 
 
 def _fix_xlsx_dates(path: Path) -> None:
