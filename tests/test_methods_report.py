@@ -137,3 +137,20 @@ def test_the_sensitivity_table_says_how_many_cases_each_scenario_compares() -> N
     assert labels == ["tolerance 10%, at least 1 reference", "tolerance 15%, at least 1 reference"]
     assert groups == {labels[0]: "17 v 28", labels[1]: "22 v 23"}
     assert cells[("b", labels[1])]["n_successful"] == 22
+
+
+def test_question_and_method_says_which_ratio_decided_the_compared_cases() -> None:
+    # 'successful' is defined as delivering the stated outcomes, but some cases are decided by their
+    # payment ratio: the definition says how many of each, in the study's rule order
+    import pandas as pd
+
+    from sibkit.report.render import decided_by_rule
+
+    classification = pd.DataFrame({
+        "class": ["successful", "struggling", "struggling", "insufficient data", "successful"],
+        "decided_by": ["achievement", "achievement", "payment", "no outcome data", "manual override"]})
+    assert decided_by_rule(classification, ("achievement", "payment")) == (
+        "2 by their achievement ratio, 1 by its payment ratio and 1 otherwise (a manual override)")
+    assert decided_by_rule(classification.iloc[:3], ("payment", "achievement")) == (
+        "1 by its payment ratio and 2 by their achievement ratio")
+    assert decided_by_rule(classification.iloc[3:4], ("achievement", "payment")) == ""

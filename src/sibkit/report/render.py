@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -92,6 +93,19 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def decided_by_rule(classification: pd.DataFrame, rules: Sequence[str]) -> str:
+    """How the compared cases were decided, in the study's rule order: "14 by their achievement ratio
+    and 9 by their payment ratio" ("" when no case is compared)."""
+    compared = classification[classification["class"].isin(["successful", "struggling"])]
+    counts = compared["decided_by"].value_counts()
+    parts = [f"{int(counts[rule])} by {'its' if counts[rule] == 1 else 'their'} {rule} ratio"
+             for rule in rules if counts.get(rule, 0)]
+    other = len(compared) - sum(int(counts.get(rule, 0)) for rule in rules)
+    if other:
+        parts.append(f"{other} otherwise (a manual override)")
+    return " and ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def dataset_total(flow: pd.DataFrame, selection: pd.DataFrame) -> int:
     """The impact bonds the selection started from: the first step's input, or, for a study without a
     selection step (every project a case), the cases the selection table holds."""
@@ -132,7 +146,7 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> list[str]:
         replication=results.replication.to_dict("records"), evidence_kinds=kinds.to_dict("records"),
         citations=list(dict.fromkeys(zip(results.replication["source"], results.replication["claim"], strict=True))),
         evidence_total=evidence_total, scenario_labels=scenario_labels, scenario_cells=scenario_cells,
-        scenario_groups=scenario_groups,
+        scenario_groups=scenario_groups, decided=decided_by_rule(results.classification, results.study.outcomes.rules),
         flow=results.flow.to_dict("records"), total=dataset_total(results.flow, results.selection),
         classification=results.classification.to_dict("records"),
         examples=results.examples.to_dict("records") if len(results.examples) else [],
