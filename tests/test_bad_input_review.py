@@ -69,6 +69,9 @@ def test_a_file_without_a_fingerprint_column_is_one_line_and_stores_nothing(stor
     assert str(caught.value) == (f"{path}: no 'fingerprint' column, so its 3 decided rows cannot be checked "
                                  "against their references; decide on a file written by `sibkit review export`")
     assert decision_log(store).empty
+    write_review_file(rows.iloc[:1], path)
+    with pytest.raises(SibkitError, match="so its 1 decided row cannot be checked against its reference;"):
+        import_decisions(store, path, "ana", THEMES)
 
 
 def test_a_file_without_an_id_column_is_one_line_not_a_line_per_row(store, tmp_path: Path) -> None:

@@ -266,8 +266,9 @@ def import_decisions(store: Store, path: Path, coder: str, themes: set[str],
     rows = frame.to_dict("records")
     decided_with_id = sum(1 for r in rows if str(r.get("id", "")).strip() and str(r.get("decision", "")).strip())
     if not has_fingerprints and decided_with_id:
+        against = "its reference" if decided_with_id == 1 else "their references"
         raise SibkitError(f"{path}: no 'fingerprint' column, so its {counted(decided_with_id, 'decided row')} cannot "
-                          "be checked against their references; decide on a file written by `sibkit review export`")
+                          f"be checked against {against}; decide on a file written by `sibkit review export`")
     wanted = [parse_count(str(r.get("id", ""))) for r in rows]
     identities = _identities(store, sorted({i for i in wanted if i is not None}))
     conflicts = _conflicts(path, rows, themes)
