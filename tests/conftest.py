@@ -132,3 +132,19 @@ def every_item_example(data: Path | str | None = None) -> str:
         text = text.replace(old, new)
     return text if data is None else text.replace("data: null", f"data: {data}")
 
+
+@pytest.fixture()
+def sample_study(tmp_path: Path, indigo_dir: Path, dataset):
+    """A study on the shared export whose database holds the workbench's sample corpus (one document,
+    two hits): ``(study, store)``."""
+    from sibkit.store import open_store
+    from sibkit.study import load_study
+    from sibkit.workbench.sample import add_sample_corpus
+
+    path = tmp_path / "study.yaml"
+    path.write_text(f"title: Sample study\ndata: {indigo_dir}\n", encoding="utf-8")
+    study = load_study(path)
+    study._dataset = dataset
+    store = open_store(study.database_url())
+    add_sample_corpus(store, documents=1, references_per_document=2)
+    return study, store

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_hostile_review import BOOK, THEMES  # the same two-theme codebook
 
 from sibkit.coding import code_documents, decision_log, export_rows, import_decisions, parse_codebook
 from sibkit.coding.review import write_review_file
@@ -17,17 +18,6 @@ from sibkit.corpus.importer import store_document
 from sibkit.errors import SibkitError
 from sibkit.store import open_store
 
-BOOK = """
-name: small
-themes:
-  - id: partnership
-    name: Partnership
-    terms: [partnership working]
-  - id: coproduction
-    name: Co-production
-    terms: [co-produc*]
-"""
-THEMES = {"partnership", "coproduction"}
 TEXT = "Partnership working was strong. Co-production with families followed. Partnership working again."
 
 

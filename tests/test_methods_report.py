@@ -6,6 +6,8 @@ import csv
 import re
 from pathlib import Path
 
+from test_analysis_instrument import _counts  # theme -> hits per successful and struggling case
+
 ALL_PROJECTS = Path(__file__).resolve().parents[1] / "examples" / "all-projects.yaml"
 
 
@@ -29,20 +31,6 @@ def test_the_selection_flow_opens_with_the_dataset_when_the_study_has_no_step(tm
     assert len(selection.flow) == 0
     assert _projects_in_export(indigo_dir) == 319
     assert dataset_total(selection.flow, selection.cases) == 319
-
-
-def _counts(hits: dict[str, tuple[list[int], list[int]]]):
-    import pandas as pd
-
-    rows, classes = [], {}
-    for theme, (successful, struggling) in hits.items():
-        for prefix, group in (("S", successful), ("T", struggling)):
-            for i, k in enumerate(group):
-                case = f"{prefix}{i}"
-                classes[case] = "successful" if prefix == "S" else "struggling"
-                rows.append({"case_id": case, "theme": theme, "effective_references": k, "words": 1000,
-                             "rate_per_10k": 10.0 * k})
-    return pd.DataFrame(rows), pd.Series(classes)
 
 
 def test_the_instrument_summary_does_not_count_a_theme_nothing_was_drawn_for() -> None:

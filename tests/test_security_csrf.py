@@ -6,7 +6,6 @@ server in single-user mode (where the token is the only secret) and in team mode
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,11 +20,9 @@ from sibkit.store import (
     ReviewDecision,
     WebSession,
     WorkbenchSetting,
-    open_store,
 )
 from sibkit.web.server import BackgroundServer
 from sibkit.workbench.auth import add_user
-from sibkit.workbench.sample import add_sample_corpus
 
 PASSWORD = "correct horse battery"
 FORM = {"reference_id": "1", "decision": "reject", "request_key": "k", "target_kind": "case", "target_id": "SAMPLE-1",
@@ -34,16 +31,10 @@ FORM = {"reference_id": "1", "decision": "reject", "request_key": "k", "target_k
 
 
 @pytest.fixture()
-def served(tmp_path: Path, indigo_dir: Path, dataset):
-    from sibkit.study import load_study
+def served(sample_study, dataset):
     from sibkit.web import create_app
 
-    path = tmp_path / "study.yaml"
-    path.write_text(f"title: CSRF\ndata: {indigo_dir}\n", encoding="utf-8")
-    study = load_study(path)
-    study._dataset = dataset
-    store = open_store(study.database_url())
-    add_sample_corpus(store, documents=1, references_per_document=2)
+    study, store = sample_study
     app = create_app(dataset, study, coder="ann")
     writes = sorted(route.path for route in _routes(app.routes) if route.methods - {"GET", "HEAD"})
     with BackgroundServer(app) as server:

@@ -5,31 +5,22 @@ the field pages stay cacheable, and no route list (``/openapi.json``) is publish
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import httpx
 import pytest
 
-from sibkit.store import open_store
 from sibkit.web.server import BackgroundServer
 from sibkit.workbench.auth import add_user
-from sibkit.workbench.sample import add_sample_corpus
 
 PASSWORD = "correct horse battery"
 CSP = "default-src 'self'"
 
 
 @pytest.fixture()
-def served(tmp_path: Path, indigo_dir: Path, dataset):
-    from sibkit.study import load_study
+def served(sample_study, dataset):
     from sibkit.web import create_app
 
-    path = tmp_path / "study.yaml"
-    path.write_text(f"title: Headers\ndata: {indigo_dir}\n", encoding="utf-8")
-    study = load_study(path)
-    study._dataset = dataset
-    store = open_store(study.database_url())
-    add_sample_corpus(store, documents=1, references_per_document=2)
+    study, store = sample_study
     with BackgroundServer(create_app(dataset, study, coder="ann")) as server:
         yield server, store
     store.close()
