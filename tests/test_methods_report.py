@@ -142,3 +142,22 @@ def test_question_and_method_says_which_ratio_decided_the_compared_cases() -> No
     assert decided_by_rule(classification.iloc[:3], ("payment", "achievement")) == (
         "1 by its payment ratio and 2 by their achievement ratio")
     assert decided_by_rule(classification.iloc[3:4], ("achievement", "payment")) == ""
+
+
+def test_qca_says_where_its_crisp_sets_part_from_the_presence_rule(tmp_path) -> None:
+    # crisp QCA puts a case in a condition's set from a density (2 per 10,000 words by default); the
+    # comparison counts a theme from 1 reference: one reference in 10,000 words is in one and not the other
+    import pandas as pd
+
+    from sibkit.qca.study import presence_differences
+    from sibkit.study.model import parse_study
+
+    study = parse_study("title: t\n", tmp_path / "s.yaml")
+    cells = pd.DataFrame([
+        {"case_id": "A", "theme": "x", "effective_references": 1, "rate_per_10k": 1.0},  # associated, out of the set
+        {"case_id": "B", "theme": "x", "effective_references": 3, "rate_per_10k": 3.0},  # both
+        {"case_id": "C", "theme": "x", "effective_references": 0, "rate_per_10k": 0.0},  # neither
+    ])
+    data = pd.DataFrame({"case_id": ["A", "B", "C"], "x": [0.0, 1.0, 0.0], "successful": [1.0, 0.0, 1.0]})
+    assert presence_differences(data, cells, study) == 1
+    assert presence_differences(data.assign(x=[1.0, 1.0, 0.0]), cells, study) == 0

@@ -89,6 +89,19 @@ def calibration_text(settings: Qca, conditions: Sequence[str], fuzzy: bool, scal
             + "; ".join(f"{c} {a.crossover:g}" for c, a in anchors.items()))
 
 
+def presence_differences(data: pd.DataFrame, cells: pd.DataFrame, study: Study) -> int:
+    """How many case × condition cells the crisp calibration puts in the set while the comparison's
+    presence rule does not count the theme as associated, or the other way round."""
+    from sibkit.analysis import associate
+
+    associated = associate(cells, study.analysis.presence).set_index(["case_id", "theme"])["associated"]
+    differ = 0
+    for condition in [c for c in data.columns if c in set(cells["theme"])]:
+        for case_id, membership in zip(data["case_id"], data[condition], strict=True):
+            differ += bool(membership > 0.5) != bool(associated.get((case_id, condition), False))
+    return differ
+
+
 def _prepare(counts: pd.DataFrame, classes: pd.Series, study: Study, conditions: Sequence[str] | None,
              outcome: str | None) -> tuple[list[str], str, int]:
     settings = study.qca
@@ -150,6 +163,9 @@ def qca_from(counts: pd.DataFrame, classes: pd.Series, study: Study, *, conditio
     result.settings["unreviewed_cells"] = int((hit & ~cells["reviewed"].astype(bool)).sum()) \
         if "reviewed" in cells else 0
     result.settings["cells"] = len(cells)
+    if not fuzzy:  # where crisp sets and the comparison's presence rule part ways, say how often
+        result.settings["presence_rule"] = study.analysis.presence.label()
+        result.settings["presence_differs"] = presence_differences(result.data, cells, study)
     result.evidence = term_evidence(result, counts, classes, hits)
     _term_warnings(result, names or {})
     if robustness:
