@@ -96,9 +96,9 @@ def write_docx(html: str, path: Path) -> dict[str, int]:
         grid = document.add_table(rows=0, cols=width)
         grid.style = "Table Grid"
         for header, cells in rows:
-            row = grid.add_row()
+            row_cells = grid.add_row().cells  # python-docx rebuilds the list on every .cells
             for index in range(width):
-                cell = row.cells[index]
+                cell = row_cells[index]
                 cell.text = cells[index] if index < len(cells) else ""
                 if header:
                     for run in cell.paragraphs[0].runs:
