@@ -97,7 +97,13 @@ def _publishers(value: str | None, organisations: dict[str, str]) -> str | None:
 
 
 def _listed(dataset: Any) -> dict[tuple[str, str], dict[str, Any]]:
-    """What INDIGO says about each listed document, by (case, de-duplication key)."""
+    """What INDIGO says about each listed document, by (case, de-duplication key); built once per
+    dataset (the bibliography and the example citations both read it; neither changes it)."""
+    cached = getattr(dataset, "cached", None)
+    return cached("paper.listed", lambda: _build_listed(dataset)) if cached else _build_listed(dataset)
+
+
+def _build_listed(dataset: Any) -> dict[tuple[str, str], dict[str, Any]]:
     from sibkit.study.selection import document_key
 
     organisations = _organisations(dataset)

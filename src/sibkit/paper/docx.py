@@ -93,12 +93,13 @@ def write_docx(html: str, path: Path) -> dict[str, int]:
         title = _text(caption) if caption is not None else last_heading["text"]
         _caption(document, "Table", counts["tables"], title)
         width = max(len(cells) for _h, cells in rows)
-        grid = document.add_table(rows=0, cols=width)
+        # every row made at once (python-docx's add_row re-reads the grid for each; the XML is the same)
+        grid = document.add_table(rows=len(rows), cols=width)
         grid.style = "Table Grid"
-        for header, cells in rows:
-            row = grid.add_row()
+        for (header, cells), row in zip(rows, grid.rows, strict=True):
+            row_cells = row.cells  # python-docx rebuilds the list on every .cells
             for index in range(width):
-                cell = row.cells[index]
+                cell = row_cells[index]
                 cell.text = cells[index] if index < len(cells) else ""
                 if header:
                     for run in cell.paragraphs[0].runs:

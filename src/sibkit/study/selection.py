@@ -12,6 +12,7 @@ document the study names (``sibkit.kinds``), and items without a URL or a title 
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -146,6 +147,7 @@ def normalise_url(url: str) -> str:
     return f"{host}{port}{path}{query}"
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_title(title: str) -> str:
     """Case-, accent-, punctuation- and spacing-insensitive form of a title; page references
     ("page 6", "pp. 3-5", "slide 6") and access-date notes left out."""
@@ -175,9 +177,8 @@ def document_key(url: str | None, title: str | None) -> str | None:
     """The identity of a document for de-duplication: its normalised URL, else its title."""
     if url and url.strip():
         return "url:" + normalise_url(url)
-    if title and normalise_title(title):
-        return "title:" + normalise_title(title)
-    return None
+    normalised = normalise_title(title) if title else ""
+    return "title:" + normalised if normalised else None
 
 
 def _text(value: object) -> str | None:
