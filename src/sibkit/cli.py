@@ -47,7 +47,7 @@ START_HERE = (
 )
 
 
-def one_line(text: str | None) -> str | None:
+def first_paragraph(text: str | None) -> str | None:
     """The first paragraph of a help text as one line: what a group's listing shows for a command."""
     if not text:
         return text
@@ -161,7 +161,7 @@ def _register() -> None:
 def _one_line_listing(info: CommandInfo) -> None:
     """Listings show a command's first paragraph on one line (rich help keeps a docstring's line breaks)."""
     if info.short_help is None:
-        info.short_help = one_line(inspect.getdoc(info.callback) if info.help is None else info.help)
+        info.short_help = first_paragraph(inspect.getdoc(info.callback) if info.help is None else info.help)
 
 
 _register()

@@ -19,3 +19,9 @@ class Forbidden(Exception):
     def __init__(self, message: str, status: int = 403) -> None:
         super().__init__(message)
         self.status = status
+
+
+def in_one_line(exc: BaseException) -> str:
+    """An exception from a library as a short part of one error line: its message's white space (line
+    breaks included) collapsed, at most 200 characters, else its type's name."""
+    return " ".join(str(exc).split())[:200] or type(exc).__name__

@@ -26,7 +26,7 @@ import pandas as pd
 from sibkit import spreadsheet
 from sibkit.coding.codebook import Codebook
 from sibkit.coding.matcher import compile_codebook
-from sibkit.errors import SibkitError
+from sibkit.errors import SibkitError, in_one_line
 from sibkit.text.structure import document_structure
 from sibkit.words import counted
 
@@ -106,7 +106,7 @@ def _read_table(path: Path, needed: tuple[str, ...], what: str) -> pd.DataFrame:
     except SibkitError:
         raise
     except (ValueError, OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SibkitError(f"{path}: cannot read the {what} ({_one_line(exc)})") from None
+        raise SibkitError(f"{path}: cannot read the {what} ({in_one_line(exc)})") from None
     raw.columns = [str(c).strip().lower() if c != "_row" else c for c in raw.columns]
     raw.attrs["problems"] = [problem for _, problem in problems]
     raw.attrs["bad_rows"] = problems
@@ -115,10 +115,6 @@ def _read_table(path: Path, needed: tuple[str, ...], what: str) -> pd.DataFrame:
             found = ", ".join(c for c in raw.columns if c != "_row")
             raise SibkitError(f"{path}: no {column!r} column (found: {found})")
     return raw
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _read_delimited(path: Path, delimiter: str | None, problems: list[tuple[int, str]]) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sibkit import spreadsheet
 from sibkit.coding.coder import as_store, kwic
-from sibkit.errors import SibkitError
+from sibkit.errors import SibkitError, in_one_line
 from sibkit.store import Document, Reference, ReviewDecision, Store, Suggestion, among, with_retry
 from sibkit.store.models import utcnow
 from sibkit.study import Study
@@ -167,9 +167,9 @@ def read_review_file(path: Path) -> pd.DataFrame:
         if f"'{SHEET}'" in str(exc) or "not found" in str(exc):
             raise SibkitError(f"{path}: no sheet named {SHEET!r}; sibkit reads that sheet by name (write the file "
                               "with `sibkit review export`)") from None
-        raise SibkitError(f"{path}: cannot read the review file ({_first_line(exc)})") from None
+        raise SibkitError(f"{path}: cannot read the review file ({in_one_line(exc)})") from None
     except Exception as exc:  # truncated zip, XML with a DOCTYPE, broken CSV: one line, not a traceback
-        raise SibkitError(f"{path}: cannot read the review file ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise SibkitError(f"{path}: cannot read the review file ({type(exc).__name__}: {in_one_line(exc)})") from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     frame = frame.fillna("").astype(str).map(spreadsheet.restore)
     if suffix == ".xlsx" and "id" in frame.columns:
@@ -203,11 +203,6 @@ def _formulas_in(path: Path, column: str) -> dict[int, str]:
 def _check_workbook(path: Path) -> None:
     """Refuse an XLSX that is no zip, unpacks to far more than it weighs, or declares a DOCTYPE."""
     spreadsheet.check_workbook(path, MAX_REVIEW_FILE_BYTES)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
 def parse_count(text: str) -> int | None:
@@ -334,7 +329,7 @@ def _import_rows(store: Store, path: Path, rows: list[dict], coder: str, themes:
             except SQLAlchemyError as exc:
                 result.skipped += 1
                 result.problems.append(f"{where}: the database refused the row "
-                                       f"({_first_line(getattr(exc, 'orig', None) or exc)})")
+                                       f"({in_one_line(getattr(exc, 'orig', None) or exc)})")
     return result
 
 
