@@ -50,19 +50,25 @@ def check_command(study_path: StudyArgument,
 
     study = load_study(study_path)
     problems = theme_problems(study)
-    source = study.data_source()
-    if isinstance(source, Path) and not source.exists():
-        problems.append(f"data: {source}: no such file or folder; `sibkit data list` shows the releases held, "
-                        "and `sibkit data download --from FOLDER` keeps an export as one")
+    missing = _missing_data(study)
     if as_json:
         print_json(study.model_dump(mode="json", by_alias=True))
     else:
         for problem in problems:
             warn(problem)
+        if missing is not None:
+            warn(f"data: {missing}: no such file or folder; `sibkit data list` shows the releases held, "
+                 "and `sibkit data download --from FOLDER` keeps an export as one")
         for line in study_summary(study, problems):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
-    if problems:
+    if problems or missing is not None:
         raise typer.Exit(1)
+
+
+def _missing_data(study: Study) -> Path | None:
+    """The folder or zip the study's ``data`` names, when it is not there (a release or URL is never)."""
+    source = study.data_source()
+    return source if isinstance(source, Path) and not source.exists() else None
 
 
 def theme_problems(study: Study) -> list[str]:
@@ -104,11 +110,10 @@ def study_summary(study: Study, problems: list[str] | None = None) -> list[str]:
 
     data = describe_source(study.data_source())
     verdict = "OK: the study file is valid."
-    themes = [problem for problem in problems or [] if not problem.startswith("data: ")]
-    if themes:
-        verdict = (f"The study file is read, but {counted(len(themes), 'setting')} "
-                   f"{'names' if len(themes) == 1 else 'name'} a theme its codebook lacks (the warnings above).")
-    elif problems:
+    if problems:
+        verdict = (f"The study file is read, but {counted(len(problems), 'setting')} "
+                   f"{'names' if len(problems) == 1 else 'name'} a theme its codebook lacks (the warnings above).")
+    elif _missing_data(study) is not None:
         verdict = "The study file is read, but the data it names cannot be found (the warning above)."
     lines = [f"{study.title}  ({study.path})", verdict, f"data: {data}", "selection:"]
     lines += [f"  {n}. {describe_step(step)[0]}" + (f": {Counting.of(step).phrase()}" if step.min_documents is not None
