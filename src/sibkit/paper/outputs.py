@@ -14,13 +14,18 @@ from pathlib import Path
 from typing import Any
 
 
+def table_title(name: str) -> str:
+    """The title a report table's sidecar gives it, by which ``remove_stale`` knows sibkit wrote it."""
+    return f"sibkit report table {name}"
+
+
 def write_sidecars(folder: Path, tables: dict[str, Any], release: Any) -> list[Path]:
     """``<name>.csv-metadata.json`` for each table written as ``<name>.csv``."""
     from sibkit.releases.dated import csvw_sidecar
 
     written = []
     for name, table in tables.items():
-        sidecar = csvw_sidecar(release, f"{name}.csv", f"sibkit report table {name}", [str(c) for c in table.columns])
+        sidecar = csvw_sidecar(release, f"{name}.csv", table_title(name), [str(c) for c in table.columns])
         path = folder / f"{name}.csv-metadata.json"
         path.write_text(json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         written.append(path)
@@ -38,3 +43,31 @@ def write_paper_files(results: Any, folder: Path, html: str) -> None:
     entries = bibliography(results.study, selected=results.selected)
     for fmt, suffix in SUFFIXES.items():
         (folder / f"references.{suffix}").write_text(render(entries, fmt), encoding="utf-8")
+
+
+def remove_stale(folder: Path, tables: set[str]) -> list[str]:
+    """Remove the report tables an earlier ``sibkit run`` wrote in ``folder`` that are not among ``tables``.
+
+    A report table is a CSV beside a CSVW sidecar (``<name>.csv-metadata.json``) that names it as
+    ``sibkit report table <name>``: both go, so the folder never holds tables of another run (another
+    study's QCA, say) beside this report. Anything else stays: a standalone command's tables (no sidecar)
+    and the user's own files. Returns the CSVs' names, sorted.
+    """
+    removed = []
+    for sidecar in sorted(folder.glob("*.csv-metadata.json")):
+        table = sidecar.name[: -len("-metadata.json")]
+        if table in tables or not sidecar.is_file() or sidecar.is_symlink():
+            continue
+        try:
+            about = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if not isinstance(about, dict) or about.get("url") != table or \
+                about.get("dc:title") != table_title(table[: -len(".csv")]):
+            continue
+        csv = folder / table
+        if csv.is_file() and not csv.is_symlink():
+            csv.unlink()
+        sidecar.unlink()
+        removed.append(table)
+    return removed

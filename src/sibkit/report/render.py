@@ -6,7 +6,6 @@ imports ``run.py``, which computes the results and calls ``write_folder``."""
 from __future__ import annotations
 
 import base64
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from sibkit import memo, paths, spreadsheet
 from sibkit.analysis.instrument import ASSUMPTIONS as CARRIED_ASSUMPTIONS
 from sibkit.analysis.instrument import MODEL as CARRIED_MODEL
 from sibkit.coding.agreement import POOLED_DEFINITION
+from sibkit.outcomes import STRUGGLING, SUCCESSFUL
 from sibkit.qca.method import CONTRADICTION_RULE
 from sibkit.report.basis import basis_paragraph, findings_basis
 from sibkit.report.results import StudyResults, as_tables, is_exploratory, record_only_cases
@@ -96,7 +96,7 @@ def _data_uri(png: bytes) -> str:
 def decided_by_rule(classification: pd.DataFrame, rules: Sequence[str]) -> str:
     """How the compared cases were decided, in the study's rule order: "14 by their achievement ratio
     and 9 by their payment ratio" ("" when no case is compared)."""
-    compared = classification[classification["class"].isin(["successful", "struggling"])]
+    compared = classification[classification["class"].isin([SUCCESSFUL, STRUGGLING])]
     counts = compared["decided_by"].value_counts()
     parts = [f"{int(counts[rule])} by {'its' if counts[rule] == 1 else 'their'} {rule} ratio"
              for rule in rules if counts.get(rule, 0)]
@@ -156,40 +156,12 @@ def write_folder(results: StudyResults, folder: Path, stamp: str) -> list[str]:
         n_classes=results.classification["class"].value_counts().to_dict(),
         agreement=results.agreement.to_dict("records"))
     (folder / "report.html").write_text(html, encoding="utf-8")
-    from sibkit.paper.outputs import write_paper_files, write_sidecars
+    from sibkit.paper.outputs import remove_stale, write_paper_files, write_sidecars
 
     if results.release is not None:
         write_sidecars(folder, as_tables(results), results.release)
     write_paper_files(results, folder, html)
     return remove_stale(folder, {f"{name}.csv" for name in as_tables(results)})
-
-
-def remove_stale(folder: Path, tables: set[str]) -> list[str]:
-    """Remove the report tables an earlier ``sibkit run`` wrote in ``folder`` that are not among ``tables``.
-
-    A report table is a CSV beside a CSVW sidecar (``<name>.csv-metadata.json``) that names it as
-    ``sibkit report table <name>``: both go, so the folder never holds tables of another run (another
-    study's QCA, say) beside this report. Anything else stays: a standalone command's tables (no sidecar)
-    and the user's own files. Returns the CSVs' names, sorted.
-    """
-    removed = []
-    for sidecar in sorted(folder.glob("*.csv-metadata.json")):
-        table = sidecar.name[: -len("-metadata.json")]
-        if table in tables or not sidecar.is_file() or sidecar.is_symlink():
-            continue
-        try:
-            about = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
-            continue
-        if not isinstance(about, dict) or about.get("url") != table or \
-                about.get("dc:title") != f"sibkit report table {table[: -len('.csv')]}":
-            continue
-        csv = folder / table
-        if csv.is_file() and not csv.is_symlink():
-            csv.unlink()
-        sidecar.unlink()
-        removed.append(table)
-    return removed
 
 
 def _about(results: StudyResults) -> pd.DataFrame:
