@@ -155,7 +155,8 @@ def summary(frame: pd.DataFrame, currency: str | None = None) -> dict[str, Any]:
     result["actual_vs_target"] = {"actual": float(actual[both].sum()), "target": float(target[both].sum()),
                                   "based_on": int(both.sum())}
     count, currencies = not_converted(frame)
-    result["capital_not_converted"] = {"projects": count, "currencies": currencies}
+    # ``stats`` gives the count alone under ``capital_not_converted``; here with the currencies named
+    result["capital_other_currencies"] = {"projects": count, "currencies": currencies}
     if currency:
         own = (frame["capital_currency"] == currency).fillna(False).to_numpy(dtype=bool)
         result["capital_raised_local"] = {"currency": currency,
